@@ -1,0 +1,43 @@
+/**
+ * The error catalogue: every code Tunekit throws, with its HTTP status.
+ *
+ * Packages add their own codes here so that the whole catalogue is in one place and the server
+ * adapter can map any failure to a status.
+ */
+export const ErrorCodes = {
+  VALIDATION_FAILED: { status: 400, description: 'Input did not match its schema.' },
+  NOT_FOUND: { status: 404, description: 'The requested record does not exist.' },
+  CONFLICT: {
+    status: 409,
+    description: 'The record changed since it was read (version mismatch) or already exists.',
+  },
+  UNAUTHENTICATED: { status: 401, description: 'No valid credentials were presented.' },
+  FORBIDDEN: { status: 403, description: 'The principal lacks the permission.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The body or file exceeds the configured limit.' },
+  RATE_LIMITED: { status: 429, description: 'Too many requests.' },
+  PLUGIN_DUPLICATE: { status: 500, description: 'Two plugins share a name.' },
+  PLUGIN_MISSING_DEPENDENCY: {
+    status: 500,
+    description: 'A plugin depends on a plugin that is not registered.',
+  },
+  PLUGIN_CYCLE: { status: 500, description: 'Plugin dependencies form a cycle.' },
+  PLUGIN_SETUP_FAILED: { status: 500, description: 'A plugin setup function threw.' },
+  PLUGIN_TEARDOWN_FAILED: { status: 500, description: 'One or more plugin teardowns threw.' },
+  SERVICE_MISSING: { status: 500, description: 'No plugin provides the requested service.' },
+  SERVICE_DUPLICATE: { status: 500, description: 'A service key was provided twice.' },
+  KIT_CLOSED: { status: 503, description: 'The kit has been closed.' },
+  STORAGE_FAILED: { status: 500, description: 'The storage backend failed.' },
+  ARTIFACT_NOT_FOUND: { status: 404, description: 'No artifact at that URI.' },
+  ARTIFACT_INVALID_URI: { status: 400, description: 'The artifact URI is malformed or escapes the store.' },
+  ARTIFACT_CHECKSUM_MISMATCH: { status: 500, description: 'Stored bytes do not match their checksum.' },
+  JOB_UNKNOWN_KIND: { status: 400, description: 'No handler is registered for the job kind.' },
+  JOB_NOT_FOUND: { status: 404, description: 'No job with that id.' },
+  JOB_TIMEOUT: { status: 504, description: 'The job exceeded its timeout.' },
+  JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
+  JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
+  JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
+  INTERNAL: { status: 500, description: 'An unexpected failure.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** A code from the core catalogue. Packages may throw other codes as plain strings. */
+export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,38 @@
+// @tunekit/core public API. Keep this barrel explicit: one line per exported module.
+export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
+export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
+export { TunekitError, type TunekitErrorOptions } from './errors/tunekit-error.js';
+export type { EventBus, EventEnvelope, EventListener } from './events/event-bus.js';
+export type { TunekitEventMap, TunekitEventName } from './events/tunekit-event-map.js';
+export type {
+  JobContext,
+  JobHandler,
+  JobKindOptions,
+  JobListQuery,
+  JobQueue,
+  SubmitOptions,
+} from './jobs/job-queue.js';
+export type { Tunekit } from './kit/tunekit.js';
+export { createSilentLogger, type Logger } from './logger/logger.js';
+export {
+  definePlugin,
+  type PluginContext,
+  type PluginTeardown,
+  type TunekitPlugin,
+} from './plugins/define-plugin.js';
+export type {
+  Embedder,
+  ExtensionPointName,
+  ExtensionPoints,
+  Extensions,
+} from './plugins/extension-points.js';
+export { createServiceKey, type ServiceKey } from './plugins/service-key.js';
+export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
+export type {
+  Collection,
+  CollectionPage,
+  CollectionQuery,
+  CollectionSort,
+  Storage,
+  StoredRecord,
+} from './storage/collection.js';

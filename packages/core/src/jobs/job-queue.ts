@@ -1,0 +1,67 @@
+import type { Job, JobStatus } from '../schemas/job.js';
+
+/** What a job handler receives besides its input. */
+export interface JobContext {
+  jobId: string;
+  kind: string;
+  /** 1 for the first try. */
+  attempt: number;
+  owner?: string;
+  /** Aborted on cancel, timeout or kit close. Handlers must stop promptly and may throw. */
+  signal: AbortSignal;
+  /** Reports progress in [0, 1] with optional message and metrics (emits `job:progress`, persisted). */
+  progress(progress: number, update?: { message?: string; metrics?: Record<string, number> }): void;
+}
+
+/** A function that runs one job. Its return value is stored as the job's output (JSON). */
+export type JobHandler<Input = unknown, Output = unknown> = (
+  input: Input,
+  context: JobContext,
+) => Promise<Output>;
+
+/** Options of a registered job kind. */
+export interface JobKindOptions {
+  /** Default attempts for this kind (1 = no retry). */
+  maxAttempts?: number;
+  /** Default timeout in milliseconds. */
+  timeoutMs?: number;
+  /** Whether a job left `running` by a crash is re-queued (true) or marked failed (false, default). */
+  requeueOnRecovery?: boolean;
+}
+
+/** Options of one submission. */
+export interface SubmitOptions {
+  owner?: string;
+  /** Higher runs first (default 0). */
+  priority?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** First retry delay in ms, doubled each attempt (default 1000). */
+  backoffMs?: number;
+}
+
+/** A list query over jobs. */
+export interface JobListQuery {
+  kind?: string;
+  owner?: string;
+  status?: JobStatus;
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * The kit's job queue. The in-process runner implements it; a BullMQ runner over Redis can
+ * implement the same interface and run the same handlers on workers.
+ */
+export interface JobQueue {
+  register<Input, Output>(kind: string, handler: JobHandler<Input, Output>, options?: JobKindOptions): void;
+  submit<Input>(kind: string, input: Input, options?: SubmitOptions): Promise<Job>;
+  get(id: string): Promise<Job | undefined>;
+  list(query?: JobListQuery): Promise<{ items: Job[]; nextCursor?: string }>;
+  /** Cancels a queued or running job (aborts its signal). */
+  cancel(id: string, reason?: string): Promise<Job>;
+  /** Resolves with the job once it reaches a final status. */
+  wait(id: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Job>;
+  /** Stops taking new jobs and aborts running ones (they stay recoverable). */
+  close(): Promise<void>;
+}

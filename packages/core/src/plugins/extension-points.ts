@@ -1,0 +1,35 @@
+/**
+ * Named things plugins register with the kit, by extension point. Each package declares the
+ * value type of its points by declaration merging, e.g. in @tunekit/trainer:
+ * ```ts
+ * declare module '@tunekit/core' {
+ *   interface ExtensionPoints { trainerBackend: TrainerBackend }
+ * }
+ * ```
+ * Core declares the points it consumes itself.
+ */
+export interface ExtensionPoints {
+  /** An embedder turns texts into vectors (used by the registry's recommendation). */
+  embedder: Embedder;
+  /** A route served by the server adapter (method, path, handler …); the adapter defines the shape. */
+  route: { method: string; path: string; [key: string]: unknown };
+}
+
+/** Name of an extension point. */
+export type ExtensionPointName = keyof ExtensionPoints;
+
+/** Turns texts into fixed-size vectors. */
+export interface Embedder {
+  readonly name: string;
+  readonly dimensions: number;
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+/** Named registrations per extension point. */
+export interface Extensions {
+  /** Registers `value` under `name`; throws `CONFLICT` when the name is taken at that point. */
+  add<P extends ExtensionPointName>(point: P, name: string, value: ExtensionPoints[P]): void;
+  get<P extends ExtensionPointName>(point: P, name: string): ExtensionPoints[P] | undefined;
+  list<P extends ExtensionPointName>(point: P): Array<{ name: string; value: ExtensionPoints[P] }>;
+  remove<P extends ExtensionPointName>(point: P, name: string): boolean;
+}

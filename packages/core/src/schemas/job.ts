@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** Lifecycle of a job: `queued → (validating) → running → succeeded | failed | cancelled`. */
+export const JobStatusSchema = z.enum([
+  'queued',
+  'validating',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
+
+/** Status of a job. */
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+/** A job record as persisted by the queue. */
+export const JobSchema = z.object({
+  id: z.string().min(1),
+  kind: z.string().min(1),
+  status: JobStatusSchema,
+  input: z.unknown(),
+  output: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  owner: z.string().optional(),
+  priority: z.number().int().default(0),
+  attempt: z.number().int().min(0).default(0),
+  maxAttempts: z.number().int().min(1).default(1),
+  timeoutMs: z.number().int().positive().optional(),
+  backoffMs: z.number().int().min(0).default(1000),
+  progress: z.number().min(0).max(1).default(0),
+  progressMessage: z.string().optional(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  /** Epoch ms before which a retry must not start. */
+  notBefore: z.number().optional(),
+  version: z.number().int().min(0).default(0),
+});
+
+/** A job record. */
+export type Job = z.infer<typeof JobSchema>;

@@ -1,0 +1,2 @@
+// @tunekit/registry public API. Keep this barrel explicit: one line per exported module.
+export {};

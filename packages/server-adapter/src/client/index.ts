@@ -1,0 +1,2 @@
+// @tunekit/server-adapter/client: the typed HTTP client.
+export {};

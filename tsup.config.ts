@@ -1,0 +1,40 @@
+import { defineConfig, type Options } from 'tsup';
+
+/** Native modules and heavy runtimes stay external: they are loaded lazily at run time. */
+const external = [
+  'onnxruntime-node',
+  'hnswlib-node',
+  'better-sqlite3',
+  'sqlite3',
+  '@huggingface/transformers',
+  /^@tunekit\//,
+];
+
+function packageBuild(directory: string, entry: Record<string, string>): Options {
+  return {
+    entry,
+    outDir: `packages/${directory}/dist`,
+    format: ['esm', 'cjs'],
+    dts: { compilerOptions: { composite: false } },
+    tsconfig: 'tsconfig.build.json',
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+    external,
+  };
+}
+
+export default defineConfig([
+  packageBuild('core', {
+    index: 'packages/core/src/index.ts',
+    'testing/index': 'packages/core/src/testing/index.ts',
+  }),
+  packageBuild('trainer', { index: 'packages/trainer/src/index.ts' }),
+  packageBuild('registry', { index: 'packages/registry/src/index.ts' }),
+  packageBuild('server-adapter', {
+    index: 'packages/server-adapter/src/index.ts',
+    'client/index': 'packages/server-adapter/src/client/index.ts',
+  }),
+]);
