@@ -1,5 +1,6 @@
 // @tunekit/core public API. Keep this barrel explicit: one line per exported module.
 export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
+export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
 export { TunekitError, type TunekitErrorOptions } from './errors/tunekit-error.js';
 export type { EventBus, EventEnvelope, EventListener } from './events/event-bus.js';
@@ -12,6 +13,7 @@ export type {
   JobQueue,
   SubmitOptions,
 } from './jobs/job-queue.js';
+export type { OperationContext } from './kit/operation-context.js';
 export type { Tunekit } from './kit/tunekit.js';
 export { createSilentLogger, type Logger } from './logger/logger.js';
 export {
