@@ -1,0 +1,93 @@
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { TunekitError } from '@tunekit/core';
+import type { DecodeOptions, EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer.js';
+
+type TokenConfigValue = string | { content?: string } | null | undefined;
+
+const tokenContent = (value: TokenConfigValue): string | undefined =>
+  typeof value === 'string' ? value : (value?.content ?? undefined);
+
+async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TunekitError({
+      code: 'TOKENIZER_INVALID',
+      status: 400,
+      message: `Cannot read ${path}: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Loads a Hugging Face tokenizer from a local folder holding `tokenizer.json` (and optionally
+ * `tokenizer_config.json` for the special tokens), through `@huggingface/tokenizers`. Never touches
+ * the network.
+ */
+export async function loadTokenizer(directory: string): Promise<Tokenizer> {
+  const folder = resolve(directory);
+  const tokenizerPath = join(folder, 'tokenizer.json');
+  const tokenizerJson = await readJson(tokenizerPath);
+  if (!tokenizerJson) {
+    throw new TunekitError({
+      code: 'TOKENIZER_NOT_FOUND',
+      status: 404,
+      message: `No tokenizer.json in ${folder}`,
+      details: { directory: folder },
+    });
+  }
+  const config = (await readJson(join(folder, 'tokenizer_config.json'))) ?? {};
+  const { Tokenizer: HuggingFaceTokenizer } = await import('@huggingface/tokenizers');
+  let tokenizer: InstanceType<typeof HuggingFaceTokenizer>;
+  try {
+    tokenizer = new HuggingFaceTokenizer(tokenizerJson, config);
+  } catch (error) {
+    throw new TunekitError({
+      code: 'TOKENIZER_INVALID',
+      status: 400,
+      message: `Invalid tokenizer.json in ${folder}: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+  const vocabulary = tokenizer.get_vocab(true);
+  let vocabSize = 0;
+  for (const id of vocabulary.values()) vocabSize = Math.max(vocabSize, id + 1);
+  const idOfConfig = (key: string) => {
+    const content = tokenContent(config[key] as TokenConfigValue);
+    return content === undefined ? undefined : tokenizer.token_to_id(content);
+  };
+  const fallbackEos = ['<|endoftext|>', '</s>', '<eos>', '<|im_end|>']
+    .map((token) => tokenizer.token_to_id(token))
+    .find((id) => id !== undefined);
+  const eos = idOfConfig('eos_token') ?? fallbackEos;
+  const specialTokens: SpecialTokenIds = {
+    eos,
+    bos: idOfConfig('bos_token'),
+    pad: idOfConfig('pad_token') ?? eos,
+    unk: idOfConfig('unk_token'),
+  };
+  return {
+    name: `hf:${folder}`,
+    vocabSize,
+    specialTokens,
+    encode: (text: string, options: EncodeOptions = {}) =>
+      tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids,
+    decode: (ids: readonly number[], options: DecodeOptions = {}) =>
+      tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true }),
+    tokenToId: (token: string) => tokenizer.token_to_id(token),
+    save: async (target: string) => {
+      await mkdir(target, { recursive: true });
+      if (resolve(target) === folder) return;
+      for (const file of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
+        const exists = await stat(join(folder, file)).then(
+          () => true,
+          () => false,
+        );
+        if (exists) await copyFile(join(folder, file), join(target, file));
+      }
+    },
+  };
+}
