@@ -36,6 +36,10 @@ export const ErrorCodes = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
+  TRACKER_REQUEST_FAILED: {
+    status: 502,
+    description: 'An experiment tracker (MLflow, W&B …) request failed; `details.retryable` says whether to retry.',
+  },
   INTERNAL: { status: 500, description: 'An unexpected failure.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -1,3 +1,5 @@
+import type { Tracker } from '../trackers/tracker.js';
+
 /**
  * Named things plugins register with the kit, by extension point. Each package declares the
  * value type of its points by declaration merging, e.g. in @tunekit/trainer:
@@ -11,6 +13,8 @@
 export interface ExtensionPoints {
   /** An embedder turns texts into vectors (used by the registry's recommendation). */
   embedder: Embedder;
+  /** An experiment tracker (local, MLflow, W&B or a plugin's own); runs started afterwards use it. */
+  tracker: Tracker;
   /** A route served by the server adapter (method, path, handler …); the adapter defines the shape. */
   route: { method: string; path: string; [key: string]: unknown };
 }
