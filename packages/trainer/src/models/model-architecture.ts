@@ -1,0 +1,104 @@
+import type { z } from 'zod';
+import type { LoraConfig } from '../lora/lora-config.js';
+import type { TensorMap } from '../safetensors/tensor-map.js';
+
+/**
+ * LoRA adapters for a graph: the settings and, optionally, the adapter tensors under PEFT's names
+ * (`base_model.model.<module>.lora_A.weight` shaped `[r, in]`, `…lora_B.weight` shaped `[out, r]`).
+ * Without `weights` the adapters start from PEFT's initialisation (A Kaiming-uniform, B zeros)
+ * drawn from `seed`.
+ */
+export interface LoraAdapters {
+  config: LoraConfig;
+  weights?: TensorMap;
+  /** Seed for the initialisation of missing adapter tensors (default 0). */
+  seed?: number;
+}
+
+/** Options of {@link ModelArchitecture.buildTrainingGraph}. */
+export interface BuildTrainingGraphOptions<Config> {
+  config: Config;
+  /** Base weights under Hugging Face names (as read by `loadModel`). */
+  weights: TensorMap;
+  /** Adapters; required when `trainable` is `lora`. */
+  lora?: LoraAdapters;
+  /** `lora`: only adapter tensors are trained; `full`: every base weight (embeddings included). */
+  trainable: 'lora' | 'full';
+  /** Fixed batch size; omitted: a symbolic `batch` dimension. */
+  batchSize?: number;
+  /** Fixed sequence length; omitted: a symbolic `sequence` dimension. */
+  sequenceLength?: number;
+  /** Insert the model's (and LoRA's) dropout nodes in training mode. */
+  dropout: boolean;
+  /** Seed attribute of the Dropout nodes (default 0). */
+  dropoutSeed?: number;
+  /** Also build gradient outputs (default true); false gives a loss-only evaluation graph. */
+  gradients?: boolean;
+  /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
+  outputLogits?: boolean;
+}
+
+/** One tensor the optimizer owns: fed as a graph input every step, its gradient fetched as an output. */
+export interface TrainableParameter {
+  /** Hugging Face (full fine-tuning) or PEFT (LoRA) tensor name, as saved in safetensors. */
+  name: string;
+  /** Name of the graph input to feed the current value to. */
+  inputName: string;
+  /** Name of the graph output carrying d(loss)/d(parameter). */
+  gradientName: string;
+  shape: number[];
+  /** Starting value (a copy the caller owns). */
+  initial: Float32Array;
+}
+
+/**
+ * A forward+loss+backward graph. Inputs: `input_ids`, `attention_mask`, `labels` (int64 `[batch,
+ * sequence]`, labels `-100` are ignored; the loss shifts labels by one itself) and one input per
+ * trainable parameter. Outputs: `loss` (mean over counted tokens, float32 scalar), the gradients and,
+ * when asked, `logits`. Frozen weights are initializers inside `model`.
+ */
+export interface TrainingGraph {
+  /** Serialized ONNX ModelProto. */
+  model: Uint8Array;
+  inputNames: { inputIds: 'input_ids'; attentionMask: 'attention_mask'; labels: 'labels' };
+  parameters: TrainableParameter[];
+  lossName: 'loss';
+  /** `logits` when `outputLogits` was set. */
+  logitsName?: 'logits';
+}
+
+/** Options of {@link ModelArchitecture.buildInferenceGraph}. */
+export interface BuildInferenceGraphOptions<Config> {
+  config: Config;
+  weights: TensorMap;
+  /** Live adapters (kept as a separate branch); merge them with `mergeLora` for a plain model. */
+  lora?: LoraAdapters;
+  /** With a KV cache (inputs `past_key_values.{i}.key/value`, outputs `present.{i}.key/value`). */
+  kvCache: boolean;
+}
+
+/**
+ * A forward graph with transformers.js' names: inputs `input_ids`, `attention_mask` (covering past +
+ * new tokens), `position_ids` and, with a cache, `past_key_values.{i}.key|value` shaped `[batch, heads,
+ * past, headSize]` (past may be 0); outputs `logits` `[batch, sequence, vocab]` and `present.{i}.key|value`.
+ */
+export interface InferenceGraph {
+  model: Uint8Array;
+  inputNames: string[];
+  outputNames: string[];
+  layers: number;
+  heads: number;
+  headSize: number;
+}
+
+/** A model family (GPT-2, later Llama and BERT): config parsing, random init and graph builders. */
+export interface ModelArchitecture<Config = unknown> {
+  /** Name as in `config.json`'s `model_type` (`gpt2`). */
+  name: string;
+  /** Schema of the Hugging Face `config.json` (unknown keys kept). */
+  configSchema: z.ZodType<Config>;
+  /** Random weights under Hugging Face names, deterministic for a seed. */
+  createRandomWeights(config: Config, seed: number): TensorMap;
+  buildTrainingGraph(options: BuildTrainingGraphOptions<Config>): TrainingGraph;
+  buildInferenceGraph(options: BuildInferenceGraphOptions<Config>): InferenceGraph;
+}
