@@ -1,0 +1,407 @@
+import { type EventBus, TunekitError } from '@tunekit/core';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { OnnxRuntime } from '../backends/onnxruntime-backend.js';
+import { BatchSampler, type DataPosition } from '../data/batch-sampler.js';
+import { type Batch, collateBatch } from '../data/collate-batch.js';
+import type { TokenSequence } from '../data/prepare-sequences.js';
+import { SeededRandom } from '../data/seeded-random.js';
+import type { TrainingGraph } from '../models/model-architecture.js';
+import { AdamW } from '../optim/adamw.js';
+import { clipGradientNorm, globalGradientNorm } from '../optim/clip-gradient-norm.js';
+import { learningRateFactor } from '../optim/learning-rate-schedule.js';
+import { checkpointName, listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint-manager.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { trainingStepError } from './training-errors.js';
+import type { TrainingOptions } from './training-options.js';
+
+/** Loss and perplexity on a validation set. */
+export interface EvaluationResult {
+  loss: number;
+  perplexity: number;
+  tokens: number;
+}
+
+/** The outcome of a training run. */
+export interface TrainingResult {
+  status: 'succeeded' | 'stopped-early';
+  /** Optimizer steps done (including those before a resume). */
+  steps: number;
+  /** Training loss of every step (before a resume too). */
+  lossHistory: number[];
+  /** Validation results by step. */
+  evaluations: Array<{ step: number } & EvaluationResult>;
+  bestValidationLoss?: number;
+  /** Location of the last checkpoint, and of the best one by validation loss. */
+  lastCheckpoint?: string;
+  bestCheckpoint?: string;
+  /** Steps skipped for a non-finite loss or gradient (`onNonFinite: 'skip'`). */
+  skippedSteps: number[];
+  /** Training tokens per second (forward + backward + optimizer) over this run. */
+  tokensPerSecond: number;
+  /** Seconds this run took. */
+  durationSeconds: number;
+}
+
+/** Everything one run needs; assembled by `createTrainer`. */
+export interface TrainingRunContext {
+  ort: OnnxRuntime;
+  graph: TrainingGraph;
+  /** The session of `graph`, created once. */
+  session: InferenceSession;
+  /** A session without dropout for evaluation (defaults to `session`). */
+  evaluationSession?: InferenceSession;
+  /** Live trainable tensors (updated in place), in `graph.parameters` order. */
+  parameters: Float32Array[];
+  train: TokenSequence[];
+  validation: TokenSequence[];
+  padId: number;
+  options: TrainingOptions;
+  checkpoints?: CheckpointStore;
+  events?: Pick<EventBus, 'emit'>;
+  jobId?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: number, metrics: Record<string, number>) => void;
+}
+
+/** Runs the session on one batch; returns the loss and (when asked) copies of the gradients. */
+function runBatch(
+  context: TrainingRunContext,
+  session: InferenceSession,
+  batch: Batch,
+  withGradients: boolean,
+): Promise<InferenceSession.OnnxValueMapType> {
+  const { ort, graph, parameters } = context;
+  const dims = [batch.batchSize, batch.length];
+  const feeds: Record<string, Tensor> = {
+    [graph.inputNames.inputIds]: new ort.Tensor('int64', batch.inputIds, dims),
+    [graph.inputNames.attentionMask]: new ort.Tensor('int64', batch.attentionMask, dims),
+    [graph.inputNames.labels]: new ort.Tensor('int64', batch.labels, dims),
+  };
+  graph.parameters.forEach((parameter, index) => {
+    feeds[parameter.inputName] = new ort.Tensor('float32', parameters[index] as Float32Array, [
+      ...parameter.shape,
+    ]);
+  });
+  const fetches = withGradients
+    ? [graph.lossName, ...graph.parameters.map((parameter) => parameter.gradientName)]
+    : [graph.lossName];
+  return session.run(feeds, fetches);
+}
+
+/** Mean loss over the validation sequences, weighted by labelled tokens. */
+export async function evaluateSequences(
+  context: TrainingRunContext,
+  sequences: TokenSequence[],
+  batchSize: number,
+  maxBatches?: number,
+): Promise<EvaluationResult> {
+  const session = context.evaluationSession ?? context.session;
+  let weighted = 0;
+  let tokens = 0;
+  const batches = Math.min(Math.ceil(sequences.length / batchSize), maxBatches ?? Number.POSITIVE_INFINITY);
+  for (let index = 0; index < batches; index++) {
+    const batch = collateBatch(sequences.slice(index * batchSize, (index + 1) * batchSize), context.padId);
+    if (batch.trainedTokens === 0) continue;
+    const output = await runBatch(context, session, batch, false);
+    const loss = Number((output[context.graph.lossName]?.data as Float32Array)[0]);
+    weighted += loss * batch.trainedTokens;
+    tokens += batch.trainedTokens;
+  }
+  const loss = tokens === 0 ? Number.NaN : weighted / tokens;
+  return { loss, perplexity: Math.exp(loss), tokens };
+}
+
+/**
+ * The training loop: micro-batches with gradient accumulation, global clipping, AdamW with a
+ * schedule, evaluation, early stopping, checkpoints (keep best and last), exact resume,
+ * cancellation at the next step, non-finite detection and events.
+ */
+export async function runTraining(context: TrainingRunContext): Promise<TrainingResult> {
+  const { options, graph, parameters, events, jobId } = context;
+  const started = performance.now();
+  const sampler = new BatchSampler(context.train.length, options.batchSize, options.seed, options.shuffle);
+  if (context.train.length === 0) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'The training dataset has no usable sequences',
+    });
+  }
+  const microBatchesPerEpoch = sampler.batchesPerEpoch;
+  const totalSteps =
+    options.maxSteps ??
+    Math.max(1, Math.ceil((options.epochs * microBatchesPerEpoch) / options.gradientAccumulationSteps));
+  const optimizer = new AdamW(parameters, { learningRate: options.learningRate, ...options.adamW });
+  const random = new SeededRandom(options.seed);
+
+  let step = 0;
+  let position: DataPosition = { epoch: 0, batch: 0 };
+  let lossHistory: number[] = [];
+  let bestValidationLoss: number | undefined;
+  let evaluationsWithoutImprovement = 0;
+  let bestCheckpoint: { name: string; loss: number } | undefined;
+  let lastCheckpoint: string | undefined;
+  const evaluations: TrainingResult['evaluations'] = [];
+  const skippedSteps: number[] = [];
+
+  const store = context.checkpoints;
+  if (options.resume !== false) {
+    if (!store) {
+      throw new TunekitError({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        message: 'resume needs checkpoint options (a directory or an artifact prefix)',
+      });
+    }
+    const available = await listCheckpoints(store);
+    const name = typeof options.resume === 'string' ? options.resume : available.at(-1)?.name;
+    if (name) {
+      const restored = await loadCheckpoint(store, name);
+      graph.parameters.forEach((parameter, index) => {
+        const saved = restored.parameters.get(parameter.name);
+        if (!saved || saved.length !== parameters[index]?.length) {
+          throw new TunekitError({
+            code: 'CHECKPOINT_INVALID',
+            status: 400,
+            message: `Checkpoint ${name} does not match the model: parameter ${parameter.name} is missing or resized`,
+          });
+        }
+        (parameters[index] as Float32Array).set(saved);
+      });
+      optimizer.loadState(restored.optimizer);
+      step = restored.state.step;
+      position = restored.state.dataPosition;
+      random.state = restored.state.randomState;
+      lossHistory = [...restored.state.lossHistory];
+      bestValidationLoss = restored.state.bestValidationLoss;
+      evaluationsWithoutImprovement = restored.state.evaluationsWithoutImprovement;
+      lastCheckpoint = store.location(name);
+      const best = available.find((candidate) => candidate.name !== name && bestValidationLoss !== undefined);
+      if (bestValidationLoss !== undefined) {
+        bestCheckpoint = { name: best?.name ?? name, loss: bestValidationLoss };
+      }
+    }
+  }
+  const firstStep = step;
+
+  events?.emit('training:started', {
+    jobId,
+    runName: options.runName,
+    params: {
+      ...options,
+      checkpoint: options.checkpoint ? { ...options.checkpoint } : undefined,
+      totalSteps,
+      trainSequences: context.train.length,
+      validationSequences: context.validation.length,
+      trainableParameters: parameters.reduce((sum, parameter) => sum + parameter.length, 0),
+      resumedFromStep: firstStep,
+    },
+  });
+
+  const checkpoint = async (validationLoss: number | undefined): Promise<void> => {
+    if (!store) return;
+    const name = await saveCheckpoint(
+      store,
+      graph.parameters.map((parameter, index) => ({
+        name: parameter.name,
+        data: parameters[index] as Float32Array,
+      })),
+      optimizer.state(),
+      {
+        step,
+        dataPosition: position,
+        randomState: random.state,
+        seed: options.seed,
+        lossHistory,
+        validationLoss,
+        bestValidationLoss,
+        evaluationsWithoutImprovement,
+      },
+    );
+    lastCheckpoint = store.location(name);
+    events?.emit('checkpoint:saved', { jobId, step, uri: lastCheckpoint, validationLoss });
+    if (
+      validationLoss !== undefined &&
+      (bestCheckpoint === undefined || validationLoss <= bestCheckpoint.loss)
+    ) {
+      bestCheckpoint = { name, loss: validationLoss };
+    }
+    const keep = new Set([name, bestCheckpoint?.name]);
+    for (const existing of await store.list()) {
+      if (keep.has(existing)) continue;
+      await store.delete(existing);
+      const match = /^step-(\d+)$/.exec(existing);
+      events?.emit('checkpoint:deleted', {
+        jobId,
+        step: match ? Number(match[1]) : -1,
+        uri: store.location(existing),
+      });
+    }
+  };
+
+  const evaluate = async (): Promise<number | undefined> => {
+    if (context.validation.length === 0) return undefined;
+    const result = await evaluateSequences(
+      context,
+      context.validation,
+      options.batchSize,
+      options.evalBatches,
+    );
+    evaluations.push({ step, ...result });
+    events?.emit('training:evaluated', {
+      jobId,
+      step,
+      metrics: { validationLoss: result.loss, perplexity: result.perplexity },
+    });
+    if (
+      bestValidationLoss === undefined ||
+      result.loss < bestValidationLoss - (options.earlyStopping?.minDelta ?? 0)
+    ) {
+      bestValidationLoss = result.loss;
+      evaluationsWithoutImprovement = 0;
+    } else {
+      evaluationsWithoutImprovement += 1;
+    }
+    return result.loss;
+  };
+
+  let trainedTokens = 0;
+  let stoppedEarly = false;
+  const gradientSums = graph.parameters.map((parameter) => new Float32Array(parameter.initial.length));
+  while (step < totalSteps) {
+    if (context.signal?.aborted) {
+      await checkpoint(undefined);
+      events?.emit('training:finished', { jobId, status: 'cancelled', summary: { step } });
+      throw new TunekitError({
+        code: 'TRAINING_CANCELLED',
+        status: 409,
+        message: `Training cancelled at step ${step}${lastCheckpoint ? `; checkpoint ${lastCheckpoint}` : ''}`,
+        details: { step, checkpoint: lastCheckpoint },
+      });
+    }
+    const stepStarted = performance.now();
+    const stepNumber = step + 1;
+    for (const sum of gradientSums) sum.fill(0);
+    let lossSum = 0;
+    let stepTokens = 0;
+    for (let micro = 0; micro < options.gradientAccumulationSteps; micro++) {
+      const indices = sampler.batch(position);
+      position = sampler.next(position);
+      const batch = collateBatch(
+        indices.map((index) => context.train[index] as TokenSequence),
+        context.padId,
+      );
+      let output: InferenceSession.OnnxValueMapType;
+      try {
+        output = await runBatch(context, context.session, batch, true);
+      } catch (error) {
+        events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
+        throw trainingStepError(error, stepNumber, batch);
+      }
+      lossSum += Number((output[graph.lossName]?.data as Float32Array)[0]);
+      graph.parameters.forEach((parameter, index) => {
+        const gradient = output[parameter.gradientName]?.data as Float32Array;
+        const sum = gradientSums[index] as Float32Array;
+        for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (gradient[i] as number);
+      });
+      stepTokens += batch.batchSize * batch.length;
+    }
+    const scale = 1 / options.gradientAccumulationSteps;
+    if (scale !== 1)
+      for (const sum of gradientSums)
+        for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) * scale;
+    const loss = lossSum * scale;
+    const rawNorm =
+      options.maxGradientNorm > 0
+        ? clipGradientNorm(gradientSums, options.maxGradientNorm)
+        : globalGradientNorm(gradientSums);
+    const learningRate = options.learningRate * learningRateFactor(options.schedule, step, totalSteps);
+    if (!Number.isFinite(loss) || !Number.isFinite(rawNorm)) {
+      const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${rawNorm}`;
+      if (options.onNonFinite === 'error') {
+        events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
+        throw new TunekitError({
+          code: 'TRAINING_NON_FINITE',
+          status: 422,
+          message: `Step ${stepNumber}: the ${what}. Lower the learning rate, check the data, or pass onNonFinite: 'skip'.`,
+          details: { step: stepNumber, loss, gradientNorm: rawNorm },
+        });
+      }
+      skippedSteps.push(stepNumber);
+      events?.emit('warning:raised', {
+        source: 'trainer',
+        message: `Step ${stepNumber} skipped: the ${what}`,
+        details: { step: stepNumber },
+      });
+    } else {
+      optimizer.update(gradientSums, learningRate);
+    }
+    step = stepNumber;
+    lossHistory.push(loss);
+    trainedTokens += stepTokens;
+    const seconds = (performance.now() - stepStarted) / 1000;
+    if (step % options.logEvery === 0 || step === totalSteps) {
+      events?.emit('training:step', {
+        jobId,
+        runName: options.runName,
+        step,
+        epoch: position.epoch + position.batch / microBatchesPerEpoch,
+        loss,
+        learningRate,
+        tokensPerSecond: stepTokens / seconds,
+        gradientNorm: rawNorm,
+      });
+    }
+    let validationLoss: number | undefined;
+    const evalDue = options.evalEvery > 0 && step % options.evalEvery === 0;
+    if (evalDue || (step === totalSteps && context.validation.length > 0)) {
+      validationLoss = await evaluate();
+      if (
+        options.earlyStopping &&
+        validationLoss !== undefined &&
+        evaluationsWithoutImprovement >= options.earlyStopping.patience
+      ) {
+        stoppedEarly = true;
+      }
+    }
+    context.onProgress?.(step / totalSteps, {
+      step,
+      loss,
+      learningRate,
+      ...(validationLoss === undefined ? {} : { validationLoss }),
+    });
+    const checkpointDue =
+      options.checkpoint !== undefined &&
+      ((options.checkpoint.every > 0 && step % options.checkpoint.every === 0) ||
+        ((step === totalSteps || stoppedEarly) && options.checkpoint.atEnd));
+    if (checkpointDue) await checkpoint(validationLoss);
+    if (stoppedEarly) break;
+  }
+  const durationSeconds = (performance.now() - started) / 1000;
+  const result: TrainingResult = {
+    status: stoppedEarly ? 'stopped-early' : 'succeeded',
+    steps: step,
+    lossHistory,
+    evaluations,
+    bestValidationLoss,
+    lastCheckpoint,
+    bestCheckpoint: bestCheckpoint && store ? store.location(bestCheckpoint.name) : undefined,
+    skippedSteps,
+    tokensPerSecond: trainedTokens / durationSeconds,
+    durationSeconds,
+  };
+  events?.emit('training:finished', {
+    jobId,
+    status: 'succeeded',
+    summary: {
+      steps: step,
+      finalLoss: lossHistory.at(-1),
+      bestValidationLoss,
+      stoppedEarly,
+      tokensPerSecond: result.tokensPerSecond,
+    },
+  });
+  return result;
+}
+
+export { checkpointName };
