@@ -38,3 +38,60 @@ export type {
   Storage,
   StoredRecord,
 } from './storage/collection.js';
+export {
+  createLocalTracker,
+  defaultMetricGoal,
+  type LocalMetricSummary,
+  type LocalRunComparison,
+  type LocalRunConfig,
+  type LocalRunInfo,
+  type LocalRunSummary,
+  type LocalTracker,
+  type LocalTrackerOptions,
+} from './trackers/local-tracker.js';
+export {
+  chunkLogBatch,
+  type MlflowKeyValue,
+  type MlflowLogBatchBody,
+  MlflowLogBatchLimits,
+  type MlflowMetric,
+} from './trackers/mlflow-log-batch.js';
+export { createMlflowTracker, type MlflowTrackerOptions } from './trackers/mlflow-tracker.js';
+export {
+  type MetricPoint,
+  MetricPointSchema,
+  type Tracker,
+  type TrackerArtifactSource,
+  type TrackerFinalStatus,
+  type TrackerLogEntry,
+  type TrackerRun,
+  type TrackerRunStatus,
+  TrackerRunStatusSchema,
+  type TrackerStartRunOptions,
+  toUpperStatus,
+} from './trackers/tracker.js';
+export {
+  createTrackerHub,
+  type TrackedRun,
+  type TrackedRunOptions,
+  type TrackerDeliveryStats,
+  type TrackerFlushResult,
+  type TrackerHub,
+  type TrackerHubOptions,
+  type TrackerRetryOptions,
+} from './trackers/tracker-hub.js';
+export {
+  basicAuthorization,
+  createTrackerHttpClient,
+  isRetryableStatus,
+  type TrackerHttpClient,
+  type TrackerHttpClientOptions,
+  type TrackerHttpRequest,
+  type TrackerHttpResponse,
+} from './trackers/tracker-http-client.js';
+export {
+  createWandbTracker,
+  type WandbTrackerOptions,
+  wandbRunUploadUrlsQuery,
+  wandbUpsertBucketMutation,
+} from './trackers/wandb-tracker.js';

@@ -67,7 +67,10 @@ export interface LocalTracker extends Tracker {
   /** Reads a run's metric points from `metrics.jsonl`. */
   readMetrics(runId: string): Promise<Array<Required<MetricPoint>>>;
   /** Params diff and final/best metrics of several runs. */
-  compareRuns(runIds: string[], options?: { goals?: Record<string, 'min' | 'max'> }): Promise<LocalRunComparison>;
+  compareRuns(
+    runIds: string[],
+    options?: { goals?: Record<string, 'min' | 'max'> },
+  ): Promise<LocalRunComparison>;
 }
 
 /**
@@ -93,7 +96,12 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
       return JSON.parse(await readFile(join(runFolder(runId), 'config.json'), 'utf8')) as LocalRunConfig;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No local run "${runId}"`, details: { runId } });
+        throw new TunekitError({
+          code: 'NOT_FOUND',
+          status: 404,
+          message: `No local run "${runId}"`,
+          details: { runId },
+        });
       }
       throw error;
     }
@@ -152,7 +160,9 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
         if (query.experiment !== undefined && config.experiment !== query.experiment) continue;
         let summary: LocalRunSummary | undefined;
         try {
-          summary = JSON.parse(await readFile(join(directory, entry, 'summary.json'), 'utf8')) as LocalRunSummary;
+          summary = JSON.parse(
+            await readFile(join(directory, entry, 'summary.json'), 'utf8'),
+          ) as LocalRunSummary;
         } catch {
           summary = undefined;
         }
@@ -167,7 +177,9 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
       const paramsDiff: LocalRunComparison['paramsDiff'] = {};
       const paramsCommon: LocalRunComparison['paramsCommon'] = {};
       for (const key of [...keys].sort()) {
-        const values = configs.map((config) => (key in config.params ? JSON.stringify(config.params[key]) : undefined));
+        const values = configs.map((config) =>
+          key in config.params ? JSON.stringify(config.params[key]) : undefined,
+        );
         if (values.every((value) => value !== undefined && value === values[0])) {
           paramsCommon[key] = configs[0].params[key];
         } else {
@@ -286,7 +298,10 @@ function createLocalRun(folder: string, config: LocalRunConfig): TrackerRun {
     log: (entries) =>
       serial(async () => {
         if (entries.length === 0) return;
-        await appendFile(join(folder, 'logs.jsonl'), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+        await appendFile(
+          join(folder, 'logs.jsonl'),
+          entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''),
+        );
       }),
     setStatus: (status) =>
       serial(async () => {

@@ -2,7 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { TunekitError } from '../errors/tunekit-error.js';
 import { chunkLogBatch, type MlflowKeyValue, type MlflowMetric } from './mlflow-log-batch.js';
 import { type Tracker, type TrackerRun, toUpperStatus } from './tracker.js';
-import { basicAuthorization, createTrackerHttpClient, type TrackerHttpClient } from './tracker-http-client.js';
+import {
+  basicAuthorization,
+  createTrackerHttpClient,
+  type TrackerHttpClient,
+} from './tracker-http-client.js';
 
 /** Options of {@link createMlflowTracker}. */
 export interface MlflowTrackerOptions {
@@ -89,7 +93,8 @@ export function createMlflowTracker(options: MlflowTrackerOptions = {}): Tracker
           tags,
         },
       });
-      const info = (created.body as { run?: { info?: { run_id?: string; artifact_uri?: string } } })?.run?.info;
+      const info = (created.body as { run?: { info?: { run_id?: string; artifact_uri?: string } } })?.run
+        ?.info;
       if (!info?.run_id) {
         throw new TunekitError({
           code: 'TRACKER_REQUEST_FAILED',
@@ -120,7 +125,8 @@ async function getOrCreateExperiment(
     if (id) return String(id);
   } catch (error) {
     // Another client created it between our lookup and create: read it again.
-    if (!(TunekitError.isInstance(error) && error.details.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw error;
+    if (!(TunekitError.isInstance(error) && error.details.errorCode === 'RESOURCE_ALREADY_EXISTS'))
+      throw error;
   }
   const raced = await getExperimentByName(http, name);
   if (raced) return raced;
@@ -141,7 +147,8 @@ async function getExperimentByName(http: TrackerHttpClient, name: string): Promi
     const id = (response.body as { experiment?: { experiment_id?: string } })?.experiment?.experiment_id;
     return id === undefined ? undefined : String(id);
   } catch (error) {
-    if (TunekitError.isInstance(error) && error.details.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+    if (TunekitError.isInstance(error) && error.details.errorCode === 'RESOURCE_DOES_NOT_EXIST')
+      return undefined;
     throw error;
   }
 }
@@ -153,9 +160,17 @@ function createMlflowRun(
   artifactUri: string | undefined,
   maxParamValueLength: number,
 ): TrackerRun {
-  const logBatch = async (batch: { metrics?: MlflowMetric[]; params?: MlflowKeyValue[]; tags?: MlflowKeyValue[] }) => {
+  const logBatch = async (batch: {
+    metrics?: MlflowMetric[];
+    params?: MlflowKeyValue[];
+    tags?: MlflowKeyValue[];
+  }) => {
     for (const chunk of chunkLogBatch(batch)) {
-      await http.request({ method: 'POST', path: `${apiPrefix}/runs/log-batch`, json: { run_id: runId, ...chunk } });
+      await http.request({
+        method: 'POST',
+        path: `${apiPrefix}/runs/log-batch`,
+        json: { run_id: runId, ...chunk },
+      });
     }
   };
   const artifactRoot = artifactPathOf(artifactUri) ?? `${experimentId}/${runId}/artifacts`;

@@ -26,6 +26,8 @@ export interface TrackerHttpRequest {
   /** Raw body. */
   body?: Uint8Array;
   headers?: Record<string, string>;
+  /** Sends no `Authorization` header (signed upload URLs carry their own credentials). */
+  anonymous?: boolean;
 }
 
 /** A response whose status was 2xx. */
@@ -57,7 +59,7 @@ export function createTrackerHttpClient(options: TrackerHttpClientOptions): Trac
     async request(request) {
       const url = /^https?:\/\//.test(request.path) ? request.path : `${options.baseUrl}${request.path}`;
       const headers: Record<string, string> = { ...options.headers, ...request.headers };
-      if (options.authorization) headers.authorization = options.authorization;
+      if (options.authorization && !request.anonymous) headers.authorization = options.authorization;
       let body: string | Uint8Array | undefined;
       if (request.json !== undefined) {
         headers['content-type'] = 'application/json';

@@ -156,7 +156,9 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
   };
 
   const trackerEntries = (): Array<{ name: string; value: Tracker }> =>
-    options.extensions ? options.extensions.list('tracker') : [...ownTrackers].map(([name, value]) => ({ name, value }));
+    options.extensions
+      ? options.extensions.list('tracker')
+      : [...ownTrackers].map(([name, value]) => ({ name, value }));
 
   const workerFor = (name: string, tracker: Tracker): TrackerWorker => {
     let worker = workers.get(name);
@@ -185,7 +187,8 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
     runCounter += 1;
     const key = runOptions.key ?? `run-${Date.now().toString(36)}-${runCounter}`;
     const previous = runs.get(key);
-    if (previous && !previous.ended) previous.end('killed', { reason: 'superseded by a new run with the same key' });
+    if (previous && !previous.ended)
+      previous.end('killed', { reason: 'superseded by a new run with the same key' });
     const runWorkers = closed ? [] : trackerEntries().map(({ name, value }) => workerFor(name, value));
     const send = (operation: Operation) => {
       if (run.ended) return;
@@ -223,7 +226,11 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
     send({
       type: 'start',
       runKey: key,
-      options: { experiment: runOptions.experiment ?? defaultExperiment, name: runOptions.name, tags: runOptions.tags },
+      options: {
+        experiment: runOptions.experiment ?? defaultExperiment,
+        name: runOptions.name,
+        tags: runOptions.tags,
+      },
     });
     if (runOptions.params && Object.keys(runOptions.params).length > 0) run.logParams(runOptions.params);
     return run;
@@ -240,7 +247,8 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
   const unsubscribe: Array<() => void> = [];
   const events = options.events;
   if (events) {
-    const keyOf = (payload: { jobId?: string; runName?: string }) => payload.jobId ?? payload.runName ?? 'default';
+    const keyOf = (payload: { jobId?: string; runName?: string }) =>
+      payload.jobId ?? payload.runName ?? 'default';
     const ensure = (key: string, payload: { jobId?: string; runName?: string; experiment?: string }) =>
       runs.get(key) ??
       startRun({
@@ -276,7 +284,9 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
       }),
       events.on('training:evaluated', (payload) => {
         const run = ensure(keyOf(payload), payload);
-        run.logMetrics(Object.entries(payload.metrics).map(([key, value]) => ({ key, value, step: payload.step })));
+        run.logMetrics(
+          Object.entries(payload.metrics).map(([key, value]) => ({ key, value, step: payload.step })),
+        );
       }),
       events.on('checkpoint:saved', (payload) => {
         const run = runs.get(keyOf(payload));
@@ -348,7 +358,9 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
   return {
     add,
     remove(name) {
-      const removed = options.extensions ? options.extensions.remove('tracker', name) : ownTrackers.delete(name);
+      const removed = options.extensions
+        ? options.extensions.remove('tracker', name)
+        : ownTrackers.delete(name);
       workers.get(name)?.stop();
       workers.delete(name);
       return removed;
@@ -365,7 +377,9 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
       for (const run of [...runs.values()]) run.end('killed', { reason: 'kit closed' });
       const result = await flush({ timeoutMs: closeOptions.timeoutMs ?? options.closeTimeoutMs ?? 10_000 });
       if (!result.complete) {
-        warn('trackers', `closing with ${result.pending} undelivered tracker operations`, { pending: result.pending });
+        warn('trackers', `closing with ${result.pending} undelivered tracker operations`, {
+          pending: result.pending,
+        });
       }
       for (const worker of workers.values()) worker.stop();
       await Promise.all(
@@ -520,7 +534,10 @@ class TrackerWorker {
     if (this.queuedMetricCount <= this.settings.maxQueuedMetrics) return;
     let dropped = 0;
     // Drop the oldest queued metric batches (never the one being delivered).
-    for (let index = this.running ? 1 : 0; index < this.queue.length && this.queuedMetricCount > this.settings.maxQueuedMetrics; ) {
+    for (
+      let index = this.running ? 1 : 0;
+      index < this.queue.length && this.queuedMetricCount > this.settings.maxQueuedMetrics;
+    ) {
       const entry = this.queue[index];
       if (entry.operation.type === 'metrics') {
         this.queue.splice(index, 1);
@@ -530,11 +547,15 @@ class TrackerWorker {
     }
     if (dropped > 0) {
       this.counters.droppedMetrics += dropped;
-      this.settings.warn(`tracker:${this.name}`, `dropped ${dropped} queued metric points (queue bound reached)`, {
-        tracker: this.name,
-        dropped,
-        maxQueuedMetrics: this.settings.maxQueuedMetrics,
-      });
+      this.settings.warn(
+        `tracker:${this.name}`,
+        `dropped ${dropped} queued metric points (queue bound reached)`,
+        {
+          tracker: this.name,
+          dropped,
+          maxQueuedMetrics: this.settings.maxQueuedMetrics,
+        },
+      );
     }
   }
 
@@ -568,7 +589,9 @@ class TrackerWorker {
             run: entry.operation.runKey,
             attempt: entry.attempts,
             retryable,
-            ...(TunekitError.isInstance(error) ? { code: error.code, httpStatus: error.details.httpStatus } : {}),
+            ...(TunekitError.isInstance(error)
+              ? { code: error.code, httpStatus: error.details.httpStatus }
+              : {}),
           };
           if (!retryable) {
             this.drop(entry);
@@ -579,7 +602,10 @@ class TrackerWorker {
             );
             continue;
           }
-          const delayMs = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * 2 ** (entry.attempts - 1));
+          const delayMs = Math.min(
+            this.settings.maxDelayMs,
+            this.settings.initialDelayMs * 2 ** (entry.attempts - 1),
+          );
           this.settings.warn(
             `tracker:${this.name}`,
             `tracker "${this.name}" failed (${entry.operation.type}), retrying in ${delayMs} ms: ${this.lastError}`,
@@ -607,10 +633,10 @@ class TrackerWorker {
     }
   }
 
-  private async execute(operation: Operation): Promise<void | 'skipped'> {
+  private async execute(operation: Operation): Promise<'delivered' | 'skipped'> {
     if (operation.type === 'start') {
       this.handles.set(operation.runKey, await this.tracker.startRun(operation.options));
-      return;
+      return 'delivered';
     }
     const handle = this.handles.get(operation.runKey);
     if (!handle) {
@@ -619,22 +645,29 @@ class TrackerWorker {
     }
     switch (operation.type) {
       case 'params':
-        return handle.logParams(operation.params);
+        await handle.logParams(operation.params);
+        break;
       case 'metrics':
-        return handle.logMetrics(operation.metrics);
+        await handle.logMetrics(operation.metrics);
+        break;
       case 'artifact':
-        return handle.logArtifact(operation.name, operation.source);
+        await handle.logArtifact(operation.name, operation.source);
+        break;
       case 'tags':
-        return handle.setTags(operation.tags);
+        await handle.setTags(operation.tags);
+        break;
       case 'log':
-        return handle.log(operation.entries);
+        await handle.log(operation.entries);
+        break;
       case 'status':
-        return handle.setStatus(operation.status);
+        await handle.setStatus(operation.status);
+        break;
       case 'end':
         await handle.end(operation.status, operation.summary);
         this.handles.delete(operation.runKey);
-        return;
+        break;
     }
+    return 'delivered';
   }
 
   private complete(entry: QueuedOperation): void {

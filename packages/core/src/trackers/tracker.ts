@@ -85,6 +85,8 @@ export interface Tracker {
 }
 
 /** The MLflow-style upper-case name of a status (`FINISHED`, `KILLED` …). */
-export function toUpperStatus(status: TrackerRunStatus): 'SCHEDULED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' {
+export function toUpperStatus(
+  status: TrackerRunStatus,
+): 'SCHEDULED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' {
   return status.toUpperCase() as 'SCHEDULED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
 }

@@ -3,7 +3,11 @@ import { appendFile, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TunekitError } from '../errors/tunekit-error.js';
 import type { MetricPoint, Tracker, TrackerArtifactSource, TrackerLogEntry, TrackerRun } from './tracker.js';
-import { basicAuthorization, createTrackerHttpClient, type TrackerHttpClient } from './tracker-http-client.js';
+import {
+  basicAuthorization,
+  createTrackerHttpClient,
+  type TrackerHttpClient,
+} from './tracker-http-client.js';
 
 /** Options of {@link createWandbTracker}. */
 export interface WandbTrackerOptions {
@@ -110,7 +114,11 @@ export function createWandbTracker(options: WandbTrackerOptions = {}): Tracker {
         config: JSON.stringify({}),
       });
       const bucket = (
-        response as { upsertBucket?: { bucket?: { name?: string; project?: { name?: string; entity?: { name?: string } } } } }
+        response as {
+          upsertBucket?: {
+            bucket?: { name?: string; project?: { name?: string; entity?: { name?: string } } };
+          };
+        }
       )?.upsertBucket?.bucket;
       const runEntity = bucket?.project?.entity?.name ?? entity;
       if (!runEntity) {
@@ -168,7 +176,9 @@ function createOnlineRun(
   if (options.heartbeatIntervalMs > 0) {
     timer = setInterval(() => {
       // Keep-alive only: a failure here shows up on the next real request.
-      http.request({ method: 'POST', path: streamPath, json: { complete: false, failed: false } }).catch(() => {});
+      http
+        .request({ method: 'POST', path: streamPath, json: { complete: false, failed: false } })
+        .catch(() => {});
     }, options.heartbeatIntervalMs);
     timer.unref();
   }
@@ -194,7 +204,10 @@ function createOnlineRun(
         path: streamPath,
         json: {
           files: {
-            'wandb-history.jsonl': { offset: offsets.history, content: rows.map((row) => JSON.stringify(row)) },
+            'wandb-history.jsonl': {
+              offset: offsets.history,
+              content: rows.map((row) => JSON.stringify(row)),
+            },
             'wandb-summary.json': { offset: 0, content: [JSON.stringify(summary)] },
           },
         },
@@ -210,7 +223,9 @@ function createOnlineRun(
         files: [name],
       });
       const edges = (
-        response as { model?: { bucket?: { files?: { edges?: Array<{ node?: { name?: string; url?: string } }> } } } }
+        response as {
+          model?: { bucket?: { files?: { edges?: Array<{ node?: { name?: string; url?: string } }> } } };
+        }
       )?.model?.bucket?.files?.edges;
       const url = edges?.find((edge) => edge.node?.name === name)?.node?.url;
       if (!url) {
@@ -221,7 +236,7 @@ function createOnlineRun(
           details: { tracker: 'wandb', retryable: false },
         });
       }
-      await http.request({ method: 'PUT', path: url, body: bytes });
+      await http.request({ method: 'PUT', path: url, body: bytes, anonymous: true });
     },
     async setTags(newTags) {
       const added = tagList(newTags);
@@ -275,7 +290,10 @@ function createOfflineRun(folder: string, id: string): TrackerRun {
       const rows = historyRows(metrics, startedAt);
       if (rows.length === 0) return;
       for (const row of rows) Object.assign(summary, withoutInternal(row));
-      await appendFile(join(folder, 'wandb-history.jsonl'), rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+      await appendFile(
+        join(folder, 'wandb-history.jsonl'),
+        rows.map((row) => `${JSON.stringify(row)}\n`).join(''),
+      );
       await writeSummary();
     },
     async logArtifact(name, source) {
@@ -288,7 +306,10 @@ function createOfflineRun(folder: string, id: string): TrackerRun {
       await appendFile(join(folder, 'output.log'), `tags ${JSON.stringify(tagList(tags))}\n`);
     },
     async log(entries) {
-      await appendFile(join(folder, 'output.log'), entries.map((entry) => `${formatLogLine(entry)}\n`).join(''));
+      await appendFile(
+        join(folder, 'output.log'),
+        entries.map((entry) => `${formatLogLine(entry)}\n`).join(''),
+      );
     },
     async setStatus() {},
     async end(status, finalSummary) {
@@ -299,7 +320,11 @@ function createOfflineRun(folder: string, id: string): TrackerRun {
   };
 }
 
-async function graphql(http: TrackerHttpClient, query: string, variables: Record<string, unknown>): Promise<unknown> {
+async function graphql(
+  http: TrackerHttpClient,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<unknown> {
   const response = await http.request({ method: 'POST', path: '/graphql', json: { query, variables } });
   const body = response.body as { data?: unknown; errors?: Array<{ message?: string }> } | undefined;
   if (body?.errors && body.errors.length > 0) {
@@ -321,7 +346,11 @@ function historyRows(metrics: MetricPoint[], startedAt: number): Array<Record<st
     const timestamp = metric.timestamp ?? Date.now();
     let row = byStep.get(step);
     if (!row) {
-      row = { _step: step, _timestamp: timestamp / 1000, _runtime: Math.max(0, (timestamp - startedAt) / 1000) };
+      row = {
+        _step: step,
+        _timestamp: timestamp / 1000,
+        _runtime: Math.max(0, (timestamp - startedAt) / 1000),
+      };
       byStep.set(step, row);
     }
     row[metric.key] = metric.value;
@@ -331,7 +360,8 @@ function historyRows(metrics: MetricPoint[], startedAt: number): Array<Record<st
 
 function withoutInternal(row: Record<string, number>): Record<string, number> {
   const copy: Record<string, number> = {};
-  for (const [key, value] of Object.entries(row)) if (!key.startsWith('_') || key === '_step') copy[key] = value;
+  for (const [key, value] of Object.entries(row))
+    if (!key.startsWith('_') || key === '_step') copy[key] = value;
   return copy;
 }
 
@@ -344,7 +374,8 @@ function sameTagKey(a: string, b: string): boolean {
 }
 
 function formatLogLine(entry: TrackerLogEntry): string {
-  const fields = entry.fields && Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
+  const fields =
+    entry.fields && Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
   return `${new Date(entry.timestamp).toISOString()} ${entry.level.toUpperCase()} ${entry.message}${fields}`;
 }
 
@@ -362,4 +393,3 @@ function randomRunId(): string {
 function compactTime(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '_');
 }
-
