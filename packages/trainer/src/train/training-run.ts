@@ -103,7 +103,7 @@ export async function evaluateSequences(
     const batch = collateBatch(sequences.slice(index * batchSize, (index + 1) * batchSize), context.padId);
     if (batch.trainedTokens === 0) continue;
     const output = await runBatch(context, session, batch, false);
-    const loss = Number((output[context.graph.lossName]?.data as Float32Array)[0]);
+    const loss = Number(((output[context.graph.lossName] as Tensor).data as Float32Array)[0]);
     weighted += loss * batch.trainedTokens;
     tokens += batch.trainedTokens;
   }
@@ -298,9 +298,9 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
         throw trainingStepError(error, stepNumber, batch);
       }
-      lossSum += Number((output[graph.lossName]?.data as Float32Array)[0]);
+      lossSum += Number(((output[graph.lossName] as Tensor).data as Float32Array)[0]);
       graph.parameters.forEach((parameter, index) => {
-        const gradient = output[parameter.gradientName]?.data as Float32Array;
+        const gradient = (output[parameter.gradientName] as Tensor).data as Float32Array;
         const sum = gradientSums[index] as Float32Array;
         for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (gradient[i] as number);
       });
