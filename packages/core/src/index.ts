@@ -3,6 +3,12 @@ export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js'
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
 export { TunekitError, type TunekitErrorOptions } from './errors/tunekit-error.js';
+export {
+  parseOrThrow,
+  toValidationIssues,
+  type ValidationFieldIssue,
+  validationFailed,
+} from './errors/validation-error.js';
 export type { EventBus, EventEnvelope, EventListener } from './events/event-bus.js';
 export type { TunekitEventMap, TunekitEventName } from './events/tunekit-event-map.js';
 export type {
@@ -71,6 +77,15 @@ export {
   toUpperStatus,
 } from './trackers/tracker.js';
 export {
+  basicAuthorization,
+  createTrackerHttpClient,
+  isRetryableStatus,
+  type TrackerHttpClient,
+  type TrackerHttpClientOptions,
+  type TrackerHttpRequest,
+  type TrackerHttpResponse,
+} from './trackers/tracker-http-client.js';
+export {
   createTrackerHub,
   type TrackedRun,
   type TrackedRunOptions,
@@ -80,15 +95,6 @@ export {
   type TrackerHubOptions,
   type TrackerRetryOptions,
 } from './trackers/tracker-hub.js';
-export {
-  basicAuthorization,
-  createTrackerHttpClient,
-  isRetryableStatus,
-  type TrackerHttpClient,
-  type TrackerHttpClientOptions,
-  type TrackerHttpRequest,
-  type TrackerHttpResponse,
-} from './trackers/tracker-http-client.js';
 export {
   createWandbTracker,
   type WandbTrackerOptions,
