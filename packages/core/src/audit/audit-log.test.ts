@@ -21,7 +21,13 @@ afterEach(async () => {
 async function seeded(count: number) {
   const storage = await memoryStorage();
   let tick = Date.parse('2025-01-01T00:00:00.000Z');
-  const audit = createAuditLog({ storage, now: () => new Date((tick += 60_000)) });
+  const audit = createAuditLog({
+    storage,
+    now: () => {
+      tick += 60_000;
+      return new Date(tick);
+    },
+  });
   for (let index = 1; index <= count; index += 1) {
     await audit.record(
       {

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { z } from 'zod';
-import { parseWithSchema } from '../errors/parse-with-schema.js';
 import { TunekitError } from '../errors/tunekit-error.js';
+import { parseOrThrow } from '../errors/validation-error.js';
 import type { OperationContext } from '../kit/operation-context.js';
 import { type AuditEvent, AuditEventSchema, AuditOutcomeSchema } from '../schemas/audit-event.js';
 import type { Collection, Storage } from '../storage/collection.js';
@@ -160,7 +160,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   };
 
   const append = (entryInput: AuditEntryInput, context: OperationContext = {}): Promise<AuditEvent> => {
-    const entry = parseWithSchema(AuditEntryInputSchema, entryInput, 'audit entry');
+    const entry = parseOrThrow(AuditEntryInputSchema, entryInput, 'audit entry');
     const run = async () => {
       for (let attempt = 1; ; attempt += 1) {
         try {
@@ -182,7 +182,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     },
     get: (id) => events.get(id),
     async query(queryInput = {}) {
-      const query = parseWithSchema(AuditQuerySchema, queryInput, 'audit query');
+      const query = parseOrThrow(AuditQuerySchema, queryInput, 'audit query');
       const from = query.from === undefined ? undefined : toTime(query.from, 'from');
       const to = query.to === undefined ? undefined : toTime(query.to, 'to');
       const actionPrefix = query.action?.endsWith('.*') ? query.action.slice(0, -1) : undefined;
