@@ -40,6 +40,15 @@ export const ErrorCodes = {
     status: 502,
     description: 'An experiment tracker (MLflow, W&B …) request failed; `details.retryable` says whether to retry.',
   },
+  DATASET_INVALID: {
+    status: 422,
+    description: 'Dataset rows failed validation (strict mode), or none was valid; details.report lists them.',
+  },
+  DATASET_EMPTY: { status: 422, description: 'The dataset file, stream or row list has no rows.' },
+  DATASET_ROW_FORMAT_UNKNOWN: {
+    status: 422,
+    description: 'No row has the fields of a known row format (text, label, prompt, messages …).',
+  },
   INTERNAL: { status: 500, description: 'An unexpected failure.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -54,6 +54,30 @@ export interface TunekitEventMap {
   'checkpoint:saved': { jobId?: string; step: number; uri: string; validationLoss?: number };
   'checkpoint:deleted': { jobId?: string; step: number; uri: string };
   'warning:raised': { source: string; message: string; details?: Record<string, unknown> };
+  /** A dataset version was registered (`reused`: identical content already existed). */
+  'dataset:registered': {
+    name: string;
+    versionId: string;
+    kind: string;
+    rowFormat: string;
+    rowCount: number;
+    droppedRowCount: number;
+    parentVersionId?: string;
+    reused: boolean;
+  };
+  /** A dataset source was rejected (invalid rows in strict mode, empty file, unknown format). */
+  'dataset:rejected': { name: string; code: string; message: string; invalidRows?: number };
+  /** A version was split into train/validation(/test) child versions. */
+  'dataset:split': {
+    versionId: string;
+    trainVersionId: string;
+    validationVersionId: string;
+    testVersionId?: string;
+  };
+  /** A filtered child version was derived from a version. */
+  'dataset:filtered': { versionId: string; childVersionId: string; keptRows: number; removedRows: number };
+  /** A dataset (all its versions) or one version was deleted. */
+  'dataset:deleted': { name: string; versionIds: string[] };
 }
 
 /** Name of an event on the kit's bus. */
