@@ -1,0 +1,100 @@
+import type { ArtifactInfo, ArtifactStore } from '@tunekit/core';
+import { describe, expect, it } from 'vitest';
+import { bigramArchitecture } from '../testing/bigram-architecture.js';
+import { createTrainer, type LoadedModel } from './create-trainer.js';
+
+const text = 'the cat sat on the mat. the cat ate the rat. ';
+const rows = Array.from({ length: 40 }, (_, index) => ({ text: text.repeat(1 + (index % 3)) }));
+const validation = [{ text: 'the cat sat on the rat. the mat ate the cat.' }];
+
+function bigramModel(): LoadedModel {
+  const config = { model_type: 'bigram' as const, vocab_size: 257, n_positions: 64 };
+  return {
+    architecture: bigramArchitecture,
+    config,
+    weights: bigramArchitecture.createRandomWeights(config, 1),
+  } as LoadedModel;
+}
+
+/** An in-memory ArtifactStore, enough for checkpoints. */
+function memoryArtifacts(): ArtifactStore & { files: Map<string, Uint8Array> } {
+  const files = new Map<string, Uint8Array>();
+  const info = (uri: string): ArtifactInfo => ({
+    uri,
+    size: files.get(uri)?.byteLength ?? 0,
+    sha256: '',
+    modifiedAt: new Date().toISOString(),
+  });
+  return {
+    files,
+    async put(uri, data) {
+      files.set(
+        uri,
+        typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data as Uint8Array),
+      );
+      return info(uri);
+    },
+    async get(uri) {
+      const data = files.get(uri);
+      if (!data) throw new Error(`missing ${uri}`);
+      return data;
+    },
+    stream: () => {
+      throw new Error('not used');
+    },
+    exists: async (uri) => files.has(uri),
+    stat: async (uri) => (files.has(uri) ? info(uri) : undefined),
+    list: async (prefix) => [...files.keys()].filter((uri) => uri.startsWith(prefix)).map(info),
+    delete: async (uri) => files.delete(uri),
+    async deletePrefix(prefix) {
+      let count = 0;
+      for (const uri of [...files.keys()]) if (uri.startsWith(prefix) && files.delete(uri)) count += 1;
+      return count;
+    },
+  };
+}
+
+describe('createTrainer', () => {
+  it('trains a model in memory from text rows: perplexity falls, generation follows the data', async () => {
+    const events: Array<{ name: string; payload: unknown }> = [];
+    const artifacts = memoryArtifacts();
+    const trainer = await createTrainer({
+      model: bigramModel(),
+      device: 'auto',
+      threads: 1,
+      artifacts,
+      events: { emit: (name, payload) => events.push({ name, payload }) },
+    });
+    const before = await trainer.evaluate(validation, { maxLength: 32 });
+    const result = await trainer.train(rows, {
+      maxSteps: 40,
+      batchSize: 4,
+      maxLength: 32,
+      learningRate: 0.3,
+      validation,
+      evalEvery: 20,
+      checkpoint: { every: 20, prefix: 'artifact://runs/test/checkpoints' },
+    });
+    const after = await trainer.evaluate(validation, { maxLength: 32 });
+    expect(after.perplexity).toBeLessThan(before.perplexity * 0.5);
+    expect(result.evaluations.at(-1)?.loss).toBeCloseTo(after.loss, 4);
+    expect(result.lastCheckpoint).toBe('artifact://runs/test/checkpoints/step-000040');
+    expect([...artifacts.files.keys()].some((uri) => uri.endsWith('step-000040/trainer_state.json'))).toBe(
+      true,
+    );
+    const generated = await trainer.generate('the c', { temperature: 0, maxTokens: 6 });
+    // The most frequent successors in the data: c→a, a→t, t→h ("the"), h→e, e→' ', ' '→t.
+    expect(generated.text).toBe('athe t');
+    if (trainer.device === 'cpu') {
+      expect(events.some((event) => event.name === 'warning:raised')).toBe(true);
+    }
+    await trainer.close();
+  });
+
+  it('rejects invalid options with readable field messages', async () => {
+    const trainer = await createTrainer({ model: bigramModel(), threads: 1 });
+    await expect(trainer.train(rows, { batchSize: 0 } as never)).rejects.toThrow(/batchSize/);
+    await expect(trainer.train(rows, { maxLength: 100 })).rejects.toThrow(/exceeds the model's 64 positions/);
+    await trainer.close();
+  });
+});

@@ -1,0 +1,404 @@
+import { type ArtifactStore, type EventBus, type Logger, TunekitError } from '@tunekit/core';
+import type { InferenceSession } from 'onnxruntime-node';
+import { createDeviceSession } from '../backends/create-device-session.js';
+import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
+import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
+import { prepareSequences } from '../data/prepare-sequences.js';
+import type { ChatFormatter } from '../data/training-row.js';
+import type {
+  GenerationChunk,
+  GenerationOptionsInput,
+  GenerationResult,
+} from '../generate/generation-options.js';
+import { TextGenerator } from '../generate/text-generator.js';
+import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import type { LoraAdapters, ModelArchitecture, TrainingGraph } from '../models/model-architecture.js';
+import type { TensorMap } from '../safetensors/tensor-map.js';
+import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import {
+  artifactCheckpointStore,
+  type CheckpointStore,
+  directoryCheckpointStore,
+} from './checkpoint-store.js';
+import { type TrainingOptionsInput, TrainingOptionsSchema } from './training-options.js';
+import {
+  type EvaluationResult,
+  evaluateSequences,
+  runTraining,
+  type TrainingResult,
+} from './training-run.js';
+
+/** A model in memory: its architecture, parsed config and weights under Hugging Face names. */
+export interface LoadedModel<Config = unknown> {
+  architecture: ModelArchitecture<Config>;
+  config: Config;
+  weights: TensorMap;
+  /** The folder it came from, when it came from one. */
+  directory?: string;
+}
+
+/** Rows of a dataset: an array or an async iterable of `{ text }`, `{ prompt, completion }` or `{ messages }`. */
+export type DatasetRows = readonly unknown[] | AsyncIterable<unknown>;
+
+/** Options of {@link createTrainer}. */
+export interface CreateTrainerOptions {
+  /** A model in memory, or a folder with `config.json` + `model.safetensors` (loaded with `loadModel`). */
+  model: LoadedModel | string;
+  /** A tokenizer, or a folder with `tokenizer.json`. Default: the model folder's, else the byte-level tokenizer. */
+  tokenizer?: Tokenizer | string;
+  /** LoRA settings (PEFT names); with them only the adapters train. Or adapters with weights to continue. */
+  lora?: Partial<LoraConfig> | LoraAdapters;
+  /** `lora` (default when `lora` is given) or `full`. */
+  trainable?: 'lora' | 'full';
+  /** Where sessions run. Default `cpu`. */
+  device?: Device;
+  /** Intra-op threads. */
+  threads?: number;
+  /** Dropout nodes in training mode (default false: exact resume needs it off). */
+  dropout?: boolean;
+  /** Event bus for `training:*`, `checkpoint:*` and `warning:raised`. */
+  events?: Pick<EventBus, 'emit'>;
+  /** Job id carried on the events. */
+  jobId?: string;
+  logger?: Logger;
+  /** Artifact store for `checkpoint.prefix`. */
+  artifacts?: ArtifactStore;
+  /** Extra backends by name (the kit's `trainerBackend` registrations). */
+  backends?: Record<string, TrainerBackend>;
+  /** Chat template for `{ messages }` rows. */
+  chatTemplate?: ChatFormatter;
+}
+
+/** Per-run controls of {@link Trainer.train} besides the validated options. */
+export interface TrainingControls {
+  /** Validation rows (loss and perplexity every `evalEvery` steps and at the end). */
+  validation?: DatasetRows;
+  /** Cancels at the next step, leaving a checkpoint when checkpointing is on. */
+  signal?: AbortSignal;
+  /** Progress in [0, 1] with the step's metrics. */
+  onProgress?: (progress: number, metrics: Record<string, number>) => void;
+}
+
+/** A model ready to train, evaluate and generate; sessions are built once and reused. */
+export interface Trainer {
+  /** Device the sessions run on (after `auto` resolution: known after the first session). */
+  readonly device: string;
+  readonly tokenizer: Tokenizer;
+  readonly model: LoadedModel;
+  /** Current LoRA adapters (PEFT names), when training adapters. */
+  readonly adapters: LoraAdapters | undefined;
+  /** Trains on the rows; see {@link TrainingOptionsSchema} for the options. */
+  train(dataset: DatasetRows, options?: TrainingOptionsInput & TrainingControls): Promise<TrainingResult>;
+  /** Validation loss and perplexity on rows. */
+  evaluate(
+    rows: DatasetRows,
+    options?: { batchSize?: number; maxLength?: number },
+  ): Promise<EvaluationResult>;
+  /** Generates a completion with the current weights (and adapters). */
+  generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
+  /** Streams a completion token by token. */
+  stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
+  /** Releases the onnxruntime sessions. */
+  close(): Promise<void>;
+}
+
+/** Collects an array or async iterable of rows. */
+export async function collectRows(rows: DatasetRows): Promise<unknown[]> {
+  if (Array.isArray(rows)) return rows as unknown[];
+  const collected: unknown[] = [];
+  for await (const row of rows as AsyncIterable<unknown>) collected.push(row);
+  return collected;
+}
+
+/** True when every row is a `{ text }` row (such datasets are packed by default). */
+function isTextOnly(rows: readonly unknown[]): boolean {
+  return rows.every((row) => typeof row === 'object' && row !== null && 'text' in row);
+}
+
+/** The model's positions from a Hugging Face config (`n_positions`, `max_position_embeddings`). */
+export function modelPositions(config: unknown): number {
+  const record = config as Record<string, unknown>;
+  const positions = record.n_positions ?? record.max_position_embeddings ?? record.n_ctx;
+  return typeof positions === 'number' ? positions : 1024;
+}
+
+async function resolveModel(model: LoadedModel | string): Promise<LoadedModel> {
+  if (typeof model !== 'string') return model;
+  // Resolved at run time: the model folder loader lives in models/ (issue 5's loaders).
+  const loaderPath = '../models/load-model.js';
+  const { loadModel } = (await import(loaderPath)) as {
+    loadModel: (directory: string) => Promise<LoadedModel>;
+  };
+  return loadModel(model);
+}
+
+async function resolveTokenizer(
+  tokenizer: Tokenizer | string | undefined,
+  model: LoadedModel,
+): Promise<Tokenizer> {
+  if (tokenizer && typeof tokenizer !== 'string') return tokenizer;
+  const { loadTokenizer } = await import('../tokenizers/load-tokenizer.js');
+  if (typeof tokenizer === 'string') return loadTokenizer(tokenizer);
+  if (model.directory) {
+    try {
+      return await loadTokenizer(model.directory);
+    } catch (error) {
+      if (!(TunekitError.isInstance(error) && error.code === 'TOKENIZER_NOT_FOUND')) throw error;
+    }
+  }
+  return createByteLevelTokenizer();
+}
+
+/**
+ * Creates a trainer over a model folder or a model in memory: LoRA or full fine-tuning on CPU or
+ * CUDA through onnxruntime, with the training session built once and reused across steps.
+ */
+export async function createTrainer(options: CreateTrainerOptions): Promise<Trainer> {
+  const model = await resolveModel(options.model);
+  const tokenizer = await resolveTokenizer(options.tokenizer, model);
+  const ort: OnnxRuntime = await loadOnnxRuntime();
+  const trainable = options.trainable ?? (options.lora ? 'lora' : 'full');
+  let adapters: LoraAdapters | undefined;
+  if (options.lora) {
+    adapters =
+      'config' in options.lora && typeof options.lora.config === 'object'
+        ? (options.lora as LoraAdapters)
+        : { config: LoraConfigSchema.parse(options.lora) };
+  }
+  if (trainable === 'lora' && !adapters) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'trainable "lora" needs lora options (r, alpha, targetModules …)',
+    });
+  }
+  const positions = modelPositions(model.config);
+  const vocabSize = (model.config as Record<string, unknown>).vocab_size;
+  if (typeof vocabSize === 'number' && tokenizer.vocabSize > vocabSize) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary only ${vocabSize}`,
+    });
+  }
+  const padId = tokenizer.specialTokens.pad ?? tokenizer.specialTokens.eos ?? 0;
+  let device: string = options.device ?? 'cpu';
+  const sessionOptions = {
+    device: options.device ?? 'cpu',
+    threads: options.threads,
+    backends: options.backends,
+    onWarning: (message: string, details: Record<string, unknown>) =>
+      options.events?.emit('warning:raised', { source: 'trainer', message, details }),
+  };
+  const openSession = async (bytes: Uint8Array): Promise<InferenceSession> => {
+    const opened = await createDeviceSession(bytes, sessionOptions);
+    device = opened.device;
+    // Once `auto` has resolved, later sessions go straight to the same device.
+    sessionOptions.device = opened.device as Device;
+    return opened.session;
+  };
+
+  let training:
+    | { graph: TrainingGraph; session: InferenceSession; evaluation?: InferenceSession }
+    | undefined;
+  let inference: TextGenerator | undefined;
+  let inferenceSession: InferenceSession | undefined;
+
+  /** Builds the training graph and its session once (trainable tensors are inputs, so they can change). */
+  const trainingSessions = async () => {
+    if (training) return training;
+    const build = (dropout: boolean, gradients: boolean) =>
+      model.architecture.buildTrainingGraph({
+        config: model.config,
+        weights: model.weights,
+        lora: adapters,
+        trainable,
+        dropout,
+        gradients,
+      });
+    const graph = build(options.dropout ?? false, true);
+    const session = await openSession(graph.model);
+    const evaluation = options.dropout ? await openSession(build(false, false).model) : undefined;
+    training = { graph, session, evaluation };
+    return training;
+  };
+
+  /** Writes trained values back into the weights or the adapters (the inference graph embeds them). */
+  const commit = (graph: TrainingGraph, values: Float32Array[]) => {
+    graph.parameters.forEach((parameter, index) => {
+      const data = values[index] as Float32Array;
+      const shape = [...parameter.shape];
+      if (trainable === 'full') {
+        model.weights.set(parameter.name, { shape, data: data.slice() });
+      } else if (adapters) {
+        adapters.weights ??= new Map();
+        adapters.weights.set(parameter.name, { shape, data: data.slice() });
+      }
+      parameter.initial.set(data);
+    });
+    if (inferenceSession) void inferenceSession.release();
+    inference = undefined;
+    inferenceSession = undefined;
+  };
+
+  const generator = async (): Promise<TextGenerator> => {
+    if (inference) return inference;
+    const graph = model.architecture.buildInferenceGraph({
+      config: model.config,
+      weights: model.weights,
+      lora: adapters,
+      kvCache: true,
+    });
+    inferenceSession = await openSession(graph.model);
+    inference = new TextGenerator({
+      ort,
+      session: inferenceSession,
+      graph,
+      tokenizer,
+      maxPositions: positions,
+    });
+    return inference;
+  };
+
+  const checkpointStore = (checkpoint: { directory?: string; prefix?: string } | undefined) => {
+    if (!checkpoint) return undefined;
+    if (checkpoint.directory) return directoryCheckpointStore(checkpoint.directory);
+    if (checkpoint.prefix) {
+      if (!options.artifacts) {
+        throw new TunekitError({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          message: 'checkpoint.prefix needs an artifact store (createTrainer({ artifacts }))',
+        });
+      }
+      return artifactCheckpointStore(options.artifacts, checkpoint.prefix);
+    }
+    return undefined;
+  };
+
+  const trainer: Trainer = {
+    get device() {
+      return device;
+    },
+    tokenizer,
+    model,
+    get adapters() {
+      return adapters;
+    },
+    async train(dataset, input = {}) {
+      const { validation, signal, onProgress, ...rest } = input;
+      const parsed = TrainingOptionsSchema.safeParse(rest);
+      if (!parsed.success) {
+        throw new TunekitError({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          message: `Invalid training options: ${parsed.error.issues
+            .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+            .join('; ')}`,
+          details: { issues: parsed.error.issues },
+        });
+      }
+      const trainingOptions = parsed.data;
+      const maxLength = trainingOptions.maxLength ?? Math.min(positions, 1024);
+      if (maxLength > positions) {
+        throw new TunekitError({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          message: `maxLength ${maxLength} exceeds the model's ${positions} positions`,
+        });
+      }
+      const rows = await collectRows(dataset);
+      const packing = trainingOptions.packing ?? isTextOnly(rows);
+      const prepare = (items: unknown[], what: string) => {
+        const prepared = prepareSequences(items, {
+          tokenizer,
+          maxLength,
+          packing,
+          overflow: trainingOptions.overflow,
+          chatTemplate: options.chatTemplate,
+        });
+        if (prepared.truncated > 0 || prepared.rejected.length > 0) {
+          options.events?.emit('warning:raised', {
+            source: 'trainer',
+            message: `${what}: ${prepared.truncated} example(s) truncated to ${maxLength} tokens, ${prepared.rejected.length} rejected`,
+            details: { truncated: prepared.truncated, rejected: prepared.rejected.slice(0, 100), maxLength },
+          });
+        }
+        return prepared.sequences;
+      };
+      const train = prepare(rows, 'training data');
+      const validationSequences = validation ? prepare(await collectRows(validation), 'validation data') : [];
+      const sessions = await trainingSessions();
+      const parameters = sessions.graph.parameters.map((parameter) => parameter.initial.slice());
+      let store: CheckpointStore | undefined;
+      try {
+        store = checkpointStore(trainingOptions.checkpoint);
+        const result = await runTraining({
+          ort,
+          graph: sessions.graph,
+          session: sessions.session,
+          evaluationSession: sessions.evaluation,
+          parameters,
+          train,
+          validation: validationSequences,
+          padId,
+          options: trainingOptions,
+          checkpoints: store,
+          events: options.events,
+          jobId: options.jobId,
+          signal,
+          onProgress,
+        });
+        commit(sessions.graph, parameters);
+        return result;
+      } catch (error) {
+        // Keep what was learned up to a cancellation, so generation and saving see it.
+        if (TunekitError.isInstance(error) && error.code === 'TRAINING_CANCELLED') {
+          commit(sessions.graph, parameters);
+        }
+        throw error;
+      }
+    },
+    async evaluate(rows, evaluateOptions = {}) {
+      const sessions = await trainingSessions();
+      const items = await collectRows(rows);
+      const sequences = prepareSequences(items, {
+        tokenizer,
+        maxLength: evaluateOptions.maxLength ?? Math.min(positions, 1024),
+        packing: isTextOnly(items),
+        chatTemplate: options.chatTemplate,
+      }).sequences;
+      return evaluateSequences(
+        {
+          ort,
+          graph: sessions.graph,
+          session: sessions.session,
+          evaluationSession: sessions.evaluation,
+          parameters: sessions.graph.parameters.map((parameter) => parameter.initial),
+          train: [],
+          validation: sequences,
+          padId,
+          options: TrainingOptionsSchema.parse({}),
+        },
+        sequences,
+        evaluateOptions.batchSize ?? 8,
+      );
+    },
+    async generate(prompt, generationOptions) {
+      return (await generator()).generate(prompt, generationOptions);
+    },
+    async *stream(prompt, generationOptions) {
+      yield* (await generator()).stream(prompt, generationOptions);
+    },
+    async close() {
+      await training?.session.release();
+      await training?.evaluation?.release();
+      await inferenceSession?.release();
+      training = undefined;
+      inference = undefined;
+      inferenceSession = undefined;
+    },
+  };
+  return trainer;
+}
