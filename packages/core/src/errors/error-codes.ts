@@ -36,6 +36,11 @@ export const ErrorCodes = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
+  GRAPH_INVALID: { status: 500, description: 'An ONNX graph under construction is inconsistent (shapes, names).' },
+  AUTODIFF_UNSUPPORTED: { status: 500, description: 'An operator (or its configuration) has no gradient rule.' },
+  SAFETENSORS_INVALID: { status: 422, description: 'A safetensors file is malformed or uses an unsupported dtype.' },
+  MODEL_INVALID: { status: 422, description: 'A model folder lacks a config, weights or has mismatched shapes.' },
+  MODEL_UNKNOWN_ARCHITECTURE: { status: 400, description: 'No model architecture is registered under that name.' },
   TRACKER_REQUEST_FAILED: {
     status: 502,
     description: 'An experiment tracker (MLflow, W&B …) request failed; `details.retryable` says whether to retry.',

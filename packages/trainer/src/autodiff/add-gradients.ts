@@ -1,0 +1,106 @@
+import { TunekitError } from '@tunekit/core';
+import { isFloatingType } from '../onnx/data-type.js';
+import type { AttributeValue, Graph, GraphNode, Value } from '../onnx/graph.js';
+import type { GradientContext, GradientRuleTable } from './gradient-rule.js';
+import { GRADIENT_RULES } from './gradient-rules.js';
+import { sumValues } from './reduce-to-shape.js';
+
+/** Options of {@link addGradients}. */
+export interface AddGradientsOptions {
+  /** The scalar to differentiate. */
+  loss: Value;
+  /** Values (graph inputs or initializers) to differentiate with respect to. */
+  wrt: readonly Value[];
+  /** Rule table (default {@link GRADIENT_RULES}); extend it to support more operators. */
+  rules?: GradientRuleTable;
+}
+
+/**
+ * Appends reverse-mode gradient nodes for d(loss)/d(wrt) to the graph and returns the gradient value
+ * of each `wrt` name. Only nodes on a path from a `wrt` value to the loss are differentiated: frozen
+ * weights and branches that do not reach the loss get no gradient nodes. A `wrt` value that does not
+ * reach the loss gets zeros.
+ */
+export function addGradients(graph: Graph, options: AddGradientsOptions): Map<string, Value> {
+  const rules = options.rules ?? GRADIENT_RULES;
+  const forwardNodes = [...graph.nodes];
+  // Values that depend on a wrt value (forward reachability through floating-point values).
+  const dependsOnWrt = new Set(options.wrt.map((value) => value.name));
+  for (const node of forwardNodes) {
+    if (!node.inputs.some((input) => dependsOnWrt.has(input))) continue;
+    for (const output of node.outputs) {
+      if (isFloatingType(graph.value(output).dtype)) dependsOnWrt.add(output);
+    }
+  }
+  // Values whose gradient is needed: depend on a wrt value and reach the loss (backward reachability).
+  const needed = new Set<string>([options.loss.name]);
+  const relevantNodes: GraphNode[] = [];
+  for (let index = forwardNodes.length - 1; index >= 0; index -= 1) {
+    const node = forwardNodes[index] as GraphNode;
+    if (!node.outputs.some((output) => needed.has(output) && dependsOnWrt.has(output))) continue;
+    relevantNodes.push(node);
+    for (const input of node.inputs) if (dependsOnWrt.has(input)) needed.add(input);
+  }
+  const contributions = new Map<string, Value[]>();
+  const contribute = (name: string, gradient: Value) => {
+    const list = contributions.get(name) ?? [];
+    list.push(gradient);
+    contributions.set(name, list);
+  };
+  const gradientOf = (name: string): Value | undefined => {
+    const list = contributions.get(name);
+    if (!list || list.length === 0) return undefined;
+    const total = sumValues(graph, list);
+    contributions.set(name, [total]);
+    return total;
+  };
+  const loss = options.loss;
+  if (loss.shape.some((size) => size !== 1)) {
+    throw new TunekitError({
+      code: 'AUTODIFF_UNSUPPORTED',
+      status: 500,
+      message: `The loss "${loss.name}" must be a scalar`,
+      details: { shape: loss.shape },
+    });
+  }
+  contribute(
+    loss.name,
+    graph.constant([1], loss.dtype === 'float64' ? 'float64' : 'float32', loss.shape as number[]),
+  );
+  for (const node of relevantNodes) {
+    const outputGradients = node.outputs.map((output) => gradientOf(output));
+    if (outputGradients.every((gradient) => gradient === undefined)) continue;
+    const rule = rules[node.opType];
+    if (!rule) {
+      throw new TunekitError({
+        code: 'AUTODIFF_UNSUPPORTED',
+        status: 500,
+        message: `No gradient rule for operator ${node.opType} (node "${node.name}")`,
+        details: { node: node.name, opType: node.opType },
+      });
+    }
+    const context: GradientContext = {
+      graph,
+      node,
+      inputs: node.inputs.map((input) => (input === '' ? undefined : graph.value(input))),
+      outputs: node.outputs.map((output) => graph.value(output)),
+      outputGradients,
+      needsGradient: (index) => {
+        const input = node.inputs[index];
+        return input !== undefined && input !== '' && needed.has(input);
+      },
+      attribute: ((name: string, fallback: AttributeValue) =>
+        node.attributes[name] ?? fallback) as GradientContext['attribute'],
+    };
+    const inputGradients = graph.scope(`grad/${node.name}`, () => rule(context));
+    node.inputs.forEach((input, index) => {
+      const gradient = inputGradients[index];
+      if (gradient && context.needsGradient(index)) contribute(input, gradient);
+    });
+  }
+  const result = new Map<string, Value>();
+  for (const value of options.wrt) {
+    result.set(value.name, gradientOf(value.name) ?? graph.zerosLike(value));
+  }
+  return result;
+}

@@ -1,0 +1,636 @@
+import { TunekitError } from '@tunekit/core';
+import type { DataType } from './data-type.js';
+import { type TensorData, tensorDataToNumbers, toTensorData } from './tensor-data.js';
+
+/** A dimension: a size, or a symbol (`batch`, `sequence`) for sizes known only at run time. */
+export type Dimension = number | string;
+
+/** A named tensor in the graph with its element type and (possibly symbolic) shape. */
+export interface Value {
+  readonly name: string;
+  readonly dtype: DataType;
+  readonly shape: readonly Dimension[];
+}
+
+/** Attribute values; numbers are ints unless the attribute is in {@link FLOAT_ATTRIBUTES}. */
+export type AttributeValue =
+  | number
+  | string
+  | number[]
+  | { floats: number[] }
+  | { float: number }
+  | { tensor: number; dtype: DataType };
+
+/** A node in builder form (names, not protobuf). */
+export interface GraphNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: Record<string, AttributeValue>;
+}
+
+/** An initializer: a named constant tensor stored in the model (or its external data). */
+export interface Initializer extends Value {
+  data: TensorData;
+}
+
+/** Attribute names whose numeric values are floats, not ints. */
+export const FLOAT_ATTRIBUTES: ReadonlySet<string> = new Set(['alpha', 'beta', 'epsilon', 'ratio', 'gamma']);
+
+/** Options of {@link Graph}. */
+export interface GraphOptions {
+  name?: string;
+  /** Default opset of the `ai.onnx` domain (17). */
+  opset?: number;
+}
+
+/**
+ * Builds an ONNX graph: inputs, initializers, nodes and outputs, with dtype and shape tracking and
+ * readable unique node names (`<scope>/<OpType>_<n>`). Op helpers (`matmul`, `add`, `softmax` …)
+ * infer their output shape; {@link Graph.node} adds any other operator with explicit output types.
+ * Nodes are kept in insertion order, which is a topological order (autodiff relies on it).
+ */
+export class Graph {
+  readonly name: string;
+  readonly opset: number;
+  readonly inputs: Value[] = [];
+  readonly outputs: Value[] = [];
+  readonly nodes: GraphNode[] = [];
+  readonly initializers = new Map<string, Initializer>();
+  readonly values = new Map<string, Value>();
+  /** Node that produces each value (inputs and initializers have none). */
+  readonly producers = new Map<string, GraphNode>();
+  private readonly scopes: string[] = [];
+  private counter = 0;
+  private symbolCounter = 0;
+
+  constructor(options: GraphOptions = {}) {
+    this.name = options.name ?? 'tunekit';
+    this.opset = options.opset ?? 17;
+  }
+
+  /** Runs `build` with node names prefixed by `scope` (nested scopes join with `/`). */
+  scope<T>(scope: string, build: () => T): T {
+    this.scopes.push(scope);
+    try {
+      return build();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** A fresh unique name under the current scope. */
+  uniqueName(base: string): string {
+    this.counter += 1;
+    const prefix = this.scopes.length > 0 ? `${this.scopes.join('/')}/` : '';
+    return `${prefix}${base}_${this.counter}`;
+  }
+
+  /** A fresh symbolic dimension for sizes the builder cannot infer. */
+  unknownDimension(): string {
+    this.symbolCounter += 1;
+    return `unknown_${this.symbolCounter}`;
+  }
+
+  private register(value: Value): Value {
+    if (this.values.has(value.name)) {
+      throw new TunekitError({
+        code: 'GRAPH_INVALID',
+        status: 500,
+        message: `Value "${value.name}" is defined twice`,
+        details: { name: value.name },
+      });
+    }
+    this.values.set(value.name, value);
+    return value;
+  }
+
+  /** Declares a graph input. */
+  input(name: string, dtype: DataType, shape: readonly Dimension[]): Value {
+    const value = this.register({ name, dtype, shape: [...shape] });
+    this.inputs.push(value);
+    return value;
+  }
+
+  /** Adds an initializer (a stored weight); the array is referenced, not copied, until serialization. */
+  initializer(name: string, dtype: DataType, shape: readonly number[], data: TensorData): Value {
+    const value = { name, dtype, shape: [...shape], data };
+    this.register(value);
+    this.initializers.set(name, value);
+    return value;
+  }
+
+  /** A small constant (an initializer with a generated name). */
+  constant(values: ArrayLike<number> | TensorData, dtype: DataType, shape: readonly number[]): Value {
+    const data = ArrayBuffer.isView(values) ? (values as TensorData) : toTensorData(values, dtype);
+    return this.initializer(this.uniqueName('const'), dtype, shape, data);
+  }
+
+  /** A scalar constant of a data type. */
+  scalar(value: number, dtype: DataType): Value {
+    return this.constant([value], dtype, []);
+  }
+
+  /** A 1-D int64 constant (shapes, axes, starts …). */
+  int64s(values: readonly number[]): Value {
+    return this.constant(values, 'int64', [values.length]);
+  }
+
+  /** Constant values of a value, when it is an initializer (`undefined` otherwise). */
+  constantValues(value: Value | string): number[] | undefined {
+    const initializer = this.initializers.get(typeof value === 'string' ? value : value.name);
+    return initializer ? tensorDataToNumbers(initializer.data) : undefined;
+  }
+
+  /** Marks a value as a graph output, optionally renaming it with an Identity node. */
+  output(value: Value, name?: string): Value {
+    const result = name && name !== value.name ? this.identity(value, name) : value;
+    this.outputs.push(result);
+    return result;
+  }
+
+  /** Looks up a value by name. */
+  value(name: string): Value {
+    const value = this.values.get(name);
+    if (!value) {
+      throw new TunekitError({
+        code: 'GRAPH_INVALID',
+        status: 500,
+        message: `Unknown value "${name}"`,
+        details: { name },
+      });
+    }
+    return value;
+  }
+
+  /**
+   * Adds a node with explicit output types. Empty-string inputs stand for omitted optional inputs.
+   * Output names default to `<nodeName>:<i>`; pass `outputNames` to choose them.
+   */
+  node(
+    opType: string,
+    inputs: ReadonlyArray<Value | ''>,
+    attributes: Record<string, AttributeValue>,
+    outputTypes: ReadonlyArray<{ dtype: DataType; shape: readonly Dimension[] }>,
+    options: { domain?: string; outputNames?: string[] } = {},
+  ): Value[] {
+    const name = this.uniqueName(opType);
+    const outputs = outputTypes.map((type, index) =>
+      this.register({
+        name: options.outputNames?.[index] ?? `${name}:${index}`,
+        dtype: type.dtype,
+        shape: [...type.shape],
+      }),
+    );
+    const node: GraphNode = {
+      name,
+      opType,
+      domain: options.domain ?? '',
+      inputs: inputs.map((input) => (input === '' ? '' : input.name)),
+      outputs: outputs.map((output) => output.name),
+      attributes,
+    };
+    this.nodes.push(node);
+    for (const output of outputs) this.producers.set(output.name, node);
+    return outputs;
+  }
+
+  private unary(opType: string, x: Value, attributes: Record<string, AttributeValue> = {}): Value {
+    return this.node(opType, [x], attributes, [{ dtype: x.dtype, shape: x.shape }])[0] as Value;
+  }
+
+  private binary(opType: string, a: Value, b: Value, dtype: DataType = a.dtype): Value {
+    return this.node(opType, [a, b], {}, [{ dtype, shape: broadcastShapes(a.shape, b.shape) }])[0] as Value;
+  }
+
+  /** Elementwise `a + b` (NumPy broadcasting). */
+  add(a: Value, b: Value): Value {
+    return this.binary('Add', a, b);
+  }
+  /** Elementwise `a - b`. */
+  sub(a: Value, b: Value): Value {
+    return this.binary('Sub', a, b);
+  }
+  /** Elementwise `a * b`. */
+  mul(a: Value, b: Value): Value {
+    return this.binary('Mul', a, b);
+  }
+  /** Elementwise `a / b`. */
+  div(a: Value, b: Value): Value {
+    return this.binary('Div', a, b);
+  }
+  /** Elementwise `a ** b`. */
+  pow(a: Value, b: Value): Value {
+    return this.binary('Pow', a, b);
+  }
+  /** Elementwise `a == b` (bool). */
+  equal(a: Value, b: Value): Value {
+    return this.binary('Equal', a, b, 'bool');
+  }
+  /** Elementwise `a > b` (bool). */
+  greater(a: Value, b: Value): Value {
+    return this.binary('Greater', a, b, 'bool');
+  }
+  /** Elementwise `a < b` (bool). */
+  less(a: Value, b: Value): Value {
+    return this.binary('Less', a, b, 'bool');
+  }
+  /** Elementwise logical and. */
+  and(a: Value, b: Value): Value {
+    return this.binary('And', a, b, 'bool');
+  }
+  /** Elementwise logical not. */
+  not(x: Value): Value {
+    return this.unary('Not', x);
+  }
+  /** `-x`. */
+  neg(x: Value): Value {
+    return this.unary('Neg', x);
+  }
+  /** `sqrt(x)`. */
+  sqrt(x: Value): Value {
+    return this.unary('Sqrt', x);
+  }
+  /** `1 / x`. */
+  reciprocal(x: Value): Value {
+    return this.unary('Reciprocal', x);
+  }
+  /** `exp(x)`. */
+  exp(x: Value): Value {
+    return this.unary('Exp', x);
+  }
+  /** `log(x)`. */
+  log(x: Value): Value {
+    return this.unary('Log', x);
+  }
+  /** `tanh(x)`. */
+  tanh(x: Value): Value {
+    return this.unary('Tanh', x);
+  }
+  /** `erf(x)` (no float64 kernel in onnxruntime's CPU provider). */
+  erf(x: Value): Value {
+    return this.unary('Erf', x);
+  }
+  /** `max(x, 0)`. */
+  relu(x: Value): Value {
+    return this.unary('Relu', x);
+  }
+  /** `1 / (1 + exp(-x))`. */
+  sigmoid(x: Value): Value {
+    return this.unary('Sigmoid', x);
+  }
+  /** Identity, optionally under a chosen output name. */
+  identity(x: Value, name?: string): Value {
+    return this.node('Identity', [x], {}, [{ dtype: x.dtype, shape: x.shape }], {
+      outputNames: name ? [name] : undefined,
+    })[0] as Value;
+  }
+  /** Softmax over one axis. */
+  softmax(x: Value, axis = -1): Value {
+    return this.unary('Softmax', x, { axis });
+  }
+  /** Log-softmax over one axis. */
+  logSoftmax(x: Value, axis = -1): Value {
+    return this.unary('LogSoftmax', x, { axis });
+  }
+
+  /** Matrix product with NumPy batch broadcasting (both operands rank ≥ 2). */
+  matmul(a: Value, b: Value): Value {
+    if (a.shape.length < 2 || b.shape.length < 2) {
+      throw graphError('MatMul operands must have rank ≥ 2', { a: a.shape, b: b.shape });
+    }
+    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const shape = [
+      ...batch,
+      a.shape[a.shape.length - 2] as Dimension,
+      b.shape[b.shape.length - 1] as Dimension,
+    ];
+    return this.node('MatMul', [a, b], {}, [{ dtype: a.dtype, shape }])[0] as Value;
+  }
+
+  /** `alpha·op(a)·op(b) + beta·c` on 2-D operands (`op` transposes when `transA`/`transB`). */
+  gemm(
+    a: Value,
+    b: Value,
+    c?: Value,
+    options: { alpha?: number; beta?: number; transA?: boolean; transB?: boolean } = {},
+  ): Value {
+    const rows = options.transA ? a.shape[1] : a.shape[0];
+    const columns = options.transB ? b.shape[0] : b.shape[1];
+    const attributes: Record<string, AttributeValue> = {};
+    if (options.alpha !== undefined && options.alpha !== 1) attributes.alpha = options.alpha;
+    if (options.beta !== undefined && options.beta !== 1) attributes.beta = options.beta;
+    if (options.transA) attributes.transA = 1;
+    if (options.transB) attributes.transB = 1;
+    return this.node('Gemm', c ? [a, b, c] : [a, b], attributes, [
+      { dtype: a.dtype, shape: [rows as Dimension, columns as Dimension] },
+    ])[0] as Value;
+  }
+
+  /** Sum over `axes` (all axes when omitted). */
+  reduceSum(x: Value, axes: readonly number[] | undefined, keepDimensions = true): Value {
+    const shape = reducedShape(x.shape, axes, keepDimensions);
+    const inputs: Value[] = axes ? [x, this.int64s(axes)] : [x];
+    const attributes: Record<string, AttributeValue> = { keepdims: keepDimensions ? 1 : 0 };
+    return this.node('ReduceSum', inputs, attributes, [{ dtype: x.dtype, shape }])[0] as Value;
+  }
+
+  /** Mean over `axes` (all axes when omitted). */
+  reduceMean(x: Value, axes: readonly number[] | undefined, keepDimensions = true): Value {
+    const shape = reducedShape(x.shape, axes, keepDimensions);
+    const attributes: Record<string, AttributeValue> = { keepdims: keepDimensions ? 1 : 0 };
+    if (axes) {
+      if (this.opset >= 18) {
+        return this.node('ReduceMean', [x, this.int64s(axes)], attributes, [
+          { dtype: x.dtype, shape },
+        ])[0] as Value;
+      }
+      attributes.axes = [...axes];
+    }
+    return this.node('ReduceMean', [x], attributes, [{ dtype: x.dtype, shape }])[0] as Value;
+  }
+
+  /** Reshape; `0` copies the input dimension, `-1` is inferred. */
+  reshape(x: Value, shape: readonly number[]): Value {
+    return this.node('Reshape', [x, this.int64s(shape)], {}, [
+      { dtype: x.dtype, shape: this.reshapedShape(x.shape, shape) },
+    ])[0] as Value;
+  }
+
+  /** Reshape to a shape computed at run time (e.g. `Shape(other)`). */
+  reshapeLike(x: Value, shape: Value, staticShape: readonly Dimension[]): Value {
+    return this.node('Reshape', [x, shape], {}, [{ dtype: x.dtype, shape: staticShape }])[0] as Value;
+  }
+
+  /** `Shape(x)` as an int64 vector. */
+  shapeOf(x: Value): Value {
+    return this.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.shape.length] }])[0] as Value;
+  }
+
+  private reshapedShape(input: readonly Dimension[], shape: readonly number[]): Dimension[] {
+    const result: Dimension[] = shape.map((size, index) => (size === 0 ? (input[index] as Dimension) : size));
+    const inferred = result.indexOf(-1);
+    if (inferred >= 0) {
+      const known = result.filter((_, index) => index !== inferred);
+      const total = input.every((size) => typeof size === 'number') ? product(input as number[]) : undefined;
+      const rest = known.every((size) => typeof size === 'number') ? product(known as number[]) : undefined;
+      if (total !== undefined && rest !== undefined && rest > 0) {
+        result[inferred] = total / rest;
+      } else {
+        // Symbolic: a dimension shared with the input when everything else matches it.
+        const symbolic = input.filter((size) => typeof size === 'string' && !known.includes(size));
+        result[inferred] = symbolic.length === 1 ? (symbolic[0] as string) : this.unknownDimension();
+      }
+    }
+    return result;
+  }
+
+  /** Permutes axes (reverses them without `perm`). */
+  transpose(x: Value, perm?: readonly number[]): Value {
+    const permutation = perm ?? x.shape.map((_, index) => x.shape.length - 1 - index);
+    return this.node('Transpose', [x], { perm: [...permutation] }, [
+      { dtype: x.dtype, shape: permutation.map((axis) => x.shape[axis] as Dimension) },
+    ])[0] as Value;
+  }
+
+  /** Inserts size-1 axes. */
+  unsqueeze(x: Value, axes: readonly number[]): Value {
+    const rank = x.shape.length + axes.length;
+    const normalized = axes.map((axis) => (axis < 0 ? axis + rank : axis));
+    const shape: Dimension[] = [];
+    let source = 0;
+    for (let axis = 0; axis < rank; axis += 1) {
+      shape.push(normalized.includes(axis) ? 1 : (x.shape[source++] as Dimension));
+    }
+    return this.node('Unsqueeze', [x, this.int64s(axes)], {}, [{ dtype: x.dtype, shape }])[0] as Value;
+  }
+
+  /** Removes size-1 axes. */
+  squeeze(x: Value, axes: readonly number[]): Value {
+    const normalized = axes.map((axis) => (axis < 0 ? axis + x.shape.length : axis));
+    const shape = x.shape.filter((_, axis) => !normalized.includes(axis));
+    return this.node('Squeeze', [x, this.int64s(axes)], {}, [{ dtype: x.dtype, shape }])[0] as Value;
+  }
+
+  /** Slices `[starts, ends)` along `axes` with optional `steps` (constant parameters). */
+  slice(
+    x: Value,
+    starts: readonly number[],
+    ends: readonly number[],
+    axes?: readonly number[],
+    steps?: readonly number[],
+  ): Value {
+    const sliceAxes = axes ?? starts.map((_, index) => index);
+    const shape = [...x.shape];
+    sliceAxes.forEach((rawAxis, index) => {
+      const axis = rawAxis < 0 ? rawAxis + x.shape.length : rawAxis;
+      const size = x.shape[axis];
+      const step = steps?.[index] ?? 1;
+      if (typeof size === 'number') {
+        const [start, end] = clampSlice(starts[index] as number, ends[index] as number, size, step);
+        shape[axis] = Math.max(0, Math.ceil((end - start) / step));
+      } else {
+        shape[axis] = this.unknownDimension();
+      }
+    });
+    const inputs = [x, this.int64s(starts), this.int64s(ends), this.int64s(sliceAxes)];
+    if (steps) inputs.push(this.int64s(steps));
+    return this.node('Slice', inputs, {}, [{ dtype: x.dtype, shape }])[0] as Value;
+  }
+
+  /** Splits along an axis into pieces of the given sizes. */
+  split(x: Value, sizes: readonly number[], axis = 0): Value[] {
+    const normalized = axis < 0 ? axis + x.shape.length : axis;
+    return this.node(
+      'Split',
+      [x, this.int64s(sizes)],
+      { axis: normalized },
+      sizes.map((size) => ({
+        dtype: x.dtype,
+        shape: x.shape.map((dimension, index) => (index === normalized ? size : dimension)),
+      })),
+    );
+  }
+
+  /** Concatenates along an axis. */
+  concat(values: readonly Value[], axis: number): Value {
+    const first = values[0] as Value;
+    const normalized = axis < 0 ? axis + first.shape.length : axis;
+    const sizes = values.map((value) => value.shape[normalized] as Dimension);
+    const total = sizes.every((size) => typeof size === 'number')
+      ? product(sizes as number[], (a, b) => a + b, 0)
+      : this.unknownDimension();
+    const shape = first.shape.map((dimension, index) => (index === normalized ? total : dimension));
+    return this.node('Concat', values, { axis: normalized }, [{ dtype: first.dtype, shape }])[0] as Value;
+  }
+
+  /** Gathers slices of `data` along `axis` by integer `indices` (embedding lookup with axis 0). */
+  gather(data: Value, indices: Value, axis = 0): Value {
+    const normalized = axis < 0 ? axis + data.shape.length : axis;
+    const shape = [...data.shape.slice(0, normalized), ...indices.shape, ...data.shape.slice(normalized + 1)];
+    return this.node('Gather', [data, indices], { axis: normalized }, [
+      { dtype: data.dtype, shape },
+    ])[0] as Value;
+  }
+
+  /** Gathers single elements along `axis` (`indices` has the rank of `data`). */
+  gatherElements(data: Value, indices: Value, axis: number): Value {
+    return this.node('GatherElements', [data, indices], { axis }, [
+      { dtype: data.dtype, shape: indices.shape },
+    ])[0] as Value;
+  }
+
+  /** `condition ? a : b` elementwise, broadcasting all three. */
+  where(condition: Value, a: Value, b: Value): Value {
+    const shape = broadcastShapes(condition.shape, broadcastShapes(a.shape, b.shape));
+    return this.node('Where', [condition, a, b], {}, [{ dtype: a.dtype, shape }])[0] as Value;
+  }
+
+  /** Converts the element type. */
+  cast(x: Value, to: DataType): Value {
+    return this.node('Cast', [x], { to: onnxTypeNumber(to) }, [{ dtype: to, shape: x.shape }])[0] as Value;
+  }
+
+  /** Broadcasts to a (constant) shape. */
+  expand(x: Value, shape: readonly number[]): Value {
+    return this.node('Expand', [x, this.int64s(shape)], {}, [
+      { dtype: x.dtype, shape: broadcastShapes(x.shape, shape) },
+    ])[0] as Value;
+  }
+
+  /** Broadcasts to the run-time shape of another value. */
+  expandLike(x: Value, like: Value): Value {
+    return this.node('Expand', [x, this.shapeOf(like)], {}, [
+      { dtype: x.dtype, shape: broadcastShapes(x.shape, like.shape) },
+    ])[0] as Value;
+  }
+
+  /**
+   * Dropout in training mode: returns the output and its bool mask. A `seed` makes the sequence of
+   * masks reproducible across sessions; every run draws a new mask.
+   */
+  dropout(x: Value, ratio: number, seed?: number): { output: Value; mask: Value } {
+    const attributes: Record<string, AttributeValue> = seed === undefined ? {} : { seed };
+    const [output, mask] = this.node(
+      'Dropout',
+      [x, this.scalar(ratio, x.dtype), this.constant([1], 'bool', [])],
+      attributes,
+      [
+        { dtype: x.dtype, shape: x.shape },
+        { dtype: 'bool', shape: x.shape },
+      ],
+    );
+    return { output: output as Value, mask: mask as Value };
+  }
+
+  /** Layer normalization over the last axis; also returns its saved mean and inverse deviation. */
+  layerNormalization(x: Value, scale: Value, bias: Value, epsilon: number): Value {
+    const statsShape = [...x.shape.slice(0, -1), 1];
+    const [output] = this.node(
+      'LayerNormalization',
+      [x, scale, bias],
+      { axis: -1, epsilon: { float: epsilon } },
+      [
+        { dtype: x.dtype, shape: x.shape },
+        { dtype: x.dtype === 'float64' ? 'float32' : x.dtype, shape: statsShape },
+        { dtype: x.dtype === 'float64' ? 'float32' : x.dtype, shape: statsShape },
+      ],
+    );
+    return output as Value;
+  }
+
+  /**
+   * Softmax cross-entropy of `scores` `[N, C]` against int64 `labels` `[N]`, mean over labels that are
+   * not `ignoreIndex` (or `sum`). Returns the scalar loss.
+   */
+  softmaxCrossEntropyLoss(
+    scores: Value,
+    labels: Value,
+    options: { ignoreIndex?: number; reduction?: 'mean' | 'sum' } = {},
+  ): Value {
+    const attributes: Record<string, AttributeValue> = { reduction: options.reduction ?? 'mean' };
+    if (options.ignoreIndex !== undefined) attributes.ignore_index = options.ignoreIndex;
+    const [loss] = this.node('SoftmaxCrossEntropyLoss', [scores, labels], attributes, [
+      { dtype: scores.dtype, shape: [] },
+      { dtype: scores.dtype, shape: scores.shape },
+    ]);
+    return loss as Value;
+  }
+
+  /** A tensor of a run-time shape filled with one value. */
+  constantOfShape(shape: Value, value: number, dtype: DataType, staticShape: readonly Dimension[]): Value {
+    return this.node('ConstantOfShape', [shape], { value: { tensor: value, dtype } }, [
+      { dtype, shape: staticShape },
+    ])[0] as Value;
+  }
+
+  /** Zeros shaped like `x` (static shapes give a constant-shape node, symbolic ones use `Shape`). */
+  zerosLike(x: Value): Value {
+    const shape = x.shape.every((size) => typeof size === 'number')
+      ? this.int64s(x.shape as number[])
+      : this.shapeOf(x);
+    return this.constantOfShape(shape, 0, x.dtype, x.shape);
+  }
+}
+
+/** ONNX type number of a data type. */
+export function onnxTypeNumber(dtype: DataType): number {
+  const table: Record<DataType, number> = {
+    float32: 1,
+    uint8: 2,
+    int32: 6,
+    int64: 7,
+    bool: 9,
+    float16: 10,
+    float64: 11,
+  };
+  return table[dtype];
+}
+
+function graphError(message: string, details: Record<string, unknown>): TunekitError {
+  return new TunekitError({ code: 'GRAPH_INVALID', status: 500, message, details });
+}
+
+function product(values: readonly number[], combine = (a: number, b: number) => a * b, initial = 1): number {
+  return values.reduce(combine, initial);
+}
+
+function clampSlice(start: number, end: number, size: number, step: number): [number, number] {
+  const normalize = (index: number, low: number, high: number) =>
+    Math.min(Math.max(index < 0 ? index + size : index, low), high);
+  return step > 0
+    ? [normalize(start, 0, size), normalize(end, 0, size)]
+    : [normalize(start, -1, size - 1), normalize(end, -1, size - 1)];
+}
+
+/** NumPy broadcasting of two (possibly symbolic) shapes. */
+export function broadcastShapes(a: readonly Dimension[], b: readonly Dimension[]): Dimension[] {
+  const rank = Math.max(a.length, b.length);
+  const result: Dimension[] = [];
+  for (let index = 0; index < rank; index += 1) {
+    const left = a[a.length - rank + index] ?? 1;
+    const right = b[b.length - rank + index] ?? 1;
+    if (left === 1) result.push(right);
+    else if (right === 1) result.push(left);
+    else if (left === right) result.push(left);
+    else if (typeof left === 'number' && typeof right === 'string') result.push(left);
+    else if (typeof right === 'number' && typeof left === 'string') result.push(right);
+    else if (typeof left === 'string' && typeof right === 'string') result.push(left);
+    else throw graphError(`Shapes [${a}] and [${b}] do not broadcast`, { a, b });
+  }
+  return result;
+}
+
+function reducedShape(
+  shape: readonly Dimension[],
+  axes: readonly number[] | undefined,
+  keepDimensions: boolean,
+): Dimension[] {
+  const normalized = (axes ?? shape.map((_, index) => index)).map((axis) =>
+    axis < 0 ? axis + shape.length : axis,
+  );
+  if (keepDimensions) return shape.map((size, axis) => (normalized.includes(axis) ? 1 : size));
+  return shape.filter((_, axis) => !normalized.includes(axis));
+}

@@ -1,0 +1,4 @@
+export * from './data-type.js';
+export * from './graph.js';
+export * from './serialize-model.js';
+export * from './tensor-data.js';

@@ -1,0 +1,163 @@
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { onnx as OnnxNamespace } from 'onnx-proto';
+import { DATA_TYPE_SIZES, ONNX_DATA_TYPES } from './data-type.js';
+import { type AttributeValue, FLOAT_ATTRIBUTES, type Graph, type Value } from './graph.js';
+import { toTensorData } from './tensor-data.js';
+
+const require = createRequire(import.meta.url);
+
+/** onnx-proto's generated protobufjs classes (CommonJS), loaded once per call site. */
+function onnxProto(): typeof OnnxNamespace {
+  return (require('onnx-proto') as { onnx: typeof OnnxNamespace }).onnx;
+}
+
+/** Options of {@link serializeModel}. */
+export interface SerializeModelOptions {
+  /**
+   * Store initializers of at least `threshold` bytes (default 1 MiB) in an external data file named
+   * `location` (relative to the model file), as onnxruntime expects for models above 2 GB.
+   */
+  externalData?: { location: string; threshold?: number };
+  producerName?: string;
+}
+
+/** A serialized model: ModelProto bytes plus, with external data, the data file's chunks. */
+export interface SerializedModel {
+  model: Uint8Array;
+  /** Chunks of the external data file, in order (absent without external data). */
+  externalData?: { location: string; chunks: Uint8Array[]; byteLength: number };
+}
+
+/** Serializes a {@link Graph} into ONNX ModelProto bytes (IR version 8, opset of the graph). */
+export function serializeModel(graph: Graph, options: SerializeModelOptions = {}): SerializedModel {
+  const onnx = onnxProto();
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const threshold = options.externalData?.threshold ?? 1 << 20;
+  const initializers: OnnxNamespace.ITensorProto[] = [];
+  for (const initializer of graph.initializers.values()) {
+    const bytes = new Uint8Array(
+      initializer.data.buffer,
+      initializer.data.byteOffset,
+      initializer.data.byteLength,
+    );
+    const dims = [...initializer.shape];
+    const dataType = ONNX_DATA_TYPES[initializer.dtype];
+    if (options.externalData && bytes.byteLength >= threshold) {
+      const padding = (64 - (offset % 64)) % 64;
+      if (padding > 0) chunks.push(new Uint8Array(padding));
+      offset += padding;
+      chunks.push(bytes);
+      initializers.push({
+        name: initializer.name,
+        dims,
+        dataType,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: options.externalData.location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(bytes.byteLength) },
+        ],
+      });
+      offset += bytes.byteLength;
+    } else {
+      initializers.push({ name: initializer.name, dims, dataType, rawData: bytes });
+    }
+  }
+  const valueInfo = (value: Value): OnnxNamespace.IValueInfoProto => ({
+    name: value.name,
+    type: {
+      tensorType: {
+        elemType: ONNX_DATA_TYPES[value.dtype],
+        shape: {
+          dim: value.shape.map((size) =>
+            typeof size === 'number' ? { dimValue: size } : { dimParam: size },
+          ),
+        },
+      },
+    },
+  });
+  const domains = new Set(graph.nodes.map((node) => node.domain).filter((domain) => domain !== ''));
+  const model: OnnxNamespace.IModelProto = {
+    irVersion: 8,
+    producerName: options.producerName ?? 'tunekit',
+    opsetImport: [
+      { domain: '', version: graph.opset },
+      ...[...domains].map((domain) => ({ domain, version: 1 })),
+    ],
+    graph: {
+      name: graph.name,
+      node: graph.nodes.map((node) => ({
+        name: node.name,
+        opType: node.opType,
+        domain: node.domain,
+        input: node.inputs,
+        output: node.outputs,
+        attribute: Object.entries(node.attributes).map(([name, value]) => encodeAttribute(onnx, name, value)),
+      })),
+      initializer: initializers,
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+  };
+  const bytes = onnx.ModelProto.encode(model).finish();
+  return {
+    model: bytes,
+    externalData: options.externalData
+      ? { location: options.externalData.location, chunks, byteLength: offset }
+      : undefined,
+  };
+}
+
+function encodeAttribute(
+  onnx: typeof OnnxNamespace,
+  name: string,
+  value: AttributeValue,
+): OnnxNamespace.IAttributeProto {
+  const type = onnx.AttributeProto.AttributeType;
+  if (typeof value === 'string') return { name, type: type.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'number') {
+    return FLOAT_ATTRIBUTES.has(name)
+      ? { name, type: type.FLOAT, f: value }
+      : { name, type: type.INT, i: value };
+  }
+  if (Array.isArray(value)) return { name, type: type.INTS, ints: value };
+  if ('float' in value) return { name, type: type.FLOAT, f: value.float };
+  if ('floats' in value) return { name, type: type.FLOATS, floats: value.floats };
+  const data = toTensorData([value.tensor], value.dtype);
+  return {
+    name,
+    type: type.TENSOR,
+    t: {
+      dims: [1],
+      dataType: ONNX_DATA_TYPES[value.dtype],
+      rawData: new Uint8Array(data.buffer, data.byteOffset, DATA_TYPE_SIZES[value.dtype]),
+    },
+  };
+}
+
+/**
+ * Writes a model to `directory/fileName`, with initializers above the threshold in
+ * `fileName + '.data'` (written chunk by chunk: Node refuses single buffers above 2 GiB).
+ * Returns the model path to give onnxruntime.
+ */
+export async function saveModel(
+  graph: Graph,
+  directory: string,
+  fileName = 'model.onnx',
+  threshold = 1 << 20,
+): Promise<string> {
+  const { open } = await import('node:fs/promises');
+  const serialized = serializeModel(graph, { externalData: { location: `${fileName}.data`, threshold } });
+  const modelPath = join(directory, fileName);
+  await writeFile(modelPath, serialized.model);
+  const handle = await open(join(directory, `${fileName}.data`), 'w');
+  try {
+    for (const chunk of serialized.externalData?.chunks ?? []) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
+  return modelPath;
+}
