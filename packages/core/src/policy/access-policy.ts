@@ -67,8 +67,8 @@ export interface AccessPolicy {
 export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPolicy {
   const grants: Record<Role, readonly PermissionGrant[]> = { ...defaultRoleGrants, ...options.roleGrants };
   const holds = (principal: Principal | undefined, permission: Permission): boolean =>
-    principal !== undefined &&
-    principal.roles.some((role) => (grants[role] ?? []).some((grant) => grantCovers(grant, permission)));
+    principal?.roles.some((role) => (grants[role] ?? []).some((grant) => grantCovers(grant, permission))) ??
+    false;
 
   const scope = (principal: Principal | undefined, action: OwnedAction): 'any' | 'own' | 'none' => {
     if (holds(principal, `${action}:any` as Permission)) return 'any';
