@@ -36,18 +36,61 @@ export const ErrorCodes = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
-  GRAPH_INVALID: { status: 500, description: 'An ONNX graph under construction is inconsistent (shapes, names).' },
-  AUTODIFF_UNSUPPORTED: { status: 500, description: 'An operator (or its configuration) has no gradient rule.' },
-  SAFETENSORS_INVALID: { status: 422, description: 'A safetensors file is malformed or uses an unsupported dtype.' },
-  MODEL_INVALID: { status: 422, description: 'A model folder lacks a config, weights or has mismatched shapes.' },
-  MODEL_UNKNOWN_ARCHITECTURE: { status: 400, description: 'No model architecture is registered under that name.' },
+  GRAPH_INVALID: {
+    status: 500,
+    description: 'An ONNX graph under construction is inconsistent (shapes, names).',
+  },
+  AUTODIFF_UNSUPPORTED: {
+    status: 500,
+    description: 'An operator (or its configuration) has no gradient rule.',
+  },
+  SAFETENSORS_INVALID: {
+    status: 422,
+    description: 'A safetensors file is malformed or uses an unsupported dtype.',
+  },
+  MODEL_INVALID: {
+    status: 422,
+    description: 'A model folder lacks a config, weights or has mismatched shapes.',
+  },
+  MODEL_UNKNOWN_ARCHITECTURE: {
+    status: 400,
+    description: 'No model architecture is registered under that name.',
+  },
+  TOKENIZER_NOT_FOUND: { status: 404, description: 'The folder has no tokenizer.json.' },
+  TOKENIZER_INVALID: { status: 400, description: 'A tokenizer file cannot be read or parsed.' },
+  BACKEND_UNAVAILABLE: {
+    status: 500,
+    description: 'The requested trainer backend (device) cannot create a session.',
+  },
+  TRAINING_NON_FINITE: {
+    status: 422,
+    description: 'A training step produced a NaN or infinite loss or gradient.',
+  },
+  TRAINING_OUT_OF_MEMORY: {
+    status: 507,
+    description: 'A training batch does not fit in memory (lower batch size or length).',
+  },
+  TRAINING_STEP_FAILED: { status: 500, description: 'A training step failed in the runtime.' },
+  TRAINING_CANCELLED: {
+    status: 409,
+    description: 'Training was cancelled; a checkpoint was left when enabled.',
+  },
+  TRAINING_FAILED: { status: 500, description: 'The training worker failed or exited early.' },
+  CHECKPOINT_NOT_FOUND: { status: 404, description: 'No complete checkpoint at that location.' },
+  CHECKPOINT_INVALID: { status: 500, description: 'A checkpoint is damaged or does not match the model.' },
+  ADAPTER_INVALID: {
+    status: 422,
+    description: 'A PEFT adapter folder is malformed or does not match the model.',
+  },
   TRACKER_REQUEST_FAILED: {
     status: 502,
-    description: 'An experiment tracker (MLflow, W&B …) request failed; `details.retryable` says whether to retry.',
+    description:
+      'An experiment tracker (MLflow, W&B …) request failed; `details.retryable` says whether to retry.',
   },
   DATASET_INVALID: {
     status: 422,
-    description: 'Dataset rows failed validation (strict mode), or none was valid; details.report lists them.',
+    description:
+      'Dataset rows failed validation (strict mode), or none was valid; details.report lists them.',
   },
   DATASET_EMPTY: { status: 422, description: 'The dataset file, stream or row list has no rows.' },
   DATASET_ROW_FORMAT_UNKNOWN: {
