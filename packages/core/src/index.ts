@@ -1,5 +1,19 @@
 // @tunekit/core public API. Keep this barrel explicit: one line per exported module.
 export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
+export {
+  AUDIT_EVENTS_COLLECTION,
+  AUDIT_GENESIS_HASH,
+  AUDIT_HEAD_COLLECTION,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditPage,
+  type AuditQuery,
+  AuditQuerySchema,
+  type AuditVerification,
+  canonicalJson,
+  createAuditLog,
+  hashAuditEvent,
+} from './audit/audit-log.js';
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
 export { TunekitError, type TunekitErrorOptions } from './errors/tunekit-error.js';
@@ -23,6 +37,11 @@ export type { OperationContext } from './kit/operation-context.js';
 export type { Tunekit } from './kit/tunekit.js';
 export { createSilentLogger, type Logger } from './logger/logger.js';
 export {
+  createTunekitMetrics,
+  type TunekitMetrics,
+  type TunekitMetricsOptions,
+} from './metrics/tunekit-metrics.js';
+export {
   definePlugin,
   type PluginContext,
   type PluginTeardown,
@@ -35,7 +54,30 @@ export type {
   Extensions,
 } from './plugins/extension-points.js';
 export { createServiceKey, type ServiceKey } from './plugins/service-key.js';
+export {
+  type AccessPolicy,
+  type AccessPolicyOptions,
+  createAccessPolicy,
+  defaultRoleGrants,
+  type PolicyResource,
+} from './policy/access-policy.js';
+export {
+  allPermissions,
+  grantCovers,
+  type OwnedAction,
+  type Permission,
+  type PermissionGrant,
+  type PermissionRequest,
+  PermissionSchema,
+} from './policy/permission.js';
+export {
+  type AuditEvent,
+  AuditEventSchema,
+  type AuditOutcome,
+  AuditOutcomeSchema,
+} from './schemas/audit-event.js';
 export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
+export { type Principal, PrincipalSchema, type Role, RoleSchema } from './schemas/principal.js';
 export type {
   Collection,
   CollectionPage,

@@ -1,10 +1,14 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Logger } from '../logger/logger.js';
+import type { TunekitMetrics } from '../metrics/tunekit-metrics.js';
 import type { Extensions } from '../plugins/extension-points.js';
 import type { ServiceKey } from '../plugins/service-key.js';
+import type { AccessPolicy } from '../policy/access-policy.js';
 import type { Storage } from '../storage/collection.js';
+import type { TrackerHub } from '../trackers/tracker-hub.js';
 
 /**
  * The kit: one instance of Tunekit with its services and plugins. Created by `createTunekit`.
@@ -19,6 +23,14 @@ export interface Tunekit {
   readonly jobs: JobQueue;
   readonly logger: Logger;
   readonly extensions: Extensions;
+  /** Append-only, hash-chained audit log; every service records its mutating operations here. */
+  readonly audit: AuditLog;
+  /** Access checks (roles admin/user/viewer, ownership rules) for adapters to enforce. */
+  readonly policy: AccessPolicy;
+  /** The kit's prom-client registry, fed by job and training events (`await kit.metrics.text()`). */
+  readonly metrics: TunekitMetrics;
+  /** Experiment trackers (local, MLflow, W&B, plugins'), fed by training and job events. */
+  readonly trackers: TrackerHub;
   /** Directory for local state (SQLite file, artifacts, tracker runs), when one was given. */
   readonly dataDirectory?: string;
   /** A service provided by a plugin; throws `SERVICE_MISSING` when none provides it. */
