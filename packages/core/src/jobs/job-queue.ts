@@ -27,6 +27,8 @@ export interface JobKindOptions {
   timeoutMs?: number;
   /** Whether a job left `running` by a crash is re-queued (true) or marked failed (false, default). */
   requeueOnRecovery?: boolean;
+  /** Most jobs of this kind running at once (default: only the queue's global limit applies). */
+  concurrency?: number;
 }
 
 /** Options of one submission. */

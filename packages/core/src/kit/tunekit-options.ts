@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { Logger } from '../logger/logger.js';
+import type { TunekitPlugin } from '../plugins/define-plugin.js';
+import type { Storage } from '../storage/collection.js';
+import { StorageOptionsSchema } from '../storage/storage-options.js';
+import type { Tracker } from '../trackers/tracker.js';
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
+
+/** A ready {@link Storage} instance (anything with `collection` and `close`). */
+export const StorageInstanceSchema = z.custom<Storage>(
+  (value) => isObject(value) && typeof value.collection === 'function' && typeof value.close === 'function',
+  'must be a Storage instance (with collection() and close())',
+);
+
+/** A ready {@link ArtifactStore} instance. */
+export const ArtifactStoreInstanceSchema = z.custom<ArtifactStore>(
+  (value) =>
+    isObject(value) &&
+    ['put', 'get', 'stream', 'exists', 'stat', 'list', 'delete', 'deletePrefix'].every(
+      (method) => typeof value[method] === 'function',
+    ),
+  'must be an ArtifactStore instance (with put/get/stream/exists/stat/list/delete/deletePrefix)',
+);
+
+/** A plugin made with `definePlugin`. */
+export const PluginSchema = z.custom<TunekitPlugin>(
+  (value) =>
+    isObject(value) &&
+    typeof value.name === 'string' &&
+    value.name.length > 0 &&
+    typeof value.setup === 'function',
+  'must be a plugin with a non-empty name and a setup function (see definePlugin)',
+);
+
+/** A pino-compatible logger. */
+export const LoggerSchema = z.custom<Logger>(
+  (value) =>
+    isObject(value) &&
+    ['trace', 'debug', 'info', 'warn', 'error'].every((method) => typeof value[method] === 'function'),
+  'must be a pino-compatible logger (trace/debug/info/warn/error methods)',
+);
+
+/** An experiment tracker instance. */
+export const TrackerInstanceSchema = z.custom<Tracker>(
+  (value) => isObject(value) && typeof value.kind === 'string' && typeof value.startRun === 'function',
+  'must be a Tracker (with a kind and startRun())',
+);
+
+/** Options of the kit's job queue. */
+export const JobsOptionsSchema = z
+  .object({
+    /** Most jobs running at once across all kinds (default 2). */
+    concurrency: z.number().int().positive().optional(),
+    /**
+     * Whether jobs that a crash left `running` in storage are recovered at start: failed with
+     * `JOB_INTERRUPTED`, or re-queued when their kind was registered with `requeueOnRecovery`
+     * (default true). Turn it off when other live processes run jobs from the same storage.
+     */
+    recover: z.boolean().optional(),
+    /** Minimum milliseconds between two progress writes of one job (default 1000). */
+    progressPersistIntervalMs: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/**
+ * Options of `createTunekit`, validated at the boundary (bad options throw `VALIDATION_FAILED`
+ * naming each field).
+ */
+export const TunekitOptionsSchema = z
+  .object({
+    /** Directory for local state: the SQLite file, artifacts and tracker runs. Created when missing. */
+    dataDirectory: z.string().min(1).optional(),
+    /**
+     * A Storage instance, or options for `createStorage` (`{ driver: 'memory' | 'sqlite' | 'redis' |
+     * 'postgres', … }`). Default: SQLite file `<dataDirectory>/tunekit.sqlite` when a data directory is
+     * given, memory otherwise. A storage instance passed in is closed by `kit.close()` too.
+     */
+    storage: z.union([StorageInstanceSchema, StorageOptionsSchema]).optional(),
+    /**
+     * An ArtifactStore instance, or `{ directory }` for the filesystem store. Default:
+     * `<dataDirectory>/artifacts`, or a temporary directory that `kit.close()` removes.
+     */
+    artifacts: z
+      .union([ArtifactStoreInstanceSchema, z.object({ directory: z.string().min(1) }).strict()])
+      .optional(),
+    /** Plugins, set up in dependency order (registration order otherwise). */
+    plugins: z.array(PluginSchema).optional(),
+    /** A pino-compatible logger (silent by default). */
+    logger: LoggerSchema.optional(),
+    /** Job queue options. */
+    jobs: JobsOptionsSchema.optional(),
+    /** Experiment trackers every training run reports to (local, MLflow, W&B …). */
+    trackers: z.array(TrackerInstanceSchema).optional(),
+  })
+  .strict();
+
+/** Options of `createTunekit`. */
+export type TunekitOptions = z.input<typeof TunekitOptionsSchema>;
