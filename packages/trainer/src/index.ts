@@ -1,2 +1,30 @@
 // @tunekit/trainer public API. Keep this barrel explicit: one line per exported module.
-export {};
+
+export * from './backends/create-device-session.js';
+export * from './backends/onnxruntime-backend.js';
+export * from './backends/trainer-backend.js';
+export * from './data/batch-sampler.js';
+export * from './data/collate-batch.js';
+export * from './data/parse-row.js';
+export * from './data/prepare-sequences.js';
+export * from './data/seeded-random.js';
+export * from './data/training-row.js';
+export * from './generate/generation-options.js';
+export * from './generate/sample-token.js';
+export * from './generate/text-generator.js';
+export * from './optim/adamw.js';
+export * from './optim/clip-gradient-norm.js';
+export * from './optim/learning-rate-schedule.js';
+export * from './plugin/train-job-input.js';
+export * from './plugin/trainer-plugin.js';
+export * from './tokenizers/byte-level-tokenizer.js';
+export * from './tokenizers/load-tokenizer.js';
+export * from './tokenizers/tokenizer.js';
+export * from './train/checkpoint-manager.js';
+export * from './train/checkpoint-store.js';
+export * from './train/create-trainer.js';
+export * from './train/train-in-worker.js';
+export * from './train/training-errors.js';
+export * from './train/training-options.js';
+export * from './train/training-run.js';
+export * from './train/worker-protocol.js';

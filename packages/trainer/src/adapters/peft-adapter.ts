@@ -1,0 +1,142 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TunekitError } from '@tunekit/core';
+import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import type { LoraAdapters } from '../models/model-architecture.js';
+import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';
+import type { TensorMap } from '../safetensors/tensor-map.js';
+
+/** File names of a PEFT adapter folder. */
+export const PEFT_CONFIG_FILE = 'adapter_config.json';
+/** File names of a PEFT adapter folder. */
+export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+const PEFT_KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.([^.]+))?\.weight$/;
+
+/** Options of {@link savePeftAdapter}. */
+export interface SavePeftAdapterOptions {
+  /** `base_model_name_or_path` (the base model folder or hub id). */
+  baseModel?: string;
+  /** `model_type` of the base (`gpt2` stores Conv1D weights: PEFT sets `fan_in_fan_out: true`). */
+  modelType?: string;
+}
+
+/**
+ * PEFT's `adapter_config.json` for a LoRA adapter (the fields `LoraConfig` writes; unknown keys
+ * are ignored by PEFT when loading, missing ones take its defaults).
+ */
+export function peftAdapterConfig(
+  config: LoraConfig,
+  options: SavePeftAdapterOptions = {},
+): Record<string, unknown> {
+  return {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: options.baseModel ?? null,
+    revision: null,
+    inference_mode: true,
+    r: config.r,
+    lora_alpha: config.alpha,
+    lora_dropout: config.dropout,
+    target_modules: config.targetModules,
+    fan_in_fan_out: options.modelType === 'gpt2',
+    bias: config.bias,
+    use_rslora: config.rsLora,
+    use_dora: false,
+    init_lora_weights: true,
+    modules_to_save: null,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: {},
+    alpha_pattern: {},
+  };
+}
+
+/** Checks PEFT key names and shapes (`lora_A` `[r, in]`, `lora_B` `[out, r]`); returns the weights without adapter names. */
+export function validatePeftWeights(weights: TensorMap, config: LoraConfig): TensorMap {
+  const normalized: TensorMap = new Map();
+  for (const [key, tensor] of weights) {
+    const match = PEFT_KEY.exec(key);
+    if (!match) {
+      throw new TunekitError({
+        code: 'ADAPTER_INVALID',
+        status: 422,
+        message: `"${key}" is not a PEFT LoRA key (base_model.model.<module>.lora_A|lora_B.weight)`,
+      });
+    }
+    const [, module, which] = match;
+    const targeted = config.targetModules.some(
+      (target) => module === target || module?.endsWith(`.${target}`),
+    );
+    const rankAxis = which === 'A' ? 0 : 1;
+    if (!targeted || tensor.shape.length !== 2 || tensor.shape[rankAxis] !== config.r) {
+      throw new TunekitError({
+        code: 'ADAPTER_INVALID',
+        status: 422,
+        message: `${key} has shape [${tensor.shape.join(', ')}]; expected rank ${config.r} on axis ${rankAxis} of a targeted module (${config.targetModules.join(', ')})`,
+      });
+    }
+    normalized.set(`base_model.model.${module}.lora_${which}.weight`, tensor);
+  }
+  return normalized;
+}
+
+/** Writes `adapter_config.json` + `adapter_model.safetensors` in PEFT's format. */
+export async function savePeftAdapter(
+  directory: string,
+  adapters: LoraAdapters,
+  options: SavePeftAdapterOptions = {},
+): Promise<void> {
+  if (!adapters.weights || adapters.weights.size === 0) {
+    throw new TunekitError({
+      code: 'ADAPTER_INVALID',
+      status: 422,
+      message: 'The adapters have no weights yet (train first)',
+    });
+  }
+  const weights = validatePeftWeights(adapters.weights, adapters.config);
+  await mkdir(directory, { recursive: true });
+  await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, { metadata: { format: 'pt' } });
+  await writeFile(
+    join(directory, PEFT_CONFIG_FILE),
+    `${JSON.stringify(peftAdapterConfig(adapters.config, options), null, 2)}\n`,
+  );
+}
+
+/** Reads a PEFT LoRA adapter folder (ours or one saved by PEFT's `save_pretrained`). */
+export async function loadPeftAdapter(directory: string): Promise<LoraAdapters> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(join(directory, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new TunekitError({
+      code: 'ADAPTER_INVALID',
+      status: 422,
+      message: `Cannot read ${join(directory, PEFT_CONFIG_FILE)}: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+  if (raw.peft_type !== 'LORA') {
+    throw new TunekitError({
+      code: 'ADAPTER_INVALID',
+      status: 422,
+      message: `Only LoRA adapters are supported, got peft_type ${String(raw.peft_type)}`,
+    });
+  }
+  if (!Array.isArray(raw.target_modules)) {
+    throw new TunekitError({
+      code: 'ADAPTER_INVALID',
+      status: 422,
+      message: 'target_modules must be a list of module names (regular expressions are not supported)',
+    });
+  }
+  const config = LoraConfigSchema.parse({
+    r: raw.r,
+    alpha: raw.lora_alpha,
+    dropout: raw.lora_dropout ?? 0,
+    targetModules: raw.target_modules,
+    rsLora: raw.use_rslora ?? false,
+  });
+  const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
+  return { config, weights: validatePeftWeights(weights, config) };
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { LoraConfigSchema } from '../lora/lora-config.js';
+
+/** Rows inline, or a JSON-lines artifact (`artifact://…` in the kit's store) with one row per line. */
+export const DatasetSourceSchema = z.union([
+  z.object({ rows: z.array(z.unknown()).min(1) }),
+  z.object({ uri: z.string().min(1) }),
+]);
+/** Where a job's rows come from. */
+export type DatasetSource = z.infer<typeof DatasetSourceSchema>;
+
+/** Input of a `train` job (`kit.jobs.submit('train', input)`). */
+export const TrainJobInputSchema = z.object({
+  /** Model folder (`config.json` + `model.safetensors`). */
+  model: z.string().min(1),
+  /** Tokenizer folder (default: the model folder, else byte-level). */
+  tokenizer: z.string().optional(),
+  /** LoRA settings (with them only adapters train). */
+  lora: LoraConfigSchema.partial().optional(),
+  /** PEFT adapter folder to continue from. */
+  adapter: z.string().optional(),
+  trainable: z.enum(['lora', 'full']).optional(),
+  device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
+  threads: z.number().int().positive().optional(),
+  dropout: z.boolean().optional(),
+  dataset: DatasetSourceSchema,
+  validation: DatasetSourceSchema.optional(),
+  /** Training options (see `TrainingOptionsSchema`); checkpoints go to the kit's artifact store. */
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** Save the adapter (LoRA) or merged model (full) under this artifact URI prefix at the end. */
+  outputUri: z.string().optional(),
+});
+
+/** Input of a `train` job. */
+export type TrainJobInput = z.input<typeof TrainJobInputSchema>;
+
+/** Output of a `train` job (stored as the job's output). */
+export interface TrainJobOutput {
+  steps: number;
+  finalLoss?: number;
+  bestValidationLoss?: number;
+  finalPerplexity?: number;
+  tokensPerSecond: number;
+  lastCheckpoint?: string;
+  bestCheckpoint?: string;
+  /** Where the adapter or model was saved, when `outputUri` was given. */
+  output?: string;
+  status: 'succeeded' | 'stopped-early';
+}

@@ -1,0 +1,202 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ArtifactStore,
+  definePlugin,
+  type JobContext,
+  TunekitError,
+  type TunekitPlugin,
+} from '@tunekit/core';
+import { cpuBackend, cudaBackend } from '../backends/onnxruntime-backend.js';
+import type { TrainerBackend } from '../backends/trainer-backend.js';
+import { createTrainer } from '../train/create-trainer.js';
+import { trainInWorker } from '../train/train-in-worker.js';
+import type { TrainingOptionsInput } from '../train/training-options.js';
+import type { TrainingResult } from '../train/training-run.js';
+import { type DatasetSource, TrainJobInputSchema, type TrainJobOutput } from './train-job-input.js';
+
+/** Options of {@link trainerPlugin}. */
+export interface TrainerPluginOptions {
+  /**
+   * Run each training job in a worker thread (default true) so the kit's thread stays responsive.
+   * Needs an artifact store with local paths (the filesystem store); otherwise jobs train in-thread.
+   */
+  worker?: boolean;
+  /** Job kind to register (default `train`). */
+  jobKind?: string;
+}
+
+async function readRows(source: DatasetSource, artifacts: ArtifactStore): Promise<unknown[]> {
+  if ('rows' in source) return source.rows;
+  const text = new TextDecoder().decode(await artifacts.get(source.uri));
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line, index) => {
+      try {
+        return JSON.parse(line) as unknown;
+      } catch {
+        throw new TunekitError({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          message: `Line ${index + 1} of ${source.uri} is not JSON`,
+        });
+      }
+    });
+}
+
+/** Copies a local folder's files into the artifact store under a prefix. */
+async function uploadFolder(folder: string, artifacts: ArtifactStore, prefix: string): Promise<string> {
+  const base = prefix.replace(/\/+$/, '');
+  for (const file of await readdir(folder)) {
+    await artifacts.put(`${base}/${file}`, new Uint8Array(await readFile(join(folder, file))));
+  }
+  return base;
+}
+
+function summarize(result: TrainingResult, output?: string): TrainJobOutput {
+  const finalEvaluation = result.evaluations.at(-1);
+  return {
+    steps: result.steps,
+    finalLoss: result.lossHistory.at(-1),
+    bestValidationLoss: result.bestValidationLoss,
+    finalPerplexity: finalEvaluation?.perplexity,
+    tokensPerSecond: result.tokensPerSecond,
+    lastCheckpoint: result.lastCheckpoint,
+    bestCheckpoint: result.bestCheckpoint,
+    output,
+    status: result.status,
+  };
+}
+
+/**
+ * The trainer as a kit plugin: registers the `cpu` and `cuda` backends on the `trainerBackend`
+ * extension point and the `train` job kind, so `kit.jobs.submit('train', input)` trains with
+ * progress, `training:*`/`checkpoint:*` events (trackers listen to them) and checkpoints in the
+ * kit's artifact store under `artifact://jobs/<jobId>/checkpoints`. A retried job resumes from its
+ * latest checkpoint. Failures throw, so the queue marks the job failed with the reason.
+ */
+export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): TunekitPlugin {
+  return definePlugin({
+    name: 'trainer',
+    setup(context) {
+      const { kit } = context;
+      const backends: TrainerBackend[] = [cpuBackend(), cudaBackend()];
+      for (const backend of backends) {
+        if (!context.extensions.get('trainerBackend', backend.name)) {
+          context.extensions.add('trainerBackend', backend.name, backend);
+        }
+      }
+      const handler = async (raw: unknown, job: JobContext): Promise<TrainJobOutput> => {
+        const parsed = TrainJobInputSchema.safeParse(raw);
+        if (!parsed.success) {
+          throw new TunekitError({
+            code: 'VALIDATION_FAILED',
+            status: 400,
+            message: `Invalid train job input: ${parsed.error.issues
+              .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+              .join('; ')}`,
+          });
+        }
+        const input = parsed.data;
+        const rows = await readRows(input.dataset, kit.artifacts);
+        const validation = input.validation ? await readRows(input.validation, kit.artifacts) : undefined;
+        const prefix = `artifact://jobs/${job.jobId}/checkpoints`;
+        const userCheckpoint = (input.options.checkpoint ?? {}) as Record<string, unknown>;
+        const options = {
+          ...input.options,
+          checkpoint: { every: 0, ...userCheckpoint, prefix },
+          // A retry (or a recovered crash) continues from the job's latest checkpoint.
+          resume: job.attempt > 1 ? true : (input.options.resume ?? false),
+        } as TrainingOptionsInput;
+        const progress = (value: number, metrics: Record<string, number>) =>
+          job.progress(value, {
+            message: `step ${metrics.step}`,
+            metrics,
+          });
+        const localCheckpoints = kit.artifacts.localPath?.(prefix);
+        const outputFolder = input.outputUri ? await mkdtemp(join(tmpdir(), 'tunekit-output-')) : undefined;
+        try {
+          if ((pluginOptions.worker ?? true) && localCheckpoints) {
+            const toUri = (path: string) => path.replace(localCheckpoints, prefix);
+            const result = await trainInWorker(
+              {
+                model: input.model,
+                tokenizer: input.tokenizer,
+                lora: input.lora,
+                adapter: input.adapter,
+                trainable: input.trainable,
+                device: input.device,
+                threads: input.threads,
+                dropout: input.dropout,
+                jobId: job.jobId,
+                rows,
+                validation,
+                options: {
+                  ...options,
+                  checkpoint: { ...options.checkpoint, prefix: undefined, directory: localCheckpoints },
+                },
+                saveTo: outputFolder,
+              },
+              {
+                signal: job.signal,
+                onProgress: progress,
+                events: {
+                  emit: (name, payload) => {
+                    const record = payload as { uri?: string };
+                    const fixed = record.uri ? { ...record, uri: toUri(record.uri) } : payload;
+                    kit.events.emit(name, fixed as never);
+                  },
+                },
+              },
+            );
+            result.lastCheckpoint &&= toUri(result.lastCheckpoint);
+            result.bestCheckpoint &&= toUri(result.bestCheckpoint);
+            const output =
+              outputFolder && input.outputUri
+                ? await uploadFolder(outputFolder, kit.artifacts, input.outputUri)
+                : undefined;
+            return summarize(result, output);
+          }
+          const { loadPeftAdapter } = await import('../adapters/peft-adapter.js');
+          const { saveTrained } = await import('../adapters/save-trained.js');
+          const trainer = await createTrainer({
+            model: input.model,
+            tokenizer: input.tokenizer,
+            lora: input.adapter ? await loadPeftAdapter(input.adapter) : input.lora,
+            trainable: input.trainable,
+            device: input.device,
+            threads: input.threads,
+            dropout: input.dropout,
+            jobId: job.jobId,
+            events: kit.events,
+            artifacts: kit.artifacts,
+            backends: Object.fromEntries(
+              context.extensions.list('trainerBackend').map((entry) => [entry.name, entry.value]),
+            ),
+          });
+          try {
+            const result = await trainer.train(rows, {
+              ...options,
+              validation,
+              signal: job.signal,
+              onProgress: progress,
+            });
+            let output: string | undefined;
+            if (outputFolder && input.outputUri) {
+              await saveTrained(trainer, outputFolder);
+              output = await uploadFolder(outputFolder, kit.artifacts, input.outputUri);
+            }
+            return summarize(result, output);
+          } finally {
+            await trainer.close();
+          }
+        } finally {
+          if (outputFolder) await rm(outputFolder, { recursive: true, force: true });
+        }
+      };
+      kit.jobs.register(pluginOptions.jobKind ?? 'train', handler, { requeueOnRecovery: true });
+    },
+  });
+}

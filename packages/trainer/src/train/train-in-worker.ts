@@ -1,0 +1,80 @@
+import { Worker } from 'node:worker_threads';
+import { type EventBus, TunekitError } from '@tunekit/core';
+import type { TrainingResult } from './training-run.js';
+import type { MainToWorkerMessage, WorkerToMainMessage, WorkerTrainingRequest } from './worker-protocol.js';
+
+/** Controls of {@link trainInWorker}. */
+export interface TrainInWorkerControls {
+  /** Aborting sends `cancel`: the worker stops at its next step and leaves a checkpoint. */
+  signal?: AbortSignal;
+  /** The worker's `training:*`, `checkpoint:*` and `warning:raised` events are re-emitted here. */
+  events?: Pick<EventBus, 'emit'>;
+  onProgress?: (progress: number, metrics: Record<string, number>) => void;
+}
+
+/** The worker entry: the built `.js` next to this file, or the `.ts` source run through tsx. */
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    return { url: new URL('./training-worker.ts', self), execArgv: ['--import', 'tsx'] };
+  }
+  return { url: new URL('./training-worker.js', self), execArgv: [] };
+}
+
+/**
+ * Trains in a worker thread so that the calling thread (an HTTP server, the job queue) is never
+ * blocked by onnxruntime runs. Resolves with the result; rejects with the worker's error
+ * (a `TunekitError` with the same code, e.g. `TRAINING_CANCELLED`, `TRAINING_NON_FINITE`).
+ */
+export function trainInWorker(
+  request: WorkerTrainingRequest,
+  controls: TrainInWorkerControls = {},
+): Promise<TrainingResult & { savedTo?: string }> {
+  const entry = workerEntry();
+  const worker = new Worker(entry.url, { execArgv: entry.execArgv });
+  const post = (message: MainToWorkerMessage) => worker.postMessage(message);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (action: () => void) => {
+      if (settled) return;
+      settled = true;
+      controls.signal?.removeEventListener('abort', onAbort);
+      action();
+      void worker.terminate();
+    };
+    const onAbort = () => post({ type: 'cancel' });
+    controls.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (message: WorkerToMainMessage) => {
+      if (message.type === 'event') controls.events?.emit(message.name, message.payload as never);
+      else if (message.type === 'progress') controls.onProgress?.(message.progress, message.metrics);
+      else if (message.type === 'result')
+        finish(() => resolve({ ...message.result, savedTo: message.savedTo }));
+      else finish(() => reject(new TunekitError(message.error)));
+    });
+    worker.on('error', (error) =>
+      finish(() =>
+        reject(
+          new TunekitError({
+            code: 'TRAINING_FAILED',
+            status: 500,
+            message: `The training worker crashed: ${error.message}`,
+            cause: error,
+          }),
+        ),
+      ),
+    );
+    worker.on('exit', (code) =>
+      finish(() =>
+        reject(
+          new TunekitError({
+            code: 'TRAINING_FAILED',
+            status: 500,
+            message: `The training worker exited with code ${code} before finishing`,
+          }),
+        ),
+      ),
+    );
+    post({ type: 'start', request });
+    if (controls.signal?.aborted) onAbort();
+  });
+}

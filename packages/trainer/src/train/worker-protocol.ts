@@ -1,0 +1,45 @@
+import type { TunekitEventMap, TunekitEventName } from '@tunekit/core';
+import type { Device } from '../backends/trainer-backend.js';
+import type { LoraConfig } from '../lora/lora-config.js';
+import type { TrainingOptionsInput } from './training-options.js';
+import type { TrainingResult } from './training-run.js';
+
+/** What the main thread sends to start a run in a worker (structured-clone safe: no functions). */
+export interface WorkerTrainingRequest {
+  /** Model folder (`config.json` + `model.safetensors`). */
+  model: string;
+  /** Tokenizer folder (default: the model folder, else byte-level). */
+  tokenizer?: string;
+  lora?: Partial<LoraConfig>;
+  /** PEFT adapter folder to continue training from. */
+  adapter?: string;
+  trainable?: 'lora' | 'full';
+  device?: Device;
+  threads?: number;
+  dropout?: boolean;
+  jobId?: string;
+  rows: unknown[];
+  validation?: unknown[];
+  /** Training options (checkpoints must use `directory`: an artifact store cannot cross threads). */
+  options: TrainingOptionsInput;
+  /** After training, save the adapter (LoRA) or the model (full) into this folder. */
+  saveTo?: string;
+}
+
+/** Messages from the main thread to the worker. */
+export type MainToWorkerMessage = { type: 'start'; request: WorkerTrainingRequest } | { type: 'cancel' };
+
+/** A serialized error (TunekitError fields survive the thread boundary). */
+export interface WorkerError {
+  code: string;
+  message: string;
+  status: number;
+  details: Record<string, unknown>;
+}
+
+/** Messages from the worker to the main thread. */
+export type WorkerToMainMessage =
+  | { type: 'event'; name: TunekitEventName; payload: TunekitEventMap[TunekitEventName] }
+  | { type: 'progress'; progress: number; metrics: Record<string, number> }
+  | { type: 'result'; result: TrainingResult; savedTo?: string }
+  | { type: 'error'; error: WorkerError };
