@@ -115,4 +115,29 @@ describe('tracker hub', () => {
     expect(hub.remove('from-plugin')).toBe(true);
     expect(hub.list()).toEqual([]);
   });
+
+  it('tracks plain jobs of the kinds in trackJobKinds (progress as a metric, end on job outcome)', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'tunekit-hub-'));
+    const events = createTestBus();
+    const hub = createTrackerHub({ events, trackJobKinds: ['evaluate'] });
+    const local = createLocalTracker({ directory });
+    hub.add('local', local);
+    events.emit('job:started', { jobId: 'other', kind: 'export', attempt: 1 });
+    events.emit('job:started', { jobId: 'eval-1', kind: 'evaluate', attempt: 1 });
+    events.emit('job:progress', { jobId: 'eval-1', kind: 'evaluate', progress: 0.5 });
+    events.emit('job:progress', { jobId: 'other', kind: 'export', progress: 0.5 });
+    events.emit('job:cancelled', { jobId: 'eval-1', kind: 'evaluate' });
+    await hub.flush();
+    const runs = await local.listRuns();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      name: 'eval-1',
+      status: 'killed',
+      tags: { 'tunekit.job_kind': 'evaluate' },
+    });
+    expect((await local.readMetrics(runs[0].id)).map((metric) => [metric.key, metric.value])).toEqual([
+      ['progress', 0.5],
+    ]);
+    await hub.close();
+  });
 });
