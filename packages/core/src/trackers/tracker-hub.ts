@@ -508,8 +508,8 @@ class TrackerWorker {
       const remaining = deadline - Date.now();
       if (remaining <= 0) return;
       await new Promise<void>((resolve) => {
+        // Not unref'd: a caller awaiting flush() keeps the process alive until the deadline.
         const timer = setTimeout(resolve, Math.min(remaining, 1000));
-        timer.unref();
         this.idleWaiters.push(() => {
           clearTimeout(timer);
           resolve();
