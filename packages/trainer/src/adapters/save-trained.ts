@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mergeLora } from '../lora/lora-weights.js';
 import { writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -48,5 +49,21 @@ export async function saveTrained(trainer: Trainer, directory: string): Promise<
   } else {
     await saveModelFolder(directory, trainer.model, trainer.tokenizer);
   }
+  return directory;
+}
+
+/**
+ * Merge-and-save: folds the trainer's LoRA adapters into the base weights (PEFT's
+ * `merge_and_unload`: `W += scaling·(B·A)ᵀ` for GPT-2's Conv1D layout) and writes a plain Hugging
+ * Face model folder that loads without PEFT. Without adapters it saves the (fully trained) model.
+ */
+export async function mergeAndSave(trainer: Trainer, directory: string): Promise<string> {
+  const adapters = trainer.adapters;
+  let weights = trainer.model.weights;
+  if (adapters?.weights) {
+    const modelType = (trainer.model.config as Record<string, unknown>).model_type;
+    weights = mergeLora(weights, adapters.weights, adapters.config, { fanInFanOut: modelType === 'gpt2' });
+  }
+  await saveModelFolder(directory, { config: trainer.model.config, weights }, trainer.tokenizer);
   return directory;
 }

@@ -99,6 +99,10 @@ export interface Trainer {
   generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
   /** Streams a completion token by token. */
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
+  /** Saves the LoRA adapters in PEFT's format (`adapter_config.json` + `adapter_model.safetensors`). */
+  saveAdapter(directory: string): Promise<string>;
+  /** Merges the adapters into the base (if any) and writes a full Hugging Face model folder. */
+  saveMerged(directory: string): Promise<string>;
   /** Releases the onnxruntime sessions. */
   close(): Promise<void>;
 }
@@ -390,6 +394,21 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     },
     async *stream(prompt, generationOptions) {
       yield* (await generator()).stream(prompt, generationOptions);
+    },
+    async saveAdapter(directory) {
+      if (!adapters) {
+        throw new TunekitError({
+          code: 'ADAPTER_INVALID',
+          status: 400,
+          message: 'This trainer trains the full model, not adapters: use saveMerged',
+        });
+      }
+      const { saveTrained } = await import('../adapters/save-trained.js');
+      return saveTrained(trainer, directory);
+    },
+    async saveMerged(directory) {
+      const { mergeAndSave } = await import('../adapters/save-trained.js');
+      return mergeAndSave(trainer, directory);
     },
     async close() {
       await training?.session.release();
