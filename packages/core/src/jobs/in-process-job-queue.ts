@@ -223,7 +223,7 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
         break;
       }
       pending.delete(next.id);
-      startRun(next.id);
+      startRun(next);
     }
     scheduleWake(now);
   }
@@ -239,7 +239,8 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
     }
   };
 
-  function startRun(id: string) {
+  function startRun(entry: PendingEntry) {
+    const id = entry.id;
     // Reserve the slot synchronously; the record is read and marked running asynchronously.
     const controller = new AbortController();
     let settleOutcome: (outcome: RunOutcome) => void = () => {};
@@ -248,7 +249,7 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
     });
     let settled = false;
     const run: ActiveRun = {
-      job: { id } as Job,
+      job: { id, kind: entry.kind } as Job,
       controller,
       settle: (value) => {
         if (!settled) {
@@ -360,6 +361,8 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
 
       const result = await outcome;
       finished = true;
+      // The slot is free as soon as the outcome is known, so a caller who saw the final status can rely on it.
+      active.delete(id);
       if (result.type !== 'succeeded' && result.type !== 'failed') {
         run.controller.abort(
           result.type === 'timeout'

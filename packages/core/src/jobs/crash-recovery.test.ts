@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBus } from '../events/create-event-bus.js';
+import { createStorage } from '../storage/create-storage.js';
+import { createInProcessJobQueue } from './in-process-job-queue.js';
+
+const worker = fileURLToPath(new URL('./test-fixtures/crash-worker.ts', import.meta.url));
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup();
+  }
+});
+
+/** Starts the worker (node --import tsx, so that SIGKILL hits the process that runs the jobs). */
+function startWorker(path: string): {
+  child: ChildProcess;
+  ready: Promise<{ jobs: { fragile: string; resumable: string } }>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+    }
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const ready = new Promise<{ jobs: { fragile: string; resumable: string } }>((resolve, reject) => {
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => {
+      stdout += String(chunk);
+      const line = stdout.split('\n').find((candidate) => candidate.startsWith('{'));
+      if (line !== undefined) {
+        resolve(JSON.parse(line));
+      }
+    });
+    child.on('exit', (code, signal) =>
+      reject(new Error(`worker exited (${code ?? signal}) before ready: ${stderr}`)),
+    );
+  });
+  return { child, ready };
+}
+
+describe('crash recovery', () => {
+  it('a new queue on the same SQLite file fails or re-queues the jobs a SIGKILLed process left running', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'tunekit-crash-'));
+    cleanups.push(() => rm(directory, { recursive: true, force: true }));
+    const path = join(directory, 'tunekit.sqlite');
+    const { child, ready } = startWorker(path);
+    const { jobs } = await ready;
+    const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    const storage = await createStorage({ driver: 'sqlite', path });
+    const events = createEventBus();
+    const queue = createInProcessJobQueue({ storage, events });
+    cleanups.push(async () => {
+      await queue.close();
+      await storage.close();
+    });
+    await queue.start();
+    const before = await queue.get(jobs.fragile);
+    expect(before).toMatchObject({ status: 'running', progress: 0.25, attempt: 1 });
+
+    queue.register('fragile', async () => 'must not run');
+    const resumedInputs: unknown[] = [];
+    queue.register(
+      'resumable',
+      async (input, context) => {
+        resumedInputs.push({ input, attempt: context.attempt });
+        return 'resumed';
+      },
+      { requeueOnRecovery: true },
+    );
+    const failed = await queue.wait(jobs.fragile, { timeoutMs: 10_000 });
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBe('JOB_INTERRUPTED');
+    expect(failed.error?.message).toContain('attempt 1');
+    const resumed = await queue.wait(jobs.resumable, { timeoutMs: 10_000 });
+    expect(resumed).toMatchObject({ status: 'succeeded', output: 'resumed', attempt: 2 });
+    expect(resumedInputs).toEqual([{ input: { step: 'b' }, attempt: 2 }]);
+  });
+});
