@@ -1,0 +1,2 @@
+export * from './lora-config.js';
+export * from './lora-weights.js';

@@ -1,0 +1,190 @@
+import type { LoraConfig } from '../../lora/lora-config.js';
+import { loraScaling } from '../../lora/lora-config.js';
+import type { Graph, Value } from '../../onnx/graph.js';
+import type { Gpt2Config } from './gpt2-config.js';
+
+/** Adapter tensors of one module, as graph values. */
+export interface LoraModuleValues {
+  a: Value;
+  b: Value;
+}
+
+/** Options of {@link buildGpt2Forward}. */
+export interface Gpt2ForwardOptions {
+  config: Gpt2Config;
+  /** Value of a Hugging Face weight (an initializer or a trainable input). */
+  weight: (name: string) => Value;
+  /** Adapters by module path, with their settings. */
+  lora?: { config: LoraConfig; modules: Map<string, LoraModuleValues> };
+  /** Training-mode dropout (model and LoRA ratios), seeded per node from `seed`. */
+  dropout?: { seed: number };
+  /** int64 `[batch, sequence]`. */
+  inputIds: Value;
+  /** int64 `[batch, past + sequence]` (1 = attend, 0 = padding). */
+  attentionMask: Value;
+  /** int64 `[batch, sequence]`; default `past … past + sequence − 1`. */
+  positionIds?: Value;
+  /** Cached keys/values `[batch, heads, past, headSize]` per layer (inference with a KV cache). */
+  past?: Array<{ key: Value; value: Value }>;
+}
+
+/** Result of {@link buildGpt2Forward}. */
+export interface Gpt2ForwardResult {
+  /** `[batch·sequence, vocab]`. */
+  logits: Value;
+  /** Run-time `[batch, sequence]` of the input ids (int64 vector). */
+  batchSequenceShape: Value;
+  /** Keys and values including the new tokens, `[batch, heads, past + sequence, headSize]`. */
+  presents: Array<{ key: Value; value: Value }>;
+}
+
+/**
+ * Builds GPT-2's forward pass (pre-LayerNorm blocks, fused qkv Conv1D, causal + padding mask,
+ * GELU-tanh MLP, tied LM head). Hidden states stay 2-D `[batch·sequence, d]` so every projection is one
+ * Gemm with the Conv1D weight `[in, out]` used as is (no transposed copies of frozen weights); LoRA
+ * adds `scaling · dropout(x)·Aᵀ·Bᵀ` with the second Gemm accumulating into the base output.
+ */
+export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt2ForwardResult {
+  const { config, weight } = options;
+  const d = config.n_embd;
+  const heads = config.n_head;
+  const headSize = d / heads;
+  const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
+  let dropoutCount = 0;
+  const dropout = (x: Value, ratio: number): Value => {
+    if (!options.dropout || ratio <= 0) return x;
+    dropoutCount += 1;
+    return graph.dropout(x, ratio, options.dropout.seed * 1000 + dropoutCount).output;
+  };
+  const int64Scalar = (value: Value, index: number): Value =>
+    graph.gather(value, graph.constant([index], 'int64', []), 0);
+  const runtimeShape = (parts: Array<Value | number[]>): Value =>
+    graph.concat(
+      parts.map((part) => (Array.isArray(part) ? graph.int64s(part) : part)),
+      0,
+    );
+  const range = (start: Value, limit: Value): Value =>
+    graph.node('Range', [start, limit, graph.constant([1], 'int64', [])], {}, [
+      { dtype: 'int64', shape: [graph.unknownDimension()] },
+    ])[0] as Value;
+
+  const batchSequenceShape = graph.shapeOf(options.inputIds);
+  const sequenceLength = int64Scalar(batchSequenceShape, 1);
+  const pastLength = options.past?.[0]
+    ? int64Scalar(graph.shapeOf(options.past[0].key), 2)
+    : graph.constant([0], 'int64', []);
+  const totalLength = graph.add(pastLength, sequenceLength);
+
+  // Embeddings.
+  const positions = options.positionIds ?? range(pastLength, totalLength);
+  const tokenEmbeddings = graph.scope('wte', () =>
+    graph.gather(weight('transformer.wte.weight'), options.inputIds),
+  );
+  const positionEmbeddings = graph.scope('wpe', () =>
+    graph.gather(weight('transformer.wpe.weight'), positions),
+  );
+  let hidden = graph.scope('embeddings', () =>
+    graph.reshape(dropout(graph.add(tokenEmbeddings, positionEmbeddings), config.embd_pdrop), [-1, d]),
+  );
+
+  // Additive attention mask [batch, 1, sequence, past + sequence]: causal and padding.
+  const maskBias = graph.scope('mask', () => {
+    const keyPositions = graph.unsqueeze(range(graph.constant([0], 'int64', []), totalLength), [0]);
+    const queryPositions = graph.unsqueeze(range(pastLength, totalLength), [1]);
+    const causal = graph.not(graph.greater(keyPositions, queryPositions));
+    const padding = graph.unsqueeze(graph.cast(options.attentionMask, 'bool'), [1, 2]);
+    const allowed = graph.and(causal, padding);
+    return graph.where(allowed, graph.scalar(0, 'float32'), graph.scalar(-1e9, 'float32'));
+  });
+
+  const linear = (x: Value, modulePath: string): Value => {
+    let output = graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`));
+    const adapter = options.lora?.modules.get(modulePath);
+    if (adapter && options.lora) {
+      const loraConfig = options.lora.config;
+      const down = graph.gemm(dropout(x, loraConfig.dropout), adapter.a, undefined, {
+        transB: true,
+        alpha: loraScaling(loraConfig),
+      });
+      output = graph.gemm(down, adapter.b, output, { transB: true });
+    }
+    return output;
+  };
+  const layerNorm = (x: Value, prefix: string): Value =>
+    graph.layerNormalization(
+      x,
+      weight(`${prefix}.weight`),
+      weight(`${prefix}.bias`),
+      config.layer_norm_epsilon,
+    );
+  const activation = (x: Value): Value => {
+    switch (config.activation_function) {
+      case 'relu':
+        return graph.relu(x);
+      case 'gelu': {
+        const erf = graph.erf(graph.mul(x, graph.scalar(Math.SQRT1_2, 'float32')));
+        return graph.mul(
+          graph.mul(x, graph.scalar(0.5, 'float32')),
+          graph.add(erf, graph.scalar(1, 'float32')),
+        );
+      }
+      default: {
+        const cube = graph.mul(graph.mul(x, x), x);
+        const inner = graph.mul(
+          graph.add(x, graph.mul(cube, graph.scalar(0.044715, 'float32'))),
+          graph.scalar(Math.sqrt(2 / Math.PI), 'float32'),
+        );
+        return graph.mul(
+          graph.mul(x, graph.scalar(0.5, 'float32')),
+          graph.add(graph.tanh(inner), graph.scalar(1, 'float32')),
+        );
+      }
+    }
+  };
+
+  const headShape = runtimeShape([batchSequenceShape, [heads, headSize]]);
+  const splitHeads = (x: Value): Value => graph.reshapeLike(x, headShape, [batch, sequence, heads, headSize]);
+  const presents: Array<{ key: Value; value: Value }> = [];
+  const scale = config.scale_attn_weights ? 1 / Math.sqrt(headSize) : 1;
+
+  for (let layer = 0; layer < config.n_layer; layer += 1) {
+    const prefix = `transformer.h.${layer}`;
+    hidden = graph.scope(`h.${layer}`, () => {
+      const attentionOutput = graph.scope('attn', () => {
+        const normalized = layerNorm(hidden, `${prefix}.ln_1`);
+        const qkv = linear(normalized, `${prefix}.attn.c_attn`);
+        const [q, k, v] = graph.split(qkv, [d, d, d], 1) as [Value, Value, Value];
+        let query = graph.transpose(splitHeads(q), [0, 2, 1, 3]);
+        if (scale !== 1) query = graph.mul(query, graph.scalar(scale, 'float32'));
+        let keyTransposed: Value;
+        let value = graph.transpose(splitHeads(v), [0, 2, 1, 3]);
+        const past = options.past?.[layer];
+        if (past) {
+          const key = graph.concat([past.key, graph.transpose(splitHeads(k), [0, 2, 1, 3])], 2);
+          value = graph.concat([past.value, value], 2);
+          presents.push({ key, value });
+          keyTransposed = graph.transpose(key, [0, 1, 3, 2]);
+        } else {
+          keyTransposed = graph.transpose(splitHeads(k), [0, 2, 3, 1]);
+        }
+        const scores = graph.add(graph.matmul(query, keyTransposed), maskBias);
+        const probabilities = dropout(graph.softmax(scores, -1), config.attn_pdrop);
+        const context = graph.transpose(graph.matmul(probabilities, value), [0, 2, 1, 3]);
+        const merged = graph.reshape(context, [-1, d]);
+        return dropout(linear(merged, `${prefix}.attn.c_proj`), config.resid_pdrop);
+      });
+      const afterAttention = graph.add(hidden, attentionOutput);
+      const mlpOutput = graph.scope('mlp', () => {
+        const normalized = layerNorm(afterAttention, `${prefix}.ln_2`);
+        const expanded = activation(linear(normalized, `${prefix}.mlp.c_fc`));
+        return dropout(linear(expanded, `${prefix}.mlp.c_proj`), config.resid_pdrop);
+      });
+      return graph.add(afterAttention, mlpOutput);
+    });
+  }
+  const final = graph.scope('ln_f', () => layerNorm(hidden, 'transformer.ln_f'));
+  const logits = graph.scope('lm_head', () =>
+    graph.gemm(final, weight('transformer.wte.weight'), undefined, { transB: true }),
+  );
+  return { logits, batchSequenceShape, presents };
+}

@@ -1,0 +1,5 @@
+export * from './architecture-registry.js';
+export * from './create-model.js';
+export * from './gpt2/index.js';
+export * from './load-model.js';
+export * from './model-architecture.js';
