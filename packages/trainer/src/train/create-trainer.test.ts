@@ -1,19 +1,19 @@
 import type { ArtifactInfo, ArtifactStore } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
 import { bigramArchitecture } from '../testing/bigram-architecture.js';
-import { createTrainer, type LoadedModel } from './create-trainer.js';
+import { createTrainer, type TrainerModel } from './create-trainer.js';
 
 const text = 'the cat sat on the mat. the cat ate the rat. ';
 const rows = Array.from({ length: 40 }, (_, index) => ({ text: text.repeat(1 + (index % 3)) }));
 const validation = [{ text: 'the cat sat on the rat. the mat ate the cat.' }];
 
-function bigramModel(): LoadedModel {
+function bigramModel(): TrainerModel {
   const config = { model_type: 'bigram' as const, vocab_size: 257, n_positions: 64 };
   return {
     architecture: bigramArchitecture,
     config,
     weights: bigramArchitecture.createRandomWeights(config, 1),
-  } as LoadedModel;
+  } as TrainerModel;
 }
 
 /** An in-memory ArtifactStore, enough for checkpoints. */

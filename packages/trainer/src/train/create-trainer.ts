@@ -12,8 +12,8 @@ import type {
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
 import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
-import type { LoraAdapters, ModelArchitecture, TrainingGraph } from '../models/model-architecture.js';
-import type { TensorMap } from '../safetensors/tensor-map.js';
+import { type LoadedModel, loadModel } from '../models/load-model.js';
+import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import {
@@ -29,14 +29,11 @@ import {
   type TrainingResult,
 } from './training-run.js';
 
-/** A model in memory: its architecture, parsed config and weights under Hugging Face names. */
-export interface LoadedModel<Config = unknown> {
-  architecture: ModelArchitecture<Config>;
-  config: Config;
-  weights: TensorMap;
+/** A model in memory (as `loadModel` returns it), with the folder it came from when it did. */
+export type TrainerModel = LoadedModel<unknown> & {
   /** The folder it came from, when it came from one. */
   directory?: string;
-}
+};
 
 /** Rows of a dataset: an array or an async iterable of `{ text }`, `{ prompt, completion }` or `{ messages }`. */
 export type DatasetRows = readonly unknown[] | AsyncIterable<unknown>;
@@ -44,7 +41,7 @@ export type DatasetRows = readonly unknown[] | AsyncIterable<unknown>;
 /** Options of {@link createTrainer}. */
 export interface CreateTrainerOptions {
   /** A model in memory, or a folder with `config.json` + `model.safetensors` (loaded with `loadModel`). */
-  model: LoadedModel | string;
+  model: TrainerModel | string;
   /** A tokenizer, or a folder with `tokenizer.json`. Default: the model folder's, else the byte-level tokenizer. */
   tokenizer?: Tokenizer | string;
   /** LoRA settings (PEFT names); with them only the adapters train. Or adapters with weights to continue. */
@@ -85,7 +82,7 @@ export interface Trainer {
   /** Device the sessions run on (after `auto` resolution: known after the first session). */
   readonly device: string;
   readonly tokenizer: Tokenizer;
-  readonly model: LoadedModel;
+  readonly model: TrainerModel;
   /** Current LoRA adapters (PEFT names), when training adapters. */
   readonly adapters: LoraAdapters | undefined;
   /** Trains on the rows; see {@link TrainingOptionsSchema} for the options. */
@@ -127,19 +124,15 @@ export function modelPositions(config: unknown): number {
   return typeof positions === 'number' ? positions : 1024;
 }
 
-async function resolveModel(model: LoadedModel | string): Promise<LoadedModel> {
+async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
   if (typeof model !== 'string') return model;
-  // Resolved at run time: the model folder loader lives in models/ (issue 5's loaders).
-  const loaderPath = '../models/load-model.js';
-  const { loadModel } = (await import(loaderPath)) as {
-    loadModel: (directory: string) => Promise<LoadedModel>;
-  };
-  return loadModel(model);
+  const loaded = await loadModel(model);
+  return { ...(loaded as TrainerModel), directory: model };
 }
 
 async function resolveTokenizer(
   tokenizer: Tokenizer | string | undefined,
-  model: LoadedModel,
+  model: TrainerModel,
 ): Promise<Tokenizer> {
   if (tokenizer && typeof tokenizer !== 'string') return tokenizer;
   const { loadTokenizer } = await import('../tokenizers/load-tokenizer.js');
