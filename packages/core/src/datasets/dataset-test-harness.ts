@@ -101,9 +101,11 @@ export async function createTestArtifactStore(): Promise<
   const info = async (uri: string): Promise<ArtifactInfo | undefined> => {
     try {
       const stats = await stat(pathOf(uri));
-      const sha256 = createHash('sha256')
-        .update(await readFile(pathOf(uri)))
-        .digest('hex');
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(pathOf(uri))) {
+        hash.update(chunk as Buffer);
+      }
+      const sha256 = hash.digest('hex');
       return { uri, size: stats.size, sha256, modifiedAt: stats.mtime.toISOString() };
     } catch {
       return undefined;
