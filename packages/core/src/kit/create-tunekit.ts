@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { createFileArtifactStore } from '../artifacts/file-artifact-store.js';
 import { createAuditLog } from '../audit/audit-log.js';
+import { createDatasetService } from '../datasets/create-dataset-service.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
@@ -146,6 +147,13 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
     // jobs, before plugins; wrap in closeOnKitClose(service, (s) => s.close()) when it must be closed).
     // Example: kit.datasets = createDatasetService({ storage, artifacts, events, jobs, logger });
     kit.audit = createAuditLog({ storage });
+    kit.datasets = createDatasetService({
+      storage,
+      artifacts,
+      events,
+      logger: logger.child?.({ component: 'datasets' }) ?? logger,
+      audit: kit.audit,
+    });
     kit.policy = createAccessPolicy();
     kit.metrics = closeOnKitClose(createTunekitMetrics({ events }), (metrics) => metrics.close());
     kit.trackers = closeOnKitClose(

@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { DatasetService } from '../datasets/dataset-service.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Logger } from '../logger/logger.js';
@@ -23,6 +24,8 @@ export interface Tunekit {
   readonly jobs: JobQueue;
   readonly logger: Logger;
   readonly extensions: Extensions;
+  /** Datasets: register, validate, version, analyze, split and filter training data. */
+  readonly datasets: DatasetService;
   /** Append-only, hash-chained audit log; every service records its mutating operations here. */
   readonly audit: AuditLog;
   /** Access checks (roles admin/user/viewer, ownership rules) for adapters to enforce. */
