@@ -23,8 +23,15 @@ export {
   type ValidationFieldIssue,
   validationFailed,
 } from './errors/validation-error.js';
+export { createEventBus, type EventBusOptions } from './events/create-event-bus.js';
 export type { EventBus, EventEnvelope, EventListener } from './events/event-bus.js';
 export type { TunekitEventMap, TunekitEventName } from './events/tunekit-event-map.js';
+export {
+  createInProcessJobQueue,
+  type InProcessJobQueue,
+  type InProcessJobQueueOptions,
+  JOBS_COLLECTION,
+} from './jobs/in-process-job-queue.js';
 export type {
   JobContext,
   JobHandler,
@@ -35,12 +42,23 @@ export type {
 } from './jobs/job-queue.js';
 export type { OperationContext } from './kit/operation-context.js';
 export type { Tunekit } from './kit/tunekit.js';
+export {
+  ArtifactStoreInstanceSchema,
+  JobsOptionsSchema,
+  LoggerSchema,
+  PluginSchema,
+  StorageInstanceSchema,
+  TrackerInstanceSchema,
+  type TunekitOptions,
+  TunekitOptionsSchema,
+} from './kit/tunekit-options.js';
 export { createSilentLogger, type Logger } from './logger/logger.js';
 export {
   createTunekitMetrics,
   type TunekitMetrics,
   type TunekitMetricsOptions,
 } from './metrics/tunekit-metrics.js';
+export { createExtensions } from './plugins/create-extensions.js';
 export {
   definePlugin,
   type PluginContext,
@@ -53,6 +71,12 @@ export type {
   ExtensionPoints,
   Extensions,
 } from './plugins/extension-points.js';
+export {
+  createPluginHost,
+  orderPlugins,
+  type PluginHost,
+  type PluginHostOptions,
+} from './plugins/plugin-host.js';
 export { createServiceKey, type ServiceKey } from './plugins/service-key.js';
 export {
   type AccessPolicy,
@@ -76,8 +100,27 @@ export {
   type AuditOutcome,
   AuditOutcomeSchema,
 } from './schemas/audit-event.js';
+export {
+  type Checkpoint,
+  type CheckpointKind,
+  CheckpointKindSchema,
+  CheckpointSchema,
+} from './schemas/checkpoint.js';
 export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
+export { type LoraConfig, LoraConfigSchema } from './schemas/lora-config.js';
 export { type Principal, PrincipalSchema, type Role, RoleSchema } from './schemas/principal.js';
+export {
+  type Hyperparameters,
+  HyperparametersSchema,
+  ModelNameSchema,
+  TRAINING_JOB_KIND,
+  type TrainingJob,
+  type TrainingJobInput,
+  type TrainingJobInputInput,
+  TrainingJobInputSchema,
+  TrainingJobSchema,
+} from './schemas/training-job.js';
+export { type User, UserSchema } from './schemas/user.js';
 export type {
   Collection,
   CollectionPage,
