@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type EventBus, TunekitError } from '@tunekit/core';
 import type { TrainingResult } from './training-run.js';
@@ -12,13 +14,18 @@ export interface TrainInWorkerControls {
   onProgress?: (progress: number, metrics: Record<string, number>) => void;
 }
 
-/** The worker entry: the built `.js` next to this file, or the `.ts` source run through tsx. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * The worker entry: the built `.js` next to this file, or, when running from TypeScript sources
+ * (tests, `tsx`), a bootstrap that registers tsx's loader in the worker and imports the `.ts` entry.
+ */
+function workerEntry(): URL {
   const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    return { url: new URL('./training-worker.ts', self), execArgv: ['--import', 'tsx'] };
-  }
-  return { url: new URL('./training-worker.js', self), execArgv: [] };
+  if (!self.endsWith('.ts')) return new URL('./training-worker.js', self);
+  const require = createRequire(self);
+  const tsx = pathToFileURL(require.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
+  const entry = new URL('./training-worker.ts', self).href;
+  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 /**
@@ -30,8 +37,7 @@ export function trainInWorker(
   request: WorkerTrainingRequest,
   controls: TrainInWorkerControls = {},
 ): Promise<TrainingResult & { savedTo?: string }> {
-  const entry = workerEntry();
-  const worker = new Worker(entry.url, { execArgv: entry.execArgv });
+  const worker = new Worker(workerEntry());
   const post = (message: MainToWorkerMessage) => worker.postMessage(message);
   return new Promise((resolve, reject) => {
     let settled = false;
