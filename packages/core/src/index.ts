@@ -15,6 +15,59 @@ export {
   hashAuditEvent,
 } from './audit/audit-log.js';
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
+export { assignSplits, SplitIndex, type SplitRatios } from './datasets/assign-splits.js';
+export { canonicalRow } from './datasets/canonical-row.js';
+export { type ComparedVersion, compareDatasets } from './datasets/compare-datasets.js';
+export { computeDatasetStats } from './datasets/compute-dataset-stats.js';
+export { createDatasetService, type DatasetServiceOptions } from './datasets/create-dataset-service.js';
+export type { DatasetComparison, LabelShare } from './datasets/dataset-comparison.js';
+export type {
+  DatasetListQuery,
+  DatasetRowPredicate,
+  DatasetService,
+  DatasetSplit,
+  DatasetValidationResult,
+  FilterDatasetOptions,
+  RegisterDatasetInput,
+  SplitDatasetOptions,
+  ValidateDatasetInput,
+} from './datasets/dataset-service.js';
+export type { DatasetSource } from './datasets/dataset-source.js';
+export type { DatasetStats, DatasetStatsOptions, TokenCounter } from './datasets/dataset-stats.js';
+export { detectFileFormat, hasParquetMagic } from './datasets/detect-file-format.js';
+export { detectRowFormat } from './datasets/detect-row-format.js';
+export { type IngestRowsOptions, type IngestRowsResult, ingestRows } from './datasets/ingest-rows.js';
+export {
+  type HistogramBin,
+  type LengthSummary,
+  quantile,
+  summarizeLengths,
+} from './datasets/length-summary.js';
+export {
+  type OpenDatasetSourceOptions,
+  type OpenedDatasetSource,
+  openDatasetSource,
+} from './datasets/open-dataset-source.js';
+export {
+  type PopulationStability,
+  populationStabilityIndex,
+  type StabilityBin,
+} from './datasets/population-stability-index.js';
+export type { RawRow, RowIssueCategory } from './datasets/raw-row.js';
+export { readCsvRows } from './datasets/read-csv-rows.js';
+export { readJsonArrayRows } from './datasets/read-json-array-rows.js';
+export { readJsonlRows, stripByteOrderMark } from './datasets/read-jsonl-rows.js';
+export { readParquetRows } from './datasets/read-parquet-rows.js';
+export { rowDigest } from './datasets/row-digest.js';
+export { rowInput, rowLabel, rowText } from './datasets/row-text.js';
+export { createSeededRandom, shuffleInPlace } from './datasets/seeded-random.js';
+export { type SplitLine, splitLines } from './datasets/split-lines.js';
+export {
+  formatRowIssues,
+  type RowIssue,
+  type ValidationReport,
+  ValidationReportBuilder,
+} from './datasets/validation-report.js';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
 export { TunekitError, type TunekitErrorOptions } from './errors/tunekit-error.js';
 export {
@@ -106,6 +159,39 @@ export {
   CheckpointKindSchema,
   CheckpointSchema,
 } from './schemas/checkpoint.js';
+export {
+  type Dataset,
+  type DatasetKind,
+  DatasetKindSchema,
+  DatasetNameSchema,
+  DatasetSchema,
+} from './schemas/dataset.js';
+export {
+  type ChatMessageRow,
+  ChatMessageRowSchema,
+  type ChatRow,
+  ChatRowSchema,
+  type ClassificationRow,
+  ClassificationRowSchema,
+  type DatasetRow,
+  type PreferenceRow,
+  PreferenceRowSchema,
+  type PromptCompletionRow,
+  PromptCompletionRowSchema,
+  type RowFormat,
+  RowFormatSchema,
+  RowSchemas,
+  type TextRow,
+  TextRowSchema,
+} from './schemas/dataset-row.js';
+export {
+  type DatasetFileFormat,
+  DatasetFileFormatSchema,
+  type DatasetOrigin,
+  DatasetOriginSchema,
+  type DatasetVersion,
+  DatasetVersionSchema,
+} from './schemas/dataset-version.js';
 export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
 export { type LoraConfig, LoraConfigSchema } from './schemas/lora-config.js';
 export { type Principal, PrincipalSchema, type Role, RoleSchema } from './schemas/principal.js';
