@@ -1,0 +1,131 @@
+// One forward+backward step of the cpu-small preset (vocab 8192, 256 positions, d 256, 4 layers,
+// 4 heads, seq 128, batch 8, LoRA r 8 on c_attn) on onnxruntime-node, next to PyTorch's reference
+// (/work/shared/bench/torch_lora_reference.py or $TORCH_REFERENCE) run in the same process tree.
+// Prints one JSON line per figure. Usage: npx tsx bench/trainer-step.ts [--steps 10] [--no-torch]
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { LoraConfigSchema } from '../packages/trainer/src/lora/lora-config.js';
+import { gpt2Architecture } from '../packages/trainer/src/models/gpt2/gpt2-architecture.js';
+import { Gpt2ConfigSchema } from '../packages/trainer/src/models/gpt2/gpt2-config.js';
+import { createGpt2Weights } from '../packages/trainer/src/models/gpt2/gpt2-weights.js';
+
+const argument = (name: string, fallback: string) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
+};
+const steps = Number(argument('steps', '10'));
+const warmup = 3;
+const batchSize = 8;
+const sequenceLength = 128;
+const ort = await import('onnxruntime-node');
+const config = Gpt2ConfigSchema.parse({
+  vocab_size: 8192,
+  n_positions: 256,
+  n_embd: 256,
+  n_layer: 4,
+  n_head: 4,
+});
+const weights = createGpt2Weights(config, 0);
+const buildStart = performance.now();
+const graph = gpt2Architecture.buildTrainingGraph({
+  config,
+  weights,
+  lora: { config: LoraConfigSchema.parse({ r: 8, alpha: 16, targetModules: ['c_attn'] }) },
+  trainable: 'lora',
+  dropout: false,
+  batchSize,
+  sequenceLength,
+});
+const buildMs = performance.now() - buildStart;
+console.log(
+  JSON.stringify({
+    figure: 'graph_build_ms',
+    value: Math.round(buildMs),
+    model_bytes: graph.model.byteLength,
+  }),
+);
+
+let seed = 1;
+const nextToken = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return BigInt(seed % config.vocab_size);
+};
+const batches = Array.from({ length: 4 }, () => {
+  const ids = BigInt64Array.from({ length: batchSize * sequenceLength }, nextToken);
+  return {
+    input_ids: new ort.Tensor('int64', ids, [batchSize, sequenceLength]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [
+      batchSize,
+      sequenceLength,
+    ]),
+    labels: new ort.Tensor('int64', ids, [batchSize, sequenceLength]),
+  };
+});
+const parameterFeeds = Object.fromEntries(
+  graph.parameters.map((parameter) => [
+    parameter.inputName,
+    new ort.Tensor('float32', parameter.initial, parameter.shape),
+  ]),
+);
+const fetches = ['loss', ...graph.parameters.map((parameter) => parameter.gradientName)];
+
+const variants: Array<{ optimization: 'all' | 'extended' | 'basic'; threads: number }> = [
+  { optimization: 'all', threads: 1 },
+  { optimization: 'all', threads: 2 },
+  { optimization: 'basic', threads: 1 },
+];
+let best = Number.POSITIVE_INFINITY;
+for (const variant of variants) {
+  const session = await ort.InferenceSession.create(graph.model, {
+    graphOptimizationLevel: variant.optimization,
+    intraOpNumThreads: variant.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
+  let loss = 0;
+  for (let step = 0; step < warmup + steps; step += 1) {
+    if (step === warmup) performance.mark('start');
+    const result = await session.run(
+      { ...(batches[step % batches.length] as object), ...parameterFeeds },
+      fetches,
+    );
+    loss = Number(result.loss?.data[0]);
+  }
+  const elapsed = performance.now() - (performance.getEntriesByName('start').pop()?.startTime ?? 0);
+  performance.clearMarks();
+  const stepMs = elapsed / steps;
+  const tokensPerSecond = (batchSize * sequenceLength) / (stepMs / 1000);
+  best = Math.min(best, stepMs);
+  console.log(
+    JSON.stringify({
+      figure: 'tunekit_step',
+      impl: `onnxruntime-node-${ort.env.versions.common}`,
+      preset: 'cpu-small',
+      optimization: variant.optimization,
+      threads: variant.threads,
+      step_ms: Number(stepMs.toFixed(2)),
+      tokens_per_s: Number(tokensPerSecond.toFixed(1)),
+      loss: Number(loss.toFixed(4)),
+      note: 'forward+backward, LoRA gradients fetched; no optimizer update',
+    }),
+  );
+  await session.release();
+}
+
+const reference = process.env.TORCH_REFERENCE ?? '/work/shared/bench/torch_lora_reference.py';
+if (!process.argv.includes('--no-torch') && existsSync(reference) && existsSync('/usr/bin/python3')) {
+  const line = execFileSync('/usr/bin/python3', [reference, '--preset', 'cpu-small'], {
+    encoding: 'utf8',
+  }).trim();
+  const torch = JSON.parse(line.split('\n').pop() as string) as { step_ms: number; tokens_per_s: number };
+  console.log(JSON.stringify({ figure: 'torch_step', ...torch, note: 'forward+backward+AdamW' }));
+  const ours = (batchSize * sequenceLength) / (best / 1000);
+  console.log(
+    JSON.stringify({
+      figure: 'tunekit_vs_torch',
+      tunekit_tokens_per_s: Number(ours.toFixed(1)),
+      torch_tokens_per_s: torch.tokens_per_s,
+      ratio: Number((ours / torch.tokens_per_s).toFixed(3)),
+    }),
+  );
+}

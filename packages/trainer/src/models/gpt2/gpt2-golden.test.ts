@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { mergeLora } from '../../lora/lora-weights.js';
+import { readSafetensors } from '../../safetensors/safetensors-file.js';
+import type { TensorMap } from '../../safetensors/tensor-map.js';
+import type { TrainingGraph } from '../model-architecture.js';
+import { gpt2Architecture } from './gpt2-architecture.js';
+import { type Gpt2Config, Gpt2ConfigSchema } from './gpt2-config.js';
+
+// Fixtures written by tests/golden/gpt2_lora.py (PyTorch 1.13, fp32).
+const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+interface Manifest {
+  config: Record<string, unknown>;
+  lora: Record<string, unknown>;
+  input_ids: number[][];
+  attention_mask: number[][];
+  labels: number[][];
+  sha256: Record<string, string>;
+}
+
+/** ‖actual − expected‖ / ‖expected‖. */
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).toBe(expected.length);
+  let difference = 0;
+  let norm = 0;
+  for (let index = 0; index < expected.length; index += 1) {
+    difference += ((actual[index] as number) - (expected[index] as number)) ** 2;
+    norm += (expected[index] as number) ** 2;
+  }
+  return Math.sqrt(difference) / Math.max(Math.sqrt(norm), 1e-30);
+}
+
+const sha256 = (data: Float32Array) =>
+  createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
+
+describe('GPT-2 against PyTorch golden values', () => {
+  let ort: typeof import('onnxruntime-node');
+  let manifest: Manifest;
+  let config: Gpt2Config;
+  let weights: TensorMap;
+  let adapter: TensorMap;
+  let expected: TensorMap;
+  const batch = () => {
+    const tensor = (rows: number[][]) =>
+      new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [
+        rows.length,
+        rows[0]?.length ?? 0,
+      ]);
+    return {
+      input_ids: tensor(manifest.input_ids),
+      attention_mask: tensor(manifest.attention_mask),
+      labels: tensor(manifest.labels),
+    };
+  };
+  const run = async (graph: TrainingGraph): Promise<Record<string, Tensor>> => {
+    const session: InferenceSession = await ort.InferenceSession.create(graph.model);
+    const feeds: Record<string, Tensor> = batch();
+    for (const parameter of graph.parameters) {
+      feeds[parameter.inputName] = new ort.Tensor('float32', parameter.initial, parameter.shape);
+    }
+    return session.run(feeds);
+  };
+  const expectedData = (name: string) => (expected.get(name) as { data: Float32Array }).data;
+
+  beforeAll(async () => {
+    ort = await import('onnxruntime-node');
+    manifest = JSON.parse(await readFile(join(fixtures, 'manifest.json'), 'utf8')) as Manifest;
+    config = Gpt2ConfigSchema.parse(manifest.config);
+    weights = await readSafetensors(join(fixtures, 'weights.safetensors'));
+    adapter = await readSafetensors(join(fixtures, 'adapter.safetensors'));
+    expected = await readSafetensors(join(fixtures, 'expected.safetensors'));
+  });
+
+  it('reads PyTorch-written safetensors bit-exactly (F32, and F16/BF16 upcast)', async () => {
+    for (const [name, tensor] of weights) expect(sha256(tensor.data), name).toBe(manifest.sha256[name]);
+    const mixed = await readSafetensors(join(fixtures, 'mixed.safetensors'));
+    expect(sha256((mixed.get('wte.f16') as { data: Float32Array }).data)).toBe(manifest.sha256['wte.f16']);
+    expect(sha256((mixed.get('wte.bf16') as { data: Float32Array }).data)).toBe(manifest.sha256['wte.bf16']);
+  });
+
+  it('LoRA: loss, logits and every adapter gradient match within 1e-5 relative', async () => {
+    const graph = gpt2Architecture.buildTrainingGraph({
+      config,
+      weights,
+      lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+      trainable: 'lora',
+      dropout: false,
+      outputLogits: true,
+    });
+    expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual([...adapter.keys()].sort());
+    const result = await run(graph);
+    expect(relativeError(result.loss?.data as Float32Array, expectedData('lora.loss'))).toBeLessThan(1e-5);
+    expect(relativeError(result.logits?.data as Float32Array, expectedData('lora.logits'))).toBeLessThan(
+      1e-5,
+    );
+    for (const parameter of graph.parameters) {
+      const error = relativeError(
+        result[parameter.gradientName]?.data as Float32Array,
+        expectedData(`lora.grad.${parameter.name}`),
+      );
+      expect(error, parameter.name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('full fine-tuning (static shapes): loss and every weight gradient incl. tied embeddings', async () => {
+    const graph = gpt2Architecture.buildTrainingGraph({
+      config,
+      weights,
+      trainable: 'full',
+      dropout: false,
+      batchSize: 3,
+      sequenceLength: 16,
+    });
+    expect(graph.parameters).toHaveLength(weights.size);
+    const result = await run(graph);
+    expect(relativeError(result.loss?.data as Float32Array, expectedData('full.loss'))).toBeLessThan(1e-5);
+    for (const parameter of graph.parameters) {
+      const error = relativeError(
+        result[parameter.gradientName]?.data as Float32Array,
+        expectedData(`full.grad.${parameter.name}`),
+      );
+      expect(error, parameter.name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged LoRA too', async () => {
+    const merged = mergeLora(weights, adapter, LoraConfigSchema.parse(manifest.lora), { fanInFanOut: true });
+    for (const [modelWeights, key] of [
+      [weights, 'full.logits'],
+      [merged, 'lora.logits'],
+    ] as const) {
+      const graph = gpt2Architecture.buildInferenceGraph({ config, weights: modelWeights, kvCache: true });
+      const session = await ort.InferenceSession.create(graph.model);
+      const ids = manifest.input_ids[0] as number[];
+      const heads = graph.heads;
+      const emptyPast = Object.fromEntries(
+        Array.from({ length: graph.layers }, (_, layer) =>
+          ['key', 'value'].map((kind) => [
+            `past_key_values.${layer}.${kind}`,
+            new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, graph.headSize]),
+          ]),
+        ).flat(),
+      );
+      const int64 = (values: number[]) =>
+        new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [1, values.length]);
+      const prefill = 10;
+      const first = await session.run({
+        input_ids: int64(ids.slice(0, prefill)),
+        attention_mask: int64(new Array(prefill).fill(1)),
+        position_ids: int64([...Array(prefill).keys()]),
+        ...emptyPast,
+      });
+      const vocab = config.vocab_size;
+      const reference = expectedData(key);
+      expect(
+        relativeError(first.logits?.data as Float32Array, reference.subarray(0, prefill * vocab)),
+      ).toBeLessThan(1e-5);
+      const past = Object.fromEntries(
+        Array.from({ length: graph.layers }, (_, layer) =>
+          ['key', 'value'].map((kind) => [
+            `past_key_values.${layer}.${kind}`,
+            first[`present.${layer}.${kind}`] as Tensor,
+          ]),
+        ).flat(),
+      );
+      const second = await session.run({
+        input_ids: int64([ids[prefill] as number]),
+        attention_mask: int64(new Array(prefill + 1).fill(1)),
+        position_ids: int64([prefill]),
+        ...past,
+      });
+      expect(second['present.0.key']?.dims).toEqual([1, heads, prefill + 1, graph.headSize]);
+      const row = reference.subarray(prefill * vocab, (prefill + 1) * vocab);
+      expect(relativeError(second.logits?.data as Float32Array, row)).toBeLessThan(1e-5);
+    }
+  });
+});
