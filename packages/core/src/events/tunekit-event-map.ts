@@ -78,6 +78,37 @@ export interface TunekitEventMap {
   'dataset:filtered': { versionId: string; childVersionId: string; keptRows: number; removedRows: number };
   /** A dataset (all its versions) or one version was deleted. */
   'dataset:deleted': { name: string; versionIds: string[] };
+  /** An evaluation started predicting `total` samples. */
+  'evaluation:started': { evaluationId: string; modelId: string; total: number };
+  /** Samples predicted so far (about every 1% of the dataset). */
+  'evaluation:progress': { evaluationId: string; modelId: string; completed: number; total: number };
+  /** An evaluation finished; metric values (null when undefined). */
+  'evaluation:completed': { evaluationId: string; modelId: string; metrics: Record<string, number | null> };
+  'evaluation:failed': { evaluationId: string; modelId: string; error: string; code?: string };
+  /** Two models were compared on the same samples. */
+  'evaluation:compared': {
+    comparisonId: string;
+    modelIds: [string, string];
+    verdict: 'a' | 'b' | 'not-significant';
+    primaryMetric: string;
+  };
+  'abtest:created': { testId: string; name: string; variants: string[] };
+  /** Weights or settings changed (units move only where the allocation changed hands). */
+  'abtest:updated': { testId: string; movedBuckets: number };
+  'abtest:paused': { testId: string };
+  'abtest:resumed': { testId: string };
+  /** A test was stopped; `winner` is the variant name, or null when none won. */
+  'abtest:concluded': { testId: string; winner: string | null; reason: string };
+  'feedback:recorded': {
+    feedbackId: string;
+    modelId: string;
+    rating?: number;
+    corrected: boolean;
+    abTestId?: string;
+    variant?: string;
+  };
+  /** Feedback was exported as a dataset version. */
+  'feedback:exported': { versionId: string; datasetName: string; as: 'sft' | 'preference'; rows: number };
 }
 
 /** Name of an event on the kit's bus. */

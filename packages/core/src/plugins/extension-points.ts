@@ -1,3 +1,4 @@
+import type { Evaluator } from '../evaluators/evaluator.js';
 import type { Tracker } from '../trackers/tracker.js';
 
 /**
@@ -15,6 +16,8 @@ export interface ExtensionPoints {
   embedder: Embedder;
   /** An experiment tracker (local, MLflow, W&B or a plugin's own); runs started afterwards use it. */
   tracker: Tracker;
+  /** A metric family for `kit.evaluators` (built-ins: accuracy, classification, bleu, rouge-l …). */
+  evaluator: Evaluator;
   /** A route served by the server adapter (method, path, handler …); the adapter defines the shape. */
   route: { method: string; path: string; [key: string]: unknown };
 }
