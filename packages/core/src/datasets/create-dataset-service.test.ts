@@ -413,6 +413,17 @@ describe('register: malformed sources', () => {
     ).toMatchObject({ code: 'DATASET_INVALID', message: expect.stringContaining('must be an array') });
   });
 
+  it('reports a missing file and a directory with coded errors', async () => {
+    expect(
+      await rejection(
+        datasets.register({ name: 'x', kind: 'training', source: { path: join(directory, 'nope.jsonl') } }),
+      ),
+    ).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('does not exist') });
+    expect(
+      await rejection(datasets.register({ name: 'x', kind: 'training', source: { path: directory } })),
+    ).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('is not a file') });
+  });
+
   it('fails when no row has a known set of fields, and validates registration input', async () => {
     const path = await file('odd.jsonl', '{"question":"q","answer":"a"}\n');
     expect(

@@ -41,6 +41,32 @@ function emptySourceError(what: string): TunekitError {
   });
 }
 
+/** Fails with a coded error when `path` is missing or not a regular file. */
+async function checkFile(path: string): Promise<void> {
+  let isFile: boolean;
+  try {
+    isFile = (await stat(path)).isFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new TunekitError({
+        code: 'NOT_FOUND',
+        status: 404,
+        message: `Dataset file "${path}" does not exist`,
+        details: { path },
+      });
+    }
+    throw error;
+  }
+  if (!isFile) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `Dataset path "${path}" is not a file`,
+      details: { path },
+    });
+  }
+}
+
 /** Reads chunks until `minimum` bytes are seen (or the end), then replays them before the rest. */
 async function peek(
   source: AsyncIterable<Uint8Array | string>,
@@ -139,6 +165,9 @@ export async function openDatasetSource(
       sourceBytes: () => undefined,
       close: async () => {},
     };
+  }
+  if ('path' in source) {
+    await checkFile(source.path);
   }
   const fileName = 'path' in source ? source.path : source.fileName;
   const input: AsyncIterable<Uint8Array | string> =
