@@ -1,5 +1,8 @@
 // @tunekit/trainer public API. Keep this barrel explicit: one line per exported module.
 
+export * from './adapters/peft-adapter.js';
+export * from './adapters/save-trained.js';
+export * from './autodiff/index.js';
 export * from './backends/create-device-session.js';
 export * from './backends/onnxruntime-backend.js';
 export * from './backends/trainer-backend.js';
@@ -12,11 +15,15 @@ export * from './data/training-row.js';
 export * from './generate/generation-options.js';
 export * from './generate/sample-token.js';
 export * from './generate/text-generator.js';
+export * from './lora/index.js';
+export * from './models/index.js';
+export * from './onnx/index.js';
 export * from './optim/adamw.js';
 export * from './optim/clip-gradient-norm.js';
 export * from './optim/learning-rate-schedule.js';
 export * from './plugin/train-job-input.js';
 export * from './plugin/trainer-plugin.js';
+export * from './safetensors/index.js';
 export * from './tokenizers/byte-level-tokenizer.js';
 export * from './tokenizers/load-tokenizer.js';
 export * from './tokenizers/tokenizer.js';
