@@ -7,8 +7,14 @@ import { sumValues } from './reduce-to-shape.js';
 
 /** Options of {@link addGradients}. */
 export interface AddGradientsOptions {
-  /** The scalar to differentiate. */
+  /** The scalar to differentiate (any shape when `seed` is given). */
   loss: Value;
+  /**
+   * Gradient of the final objective with respect to `loss` (default: 1 for a scalar loss). Lets a
+   * caller supply a hand-fused gradient for a sub-graph (e.g. d(cross-entropy)/d(logits)) and start
+   * reverse mode from there: a vector-Jacobian product.
+   */
+  seed?: Value;
   /** Values (graph inputs or initializers) to differentiate with respect to. */
   wrt: readonly Value[];
   /** Rule table (default {@link GRADIENT_RULES}); extend it to support more operators. */
@@ -55,7 +61,7 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     return total;
   };
   const loss = options.loss;
-  if (loss.shape.some((size) => size !== 1)) {
+  if (!options.seed && loss.shape.some((size) => size !== 1)) {
     throw new TunekitError({
       code: 'AUTODIFF_UNSUPPORTED',
       status: 500,
@@ -65,7 +71,8 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
   }
   contribute(
     loss.name,
-    graph.constant([1], loss.dtype === 'float64' ? 'float64' : 'float32', loss.shape as number[]),
+    options.seed ??
+      graph.constant([1], loss.dtype === 'float64' ? 'float64' : 'float32', loss.shape as number[]),
   );
   for (const node of relevantNodes) {
     const outputGradients = node.outputs.map((output) => gradientOf(output));

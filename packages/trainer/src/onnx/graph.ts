@@ -116,6 +116,12 @@ export class Graph {
 
   /** Adds an initializer (a stored weight); the array is referenced, not copied, until serialization. */
   initializer(name: string, dtype: DataType, shape: readonly number[], data: TensorData): Value {
+    if (data.length !== product(shape)) {
+      throw graphError(`Initializer "${name}" has ${data.length} values for shape [${shape}]`, {
+        name,
+        shape,
+      });
+    }
     const value = { name, dtype, shape: [...shape], data };
     this.register(value);
     this.initializers.set(name, value);

@@ -4,6 +4,7 @@ import { initializeLoraWeights, isLoraTarget, loraTensorNames } from '../../lora
 import { Graph, type Value } from '../../onnx/graph.js';
 import { serializeModel } from '../../onnx/serialize-model.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
+import { buildCausalLanguageModelLoss } from '../causal-language-model-loss.js';
 import type {
   BuildInferenceGraphOptions,
   BuildTrainingGraphOptions,
@@ -111,31 +112,24 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<Gpt2Config>): Tra
     inputIds,
     attentionMask,
   });
-  // Shifted causal-LM loss without slicing the logits: label t+1 is the target of position t, the last
-  // position gets -100 (ignored), so the mean runs over the same tokens as Hugging Face's loss.
-  const loss = graph.scope('loss', () => {
-    const next = graph.slice(labels, [1], [Number.MAX_SAFE_INTEGER], [1]);
-    const fillShape = graph.concat(
-      [graph.slice(forward.batchSequenceShape, [0], [1], [0]), graph.int64s([1])],
-      0,
-    );
-    const fill = graph.node('Expand', [graph.constant([-100], 'int64', [1, 1]), fillShape], {}, [
-      { dtype: 'int64', shape: [batch, 1] },
-    ])[0] as Value;
-    const shifted = graph.reshape(graph.concat([next, fill], 1), [-1]);
-    return graph.softmaxCrossEntropyLoss(forward.logits, shifted, { ignoreIndex: -100 });
-  });
-  const lossOutput = graph.output(loss, 'loss');
+  const { loss, logitsGradient } = buildCausalLanguageModelLoss(
+    graph,
+    forward.logits,
+    labels,
+    forward.batchSequenceShape,
+  );
+  graph.output(loss, 'loss');
   if (options.gradients !== false) {
+    // Reverse mode starts at the logits with the loss's fused gradient.
     const gradients = addGradients(graph, {
-      loss,
+      loss: forward.logits,
+      seed: logitsGradient,
       wrt: parameters.map((parameter) => graph.value(parameter.inputName)),
     });
     for (const parameter of parameters) {
       graph.output(gradients.get(parameter.inputName) as Value, parameter.gradientName);
     }
   }
-  void lossOutput;
   if (options.outputLogits) {
     const logitsShape = graph.concat([forward.batchSequenceShape, graph.int64s([config.vocab_size])], 0);
     graph.output(
