@@ -131,6 +131,39 @@ describe('GPT-2 against PyTorch golden values', () => {
     }
   });
 
+  it('LoRA graph differentiates no frozen weight; dropout graph runs in training mode', async () => {
+    const { createRequire } = await import('node:module');
+    const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof import('onnx-proto');
+    const lora = { config: LoraConfigSchema.parse({ ...manifest.lora, dropout: 0.1 }), weights: adapter };
+    const graph = gpt2Architecture.buildTrainingGraph({
+      config,
+      weights,
+      lora,
+      trainable: 'lora',
+      dropout: true,
+    });
+    const decoded = onnx.ModelProto.decode(graph.model).graph;
+    const operators = new Set(decoded?.node?.map((node) => node.opType));
+    expect(operators.has('ScatterND')).toBe(false); // no embedding gradient
+    expect(operators.has('Dropout')).toBe(true);
+    expect(decoded?.initializer?.some((tensor) => tensor.name === 'transformer.wte.weight')).toBe(true);
+    expect(decoded?.output?.map((output) => output.name)).toEqual([
+      'loss',
+      ...graph.parameters.map((parameter) => parameter.gradientName),
+    ]);
+    const session = await ort.InferenceSession.create(graph.model);
+    const feeds: Record<string, Tensor> = batch();
+    for (const parameter of graph.parameters) {
+      feeds[parameter.inputName] = new ort.Tensor('float32', parameter.initial, parameter.shape);
+    }
+    const first = await session.run(feeds);
+    const second = await session.run(feeds);
+    const loss = Number(first.loss?.data[0]);
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(Math.abs(loss - Number(expectedData('lora.loss')[0]))).toBeLessThan(0.5);
+    expect(Number(second.loss?.data[0])).not.toBe(loss); // a new mask every run of a session
+  });
+
   it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged LoRA too', async () => {
     const merged = mergeLora(weights, adapter, LoraConfigSchema.parse(manifest.lora), { fanInFanOut: true });
     for (const [modelWeights, key] of [
