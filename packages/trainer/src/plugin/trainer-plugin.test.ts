@@ -1,0 +1,148 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ArtifactStore,
+  createEventBus,
+  createExtensions,
+  createSilentLogger,
+  type EventEnvelope,
+  type JobContext,
+  type JobHandler,
+  type PluginContext,
+  type Tunekit,
+  TunekitError,
+} from '@tunekit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
+import { directoryArtifactStore, memoryArtifactStore } from '../testing/test-artifact-stores.js';
+import type { TrainJobOutput } from './train-job-input.js';
+import { trainerPlugin } from './trainer-plugin.js';
+
+let directory: string;
+let model: string;
+const rows = Array.from({ length: 16 }, (_, index) => ({
+  text: `it was the best of times, number ${index}. `,
+}));
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'tunekit-plugin-'));
+  model = await createTinyGpt2(join(directory, 'model'));
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** Sets the plugin up on a minimal kit (real event bus and extensions) and returns the `train` handler. */
+async function setUp(artifacts: ArtifactStore, worker: boolean) {
+  const events = createEventBus();
+  const extensions = createExtensions();
+  const handlers = new Map<string, JobHandler>();
+  const kit = {
+    events,
+    artifacts,
+    extensions,
+    logger: createSilentLogger(),
+    jobs: { register: (kind: string, handler: JobHandler) => handlers.set(kind, handler) },
+  } as unknown as Tunekit;
+  const context = {
+    kit,
+    events,
+    extensions,
+    logger: kit.logger,
+    provide: () => undefined,
+    get: () => undefined,
+  } as unknown as PluginContext;
+  await trainerPlugin({ worker }).setup(context);
+  const seen: EventEnvelope[] = [];
+  events.onAny((envelope) => seen.push(envelope));
+  const handler = handlers.get('train') as JobHandler<unknown, TrainJobOutput>;
+  const run = (input: unknown, overrides: Partial<JobContext> = {}) => {
+    const progress: number[] = [];
+    const job: JobContext = {
+      jobId: 'job-1',
+      kind: 'train',
+      attempt: 1,
+      signal: new AbortController().signal,
+      progress: (value) => progress.push(value),
+      ...overrides,
+    };
+    return { result: handler(input, job), progress };
+  };
+  return { run, seen, extensions };
+}
+
+const input = {
+  lora: { r: 4, alpha: 8 },
+  threads: 1,
+  dataset: { rows },
+  validation: { rows: rows.slice(0, 2) },
+  options: {
+    maxSteps: 6,
+    batchSize: 4,
+    maxLength: 32,
+    learningRate: 1e-2,
+    evalEvery: 3,
+    checkpoint: { every: 3 },
+  },
+  outputUri: 'artifact://adapters/job-1',
+};
+
+describe('trainerPlugin', () => {
+  it('registers the cpu and cuda backends and trains a train job in-thread with events and checkpoints', async () => {
+    const artifacts = memoryArtifactStore();
+    const { run, seen, extensions } = await setUp(artifacts, false);
+    expect(extensions.list('trainerBackend').map((entry) => entry.name)).toEqual(['cpu', 'cuda']);
+    const { result, progress } = run({ ...input, model });
+    const output = await result;
+    expect(output).toMatchObject({ steps: 6, status: 'succeeded', output: 'artifact://adapters/job-1' });
+    expect(output.lastCheckpoint).toBe('artifact://jobs/job-1/checkpoints/step-000006');
+    expect(progress.at(-1)).toBe(1);
+    const names = seen.map((envelope) => envelope.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'training:started',
+        'training:step',
+        'training:evaluated',
+        'checkpoint:saved',
+        'training:finished',
+      ]),
+    );
+    expect(artifacts.files.has('artifact://adapters/job-1/adapter_config.json')).toBe(true);
+    expect(artifacts.files.has('artifact://adapters/job-1/adapter_model.safetensors')).toBe(true);
+    expect([...artifacts.files.keys()].some((uri) => uri.endsWith('step-000006/trainer_state.json'))).toBe(
+      true,
+    );
+  });
+
+  it('trains in a worker thread when the artifact store has local paths, with artifact URIs in events', async () => {
+    const artifacts = directoryArtifactStore(join(directory, 'artifacts'));
+    const { run, seen } = await setUp(artifacts, true);
+    const output = await run({ ...input, model }).result;
+    expect(output.steps).toBe(6);
+    const saved = seen.filter((envelope) => envelope.name === 'checkpoint:saved');
+    expect(saved.map((envelope) => (envelope.payload as { uri: string }).uri)).toEqual([
+      'artifact://jobs/job-1/checkpoints/step-000003',
+      'artifact://jobs/job-1/checkpoints/step-000006',
+    ]);
+    expect(await artifacts.exists('artifact://adapters/job-1/adapter_config.json')).toBe(true);
+
+    // A retry of the same job resumes from its checkpoint instead of starting over.
+    const retried = await run({ ...input, model, options: { ...input.options, maxSteps: 8 } }, { attempt: 2 })
+      .result;
+    expect(retried.steps).toBe(8);
+    const started = seen.filter((envelope) => envelope.name === 'training:started').at(-1);
+    expect((started?.payload as { params: { resumedFromStep: number } }).params.resumedFromStep).toBe(6);
+  });
+
+  it('fails the job with a coded reason on bad input or a missing model', async () => {
+    const { run } = await setUp(memoryArtifactStore(), false);
+    const invalid = await run({ dataset: { rows } }).result.catch((caught: unknown) => caught);
+    expect(TunekitError.isInstance(invalid) && invalid.code).toBe('VALIDATION_FAILED');
+    expect((invalid as Error).message).toMatch(/model/);
+    const missing = await run({ ...input, model: join(directory, 'nope') }).result.catch(
+      (caught: unknown) => caught,
+    );
+    expect(TunekitError.isInstance(missing) && missing.code).toBe('MODEL_INVALID');
+  });
+});
