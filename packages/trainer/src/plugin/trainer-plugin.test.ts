@@ -132,7 +132,7 @@ describe('trainerPlugin', () => {
       .result;
     expect(retried.steps).toBe(8);
     const started = seen.filter((envelope) => envelope.name === 'training:started').at(-1);
-    expect((started?.payload as { params: { resumedFromStep: number } }).params.resumedFromStep).toBe(6);
+    expect((started as EventEnvelope).payload).toMatchObject({ params: { resumedFromStep: 6 } });
   });
 
   it('fails the job with a coded reason on bad input or a missing model', async () => {
