@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { LoraConfig } from '../lora/lora-config.js';
+import type { SerializedModel } from '../onnx/serialize-model.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 
 /**
@@ -36,6 +37,12 @@ export interface BuildTrainingGraphOptions<Config> {
   gradients?: boolean;
   /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
   outputLogits?: boolean;
+  /**
+   * Initializer bytes above which frozen weights go to `externalData` instead of `model` (default
+   * 1.5 GiB; onnxruntime refuses embedded models over 2 GB). Save both with `saveSerializedModel`
+   * and open the session from the path.
+   */
+  externalDataThreshold?: number;
 }
 
 /** One tensor the optimizer owns: fed as a graph input every step, its gradient fetched as an output. */
@@ -60,6 +67,8 @@ export interface TrainableParameter {
 export interface TrainingGraph {
   /** Serialized ONNX ModelProto. */
   model: Uint8Array;
+  /** Frozen weights stored outside `model` (only for very large models), see `saveSerializedModel`. */
+  externalData?: SerializedModel['externalData'];
   inputNames: { inputIds: 'input_ids'; attentionMask: 'attention_mask'; labels: 'labels' };
   parameters: TrainableParameter[];
   lossName: 'loss';
@@ -75,6 +84,8 @@ export interface BuildInferenceGraphOptions<Config> {
   lora?: LoraAdapters;
   /** With a KV cache (inputs `past_key_values.{i}.key/value`, outputs `present.{i}.key/value`). */
   kvCache: boolean;
+  /** As in {@link BuildTrainingGraphOptions.externalDataThreshold}. */
+  externalDataThreshold?: number;
 }
 
 /**
@@ -84,6 +95,8 @@ export interface BuildInferenceGraphOptions<Config> {
  */
 export interface InferenceGraph {
   model: Uint8Array;
+  /** Weights stored outside `model` (only for very large models), see `saveSerializedModel`. */
+  externalData?: SerializedModel['externalData'];
   inputNames: string[];
   outputNames: string[];
   layers: number;

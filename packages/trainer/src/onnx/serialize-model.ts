@@ -138,6 +138,50 @@ function encodeAttribute(
   };
 }
 
+/** Total bytes of a graph's initializers. */
+export function initializerBytes(graph: Graph): number {
+  let total = 0;
+  for (const initializer of graph.initializers.values()) total += initializer.data.byteLength;
+  return total;
+}
+
+/**
+ * Serializes with embedded weights, or, when the initializers exceed `threshold` bytes (default
+ * 1.5 GiB, under onnxruntime's 2 GB limit for embedded models), with every initializer of
+ * min(1 MiB, max(threshold, 1 KiB)) bytes or more in external data named `model.onnx.data` (small
+ * constants stay embedded: shape inference reads them).
+ */
+export function serializeModelAuto(graph: Graph, threshold = 1.5 * 2 ** 30): SerializedModel {
+  return initializerBytes(graph) > threshold
+    ? serializeModel(graph, {
+        externalData: {
+          location: 'model.onnx.data',
+          threshold: Math.min(1 << 20, Math.max(threshold, 1024)),
+        },
+      })
+    : serializeModel(graph);
+}
+
+/**
+ * Writes serialized model bytes (and their external data, chunk by chunk) to `directory/model.onnx`
+ * and returns the path, from which onnxruntime opens the session in milliseconds.
+ */
+export async function saveSerializedModel(serialized: SerializedModel, directory: string): Promise<string> {
+  const { open, mkdir } = await import('node:fs/promises');
+  await mkdir(directory, { recursive: true });
+  const modelPath = join(directory, 'model.onnx');
+  await writeFile(modelPath, serialized.model);
+  if (serialized.externalData) {
+    const handle = await open(join(directory, serialized.externalData.location), 'w');
+    try {
+      for (const chunk of serialized.externalData.chunks) await handle.write(chunk);
+    } finally {
+      await handle.close();
+    }
+  }
+  return modelPath;
+}
+
 /**
  * Writes a model to `directory/fileName`, with initializers above the threshold in
  * `fileName + '.data'` (written chunk by chunk: Node refuses single buffers above 2 GiB).

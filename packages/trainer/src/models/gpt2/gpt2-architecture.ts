@@ -2,7 +2,7 @@ import { TunekitError } from '@tunekit/core';
 import { addGradients } from '../../autodiff/add-gradients.js';
 import { initializeLoraWeights, isLoraTarget, loraTensorNames } from '../../lora/lora-weights.js';
 import { Graph, type Value } from '../../onnx/graph.js';
-import { serializeModel } from '../../onnx/serialize-model.js';
+import { serializeModelAuto } from '../../onnx/serialize-model.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { buildCausalLanguageModelLoss } from '../causal-language-model-loss.js';
 import type {
@@ -137,8 +137,10 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<Gpt2Config>): Tra
       'logits',
     );
   }
+  const serialized = serializeModelAuto(graph, options.externalDataThreshold);
   return {
-    model: serializeModel(graph).model,
+    model: serialized.model,
+    externalData: serialized.externalData,
     inputNames: { inputIds: 'input_ids', attentionMask: 'attention_mask', labels: 'labels' },
     parameters,
     lossName: 'loss',
@@ -197,8 +199,10 @@ function buildInferenceGraph(options: BuildInferenceGraphOptions<Gpt2Config>): I
     graph.output(present.key, `present.${layer}.key`);
     graph.output(present.value, `present.${layer}.value`);
   });
+  const serialized = serializeModelAuto(graph, options.externalDataThreshold);
   return {
-    model: serializeModel(graph).model,
+    model: serialized.model,
+    externalData: serialized.externalData,
     inputNames: graph.inputs.map((input) => input.name),
     outputNames: graph.outputs.map((output) => output.name),
     layers: config.n_layer,

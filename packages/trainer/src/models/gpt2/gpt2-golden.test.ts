@@ -164,6 +164,34 @@ describe('GPT-2 against PyTorch golden values', () => {
     expect(Number(second.loss?.data[0])).not.toBe(loss); // a new mask every run of a session
   });
 
+  it('large-model path: weights in external data, session opened from the saved folder', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { saveSerializedModel } = await import('../../onnx/serialize-model.js');
+    const graph = gpt2Architecture.buildTrainingGraph({
+      config,
+      weights,
+      trainable: 'lora',
+      lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+      dropout: false,
+      externalDataThreshold: 0,
+    });
+    expect(graph.externalData?.byteLength).toBeGreaterThan(100_000);
+    const directory = await mkdtemp(join(tmpdir(), 'tunekit-external-'));
+    try {
+      const path = await saveSerializedModel(graph, directory);
+      const session = await ort.InferenceSession.create(path);
+      const feeds: Record<string, Tensor> = batch();
+      for (const parameter of graph.parameters) {
+        feeds[parameter.inputName] = new ort.Tensor('float32', parameter.initial, parameter.shape);
+      }
+      const result = await session.run(feeds);
+      expect(relativeError(result.loss?.data as Float32Array, expectedData('lora.loss'))).toBeLessThan(1e-5);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged LoRA too', async () => {
     const merged = mergeLora(weights, adapter, LoraConfigSchema.parse(manifest.lora), { fanInFanOut: true });
     for (const [modelWeights, key] of [
