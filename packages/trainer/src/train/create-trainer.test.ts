@@ -91,6 +91,17 @@ describe('createTrainer', () => {
     await trainer.close();
   });
 
+  it('takes an async iterable of prompt/completion rows (loss on completions only)', async () => {
+    const trainer = await createTrainer({ model: bigramModel(), threads: 1 });
+    async function* pairs() {
+      for (let index = 0; index < 12; index++) yield { prompt: 'Q: colour? A:', completion: ' blue' };
+    }
+    const result = await trainer.train(pairs(), { maxSteps: 15, batchSize: 4, learningRate: 0.5 });
+    expect(result.lossHistory.at(-1)).toBeLessThan((result.lossHistory[0] as number) / 2);
+    expect((await trainer.generate('A:', { temperature: 0, maxTokens: 5 })).text).toBe(' blue');
+    await trainer.close();
+  });
+
   it('rejects invalid options with readable field messages', async () => {
     const trainer = await createTrainer({ model: bigramModel(), threads: 1 });
     await expect(trainer.train(rows, { batchSize: 0 } as never)).rejects.toThrow(/batchSize/);
