@@ -1,6 +1,15 @@
 // @tunekit/core public API. Keep this barrel explicit: one line per exported module.
 export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
 export {
+  ARTIFACT_SCHEME,
+  parseArtifactPrefix,
+  parseArtifactUri,
+  RESERVED_NAME_PREFIX,
+  toArtifactUri,
+} from './artifacts/artifact-uri.js';
+export { createFileArtifactStore, type FileArtifactStoreOptions } from './artifacts/file-artifact-store.js';
+export { createMemoryArtifactStore } from './artifacts/memory-artifact-store.js';
+export {
   AUDIT_EVENTS_COLLECTION,
   AUDIT_GENESIS_HASH,
   AUDIT_HEAD_COLLECTION,
@@ -215,6 +224,26 @@ export type {
   Storage,
   StoredRecord,
 } from './storage/collection.js';
+export { createStorage, STORAGE_NAMESPACE } from './storage/create-storage.js';
+export { createKeyMutex, type KeyMutex } from './storage/key-mutex.js';
+export {
+  assertCollectionName,
+  createKeyvCollection,
+  DEFAULT_PAGE_SIZE,
+  type KeyvCollectionOptions,
+  MAX_ID_LENGTH,
+  MAX_PAGE_SIZE,
+} from './storage/keyv-collection.js';
+export { createGenericBackend, type StorageBackend } from './storage/storage-backend.js';
+export {
+  KeyvStorageOptionsSchema,
+  MemoryStorageOptionsSchema,
+  PostgresStorageOptionsSchema,
+  RedisStorageOptionsSchema,
+  SqliteStorageOptionsSchema,
+  type StorageOptions,
+  StorageOptionsSchema,
+} from './storage/storage-options.js';
 export {
   createLocalTracker,
   defaultMetricGoal,
