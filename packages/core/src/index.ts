@@ -102,6 +102,7 @@ export type {
   JobQueue,
   SubmitOptions,
 } from './jobs/job-queue.js';
+export { createTunekit, DEFAULT_ARTIFACTS_FOLDER, DEFAULT_SQLITE_FILE } from './kit/create-tunekit.js';
 export type { OperationContext } from './kit/operation-context.js';
 export type { Tunekit } from './kit/tunekit.js';
 export {

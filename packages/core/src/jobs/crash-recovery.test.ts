@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventBus } from '../events/create-event-bus.js';
-import { createStorage } from '../storage/create-storage.js';
-import { createInProcessJobQueue } from './in-process-job-queue.js';
+import { createTunekit } from '../kit/create-tunekit.js';
 
 const worker = fileURLToPath(new URL('./test-fixtures/crash-worker.ts', import.meta.url));
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -18,11 +16,11 @@ afterEach(async () => {
 });
 
 /** Starts the worker (node --import tsx, so that SIGKILL hits the process that runs the jobs). */
-function startWorker(path: string): {
+function startWorker(dataDirectory: string): {
   child: ChildProcess;
   ready: Promise<{ jobs: { fragile: string; resumable: string } }>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, path], {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, dataDirectory], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   cleanups.push(async () => {
@@ -51,24 +49,19 @@ function startWorker(path: string): {
 }
 
 describe('crash recovery', () => {
-  it('a new queue on the same SQLite file fails or re-queues the jobs a SIGKILLed process left running', async () => {
+  it('a new kit on the same SQLite file fails or re-queues the jobs a SIGKILLed process left running', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'tunekit-crash-'));
     cleanups.push(() => rm(directory, { recursive: true, force: true }));
-    const path = join(directory, 'tunekit.sqlite');
-    const { child, ready } = startWorker(path);
+    const { child, ready } = startWorker(directory);
     const { jobs } = await ready;
     const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 
-    const storage = await createStorage({ driver: 'sqlite', path });
-    const events = createEventBus();
-    const queue = createInProcessJobQueue({ storage, events });
-    cleanups.push(async () => {
-      await queue.close();
-      await storage.close();
-    });
-    await queue.start();
+    // A new kit on the same data directory (the same SQLite file).
+    const kit = await createTunekit({ dataDirectory: directory });
+    cleanups.push(() => kit.close());
+    const queue = kit.jobs;
     const before = await queue.get(jobs.fragile);
     expect(before).toMatchObject({ status: 'running', progress: 0.25, attempt: 1 });
 

@@ -1,21 +1,20 @@
 /**
- * Child process of the crash-recovery test: opens a queue on the SQLite file given as argv[2],
+ * Child process of the crash-recovery test: opens a kit on the data directory given as argv[2]
+ * (SQLite storage `<dir>/tunekit.sqlite`),
  * submits one `fragile` and one `resumable` job that never finish on their own, prints
  * `{"ready":true,"jobs":{…}}` once both are persisted as running with progress, then waits to be
  * killed with SIGKILL.
  */
-import { createEventBus } from '../../events/create-event-bus.js';
+import { createTunekit } from '../../kit/create-tunekit.js';
 import { JobSchema } from '../../schemas/job.js';
-import { createStorage } from '../../storage/create-storage.js';
-import { createInProcessJobQueue } from '../in-process-job-queue.js';
+import { JOBS_COLLECTION } from '../in-process-job-queue.js';
 
-const path = process.argv[2];
-if (path === undefined) {
-  throw new Error('usage: crash-worker.ts <sqlite file>');
+const dataDirectory = process.argv[2];
+if (dataDirectory === undefined) {
+  throw new Error('usage: crash-worker.ts <data directory>');
 }
-const storage = await createStorage({ driver: 'sqlite', path });
-const queue = createInProcessJobQueue({ storage, events: createEventBus(), progressPersistIntervalMs: 0 });
-await queue.start();
+const kit = await createTunekit({ dataDirectory, jobs: { progressPersistIntervalMs: 0 } });
+const queue = kit.jobs;
 const runForever = async (
   _input: unknown,
   context: { progress(value: number): void; signal: AbortSignal },
@@ -27,7 +26,7 @@ queue.register('fragile', runForever);
 queue.register('resumable', runForever, { requeueOnRecovery: true });
 const fragile = await queue.submit('fragile', { step: 'a' });
 const resumable = await queue.submit('resumable', { step: 'b' });
-const records = storage.collection('jobs', JobSchema);
+const records = kit.storage.collection(JOBS_COLLECTION, JobSchema);
 for (;;) {
   const stored = await Promise.all([records.get(fragile.id), records.get(resumable.id)]);
   if (stored.every((job) => job?.status === 'running' && job.progress > 0)) {
