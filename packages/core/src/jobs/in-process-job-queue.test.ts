@@ -77,6 +77,26 @@ describe('createInProcessJobQueue', () => {
     expect((await queue.list({ owner: 'bob' })).items).toEqual([]);
   });
 
+  it('lists newest first with filters and cursor pages', async () => {
+    const { queue } = await setup();
+    queue.register('a', async () => 'a');
+    queue.register('b', async () => 'b');
+    const ids: string[] = [];
+    for (const kind of ['a', 'b', 'a', 'a']) {
+      const job = await queue.submit(kind, {});
+      ids.push(job.id);
+      await queue.wait(job.id);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const first = await queue.list({ kind: 'a', limit: 2 });
+    expect(first.items.map((job) => job.id)).toEqual([ids[3], ids[2]]);
+    expect(first.nextCursor).toBeDefined();
+    const second = await queue.list({ kind: 'a', limit: 2, cursor: first.nextCursor });
+    expect(second.items.map((job) => job.id)).toEqual([ids[0]]);
+    expect(second.nextCursor).toBeUndefined();
+    expect((await queue.list({ kind: 'b' })).items.map((job) => job.id)).toEqual([ids[1]]);
+  });
+
   it('rejects an unknown kind with JOB_UNKNOWN_KIND and a second handler for a kind with CONFLICT', async () => {
     const { queue } = await setup();
     queue.register('known', async () => 1);
