@@ -314,7 +314,9 @@ describe('createInProcessJobQueue', () => {
     controller.abort(new Error('stop waiting'));
     await expect(waiting).rejects.toThrow('stop waiting');
     await expect(queue.wait('missing')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    const pendingWait = queue.wait(job.id);
     await queue.close();
+    await expect(pendingWait).rejects.toMatchObject({ code: 'KIT_CLOSED' });
     // Closing aborted the handler but left the record running for recovery.
     expect((await queue.get(job.id))?.status).toBe('running');
     await expect(queue.submit('never', {})).rejects.toMatchObject({ code: 'KIT_CLOSED' });

@@ -130,6 +130,8 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
   const active = new Map<string, ActiveRun>();
   const interruptedByKind = new Map<string, string[]>();
   const background = new Set<Promise<unknown>>();
+  // Pending `wait` calls, rejected with KIT_CLOSED when the queue closes.
+  const waiters = new Set<(error: unknown) => void>();
   let sequence = 0;
   let started = false;
   let closed = false;
@@ -676,6 +678,14 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
           done = true;
           for (const cleanup of cleanups) cleanup();
         };
+        const rejectWaiter = (error: unknown) => {
+          if (!done) {
+            stop();
+            reject(error);
+          }
+        };
+        waiters.add(rejectWaiter);
+        cleanups.push(() => waiters.delete(rejectWaiter));
         const check = async () => {
           try {
             const job = await records.get(id);
@@ -744,6 +754,9 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
       }
       while (background.size > 0) {
         await Promise.allSettled([...background]);
+      }
+      for (const rejectWaiter of [...waiters]) {
+        rejectWaiter(codedError('KIT_CLOSED', 'The job queue closed before the job finished'));
       }
     },
   };
