@@ -31,7 +31,11 @@ export default defineConfig([
     index: 'packages/core/src/index.ts',
     'testing/index': 'packages/core/src/testing/index.ts',
   }),
-  packageBuild('trainer', { index: 'packages/trainer/src/index.ts' }),
+  packageBuild('trainer', {
+    index: 'packages/trainer/src/index.ts',
+    // Loaded by trainInWorker as `new URL('./training-worker.js', import.meta.url)`.
+    'training-worker': 'packages/trainer/src/train/training-worker.ts',
+  }),
   packageBuild('registry', { index: 'packages/registry/src/index.ts' }),
   packageBuild('server-adapter', {
     index: 'packages/server-adapter/src/index.ts',
