@@ -26,7 +26,7 @@ try {
   const path = join(directory, 'bench.jsonl');
   const generated = await generateJsonlFile(path, megabytes * 1024 * 1024, { invalidEvery: 1000 });
   const datasets = createDatasetService({
-    storage: createTestStorage(),
+    storage: await createTestStorage(),
     artifacts,
     events: createTestEvents(),
   });

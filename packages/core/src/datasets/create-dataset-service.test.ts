@@ -27,7 +27,7 @@ beforeEach(async () => {
   events = createTestEvents();
   audit = createRecordingAudit();
   datasets = createDatasetService({
-    storage: createTestStorage(),
+    storage: await createTestStorage(),
     artifacts,
     events,
     audit,

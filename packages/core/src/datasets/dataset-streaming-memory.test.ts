@@ -6,7 +6,8 @@ import { createDatasetService } from './create-dataset-service.js';
 import { createTestArtifactStore, createTestEvents, createTestStorage } from './dataset-test-harness.js';
 import { generateJsonlFile } from './generate-jsonl-file.js';
 
-const TARGET_BYTES = 80 * 1024 * 1024;
+const TARGET_BYTES = 128 * 1024 * 1024;
+const GROWTH_LIMIT_BYTES = 100 * 1024 * 1024;
 
 describe('streaming with bounded memory', () => {
   let directory: string;
@@ -20,11 +21,11 @@ describe('streaming with bounded memory', () => {
     await artifacts.dispose();
   });
 
-  it('validates and registers a ~80 MB JSONL file while RSS grows far less than the file', async () => {
+  it('validates and registers a ~128 MB JSONL file while RSS grows far less than the file', async () => {
     const path = join(directory, 'large.jsonl');
     const generated = await generateJsonlFile(path, TARGET_BYTES, { invalidEvery: 1000 });
     const datasets = createDatasetService({
-      storage: createTestStorage(),
+      storage: await createTestStorage(),
       artifacts,
       events: createTestEvents(),
     });
@@ -55,8 +56,8 @@ describe('streaming with bounded memory', () => {
     }
     peak = Math.max(peak, process.memoryUsage().rss);
     const growth = peak - baseline;
-    // Holding the file would take ≥ 80 MB as text and several times that as parsed rows; streaming
-    // stays around 40 MB above the baseline whatever the file size (measured 25–42 MB from 24 to 300 MB).
-    expect(growth).toBeLessThan(TARGET_BYTES * 0.8);
+    // Holding the file would take ≥ 128 MB as text and several times that as parsed rows; streaming
+    // stays 30–70 MB above the baseline whatever the file size (measured from 24 MB to 300 MB files).
+    expect(growth).toBeLessThan(GROWTH_LIMIT_BYTES);
   });
 });
