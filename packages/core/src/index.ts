@@ -1,4 +1,30 @@
 // @tunekit/core public API. Keep this barrel explicit: one line per exported module.
+export {
+  type ABTestResults,
+  type ABVariantResult,
+  allocationShares,
+  computeABTestResults,
+  type SampleRatioCheck,
+  SRM_THRESHOLD,
+  unitValue,
+} from './ab-tests/ab-test-results.js';
+export type {
+  ABAssignment,
+  ABTestListQuery,
+  ABTestObservation,
+  ABTestService,
+  CreateABTestInput,
+  StopABTestOptions,
+  UpdateABTestInput,
+} from './ab-tests/ab-test-service.js';
+export {
+  allocateBuckets,
+  bucketCounts,
+  bucketTable,
+  reallocateBuckets,
+} from './ab-tests/bucket-allocation.js';
+export { type ABTestServiceOptions, createABTestService } from './ab-tests/create-ab-test-service.js';
+export { fnv1a32, growthBookHashV2, hashBucketV2 } from './ab-tests/fnv1a.js';
 export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
 export {
   ARTIFACT_SCHEME,
@@ -85,9 +111,76 @@ export {
   type ValidationFieldIssue,
   validationFailed,
 } from './errors/validation-error.js';
+export {
+  accuracyEvaluator,
+  BUILT_IN_EVALUATORS,
+  bleuEvaluator,
+  classificationEvaluator,
+  confusionMatrixEvaluator,
+  exactMatchEvaluator,
+  latencyEvaluator,
+  perplexityEvaluator,
+  predictedLabel,
+  rougeLEvaluator,
+  throughputEvaluator,
+  tokenF1Evaluator,
+} from './evaluators/built-in-evaluators.js';
+export {
+  type ClassificationMetrics,
+  type ClassScores,
+  classificationMetrics,
+} from './evaluators/classification-metrics.js';
+export {
+  BLEU_MAX_ORDER,
+  BLEU_SIGNATURE,
+  type BleuScore,
+  type BleuSegmentStatistics,
+  bleuSegmentStatistics,
+  corpusBleu,
+  tokenize13a,
+} from './evaluators/corpus-bleu.js';
+export {
+  createEvaluationService,
+  type EvaluationServiceOptions,
+} from './evaluators/create-evaluation-service.js';
+export type {
+  CompareOptions,
+  EvaluateOptions,
+  EvaluationDataset,
+  EvaluationFieldMap,
+  EvaluationListQuery,
+  EvaluationRunOptions,
+  EvaluationService,
+} from './evaluators/evaluation-service.js';
+export type {
+  AggregateContext,
+  EvaluationSample,
+  Evaluator,
+  EvaluatorResult,
+  SampleReference,
+} from './evaluators/evaluator.js';
+export type { Prediction, Predictor, PredictorInput } from './evaluators/predictor.js';
+export { longestCommonSubsequence, type RougeScore, rougeL, rougeTokenize } from './evaluators/rouge-l.js';
+export { exactMatchScore, normalizeAnswer, tokenF1Score } from './evaluators/text-normalization.js';
 export { createEventBus, type EventBusOptions } from './events/create-event-bus.js';
 export type { EventBus, EventEnvelope, EventListener } from './events/event-bus.js';
 export type { TunekitEventMap, TunekitEventName } from './events/tunekit-event-map.js';
+export {
+  createFeedbackService,
+  type FeedbackLimits,
+  type FeedbackServiceOptions,
+} from './feedback/create-feedback-service.js';
+export type {
+  ExportFeedbackOptions,
+  FeedbackExport,
+  FeedbackFilter,
+  FeedbackListQuery,
+  FeedbackService,
+  FeedbackStats,
+  FeedbackStatsQuery,
+  FeedbackSummary,
+  RecordFeedbackInput,
+} from './feedback/feedback-service.js';
 export {
   createInProcessJobQueue,
   type InProcessJobQueue,
@@ -158,6 +251,21 @@ export {
   PermissionSchema,
 } from './policy/permission.js';
 export {
+  AB_TEST_BUCKETS,
+  type ABTest,
+  ABTestSchema,
+  type ABTestStatus,
+  ABTestStatusSchema,
+  type ABTestUnit,
+  ABTestUnitSchema,
+  type ABTestVariant,
+  ABTestVariantSchema,
+  type BucketRange,
+  BucketRangeSchema,
+  type SuccessMetric,
+  SuccessMetricSchema,
+} from './schemas/ab-test.js';
+export {
   type AuditEvent,
   AuditEventSchema,
   type AuditOutcome,
@@ -202,6 +310,23 @@ export {
   type DatasetVersion,
   DatasetVersionSchema,
 } from './schemas/dataset-version.js';
+export {
+  type ComparisonVerdict,
+  ComparisonVerdictSchema,
+  type Evaluation,
+  type EvaluationComparison,
+  EvaluationComparisonSchema,
+  EvaluationSchema,
+  type EvaluationStatus,
+  EvaluationStatusSchema,
+  type McNemarSummary,
+  McNemarSummarySchema,
+  type MetricDifference,
+  MetricDifferenceSchema,
+  type MetricValue,
+  MetricValueSchema,
+} from './schemas/evaluation.js';
+export { type Feedback, FeedbackSchema } from './schemas/feedback.js';
 export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
 export { type LoraConfig, LoraConfigSchema } from './schemas/lora-config.js';
 export { type Principal, PrincipalSchema, type Role, RoleSchema } from './schemas/principal.js';
@@ -217,6 +342,42 @@ export {
   TrainingJobSchema,
 } from './schemas/training-job.js';
 export { type User, UserSchema } from './schemas/user.js';
+export {
+  type BootstrapOptions,
+  bootstrapIndices,
+  percentileInterval,
+  quantileSorted,
+} from './statistics/bootstrap.js';
+export {
+  chiSquareSurvival,
+  normalCdf,
+  normalQuantile,
+  normalSurvival,
+  studentTCdf,
+  studentTQuantile,
+  studentTTwoSidedPValue,
+} from './statistics/distributions.js';
+export {
+  binomialTestHalf,
+  type ChiSquareResult,
+  chiSquareGoodnessOfFit,
+  type Interval,
+  type McNemarResult,
+  mcNemarTest,
+  meanConfidenceInterval,
+  proportionConfidenceInterval,
+  type SampleSummary,
+  summarize,
+  type TwoSampleTestResult,
+  twoProportionZTest,
+  welchTTest,
+} from './statistics/hypothesis-tests.js';
+export {
+  logGamma,
+  regularizedGammaP,
+  regularizedGammaQ,
+  regularizedIncompleteBeta,
+} from './statistics/special-functions.js';
 export type {
   Collection,
   CollectionPage,

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createABTestService } from '../ab-tests/create-ab-test-service.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { createFileArtifactStore } from '../artifacts/file-artifact-store.js';
 import { createAuditLog } from '../audit/audit-log.js';
@@ -8,7 +9,9 @@ import { createDatasetService } from '../datasets/create-dataset-service.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
+import { createEvaluationService } from '../evaluators/create-evaluation-service.js';
 import { createEventBus } from '../events/create-event-bus.js';
+import { createFeedbackService } from '../feedback/create-feedback-service.js';
 import { createInProcessJobQueue } from '../jobs/in-process-job-queue.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
@@ -155,6 +158,22 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
       audit: kit.audit,
     });
     kit.policy = createAccessPolicy();
+    kit.evaluators = createEvaluationService({
+      storage,
+      artifacts,
+      events,
+      extensions,
+      datasets: kit.datasets,
+      audit: kit.audit,
+    });
+    kit.abTests = createABTestService({ storage, events, audit: kit.audit });
+    kit.feedback = createFeedbackService({
+      storage,
+      events,
+      datasets: kit.datasets,
+      abTests: kit.abTests,
+      audit: kit.audit,
+    });
     kit.metrics = closeOnKitClose(createTunekitMetrics({ events }), (metrics) => metrics.close());
     kit.trackers = closeOnKitClose(
       createTrackerHub({

@@ -1,7 +1,10 @@
+import type { ABTestService } from '../ab-tests/ab-test-service.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { DatasetService } from '../datasets/dataset-service.js';
+import type { EvaluationService } from '../evaluators/evaluation-service.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { FeedbackService } from '../feedback/feedback-service.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Logger } from '../logger/logger.js';
 import type { TunekitMetrics } from '../metrics/tunekit-metrics.js';
@@ -26,6 +29,12 @@ export interface Tunekit {
   readonly extensions: Extensions;
   /** Datasets: register, validate, version, analyze, split and filter training data. */
   readonly datasets: DatasetService;
+  /** Evaluator registry, evaluation runs with bootstrap intervals, paired model comparisons. */
+  readonly evaluators: EvaluationService;
+  /** Deterministic A/B traffic splitting between model variants, outcomes and results. */
+  readonly abTests: ABTestService;
+  /** User feedback (ratings, corrections), its statistics and its export as training data. */
+  readonly feedback: FeedbackService;
   /** Append-only, hash-chained audit log; every service records its mutating operations here. */
   readonly audit: AuditLog;
   /** Access checks (roles admin/user/viewer, ownership rules) for adapters to enforce. */
