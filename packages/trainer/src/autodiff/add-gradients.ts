@@ -7,14 +7,21 @@ import { sumValues } from './reduce-to-shape.js';
 
 /** Options of {@link addGradients}. */
 export interface AddGradientsOptions {
-  /** The scalar to differentiate (any shape when `seed` is given). */
-  loss: Value;
+  /** The scalar to differentiate (any shape when `seed` is given; omit it when giving `seeds`). */
+  loss?: Value;
   /**
    * Gradient of the final objective with respect to `loss` (default: 1 for a scalar loss). Lets a
    * caller supply a hand-fused gradient for a sub-graph (e.g. d(cross-entropy)/d(logits)) and start
    * reverse mode from there: a vector-Jacobian product.
    */
   seed?: Value;
+  /**
+   * Several starting points instead of `loss`: reverse mode starts from every `value` with its given
+   * `gradient` (contributions to the same value are summed). Used to fuse a loss head by hand, e.g.
+   * d(loss)/d(hidden) and the LM head's share of d(loss)/d(embedding) without materializing the
+   * scaled logits gradient.
+   */
+  seeds?: ReadonlyArray<{ value: Value; gradient: Value }>;
   /** Values (graph inputs or initializers) to differentiate with respect to. */
   wrt: readonly Value[];
   /** Rule table (default {@link GRADIENT_RULES}); extend it to support more operators. */
@@ -38,8 +45,9 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
       if (isFloatingType(graph.value(output).dtype)) dependsOnWrt.add(output);
     }
   }
+  const seeds = resolveSeeds(graph, options);
   // Values whose gradient is needed: depend on a wrt value and reach the loss (backward reachability).
-  const needed = new Set<string>([options.loss.name]);
+  const needed = new Set<string>(seeds.map((seed) => seed.value.name));
   const relevantNodes: GraphNode[] = [];
   for (let index = forwardNodes.length - 1; index >= 0; index -= 1) {
     const node = forwardNodes[index] as GraphNode;
@@ -60,20 +68,7 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     contributions.set(name, [total]);
     return total;
   };
-  const loss = options.loss;
-  if (!options.seed && loss.shape.some((size) => size !== 1)) {
-    throw new TunekitError({
-      code: 'AUTODIFF_UNSUPPORTED',
-      status: 500,
-      message: `The loss "${loss.name}" must be a scalar`,
-      details: { shape: loss.shape },
-    });
-  }
-  contribute(
-    loss.name,
-    options.seed ??
-      graph.constant([1], loss.dtype === 'float64' ? 'float64' : 'float32', loss.shape as number[]),
-  );
+  for (const seed of seeds) contribute(seed.value.name, seed.gradient);
   for (const node of relevantNodes) {
     const outputGradients = node.outputs.map((output) => gradientOf(output));
     if (outputGradients.every((gradient) => gradient === undefined)) continue;
@@ -110,4 +105,21 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     result.set(value.name, gradientOf(value.name) ?? graph.zerosLike(value));
   }
   return result;
+}
+
+function resolveSeeds(graph: Graph, options: AddGradientsOptions): Array<{ value: Value; gradient: Value }> {
+  if (options.seeds) return [...options.seeds];
+  const loss = options.loss;
+  if (!loss || (!options.seed && loss.shape.some((size) => size !== 1))) {
+    throw new TunekitError({
+      code: 'AUTODIFF_UNSUPPORTED',
+      status: 500,
+      message: loss ? `The loss "${loss.name}" must be a scalar` : 'addGradients needs a loss or seeds',
+      details: { shape: loss?.shape },
+    });
+  }
+  const gradient =
+    options.seed ??
+    graph.constant([1], loss.dtype === 'float64' ? 'float64' : 'float32', loss.shape as number[]);
+  return [{ value: loss, gradient }];
 }

@@ -1,27 +1,46 @@
 import type { Graph, Value } from '../onnx/graph.js';
 
+/** Options of {@link buildCausalLanguageModelLoss}. */
+export interface CausalLanguageModelLossOptions {
+  /** Final hidden states `[batch·sequence, d]` (after the last norm). */
+  hidden: Value;
+  /** LM head weight `[vocab, d]` (the tied token embedding for GPT-2). */
+  headWeight: Value;
+  /** `Gemm(hidden, headWeight, transB=1)`, `[batch·sequence, vocab]`. */
+  logits: Value;
+  /** int64 `[batch, sequence]`, -100 = ignored. */
+  labels: Value;
+  /** Run-time `[batch, sequence]` (int64 vector). */
+  batchSequenceShape: Value;
+  /** Whether the head weight is trained (then its share of the gradient is seeded too). */
+  headWeightTrainable: boolean;
+}
+
 /** Result of {@link buildCausalLanguageModelLoss}. */
 export interface CausalLanguageModelLoss {
   /** Mean cross-entropy over counted tokens (float32 scalar). */
   loss: Value;
-  /** d(loss)/d(logits), `[batch·sequence, vocab]`, to seed reverse mode from the logits. */
-  logitsGradient: Value;
+  /** Starting points for `addGradients({ seeds })`: d(loss)/d(hidden) and, if trained, d(loss)/d(head). */
+  seeds: Array<{ value: Value; gradient: Value }>;
 }
 
 /**
  * Shifted causal-LM cross-entropy as Hugging Face computes it (position t predicts label t+1,
  * labels -100 ignored, mean over counted tokens), built without slicing the logits: the labels are
- * shifted instead and the last position gets -100. Returns the loss and its fused gradient
- * `(softmax − onehot) · mask / count`, three passes over the logits (Exp, Mul, ScatterElements-add)
- * instead of the half-dozen the generic LogSoftmax/GatherElements rules would build (onnxruntime
- * also expands `SoftmaxCrossEntropyLoss` into a function body with two full-size Transposes).
+ * shifted instead and the last position gets -100.
+ *
+ * The backward pass through the head is fused by hand: with `G = softmax(logits) − onehot(labels)`
+ * (one Softmax and one in-place ScatterElements over `[tokens, vocab]`) and per-token weights
+ * `w = mask / count`, `d(loss)/d(hidden) = w ⊙ (G·W)` and `d(loss)/d(W) = Gᵀ·(w ⊙ hidden)`, so the
+ * row scaling happens on `[tokens, d]` instead of `[tokens, vocab]`. The generic LogSoftmax/
+ * GatherElements rules would take six passes over the logits; onnxruntime's
+ * `SoftmaxCrossEntropyLoss` expands into a function body with two full-size Transposes.
  */
 export function buildCausalLanguageModelLoss(
   graph: Graph,
-  logits: Value,
-  labels: Value,
-  batchSequenceShape: Value,
+  options: CausalLanguageModelLossOptions,
 ): CausalLanguageModelLoss {
+  const { hidden, headWeight, logits, labels, batchSequenceShape } = options;
   return graph.scope('loss', () => {
     const batch = labels.shape[0] as number | string;
     const next = graph.slice(labels, [1], [Number.MAX_SAFE_INTEGER], [1]);
@@ -39,17 +58,28 @@ export function buildCausalLanguageModelLoss(
       {},
       [{ dtype: 'float32', shape: [] }],
     )[0] as Value;
-    const logProbabilities = graph.logSoftmax(logits, -1);
-    const picked = graph.gatherElements(logProbabilities, safeLabels, 1);
-    const loss = graph.neg(graph.div(graph.reduceSum(graph.mul(picked, mask), undefined, false), count));
     const weight = graph.div(mask, count);
-    const scaledProbabilities = graph.mul(graph.exp(logProbabilities), weight);
-    const logitsGradient = graph.node(
+    // Forward: log p(label) = logit(label) − logsumexp(logits).
+    const logSumExp = graph.node('ReduceLogSumExp', [logits], { axes: [1], keepdims: 1 }, [
+      { dtype: 'float32', shape: [logits.shape[0] as number | string, 1] },
+    ])[0] as Value;
+    const picked = graph.sub(graph.gatherElements(logits, safeLabels, 1), logSumExp);
+    const loss = graph.neg(graph.reduceSum(graph.mul(picked, weight), undefined, false));
+    // Backward: G = softmax − onehot, rows scaled after the head product.
+    const minusOne = graph.expandLike(graph.scalar(-1, 'float32'), safeLabels);
+    const centered = graph.node(
       'ScatterElements',
-      [scaledProbabilities, safeLabels, graph.neg(weight)],
+      [graph.softmax(logits, -1), safeLabels, minusOne],
       { axis: 1, reduction: 'add' },
       [{ dtype: 'float32', shape: logits.shape }],
     )[0] as Value;
-    return { loss, logitsGradient };
+    const seeds = [{ value: hidden, gradient: graph.mul(graph.gemm(centered, headWeight), weight) }];
+    if (options.headWeightTrainable) {
+      seeds.push({
+        value: headWeight,
+        gradient: graph.gemm(centered, graph.mul(hidden, weight), undefined, { transA: true }),
+      });
+    }
+    return { loss, seeds };
   });
 }

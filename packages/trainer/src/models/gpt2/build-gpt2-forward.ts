@@ -32,6 +32,8 @@ export interface Gpt2ForwardOptions {
 export interface Gpt2ForwardResult {
   /** `[batch·sequence, vocab]`. */
   logits: Value;
+  /** Final hidden states after `ln_f`, `[batch·sequence, d]` (the LM head's input). */
+  hidden: Value;
   /** Run-time `[batch, sequence]` of the input ids (int64 vector). */
   batchSequenceShape: Value;
   /** Keys and values including the new tokens, `[batch, heads, past + sequence, headSize]`. */
@@ -185,5 +187,5 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
   const logits = graph.scope('lm_head', () =>
     graph.gemm(final, weight('transformer.wte.weight'), undefined, { transB: true }),
   );
-  return { logits, batchSequenceShape, presents };
+  return { logits, hidden: final, batchSequenceShape, presents };
 }

@@ -112,18 +112,20 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<Gpt2Config>): Tra
     inputIds,
     attentionMask,
   });
-  const { loss, logitsGradient } = buildCausalLanguageModelLoss(
-    graph,
-    forward.logits,
+  const headWeight = values.get('transformer.wte.weight') as Value;
+  const { loss, seeds } = buildCausalLanguageModelLoss(graph, {
+    hidden: forward.hidden,
+    headWeight,
+    logits: forward.logits,
     labels,
-    forward.batchSequenceShape,
-  );
+    batchSequenceShape: forward.batchSequenceShape,
+    headWeightTrainable: parameters.some((parameter) => parameter.inputName === headWeight.name),
+  });
   graph.output(loss, 'loss');
   if (options.gradients !== false) {
-    // Reverse mode starts at the logits with the loss's fused gradient.
+    // Reverse mode starts below the LM head with the loss's hand-fused gradients.
     const gradients = addGradients(graph, {
-      loss: forward.logits,
-      seed: logitsGradient,
+      seeds,
       wrt: parameters.map((parameter) => graph.value(parameter.inputName)),
     });
     for (const parameter of parameters) {
