@@ -26,7 +26,7 @@ async function createBackend(options: StorageOptions): Promise<StorageBackend> {
     case 'postgres':
       return createSqlBackend({ dialect: 'postgres', uri: options.uri, table: options.table });
     case 'redis':
-      return createRedisBackend(options.url);
+      return createRedisBackend(options.url, options.connectTimeoutMs);
   }
 }
 

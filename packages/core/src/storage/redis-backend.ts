@@ -26,12 +26,12 @@ interface RedisClient {
  * present for the whole scan is returned; duplicates are dropped), and compare-and-set is a Lua
  * script, atomic on the server.
  */
-export async function createRedisBackend(url: string): Promise<StorageBackend> {
+export async function createRedisBackend(url: string, connectTimeoutMs = 5_000): Promise<StorageBackend> {
   const { default: KeyvRedis } = await import('@keyv/redis');
   const adapter = new KeyvRedis(url, {
     namespace: 'tunekit',
     throwOnConnectError: true,
-    connectionTimeout: 5_000,
+    connectionTimeout: connectTimeoutMs,
   });
   const keyv = new Keyv({ store: adapter, namespace: 'tunekit', useKeyPrefix: false, throwOnErrors: true });
   let client: RedisClient;

@@ -12,6 +12,11 @@ export type SqlBackendOptions =
   | { dialect: 'postgres'; uri: string; table?: string };
 
 type Row = { key: string; value: string };
+interface PgPool {
+  query(sql: string, values?: unknown[]): Promise<{ rows: Row[] }>;
+  end(): Promise<void>;
+}
+type PgPoolConstructor = new (options: { connectionString?: string; max?: number }) => PgPool;
 type Query = (sql: string, parameters: unknown[]) => Promise<Row[]>;
 
 /** Default table of the SQL backends. */
@@ -48,6 +53,8 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       }
       const { KeyvSqlite } = await import('@keyv/sqlite');
       const sqlite = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout: 10_000 });
+      // Connection errors surface from the probe query below; without a listener they would crash.
+      sqlite.on('error', () => undefined);
       store = sqlite as unknown as typeof store;
       query = (sql, parameters) =>
         (sqlite.query as (sql: string, ...rest: unknown[]) => Promise<Row[]>)(sql, ...parameters);
@@ -58,7 +65,23 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       updateSql = `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? RETURNING key`;
     } else {
       const { KeyvPostgres } = await import('@keyv/postgres');
-      const postgres = new KeyvPostgres({ uri: options.uri, table });
+      // @keyv/postgres keeps one module-wide pool and ends it on any instance's disconnect; give
+      // each storage its own pool so that closing one does not break another.
+      const pgModuleName = 'pg';
+      const pg = ((await import(pgModuleName)) as { default: { Pool: PgPoolConstructor } }).default;
+      class PooledPostgres extends KeyvPostgres {
+        declare ownPool: PgPool | undefined;
+        override async connect() {
+          this.ownPool ??= new pg.Pool({ connectionString: this.opts.uri, max: 10 });
+          const pool = this.ownPool;
+          return async (sql: string, values?: unknown[]) => (await pool.query(sql, values)).rows;
+        }
+        override async disconnect() {
+          await this.ownPool?.end();
+        }
+      }
+      const postgres = new PooledPostgres({ uri: options.uri, table });
+      postgres.on('error', () => undefined);
       store = postgres as unknown as typeof store;
       query = (sql, parameters) => postgres.query(sql, parameters) as Promise<Row[]>;
       scanSql = `SELECT key, value FROM ${table} WHERE starts_with(key, $1) ORDER BY key COLLATE "C"`;

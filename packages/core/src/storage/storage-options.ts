@@ -24,6 +24,8 @@ export const RedisStorageOptionsSchema = z
     driver: z.literal('redis'),
     /** `redis://host:port[/db]` URL. */
     url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+    /** How long to wait for the first connection before failing with `STORAGE_FAILED` (default 5000). */
+    connectTimeoutMs: z.number().int().positive().optional(),
   })
   .strict();
 

@@ -1,0 +1,513 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { TunekitError } from '../errors/tunekit-error.js';
+import type { Collection, Storage } from '../storage/collection.js';
+
+/** Options of {@link describeStorageCompliance}. */
+export interface StorageComplianceOptions {
+  /**
+   * True when storages returned by successive factory calls share state (a file, a server): the
+   * suite then checks persistence across close/reopen and compare-and-set between two instances.
+   * False for throwaway in-memory stores.
+   */
+  persistent: boolean;
+  /**
+   * True when the backend's compare-and-set is atomic across instances (SQL `UPDATE … WHERE`,
+   * a Redis script). Stores without an atomic primitive only serialize updates in-process.
+   * Defaults to `persistent`.
+   */
+  atomicCompareAndSet?: boolean;
+  /** When set, every test is skipped and its name carries this reason (e.g. a missing server). */
+  skipReason?: string;
+}
+
+/** The record shape the suite stores. */
+export const ComplianceRecordSchema = z.object({
+  id: z.string(),
+  name: z.string().min(1),
+  rank: z.number().int().optional(),
+  group: z.enum(['red', 'green', 'blue']).default('red'),
+  tags: z.array(z.string()).default([]),
+  meta: z.object({ owner: z.string() }).optional(),
+  version: z.number().int().optional(),
+});
+
+/** A record of {@link ComplianceRecordSchema}. */
+export type ComplianceRecord = z.infer<typeof ComplianceRecordSchema>;
+type ComplianceInput = z.input<typeof ComplianceRecordSchema>;
+
+async function caught(promise: Promise<unknown>): Promise<TunekitError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (TunekitError.isInstance(error)) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected the operation to throw a TunekitError');
+}
+
+function uniqueName(label: string): string {
+  return `${label}_${randomBytes(4).toString('hex')}`;
+}
+
+async function pageThrough<T extends { id: string }>(
+  collection: Collection<T>,
+  query: Parameters<Collection<T>['list']>[0] = {},
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor = query.cursor;
+  for (let pages = 0; pages < 1000; pages += 1) {
+    const page = await collection.list({ ...query, cursor });
+    items.push(...page.items);
+    if (page.nextCursor === undefined) {
+      return items;
+    }
+    cursor = page.nextCursor;
+  }
+  throw new Error('pagination did not terminate');
+}
+
+/**
+ * The storage compliance suite: every behaviour of `Storage`/`Collection` (validation, get/
+ * require/set/delete, filters, sort, cursor pagination, count, compare-and-set updates, isolation
+ * of collections, concurrency, persistence). Every built-in backend runs it; a third-party keyv
+ * adapter runs it from its own test file:
+ *
+ * @example
+ * ```ts
+ * import { createStorage } from '@tunekit/core';
+ * import { describeStorageCompliance } from '@tunekit/core/testing';
+ *
+ * describeStorageCompliance('mongo', () => createStorage({ keyv: new Keyv(new KeyvMongo(uri)) }), {
+ *   persistent: true,
+ *   atomicCompareAndSet: false,
+ * });
+ * ```
+ *
+ * @param name - backend name, shown in the test names.
+ * @param openStorage - opens a storage; called once or more per test (each opened storage is
+ * closed by the suite). Collections get unique names, so tests may share one server.
+ */
+export function describeStorageCompliance(
+  name: string,
+  openStorage: () => Promise<Storage>,
+  options: StorageComplianceOptions,
+): void {
+  const skip = options.skipReason !== undefined;
+  const suffix = skip ? ` (skipped: ${options.skipReason})` : '';
+  const atomic = options.atomicCompareAndSet ?? options.persistent;
+  const opened: Storage[] = [];
+  const open = async () => {
+    const storage = await openStorage();
+    opened.push(storage);
+    return storage;
+  };
+  const openCollection = async (label = 'records') =>
+    (await open()).collection(uniqueName(label), ComplianceRecordSchema);
+  const test = (title: string, body: () => Promise<void>, enabled = true, reason = '') =>
+    it.skipIf(skip || !enabled)(`${title}${skip ? suffix : enabled ? '' : ` (skipped: ${reason})`}`, body);
+
+  describe(`storage compliance: ${name}${suffix}`, () => {
+    afterEach(async () => {
+      const storages = opened.splice(0);
+      await Promise.all(storages.map((storage) => storage.close()));
+    });
+
+    describe('records', () => {
+      test('set returns the parsed record (defaults applied) and get reads it back', async () => {
+        const records = await openCollection();
+        const stored = await records.set({ id: 'a', name: 'Alpha' } as ComplianceInput as ComplianceRecord);
+        expect(stored).toEqual({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+        expect(await records.get('a')).toEqual(stored);
+      });
+
+      test('get of a missing id is undefined; require throws NOT_FOUND', async () => {
+        const records = await openCollection();
+        expect(await records.get('missing')).toBeUndefined();
+        const error = await caught(records.require('missing'));
+        expect(error.code).toBe('NOT_FOUND');
+        expect(error.status).toBe(404);
+      });
+
+      test('set replaces an existing record', async () => {
+        const records = await openCollection();
+        await records.set({ id: 'a', name: 'Alpha', group: 'red', tags: ['x'] });
+        await records.set({ id: 'a', name: 'Again', group: 'blue', tags: [] });
+        expect(await records.require('a')).toEqual({ id: 'a', name: 'Again', group: 'blue', tags: [] });
+        expect(await records.count()).toBe(1);
+      });
+
+      test('returned and stored records do not share mutable state', async () => {
+        const records = await openCollection();
+        const input: ComplianceRecord = { id: 'a', name: 'Alpha', group: 'red', tags: ['x'] };
+        const stored = await records.set(input);
+        input.tags.push('mutated-input');
+        stored.tags.push('mutated-output');
+        const read = await records.require('a');
+        read.tags.push('mutated-read');
+        expect((await records.require('a')).tags).toEqual(['x']);
+      });
+
+      test('delete removes a record and reports whether it existed', async () => {
+        const records = await openCollection();
+        await records.set({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+        expect(await records.delete('a')).toBe(true);
+        expect(await records.get('a')).toBeUndefined();
+        expect(await records.delete('a')).toBe(false);
+        expect(await records.count()).toBe(0);
+      });
+
+      test('ids with separators and unicode are stored verbatim', async () => {
+        const records = await openCollection();
+        const ids = ['a:b', 'a/b', 'x y', 'ünï-cødé', 'a%_*?[]'];
+        for (const id of ids) {
+          await records.set({ id, name: id, group: 'red', tags: [] });
+        }
+        for (const id of ids) {
+          expect((await records.require(id)).name).toBe(id);
+        }
+        expect((await pageThrough(records)).map((record) => record.id).sort()).toEqual([...ids].sort());
+      });
+    });
+
+    describe('validation', () => {
+      test('set rejects a bad record with VALIDATION_FAILED naming every field, and stores nothing', async () => {
+        const records = await openCollection();
+        const error = await caught(
+          records.set({
+            id: 'bad',
+            name: '',
+            group: 'purple',
+            tags: ['ok', 7],
+          } as unknown as ComplianceRecord),
+        );
+        expect(error.code).toBe('VALIDATION_FAILED');
+        expect(error.status).toBe(400);
+        const paths = (error.details.issues as Array<{ path: string }>).map((issue) => issue.path).sort();
+        expect(paths).toEqual(['group', 'name', 'tags.1']);
+        expect(error.message).toMatch(/tags\.1/);
+        expect(await records.get('bad')).toBeUndefined();
+        expect(await records.count()).toBe(0);
+      });
+
+      test('a rejected replacement leaves the previous record intact', async () => {
+        const records = await openCollection();
+        await records.set({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+        await caught(records.set({ id: 'a', name: '' } as ComplianceRecord));
+        expect((await records.require('a')).name).toBe('Alpha');
+      });
+
+      test('ids must be non-empty strings', async () => {
+        const records = await openCollection();
+        expect((await caught(records.set({ id: '', name: 'x', group: 'red', tags: [] }))).code).toBe(
+          'VALIDATION_FAILED',
+        );
+        expect((await caught(records.get(''))).code).toBe('VALIDATION_FAILED');
+      });
+
+      test('invalid limit, cursor and collection names are rejected', async () => {
+        const storage = await open();
+        const records = storage.collection(uniqueName('records'), ComplianceRecordSchema);
+        expect((await caught(records.list({ limit: 0 }))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(records.list({ limit: 1.5 }))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(records.list({ cursor: 'not-a-cursor' }))).code).toBe('VALIDATION_FAILED');
+        expect(() => storage.collection('bad name!', ComplianceRecordSchema)).toThrow(/collection name/);
+        expect(() => storage.collection('', ComplianceRecordSchema)).toThrow(/collection name/);
+      });
+    });
+
+    describe('listing', () => {
+      const seed = async (records: Collection<ComplianceRecord>) => {
+        const groups = ['red', 'green', 'blue'] as const;
+        for (let index = 0; index < 12; index += 1) {
+          await records.set({
+            id: `r${String(index).padStart(2, '0')}`,
+            name: `record ${index}`,
+            rank: index % 4 === 3 ? undefined : (index * 7) % 5,
+            group: groups[index % 3] as (typeof groups)[number],
+            tags: index % 2 === 0 ? ['even'] : ['odd'],
+            meta: { owner: index < 6 ? 'ada' : 'bob' },
+          });
+        }
+      };
+
+      test('list without a query returns everything sorted by id', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const page = await records.list();
+        expect(page.items.map((record) => record.id)).toEqual(
+          Array.from({ length: 12 }, (_, index) => `r${String(index).padStart(2, '0')}`),
+        );
+        expect(page.nextCursor).toBeUndefined();
+      });
+
+      test('exact-match filters on scalars, arrays and nested objects', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const ids = async (filter: Partial<ComplianceRecord>) =>
+          (await records.list({ filter })).items.map((record) => record.id);
+        expect(await ids({ group: 'green' })).toEqual(['r01', 'r04', 'r07', 'r10']);
+        expect(await ids({ group: 'green', tags: ['odd'] })).toEqual(['r01', 'r07']);
+        expect(await ids({ meta: { owner: 'bob' }, group: 'red' })).toEqual(['r06', 'r09']);
+        expect(await ids({ group: 'blue', name: 'nope' })).toEqual([]);
+        expect(await records.count({ meta: { owner: 'ada' } })).toBe(6);
+      });
+
+      test('predicate filters and count', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const page = await records.list({ filter: (record) => (record.rank ?? -1) >= 3 });
+        expect(page.items.map((record) => record.id)).toEqual(['r02', 'r04', 'r09']);
+        expect(await records.count((record) => record.tags.includes('even'))).toBe(6);
+        expect(await records.count()).toBe(12);
+      });
+
+      test('sort by a field ascending and descending, ties by id, missing values last', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const ascending = (await records.list({ sort: { field: 'rank' } })).items;
+        expect(ascending.map((record) => [record.rank, record.id])).toEqual([
+          [0, 'r00'],
+          [0, 'r05'],
+          [0, 'r10'],
+          [1, 'r08'],
+          [2, 'r01'],
+          [2, 'r06'],
+          [3, 'r04'],
+          [3, 'r09'],
+          [4, 'r02'],
+          [undefined, 'r03'],
+          [undefined, 'r07'],
+          [undefined, 'r11'],
+        ]);
+        const descending = (await records.list({ sort: { field: 'rank', direction: 'desc' } })).items;
+        expect(descending.map((record) => record.id)).toEqual(ascending.map((record) => record.id).reverse());
+        const byName = (await records.list({ sort: { field: 'name', direction: 'desc' }, limit: 3 })).items;
+        expect(byName.map((record) => record.name)).toEqual(['record 9', 'record 8', 'record 7']);
+      });
+
+      test('cursor pagination visits every record once, in order, for any page size', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const all = (await records.list({ sort: { field: 'rank', direction: 'desc' } })).items.map(
+          (record) => record.id,
+        );
+        for (const limit of [1, 5, 11, 12, 50]) {
+          const paged = await pageThrough(records, { sort: { field: 'rank', direction: 'desc' }, limit });
+          expect(paged.map((record) => record.id)).toEqual(all);
+        }
+        const first = await records.list({ limit: 5 });
+        expect(first.items).toHaveLength(5);
+        expect(typeof first.nextCursor).toBe('string');
+        const filtered = await pageThrough(records, { filter: { group: 'red' }, limit: 2 });
+        expect(filtered.map((record) => record.id)).toEqual(['r00', 'r03', 'r06', 'r09']);
+      });
+
+      test('pagination is stable while records are added and removed between pages', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const first = await records.list({ limit: 4 });
+        expect(first.items.map((record) => record.id)).toEqual(['r00', 'r01', 'r02', 'r03']);
+        await records.delete('r01');
+        await records.delete('r05');
+        await records.set({ id: 'r00a', name: 'inserted before the cursor', group: 'red', tags: [] });
+        await records.set({ id: 'r06a', name: 'inserted after the cursor', group: 'red', tags: [] });
+        const rest = await pageThrough(records, { limit: 4, cursor: first.nextCursor });
+        expect(rest.map((record) => record.id)).toEqual([
+          'r04',
+          'r06',
+          'r06a',
+          'r07',
+          'r08',
+          'r09',
+          'r10',
+          'r11',
+        ]);
+      });
+
+      test('a cursor only continues the sort it was issued for', async () => {
+        const records = await openCollection();
+        await seed(records);
+        const first = await records.list({ limit: 2, sort: { field: 'rank' } });
+        const error = await caught(records.list({ cursor: first.nextCursor, sort: { field: 'name' } }));
+        expect(error.code).toBe('VALIDATION_FAILED');
+      });
+
+      test('collections do not see each other, even with prefix-sharing names', async () => {
+        const storage = await open();
+        const base = uniqueName('iso');
+        const left = storage.collection(base, ComplianceRecordSchema);
+        const right = storage.collection(`${base}_x`, ComplianceRecordSchema);
+        const dashed = storage.collection(`${base}-x`, ComplianceRecordSchema);
+        await left.set({ id: 'same', name: 'left', group: 'red', tags: [] });
+        await right.set({ id: 'same', name: 'right', group: 'red', tags: [] });
+        await right.set({ id: 'only-right', name: 'right', group: 'red', tags: [] });
+        await dashed.set({ id: 'x', name: 'dashed', group: 'red', tags: [] });
+        expect((await left.require('same')).name).toBe('left');
+        expect((await right.require('same')).name).toBe('right');
+        expect((await left.list()).items.map((record) => record.id)).toEqual(['same']);
+        expect(await left.count()).toBe(1);
+        expect(await right.count()).toBe(2);
+        expect(await dashed.count()).toBe(1);
+        expect(await left.get('only-right')).toBeUndefined();
+        await left.delete('same');
+        expect((await right.require('same')).name).toBe('right');
+      });
+    });
+
+    describe('update (compare-and-set on version)', () => {
+      test('update applies the updater, validates, and increments the version', async () => {
+        const records = await openCollection();
+        await records.set({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+        const first = await records.update('a', (current) => ({ ...current, name: 'Beta' }));
+        expect(first).toMatchObject({ name: 'Beta', version: 1 });
+        const second = await records.update('a', async (current) => ({ ...current, tags: ['t'] }));
+        expect(second).toMatchObject({ name: 'Beta', tags: ['t'], version: 2 });
+        expect(await records.require('a')).toEqual(second);
+      });
+
+      test('update of a missing record throws NOT_FOUND', async () => {
+        const records = await openCollection();
+        expect((await caught(records.update('missing', (current) => current))).code).toBe('NOT_FOUND');
+      });
+
+      test('an invalid update or a thrown updater leaves the record unchanged', async () => {
+        const records = await openCollection();
+        await records.set({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+        const error = await caught(records.update('a', (current) => ({ ...current, name: '' })));
+        expect(error.code).toBe('VALIDATION_FAILED');
+        await expect(
+          records.update('a', () => {
+            throw new Error('updater failed');
+          }),
+        ).rejects.toThrow('updater failed');
+        const renamed = await caught(records.update('a', (current) => ({ ...current, id: 'b' })));
+        expect(renamed.code).toBe('VALIDATION_FAILED');
+        expect(await records.require('a')).toEqual({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+        expect(await records.get('b')).toBeUndefined();
+      });
+
+      test('concurrent updates in one process are serialized: none is lost', async () => {
+        const records = await openCollection();
+        await records.set({ id: 'counter', name: 'counter', rank: 0, group: 'red', tags: [] });
+        await Promise.all(
+          Array.from({ length: 25 }, () =>
+            records.update('counter', async (current) => {
+              await new Promise((resolveWait) => setTimeout(resolveWait, 1));
+              return { ...current, rank: (current.rank ?? 0) + 1 };
+            }),
+          ),
+        );
+        expect(await records.require('counter')).toMatchObject({ rank: 25, version: 25 });
+      });
+
+      test('concurrent sets of distinct records are all listed', async () => {
+        const records = await openCollection();
+        await Promise.all(
+          Array.from({ length: 40 }, (_, index) =>
+            records.set({ id: `c${String(index).padStart(2, '0')}`, name: 'n', group: 'red', tags: [] }),
+          ),
+        );
+        expect(await records.count()).toBe(40);
+        expect((await pageThrough(records, { limit: 7 })).map((record) => record.id)).toHaveLength(40);
+      });
+
+      test(
+        'a record changed by another instance during an update fails with CONFLICT',
+        async () => {
+          const first = await open();
+          const second = await open();
+          const name = uniqueName('cas');
+          const left = first.collection(name, ComplianceRecordSchema);
+          const right = second.collection(name, ComplianceRecordSchema);
+          await left.set({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+          const error = await caught(
+            left.update('a', async (current) => {
+              // Another process wins the race while this updater runs.
+              await right.update('a', (theirs) => ({ ...theirs, name: 'Theirs' }));
+              return { ...current, name: 'Mine' };
+            }),
+          );
+          expect(error.code).toBe('CONFLICT');
+          expect(error.status).toBe(409);
+          expect(await left.require('a')).toMatchObject({ name: 'Theirs', version: 1 });
+        },
+        options.persistent,
+        'storages of this backend do not share state',
+      );
+
+      test(
+        'racing updates from two instances: exactly one wins, the other gets CONFLICT',
+        async () => {
+          const first = await open();
+          const second = await open();
+          const name = uniqueName('race');
+          const left = first.collection(name, ComplianceRecordSchema);
+          const right = second.collection(name, ComplianceRecordSchema);
+          await left.set({ id: 'a', name: 'Alpha', rank: 0, group: 'red', tags: [] });
+          for (let round = 0; round < 5; round += 1) {
+            let arrived = 0;
+            let release: () => void = () => undefined;
+            const barrier = new Promise<void>((resolveBarrier) => {
+              release = resolveBarrier;
+            });
+            const racer = (collection: Collection<ComplianceRecord>) =>
+              collection.update('a', async (current) => {
+                arrived += 1;
+                if (arrived === 2) {
+                  release();
+                }
+                await barrier;
+                return { ...current, rank: (current.rank ?? 0) + 1 };
+              });
+            const results = await Promise.allSettled([racer(left), racer(right)]);
+            const won = results.filter((result) => result.status === 'fulfilled');
+            const lost = results.filter((result) => result.status === 'rejected');
+            expect(won).toHaveLength(1);
+            expect(lost).toHaveLength(1);
+            expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
+            expect(await left.require('a')).toMatchObject({ rank: round + 1, version: round + 1 });
+          }
+        },
+        atomic,
+        options.persistent ? 'compare-and-set is not atomic across instances' : 'storages do not share state',
+      );
+    });
+
+    describe('lifecycle', () => {
+      test(
+        'records persist across close and reopen',
+        async () => {
+          const name = uniqueName('persist');
+          const first = await openStorage();
+          const records = first.collection(name, ComplianceRecordSchema);
+          await records.set({ id: 'a', name: 'Alpha', group: 'green', tags: ['kept'] });
+          await records.update('a', (current) => ({ ...current, rank: 3 }));
+          await first.close();
+          const second = await open();
+          const reopened = second.collection(name, ComplianceRecordSchema);
+          expect(await reopened.require('a')).toEqual({
+            id: 'a',
+            name: 'Alpha',
+            group: 'green',
+            tags: ['kept'],
+            rank: 3,
+            version: 1,
+          });
+          expect(await reopened.count()).toBe(1);
+        },
+        options.persistent,
+        'this backend does not persist',
+      );
+
+      test('close is idempotent', async () => {
+        const storage = await openStorage();
+        await storage.close();
+        await storage.close();
+      });
+    });
+  });
+}
