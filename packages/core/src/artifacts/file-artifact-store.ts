@@ -12,7 +12,7 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import { createKeyMutex } from '../storage/key-mutex.js';
@@ -187,6 +187,13 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): Arti
 
   const store: ArtifactStore = {
     async put(uri, data) {
+      // A stream that fails before we start reading it must reject this put, not crash the process.
+      let sourceError: Error | undefined;
+      if (data instanceof Readable) {
+        data.on('error', (error) => {
+          sourceError ??= error;
+        });
+      }
       const relative = parseArtifactUri(uri);
       const absolute = pathOf(relative);
       const directory = dirname(absolute);
@@ -203,6 +210,9 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): Arti
           hash.update(chunk);
           size += chunk.byteLength;
           await handle.write(chunk);
+        }
+        if (sourceError !== undefined) {
+          throw sourceError;
         }
         await handle.sync();
         await handle.close();

@@ -46,8 +46,17 @@ export function createMemoryArtifactStore(): ArtifactStore {
   };
   const store: ArtifactStore = {
     async put(uri, data) {
+      let sourceError: Error | undefined;
+      if (data instanceof Readable) {
+        data.on('error', (error) => {
+          sourceError ??= error;
+        });
+      }
       const path = parseArtifactUri(uri);
       const content = await collect(data);
+      if (sourceError !== undefined) {
+        throw sourceError;
+      }
       const info: ArtifactInfo = {
         uri: toArtifactUri(path),
         size: content.byteLength,
