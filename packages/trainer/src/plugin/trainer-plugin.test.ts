@@ -115,7 +115,7 @@ describe('trainerPlugin', () => {
     );
   });
 
-  it('trains in a worker thread when the artifact store has local paths, with artifact URIs in events', async () => {
+  it('trains in a worker thread, mirroring checkpoints into the artifact store under artifact URIs', async () => {
     const artifacts = directoryArtifactStore(join(directory, 'artifacts'));
     const { run, seen } = await setUp(artifacts, true);
     const output = await run({ ...input, model }).result;

@@ -1,15 +1,23 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   type ArtifactStore,
   definePlugin,
   type JobContext,
   TunekitError,
+  type TunekitEventMap,
+  type TunekitEventName,
   type TunekitPlugin,
 } from '@tunekit/core';
 import { cpuBackend, cudaBackend } from '../backends/onnxruntime-backend.js';
 import type { TrainerBackend } from '../backends/trainer-backend.js';
+import { CHECKPOINT_MANIFEST, CHECKPOINT_TENSORS, listCheckpoints } from '../train/checkpoint-manager.js';
+import {
+  artifactCheckpointStore,
+  type CheckpointStore,
+  directoryCheckpointStore,
+} from '../train/checkpoint-store.js';
 import { createTrainer } from '../train/create-trainer.js';
 import { trainInWorker } from '../train/train-in-worker.js';
 import type { TrainingOptionsInput } from '../train/training-options.js';
@@ -19,8 +27,8 @@ import { type DatasetSource, TrainJobInputSchema, type TrainJobOutput } from './
 /** Options of {@link trainerPlugin}. */
 export interface TrainerPluginOptions {
   /**
-   * Run each training job in a worker thread (default true) so the kit's thread stays responsive.
-   * Needs an artifact store with local paths (the filesystem store); otherwise jobs train in-thread.
+   * Run each training job in a worker thread (default true) so the kit's thread stays responsive;
+   * checkpoints are mirrored into the artifact store by this thread. `false` trains in-thread.
    */
   worker?: boolean;
   /** Job kind to register (default `train`). */
@@ -44,6 +52,19 @@ async function readRows(source: DatasetSource, artifacts: ArtifactStore): Promis
         });
       }
     });
+}
+
+/** Copies one complete checkpoint between stores: tensors first, manifest last. */
+async function copyCheckpoint(from: CheckpointStore, to: CheckpointStore, checkpoint: string): Promise<void> {
+  for (const file of [CHECKPOINT_TENSORS, CHECKPOINT_MANIFEST]) {
+    const data = await from.read(checkpoint, file);
+    if (data) await to.write(checkpoint, file, data);
+  }
+}
+
+/** Copies every complete checkpoint of `from` into `to`. */
+async function copyCheckpoints(from: CheckpointStore, to: CheckpointStore): Promise<void> {
+  for (const { name } of await listCheckpoints(from)) await copyCheckpoint(from, to, name);
 }
 
 /** Copies a local folder's files into the artifact store under a prefix. */
@@ -115,42 +136,71 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
             message: `step ${metrics.step}`,
             metrics,
           });
-        const localCheckpoints = kit.artifacts.localPath?.(prefix);
         const outputFolder = input.outputUri ? await mkdtemp(join(tmpdir(), 'tunekit-output-')) : undefined;
+        const workerCheckpoints =
+          (pluginOptions.worker ?? true) ? await mkdtemp(join(tmpdir(), 'tunekit-checkpoints-')) : undefined;
         try {
-          if ((pluginOptions.worker ?? true) && localCheckpoints) {
-            const toUri = (path: string) => path.replace(localCheckpoints, prefix);
-            const result = await trainInWorker(
-              {
-                model: input.model,
-                tokenizer: input.tokenizer,
-                lora: input.lora,
-                adapter: input.adapter,
-                trainable: input.trainable,
-                device: input.device,
-                threads: input.threads,
-                dropout: input.dropout,
-                jobId: job.jobId,
-                rows,
-                validation,
-                options: {
-                  ...options,
-                  checkpoint: { ...options.checkpoint, prefix: undefined, directory: localCheckpoints },
-                },
-                saveTo: outputFolder,
-              },
-              {
-                signal: job.signal,
-                onProgress: progress,
-                events: {
-                  emit: (name, payload) => {
-                    const record = payload as { uri?: string };
-                    const fixed = record.uri ? { ...record, uri: toUri(record.uri) } : payload;
-                    kit.events.emit(name, fixed as never);
+          if (workerCheckpoints) {
+            // The worker writes checkpoints to a private folder; this thread mirrors each one into
+            // the artifact store (tensors first, manifest last) before announcing it, and restores
+            // them from the store before a resume.
+            const local = directoryCheckpointStore(workerCheckpoints);
+            const remote = artifactCheckpointStore(kit.artifacts, prefix);
+            if (options.resume) await copyCheckpoints(remote, local);
+            const toUri = (path: string) =>
+              path.startsWith(workerCheckpoints) ? remote.location(basename(path)) : path;
+            let mirrored: Promise<void> = Promise.resolve();
+            const relay = (name: TunekitEventName, payload: unknown) => {
+              const record = payload as { uri?: string };
+              if (name === 'checkpoint:saved' && record.uri) {
+                const checkpoint = basename(record.uri);
+                mirrored = mirrored.then(async () => {
+                  await copyCheckpoint(local, remote, checkpoint);
+                  kit.events.emit(name, {
+                    ...(payload as TunekitEventMap['checkpoint:saved']),
+                    uri: toUri(record.uri as string),
+                  });
+                });
+              } else if (name === 'checkpoint:deleted' && record.uri) {
+                const checkpoint = basename(record.uri);
+                mirrored = mirrored.then(async () => {
+                  await remote.delete(checkpoint);
+                  kit.events.emit(name, {
+                    ...(payload as TunekitEventMap['checkpoint:deleted']),
+                    uri: toUri(record.uri as string),
+                  });
+                });
+              } else {
+                mirrored = mirrored.then(() => kit.events.emit(name, payload as never));
+              }
+            };
+            let result: Awaited<ReturnType<typeof trainInWorker>>;
+            try {
+              result = await trainInWorker(
+                {
+                  model: input.model,
+                  tokenizer: input.tokenizer,
+                  lora: input.lora,
+                  adapter: input.adapter,
+                  trainable: input.trainable,
+                  device: input.device,
+                  threads: input.threads,
+                  dropout: input.dropout,
+                  jobId: job.jobId,
+                  rows,
+                  validation,
+                  options: {
+                    ...options,
+                    checkpoint: { ...options.checkpoint, prefix: undefined, directory: workerCheckpoints },
                   },
+                  saveTo: outputFolder,
                 },
-              },
-            );
+                { signal: job.signal, onProgress: progress, events: { emit: relay } },
+              );
+            } finally {
+              // A cancelled or failed run still leaves its last checkpoint in the store.
+              await mirrored;
+            }
             result.lastCheckpoint &&= toUri(result.lastCheckpoint);
             result.bestCheckpoint &&= toUri(result.bestCheckpoint);
             const output =
@@ -194,6 +244,7 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           }
         } finally {
           if (outputFolder) await rm(outputFolder, { recursive: true, force: true });
+          if (workerCheckpoints) await rm(workerCheckpoints, { recursive: true, force: true });
         }
       };
       kit.jobs.register(pluginOptions.jobKind ?? 'train', handler, { requeueOnRecovery: true });
