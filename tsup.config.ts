@@ -22,6 +22,8 @@ function packageBuild(directory: string, entry: Record<string, string>): Options
     target: 'node20',
     platform: 'node',
     splitting: false,
+    // import.meta.url in the CJS output (the trainer resolves its worker file with it).
+    shims: true,
     external,
   };
 }
