@@ -100,10 +100,14 @@ export const ErrorCodes = {
   EVALUATOR_NOT_FOUND: { status: 400, description: 'No evaluator is registered under that name.' },
   EVALUATION_MISSING_FIELD: {
     status: 400,
-    description: 'A sample lacks what an evaluator needs (reference label or text, prediction text, token log-probabilities).',
+    description:
+      'A sample lacks what an evaluator needs (reference label or text, prediction text, token log-probabilities).',
   },
   EVALUATION_PREDICTION_FAILED: { status: 502, description: 'The predictor threw while an evaluation ran.' },
-  ABTEST_NOT_ACTIVE: { status: 409, description: 'The A/B test is completed (or paused) and cannot take this operation.' },
+  ABTEST_NOT_ACTIVE: {
+    status: 409,
+    description: 'The A/B test is completed (or paused) and cannot take this operation.',
+  },
   FEEDBACK_INVALID_RATING: { status: 400, description: 'A feedback rating must be an integer from 1 to 5.' },
   FEEDBACK_TEXT_TOO_LONG: { status: 413, description: 'A feedback text exceeds its configured size limit.' },
   INTERNAL: { status: 500, description: 'An unexpected failure.' },

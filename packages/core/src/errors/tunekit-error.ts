@@ -21,7 +21,8 @@ export interface TunekitErrorOptions {
  * duplicated copies of the package (a `Symbol.for` marker), as in the Vercel AI SDK.
  */
 export class TunekitError extends Error {
-  private readonly [marker] = true;
+  /** Marker read by {@link TunekitError.isInstance} (works across package copies). */
+  readonly [marker] = true;
   /** Stable machine-readable code. */
   readonly code: string;
   /** HTTP status code for this failure. */

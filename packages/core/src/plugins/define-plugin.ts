@@ -27,6 +27,7 @@ export interface TunekitPlugin {
   readonly version?: string;
   /** Names of plugins that must be set up first. */
   readonly dependencies?: readonly string[];
+  // biome-ignore lint/suspicious/noConfusingVoidType: setup functions that return nothing are the common case.
   setup(context: PluginContext): void | PluginTeardown | Promise<void | PluginTeardown>;
 }
 
