@@ -33,7 +33,11 @@ export {
   RESERVED_NAME_PREFIX,
   toArtifactUri,
 } from './artifacts/artifact-uri.js';
-export { createFileArtifactStore, type FileArtifactStoreOptions } from './artifacts/file-artifact-store.js';
+export {
+  createFileArtifactStore,
+  type FileArtifactStore,
+  type FileArtifactStoreOptions,
+} from './artifacts/file-artifact-store.js';
 export { createMemoryArtifactStore } from './artifacts/memory-artifact-store.js';
 export {
   AUDIT_EVENTS_COLLECTION,

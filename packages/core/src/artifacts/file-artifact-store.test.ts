@@ -282,7 +282,18 @@ describe('file artifact store', () => {
     child.kill('SIGKILL');
     await new Promise((resolveExit) => child.once('exit', resolveExit));
     expect(text(await store.get(uri))).toBe('previous checkpoint');
-    // The dead process's temp file cannot be cleaned by it; it is invisible to the store.
+    // The dead process's temp file cannot be cleaned by it; it is invisible to the store…
     expect((await store.list('artifact://')).map((info) => info.uri)).toEqual([uri]);
+    expect((await readdir(join(root, 'checkpoints'))).some((name) => name.startsWith('.tunekit-tmp-'))).toBe(
+      true,
+    );
+    // …kept while it may belong to a live writer, and removed by housekeeping once stale.
+    expect(await store.removeStaleTemporaryFiles()).toBe(0);
+    expect(await store.removeStaleTemporaryFiles(0)).toBe(1);
+    expect((await readdir(join(root, 'checkpoints'))).sort()).toEqual([
+      '.tunekit-last.bin.sha256',
+      'last.bin',
+    ]);
+    expect(text(await store.get(uri))).toBe('previous checkpoint');
   });
 });

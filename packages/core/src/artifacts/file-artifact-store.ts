@@ -30,6 +30,19 @@ export interface FileArtifactStoreOptions {
   directory: string;
 }
 
+/** A filesystem {@link ArtifactStore}, with a local path for every URI and temp-file housekeeping. */
+export interface FileArtifactStore extends ArtifactStore {
+  /** Absolute root folder of the store. */
+  readonly directory: string;
+  localPath(uri: string): string;
+  /**
+   * Deletes temp files left by writers that died mid-write (a killed process cannot clean up),
+   * when they are older than `olderThanMs` (default one hour, so live writes in other processes
+   * are left alone). Returns how many were removed.
+   */
+  removeStaleTemporaryFiles(olderThanMs?: number): Promise<number>;
+}
+
 /** Chunk size used when reading artifacts. */
 const readChunkSize = 1024 * 1024;
 
@@ -95,7 +108,7 @@ async function syncDirectory(directory: string): Promise<void> {
  * sidecar happen under a per-URI lock, so readers in this process never pair new content with an
  * old checksum; another process may, for the microseconds between the two renames.
  */
-export function createFileArtifactStore(options: FileArtifactStoreOptions): ArtifactStore {
+export function createFileArtifactStore(options: FileArtifactStoreOptions): FileArtifactStore {
   const root = resolve(options.directory);
   const lock = createKeyMutex();
   const pathOf = (relative: string) => join(root, ...relative.split('/'));
@@ -185,7 +198,9 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): Arti
     }
   };
 
-  const store: ArtifactStore = {
+  const store: FileArtifactStore = {
+    directory: root,
+
     async put(uri, data) {
       // A stream that fails before we start reading it must reject this put, not crash the process.
       let sourceError: Error | undefined;
@@ -352,6 +367,38 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): Arti
 
     localPath(uri) {
       return pathOf(parseArtifactUri(uri));
+    },
+
+    async removeStaleTemporaryFiles(olderThanMs = 60 * 60 * 1000) {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(root, { recursive: true, withFileTypes: true });
+      } catch (error) {
+        if (isMissing(error)) {
+          return 0;
+        }
+        throw error;
+      }
+      const cutoff = Date.now() - olderThanMs;
+      let removed = 0;
+      for (const entry of entries) {
+        if (!entry.isFile() || !entry.name.startsWith(`${RESERVED_NAME_PREFIX}tmp-`)) {
+          continue;
+        }
+        // `parentPath` arrived in Node 20.12; `path` is its older name.
+        const path = join(entry.parentPath ?? (entry as { path?: string }).path ?? root, entry.name);
+        try {
+          if ((await stat(path)).mtimeMs <= cutoff) {
+            await unlink(path);
+            removed += 1;
+          }
+        } catch (error) {
+          if (!isMissing(error)) {
+            throw error;
+          }
+        }
+      }
+      return removed;
     },
   };
   return store;
