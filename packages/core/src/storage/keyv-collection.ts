@@ -17,8 +17,11 @@ import type { StorageBackend } from './storage-backend.js';
 export const DEFAULT_PAGE_SIZE = 50;
 /** Largest page size `list` accepts. */
 export const MAX_PAGE_SIZE = 1000;
-/** Longest record id accepted (keys must fit the SQL adapters' VARCHAR(255) with the prefix). */
-export const MAX_ID_LENGTH = 200;
+/**
+ * Longest record id accepted: `tunekit:` + a 50-character collection name + `:` + the id must fit
+ * the SQL adapters' `VARCHAR(255)` key column.
+ */
+export const MAX_ID_LENGTH = 190;
 
 const collectionNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$/;
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TunekitError } from '../errors/tunekit-error.js';
 import type { Collection, Storage } from '../storage/collection.js';
+import { MAX_ID_LENGTH } from '../storage/keyv-collection.js';
 
 /** Options of {@link describeStorageCompliance}. */
 export interface StorageComplianceOptions {
@@ -170,6 +171,23 @@ export function describeStorageCompliance(
           expect((await records.require(id)).name).toBe(id);
         }
         expect((await pageThrough(records)).map((record) => record.id).sort()).toEqual([...ids].sort());
+      });
+    });
+
+    describe('limits', () => {
+      test('the longest collection name with the longest id round-trips; a longer id is rejected', async () => {
+        const storage = await open();
+        const longName = uniqueName('x'.repeat(50 - 9));
+        expect(longName).toHaveLength(50);
+        const records = storage.collection(longName, ComplianceRecordSchema);
+        const longId = 'i'.repeat(MAX_ID_LENGTH);
+        await records.set({ id: longId, name: 'long', group: 'red', tags: [] });
+        expect((await records.require(longId)).name).toBe('long');
+        expect((await records.list()).items.map((record) => record.id)).toEqual([longId]);
+        const error = await caught(
+          records.set({ id: `${longId}i`, name: 'too long', group: 'red', tags: [] }),
+        );
+        expect(error.code).toBe('VALIDATION_FAILED');
       });
     });
 
