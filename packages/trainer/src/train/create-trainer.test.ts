@@ -1,6 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ArtifactInfo, ArtifactStore } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
 import { bigramArchitecture } from '../testing/bigram-architecture.js';
+import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
 import { createTrainer, type TrainerModel } from './create-trainer.js';
 
 const text = 'the cat sat on the mat. the cat ate the rat. ';
@@ -100,6 +104,26 @@ describe('createTrainer', () => {
     expect(result.lossHistory.at(-1)).toBeLessThan((result.lossHistory[0] as number) / 2);
     expect((await trainer.generate('A:', { temperature: 0, maxTokens: 5 })).text).toBe(' blue');
     await trainer.close();
+  });
+
+  it('with dropout, trains through dropout nodes and evaluates without them (deterministic loss)', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'tunekit-dropout-'));
+    try {
+      const model = await createTinyGpt2(join(folder, 'model'), {
+        resid_pdrop: 0.2,
+        embd_pdrop: 0.2,
+        attn_pdrop: 0.2,
+      });
+      const trainer = await createTrainer({ model, lora: { r: 4, dropout: 0.1 }, dropout: true, threads: 1 });
+      const result = await trainer.train(rows.slice(0, 8), { maxSteps: 3, batchSize: 4, maxLength: 32 });
+      expect(result.lossHistory.every(Number.isFinite)).toBe(true);
+      const first = await trainer.evaluate(validation, { maxLength: 32 });
+      const second = await trainer.evaluate(validation, { maxLength: 32 });
+      expect(second.loss).toBe(first.loss);
+      await trainer.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('rejects invalid options with readable field messages', async () => {
