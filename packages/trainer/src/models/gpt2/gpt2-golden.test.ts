@@ -192,13 +192,20 @@ describe('GPT-2 against PyTorch golden values', () => {
     }
   });
 
-  it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged LoRA too', async () => {
+  it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged and live LoRA too', async () => {
     const merged = mergeLora(weights, adapter, LoraConfigSchema.parse(manifest.lora), { fanInFanOut: true });
-    for (const [modelWeights, key] of [
-      [weights, 'full.logits'],
-      [merged, 'lora.logits'],
+    const live = { config: LoraConfigSchema.parse(manifest.lora), weights: adapter };
+    for (const [modelWeights, lora, key] of [
+      [weights, undefined, 'full.logits'],
+      [merged, undefined, 'lora.logits'],
+      [weights, live, 'lora.logits'],
     ] as const) {
-      const graph = gpt2Architecture.buildInferenceGraph({ config, weights: modelWeights, kvCache: true });
+      const graph = gpt2Architecture.buildInferenceGraph({
+        config,
+        weights: modelWeights,
+        lora,
+        kvCache: true,
+      });
       const session = await ort.InferenceSession.create(graph.model);
       const ids = manifest.input_ids[0] as number[];
       const heads = graph.heads;
