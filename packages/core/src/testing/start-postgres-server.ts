@@ -76,7 +76,8 @@ export async function startPostgresServer(
   }
   const asRoot = process.getuid?.() === 0;
   const systemUser = options.systemUser ?? 'postgres';
-  const directory = await mkdtemp(join(tmpdir(), 'tunekit-postgres-'));
+  // As root, the cluster folder must be reachable by the postgres user: a private $TMPDIR may not be.
+  const directory = await mkdtemp(join(asRoot ? '/tmp' : tmpdir(), 'tunekit-postgres-'));
   const dataDirectory = join(directory, 'data');
   const logFile = join(directory, 'server.log');
   const exec = async (binary: string, args: string[]) => {
