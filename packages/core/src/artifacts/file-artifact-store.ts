@@ -32,8 +32,8 @@ export interface FileArtifactStoreOptions {
 
 /** A filesystem {@link ArtifactStore}, with a local path for every URI and temp-file housekeeping. */
 export interface FileArtifactStore extends ArtifactStore {
-  /** Absolute root folder of the store. */
-  readonly directory: string;
+  /** Absolute root folder of the store (not named `directory`, which kit options read as `{ directory }`). */
+  readonly rootDirectory: string;
   localPath(uri: string): string;
   /**
    * Deletes temp files left by writers that died mid-write (a killed process cannot clean up),
@@ -199,7 +199,7 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): File
   };
 
   const store: FileArtifactStore = {
-    directory: root,
+    rootDirectory: root,
 
     async put(uri, data) {
       // A stream that fails before we start reading it must reject this put, not crash the process.
