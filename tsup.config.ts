@@ -8,6 +8,10 @@ const external = [
   'sqlite3',
   '@huggingface/transformers',
   /^@tunekit\//,
+  // Storage adapters and their drivers load lazily; vitest is a peer dependency of @tunekit/core/testing.
+  /^@keyv\//,
+  'pg',
+  'vitest',
 ];
 
 function packageBuild(directory: string, entry: Record<string, string>): Options {
