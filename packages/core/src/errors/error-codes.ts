@@ -52,6 +52,10 @@ export const ErrorCodes = {
     status: 422,
     description: 'A model folder lacks a config, weights or has mismatched shapes.',
   },
+  MODEL_UNSUPPORTED: {
+    status: 422,
+    description: 'A model config asks for a feature Tunekit does not implement (e.g. a rope_scaling kind).',
+  },
   MODEL_UNKNOWN_ARCHITECTURE: {
     status: 400,
     description: 'No model architecture is registered under that name.',

@@ -1,10 +1,17 @@
 import { TunekitError } from '@tunekit/core';
+import { bertArchitecture, distilBertArchitecture, robertaArchitecture } from './bert/bert-architecture.js';
 import { gpt2Architecture } from './gpt2/gpt2-architecture.js';
+import { llamaArchitecture, qwen2Architecture } from './llama/llama-architecture.js';
 import type { ModelArchitecture } from './model-architecture.js';
 
 /** Built-in architectures by `model_type` (Llama/Qwen2 and BERT are added here as they land). */
 export const BUILT_IN_ARCHITECTURES: Readonly<Record<string, ModelArchitecture<never>>> = Object.freeze({
   gpt2: gpt2Architecture as unknown as ModelArchitecture<never>,
+  bert: bertArchitecture as unknown as ModelArchitecture<never>,
+  roberta: robertaArchitecture as unknown as ModelArchitecture<never>,
+  distilbert: distilBertArchitecture as unknown as ModelArchitecture<never>,
+  llama: llamaArchitecture as unknown as ModelArchitecture<never>,
+  qwen2: qwen2Architecture as unknown as ModelArchitecture<never>,
 });
 
 /**

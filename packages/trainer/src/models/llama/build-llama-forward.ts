@@ -1,0 +1,192 @@
+import type { LoraConfig } from '../../lora/lora-config.js';
+import { loraScaling } from '../../lora/lora-config.js';
+import type { Graph, Value } from '../../onnx/graph.js';
+import type { LoraModuleValues } from '../gpt2/build-gpt2-forward.js';
+import { type LlamaConfig, llamaDimensions } from './llama-config.js';
+import { buildRmsNorm, buildSiluGate } from './rms-norm.js';
+import { applyRotaryEmbedding, buildRotaryTables, rotaryInverseFrequencies } from './rotary-embedding.js';
+
+/** Options of {@link buildLlamaForward}. */
+export interface LlamaForwardOptions {
+  config: LlamaConfig;
+  /** Value of a Hugging Face weight (an initializer or a trainable input); undefined when absent. */
+  weight: (name: string) => Value | undefined;
+  /** Adapters by module path, with their settings. */
+  lora?: { config: LoraConfig; modules: Map<string, LoraModuleValues> };
+  /** Training-mode dropout (attention and LoRA ratios), seeded per node from `seed`. */
+  dropout?: { seed: number };
+  /** int64 `[batch, sequence]`. */
+  inputIds: Value;
+  /** int64 `[batch, past + sequence]` (1 = attend, 0 = padding). */
+  attentionMask: Value;
+  /** int64 `[batch, sequence]`; default `past … past + sequence − 1`. */
+  positionIds?: Value;
+  /** Cached keys/values `[batch, keyValueHeads, past, headSize]` per layer (after rotary). */
+  past?: Array<{ key: Value; value: Value }>;
+}
+
+/** Result of {@link buildLlamaForward}. */
+export interface LlamaForwardResult {
+  /** `[batch·sequence, vocab]`. */
+  logits: Value;
+  /** Final hidden states after `model.norm`, `[batch·sequence, hidden]` (the LM head's input). */
+  hidden: Value;
+  /** The LM head weight `[vocab, hidden]` (`lm_head.weight`, or the embeddings when tied). */
+  headWeight: Value;
+  /** Run-time `[batch, sequence]` of the input ids (int64 vector). */
+  batchSequenceShape: Value;
+  /** Keys and values including the new tokens, `[batch, keyValueHeads, past + sequence, headSize]`. */
+  presents: Array<{ key: Value; value: Value }>;
+}
+
+/**
+ * Builds the forward pass of Hugging Face's `LlamaForCausalLM` / `Qwen2ForCausalLM`: RMSNorm
+ * pre-norm blocks, rotary position embeddings (`rope_theta`, `rope_scaling`), grouped-query
+ * attention with a causal + padding mask, SiLU-gated MLP and the (optionally tied) LM head.
+ * Hidden states stay 2-D `[batch·sequence, hidden]`; every Linear is one Gemm with `transB` on the
+ * `[out, in]` weight (no transposed copies), LoRA adds `scaling · dropout(x)·Aᵀ·Bᵀ`. Grouped-query
+ * attention never copies keys: queries are viewed as `[batch, kvHeads, groups, sequence, headSize]`
+ * and multiply the `[batch, kvHeads, 1, …]` keys by broadcasting (Hugging Face's `repeat_kv` order).
+ */
+export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): LlamaForwardResult {
+  const { config } = options;
+  const weight = (name: string) => options.weight(name) as Value;
+  const { hidden: d, heads, keyValueHeads, headSize } = llamaDimensions(config);
+  const groups = heads / keyValueHeads;
+  const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
+  let dropoutCount = 0;
+  const dropout = (x: Value, ratio: number): Value => {
+    if (!options.dropout || ratio <= 0) return x;
+    dropoutCount += 1;
+    return graph.dropout(x, ratio, options.dropout.seed * 1000 + dropoutCount).output;
+  };
+  const int64Scalar = (value: Value, index: number): Value =>
+    graph.gather(value, graph.constant([index], 'int64', []), 0);
+  const range = (start: Value, limit: Value): Value =>
+    graph.node('Range', [start, limit, graph.constant([1], 'int64', [])], {}, [
+      { dtype: 'int64', shape: [graph.unknownDimension()] },
+    ])[0] as Value;
+
+  const batchSequenceShape = graph.shapeOf(options.inputIds);
+  const sequenceLength = int64Scalar(batchSequenceShape, 1);
+  const pastLength = options.past?.[0]
+    ? int64Scalar(graph.shapeOf(options.past[0].key), 2)
+    : graph.constant([0], 'int64', []);
+  const totalLength = graph.add(pastLength, sequenceLength);
+  const positions =
+    options.positionIds ??
+    graph.expandLike(graph.unsqueeze(range(pastLength, totalLength), [0]), options.inputIds);
+
+  let hidden = graph.scope('embed_tokens', () =>
+    graph.reshape(graph.gather(weight('model.embed_tokens.weight'), options.inputIds), [-1, d]),
+  );
+  const { cos, sin } = graph.scope('rotary', () =>
+    buildRotaryTables(
+      graph,
+      positions,
+      rotaryInverseFrequencies(headSize, config.rope_theta, config.rope_scaling),
+    ),
+  );
+  // Queries carry one more head axis (kvHeads, groups) than keys: broadcast the tables to both.
+  const queryCos = graph.unsqueeze(cos, [1]);
+  const querySin = graph.unsqueeze(sin, [1]);
+
+  // Additive attention mask [batch, 1, 1, sequence, past + sequence]: causal and padding.
+  const maskBias = graph.scope('mask', () => {
+    const keyPositions = graph.unsqueeze(range(graph.constant([0], 'int64', []), totalLength), [0]);
+    const queryPositions = graph.unsqueeze(range(pastLength, totalLength), [1]);
+    const causal = graph.not(graph.greater(keyPositions, queryPositions));
+    const padding = graph.unsqueeze(graph.cast(options.attentionMask, 'bool'), [1, 2, 3]);
+    const allowed = graph.and(causal, padding);
+    return graph.where(allowed, graph.scalar(0, 'float32'), graph.scalar(-1e9, 'float32'));
+  });
+
+  const linear = (x: Value, modulePath: string): Value => {
+    const bias = options.weight(`${modulePath}.bias`);
+    let output = graph.gemm(x, weight(`${modulePath}.weight`), bias, { transB: true });
+    const adapter = options.lora?.modules.get(modulePath);
+    if (adapter && options.lora) {
+      const loraConfig = options.lora.config;
+      const down = graph.gemm(dropout(x, loraConfig.dropout), adapter.a, undefined, {
+        transB: true,
+        alpha: loraScaling(loraConfig),
+      });
+      output = graph.gemm(down, adapter.b, output, { transB: true });
+    }
+    return output;
+  };
+  const rmsNorm = (x: Value, name: string) => buildRmsNorm(graph, x, weight(name), config.rms_norm_eps);
+  const shapeWith = (middle: number[]) => graph.concat([batchSequenceShape, graph.int64s(middle)], 0);
+  const queryShape = shapeWith([keyValueHeads, groups, headSize]);
+  const keyShape = shapeWith([keyValueHeads, headSize]);
+  const presents: Array<{ key: Value; value: Value }> = [];
+  const scale = 1 / Math.sqrt(headSize);
+
+  for (let layer = 0; layer < config.num_hidden_layers; layer += 1) {
+    const prefix = `model.layers.${layer}`;
+    hidden = graph.scope(`layers.${layer}`, () => {
+      const attentionOutput = graph.scope('self_attn', () => {
+        const normalized = rmsNorm(hidden, `${prefix}.input_layernorm.weight`);
+        const q = linear(normalized, `${prefix}.self_attn.q_proj`);
+        const k = linear(normalized, `${prefix}.self_attn.k_proj`);
+        const v = linear(normalized, `${prefix}.self_attn.v_proj`);
+        // [batch, kvHeads, groups, sequence, headSize]
+        const query = applyRotaryEmbedding(
+          graph,
+          graph.transpose(
+            graph.reshapeLike(q, queryShape, [batch, sequence, keyValueHeads, groups, headSize]),
+            [0, 2, 3, 1, 4],
+          ),
+          queryCos,
+          querySin,
+        );
+        // [batch, kvHeads, sequence, headSize]
+        let key = applyRotaryEmbedding(
+          graph,
+          graph.transpose(
+            graph.reshapeLike(k, keyShape, [batch, sequence, keyValueHeads, headSize]),
+            [0, 2, 1, 3],
+          ),
+          cos,
+          sin,
+        );
+        let value = graph.transpose(
+          graph.reshapeLike(v, keyShape, [batch, sequence, keyValueHeads, headSize]),
+          [0, 2, 1, 3],
+        );
+        const past = options.past?.[layer];
+        if (past) {
+          key = graph.concat([past.key, key], 2);
+          value = graph.concat([past.value, value], 2);
+          presents.push({ key, value });
+        }
+        const keyTransposed = graph.unsqueeze(graph.transpose(key, [0, 1, 3, 2]), [2]);
+        const scores = graph.add(
+          graph.mul(graph.matmul(query, keyTransposed), graph.scalar(scale, 'float32')),
+          maskBias,
+        );
+        const probabilities = dropout(graph.softmax(scores, -1), config.attention_dropout);
+        const context = graph.matmul(probabilities, graph.unsqueeze(value, [2]));
+        const merged = graph.reshape(graph.transpose(context, [0, 3, 1, 2, 4]), [-1, heads * headSize]);
+        return linear(merged, `${prefix}.self_attn.o_proj`);
+      });
+      const afterAttention = graph.add(hidden, attentionOutput);
+      const mlpOutput = graph.scope('mlp', () => {
+        const normalized = rmsNorm(afterAttention, `${prefix}.post_attention_layernorm.weight`);
+        const gated = buildSiluGate(
+          graph,
+          linear(normalized, `${prefix}.mlp.gate_proj`),
+          linear(normalized, `${prefix}.mlp.up_proj`),
+        );
+        return linear(gated, `${prefix}.mlp.down_proj`);
+      });
+      return graph.add(afterAttention, mlpOutput);
+    });
+  }
+  const final = graph.scope('norm', () => rmsNorm(hidden, 'model.norm.weight'));
+  const headWeight = config.tie_word_embeddings
+    ? weight('model.embed_tokens.weight')
+    : weight('lm_head.weight');
+  const logits = graph.scope('lm_head', () => graph.gemm(final, headWeight, undefined, { transB: true }));
+  return { logits, hidden: final, headWeight, batchSequenceShape, presents };
+}
