@@ -91,11 +91,13 @@ async function pageThrough<T extends { id: string }>(
  * @param name - backend name, shown in the test names.
  * @param openStorage - opens a storage; called once or more per test (each opened storage is
  * closed by the suite). Collections get unique names, so tests may share one server.
+ * @param options - what the backend promises (default: not persistent, so the persistence and
+ * cross-instance tests skip with that reason in their names).
  */
 export function describeStorageCompliance(
   name: string,
   openStorage: () => Promise<Storage>,
-  options: StorageComplianceOptions,
+  options: StorageComplianceOptions = { persistent: false },
 ): void {
   const skip = options.skipReason !== undefined;
   const suffix = skip ? ` (skipped: ${options.skipReason})` : '';
