@@ -333,7 +333,33 @@ export {
 export { type Feedback, FeedbackSchema } from './schemas/feedback.js';
 export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
 export { type LoraConfig, LoraConfigSchema } from './schemas/lora-config.js';
+export {
+  type ModelCard,
+  type ModelCardResult,
+  ModelCardResultSchema,
+  ModelCardSchema,
+} from './schemas/model-card.js';
+export {
+  type ModelTransition,
+  type ModelTransitionAction,
+  ModelTransitionActionSchema,
+  ModelTransitionSchema,
+} from './schemas/model-transition.js';
+export {
+  type BaseModelRelation,
+  BaseModelRelationSchema,
+  type ModelStage,
+  ModelStageSchema,
+  ModelTagSchema,
+  type ModelVersion,
+  ModelVersionSchema,
+} from './schemas/model-version.js';
 export { type Principal, PrincipalSchema, type Role, RoleSchema } from './schemas/principal.js';
+export {
+  ModelAliasSchema,
+  type RegisteredModel,
+  RegisteredModelSchema,
+} from './schemas/registered-model.js';
 export {
   type Hyperparameters,
   HyperparametersSchema,

@@ -114,6 +114,24 @@ export const ErrorCodes = {
   },
   FEEDBACK_INVALID_RATING: { status: 400, description: 'A feedback rating must be an integer from 1 to 5.' },
   FEEDBACK_TEXT_TOO_LONG: { status: 413, description: 'A feedback text exceeds its configured size limit.' },
+  INVALID_TRANSITION: {
+    status: 409,
+    description:
+      'The model version cannot move to that stage from its current one (see the registry transition table).',
+  },
+  ROLLBACK_UNAVAILABLE: {
+    status: 409,
+    description: 'The registered model has no earlier production version to roll back to.',
+  },
+  MODEL_IN_PRODUCTION: {
+    status: 409,
+    description: 'A production model version cannot be deleted; archive it or deploy another first.',
+  },
+  EMBEDDER_NOT_FOUND: { status: 400, description: 'No embedder is registered under that name.' },
+  EMBEDDER_UNAVAILABLE: {
+    status: 500,
+    description: 'The embedder cannot load (model folder missing, runtime failed to start).',
+  },
   INTERNAL: { status: 500, description: 'An unexpected failure.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
