@@ -108,6 +108,12 @@ export interface InferenceGraph {
 export interface ModelArchitecture<Config = unknown> {
   /** Name as in `config.json`'s `model_type` (`gpt2`). */
   name: string;
+  /**
+   * What the head does (default `causal-language-modeling`). `sequence-classification` graphs take
+   * `labels` as int64 `[batch]` class ids and output `logits` `[batch, labels]`; their inference graph
+   * has no KV cache.
+   */
+  task?: 'causal-language-modeling' | 'sequence-classification';
   /** Schema of the Hugging Face `config.json` (unknown keys kept). */
   configSchema: z.ZodType<Config>;
   /** Random weights under Hugging Face names, deterministic for a seed. */
