@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig, type Options } from 'tsup';
 
 /** Native modules and heavy runtimes stay external: they are loaded lazily at run time. */
@@ -14,6 +15,16 @@ const external = [
   'vitest',
 ];
 
+/** A package's own dependencies stay external (npm installs them), with their subpath imports. */
+function dependenciesOf(directory: string): RegExp[] {
+  const manifest = JSON.parse(readFileSync(`packages/${directory}/package.json`, 'utf8')) as {
+    dependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+  };
+  const names = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies });
+  return names.map((name) => new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`));
+}
+
 function packageBuild(directory: string, entry: Record<string, string>): Options {
   return {
     entry,
@@ -28,7 +39,7 @@ function packageBuild(directory: string, entry: Record<string, string>): Options
     splitting: false,
     // import.meta.url in the CJS output (the trainer resolves its worker file with it).
     shims: true,
-    external,
+    external: [...external, ...dependenciesOf(directory)],
   };
 }
 
