@@ -25,6 +25,7 @@ export * from './plugin/train-job-input.js';
 export * from './plugin/trainer-plugin.js';
 export * from './safetensors/index.js';
 export * from './tokenizers/byte-level-tokenizer.js';
+export * from './tokenizers/jinja-chat-template.js';
 export * from './tokenizers/load-tokenizer.js';
 export * from './tokenizers/tokenizer.js';
 export * from './train/checkpoint-manager.js';

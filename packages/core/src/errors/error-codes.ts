@@ -62,6 +62,10 @@ export const ErrorCodes = {
   },
   TOKENIZER_NOT_FOUND: { status: 404, description: 'The folder has no tokenizer.json.' },
   TOKENIZER_INVALID: { status: 400, description: 'A tokenizer file cannot be read or parsed.' },
+  CHAT_TEMPLATE_INVALID: {
+    status: 400,
+    description: 'A Jinja chat template does not parse, fails to render or cannot locate assistant turns.',
+  },
   BACKEND_UNAVAILABLE: {
     status: 500,
     description: 'The requested trainer backend (device) cannot create a session.',
@@ -133,6 +137,10 @@ export const ErrorCodes = {
     description: 'The embedder cannot load (model folder missing, runtime failed to start).',
   },
   INTERNAL: { status: 500, description: 'An unexpected failure.' },
+  NOT_IMPLEMENTED: {
+    status: 501,
+    description: 'The server lacks the plugin or operation the request needs (e.g. no model registry).',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 /** A code from the core catalogue. Packages may throw other codes as plain strings. */

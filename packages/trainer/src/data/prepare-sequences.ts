@@ -16,6 +16,8 @@ export interface TokenSequence {
   inputIds: number[];
   /** Same length as `inputIds`; {@link IGNORE_INDEX} where no loss is taken. */
   labels: number[];
+  /** Class id of a sequence-classification example (then `labels` is unused). */
+  classLabel?: number;
 }
 
 /** Options of {@link prepareSequences}. */
@@ -68,7 +70,8 @@ export function tokenizeRow(
 ): TokenSequence {
   const inputIds: number[] = [];
   const labels: number[] = [];
-  const eos = tokenizer.specialTokens.eos;
+  const templated = 'messages' in row && chatTemplate.includesEndTokens === true;
+  const eos = templated ? undefined : tokenizer.specialTokens.eos;
   const segments = rowSegments(row, chatTemplate);
   segments.forEach((segment, index) => {
     const ids = tokenizer.encode(segment.text);

@@ -31,7 +31,14 @@ export interface TextSegment {
  * Turns chat messages into segments. The default ({@link simpleChatTemplate}) is a plain role
  * template; a Jinja chat template from `tokenizer_config.json` can replace it.
  */
-export type ChatFormatter = (messages: ChatMessage[]) => TextSegment[];
+export interface ChatFormatter {
+  (messages: ChatMessage[]): TextSegment[];
+  /**
+   * True when the segments already hold the template's end-of-turn markers (Jinja chat templates):
+   * the pipeline then appends no end-of-sequence token after assistant turns or the conversation.
+   */
+  includesEndTokens?: boolean;
+}
 
 /**
  * The built-in chat template: `### User:\n…\n\n### Assistant:\n…` with loss on the assistant

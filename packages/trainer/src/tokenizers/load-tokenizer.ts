@@ -24,8 +24,8 @@ async function readJson(path: string): Promise<Record<string, unknown> | undefin
 
 /**
  * Loads a Hugging Face tokenizer from a local folder holding `tokenizer.json` (and optionally
- * `tokenizer_config.json` for the special tokens), through `@huggingface/tokenizers`. Never touches
- * the network.
+ * `tokenizer_config.json` for the special tokens and the Jinja `chat_template`), through
+ * `@huggingface/tokenizers`. Never touches the network.
  */
 export async function loadTokenizer(directory: string): Promise<Tokenizer> {
   const folder = resolve(directory);
@@ -69,12 +69,41 @@ export async function loadTokenizer(directory: string): Promise<Tokenizer> {
     pad: idOfConfig('pad_token') ?? eos,
     unk: idOfConfig('unk_token'),
   };
+  const specialTokenTexts = Object.fromEntries(
+    (['bos_token', 'eos_token', 'pad_token', 'unk_token'] as const)
+      .map((key) => [key, tokenContent(config[key] as TokenConfigValue)])
+      .filter(([, content]) => content !== undefined),
+  );
+  const rawTemplate = config.chat_template as
+    | string
+    | Array<{ name?: string; template?: string }>
+    | undefined;
+  const template = Array.isArray(rawTemplate)
+    ? (rawTemplate.find((entry) => entry.name === 'default') ?? rawTemplate[0])?.template
+    : rawTemplate;
+  const side = (value: unknown): 'left' | 'right' => (value === 'left' ? 'left' : 'right');
+  const paddingJson = tokenizerJson.padding as { direction?: string } | null | undefined;
+  const paddingSide = side(config.padding_side ?? (paddingJson?.direction === 'Left' ? 'left' : 'right'));
+  const truncationSide = side(config.truncation_side);
+  // Hugging Face writes a huge sentinel (1e30) when a tokenizer has no limit.
+  const modelMaxLength =
+    typeof config.model_max_length === 'number' && config.model_max_length < 1e9
+      ? config.model_max_length
+      : undefined;
   return {
     name: `hf:${folder}`,
+    chatTemplate: typeof template === 'string' ? { template, specialTokens: specialTokenTexts } : undefined,
     vocabSize,
     specialTokens,
-    encode: (text: string, options: EncodeOptions = {}) =>
-      tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids,
+    paddingSide,
+    truncationSide,
+    modelMaxLength,
+    encode: (text: string, options: EncodeOptions = {}) => {
+      const ids = tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+      const limit = options.maxLength;
+      if (limit === undefined || ids.length <= limit) return ids;
+      return truncationSide === 'left' ? ids.slice(ids.length - limit) : ids.slice(0, limit);
+    },
     decode: (ids: readonly number[], options: DecodeOptions = {}) =>
       tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true }),
     tokenToId: (token: string) => tokenizer.token_to_id(token),

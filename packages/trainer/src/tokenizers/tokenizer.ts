@@ -14,6 +14,8 @@ export interface SpecialTokenIds {
 export interface EncodeOptions {
   /** Add the tokenizer's configured special tokens (e.g. BOS) around the text. Default false. */
   addSpecialTokens?: boolean;
+  /** Truncate to at most this many ids (special tokens included), on the tokenizer's truncation side. */
+  maxLength?: number;
 }
 
 /** Options of {@link Tokenizer.decode}. */
@@ -33,6 +35,20 @@ export interface Tokenizer {
   readonly vocabSize: number;
   /** Ids of the special tokens. */
   readonly specialTokens: SpecialTokenIds;
+  /**
+   * The Jinja `chat_template` of `tokenizer_config.json` with the special-token strings it reads,
+   * when the folder has one (see `createJinjaChatFormatter`).
+   */
+  readonly chatTemplate?: {
+    template: string;
+    specialTokens: Partial<Record<'bos_token' | 'eos_token' | 'pad_token' | 'unk_token', string>>;
+  };
+  /** Side the data pipeline pads batches on (`padding_side` of `tokenizer_config.json`; default right). */
+  readonly paddingSide?: 'left' | 'right';
+  /** Side `maxLength` truncation cuts (`truncation_side`; default right). */
+  readonly truncationSide?: 'left' | 'right';
+  /** `model_max_length` of `tokenizer_config.json`, when it is a real limit. */
+  readonly modelMaxLength?: number;
   /** Text to ids. */
   encode(text: string, options?: EncodeOptions): number[];
   /** Ids to text. */

@@ -3,6 +3,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { createDeviceSession } from '../backends/create-device-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
+import { prepareClassificationSequences } from '../data/prepare-classification-sequences.js';
 import { prepareSequences } from '../data/prepare-sequences.js';
 import type { ChatFormatter } from '../data/training-row.js';
 import type {
@@ -15,6 +16,7 @@ import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
+import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import {
   artifactCheckpointStore,
@@ -63,7 +65,10 @@ export interface CreateTrainerOptions {
   artifacts?: ArtifactStore;
   /** Extra backends by name (the kit's `trainerBackend` registrations). */
   backends?: Record<string, TrainerBackend>;
-  /** Chat template for `{ messages }` rows. */
+  /**
+   * Chat template for `{ messages }` rows. Default: the tokenizer's Jinja `chat_template` (loss on
+   * assistant turns only), else the built-in `simpleChatTemplate`.
+   */
   chatTemplate?: ChatFormatter;
 }
 
@@ -180,6 +185,34 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     });
   }
   const padId = tokenizer.specialTokens.pad ?? tokenizer.specialTokens.eos ?? 0;
+  // Sequence classifiers train on { text, label } rows (labels by name from config.label2id, or ids).
+  const classification = model.architecture.task === 'sequence-classification';
+  const prepareClassification = (items: unknown[], maxLength: number, what: string) => {
+    const config = model.config as {
+      label2id?: Record<string, number>;
+      model_type?: string;
+      pad_token_id?: number;
+    };
+    // RoBERTa's positions start after the padding id.
+    const usable = config.model_type === 'roberta' ? positions - (config.pad_token_id ?? 1) - 1 : positions;
+    const prepared = prepareClassificationSequences(items, {
+      tokenizer,
+      maxLength: Math.min(maxLength, usable),
+      label2id: config.label2id ?? {},
+    });
+    if (prepared.truncated > 0) {
+      options.events?.emit('warning:raised', {
+        source: 'trainer',
+        message: `${what}: ${prepared.truncated} example(s) truncated to ${maxLength} tokens`,
+        details: { truncated: prepared.truncated, maxLength },
+      });
+    }
+    return prepared.sequences;
+  };
+  // Chat rows: the caller's formatter, else the tokenizer's Jinja chat_template, else the built-in one.
+  const chatTemplate =
+    options.chatTemplate ??
+    (tokenizer.chatTemplate ? createJinjaChatFormatter(tokenizer.chatTemplate).formatter : undefined);
   let device: string = options.device ?? 'cpu';
   const sessionOptions = {
     device: options.device ?? 'cpu',
@@ -241,6 +274,13 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
 
   const generator = async (): Promise<TextGenerator> => {
     if (inference) return inference;
+    if (classification) {
+      throw new TunekitError({
+        code: 'MODEL_UNSUPPORTED',
+        status: 400,
+        message: `A ${String((model.config as Record<string, unknown>).model_type)} sequence classifier does not generate text: use createClassifier(...).predict`,
+      });
+    }
     const graph = model.architecture.buildInferenceGraph({
       config: model.config,
       weights: model.weights,
@@ -308,12 +348,13 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       const rows = await collectRows(dataset);
       const packing = trainingOptions.packing ?? isTextOnly(rows);
       const prepare = (items: unknown[], what: string) => {
+        if (classification) return prepareClassification(items, maxLength, what);
         const prepared = prepareSequences(items, {
           tokenizer,
           maxLength,
           packing,
           overflow: trainingOptions.overflow,
-          chatTemplate: options.chatTemplate,
+          chatTemplate,
         });
         if (prepared.truncated > 0 || prepared.rejected.length > 0) {
           options.events?.emit('warning:raised', {
@@ -360,12 +401,18 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     async evaluate(rows, evaluateOptions = {}) {
       const sessions = await trainingSessions();
       const items = await collectRows(rows);
-      const sequences = prepareSequences(items, {
-        tokenizer,
-        maxLength: evaluateOptions.maxLength ?? Math.min(positions, 1024),
-        packing: isTextOnly(items),
-        chatTemplate: options.chatTemplate,
-      }).sequences;
+      const sequences = classification
+        ? prepareClassification(
+            items,
+            evaluateOptions.maxLength ?? Math.min(positions, 1024),
+            'evaluation data',
+          )
+        : prepareSequences(items, {
+            tokenizer,
+            maxLength: evaluateOptions.maxLength ?? Math.min(positions, 1024),
+            packing: isTextOnly(items),
+            chatTemplate,
+          }).sequences;
       return evaluateSequences(
         {
           ort,
