@@ -1,4 +1,4 @@
-import Keyv from 'keyv';
+import { Keyv } from 'keyv';
 import type { z } from 'zod';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { Storage, StoredRecord } from './collection.js';

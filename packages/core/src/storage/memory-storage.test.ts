@@ -1,4 +1,4 @@
-import Keyv from 'keyv';
+import { Keyv } from 'keyv';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { describeStorageCompliance } from '../testing/describe-storage-compliance.js';

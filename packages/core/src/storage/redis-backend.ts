@@ -1,4 +1,4 @@
-import Keyv from 'keyv';
+import { Keyv } from 'keyv';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import type { StorageBackend } from './storage-backend.js';
@@ -27,7 +27,13 @@ interface RedisClient {
  * script, atomic on the server.
  */
 export async function createRedisBackend(url: string, connectTimeoutMs = 5_000): Promise<StorageBackend> {
-  const { default: KeyvRedis } = await import('@keyv/redis');
+  const redisModule = await import('@keyv/redis');
+  // The class is only a default export; CJS interop may wrap it once more.
+  const KeyvRedis = (
+    typeof redisModule.default === 'function'
+      ? redisModule.default
+      : (redisModule.default as unknown as { default: unknown }).default
+  ) as typeof redisModule.default;
   const adapter = new KeyvRedis(url, {
     namespace: 'tunekit',
     throwOnConnectError: true,

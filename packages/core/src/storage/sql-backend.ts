@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import Keyv from 'keyv';
+import { Keyv } from 'keyv';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import type { StorageBackend } from './storage-backend.js';

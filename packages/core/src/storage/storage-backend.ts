@@ -1,4 +1,4 @@
-import type Keyv from 'keyv';
+import type { Keyv } from 'keyv';
 
 /**
  * What a collection needs from a keyv store, beyond keyv's own get/set/delete. Built by

@@ -1,4 +1,4 @@
-import type Keyv from 'keyv';
+import type { Keyv } from 'keyv';
 import { z } from 'zod';
 
 /** In-process storage that forgets everything on close (tests, throwaway kits). */
