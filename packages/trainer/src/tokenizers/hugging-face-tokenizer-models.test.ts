@@ -203,11 +203,16 @@ describe('Hugging Face tokenizer.json models from a local folder', () => {
       unk_token: '<unk>',
       padding_side: 'left',
       model_max_length: 4096,
+      chat_template: [{ name: 'default', template: '{{ bos_token }}{{ messages[0].content }}' }],
     });
     const tokenizer = await loadTokenizer(folder);
     expect(tokenizer.specialTokens).toEqual({ bos: 1, eos: 2, pad: 2, unk: 0 });
     expect(tokenizer.paddingSide).toBe('left');
     expect(tokenizer.modelMaxLength).toBe(4096);
+    expect(tokenizer.chatTemplate).toEqual({
+      template: '{{ bos_token }}{{ messages[0].content }}',
+      specialTokens: { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' },
+    });
     // "hi é" → ▁hi ▁ <0xC3> <0xA9> (é is two UTF-8 bytes, not in the vocabulary).
     expect(tokenizer.encode('hi é')).toEqual([263, 259, 3 + 0xc3, 3 + 0xa9]);
     expect(tokenizer.encode('hi é', { addSpecialTokens: true })).toEqual([1, 263, 259, 198, 172]);
