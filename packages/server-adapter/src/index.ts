@@ -1,2 +1,83 @@
 // @tunekit/server-adapter public API. Keep this barrel explicit: one line per exported module.
-export {};
+export {
+  type ApiKey,
+  ApiKeySchema,
+  type Authenticator,
+  type AuthOptions,
+  AuthOptionsSchema,
+  createAuthenticator,
+} from './auth/authenticator.js';
+export {
+  createLoginRateLimiter,
+  type LoginRateLimiter,
+  type LoginRateLimitOptions,
+} from './auth/login-rate-limiter.js';
+export { hashPassword, SCRYPT_PARAMETERS, verifyPassword } from './auth/password-hash.js';
+export {
+  type CreateUserInput,
+  CreateUserInputSchema,
+  createUserStore,
+  USERS_COLLECTION,
+  type UserStore,
+} from './auth/user-store.js';
+export {
+  fromBodyParserError,
+  type TunekitExpressOptions,
+  type TunekitRouter,
+  tunekitExpress,
+} from './express/tunekit-express.js';
+export { fromFastifyError, type TunekitFastifyOptions, tunekitFastify } from './fastify/tunekit-fastify.js';
+export {
+  createModelCache,
+  JOB_MODEL_PREFIX,
+  type LoadedModel,
+  type ModelCache,
+  type ServedModel,
+  type ServedModelInput,
+  ServedModelSchema,
+} from './inference/model-cache.js';
+export {
+  type OpenApiDocument,
+  type OpenApiDocumentOptions,
+  openApiDocument,
+} from './openapi/openapi-document.js';
+export { type ModelRegistryPort, modelRoutes } from './routes/model-routes.js';
+export {
+  type AnyRouteDefinition,
+  defineRoute,
+  eventStreamReply,
+  isRouteReply,
+  jsonReply,
+  type RouteAccess,
+  type RouteContext,
+  type RouteDefinition,
+  type RouteMethod,
+  type RouteReply,
+  type ServerSentEvent,
+  textReply,
+} from './routes/route-definition.js';
+export { routeTable } from './routes/route-table.js';
+export { type CreateServerOptions, createServer, type TunekitServer } from './server/create-server.js';
+export {
+  type AdapterRequest,
+  type AdapterResponse,
+  formatServerSentEvent,
+  handleRoute,
+  isMutating,
+  problemResponse,
+} from './server/handle-route.js';
+export {
+  PROBLEM_CONTENT_TYPE,
+  type ProblemDetails,
+  ProblemDetailsSchema,
+  toProblem,
+  toTunekitError,
+} from './server/problem-details.js';
+export { requestIdOf } from './server/request-id.js';
+export { createServerContext, type ServerContext } from './server/server-context.js';
+export {
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_UPLOAD_LIMIT,
+  type TunekitServerOptions,
+} from './server/server-options.js';
+export { limitBytes, type UploadedFile, uploadedFile } from './server/upload-stream.js';

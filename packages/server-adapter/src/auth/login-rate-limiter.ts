@@ -1,0 +1,48 @@
+import { TunekitError } from '@tunekit/core';
+
+/** Options of {@link createLoginRateLimiter}. */
+export interface LoginRateLimitOptions {
+  /** Attempts allowed per client address per window (default 10). */
+  max?: number;
+  /** Window length in milliseconds (default 60 000). */
+  windowMs?: number;
+}
+
+/** A fixed-window attempt counter per client address (per server instance, not process-global). */
+export interface LoginRateLimiter {
+  /** Counts an attempt; throws `RATE_LIMITED` (429, with `retryAfterSeconds`) past the limit. */
+  hit(key: string): void;
+}
+
+/** Creates the login rate limiter used by `/auth/login` in both adapters. */
+export function createLoginRateLimiter(
+  options: LoginRateLimitOptions = {},
+  now = () => Date.now(),
+): LoginRateLimiter {
+  const max = options.max ?? 10;
+  const windowMs = options.windowMs ?? 60_000;
+  const windows = new Map<string, { start: number; count: number }>();
+  return {
+    hit(key) {
+      const time = now();
+      if (windows.size > 10_000) {
+        for (const [entry, window] of windows) if (time - window.start >= windowMs) windows.delete(entry);
+      }
+      const window = windows.get(key);
+      if (!window || time - window.start >= windowMs) {
+        windows.set(key, { start: time, count: 1 });
+        return;
+      }
+      window.count += 1;
+      if (window.count > max) {
+        const retryAfterSeconds = Math.ceil((window.start + windowMs - time) / 1000);
+        throw new TunekitError({
+          code: 'RATE_LIMITED',
+          status: 429,
+          message: `Too many login attempts; retry in ${retryAfterSeconds} s`,
+          details: { retryAfterSeconds },
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { type Tunekit, TunekitError } from '@tunekit/core';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { openApiDocument } from '../openapi/openapi-document.js';
+import type { AnyRouteDefinition } from '../routes/route-definition.js';
+import { routeTable } from '../routes/route-table.js';
+import {
+  type AdapterResponse,
+  formatServerSentEvent,
+  handleRoute,
+  problemResponse,
+} from '../server/handle-route.js';
+import { requestIdOf } from '../server/request-id.js';
+import { createServerContext, type ServerContext } from '../server/server-context.js';
+import type { TunekitServerOptions } from '../server/server-options.js';
+
+/** Options of {@link tunekitExpress}. */
+export interface TunekitExpressOptions extends TunekitServerOptions {
+  /** A shared context (from `createServerContext`) instead of a new one. */
+  context?: ServerContext;
+}
+
+/** An Express router with the Tunekit API, and its context (close it with `router.tunekit.close()`). */
+export type TunekitRouter = Router & { tunekit: ServerContext };
+
+function writeProblem(response: Response, error: unknown, requestId: string) {
+  const problem = problemResponse(error, requestId) as {
+    status: number;
+    headers: Record<string, string>;
+    body: string;
+  };
+  response.status(problem.status).set(problem.headers).set('x-request-id', requestId).send(problem.body);
+}
+
+/** Maps body-parser errors (bad JSON, too large) onto Tunekit codes. */
+export function fromBodyParserError(error: {
+  type?: string;
+  status?: number;
+  message?: string;
+}): TunekitError {
+  if (TunekitError.isInstance(error)) return error;
+  if (error.type === 'entity.too.large' || error.status === 413) {
+    return new TunekitError({
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+      message: 'The request body is too large',
+    });
+  }
+  if (error.type === 'entity.parse.failed' || (error.status !== undefined && error.status < 500)) {
+    return new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message:
+        error.type === 'entity.parse.failed'
+          ? 'The body is not valid JSON'
+          : (error.message ?? 'Bad request'),
+      details: { issues: [{ path: '(body)', message: error.message ?? 'invalid' }] },
+    });
+  }
+  return new TunekitError({ code: 'INTERNAL', status: 500, message: 'Internal server error', cause: error });
+}
+
+async function send(
+  response: Response,
+  result: AdapterResponse,
+  server: ServerContext,
+  controller: AbortController,
+  requestId: string,
+) {
+  if (!('events' in result)) {
+    response.status(result.status).set(result.headers).send(result.body);
+    return;
+  }
+  response.status(result.status).set(result.headers);
+  response.flushHeaders();
+  server.streams.add(controller);
+  try {
+    for await (const event of result.events) {
+      if (controller.signal.aborted) break;
+      response.write(formatServerSentEvent(event));
+    }
+  } catch (error) {
+    const problem = JSON.parse((problemResponse(error, requestId) as { body: string }).body) as unknown;
+    if (!response.writableEnded) response.write(formatServerSentEvent({ event: 'error', data: problem }));
+  } finally {
+    server.streams.delete(controller);
+    response.end();
+  }
+}
+
+/**
+ * The Tunekit API as an Express 5 router: `app.use('/api', tunekitExpress(kit, { auth: { jwtSecret } }))`.
+ * JSON bodies are parsed with a size limit, uploads are streamed, errors are problem+json, and
+ * unknown paths under the mount answer 404.
+ */
+export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}): TunekitRouter {
+  const { context, ...serverOptions } = options;
+  const server = context ?? createServerContext(kit, serverOptions);
+  const router = express.Router() as TunekitRouter;
+  router.tunekit = server;
+  const json = express.json({ limit: server.bodyLimit, type: ['application/json', 'application/*+json'] });
+
+  const handler = (route: AnyRouteDefinition) => async (request: Request, response: Response) => {
+    const requestId = requestIdOf(request.headers);
+    response.set('x-request-id', requestId);
+    const controller = new AbortController();
+    response.on('close', () => controller.abort());
+    const result = await handleRoute(server, route, {
+      params: { ...request.params },
+      query: { ...(request.query as Record<string, unknown>) },
+      body: route.rawBody ? undefined : request.body,
+      bodyStream: route.rawBody ? request : undefined,
+      headers: request.headers,
+      ip: request.ip ?? request.socket.remoteAddress ?? 'unknown',
+      requestId,
+      signal: controller.signal,
+    });
+    if (route.rawBody && !request.readableEnded) request.resume();
+    await send(response, result, server, controller, requestId);
+  };
+
+  for (const route of routeTable) {
+    const path = route.path.replace(/\{([^}]+)\}/g, ':$1');
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+    if (route.rawBody) router[method](path, handler(route));
+    else router[method](path, json, handler(route));
+  }
+  router.get('/openapi.json', (_request, response) => {
+    response.json(openApiDocument(kit));
+  });
+  router.use((request: Request, response: Response) => {
+    writeProblem(
+      response,
+      new TunekitError({
+        code: 'NOT_FOUND',
+        status: 404,
+        message: `No route ${request.method} ${request.path}`,
+      }),
+      requestIdOf(request.headers),
+    );
+  });
+  router.use((error: unknown, request: Request, response: Response, _next: NextFunction) => {
+    writeProblem(response, fromBodyParserError(error as { type?: string }), requestIdOf(request.headers));
+  });
+  return router;
+}

@@ -1,0 +1,194 @@
+import { Readable } from 'node:stream';
+import { type Tunekit, TunekitError } from '@tunekit/core';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { openApiDocument } from '../openapi/openapi-document.js';
+import type { AnyRouteDefinition } from '../routes/route-definition.js';
+import { routeTable } from '../routes/route-table.js';
+import {
+  type AdapterResponse,
+  formatServerSentEvent,
+  handleRoute,
+  problemResponse,
+} from '../server/handle-route.js';
+import { requestIdOf } from '../server/request-id.js';
+import { createServerContext, type ServerContext } from '../server/server-context.js';
+import type { TunekitServerOptions } from '../server/server-options.js';
+
+/** Options of {@link tunekitFastify}. */
+export interface TunekitFastifyOptions extends TunekitServerOptions {
+  kit: Tunekit;
+  /** Mount prefix, e.g. `/api` (default: none). */
+  prefix?: string;
+  /** A shared context (from `createServerContext`) instead of a new one. */
+  context?: ServerContext;
+}
+
+const rawContentTypes = [
+  'multipart/form-data',
+  'application/octet-stream',
+  'application/x-ndjson',
+  'text/csv',
+  'text/plain',
+];
+
+/** Maps Fastify's own errors (bad JSON, body too large, unsupported media type) onto Tunekit codes. */
+export function fromFastifyError(error: FastifyError): TunekitError {
+  if (TunekitError.isInstance(error)) return error;
+  const status = error.statusCode ?? 500;
+  if (status === 413)
+    return new TunekitError({
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+      message: 'The request body is too large',
+    });
+  if (status === 415)
+    return new TunekitError({ code: 'VALIDATION_FAILED', status: 415, message: error.message });
+  if (status >= 400 && status < 500) {
+    return new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message:
+        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+          ? 'The body is not valid JSON'
+          : error.message,
+      details: { issues: [{ path: '(body)', message: error.message }] },
+    });
+  }
+  return new TunekitError({ code: 'INTERNAL', status: 500, message: 'Internal server error', cause: error });
+}
+
+async function send(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  response: AdapterResponse,
+  server: ServerContext,
+  controller: AbortController,
+) {
+  if (!('events' in response)) {
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  }
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(response.status, {
+    ...response.headers,
+    'x-request-id': String(reply.getHeader('x-request-id') ?? ''),
+  });
+  raw.flushHeaders();
+  server.streams.add(controller);
+  try {
+    for await (const event of response.events) {
+      if (controller.signal.aborted) break;
+      raw.write(formatServerSentEvent(event));
+    }
+  } catch (error) {
+    const problem = JSON.parse(
+      (problemResponse(error, String(request.id)) as { body: string }).body,
+    ) as unknown;
+    if (!raw.writableEnded) raw.write(formatServerSentEvent({ event: 'error', data: problem }));
+  } finally {
+    server.streams.delete(controller);
+    raw.end();
+  }
+}
+
+function routeHandler(server: ServerContext, route: AnyRouteDefinition) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const requestId = String(request.id);
+    reply.header('x-request-id', requestId);
+    const controller = new AbortController();
+    reply.raw.on('close', () => controller.abort());
+    let body = request.body;
+    let bodyStream: Readable | undefined;
+    if (route.rawBody) {
+      bodyStream =
+        body instanceof Readable
+          ? body
+          : body === undefined
+            ? undefined
+            : Readable.from([Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))]);
+      body = undefined;
+    }
+    const response = await handleRoute(server, route, {
+      params: (request.params ?? {}) as Record<string, unknown>,
+      query: (request.query ?? {}) as Record<string, unknown>,
+      body,
+      bodyStream,
+      headers: request.headers,
+      ip: request.ip,
+      requestId,
+      signal: controller.signal,
+    });
+    // An upload rejected before its body was read: drain it so the connection can answer.
+    if (bodyStream && !bodyStream.readableEnded) bodyStream.resume();
+    return send(request, reply, response, server, controller);
+  };
+}
+
+/** The routes in an encapsulated context (their parsers and error handler do not leak into the host app). */
+function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition[]): FastifyPluginAsync {
+  return async (fastify: FastifyInstance) => {
+    fastify.addContentTypeParser(rawContentTypes, (_request, payload, done) => done(null, payload));
+    fastify.setErrorHandler((error: FastifyError, request, reply) => {
+      const response = problemResponse(fromFastifyError(error), String(request.id)) as {
+        status: number;
+        headers: Record<string, string>;
+        body: string;
+      };
+      reply
+        .code(response.status)
+        .headers(response.headers)
+        .header('x-request-id', String(request.id))
+        .send(response.body);
+    });
+    fastify.setNotFoundHandler((request, reply) => {
+      const response = problemResponse(
+        new TunekitError({
+          code: 'NOT_FOUND',
+          status: 404,
+          message: `No route ${request.method} ${request.url.split('?')[0]}`,
+        }),
+        String(request.id),
+      ) as { status: number; headers: Record<string, string>; body: string };
+      reply.code(404).headers(response.headers).send(response.body);
+    });
+    for (const route of routes) {
+      fastify.route({
+        method: route.method,
+        url: route.path.replace(/\{([^}]+)\}/g, ':$1'),
+        bodyLimit: route.rawBody ? server.uploadLimit + 64 * 1024 : server.bodyLimit,
+        handler: routeHandler(server, route),
+      });
+    }
+    fastify.get('/openapi.json', async (_request, reply) => reply.send(openApiDocument(server.kit)));
+  };
+}
+
+/**
+ * The Tunekit API as a Fastify plugin (fastify-plugin): mount it with
+ * `app.register(tunekitFastify, { kit, prefix: '/api', auth: { jwtSecret } })`. Routes, body parsers,
+ * error and not-found handlers live in an encapsulated child context under the prefix.
+ */
+export const tunekitFastify = fastifyPlugin<TunekitFastifyOptions>(
+  async (fastify, options) => {
+    const { kit, prefix, context, ...serverOptions } = options;
+    const server = context ?? createServerContext(kit, serverOptions);
+    fastify.decorate('tunekit', server);
+    if (!context) fastify.addHook('onClose', async () => server.close());
+    await fastify.register(routesPlugin(server, routeTable), { prefix: prefix ?? '' });
+  },
+  { name: '@tunekit/server-adapter', fastify: '5.x' },
+);
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Tunekit server context of `tunekitFastify`. */
+    tunekit: ServerContext;
+  }
+}

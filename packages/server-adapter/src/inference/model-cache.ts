@@ -1,0 +1,156 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
+import type { GenerationChunk, GenerationOptionsInput, GenerationResult, Trainer } from '@tunekit/trainer';
+import { z } from 'zod';
+
+/** A model the server can load: a local folder (seed 004: offline, from a path), optionally with a PEFT adapter. */
+export const ServedModelSchema = z
+  .object({
+    /** Model folder (`config.json` + `model.safetensors`). */
+    path: z.string().min(1),
+    /** PEFT adapter folder or `artifact://` prefix. */
+    adapter: z.string().min(1).optional(),
+    /** Tokenizer folder (default: the model folder's). */
+    tokenizer: z.string().min(1).optional(),
+    baseModel: z.string().optional(),
+    language: z.string().optional(),
+    task: z.string().default('text-generation'),
+    /** Intra-op threads of the inference session. */
+    threads: z.number().int().positive().optional(),
+    device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
+  })
+  .strict();
+
+/** A served model's description. */
+export type ServedModel = z.infer<typeof ServedModelSchema>;
+/** A served model as callers write it. */
+export type ServedModelInput = z.input<typeof ServedModelSchema>;
+
+/** A loaded model: generation with its current weights. */
+export interface LoadedModel {
+  readonly id: string;
+  readonly source: ServedModel;
+  readonly device: string;
+  readonly loadedAt: string;
+  generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
+  stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
+}
+
+/** Models loaded lazily on first use and cached by id. */
+export interface ModelCache {
+  /** Loads (once) and returns a model; `NOT_FOUND` for an unknown id. */
+  load(id: string): Promise<LoadedModel>;
+  /** The description of a model id without loading it (undefined when unknown). */
+  describe(id: string): Promise<ServedModel | undefined>;
+  /** Ids of the configured models. */
+  configured(): string[];
+  /** Ids of the models loaded now. */
+  loaded(): string[];
+  /** A predictor over a model for `kit.evaluators` (text generation, greedy). */
+  predictor(id: string, options?: GenerationOptionsInput): Predictor;
+  /** Releases every session. */
+  close(): Promise<void>;
+}
+
+/** Prefix of model ids that name the output of a finished training job (`job:<jobId>`). */
+export const JOB_MODEL_PREFIX = 'job:';
+
+/** Creates the model cache over configured models and `job:<id>` outputs of finished `train` jobs. */
+export function createModelCache(
+  kit: Tunekit,
+  configured: Record<string, ServedModelInput> = {},
+): ModelCache {
+  const sources = new Map(
+    Object.entries(configured).map(([id, source]) => [id, ServedModelSchema.parse(source)]),
+  );
+  const loading = new Map<string, Promise<{ model: LoadedModel; trainer: Trainer; cleanup?: string }>>();
+
+  const describe = async (id: string): Promise<ServedModel | undefined> => {
+    const known = sources.get(id);
+    if (known) return known;
+    if (!id.startsWith(JOB_MODEL_PREFIX)) return undefined;
+    const job = await kit.jobs.get(id.slice(JOB_MODEL_PREFIX.length));
+    const output = job?.output as { output?: string } | undefined;
+    const input = job?.input as { model?: string; tokenizer?: string; baseModelId?: string } | undefined;
+    if (!job || job.status !== 'succeeded' || !input?.model || !output?.output) return undefined;
+    return ServedModelSchema.parse({
+      path: input.model,
+      tokenizer: input.tokenizer,
+      adapter: output.output,
+      baseModel: input.baseModelId,
+    });
+  };
+
+  /** A local folder for an adapter given as an `artifact://` prefix (downloaded when the store is not on disk). */
+  const adapterFolder = async (adapter: string): Promise<{ folder: string; cleanup?: string }> => {
+    if (!adapter.startsWith('artifact://')) return { folder: adapter };
+    const folder = await mkdtemp(join(tmpdir(), 'tunekit-adapter-'));
+    for (const file of await kit.artifacts.list(`${adapter.replace(/\/+$/, '')}/`)) {
+      await writeFile(join(folder, basename(file.uri)), await kit.artifacts.get(file.uri));
+    }
+    return { folder, cleanup: folder };
+  };
+
+  const load = (id: string) => {
+    let entry = loading.get(id);
+    if (!entry) {
+      entry = (async () => {
+        const source = await describe(id);
+        if (!source) {
+          throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+        }
+        const { createTrainer, loadPeftAdapter } = await import('@tunekit/trainer');
+        const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
+        const trainer = await createTrainer({
+          model: source.path,
+          tokenizer: source.tokenizer,
+          lora: adapter ? await loadPeftAdapter(adapter.folder) : undefined,
+          device: source.device,
+          threads: source.threads,
+        });
+        const model: LoadedModel = {
+          id,
+          source,
+          get device() {
+            return trainer.device;
+          },
+          loadedAt: new Date().toISOString(),
+          generate: (prompt, options) => trainer.generate(prompt, options),
+          stream: (prompt, options) => trainer.stream(prompt, options),
+        };
+        return { model, trainer, cleanup: adapter?.cleanup };
+      })();
+      loading.set(id, entry);
+      // A failed load is not cached: the next request tries again.
+      entry.catch(() => loading.delete(id));
+    }
+    return entry.then((loaded) => loaded.model);
+  };
+
+  return {
+    load,
+    describe,
+    configured: () => [...sources.keys()],
+    loaded: () => [...loading.keys()],
+    predictor(id, options = { temperature: 0, maxTokens: 32 }) {
+      return {
+        id,
+        predict: async ({ input }) => ({
+          text: (await (await load(id)).generate(String(input), options)).text,
+        }),
+      };
+    },
+    async close() {
+      const entries = [...loading.values()];
+      loading.clear();
+      for (const entry of entries) {
+        const loaded = await entry.catch(() => undefined);
+        if (!loaded) continue;
+        await loaded.trainer.close();
+        if (loaded.cleanup) await rm(loaded.cleanup, { recursive: true, force: true });
+      }
+    },
+  };
+}

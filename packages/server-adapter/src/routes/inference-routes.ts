@@ -1,0 +1,199 @@
+import { TunekitError } from '@tunekit/core';
+import { z } from 'zod';
+import type { ServerContext } from '../server/server-context.js';
+import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
+
+/** `POST /generate` body (seed 004's contract, plus `stream` and `model`). */
+export const GenerateRequestSchema = z
+  .object({
+    prompt: z.string().max(100_000),
+    max_tokens: z.number().int().min(1).max(4096).default(64),
+    temperature: z.number().min(0).max(10).default(1),
+    top_p: z.number().gt(0).max(1).default(1),
+    top_k: z.number().int().min(0).default(0),
+    stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]).optional(),
+    seed: z.number().int().optional(),
+    /** Stream tokens as Server-Sent Events (`token` events, then `done`). */
+    stream: z.boolean().default(false),
+    /** Served model id (`job:<id>` for a finished training job's output); default: the server's default model. */
+    model: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+/** `POST /generate` response. */
+export const GenerateResponseSchema = z.object({
+  text: z.string(),
+  tokens_generated: z.number().int(),
+  finish_reason: z.enum(['stop', 'length']),
+  model: z.string(),
+  latency_ms: z.number(),
+});
+
+function modelId(server: ServerContext, requested: string | undefined): string {
+  const id = requested ?? server.options.defaultModel;
+  if (!id) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'No model given and the server has no default model',
+      details: { issues: [{ path: 'model', message: 'required' }] },
+    });
+  }
+  return id;
+}
+
+/** `POST /generate`: text generation, as JSON or streamed as SSE. */
+export const generateRoute = defineRoute({
+  method: 'POST',
+  path: '/generate',
+  operationId: 'generate',
+  summary: 'Generate text (JSON, or Server-Sent Events with stream: true)',
+  tag: 'inference',
+  access: 'models:read',
+  mutating: false,
+  body: GenerateRequestSchema,
+  response: GenerateResponseSchema,
+  handler: async ({ server, body, signal }) => {
+    const id = modelId(server, body.model);
+    const model = await server.models.load(id);
+    const options = {
+      maxTokens: body.max_tokens,
+      temperature: body.temperature,
+      topP: body.top_p,
+      topK: body.top_k,
+      stop: body.stop === undefined ? [] : Array.isArray(body.stop) ? body.stop : [body.stop],
+      seed: body.seed,
+    };
+    const started = performance.now();
+    if (!body.stream) {
+      const result = await model.generate(body.prompt, options);
+      return {
+        text: result.text,
+        tokens_generated: result.tokensGenerated,
+        finish_reason: result.finishReason,
+        model: id,
+        latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      };
+    }
+    async function* tokens(): AsyncGenerator<ServerSentEvent> {
+      let text = '';
+      let count = 0;
+      let finishReason: 'stop' | 'length' = 'length';
+      for await (const chunk of model.stream(body.prompt, options)) {
+        if (signal.aborted) return;
+        count += 1;
+        text += chunk.text;
+        if (chunk.finishReason) finishReason = chunk.finishReason;
+        if (chunk.text) yield { event: 'token', data: { text: chunk.text, token_id: chunk.tokenId } };
+      }
+      yield {
+        event: 'done',
+        data: {
+          text,
+          tokens_generated: count,
+          finish_reason: finishReason,
+          model: id,
+          latency_ms: Math.round((performance.now() - started) * 100) / 100,
+        },
+      };
+    }
+    return eventStreamReply(tokens());
+  },
+});
+
+/** `POST /predict` body. */
+export const PredictRequestSchema = z
+  .object({ text: z.string().min(1).max(100_000), model: z.string().min(1).max(200).optional() })
+  .strict();
+
+/** `POST /predict`: classification with a configured predictor (seed 001's response shape). */
+export const predictRoute = defineRoute({
+  method: 'POST',
+  path: '/predict',
+  operationId: 'predict',
+  summary: 'Classify a text',
+  tag: 'inference',
+  access: 'models:read',
+  mutating: false,
+  body: PredictRequestSchema,
+  response: z.object({
+    label: z.union([z.string(), z.number()]),
+    probability: z.number(),
+    latency_ms: z.number(),
+    base_model: z.string().optional(),
+    language: z.string().optional(),
+    model: z.string(),
+  }),
+  handler: async ({ server, body }) => {
+    const id = body.model ?? [...server.predictors.keys()][0];
+    const predictor = id === undefined ? undefined : server.predictors.get(id);
+    if (!predictor || id === undefined) {
+      throw new TunekitError({
+        code: 'NOT_FOUND',
+        status: 404,
+        message: `No classifier "${body.model ?? ''}" is served`,
+      });
+    }
+    const started = performance.now();
+    const prediction = await predictor.predict({ input: body.text, row: { text: body.text } });
+    const probabilities = prediction.probabilities ?? {};
+    const best = Object.entries(probabilities).sort((a, b) => b[1] - a[1])[0];
+    const label = prediction.label ?? best?.[0];
+    if (label === undefined) {
+      throw new TunekitError({
+        code: 'INTERNAL',
+        status: 500,
+        message: `Classifier "${id}" returned no label`,
+      });
+    }
+    const described = predictor as { baseModel?: string; language?: string };
+    return {
+      label,
+      probability: probabilities[String(label)] ?? best?.[1] ?? 1,
+      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      base_model: described.baseModel,
+      language: described.language,
+      model: id,
+    };
+  },
+});
+
+/** `GET /model/info`: a served model's description and whether it is loaded (it is not loaded by this call). */
+export const modelInfoRoute = defineRoute({
+  method: 'GET',
+  path: '/model/info',
+  operationId: 'getModelInfo',
+  summary: 'Description of a served model',
+  tag: 'inference',
+  access: 'models:read',
+  query: z.object({ model: z.string().min(1).max(200).optional() }),
+  response: z.object({
+    id: z.string(),
+    base_model: z.string().optional(),
+    language: z.string().optional(),
+    task: z.string(),
+    device: z.string(),
+    loaded: z.boolean(),
+    adapter: z.boolean(),
+    served_models: z.array(z.string()),
+  }),
+  handler: async ({ server, query }) => {
+    const id = modelId(server, query.model);
+    const source = await server.models.describe(id);
+    if (!source)
+      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+    return {
+      id,
+      base_model: source.baseModel,
+      language: source.language,
+      task: source.task,
+      device: source.device,
+      loaded: server.models.loaded().includes(id),
+      adapter: source.adapter !== undefined,
+      served_models: server.models.configured(),
+    };
+  },
+});
+
+/** Inference routes. */
+export const inferenceRoutes = [generateRoute, predictRoute, modelInfoRoute];

@@ -1,0 +1,124 @@
+import type { Readable } from 'node:stream';
+import type { OperationContext, PermissionRequest, Principal, Tunekit } from '@tunekit/core';
+import type { z } from 'zod';
+import type { ServerContext } from '../server/server-context.js';
+
+/** HTTP methods the route table uses. */
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * Who may call a route: `public` (no credentials), `authenticated` (any valid principal), or a core
+ * permission checked with `kit.policy` before the handler runs. Ownership checks on a resource
+ * (`jobs:read` on someone else's job) happen inside the handler, once the resource is loaded.
+ */
+export type RouteAccess = 'public' | 'authenticated' | PermissionRequest;
+
+/** One Server-Sent Event. */
+export interface ServerSentEvent {
+  /** Event name (`progress`, `token` …). */
+  event?: string;
+  /** JSON-serialisable payload (sent as one `data:` line). */
+  data: unknown;
+  /** Event id (for `Last-Event-ID`). */
+  id?: string;
+}
+
+/** What a handler may return besides a JSON value. */
+export type RouteReply =
+  | { kind: 'json'; status?: number; body: unknown }
+  | { kind: 'text'; status?: number; contentType: string; body: string }
+  | { kind: 'events'; events: AsyncIterable<ServerSentEvent> };
+
+/** What a handler receives. */
+export interface RouteContext<Params, Query, Body> {
+  kit: Tunekit;
+  server: ServerContext;
+  /** The authenticated caller (undefined on public routes without credentials). */
+  principal: Principal | undefined;
+  params: Params;
+  query: Query;
+  body: Body;
+  /** Raw request body of `rawBody` routes (uploads), read as a stream. */
+  bodyStream?: Readable;
+  /** Request headers, lower-cased names. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Who made the request, for audit events of the services. */
+  operation: OperationContext;
+  requestId: string;
+  /** Aborted when the client goes away (SSE streams stop). */
+  signal: AbortSignal;
+}
+
+/** One route of the table: everything an adapter, the OpenAPI document and the client need. */
+export interface RouteDefinition<
+  Params extends z.ZodType = z.ZodType,
+  Query extends z.ZodType = z.ZodType,
+  Body extends z.ZodType = z.ZodType,
+  Response extends z.ZodType = z.ZodType,
+> {
+  method: RouteMethod;
+  /** OpenAPI-style path, `{name}` for parameters. */
+  path: string;
+  /** Stable operation id (OpenAPI `operationId`, audit action `http.<operationId>`). */
+  operationId: string;
+  summary: string;
+  tag: string;
+  access: RouteAccess;
+  params?: Params;
+  query?: Query;
+  body?: Body;
+  /**
+   * The body is not parsed: the handler reads `bodyStream` (uploads). `contentTypes` lists what the
+   * OpenAPI document advertises.
+   */
+  rawBody?: { contentTypes: string[]; description: string };
+  /** Schema of the JSON response (200 unless `status`). */
+  response: Response;
+  /** Success status (default 200). */
+  status?: number;
+  /** Content type of a non-JSON success response (`text/event-stream`, Prometheus text). */
+  responseContentType?: string;
+  /** Whether the route changes state (audited as `http.<operationId>`; default: method is not GET). */
+  mutating?: boolean;
+  handler(
+    context: RouteContext<z.output<Params>, z.output<Query>, z.output<Body>>,
+  ): Promise<z.input<Response> | RouteReply>;
+}
+
+/** A route of any schemas (the table's element type). */
+// biome-ignore lint/suspicious/noExplicitAny: the table holds routes of different schemas.
+export type AnyRouteDefinition = RouteDefinition<any, any, any, any>;
+
+/** Declares a route with its schema types inferred (identity at run time). */
+export function defineRoute<
+  Params extends z.ZodType = z.ZodObject<Record<string, never>>,
+  Query extends z.ZodType = z.ZodObject<Record<string, never>>,
+  Body extends z.ZodType = z.ZodUnknown,
+  Response extends z.ZodType = z.ZodType,
+>(route: RouteDefinition<Params, Query, Body, Response>): RouteDefinition<Params, Query, Body, Response> {
+  return route;
+}
+
+const replyMarker = Symbol.for('tunekit.routeReply');
+
+/** A JSON reply with a status other than the route's default. */
+export function jsonReply(status: number, body: unknown): RouteReply {
+  return Object.assign({ kind: 'json' as const, status, body }, { [replyMarker]: true });
+}
+
+/** A non-JSON text reply (Prometheus exposition, plain text). */
+export function textReply(contentType: string, body: string, status = 200): RouteReply {
+  return Object.assign({ kind: 'text' as const, status, contentType, body }, { [replyMarker]: true });
+}
+
+/** A Server-Sent Events reply; the adapter writes each event as it comes and ends with the iterable. */
+export function eventStreamReply(events: AsyncIterable<ServerSentEvent>): RouteReply {
+  return Object.assign({ kind: 'events' as const, events }, { [replyMarker]: true });
+}
+
+/** Whether a value returned by a handler is a {@link RouteReply} rather than a JSON body. */
+export function isRouteReply(value: unknown): value is RouteReply {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[replyMarker] === true
+  );
+}

@@ -1,0 +1,390 @@
+import {
+  type Job,
+  JobSchema,
+  JobStatusSchema,
+  LoraConfigSchema,
+  ModelNameSchema,
+  type Principal,
+  type Tunekit,
+  TunekitError,
+} from '@tunekit/core';
+import { z } from 'zod';
+import { IdParamsSchema, PageQuerySchema, pageOf } from './common-schemas.js';
+import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
+
+/** Job kind the training routes submit. */
+export const TRAIN_JOB_KIND = 'train';
+
+/** `POST /train` body: a served base model, a dataset version and the run's settings. */
+export const TrainRequestSchema = z
+  .object({
+    /** Id of a model the server serves (its folder is never taken from the request). */
+    base_model: z.string().min(1).max(200),
+    /** Dataset version id to train on. */
+    dataset_version_id: z.string().min(1).max(200),
+    validation_dataset_version_id: z.string().min(1).max(200).optional(),
+    /** Name of the output (letters, digits, `.`, `_`, `-`). */
+    output_name: ModelNameSchema,
+    /** LoRA settings; absent trains every weight. */
+    lora: LoraConfigSchema.partial().optional(),
+    hyperparameters: z
+      .object({
+        maxSteps: z.number().int().positive().max(1_000_000).optional(),
+        epochs: z.number().positive().max(1000).optional(),
+        batchSize: z.number().int().positive().max(4096).optional(),
+        learningRate: z.number().positive().max(1).optional(),
+        maxLength: z.number().int().min(2).max(1_000_000).optional(),
+        evalEvery: z.number().int().min(0).optional(),
+        warmupSteps: z.number().int().min(0).optional(),
+        seed: z.number().int().optional(),
+        checkpointEvery: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
+    threads: z.number().int().min(1).max(256).optional(),
+  })
+  .strict();
+
+/** `POST /train` response. */
+export const TrainAcceptedSchema = z.object({ job_id: z.string(), status: JobStatusSchema });
+
+/** A job as the API shows it (input included; owner only to admins and the owner). */
+export const JobViewSchema = JobSchema.pick({
+  id: true,
+  kind: true,
+  status: true,
+  owner: true,
+  progress: true,
+  progressMessage: true,
+  metrics: true,
+  attempt: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+  error: true,
+  output: true,
+});
+
+/** A job as the API shows it. */
+export type JobView = z.infer<typeof JobViewSchema>;
+
+function view(job: Job): JobView {
+  const {
+    id,
+    kind,
+    status,
+    owner,
+    progress,
+    progressMessage,
+    metrics,
+    attempt,
+    createdAt,
+    startedAt,
+    finishedAt,
+    error,
+    output,
+  } = job;
+  return {
+    id,
+    kind,
+    status,
+    owner,
+    progress,
+    progressMessage,
+    metrics,
+    attempt,
+    createdAt,
+    startedAt,
+    finishedAt,
+    error,
+    output,
+  };
+}
+
+/** Loads a job and checks the caller may act on it; a job the caller may not see is reported as missing. */
+async function ownedJob(
+  kit: Tunekit,
+  principal: Principal | undefined,
+  id: string,
+  action: 'jobs:read' | 'jobs:cancel',
+) {
+  const job = await kit.jobs.get(id);
+  if (!job || job.kind !== TRAIN_JOB_KIND) {
+    throw new TunekitError({ code: 'JOB_NOT_FOUND', status: 404, message: `No training job "${id}"` });
+  }
+  if (!kit.policy.can(principal, action, { owner: job.owner, id })) {
+    if (kit.policy.can(principal, 'jobs:read', { owner: job.owner, id }))
+      kit.policy.assertCan(principal, action, { owner: job.owner, id });
+    throw new TunekitError({ code: 'JOB_NOT_FOUND', status: 404, message: `No training job "${id}"` });
+  }
+  return job;
+}
+
+/** `POST /train`: queues a fine-tuning job and returns its id (202). */
+export const submitTrainingRoute = defineRoute({
+  method: 'POST',
+  path: '/train',
+  operationId: 'submitTraining',
+  summary: 'Queue a fine-tuning job; returns its id',
+  tag: 'training',
+  access: 'jobs:create',
+  body: TrainRequestSchema,
+  response: TrainAcceptedSchema,
+  status: 202,
+  handler: async ({ kit, server, principal, body }) => {
+    const base = await server.models.describe(body.base_model);
+    if (!base) {
+      throw new TunekitError({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        message: `Unknown base_model "${body.base_model}"`,
+        details: { issues: [{ path: 'base_model', message: 'is not a model this server serves' }] },
+      });
+    }
+    const versionOf = async (id: string, path: string) => {
+      const version = await kit.datasets.getVersion(id);
+      if (!version) {
+        throw new TunekitError({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          message: `Unknown dataset version "${id}"`,
+          details: { issues: [{ path, message: 'no such dataset version' }] },
+        });
+      }
+      return version;
+    };
+    const dataset = await versionOf(body.dataset_version_id, 'dataset_version_id');
+    const validation = body.validation_dataset_version_id
+      ? await versionOf(body.validation_dataset_version_id, 'validation_dataset_version_id')
+      : undefined;
+    const { checkpointEvery, ...hyperparameters } = body.hyperparameters;
+    const owner = principal?.id ?? 'anonymous';
+    const job = await kit.jobs.submit(
+      TRAIN_JOB_KIND,
+      {
+        model: base.path,
+        tokenizer: base.tokenizer,
+        baseModelId: body.base_model,
+        lora: body.lora,
+        device: body.device,
+        threads: body.threads,
+        dataset: { uri: dataset.uri },
+        validation: validation ? { uri: validation.uri } : undefined,
+        datasetVersionId: dataset.id,
+        options: { ...hyperparameters, checkpoint: { every: checkpointEvery ?? 0 } },
+        outputUri: `artifact://outputs/${owner}/${body.output_name}/${Date.now().toString(36)}`,
+      },
+      { owner },
+    );
+    return { job_id: job.id, status: job.status };
+  },
+});
+
+/** `GET /train`: the caller's training jobs (admins: everyone's). */
+export const listTrainingRoute = defineRoute({
+  method: 'GET',
+  path: '/train',
+  operationId: 'listTraining',
+  summary: 'List training jobs (own jobs; admins see all)',
+  tag: 'training',
+  access: 'jobs:read',
+  query: PageQuerySchema.extend({ status: JobStatusSchema.optional() }),
+  response: pageOf(JobViewSchema),
+  handler: async ({ kit, principal, query }) => {
+    const scope = kit.policy.scope(principal, 'jobs:read');
+    const page = await kit.jobs.list({
+      kind: TRAIN_JOB_KIND,
+      status: query.status,
+      owner: scope === 'any' ? undefined : (principal?.id ?? ''),
+      limit: query.limit,
+      cursor: query.cursor,
+    });
+    return { items: page.items.map(view), nextCursor: page.nextCursor };
+  },
+});
+
+/** `GET /train/{id}`: status, progress and metrics of a job (its owner or an admin). */
+export const getTrainingRoute = defineRoute({
+  method: 'GET',
+  path: '/train/{id}',
+  operationId: 'getTraining',
+  summary: 'Status, progress and metrics of a training job',
+  tag: 'training',
+  access: 'jobs:read',
+  params: IdParamsSchema,
+  response: JobViewSchema,
+  handler: async ({ kit, principal, params }) => view(await ownedJob(kit, principal, params.id, 'jobs:read')),
+});
+
+/** `GET /task/{id}`: seed 001's name for `GET /train/{id}`. */
+export const getTaskRoute = defineRoute({
+  ...getTrainingRoute,
+  path: '/task/{id}',
+  operationId: 'getTask',
+  summary: 'Alias of GET /train/{id}',
+});
+
+/** `POST /train/{id}/stop`: cancels a queued or running job (its last checkpoint stays). */
+export const stopTrainingRoute = defineRoute({
+  method: 'POST',
+  path: '/train/{id}/stop',
+  operationId: 'stopTraining',
+  summary: 'Cancel a training job',
+  tag: 'training',
+  access: 'jobs:cancel',
+  params: IdParamsSchema,
+  response: JobViewSchema,
+  handler: async ({ kit, principal, params }) => {
+    await ownedJob(kit, principal, params.id, 'jobs:cancel');
+    return view(await kit.jobs.cancel(params.id, `stopped by ${principal?.id ?? 'anonymous'}`));
+  },
+});
+
+const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Events of one job as SSE: a `status` snapshot, then `progress`, `step`, `checkpoint` … until a final status. */
+async function* jobEvents(kit: Tunekit, jobId: string, signal: AbortSignal): AsyncGenerator<ServerSentEvent> {
+  const queue: ServerSentEvent[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  const push = (event: ServerSentEvent, final = false) => {
+    queue.push(event);
+    if (final) finished = true;
+    wake?.();
+  };
+  const mine = (payload: { jobId?: string }) => payload.jobId === jobId;
+  const stops = [
+    kit.events.on('job:started', (payload) => mine(payload) && push({ event: 'started', data: payload })),
+    kit.events.on('job:progress', (payload) => mine(payload) && push({ event: 'progress', data: payload })),
+    kit.events.on('training:step', (payload) => mine(payload) && push({ event: 'step', data: payload })),
+    kit.events.on(
+      'training:evaluated',
+      (payload) => mine(payload) && push({ event: 'evaluated', data: payload }),
+    ),
+    kit.events.on(
+      'checkpoint:saved',
+      (payload) => mine(payload) && push({ event: 'checkpoint', data: payload }),
+    ),
+    kit.events.on('job:retrying', (payload) => mine(payload) && push({ event: 'retrying', data: payload })),
+    kit.events.on(
+      'job:succeeded',
+      (payload) => mine(payload) && push({ event: 'succeeded', data: payload }, true),
+    ),
+    kit.events.on('job:failed', (payload) => mine(payload) && push({ event: 'failed', data: payload }, true)),
+    kit.events.on(
+      'job:cancelled',
+      (payload) => mine(payload) && push({ event: 'cancelled', data: payload }, true),
+    ),
+  ];
+  const onAbort = () => {
+    finished = true;
+    wake?.();
+  };
+  signal.addEventListener('abort', onAbort);
+  try {
+    // Subscribed first, then the snapshot: no event falls between the two.
+    const job = await kit.jobs.get(jobId);
+    if (job) {
+      yield { event: 'status', data: view(job) };
+      if (finalStatuses.has(job.status)) return;
+    }
+    while (true) {
+      while (queue.length > 0) yield queue.shift() as ServerSentEvent;
+      if (finished || signal.aborted) {
+        if (!signal.aborted) {
+          const final = await kit.jobs.get(jobId);
+          if (final) yield { event: 'status', data: view(final) };
+        }
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    for (const stop of stops) stop();
+  }
+}
+
+/** `GET /train/{id}/events`: Server-Sent Events of the job's progress until it ends. */
+export const trainingEventsRoute = defineRoute({
+  method: 'GET',
+  path: '/train/{id}/events',
+  operationId: 'streamTrainingEvents',
+  summary:
+    'Server-Sent Events of a training job (status, progress, step, evaluated, checkpoint, final status)',
+  tag: 'training',
+  access: 'jobs:read',
+  params: IdParamsSchema,
+  response: z.string(),
+  responseContentType: 'text/event-stream',
+  handler: async ({ kit, principal, params, signal }) => {
+    await ownedJob(kit, principal, params.id, 'jobs:read');
+    return eventStreamReply(jobEvents(kit, params.id, signal));
+  },
+});
+
+/** `GET /train/{id}/checkpoints`: checkpoints the job left in the artifact store. */
+export const listCheckpointsRoute = defineRoute({
+  method: 'GET',
+  path: '/train/{id}/checkpoints',
+  operationId: 'listCheckpoints',
+  summary: 'Checkpoints of a training job',
+  tag: 'training',
+  access: 'jobs:read',
+  params: IdParamsSchema,
+  response: z.object({
+    items: z.array(
+      z.object({ name: z.string(), uri: z.string(), files: z.number().int(), bytes: z.number() }),
+    ),
+  }),
+  handler: async ({ kit, principal, params }) => {
+    const job = await ownedJob(kit, principal, params.id, 'jobs:read');
+    const prefix = `artifact://jobs/${job.id}/checkpoints/`;
+    const checkpoints = new Map<string, { name: string; uri: string; files: number; bytes: number }>();
+    for (const file of await kit.artifacts.list(prefix)) {
+      const name = file.uri.slice(prefix.length).split('/')[0] as string;
+      const entry = checkpoints.get(name) ?? { name, uri: `${prefix}${name}`, files: 0, bytes: 0 };
+      entry.files += 1;
+      entry.bytes += file.size;
+      checkpoints.set(name, entry);
+    }
+    return { items: [...checkpoints.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  },
+});
+
+/** `GET /experiments`: every training run with its metrics (admin). */
+export const listExperimentsRoute = defineRoute({
+  method: 'GET',
+  path: '/experiments',
+  operationId: 'listExperiments',
+  summary: 'Every training run with metrics (admin)',
+  tag: 'training',
+  access: 'experiments:read',
+  query: PageQuerySchema.extend({ status: JobStatusSchema.optional() }),
+  response: pageOf(JobViewSchema),
+  handler: async ({ kit, query }) => {
+    const page = await kit.jobs.list({
+      kind: TRAIN_JOB_KIND,
+      status: query.status,
+      limit: query.limit,
+      cursor: query.cursor,
+    });
+    return { items: page.items.map(view), nextCursor: page.nextCursor };
+  },
+});
+
+/** Training routes. */
+export const trainingRoutes = [
+  submitTrainingRoute,
+  listTrainingRoute,
+  getTrainingRoute,
+  getTaskRoute,
+  stopTrainingRoute,
+  trainingEventsRoute,
+  listCheckpointsRoute,
+  listExperimentsRoute,
+];

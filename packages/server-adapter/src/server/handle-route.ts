@@ -1,0 +1,156 @@
+import type { Readable } from 'node:stream';
+import { type OperationContext, type Principal, TunekitError, validationFailed } from '@tunekit/core';
+import type { z } from 'zod';
+import { type AnyRouteDefinition, isRouteReply, type ServerSentEvent } from '../routes/route-definition.js';
+import { PROBLEM_CONTENT_TYPE, toProblem, toTunekitError } from './problem-details.js';
+import type { ServerContext } from './server-context.js';
+
+/** A request as an adapter hands it over: already routed, body parsed by the framework (or a stream). */
+export interface AdapterRequest {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body: unknown;
+  bodyStream?: Readable;
+  headers: Record<string, string | string[] | undefined>;
+  ip: string;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+/** What an adapter writes back. */
+export type AdapterResponse =
+  | { status: number; headers: Record<string, string>; body: string }
+  | { status: number; headers: Record<string, string>; events: AsyncIterable<ServerSentEvent> };
+
+/** Serialises one Server-Sent Event. */
+export function formatServerSentEvent(event: ServerSentEvent): string {
+  return `${event.id ? `id: ${event.id}\n` : ''}${event.event ? `event: ${event.event}\n` : ''}data: ${JSON.stringify(event.data)}\n\n`;
+}
+
+/** An error response for an adapter (problem+json). */
+export function problemResponse(error: unknown, requestId: string): AdapterResponse {
+  const problem = toProblem(toTunekitError(error), requestId);
+  return {
+    status: problem.status,
+    headers: {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      ...(problem.code === 'RATE_LIMITED' && typeof problem.details?.retryAfterSeconds === 'number'
+        ? { 'retry-after': String(problem.details.retryAfterSeconds) }
+        : {}),
+    },
+    body: JSON.stringify(problem),
+  };
+}
+
+function parsePart(schema: z.ZodType | undefined, value: unknown, what: string): unknown {
+  if (!schema) return value;
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationFailed(result.error, what);
+  return result.data;
+}
+
+/** Whether the route changes state. */
+export function isMutating(route: AnyRouteDefinition): boolean {
+  return route.mutating ?? route.method !== 'GET';
+}
+
+/**
+ * Runs one route for an adapter: authenticates, enforces the route's permission with `kit.policy`,
+ * validates params/query/body with the route's zod schemas (400 with the failing fields), calls the
+ * handler with an `OperationContext` and audits every mutating request with actor, outcome and
+ * request id. Failures come back as problem+json responses, never as throws.
+ */
+export async function handleRoute(
+  server: ServerContext,
+  route: AnyRouteDefinition,
+  request: AdapterRequest,
+): Promise<AdapterResponse> {
+  const { kit } = server;
+  let principal: Principal | undefined;
+  const operation: OperationContext = { actor: 'anonymous', requestId: request.requestId, ip: request.ip };
+  let outcome: 'success' | 'failure' | 'denied' = 'success';
+  let status = 200;
+  let errorCode: string | undefined;
+  try {
+    await server.ready;
+    try {
+      principal = await server.authenticator.authenticate(request.headers);
+    } catch (error) {
+      if (route.access !== 'public') throw error;
+    }
+    if (principal) operation.actor = principal.id;
+    if (route.access !== 'public') {
+      if (!principal) {
+        throw new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Credentials are required' });
+      }
+      if (route.access !== 'authenticated') kit.policy.assertCan(principal, route.access);
+    }
+    const params = parsePart(route.params, request.params, 'path parameters');
+    const query = parsePart(route.query, request.query, 'query');
+    const body = route.rawBody ? undefined : parsePart(route.body, request.body, 'request body');
+    const result = await route.handler({
+      kit,
+      server,
+      principal,
+      params,
+      query,
+      body,
+      bodyStream: request.bodyStream,
+      headers: request.headers,
+      operation,
+      requestId: request.requestId,
+      signal: request.signal,
+    });
+    if (isRouteReply(result)) {
+      if (result.kind === 'events') {
+        return {
+          status: 200,
+          headers: {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache, no-transform',
+            'x-accel-buffering': 'no',
+          },
+          events: result.events,
+        };
+      }
+      status = result.status ?? route.status ?? 200;
+      if (result.kind === 'text') {
+        return { status, headers: { 'content-type': result.contentType }, body: result.body };
+      }
+      return {
+        status,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(result.body),
+      };
+    }
+    status = route.status ?? 200;
+    return {
+      status,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(result ?? null),
+    };
+  } catch (caught) {
+    const error = toTunekitError(caught);
+    if (error.status >= 500)
+      kit.logger.error({ err: caught, requestId: request.requestId }, 'request failed');
+    status = error.status;
+    errorCode = error.code;
+    outcome = error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED' ? 'denied' : 'failure';
+    return problemResponse(error, request.requestId);
+  } finally {
+    if (isMutating(route)) {
+      await kit.audit
+        .record(
+          {
+            action: `http.${route.operationId}`,
+            resourceType: 'http',
+            resourceId: route.path,
+            outcome,
+            details: { method: route.method, status, ...(errorCode ? { code: errorCode } : {}) },
+          },
+          operation,
+        )
+        .catch((error: unknown) => kit.logger.error({ err: error }, 'audit record failed'));
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { Predictor, Tunekit } from '@tunekit/core';
+import { type Authenticator, createAuthenticator } from '../auth/authenticator.js';
+import { createLoginRateLimiter, type LoginRateLimiter } from '../auth/login-rate-limiter.js';
+import { createUserStore, type UserStore } from '../auth/user-store.js';
+import { createModelCache, type ModelCache } from '../inference/model-cache.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, type TunekitServerOptions } from './server-options.js';
+
+/** Per-mount state shared by the routes: auth, users, model cache, limits. One per adapter instance. */
+export interface ServerContext {
+  readonly kit: Tunekit;
+  readonly options: TunekitServerOptions;
+  readonly authenticator: Authenticator;
+  readonly users: UserStore;
+  readonly models: ModelCache;
+  readonly loginLimiter: LoginRateLimiter;
+  readonly predictors: ReadonlyMap<string, Predictor>;
+  readonly bodyLimit: number;
+  readonly uploadLimit: number;
+  readonly startedAt: number;
+  /** Resolves once configured users exist. */
+  readonly ready: Promise<void>;
+  /** Whether the server is shutting down (`/ready` answers 503). */
+  draining: boolean;
+  /** Open event streams; aborted on shutdown so that in-flight SSE responses end. */
+  readonly streams: Set<AbortController>;
+  /** Releases loaded models. */
+  close(): Promise<void>;
+}
+
+/** Creates the shared state of one mounted adapter. */
+export function createServerContext(kit: Tunekit, options: TunekitServerOptions = {}): ServerContext {
+  const users = createUserStore(kit);
+  const models = createModelCache(kit, options.models);
+  const ready = (async () => {
+    for (const user of options.users ?? []) {
+      if (!(await users.get(user.username))) await users.create(user);
+    }
+  })();
+  ready.catch(() => undefined);
+  return {
+    kit,
+    options,
+    authenticator: createAuthenticator(options.auth),
+    users,
+    models,
+    loginLimiter: createLoginRateLimiter(options.loginRateLimit),
+    predictors: new Map((options.predictors ?? []).map((predictor) => [predictor.id, predictor])),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
+    startedAt: Date.now(),
+    ready,
+    draining: false,
+    streams: new Set(),
+    close: () => models.close(),
+  };
+}
