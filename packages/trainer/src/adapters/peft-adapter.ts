@@ -19,6 +19,10 @@ export interface SavePeftAdapterOptions {
   baseModel?: string;
   /** `model_type` of the base (`gpt2` stores Conv1D weights: PEFT sets `fan_in_fan_out: true`). */
   modelType?: string;
+  /** PEFT `task_type` (default `CAUSAL_LM`; sequence classifiers use `SEQ_CLS`). */
+  taskType?: 'CAUSAL_LM' | 'SEQ_CLS';
+  /** Modules trained in full and saved with the adapter (PEFT `modules_to_save`, e.g. `['classifier']`). */
+  modulesToSave?: string[];
 }
 
 /**
@@ -31,7 +35,7 @@ export function peftAdapterConfig(
 ): Record<string, unknown> {
   return {
     peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
+    task_type: options.taskType ?? 'CAUSAL_LM',
     base_model_name_or_path: options.baseModel ?? null,
     revision: null,
     inference_mode: true,
@@ -44,7 +48,7 @@ export function peftAdapterConfig(
     use_rslora: config.rsLora,
     use_dora: false,
     init_lora_weights: true,
-    modules_to_save: null,
+    modules_to_save: options.modulesToSave ?? null,
     layers_to_transform: null,
     layers_pattern: null,
     rank_pattern: {},
@@ -52,10 +56,22 @@ export function peftAdapterConfig(
   };
 }
 
-/** Checks PEFT key names and shapes (`lora_A` `[r, in]`, `lora_B` `[out, r]`); returns the weights without adapter names. */
-export function validatePeftWeights(weights: TensorMap, config: LoraConfig): TensorMap {
+/**
+ * Checks PEFT key names and shapes (`lora_A` `[r, in]`, `lora_B` `[out, r]`); returns the weights without
+ * adapter names. Tensors of `modulesToSave` (`base_model.model.classifier.weight`) are kept as they are.
+ */
+export function validatePeftWeights(
+  weights: TensorMap,
+  config: LoraConfig,
+  modulesToSave: readonly string[] = [],
+): TensorMap {
   const normalized: TensorMap = new Map();
   for (const [key, tensor] of weights) {
+    const saved = modulesToSave.some((module) => key.startsWith(`base_model.model.${module}.`));
+    if (saved && !key.includes('.lora_')) {
+      normalized.set(key, tensor);
+      continue;
+    }
     const match = PEFT_KEY.exec(key);
     if (!match) {
       throw new TunekitError({
@@ -94,7 +110,7 @@ export async function savePeftAdapter(
       message: 'The adapters have no weights yet (train first)',
     });
   }
-  const weights = validatePeftWeights(adapters.weights, adapters.config);
+  const weights = validatePeftWeights(adapters.weights, adapters.config, options.modulesToSave);
   await mkdir(directory, { recursive: true });
   await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, { metadata: { format: 'pt' } });
   await writeFile(
@@ -138,5 +154,6 @@ export async function loadPeftAdapter(directory: string): Promise<LoraAdapters> 
     rsLora: raw.use_rslora ?? false,
   });
   const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
-  return { config, weights: validatePeftWeights(weights, config) };
+  const modulesToSave = Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : [];
+  return { config, weights: validatePeftWeights(weights, config, modulesToSave) };
 }

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
 import { mergeLora } from '../lora/lora-weights.js';
 import { writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
@@ -45,6 +46,9 @@ export async function saveTrained(trainer: Trainer, directory: string): Promise<
     await savePeftAdapter(directory, adapters, {
       baseModel: trainer.model.directory,
       modelType: (trainer.model.config as Record<string, unknown>).model_type as string | undefined,
+      ...(trainer.model.architecture.task === 'sequence-classification'
+        ? { taskType: 'SEQ_CLS' as const, modulesToSave: ['classifier'] }
+        : {}),
     });
   } else {
     await saveModelFolder(directory, trainer.model, trainer.tokenizer);
@@ -62,7 +66,10 @@ export async function mergeAndSave(trainer: Trainer, directory: string): Promise
   let weights = trainer.model.weights;
   if (adapters?.weights) {
     const modelType = (trainer.model.config as Record<string, unknown>).model_type;
-    weights = mergeLora(weights, adapters.weights, adapters.config, { fanInFanOut: modelType === 'gpt2' });
+    weights = applyModulesToSave(
+      mergeLora(weights, adapters.weights, adapters.config, { fanInFanOut: modelType === 'gpt2' }),
+      adapters.weights,
+    );
   }
   await saveModelFolder(directory, { config: trainer.model.config, weights }, trainer.tokenizer);
   return directory;

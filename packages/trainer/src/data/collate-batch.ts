@@ -8,6 +8,8 @@ export interface Batch {
   attentionMask: BigInt64Array;
   /** Labels aligned with `inputIds` ({@link IGNORE_INDEX} on padding and masked positions). */
   labels: BigInt64Array;
+  /** Class ids `[batchSize]` when the sequences are classification examples (fed as `labels`). */
+  classLabels?: BigInt64Array;
   /** Positions that carry a label, after the one-token shift a causal LM applies. */
   trainedTokens: number;
 }
@@ -29,10 +31,20 @@ export function collateBatch(sequences: readonly TokenSequence[], padId: number,
     for (let i = 0; i < count; i++) {
       inputIds[offset + i] = BigInt(sequence.inputIds[i] as number);
       attentionMask[offset + i] = 1n;
-      const label = sequence.labels[i] as number;
+      const label = sequence.labels[i] ?? IGNORE_INDEX;
       labels[offset + i] = BigInt(label);
       if (i > 0 && label !== IGNORE_INDEX) trainedTokens += 1;
     }
   });
+  if (sequences[0]?.classLabel !== undefined) {
+    // Classification: one label per sequence, every example counts once.
+    const classLabels = BigInt64Array.from(
+      sequences.map((sequence) => BigInt(sequence.classLabel ?? IGNORE_INDEX)),
+    );
+    const counted = sequences.filter(
+      (sequence) => (sequence.classLabel ?? IGNORE_INDEX) !== IGNORE_INDEX,
+    ).length;
+    return { batchSize, length, inputIds, attentionMask, labels, classLabels, trainedTokens: counted };
+  }
   return { batchSize, length, inputIds, attentionMask, labels, trainedTokens };
 }

@@ -1,2 +1,3 @@
+export * from './apply-modules-to-save.js';
 export * from './lora-config.js';
 export * from './lora-weights.js';

@@ -36,7 +36,12 @@ export async function writeWordPieceTokenizer(
   const counts = new Map<string, number>();
   const characters = new Set<string>();
   for (const raw of texts) {
-    const text = lowercase ? raw.normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase() : raw;
+    const text = lowercase
+      ? raw
+          .normalize('NFD')
+          .replace(/\p{Mn}/gu, '')
+          .toLowerCase()
+      : raw;
     for (const word of preTokenize(text)) {
       counts.set(word, (counts.get(word) ?? 0) + 1);
       for (const character of word) characters.add(character);
@@ -53,7 +58,9 @@ export async function writeWordPieceTokenizer(
     });
   }
   const seen = new Set(vocabulary);
-  const words = [...counts].filter(([word]) => !seen.has(word)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const words = [...counts]
+    .filter(([word]) => !seen.has(word))
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   for (const [word] of words) {
     if (vocabulary.length >= vocabSize) break;
     vocabulary.push(word);

@@ -75,7 +75,9 @@ function runBatch(
   const feeds: Record<string, Tensor> = {
     [graph.inputNames.inputIds]: new ort.Tensor('int64', batch.inputIds, dims),
     [graph.inputNames.attentionMask]: new ort.Tensor('int64', batch.attentionMask, dims),
-    [graph.inputNames.labels]: new ort.Tensor('int64', batch.labels, dims),
+    [graph.inputNames.labels]: batch.classLabels
+      ? new ort.Tensor('int64', batch.classLabels, [batch.batchSize])
+      : new ort.Tensor('int64', batch.labels, dims),
   };
   graph.parameters.forEach((parameter, index) => {
     feeds[parameter.inputName] = new ort.Tensor('float32', parameters[index] as Float32Array, [

@@ -1,0 +1,16 @@
+import type { TensorMap } from '../safetensors/tensor-map.js';
+import { PEFT_PREFIX } from './lora-weights.js';
+
+/**
+ * Copies an adapter's fully trained modules (PEFT `modules_to_save`, saved as
+ * `base_model.model.classifier.weight` …) over the base weights (`classifier.weight` …), as PEFT's
+ * `merge_and_unload` does. LoRA tensors are ignored (merge them with `mergeLora`). Returns a new map.
+ */
+export function applyModulesToSave(weights: TensorMap, adapters: TensorMap): TensorMap {
+  const merged: TensorMap = new Map(weights);
+  for (const [name, tensor] of adapters) {
+    if (name.includes('.lora_') || !name.startsWith(PEFT_PREFIX)) continue;
+    merged.set(name.slice(PEFT_PREFIX.length), { shape: [...tensor.shape], data: tensor.data.slice() });
+  }
+  return merged;
+}
