@@ -1,2 +1,72 @@
 // @tunekit/registry public API. Keep this barrel explicit: one line per exported module.
-export {};
+export { buildModelCard } from './cards/build-model-card.js';
+export { modelCardFrontMatter, renderModelCard } from './cards/render-model-card.js';
+export {
+  createModelRegistry,
+  MODEL_CARDS_COLLECTION,
+  MODEL_TRANSITIONS_COLLECTION,
+  MODEL_VERSIONS_COLLECTION,
+  type ModelRegistryOptions,
+  REGISTERED_MODELS_COLLECTION,
+  RESERVED_ALIASES,
+} from './create-model-registry.js';
+export { hashingEmbedderPlugin, transformersEmbedderPlugin } from './embedders/embedder-plugins.js';
+export {
+  createHashingEmbedder,
+  type HashingEmbedderOptions,
+  tokenizeWords,
+} from './embedders/hashing-embedder.js';
+export {
+  createTransformersEmbedder,
+  type TransformersEmbedderOptions,
+} from './embedders/transformers-embedder.js';
+export {
+  embeddingText,
+  type ModelFilters,
+  ModelFiltersSchema,
+  modelFilterPredicate,
+  textQueryPredicate,
+} from './model-filters.js';
+export {
+  type ModelLineage,
+  type ModelRegistry,
+  type ModelSearchPage,
+  type Recommendation,
+  type RecommendQuery,
+  RecommendQuerySchema,
+  type RegisterModelInput,
+  RegisterModelInputSchema,
+  type SearchModelsQuery,
+  SearchModelsQuerySchema,
+  type TransitionOptions,
+  type UpdateModelInput,
+  UpdateModelInputSchema,
+} from './model-registry.js';
+export {
+  createHnswVectorIndex,
+  type HnswParameters,
+  type SerializedVectorIndex,
+  type VectorIndex,
+  type VectorSearchHit,
+} from './recommend/hnsw-vector-index.js';
+export {
+  createRecommendationIndex,
+  type IndexLoadOutcome,
+  type RecommendationIndex,
+  type RecommendationIndexMetadata,
+  RecommendationIndexMetadataSchema,
+  type RecommendationIndexOptions,
+} from './recommend/recommendation-index.js';
+export {
+  type RegisterAs,
+  RegisterAsSchema,
+  registerFromTrainingJob,
+  registrationFromTrainingJob,
+} from './register-from-training-job.js';
+export { RegistryKey, type RegistryPluginOptions, registryPlugin } from './registry-plugin.js';
+export {
+  ALLOWED_TRANSITIONS,
+  assertTransition,
+  canTransition,
+  invalidTransition,
+} from './stage-transitions.js';

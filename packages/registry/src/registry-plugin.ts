@@ -1,0 +1,137 @@
+import {
+  createServiceKey,
+  definePlugin,
+  type Embedder,
+  ErrorCodes,
+  TunekitError,
+  type TunekitPlugin,
+} from '@tunekit/core';
+import { createModelRegistry } from './create-model-registry.js';
+import { createHashingEmbedder, type HashingEmbedderOptions } from './embedders/hashing-embedder.js';
+import type { ModelRegistry } from './model-registry.js';
+import type { HnswParameters } from './recommend/hnsw-vector-index.js';
+import { registerFromTrainingJob } from './register-from-training-job.js';
+
+/** Typed service key of the registry: `kit.get(RegistryKey)`. */
+export const RegistryKey = createServiceKey<ModelRegistry>('registry');
+
+declare module '@tunekit/core' {
+  interface Tunekit {
+    /**
+     * The model registry, present when `registryPlugin()` is installed (the same object as
+     * `kit.get(RegistryKey)`; reading it without the plugin gives undefined).
+     */
+    readonly registry: ModelRegistry;
+  }
+}
+
+/** Options of {@link registryPlugin}. */
+export interface RegistryPluginOptions {
+  /**
+   * The embedder of the recommendation index: an instance, or the name of one registered on the
+   * `embedder` extension point by another plugin (resolved on first use, so plugin order does not
+   * matter). Default: the offline hashing embedder (`hashing`, options from `hashing`).
+   */
+  embedder?: Embedder | string;
+  /** Options of the default hashing embedder. */
+  hashing?: HashingEmbedderOptions;
+  /** HNSW parameters of the index (M, efConstruction, efSearch …). */
+  hnsw?: HnswParameters;
+  /** Folder of the index files (default `artifact://registry/index`). */
+  indexFolderUri?: string;
+  /** Folder for cards of versions stored outside the artifact store (default `artifact://registry/models`). */
+  cardsFolderUri?: string;
+  /**
+   * Register the output of succeeded training jobs whose input has `registerAs` (default true).
+   * Job kinds listened to: `trainJobKinds` (default `['train']`).
+   */
+  autoRegister?: boolean;
+  trainJobKinds?: readonly string[];
+}
+
+/**
+ * The registry as a kit plugin: provides the {@link ModelRegistry} under {@link RegistryKey} and as
+ * `kit.registry`, registers the default hashing embedder on the `embedder` extension point (unless a
+ * name is given), and, with `autoRegister`, registers the output of each succeeded `train` job whose
+ * input has `registerAs: { name, description?, tags? … }`. Teardown waits for pending index writes.
+ *
+ * @example
+ * ```ts
+ * const kit = await createTunekit({ dataDirectory: './.tunekit', plugins: [registryPlugin()] });
+ * const v1 = await kit.registry.register({ name: 'tone-ja', artifactUri: 'artifact://models/tone-ja/1' });
+ * await kit.registry.transition(v1.id, 'staging');
+ * await kit.registry.deploy(v1.id);
+ * ```
+ */
+export function registryPlugin(options: RegistryPluginOptions = {}): TunekitPlugin {
+  return definePlugin({
+    name: 'registry',
+    setup(context) {
+      const { kit } = context;
+      let ownEmbedderName: string | undefined;
+      let embedder: Embedder | (() => Embedder);
+      if (typeof options.embedder === 'string') {
+        const name = options.embedder;
+        embedder = () => {
+          const found = context.extensions.get('embedder', name);
+          if (found === undefined) {
+            throw new TunekitError({
+              code: 'EMBEDDER_NOT_FOUND',
+              status: ErrorCodes.EMBEDDER_NOT_FOUND.status,
+              message: `No embedder "${name}" is registered (add the plugin that provides it)`,
+              details: { embedder: name },
+            });
+          }
+          return found;
+        };
+      } else {
+        embedder = options.embedder ?? createHashingEmbedder(options.hashing);
+        if (context.extensions.get('embedder', embedder.name) === undefined) {
+          context.extensions.add('embedder', embedder.name, embedder);
+          ownEmbedderName = embedder.name;
+        }
+      }
+      const registry = createModelRegistry({
+        storage: kit.storage,
+        artifacts: kit.artifacts,
+        events: kit.events,
+        audit: kit.audit,
+        logger: context.logger,
+        jobs: kit.jobs,
+        datasets: kit.datasets,
+        embedder,
+        hnsw: options.hnsw,
+        indexFolderUri: options.indexFolderUri,
+        cardsFolderUri: options.cardsFolderUri,
+      });
+      context.provide(RegistryKey, registry);
+      Object.defineProperty(kit, 'registry', { value: registry, configurable: true, enumerable: true });
+
+      const pending = new Set<Promise<unknown>>();
+      let stopListening: (() => void) | undefined;
+      if (options.autoRegister ?? true) {
+        const kinds = new Set(options.trainJobKinds ?? ['train']);
+        stopListening = context.events.on('job:succeeded', ({ jobId, kind }) => {
+          if (!kinds.has(kind)) return;
+          const work = (async () => {
+            const job = await kit.jobs.get(jobId);
+            if (job === undefined) return;
+            await registerFromTrainingJob(registry, job);
+          })()
+            .catch((error) => {
+              context.logger.error({ err: error, jobId }, 'Registering the output of a training job failed');
+            })
+            .finally(() => pending.delete(work));
+          pending.add(work);
+        });
+      }
+      return async () => {
+        stopListening?.();
+        await Promise.allSettled([...pending]);
+        await registry.flush();
+        if (ownEmbedderName !== undefined) context.extensions.remove('embedder', ownEmbedderName);
+        Reflect.deleteProperty(kit, 'registry');
+      };
+    },
+  });
+}
