@@ -13,6 +13,7 @@ export * from './data/prepare-classification-sequences.js';
 export * from './data/prepare-sequences.js';
 export * from './data/seeded-random.js';
 export * from './data/training-row.js';
+export * from './export/export-model.js';
 export * from './generate/generation-options.js';
 export * from './generate/sample-token.js';
 export * from './generate/text-generator.js';
