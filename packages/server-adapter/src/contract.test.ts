@@ -1,0 +1,417 @@
+import { createTunekit, type Tunekit } from '@tunekit/core';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTunekitClient } from './client/create-tunekit-client.js';
+import { openApiDocument } from './openapi/openapi-document.js';
+import { type AdapterName, type RunningTestServer, startTestServer } from './testing/start-test-server.js';
+
+const secret = 'contract-test-secret-with-32-characters!';
+const apiKey = 'tk_contract_api_key_0123456789';
+const users = [
+  { username: 'admin', password: 'admin-password', roles: ['admin' as const] },
+  { username: 'alice', password: 'alice-password', roles: ['user' as const] },
+  { username: 'bob', password: 'bob-password-1', roles: ['user' as const] },
+  { username: 'victor', password: 'victor-password', roles: ['viewer' as const] },
+];
+
+async function startKit(): Promise<Tunekit> {
+  const kit = await createTunekit({});
+  // A stand-in `train` handler (the real trainer runs in tests/e2e-client.test.ts): progress, then success.
+  kit.jobs.register('train', async (input: unknown, job) => {
+    const steps = ((input as { options?: { maxSteps?: number } }).options?.maxSteps ?? 3) as number;
+    for (let step = 1; step <= steps; step++) {
+      if (job.signal.aborted) throw job.signal.reason;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      job.progress(step / steps, { message: `step ${step}`, metrics: { step, loss: 1 / step } });
+    }
+    return { steps, output: (input as { outputUri?: string }).outputUri };
+  });
+  return kit;
+}
+
+describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, loopback)', (adapter) => {
+  let kit: Tunekit;
+  let server: RunningTestServer;
+  const tokens: Record<string, string> = {};
+  const as = (user: string, init: RequestInit = {}): RequestInit => ({
+    ...init,
+    headers: { authorization: `Bearer ${tokens[user]}`, ...(init.headers as Record<string, string>) },
+  });
+  const json = (user: string, method: string, body: unknown): RequestInit =>
+    as(user, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const call = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
+  const auditCount = async () => (await kit.audit.query({ limit: 1000 })).items.length;
+
+  beforeAll(async () => {
+    kit = await startKit();
+    server = await startTestServer(adapter, kit, {
+      auth: { jwtSecret: secret, apiKeys: [{ name: 'ci-bot', key: apiKey, roles: ['user'] }] },
+      users,
+      bodyLimit: 64 * 1024,
+      uploadLimit: 256 * 1024,
+      loginRateLimit: { max: 50 },
+      models: { tiny: { path: '/nonexistent/tiny-model' } },
+    });
+    for (const user of users) {
+      const response = await call(
+        '/auth/login',
+        json('none', 'POST', { username: user.username, password: user.password }),
+      );
+      expect(response.status).toBe(200);
+      tokens[user.username] = ((await response.json()) as { access_token: string }).access_token;
+    }
+  });
+  afterAll(async () => {
+    await server.close();
+    await kit.close();
+  });
+
+  it('serves /, /health, /ready, /live and Prometheus /metrics without credentials', async () => {
+    expect(await (await call('/')).json()).toMatchObject({ name: 'tunekit' });
+    expect(await (await call('/health')).json()).toMatchObject({ status: 'ok', model_loaded: false });
+    expect((await call('/ready')).status).toBe(200);
+    expect(await (await call('/live')).json()).toEqual({ status: 'alive' });
+    const metrics = await call('/metrics');
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toContain('task_success_total');
+  });
+
+  it('serves the OpenAPI 3.1 document of the route table', async () => {
+    const document = (await (await call('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(document).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/train/{id}/events', '/generate', '/audit/logs']),
+    );
+  });
+
+  it('answers unknown routes with 404 problem+json and echoes a safe request id', async () => {
+    const response = await call('/no/such/route', { headers: { 'x-request-id': 'req-contract-1' } });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await response.json()).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    const health = await call('/health', { headers: { 'x-request-id': 'req-contract-2' } });
+    expect(health.headers.get('x-request-id')).toBe('req-contract-2');
+  });
+
+  it('rejects a wrong password, a malformed token, an expired token and an unknown API key with 401', async () => {
+    const wrong = await call(
+      '/auth/login',
+      json('none', 'POST', { username: 'alice', password: 'nope-nope' }),
+    );
+    expect(wrong.status).toBe(401);
+    expect((await call('/train', { headers: { authorization: 'Bearer not.a.token' } })).status).toBe(401);
+    const expired = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('admin')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign(new TextEncoder().encode(secret));
+    const expiredResponse = await call('/audit/logs', { headers: { authorization: `Bearer ${expired}` } });
+    expect(expiredResponse.status).toBe(401);
+    expect(await expiredResponse.json()).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      details: { reason: 'expired' },
+    });
+    const forged = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('admin')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('another-secret-of-at-least-32-chars!!'));
+    expect((await call('/audit/logs', { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+    expect((await call('/train', { headers: { 'x-api-key': 'tk_wrong_key_0123456789' } })).status).toBe(401);
+    expect((await call('/train')).status).toBe(401);
+    const me = await call('/auth/me', { headers: { 'x-api-key': apiKey } });
+    expect(await me.json()).toMatchObject({ id: 'ci-bot', roles: ['user'] });
+  });
+
+  it('uploads a dataset (raw body and multipart) and lists, gets, versions and stats it', async () => {
+    const client = createTunekitClient({ baseUrl: server.url, token: tokens.alice });
+    const rows = Array.from({ length: 20 }, (_, index) =>
+      JSON.stringify({ text: `row number ${index}` }),
+    ).join('\n');
+    const version = await client.uploadDataset(
+      { name: `contract-${adapter}`, kind: 'training' },
+      rows,
+      'application/x-ndjson',
+    );
+    expect(version).toMatchObject({ name: `contract-${adapter}`, rowCount: 20, fileFormat: 'jsonl' });
+    const form = new FormData();
+    form.append('file', new Blob(['text\nfirst\nsecond\n']), 'rows.csv');
+    const multipart = await call(
+      `/datasets?name=contract-${adapter}`,
+      as('alice', { method: 'POST', body: form }),
+    );
+    expect(multipart.status).toBe(201);
+    expect(await multipart.json()).toMatchObject({ rowCount: 2, fileFormat: 'csv' });
+    const { data: list } = await client.GET('/datasets');
+    expect(list?.items.map((dataset) => dataset.name)).toContain(`contract-${adapter}`);
+    const { data: versions } = await client.GET('/datasets/{name}/versions', {
+      params: { path: { name: `contract-${adapter}` } },
+    });
+    expect(versions?.items).toHaveLength(2);
+    const { data: stats } = await client.GET('/dataset-versions/{id}/stats', {
+      params: { path: { id: version.id } },
+    });
+    expect(stats).toMatchObject({ rowCount: 20 });
+    const validate = await call(
+      '/datasets/validate',
+      as('alice', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: '{"text":"a"}\n{"nope":1}\n',
+      }),
+    );
+    expect(await validate.json()).toMatchObject({ report: { validRows: 1, invalidRows: 1 } });
+  });
+
+  it('rejects oversized uploads and JSON bodies with 413, malformed JSON with 400, storing nothing', async () => {
+    const before = (await kit.datasets.list()).items.length;
+    const big = `${JSON.stringify({ text: 'x'.repeat(1000) })}\n`.repeat(400);
+    const upload = await call(
+      '/datasets?name=too-big',
+      as('alice', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: big }),
+    );
+    expect(upload.status).toBe(413);
+    expect(await upload.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await kit.datasets.get('too-big')).toBeUndefined();
+    const jsonBody = await call(
+      '/feedback',
+      json('alice', 'POST', { modelId: 'm', input: 'x'.repeat(70 * 1024), output: 'y' }),
+    );
+    expect(jsonBody.status).toBe(413);
+    const malformed = await call(
+      '/train',
+      as('alice', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"base_model": ',
+      }),
+    );
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((await kit.datasets.list()).items.length).toBe(before);
+    expect((await kit.feedback.list()).items.length).toBe(0);
+  });
+
+  it('rejects path traversal in dataset and output names with 400 naming the field', async () => {
+    const traversal = await call(
+      '/datasets?name=..%2F..%2Fetc%2Fpasswd',
+      as('alice', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: '{"text":"a"}\n',
+      }),
+    );
+    expect(traversal.status).toBe(400);
+    expect(await traversal.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      issues: [expect.objectContaining({ path: 'name' })],
+    });
+    const fileName = await call(
+      '/datasets?name=ok-name&file_name=..%2Fescape.jsonl',
+      as('alice', { method: 'POST', body: '{"text":"a"}\n' }),
+    );
+    expect(fileName.status).toBe(400);
+    expect(await kit.datasets.get('ok-name')).toBeUndefined();
+    const version = (await kit.datasets.list()).items[0]?.latestVersionId as string;
+    const output = await call(
+      '/train',
+      json('alice', 'POST', { base_model: 'tiny', dataset_version_id: version, output_name: '../../etc' }),
+    );
+    expect(output.status).toBe(400);
+    expect(await output.json()).toMatchObject({ issues: [expect.objectContaining({ path: 'output_name' })] });
+    const checkpoints = await call('/train/..%2F..%2Fsecrets/checkpoints', as('admin'));
+    expect(checkpoints.status).toBe(404);
+  });
+
+  it('treats SQL-like junk in filters as data: no match or a 400, never an error or a leak', async () => {
+    const junk = encodeURIComponent("' OR 1=1; DROP TABLE jobs; --");
+    const audit = await call(`/audit/logs?actor=${junk}`, as('admin'));
+    expect(audit.status).toBe(200);
+    expect(((await audit.json()) as { items: unknown[] }).items).toEqual([]);
+    expect((await call(`/train?status=${junk}`, as('admin'))).status).toBe(400);
+    const feedback = await call(`/feedback?modelId=${junk}`, as('admin'));
+    expect(((await feedback.json()) as { items: unknown[] }).items).toEqual([]);
+    expect((await call(`/datasets/${junk}`, as('alice'))).status).toBe(400);
+  });
+
+  it('forbids a viewer from training (403, audited as denied, nothing queued) and non-admins from admin routes', async () => {
+    const jobsBefore = (await kit.jobs.list()).items.length;
+    const response = await call(
+      '/train',
+      json('victor', 'POST', { base_model: 'tiny', dataset_version_id: 'x', output_name: 'run' }),
+    );
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await kit.jobs.list()).items.length).toBe(jobsBefore);
+    const denied = await kit.audit.query({ actor: 'victor', outcome: 'denied' });
+    expect(denied.items[0]).toMatchObject({ action: 'http.submitTraining', requestId: expect.any(String) });
+    for (const path of ['/experiments', '/audit/logs', '/feedback/stats']) {
+      expect((await call(path, as('alice'))).status).toBe(403);
+    }
+  });
+
+  it('runs the training lifecycle: submit, own status, SSE to completion, ownership, stop, experiments', async () => {
+    const base = 'tiny';
+    const version = (await kit.datasets.list()).items.find(
+      (dataset) => dataset.name === `contract-${adapter}`,
+    )?.latestVersionId as string;
+    const client = createTunekitClient({ baseUrl: server.url, token: tokens.alice });
+    const { data: accepted, response } = await client.POST('/train', {
+      body: {
+        base_model: base,
+        dataset_version_id: version,
+        output_name: 'contract-run',
+        hyperparameters: { maxSteps: 4 },
+      },
+    });
+    expect(response.status).toBe(202);
+    const jobId = accepted?.job_id as string;
+    const events: string[] = [];
+    for await (const event of client.trainingEvents(jobId)) events.push(event.event);
+    expect(events[0]).toBe('status');
+    expect(events).toContain('progress');
+    expect(events.at(-1)).toBe('status');
+    expect(events).toContain('succeeded');
+    const { data: job } = await client.GET('/train/{id}', { params: { path: { id: jobId } } });
+    expect(job).toMatchObject({ status: 'succeeded', progress: 1, owner: 'alice', metrics: { step: 4 } });
+    expect((await call(`/train/${jobId}`, as('bob'))).status).toBe(404);
+    expect((await call(`/train/${jobId}/events`, as('bob'))).status).toBe(404);
+    expect((await call(`/train/${jobId}`, as('admin'))).status).toBe(200);
+    expect((await call(`/task/${jobId}`, as('alice'))).status).toBe(200);
+    const bobs = (await (await call('/train', as('bob'))).json()) as { items: unknown[] };
+    expect(bobs.items).toEqual([]);
+    const slow = await client.POST('/train', {
+      body: {
+        base_model: base,
+        dataset_version_id: version,
+        output_name: 'slow-run',
+        hyperparameters: { maxSteps: 200 },
+      },
+    });
+    const slowId = slow.data?.job_id as string;
+    expect((await call(`/train/${slowId}/stop`, as('bob', { method: 'POST' }))).status).toBe(404);
+    const stopped = await call(`/train/${slowId}/stop`, as('alice', { method: 'POST' }));
+    expect(stopped.status).toBe(200);
+    expect((await kit.jobs.wait(slowId)).status).toBe('cancelled');
+    const experiments = (await (await call('/experiments', as('admin'))).json()) as {
+      items: Array<{ id: string }>;
+    };
+    expect(experiments.items.map((item) => item.id)).toEqual(expect.arrayContaining([jobId, slowId]));
+    const audited = await kit.audit.query({ action: 'http.submitTraining', outcome: 'success' });
+    expect(audited.items[0]).toMatchObject({
+      actor: 'alice',
+      ip: expect.any(String),
+      requestId: expect.any(String),
+    });
+  });
+
+  it('records feedback and runs an A/B test: create, assign, record, results, stop', async () => {
+    const client = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
+    const { data: test, response } = await client.POST('/ab-tests', {
+      body: {
+        name: 'contract',
+        variants: [
+          { modelId: 'a', weight: 1 },
+          { modelId: 'b', weight: 1 },
+        ],
+        successMetric: { kind: 'rating', name: 'rating' },
+      },
+    });
+    expect(response.status).toBe(201);
+    const id = test?.id as string;
+    const user = createTunekitClient({ baseUrl: server.url, apiKey });
+    for (let unit = 0; unit < 20; unit++) {
+      const { data: assignment } = await user.POST('/ab-tests/{id}/assign', {
+        params: { path: { id } },
+        body: { unit_id: `u${unit}` },
+      });
+      await user.POST('/ab-tests/{id}/record', {
+        params: { path: { id } },
+        body: { unit_id: `u${unit}`, exposure: true },
+      });
+      const { response: recorded } = await user.POST('/feedback', {
+        body: {
+          modelId: assignment?.modelId as string,
+          input: 'hi',
+          output: 'hello',
+          rating: assignment?.variant === 'a' ? 5 : 3,
+          abTestId: id,
+          unitId: `u${unit}`,
+        },
+      });
+      expect(recorded.status).toBe(201);
+    }
+    const { data: results } = await user.GET('/ab-tests/{id}/results', { params: { path: { id } } });
+    expect(results).toBeDefined();
+    const { data: stats } = await client.GET('/feedback/stats', { params: { query: { abTestId: id } } });
+    expect(stats).toMatchObject({ count: 20 });
+    const feedback = await kit.feedback.list({ abTestId: id });
+    expect(feedback.items.every((item) => item.userId === 'ci-bot')).toBe(true);
+    const { data: stopped } = await client.POST('/ab-tests/{id}/stop', {
+      params: { path: { id } },
+      body: { winner: 'a' },
+    });
+    expect(stopped).toMatchObject({ status: 'completed' });
+    expect(
+      (await user.POST('/ab-tests/{id}/stop', { params: { path: { id } }, body: {} })).response.status,
+    ).toBe(403);
+  });
+
+  it('answers inference and registry routes with coded errors when nothing is loaded or installed', async () => {
+    const generate = await call('/generate', json('alice', 'POST', { prompt: 'hi', model: 'missing' }));
+    expect(generate.status).toBe(404);
+    const invalid = await call('/generate', json('alice', 'POST', { prompt: 'hi', max_tokens: 0 }));
+    expect(await invalid.json()).toMatchObject({
+      status: 400,
+      issues: [expect.objectContaining({ path: 'max_tokens' })],
+    });
+    expect((await call('/models', as('alice'))).status).toBe(501);
+    expect((await call('/predict', json('alice', 'POST', { text: 'great' }))).status).toBe(404);
+  });
+
+  it('counts every mutating request in the audit log with actor, outcome and request id', async () => {
+    const before = await auditCount();
+    await call('/feedback', json('alice', 'POST', { modelId: 'm', input: 'a', output: 'b', rating: 4 }));
+    await call('/feedback', json('victor', 'POST', { modelId: 'm', input: 'a', output: 'b' }));
+    const events = (await kit.audit.query({ action: 'http.recordFeedback', order: 'desc', limit: 2 })).items;
+    expect(events.map((event) => [event.actor, event.outcome])).toEqual([
+      ['victor', 'denied'],
+      ['alice', 'success'],
+    ]);
+    expect(await auditCount()).toBeGreaterThanOrEqual(before + 3);
+  });
+});
+
+describe('login rate limiting', () => {
+  it.each<AdapterName>(['fastify', 'express'])(
+    'answers 429 with Retry-After past the limit (%s)',
+    async (adapter) => {
+      const kit = await createTunekit({});
+      const server = await startTestServer(adapter, kit, {
+        auth: { jwtSecret: secret },
+        loginRateLimit: { max: 3, windowMs: 60_000 },
+      });
+      try {
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const response = await fetch(`${server.url}/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'nobody', password: 'guess-guess' }),
+          });
+          statuses.push(response.status);
+          if (response.status === 429) expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        }
+        expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      } finally {
+        await server.close();
+        await kit.close();
+      }
+    },
+  );
+});
