@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createTunekit, TunekitError } from '@tunekit/core';
+import { z } from 'zod';
+import { type CreateServerOptions, createServer } from '../server/create-server.js';
+
+/** The `tunekit serve` configuration file (JSON): server options plus where the kit keeps its state. */
+export const ServeConfigSchema = z
+  .object({
+    dataDirectory: z.string().min(1).optional(),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(3000),
+    prefix: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_-]*$/)
+      .optional(),
+    /** Load `@tunekit/trainer`'s plugin so `POST /train` trains (default true). */
+    trainer: z.boolean().default(true),
+    server: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+/** The `tunekit serve` configuration. */
+export type ServeConfig = z.infer<typeof ServeConfigSchema>;
+
+const usage = `Usage: tunekit serve [--config tunekit.json] [--host 127.0.0.1] [--port 3000] [--data ./tunekit-data]
+
+Starts the Tunekit HTTP API (Fastify). The JWT secret may come from TUNEKIT_JWT_SECRET.
+SIGINT/SIGTERM shut down gracefully: in-flight requests finish, running jobs stay recoverable.`;
+
+/** Runs `tunekit serve` with command-line arguments; resolves with a function that stops the server. */
+export async function runServe(argv: string[]): Promise<() => Promise<void>> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help || (positionals[0] ?? 'serve') !== 'serve') {
+    console.log(usage);
+    return async () => undefined;
+  }
+  const fileConfig = values.config
+    ? (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>)
+    : {};
+  const parsed = ServeConfigSchema.safeParse({
+    ...fileConfig,
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.port ? { port: Number(values.port) } : {}),
+    ...(values.data ? { dataDirectory: values.data } : {}),
+  });
+  if (!parsed.success)
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: z.prettifyError(parsed.error),
+    });
+  const config = parsed.data;
+  const plugins = config.trainer ? [(await import('@tunekit/trainer')).trainerPlugin()] : [];
+  const kit = await createTunekit({ dataDirectory: config.dataDirectory, plugins });
+  const serverOptions = config.server as CreateServerOptions;
+  const jwtSecret = process.env.TUNEKIT_JWT_SECRET;
+  const server = await createServer(kit, {
+    ...serverOptions,
+    auth: { ...serverOptions.auth, ...(jwtSecret ? { jwtSecret } : {}) },
+    prefix: config.prefix,
+    closeKit: true,
+  });
+  const url = await server.listen({ host: config.host, port: config.port });
+  console.log(`tunekit listening on ${url}`);
+  return () => server.close();
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '');
+if (invokedDirectly) {
+  runServe(process.argv.slice(2)).then(
+    (stop) => {
+      const shutdown = () => {
+        stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            console.error(error);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    },
+    (error: unknown) => {
+      console.error(TunekitError.isInstance(error) ? `${error.code}: ${error.message}` : error);
+      process.exit(1);
+    },
+  );
+}
