@@ -88,22 +88,22 @@ export async function runExample(settings: SpamExampleSettings = {}): Promise<Sp
   const trainSize = short ? 1500 : rows.length - testSize;
   const test = rows.slice(0, testSize);
   const train = rows.slice(testSize, testSize + trainSize);
-  const maxLength = short ? 64 : 128;
+  const maxLength = 64;
 
   const modelDirectory = join(out, 'model');
   const vocabulary = await writeWordPieceTokenizer(
     modelDirectory,
     train.map((row) => row.text),
-    { vocabSize: short ? 3000 : 8000, modelMaxLength: maxLength },
+    { vocabSize: short ? 3000 : 5000, modelMaxLength: maxLength },
   );
   await createModel({
     architecture: 'bert',
     directory: modelDirectory,
     vocab_size: vocabulary,
-    hidden_size: short ? 32 : 64,
+    hidden_size: 32,
     num_hidden_layers: 2,
     num_attention_heads: 2,
-    intermediate_size: short ? 64 : 128,
+    intermediate_size: 64,
     max_position_embeddings: maxLength,
     hidden_dropout_prob: 0,
     attention_probs_dropout_prob: 0,
@@ -121,7 +121,7 @@ export async function runExample(settings: SpamExampleSettings = {}): Promise<Sp
   });
   const first = await pretrainer.train(train, {
     epochs: 1,
-    maxSteps: short ? 150 : 400,
+    maxSteps: short ? 150 : 320,
     batchSize: 16,
     learningRate: 5e-3,
     schedule: { kind: 'linear', warmupSteps: 10, minimumRatio: 0 },
@@ -143,7 +143,7 @@ export async function runExample(settings: SpamExampleSettings = {}): Promise<Sp
   });
   const second = await trainer.train(train, {
     epochs: 1,
-    maxSteps: short ? 30 : 150,
+    maxSteps: short ? 30 : 120,
     batchSize: 16,
     learningRate: 2e-3,
     maxLength,
