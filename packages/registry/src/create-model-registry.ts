@@ -14,7 +14,6 @@ import {
   ModelCardSchema,
   type ModelStage,
   ModelStageSchema,
-  type ModelTransition,
   type ModelTransitionAction,
   ModelTransitionSchema,
   type ModelVersion,
@@ -41,7 +40,7 @@ import {
 } from './model-registry.js';
 import type { HnswParameters } from './recommend/hnsw-vector-index.js';
 import { createRecommendationIndex, type RecommendationIndex } from './recommend/recommendation-index.js';
-import { assertTransition, invalidTransition } from './stage-transitions.js';
+import { assertTransition } from './stage-transitions.js';
 
 /** Collection of model versions. */
 export const MODEL_VERSIONS_COLLECTION = 'model-versions';

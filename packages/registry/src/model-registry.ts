@@ -11,7 +11,7 @@ import {
   type RegisteredModel,
 } from '@tunekit/core';
 import { z } from 'zod';
-import { type ModelFilters, ModelFiltersSchema } from './model-filters.js';
+import { ModelFiltersSchema } from './model-filters.js';
 
 /** Input of `registry.register`, validated at the boundary (`VALIDATION_FAILED` names each bad field). */
 export const RegisterModelInputSchema = z

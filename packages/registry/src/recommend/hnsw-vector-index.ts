@@ -137,6 +137,36 @@ function checkDimensions(vector: ArrayLike<number>, dimensions: number): void {
 }
 
 /**
+ * Checks an hnswlib file header before the native reader sees it (hnswlib trusts the dimensions it is
+ * given, so a file of other dimensions would be misread): `offsetLevel0, maxElements, count,
+ * sizeDataPerElement, labelOffset, offsetData` are the first six 64-bit fields; the vector takes
+ * `labelOffset - offsetData` bytes (4 per dimension).
+ */
+function checkHeader(serialized: SerializedVectorIndex, dimensions: number): void {
+  const { bytes, labels } = serialized;
+  if (bytes.byteLength < 96) throw new Error(`index file too short (${bytes.byteLength} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const field = (position: number) => Number(view.getBigUint64(position * 8, true));
+  const [maxElements, count, sizeDataPerElement, labelOffset, offsetData] = [1, 2, 3, 4, 5].map(field) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const fileDimensions = (labelOffset - offsetData) / 4;
+  if (fileDimensions !== dimensions) {
+    throw new Error(`index file has ${fileDimensions} dimensions, expected ${dimensions}`);
+  }
+  if (count !== labels.length || count > maxElements) {
+    throw new Error(`index file holds ${count} elements but ${labels.length} labels`);
+  }
+  if (bytes.byteLength < count * sizeDataPerElement) {
+    throw new Error('index file is truncated');
+  }
+}
+
+/**
  * Creates an empty index, or loads one from {@link SerializedVectorIndex} (hnswlib reads files, so
  * the bytes pass through a temporary file). Loading throws when the bytes are not a readable index of
  * these dimensions; callers rebuild then.
@@ -170,13 +200,11 @@ export async function createHnswVectorIndex(
       randomSeed: parameters.seed ?? 100,
     });
   } else {
+    checkHeader(serialized, dimensions);
     await withTemporaryFile(async (path) => {
       await writeFile(path, serialized.bytes);
       await graph.readIndex(path, false);
     });
-    if (graph.getNumDimensions() !== dimensions) {
-      throw new Error(`index has ${graph.getNumDimensions()} dimensions, expected ${dimensions}`);
-    }
     if (graph.getCurrentCount() !== serialized.labels.length) {
       throw new Error(
         `index holds ${graph.getCurrentCount()} elements but ${serialized.labels.length} labels`,
