@@ -106,6 +106,78 @@ describe('exportModel → @huggingface/transformers (local files only)', () => {
     await model.dispose();
   }, 60_000);
 
+  it.each([
+    ['llama', { num_key_value_heads: 1, tie_word_embeddings: false }],
+    ['qwen2', { num_key_value_heads: 2, tie_word_embeddings: true }],
+  ] as const)(
+    '%s + LoRA: greedy generation with the KV cache equals Tunekit',
+    async (architecture, extra) => {
+      const modelDirectory = join(root, `${architecture}-base`);
+      await createModel({
+        architecture,
+        directory: modelDirectory,
+        vocab_size: 257,
+        hidden_size: 32,
+        intermediate_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        max_position_embeddings: 64,
+        bos_token_id: 256,
+        eos_token_id: 256,
+        initializer_range: 0.3,
+        seed: 4,
+        ...extra,
+      });
+      const trainer = await createTrainer({
+        model: modelDirectory,
+        lora: { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
+      });
+      await trainer.train([{ text: 'pack my box with five dozen liquor jugs. '.repeat(5) }], {
+        maxSteps: 6,
+        learningRate: 1e-2,
+        batchSize: 1,
+        maxLength: 48,
+      });
+      const adapterDirectory = join(root, `${architecture}-adapter`);
+      await trainer.saveAdapter(adapterDirectory);
+      const name = `${architecture}-export`;
+      const exported = await exportModel(modelDirectory, {
+        adapter: adapterDirectory,
+        outputDirectory: join(root, name),
+        tokenizer: trainer.tokenizer,
+      });
+      expect(exported.inputNames).toContain('past_key_values.1.value');
+      const prompt = 'pack my';
+      const ours: number[] = [];
+      for await (const chunk of trainer.stream(prompt, { maxTokens: 10, temperature: 0 }))
+        ours.push(chunk.tokenId);
+      await trainer.close();
+      expect(ours.length).toBe(10);
+      expect(new Set(ours).size).toBeGreaterThan(2);
+      const promptIds = trainer.tokenizer.encode(prompt);
+      const model = await transformers.AutoModelForCausalLM.from_pretrained(name, {
+        local_files_only: true,
+        dtype: 'fp32',
+        device: 'cpu',
+      });
+      const generated = (await model.generate({
+        input_ids: new transformers.Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [
+          1,
+          promptIds.length,
+        ]),
+        attention_mask: new transformers.Tensor('int64', new BigInt64Array(promptIds.length).fill(1n), [
+          1,
+          promptIds.length,
+        ]),
+        max_new_tokens: 10,
+        do_sample: false,
+      } as never)) as { data: BigInt64Array };
+      expect(Array.from(generated.data, Number).slice(promptIds.length)).toEqual(ours);
+      await model.dispose();
+    },
+    60_000,
+  );
+
   it('BERT classifier + LoRA/modules_to_save: transformers.js scores equal createClassifier', async () => {
     const modelDirectory = join(root, 'bert-base');
     const rows = [

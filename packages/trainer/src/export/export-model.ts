@@ -100,7 +100,13 @@ export async function exportModel(
   await mkdir(join(outputDirectory, 'onnx'), { recursive: true });
   const modelPath = join(outputDirectory, 'onnx', 'model.onnx');
   await writeFile(modelPath, graph.model);
-  const exportedConfig = { ...config, ...(classification ? {} : { use_cache: true }) };
+  // Null keys mean "the library default" in Hugging Face configs; transformers.js reads a present null
+  // as a value (e.g. `num_key_value_heads: null`), so they are left out.
+  const exportedConfig = Object.fromEntries(
+    Object.entries({ ...config, ...(classification ? {} : { use_cache: true }) }).filter(
+      ([, value]) => value !== null,
+    ),
+  );
   await writeFile(join(outputDirectory, 'config.json'), `${JSON.stringify(exportedConfig, null, 2)}\n`);
   if (options.tokenizer) await options.tokenizer.save(outputDirectory);
   else {
