@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit, TunekitError, type TunekitEventMap } from '@tunekit/core';
+import { createTunekit, type Job, TunekitError, type TunekitEventMap } from '@tunekit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing-embedder.js';
 import { registerFromTrainingJob, registrationFromTrainingJob } from './register-from-training-job.js';
