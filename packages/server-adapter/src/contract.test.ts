@@ -1,4 +1,5 @@
 import { createTunekit, type Tunekit } from '@tunekit/core';
+import { registryPlugin } from '@tunekit/registry';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTunekitClient } from './client/create-tunekit-client.js';
@@ -15,7 +16,7 @@ const users = [
 ];
 
 async function startKit(): Promise<Tunekit> {
-  const kit = await createTunekit({});
+  const kit = await createTunekit({ plugins: [registryPlugin()] });
   // A stand-in `train` handler (the real trainer runs in tests/e2e-client.test.ts): progress, then success.
   kit.jobs.register('train', async (input: unknown, job) => {
     const steps = ((input as { options?: { maxSteps?: number } }).options?.maxSteps ?? 3) as number;
@@ -370,8 +371,80 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       status: 400,
       issues: [expect.objectContaining({ path: 'max_tokens' })],
     });
-    expect((await call('/models', as('alice'))).status).toBe(501);
     expect((await call('/predict', json('alice', 'POST', { text: 'great' }))).status).toBe(404);
+  });
+
+  it('registers, lists, searches, recommends, transitions, deploys and rolls back models (admin transitions only)', async () => {
+    const admin = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
+    const alice = createTunekitClient({ baseUrl: server.url, token: tokens.alice });
+    const ids: string[] = [];
+    for (const [index, description] of [
+      'sentiment classifier for movie reviews',
+      'french summarizer of news',
+    ].entries()) {
+      const { data, response } = await alice.POST('/models', {
+        body: {
+          name: `contract-${adapter}`,
+          artifactUri: `artifact://models/contract/${index}`,
+          description,
+          task: index === 0 ? 'text-classification' : 'summarization',
+          language: index === 0 ? 'en' : 'fr',
+          tags: ['contract'],
+        },
+      });
+      expect(response.status).toBe(201);
+      ids.push(data?.id as string);
+    }
+    const traversal = await alice.POST('/models', { body: { name: 'x', artifactUri: 'file:///etc/passwd' } });
+    expect(traversal.response.status).toBe(400);
+    const { data: list } = await alice.GET('/models', { params: { query: { name: `contract-${adapter}` } } });
+    expect(list?.items).toHaveLength(2);
+    const { data: french } = await alice.GET('/models/search', { params: { query: { language: 'fr' } } });
+    expect(french?.items.map((item) => item.id)).toEqual([ids[1]]);
+    const { data: recommended } = await alice.POST('/models/recommend', {
+      body: { query: 'movie review sentiment', k: 1 },
+    });
+    expect(recommended?.items[0]?.model.id).toBe(ids[0]);
+    const { data: card } = await alice.GET('/models/{id}/card', {
+      params: { path: { id: ids[0] as string } },
+    });
+    expect(card).toBeDefined();
+    const denied = await alice.POST('/models/{id}/transition', {
+      params: { path: { id: ids[0] as string } },
+      body: { stage: 'production' },
+    });
+    expect(denied.response.status).toBe(403);
+    await admin.POST('/models/{id}/transition', {
+      params: { path: { id: ids[0] as string } },
+      body: { stage: 'staging' },
+    });
+    const deployed = await admin.POST('/models/{id}/deploy', {
+      params: { path: { id: ids[0] as string } },
+      body: {},
+    });
+    expect(deployed.data?.stage).toBe('production');
+    await admin.POST('/models/{id}/transition', {
+      params: { path: { id: ids[1] as string } },
+      body: { stage: 'staging' },
+    });
+    const { data: second, error: secondError } = await admin.POST('/models/{id}/transition', {
+      params: { path: { id: ids[1] as string } },
+      body: { stage: 'production' },
+    });
+    expect(secondError).toBeUndefined();
+    expect(second?.stage).toBe('production');
+    expect(
+      (await alice.GET('/models/{id}', { params: { path: { id: ids[0] as string } } })).data?.stage,
+    ).toBe('archived');
+    const { data: rolledBack } = await admin.POST('/models/{id}/rollback', {
+      params: { path: { id: `contract-${adapter}` } },
+      body: {},
+    });
+    expect(rolledBack?.id).toBe(ids[0]);
+    expect(
+      (await alice.GET('/models/{id}', { params: { path: { id: `contract-${adapter}@production` } } })).data
+        ?.id,
+    ).toBe(ids[0]);
   });
 
   it('counts every mutating request in the audit log with actor, outcome and request id', async () => {

@@ -41,7 +41,7 @@ export {
   type OpenApiDocumentOptions,
   openApiDocument,
 } from './openapi/openapi-document.js';
-export { type ModelRegistryPort, modelRoutes } from './routes/model-routes.js';
+export { modelRoutes, REGISTRY_SERVICE_ID, registryOf } from './routes/model-routes.js';
 export {
   type AnyRouteDefinition,
   defineRoute,

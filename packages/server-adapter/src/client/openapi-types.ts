@@ -334,10 +334,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List model versions */
+        /** List model versions (filters: name, stage, base_model, language, task, tag) */
         get: operations["listModels"];
         put?: never;
-        post?: never;
+        /** Register a model version from an artifact in the store */
+        post: operations["registerModel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -351,7 +352,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search model versions by base_model, language, task, tags and text */
+        /** Search model versions by text and filters */
         get: operations["searchModels"];
         put?: never;
         post?: never;
@@ -368,7 +369,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a model version */
+        /** Get a model version by id or reference (name@stage, name@version, name@alias) */
         get: operations["getModel"];
         put?: never;
         post?: never;
@@ -404,7 +405,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Recommend model versions by embedding similarity to a description */
+        /** Recommend model versions by embedding similarity to a text or another model */
         post: operations["recommendModels"];
         delete?: never;
         options?: never;
@@ -455,7 +456,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Roll a registered model back to its previous production version */
+        /** Roll a registered model (by name) back to its previous production version */
         post: operations["rollbackModel"];
         delete?: never;
         options?: never;
@@ -1673,6 +1674,14 @@ export interface operations {
                         seed?: number;
                         checkpointEvery?: number;
                     };
+                    register_as?: {
+                        name: string;
+                        description?: string;
+                        /** @default [] */
+                        tags?: string[];
+                        task?: string;
+                        language?: string | string[];
+                    };
                     /**
                      * @default cpu
                      * @enum {string}
@@ -2197,7 +2206,6 @@ export interface operations {
                 language?: string;
                 task?: string;
                 tag?: string;
-                q?: string;
             };
             header?: never;
             path?: never;
@@ -2205,14 +2213,174 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description List model versions */
+            /** @description List model versions (filters: name, stage, base_model, language, task, tag) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        items: {
+                            id: string;
+                            name: string;
+                            versionNumber: number;
+                            /** @enum {string} */
+                            stage: "draft" | "staging" | "production" | "archived";
+                            artifactUri: string;
+                            baseModel?: string;
+                            /** @enum {string} */
+                            baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                            task?: string;
+                            /** @default [] */
+                            language: string[];
+                            license?: string;
+                            libraryName?: string;
+                            /** @default {} */
+                            metrics: {
+                                [key: string]: number;
+                            };
+                            /** @default [] */
+                            tags: string[];
+                            /** @default  */
+                            description: string;
+                            /** @default [] */
+                            datasets: string[];
+                            intendedUse?: string;
+                            limitations?: string;
+                            /** @default {} */
+                            trainingParameters: {
+                                [key: string]: unknown;
+                            };
+                            trainingJobId?: string;
+                            datasetVersionId?: string;
+                            parentVersionId?: string;
+                            cardUri?: string;
+                            /** @default system */
+                            createdBy: string;
+                            createdAt: string;
+                            updatedAt: string;
+                            stageChangedAt: string;
+                            deployedAt?: string;
+                            /** @default 0 */
+                            version: number;
+                        }[];
+                        nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    registerModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    artifactUri: string;
+                    baseModel?: string;
+                    task?: string;
+                    language?: string | string[];
+                    metrics?: {
+                        [key: string]: number;
+                    };
+                    tags?: string[];
+                    description?: string;
+                    trainingJobId?: string;
+                    datasetVersionId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Register a model version from an artifact in the store */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        versionNumber: number;
+                        /** @enum {string} */
+                        stage: "draft" | "staging" | "production" | "archived";
+                        artifactUri: string;
+                        baseModel?: string;
+                        /** @enum {string} */
+                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        task?: string;
+                        /** @default [] */
+                        language: string[];
+                        license?: string;
+                        libraryName?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default [] */
+                        tags: string[];
+                        /** @default  */
+                        description: string;
+                        /** @default [] */
+                        datasets: string[];
+                        intendedUse?: string;
+                        limitations?: string;
+                        /** @default {} */
+                        trainingParameters: {
+                            [key: string]: unknown;
+                        };
+                        trainingJobId?: string;
+                        datasetVersionId?: string;
+                        parentVersionId?: string;
+                        cardUri?: string;
+                        /** @default system */
+                        createdBy: string;
+                        createdAt: string;
+                        updatedAt: string;
+                        stageChangedAt: string;
+                        deployedAt?: string;
+                        /** @default 0 */
+                        version: number;
                     };
                 };
             };
@@ -2273,14 +2441,58 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Search model versions by base_model, language, task, tags and text */
+            /** @description Search model versions by text and filters */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        items: {
+                            id: string;
+                            name: string;
+                            versionNumber: number;
+                            /** @enum {string} */
+                            stage: "draft" | "staging" | "production" | "archived";
+                            artifactUri: string;
+                            baseModel?: string;
+                            /** @enum {string} */
+                            baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                            task?: string;
+                            /** @default [] */
+                            language: string[];
+                            license?: string;
+                            libraryName?: string;
+                            /** @default {} */
+                            metrics: {
+                                [key: string]: number;
+                            };
+                            /** @default [] */
+                            tags: string[];
+                            /** @default  */
+                            description: string;
+                            /** @default [] */
+                            datasets: string[];
+                            intendedUse?: string;
+                            limitations?: string;
+                            /** @default {} */
+                            trainingParameters: {
+                                [key: string]: unknown;
+                            };
+                            trainingJobId?: string;
+                            datasetVersionId?: string;
+                            parentVersionId?: string;
+                            cardUri?: string;
+                            /** @default system */
+                            createdBy: string;
+                            createdAt: string;
+                            updatedAt: string;
+                            stageChangedAt: string;
+                            deployedAt?: string;
+                            /** @default 0 */
+                            version: number;
+                        }[];
+                        nextCursor?: string;
                     };
                 };
             };
@@ -2333,14 +2545,55 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Get a model version */
+            /** @description Get a model version by id or reference (name@stage, name@version, name@alias) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        id: string;
+                        name: string;
+                        versionNumber: number;
+                        /** @enum {string} */
+                        stage: "draft" | "staging" | "production" | "archived";
+                        artifactUri: string;
+                        baseModel?: string;
+                        /** @enum {string} */
+                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        task?: string;
+                        /** @default [] */
+                        language: string[];
+                        license?: string;
+                        libraryName?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default [] */
+                        tags: string[];
+                        /** @default  */
+                        description: string;
+                        /** @default [] */
+                        datasets: string[];
+                        intendedUse?: string;
+                        limitations?: string;
+                        /** @default {} */
+                        trainingParameters: {
+                            [key: string]: unknown;
+                        };
+                        trainingJobId?: string;
+                        datasetVersionId?: string;
+                        parentVersionId?: string;
+                        cardUri?: string;
+                        /** @default system */
+                        createdBy: string;
+                        createdAt: string;
+                        updatedAt: string;
+                        stageChangedAt: string;
+                        deployedAt?: string;
+                        /** @default 0 */
+                        version: number;
                     };
                 };
             };
@@ -2400,7 +2653,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        id: string;
+                        name: string;
+                        versionNumber: number;
+                        /** @enum {string} */
+                        stage: "draft" | "staging" | "production" | "archived";
+                        description: string;
+                        language: string[];
+                        license?: string;
+                        libraryName?: string;
+                        tags: string[];
+                        datasets: string[];
+                        metricNames: string[];
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        baseModel?: string;
+                        /** @enum {string} */
+                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        pipelineTag?: string;
+                        results: {
+                            task: {
+                                type: string;
+                                name?: string;
+                            };
+                            dataset: {
+                                type: string;
+                                name: string;
+                            };
+                            metrics: {
+                                type: string;
+                                value: number;
+                                name?: string;
+                            }[];
+                        }[];
+                        intendedUse: string;
+                        outOfScopeUse: string;
+                        limitations: string;
+                        trainingParameters: {
+                            [key: string]: unknown;
+                        };
+                        trainingJobId?: string;
+                        datasetVersionId?: string;
+                        parentVersionId?: string;
+                        artifactUri: string;
+                        gettingStarted: string;
+                        generatedAt: string;
+                        /** @default 0 */
+                        version: number;
                     };
                 };
             };
@@ -2452,7 +2752,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    query: string;
+                    query?: string;
+                    model_id?: string;
                     /** @default 5 */
                     k?: number;
                     task?: string;
@@ -2463,14 +2764,60 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Recommend model versions by embedding similarity to a description */
+            /** @description Recommend model versions by embedding similarity to a text or another model */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        items: {
+                            model: {
+                                id: string;
+                                name: string;
+                                versionNumber: number;
+                                /** @enum {string} */
+                                stage: "draft" | "staging" | "production" | "archived";
+                                artifactUri: string;
+                                baseModel?: string;
+                                /** @enum {string} */
+                                baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                                task?: string;
+                                /** @default [] */
+                                language: string[];
+                                license?: string;
+                                libraryName?: string;
+                                /** @default {} */
+                                metrics: {
+                                    [key: string]: number;
+                                };
+                                /** @default [] */
+                                tags: string[];
+                                /** @default  */
+                                description: string;
+                                /** @default [] */
+                                datasets: string[];
+                                intendedUse?: string;
+                                limitations?: string;
+                                /** @default {} */
+                                trainingParameters: {
+                                    [key: string]: unknown;
+                                };
+                                trainingJobId?: string;
+                                datasetVersionId?: string;
+                                parentVersionId?: string;
+                                cardUri?: string;
+                                /** @default system */
+                                createdBy: string;
+                                createdAt: string;
+                                updatedAt: string;
+                                stageChangedAt: string;
+                                deployedAt?: string;
+                                /** @default 0 */
+                                version: number;
+                            };
+                            score: number;
+                        }[];
                     };
                 };
             };
@@ -2524,6 +2871,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    reason?: string;
                     /** @enum {string} */
                     stage: "draft" | "staging" | "production" | "archived";
                 };
@@ -2537,7 +2885,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        id: string;
+                        name: string;
+                        versionNumber: number;
+                        /** @enum {string} */
+                        stage: "draft" | "staging" | "production" | "archived";
+                        artifactUri: string;
+                        baseModel?: string;
+                        /** @enum {string} */
+                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        task?: string;
+                        /** @default [] */
+                        language: string[];
+                        license?: string;
+                        libraryName?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default [] */
+                        tags: string[];
+                        /** @default  */
+                        description: string;
+                        /** @default [] */
+                        datasets: string[];
+                        intendedUse?: string;
+                        limitations?: string;
+                        /** @default {} */
+                        trainingParameters: {
+                            [key: string]: unknown;
+                        };
+                        trainingJobId?: string;
+                        datasetVersionId?: string;
+                        parentVersionId?: string;
+                        cardUri?: string;
+                        /** @default system */
+                        createdBy: string;
+                        createdAt: string;
+                        updatedAt: string;
+                        stageChangedAt: string;
+                        deployedAt?: string;
+                        /** @default 0 */
+                        version: number;
                     };
                 };
             };
@@ -2588,7 +2977,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
         responses: {
             /** @description Deploy a version to production */
             200: {
@@ -2597,7 +2992,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        id: string;
+                        name: string;
+                        versionNumber: number;
+                        /** @enum {string} */
+                        stage: "draft" | "staging" | "production" | "archived";
+                        artifactUri: string;
+                        baseModel?: string;
+                        /** @enum {string} */
+                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        task?: string;
+                        /** @default [] */
+                        language: string[];
+                        license?: string;
+                        libraryName?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default [] */
+                        tags: string[];
+                        /** @default  */
+                        description: string;
+                        /** @default [] */
+                        datasets: string[];
+                        intendedUse?: string;
+                        limitations?: string;
+                        /** @default {} */
+                        trainingParameters: {
+                            [key: string]: unknown;
+                        };
+                        trainingJobId?: string;
+                        datasetVersionId?: string;
+                        parentVersionId?: string;
+                        cardUri?: string;
+                        /** @default system */
+                        createdBy: string;
+                        createdAt: string;
+                        updatedAt: string;
+                        stageChangedAt: string;
+                        deployedAt?: string;
+                        /** @default 0 */
+                        version: number;
                     };
                 };
             };
@@ -2648,16 +3084,63 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
         responses: {
-            /** @description Roll a registered model back to its previous production version */
+            /** @description Roll a registered model (by name) back to its previous production version */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        id: string;
+                        name: string;
+                        versionNumber: number;
+                        /** @enum {string} */
+                        stage: "draft" | "staging" | "production" | "archived";
+                        artifactUri: string;
+                        baseModel?: string;
+                        /** @enum {string} */
+                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        task?: string;
+                        /** @default [] */
+                        language: string[];
+                        license?: string;
+                        libraryName?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default [] */
+                        tags: string[];
+                        /** @default  */
+                        description: string;
+                        /** @default [] */
+                        datasets: string[];
+                        intendedUse?: string;
+                        limitations?: string;
+                        /** @default {} */
+                        trainingParameters: {
+                            [key: string]: unknown;
+                        };
+                        trainingJobId?: string;
+                        datasetVersionId?: string;
+                        parentVersionId?: string;
+                        cardUri?: string;
+                        /** @default system */
+                        createdBy: string;
+                        createdAt: string;
+                        updatedAt: string;
+                        stageChangedAt: string;
+                        deployedAt?: string;
+                        /** @default 0 */
+                        version: number;
                     };
                 };
             };

@@ -54,6 +54,14 @@ export interface ModelCache {
   close(): Promise<void>;
 }
 
+/** The fields of a registry model version the cache reads. */
+interface RegistryVersion {
+  artifactUri: string;
+  trainingJobId?: string;
+  language?: string[];
+  task?: string;
+}
+
 /** Prefix of model ids that name the output of a finished training job (`job:<jobId>`). */
 export const JOB_MODEL_PREFIX = 'job:';
 
@@ -70,8 +78,27 @@ export function createModelCache(
   const describe = async (id: string): Promise<ServedModel | undefined> => {
     const known = sources.get(id);
     if (known) return known;
-    if (!id.startsWith(JOB_MODEL_PREFIX)) return undefined;
-    const job = await kit.jobs.get(id.slice(JOB_MODEL_PREFIX.length));
+    if (id.startsWith(JOB_MODEL_PREFIX)) return fromJob(id.slice(JOB_MODEL_PREFIX.length));
+    // A registry version (id or `name@stage`) trained by a job of this kit: base model of the job + the version's adapter.
+    const registry = (
+      kit as Tunekit & { registry?: { get(reference: string): Promise<RegistryVersion | undefined> } }
+    ).registry;
+    const version = registry ? await registry.get(id).catch(() => undefined) : undefined;
+    if (!version?.trainingJobId) return undefined;
+    const base = await fromJob(version.trainingJobId);
+    return (
+      base &&
+      ServedModelSchema.parse({
+        ...base,
+        adapter: version.artifactUri,
+        language: version.language?.[0],
+        task: version.task ?? base.task,
+      })
+    );
+  };
+
+  const fromJob = async (jobId: string): Promise<ServedModel | undefined> => {
+    const job = await kit.jobs.get(jobId);
     const output = job?.output as { output?: string } | undefined;
     const input = job?.input as { model?: string; tokenizer?: string; baseModelId?: string } | undefined;
     if (!job || job.status !== 'succeeded' || !input?.model || !output?.output) return undefined;

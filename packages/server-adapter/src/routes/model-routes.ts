@@ -1,101 +1,147 @@
-import { createServiceKey, type OperationContext, TunekitError } from '@tunekit/core';
+import {
+  ModelCardSchema,
+  ModelNameSchema,
+  ModelStageSchema,
+  ModelVersionSchema,
+  type Tunekit,
+  TunekitError,
+} from '@tunekit/core';
+import type { ModelRegistry } from '@tunekit/registry';
 import { z } from 'zod';
 import type { ServerContext } from '../server/server-context.js';
-import { IdParamsSchema, JsonObjectSchema, PageQuerySchema } from './common-schemas.js';
+import { PageQuerySchema, pageOf } from './common-schemas.js';
 import { defineRoute } from './route-definition.js';
 
-/**
- * What the model routes call on the registry service (provided by `@tunekit/registry`'s plugin under
- * the service id `registry`). Methods are looked up at call time; a missing one answers 501.
- */
-export interface ModelRegistryPort {
-  list(query: Record<string, unknown>): Promise<unknown>;
-  search(query: Record<string, unknown>): Promise<unknown>;
-  get(versionId: string): Promise<unknown>;
-  card(versionId: string): Promise<unknown>;
-  recommend(query: Record<string, unknown>): Promise<unknown>;
-  transition(versionId: string, stage: string, context?: OperationContext): Promise<unknown>;
-  deploy(versionId: string, context?: OperationContext): Promise<unknown>;
-  rollback(name: string, context?: OperationContext): Promise<unknown>;
-}
+/** Service id under which `@tunekit/registry`'s plugin provides the registry. */
+export const REGISTRY_SERVICE_ID = 'registry';
 
-function registryMethod<K extends keyof ModelRegistryPort>(
-  server: ServerContext,
-  method: K,
-): ModelRegistryPort[K] {
-  const key = createServiceKey<Partial<ModelRegistryPort>>(server.options.registryService ?? 'registry');
-  const registry = server.kit.has(key) ? server.kit.get(key) : undefined;
-  const found = registry?.[method];
-  if (typeof found !== 'function') {
+/** The kit's model registry (`registryPlugin()` from `@tunekit/registry`); 501 `NOT_IMPLEMENTED` without it. */
+export function registryOf(server: ServerContext): ModelRegistry {
+  const kit = server.kit as Tunekit & { registry?: ModelRegistry };
+  const id = server.options.registryService ?? REGISTRY_SERVICE_ID;
+  const registry = kit.has({ id }) ? kit.get<ModelRegistry>({ id }) : kit.registry;
+  if (!registry) {
     throw new TunekitError({
       code: 'NOT_IMPLEMENTED',
       status: 501,
-      message: registry
-        ? `The model registry has no "${method}" operation`
-        : 'No model registry is installed (add the @tunekit/registry plugin to the kit)',
+      message: 'No model registry is installed (add registryPlugin() from @tunekit/registry to the kit)',
     });
   }
-  return found.bind(registry) as ModelRegistryPort[K];
+  return registry;
 }
 
-function found(value: unknown, what: string): Record<string, unknown> {
-  if (value === undefined || value === null)
-    throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No ${what}` });
-  return value as Record<string, unknown>;
-}
+const ReferenceParamsSchema = z.object({
+  /** A version id, or `name`, `name@production`, `name@3`, `name@<alias>`. */
+  id: z.string().min(1).max(190),
+});
 
-const ModelQuerySchema = PageQuerySchema.extend({
-  name: z.string().min(1).max(200).optional(),
-  stage: z.enum(['draft', 'staging', 'production', 'archived']).optional(),
-  base_model: z.string().min(1).max(200).optional(),
+const ModelFilterQuerySchema = PageQuerySchema.extend({
+  name: z.string().min(1).max(128).optional(),
+  stage: ModelStageSchema.optional(),
+  base_model: z.string().min(1).max(500).optional(),
   language: z.string().min(1).max(50).optional(),
   task: z.string().min(1).max(100).optional(),
   tag: z.string().min(1).max(100).optional(),
-  q: z.string().min(1).max(500).optional(),
 });
 
-function registryQuery(query: z.output<typeof ModelQuerySchema>): Record<string, unknown> {
-  const { base_model, tag, q, ...rest } = query;
-  return { ...rest, baseModel: base_model, tags: tag ? [tag] : undefined, text: q };
+function filtersOf(query: z.output<typeof ModelFilterQuerySchema>) {
+  return {
+    name: query.name,
+    stage: query.stage,
+    baseModel: query.base_model,
+    language: query.language,
+    task: query.task,
+    tags: query.tag ? [query.tag] : undefined,
+  };
 }
 
-/** Model registry routes: list, search, get, card, recommend, transition, deploy, rollback. */
+const TransitionBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+
+async function requireVersion(registry: ModelRegistry, reference: string) {
+  const version = await registry.get(reference);
+  if (!version)
+    throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model version "${reference}"` });
+  return version;
+}
+
+/** Model registry routes: list, search, register, get, card, recommend, transition, deploy, rollback. */
 export const modelRoutes = [
   defineRoute({
     method: 'GET',
     path: '/models',
     operationId: 'listModels',
-    summary: 'List model versions',
+    summary: 'List model versions (filters: name, stage, base_model, language, task, tag)',
     tag: 'models',
     access: 'models:read',
-    query: ModelQuerySchema,
-    response: JsonObjectSchema,
+    query: ModelFilterQuerySchema,
+    response: pageOf(ModelVersionSchema),
     handler: async ({ server, query }) =>
-      found(await registryMethod(server, 'list')(registryQuery(query)), 'models'),
+      registryOf(server).search({ ...filtersOf(query), limit: query.limit ?? 20, cursor: query.cursor }),
   }),
   defineRoute({
     method: 'GET',
     path: '/models/search',
     operationId: 'searchModels',
-    summary: 'Search model versions by base_model, language, task, tags and text',
+    summary: 'Search model versions by text and filters',
     tag: 'models',
     access: 'models:read',
-    query: ModelQuerySchema,
-    response: JsonObjectSchema,
+    query: ModelFilterQuerySchema.extend({ q: z.string().min(1).max(1000).optional() }),
+    response: pageOf(ModelVersionSchema),
     handler: async ({ server, query }) =>
-      found(await registryMethod(server, 'search')(registryQuery(query)), 'models'),
+      registryOf(server).search({
+        ...filtersOf(query),
+        text: query.q,
+        limit: query.limit ?? 20,
+        cursor: query.cursor,
+      }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/models',
+    operationId: 'registerModel',
+    summary: 'Register a model version from an artifact in the store',
+    tag: 'models',
+    access: 'models:register',
+    body: z
+      .object({
+        name: ModelNameSchema,
+        artifactUri: z.string().regex(/^artifact:\/\/[^\s]+$/, 'must be an artifact:// URI'),
+        baseModel: z.string().min(1).max(500).optional(),
+        task: z.string().min(1).max(100).optional(),
+        language: z.union([z.string().min(1).max(50), z.array(z.string().min(1).max(50))]).optional(),
+        metrics: z.record(z.string(), z.number()).optional(),
+        tags: z.array(z.string().min(1).max(100)).max(50).optional(),
+        description: z.string().max(10_000).optional(),
+        trainingJobId: z.string().min(1).max(200).optional(),
+        datasetVersionId: z.string().min(1).max(200).optional(),
+      })
+      .strict(),
+    response: ModelVersionSchema,
+    status: 201,
+    handler: async ({ kit, server, principal, body, operation }) => {
+      if (body.trainingJobId) {
+        const job = await kit.jobs.get(body.trainingJobId);
+        if (!job || !kit.policy.can(principal, 'jobs:read', { owner: job.owner, id: job.id })) {
+          throw new TunekitError({
+            code: 'JOB_NOT_FOUND',
+            status: 404,
+            message: `No job "${body.trainingJobId}"`,
+          });
+        }
+      }
+      return registryOf(server).register(body, operation);
+    },
   }),
   defineRoute({
     method: 'GET',
     path: '/models/{id}',
     operationId: 'getModel',
-    summary: 'Get a model version',
+    summary: 'Get a model version by id or reference (name@stage, name@version, name@alias)',
     tag: 'models',
     access: 'models:read',
-    params: IdParamsSchema,
-    response: JsonObjectSchema,
-    handler: async ({ server, params }) =>
-      found(await registryMethod(server, 'get')(params.id), `model "${params.id}"`),
+    params: ReferenceParamsSchema,
+    response: ModelVersionSchema,
+    handler: async ({ server, params }) => requireVersion(registryOf(server), params.id),
   }),
   defineRoute({
     method: 'GET',
@@ -104,32 +150,45 @@ export const modelRoutes = [
     summary: 'Model card of a version',
     tag: 'models',
     access: 'models:read',
-    params: IdParamsSchema,
-    response: JsonObjectSchema,
-    handler: async ({ server, params }) =>
-      found(await registryMethod(server, 'card')(params.id), `model "${params.id}"`),
+    params: ReferenceParamsSchema,
+    response: ModelCardSchema,
+    handler: async ({ server, params }) => {
+      const registry = registryOf(server);
+      return registry.card((await requireVersion(registry, params.id)).id);
+    },
   }),
   defineRoute({
     method: 'POST',
     path: '/models/recommend',
     operationId: 'recommendModels',
-    summary: 'Recommend model versions by embedding similarity to a description',
+    summary: 'Recommend model versions by embedding similarity to a text or another model',
     tag: 'models',
     access: 'models:read',
     mutating: false,
     body: z
       .object({
-        query: z.string().min(1).max(10_000),
+        query: z.string().min(1).max(10_000).optional(),
+        model_id: z.string().min(1).max(190).optional(),
         k: z.number().int().min(1).max(100).default(5),
-        task: z.string().max(100).optional(),
-        language: z.string().max(50).optional(),
-        stage: z.enum(['draft', 'staging', 'production', 'archived']).optional(),
+        task: z.string().min(1).max(100).optional(),
+        language: z.string().min(1).max(50).optional(),
+        stage: ModelStageSchema.optional(),
       })
-      .strict(),
-    response: JsonObjectSchema,
+      .strict()
+      .refine(
+        (body) => (body.query === undefined) !== (body.model_id === undefined),
+        'give either query or model_id',
+      ),
+    response: z.object({ items: z.array(z.object({ model: ModelVersionSchema, score: z.number() })) }),
     handler: async ({ server, body }) => {
-      const result = await registryMethod(server, 'recommend')(body);
-      return Array.isArray(result) ? { items: result } : found(result, 'recommendation');
+      const filters = { task: body.task, language: body.language, stage: body.stage };
+      const hasFilters = Object.values(filters).some((value) => value !== undefined);
+      const items = await registryOf(server).recommend({
+        ...(body.query !== undefined ? { text: body.query } : { modelId: body.model_id }),
+        k: body.k,
+        ...(hasFilters ? { filters } : {}),
+      });
+      return { items };
     },
   }),
   defineRoute({
@@ -139,14 +198,14 @@ export const modelRoutes = [
     summary: 'Move a version to a stage (the previous production version is archived)',
     tag: 'models',
     access: 'models:transition',
-    params: IdParamsSchema,
-    body: z.object({ stage: z.enum(['draft', 'staging', 'production', 'archived']) }).strict(),
-    response: JsonObjectSchema,
-    handler: async ({ server, params, body, operation }) =>
-      found(
-        await registryMethod(server, 'transition')(params.id, body.stage, operation),
-        `model "${params.id}"`,
-      ),
+    params: ReferenceParamsSchema,
+    body: TransitionBodySchema.extend({ stage: ModelStageSchema }),
+    response: ModelVersionSchema,
+    handler: async ({ server, params, body, operation }) => {
+      const registry = registryOf(server);
+      const version = await requireVersion(registry, params.id);
+      return registry.transition(version.id, body.stage, { reason: body.reason }, operation);
+    },
   }),
   defineRoute({
     method: 'POST',
@@ -155,21 +214,26 @@ export const modelRoutes = [
     summary: 'Deploy a version to production',
     tag: 'models',
     access: 'models:transition',
-    params: IdParamsSchema,
-    response: JsonObjectSchema,
-    handler: async ({ server, params, operation }) =>
-      found(await registryMethod(server, 'deploy')(params.id, operation), `model "${params.id}"`),
+    params: ReferenceParamsSchema,
+    body: TransitionBodySchema.default({}),
+    response: ModelVersionSchema,
+    handler: async ({ server, params, body, operation }) => {
+      const registry = registryOf(server);
+      const version = await requireVersion(registry, params.id);
+      return registry.deploy(version.id, { reason: body.reason }, operation);
+    },
   }),
   defineRoute({
     method: 'POST',
     path: '/models/{id}/rollback',
     operationId: 'rollbackModel',
-    summary: 'Roll a registered model back to its previous production version',
+    summary: 'Roll a registered model (by name) back to its previous production version',
     tag: 'models',
     access: 'models:transition',
-    params: IdParamsSchema,
-    response: JsonObjectSchema,
-    handler: async ({ server, params, operation }) =>
-      found(await registryMethod(server, 'rollback')(params.id, operation), `model "${params.id}"`),
+    params: z.object({ id: ModelNameSchema }),
+    body: TransitionBodySchema.default({}),
+    response: ModelVersionSchema,
+    handler: async ({ server, params, body, operation }) =>
+      registryOf(server).rollback(params.id, { reason: body.reason }, operation),
   }),
 ];

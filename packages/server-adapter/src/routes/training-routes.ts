@@ -41,6 +41,17 @@ export const TrainRequestSchema = z
       })
       .strict()
       .default({}),
+    /** Register the output in the model registry under this name when the job succeeds. */
+    register_as: z
+      .object({
+        name: ModelNameSchema,
+        description: z.string().max(10_000).optional(),
+        tags: z.array(z.string().min(1).max(100)).max(50).default([]),
+        task: z.string().min(1).max(100).optional(),
+        language: z.union([z.string().min(1).max(50), z.array(z.string().min(1).max(50))]).optional(),
+      })
+      .strict()
+      .optional(),
     device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
     threads: z.number().int().min(1).max(256).optional(),
   })
@@ -174,6 +185,9 @@ export const submitTrainingRoute = defineRoute({
         datasetVersionId: dataset.id,
         options: { ...hyperparameters, checkpoint: { every: checkpointEvery ?? 0 } },
         outputUri: `artifact://outputs/${owner}/${body.output_name}/${Date.now().toString(36)}`,
+        ...(body.register_as
+          ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }
+          : {}),
       },
       { owner },
     );
