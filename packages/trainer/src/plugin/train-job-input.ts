@@ -1,10 +1,15 @@
+import { TrainingJobInputSchema } from '@tunekit/core';
 import { z } from 'zod';
 import { LoraConfigSchema } from '../lora/lora-config.js';
 
-/** Rows inline, or a JSON-lines artifact (`artifact://…` in the kit's store) with one row per line. */
+/**
+ * Rows inline, a JSON-lines artifact (`artifact://…` in the kit's store) with one row per line, or a
+ * dataset version registered with `kit.datasets` (`{ versionId }`).
+ */
 export const DatasetSourceSchema = z.union([
   z.object({ rows: z.array(z.unknown()).min(1) }),
   z.object({ uri: z.string().min(1) }),
+  z.object({ versionId: z.string().min(1) }),
 ]);
 /** Where a job's rows come from. */
 export type DatasetSource = z.infer<typeof DatasetSourceSchema>;
@@ -29,7 +34,35 @@ export const TrainJobInputSchema = z.object({
   options: z.record(z.string(), z.unknown()).default({}),
   /** Save the adapter (LoRA) or merged model (full) under this artifact URI prefix at the end. */
   outputUri: z.string().optional(),
+  /** Register the output with the registry when the job succeeds (read by `@tunekit/registry`). */
+  registerAs: z.record(z.string(), z.unknown()).optional(),
 });
+
+/**
+ * Converts core's `TrainingJobInput` shape (`baseModel`, `datasetVersionId`, `hyperparameters`,
+ * `outputName` …, the shape HTTP clients send) into the trainer's own job input. Inputs already in
+ * the trainer's shape are returned unchanged.
+ */
+export function normalizeTrainJobInput(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !('baseModel' in raw)) return raw;
+  const parsed = TrainingJobInputSchema.safeParse(raw);
+  if (!parsed.success) return raw;
+  const input = parsed.data;
+  return {
+    model: input.baseModel,
+    tokenizer: input.tokenizer,
+    lora: input.lora,
+    trainable: input.lora ? 'lora' : 'full',
+    device: input.device,
+    dataset: { versionId: input.datasetVersionId },
+    validation: input.validationDatasetVersionId
+      ? { versionId: input.validationDatasetVersionId }
+      : undefined,
+    options: { ...input.trainerOptions, ...input.hyperparameters },
+    outputUri: `artifact://models/${input.outputName}`,
+    registerAs: input.registerAs,
+  };
+}
 
 /** Input of a `train` job. */
 export type TrainJobInput = z.input<typeof TrainJobInputSchema>;

@@ -5,6 +5,7 @@ import {
   type ArtifactStore,
   definePlugin,
   type JobContext,
+  type Tunekit,
   TunekitError,
   type TunekitEventMap,
   type TunekitEventName,
@@ -22,7 +23,12 @@ import { createTrainer } from '../train/create-trainer.js';
 import { trainInWorker } from '../train/train-in-worker.js';
 import type { TrainingOptionsInput } from '../train/training-options.js';
 import type { TrainingResult } from '../train/training-run.js';
-import { type DatasetSource, TrainJobInputSchema, type TrainJobOutput } from './train-job-input.js';
+import {
+  type DatasetSource,
+  normalizeTrainJobInput,
+  TrainJobInputSchema,
+  type TrainJobOutput,
+} from './train-job-input.js';
 
 /** Options of {@link trainerPlugin}. */
 export interface TrainerPluginOptions {
@@ -35,8 +41,14 @@ export interface TrainerPluginOptions {
   jobKind?: string;
 }
 
-async function readRows(source: DatasetSource, artifacts: ArtifactStore): Promise<unknown[]> {
+async function readRows(source: DatasetSource, kit: Tunekit): Promise<unknown[]> {
   if ('rows' in source) return source.rows;
+  if ('versionId' in source) {
+    const rows: unknown[] = [];
+    for await (const row of kit.datasets.rows(source.versionId)) rows.push(row);
+    return rows;
+  }
+  const artifacts = kit.artifacts;
   const text = new TextDecoder().decode(await artifacts.get(source.uri));
   return text
     .split('\n')
@@ -110,7 +122,7 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
         }
       }
       const handler = async (raw: unknown, job: JobContext): Promise<TrainJobOutput> => {
-        const parsed = TrainJobInputSchema.safeParse(raw);
+        const parsed = TrainJobInputSchema.safeParse(normalizeTrainJobInput(raw));
         if (!parsed.success) {
           throw new TunekitError({
             code: 'VALIDATION_FAILED',
@@ -121,8 +133,8 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           });
         }
         const input = parsed.data;
-        const rows = await readRows(input.dataset, kit.artifacts);
-        const validation = input.validation ? await readRows(input.validation, kit.artifacts) : undefined;
+        const rows = await readRows(input.dataset, kit);
+        const validation = input.validation ? await readRows(input.validation, kit) : undefined;
         const prefix = `artifact://jobs/${job.jobId}/checkpoints`;
         const userCheckpoint = (input.options.checkpoint ?? {}) as Record<string, unknown>;
         const options = {
