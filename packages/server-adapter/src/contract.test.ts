@@ -1,4 +1,4 @@
-import { createTunekit, type Tunekit } from '@tunekit/core';
+import { createTunekit, type Predictor, type Tunekit } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,22 @@ async function startKit(): Promise<Tunekit> {
   return kit;
 }
 
+/** A rule classifier standing in for a trained one (the predict pipeline is the trainer's). */
+function keywordClassifier(
+  id: string,
+  positive: RegExp,
+): Predictor & { baseModel: string; language: string } {
+  return {
+    id,
+    baseModel: 'rules',
+    language: 'en',
+    predict: ({ input }) => {
+      const score = positive.test(String(input)) ? 0.9 : 0.2;
+      return { probabilities: { positive: score, negative: 1 - score } };
+    },
+  };
+}
+
 describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, loopback)', (adapter) => {
   let kit: Tunekit;
   let server: RunningTestServer;
@@ -52,6 +68,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       uploadLimit: 256 * 1024,
       loginRateLimit: { max: 50 },
       models: { tiny: { path: '/nonexistent/tiny-model' } },
+      predictors: [
+        keywordClassifier('keywords', /good|great|love/),
+        keywordClassifier('always-negative', /$^/),
+      ],
     });
     for (const user of users) {
       const response = await call(
@@ -363,7 +383,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     ).toBe(403);
   });
 
-  it('answers inference and registry routes with coded errors when nothing is loaded or installed', async () => {
+  it('answers inference routes with coded errors for unknown models and invalid options', async () => {
     const generate = await call('/generate', json('alice', 'POST', { prompt: 'hi', model: 'missing' }));
     expect(generate.status).toBe(404);
     const invalid = await call('/generate', json('alice', 'POST', { prompt: 'hi', max_tokens: 0 }));
@@ -371,7 +391,9 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       status: 400,
       issues: [expect.objectContaining({ path: 'max_tokens' })],
     });
-    expect((await call('/predict', json('alice', 'POST', { text: 'great' }))).status).toBe(404);
+    expect((await call('/predict', json('alice', 'POST', { text: 'great', model: 'missing' }))).status).toBe(
+      404,
+    );
   });
 
   it('registers, lists, searches, recommends, transitions, deploys and rolls back models (admin transitions only)', async () => {
@@ -447,6 +469,50 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     ).toBe(ids[0]);
   });
 
+  it('classifies with /predict and evaluates and compares classifiers', async () => {
+    const client = createTunekitClient({ baseUrl: server.url, token: tokens.alice });
+    const { data: prediction } = await client.POST('/predict', {
+      body: { text: 'a great movie', model: 'keywords' },
+    });
+    expect(prediction).toMatchObject({
+      label: 'positive',
+      probability: 0.9,
+      base_model: 'rules',
+      language: 'en',
+      model: 'keywords',
+    });
+    expect(prediction?.latency_ms).toBeGreaterThanOrEqual(0);
+    const rows = [
+      { text: 'good film', label: 'positive' },
+      { text: 'great cast', label: 'positive' },
+      { text: 'dull plot', label: 'negative' },
+      { text: 'bad acting', label: 'negative' },
+    ];
+    const { data: evaluation, response } = await client.POST('/evaluate/{model_id}', {
+      params: { path: { model_id: 'keywords' } },
+      body: { dataset: { rows }, evaluators: ['accuracy'], bootstrap_resamples: 0 },
+    });
+    expect(response.status).toBe(200);
+    expect(evaluation).toMatchObject({
+      modelId: 'keywords',
+      metrics: { accuracy: expect.objectContaining({ value: 1 }) },
+    });
+    const { data: comparison } = await client.POST('/evaluate/compare', {
+      body: {
+        models: ['keywords', 'always-negative'],
+        dataset: { rows },
+        evaluators: ['accuracy'],
+        bootstrap_resamples: 0,
+      },
+    });
+    expect(comparison?.modelIds).toEqual(['keywords', 'always-negative']);
+    const viewer = await call(
+      '/evaluate/keywords',
+      json('victor', 'POST', { dataset: { rows }, evaluators: ['accuracy'] }),
+    );
+    expect(viewer.status).toBe(403);
+  });
+
   it('counts every mutating request in the audit log with actor, outcome and request id', async () => {
     const before = await auditCount();
     await call('/feedback', json('alice', 'POST', { modelId: 'm', input: 'a', output: 'b', rating: 4 }));
@@ -458,6 +524,26 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     ]);
     expect(await auditCount()).toBeGreaterThanOrEqual(before + 3);
   });
+});
+
+describe('without the registry plugin', () => {
+  it.each<AdapterName>(['fastify', 'express'])(
+    'model routes answer 501 NOT_IMPLEMENTED (%s)',
+    async (adapter) => {
+      const kit = await createTunekit({});
+      const server = await startTestServer(adapter, kit, {
+        auth: { apiKeys: [{ name: 'k', key: apiKey, roles: ['admin'] }] },
+      });
+      try {
+        const response = await fetch(`${server.url}/models`, { headers: { 'x-api-key': apiKey } });
+        expect(response.status).toBe(501);
+        expect(await response.json()).toMatchObject({ code: 'NOT_IMPLEMENTED' });
+      } finally {
+        await server.close();
+        await kit.close();
+      }
+    },
+  );
 });
 
 describe('login rate limiting', () => {

@@ -41,6 +41,10 @@ export async function createServer(kit: Tunekit, options: CreateServerOptions = 
     return503OnClosing: true,
     trustProxy: false,
   });
+  // Responses finished while draining close their connection, so shutdown does not wait for keep-alive timeouts.
+  app.addHook('onSend', async (_request, reply) => {
+    if (context.draining) reply.header('connection', 'close');
+  });
   await app.register(tunekitFastify, { kit, prefix, context });
   let closing: Promise<void> | undefined;
   return {

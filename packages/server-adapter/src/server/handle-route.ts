@@ -109,6 +109,8 @@ export async function handleRoute(
             'content-type': 'text/event-stream; charset=utf-8',
             'cache-control': 'no-cache, no-transform',
             'x-accel-buffering': 'no',
+            // A stream is long-lived; its connection is not reused, so shutdown need not wait for keep-alive timeouts.
+            connection: 'close',
           },
           events: result.events,
         };
