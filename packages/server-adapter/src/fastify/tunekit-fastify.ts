@@ -100,7 +100,8 @@ async function send(
 
 function routeHandler(server: ServerContext, route: AnyRouteDefinition) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const requestId = String(request.id);
+    // The caller's safe X-Request-Id wins; else the host app's request id (createServer makes them equal).
+    const requestId = request.headers['x-request-id'] ? requestIdOf(request.headers) : String(request.id);
     reply.header('x-request-id', requestId);
     const controller = new AbortController();
     reply.raw.on('close', () => controller.abort());

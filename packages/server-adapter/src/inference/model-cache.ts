@@ -101,7 +101,7 @@ export function createModelCache(
     const job = await kit.jobs.get(jobId);
     const output = job?.output as { output?: string } | undefined;
     const input = job?.input as { model?: string; tokenizer?: string; baseModelId?: string } | undefined;
-    if (!job || job.status !== 'succeeded' || !input?.model || !output?.output) return undefined;
+    if (job?.status !== 'succeeded' || !input?.model || !output?.output) return undefined;
     return ServedModelSchema.parse({
       path: input.model,
       tokenizer: input.tokenizer,
