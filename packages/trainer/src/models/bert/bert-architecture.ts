@@ -1,16 +1,10 @@
-import { TunekitError } from '@tunekit/core';
 import type { z } from 'zod';
-import { addGradients } from '../../autodiff/add-gradients.js';
-import {
-  initializeLoraWeights,
-  isLoraTarget,
-  loraTensorNames,
-  PEFT_PREFIX,
-} from '../../lora/lora-weights.js';
+import { PEFT_PREFIX } from '../../lora/lora-weights.js';
 import { Graph, type Value } from '../../onnx/graph.js';
-import { serializeModelAuto } from '../../onnx/serialize-model.js';
 import type { FloatTensor, TensorMap } from '../../safetensors/tensor-map.js';
-import type { LoraModuleValues } from '../gpt2/build-gpt2-forward.js';
+import { declareModelWeights } from '../declare-model-weights.js';
+import { finishInferenceGraph } from '../finish-inference-graph.js';
+import { finishTrainingGraph } from '../finish-training-graph.js';
 import type {
   BuildInferenceGraphOptions,
   BuildTrainingGraphOptions,
@@ -20,6 +14,8 @@ import type {
   TrainableParameter,
   TrainingGraph,
 } from '../model-architecture.js';
+import { type ResolvedLoraAdapters, resolveLoraAdapters } from '../resolve-lora-adapters.js';
+import { startTrainingGraph } from '../start-training-graph.js';
 import {
   type BertConfig,
   BertConfigSchema,
@@ -65,62 +61,22 @@ function resolveAdapters(
   settings: EncoderSettings,
   weights: TensorMap,
   lora: LoraAdapters,
-): { modules: string[]; tensors: TensorMap } {
-  const targets = encoderLinearModules(settings).filter((module) =>
-    isLoraTarget(lora.config, module.modulePath),
-  );
-  if (targets.length === 0) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `LoRA targetModules [${lora.config.targetModules}] match no ${settings.variant} module (${
-        settings.variant === 'distilbert'
-          ? 'q_lin, k_lin, v_lin, out_lin, lin1, lin2'
-          : 'query, key, value, dense'
-      })`,
-      details: { targetModules: lora.config.targetModules },
-    });
-  }
-  const initial = initializeLoraWeights(lora.config, targets, lora.seed ?? 0);
-  const tensors: TensorMap = new Map();
-  for (const module of targets) {
-    const names = loraTensorNames(module.modulePath);
-    for (const name of [names.a, names.b]) {
-      tensors.set(name, lora.weights?.get(name) ?? (initial.get(name) as FloatTensor));
-    }
-  }
+): ResolvedLoraAdapters {
+  const adapters = resolveLoraAdapters(encoderLinearModules(settings), lora, {
+    modelName: settings.variant,
+    moduleNames:
+      settings.variant === 'distilbert'
+        ? 'q_lin, k_lin, v_lin, out_lin, lin1, lin2'
+        : 'query, key, value, dense',
+  });
   for (const head of trainableHeadTensors(settings)) {
     const base = weights.get(head.name) as FloatTensor;
-    tensors.set(
+    adapters.tensors.set(
       head.peftName,
       lora.weights?.get(head.peftName) ?? { shape: [...base.shape], data: base.data.slice() },
     );
   }
-  return { modules: targets.map((module) => module.modulePath), tensors };
-}
-
-function declareWeights(
-  graph: Graph,
-  tensors: TensorMap,
-  trainable: (name: string) => boolean,
-  parameters: TrainableParameter[],
-): Map<string, Value> {
-  const values = new Map<string, Value>();
-  for (const [name, tensor] of tensors) {
-    if (trainable(name)) {
-      values.set(name, graph.input(name, 'float32', tensor.shape));
-      parameters.push({
-        name,
-        inputName: name,
-        gradientName: `grad.${name}`,
-        shape: [...tensor.shape],
-        initial: Float32Array.from(tensor.data),
-      });
-    } else {
-      values.set(name, graph.initializer(name, 'float32', tensor.shape, tensor.data));
-    }
-  }
-  return values;
+  return adapters;
 }
 
 /** Declares base weights and adapters; LoRA head copies replace the frozen head in the lookup. */
@@ -129,30 +85,19 @@ function declareModel(
   settings: EncoderSettings,
   weights: TensorMap,
   lora: LoraAdapters | undefined,
-  trainAdapters: boolean,
-  full: boolean,
+  trainable: { base: boolean; adapters: boolean },
   parameters: TrainableParameter[],
 ) {
   const head = lora ? trainableHeadTensors(settings) : [];
   const replaced = new Set(head.map((tensor) => tensor.name));
   const base: TensorMap = new Map([...weights].filter(([name]) => !replaced.has(name)));
-  const values = declareWeights(graph, base, () => full, parameters);
-  let loraValues: { config: LoraAdapters['config']; modules: Map<string, LoraModuleValues> } | undefined;
-  if (lora) {
-    const adapters = resolveAdapters(settings, weights, lora);
-    for (const [name, value] of declareWeights(graph, adapters.tensors, () => trainAdapters, parameters))
-      values.set(name, value);
-    for (const tensor of head) values.set(tensor.name, values.get(tensor.peftName) as Value);
-    loraValues = {
-      config: lora.config,
-      modules: new Map(
-        adapters.modules.map((modulePath) => {
-          const names = loraTensorNames(modulePath);
-          return [modulePath, { a: values.get(names.a) as Value, b: values.get(names.b) as Value }];
-        }),
-      ),
-    };
-  }
+  const { values, lora: loraValues } = declareModelWeights(graph, {
+    weights: base,
+    adapters: lora ? { config: lora.config, resolved: resolveAdapters(settings, weights, lora) } : undefined,
+    trainable,
+    parameters,
+  });
+  for (const tensor of head) values.set(tensor.name, values.get(tensor.peftName) as Value);
   return { weight: (name: string) => values.get(name) as Value, lora: loraValues };
 }
 
@@ -168,23 +113,18 @@ function makeArchitecture<Config extends BertFamilyConfig>(
   const buildTrainingGraph = (options: BuildTrainingGraphOptions<Config>): TrainingGraph => {
     const { settings } = parse(options.config);
     const weights = normalizeEncoderWeights(settings, options.weights);
-    if (options.trainable === 'lora' && !options.lora) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: 'trainable "lora" needs LoRA settings',
-        details: {},
-      });
-    }
-    const graph = new Graph({ name: `${name}-classification-training` });
-    const batch = options.batchSize ?? 'batch';
-    const sequence = options.sequenceLength ?? 'sequence';
-    const inputIds = graph.input('input_ids', 'int64', [batch, sequence]);
-    const attentionMask = graph.input('attention_mask', 'int64', [batch, sequence]);
-    const labels = graph.input('labels', 'int64', [batch]);
-    const parameters: TrainableParameter[] = [];
-    const full = options.trainable === 'full';
-    const model = declareModel(graph, settings, weights, options.lora, true, full, parameters);
+    const { graph, inputIds, attentionMask, labels, parameters } = startTrainingGraph(options, {
+      name: `${name}-classification-training`,
+      labels: 'per-sequence',
+    });
+    const model = declareModel(
+      graph,
+      settings,
+      weights,
+      options.lora,
+      { base: options.trainable === 'full', adapters: true },
+      parameters,
+    );
     const logits = buildBertForward(graph, {
       settings,
       weight: model.weight,
@@ -196,26 +136,7 @@ function makeArchitecture<Config extends BertFamilyConfig>(
     const loss = graph.scope('loss', () =>
       graph.softmaxCrossEntropyLoss(logits, labels, { ignoreIndex: -100 }),
     );
-    graph.output(loss, 'loss');
-    if (options.gradients !== false) {
-      const gradients = addGradients(graph, {
-        loss,
-        wrt: parameters.map((parameter) => graph.value(parameter.inputName)),
-      });
-      for (const parameter of parameters) {
-        graph.output(gradients.get(parameter.inputName) as Value, parameter.gradientName);
-      }
-    }
-    if (options.outputLogits) graph.output(graph.identity(logits), 'logits');
-    const serialized = serializeModelAuto(graph, options.externalDataThreshold);
-    return {
-      model: serialized.model,
-      externalData: serialized.externalData,
-      inputNames: { inputIds: 'input_ids', attentionMask: 'attention_mask', labels: 'labels' },
-      parameters,
-      lossName: 'loss',
-      logitsName: options.outputLogits ? 'logits' : undefined,
-    };
+    return finishTrainingGraph(graph, options, { loss, parameters, logits: () => graph.identity(logits) });
   };
 
   const buildInferenceGraph = (options: BuildInferenceGraphOptions<Config>): InferenceGraph => {
@@ -224,7 +145,7 @@ function makeArchitecture<Config extends BertFamilyConfig>(
     const graph = new Graph({ name: `${name}-classification` });
     const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
     const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'sequence_length']);
-    const model = declareModel(graph, settings, weights, options.lora, false, false, []);
+    const model = declareModel(graph, settings, weights, options.lora, { base: false, adapters: false }, []);
     const logits = buildBertForward(graph, {
       settings,
       weight: model.weight,
@@ -233,16 +154,11 @@ function makeArchitecture<Config extends BertFamilyConfig>(
       attentionMask,
     });
     graph.output(graph.identity(logits), 'logits');
-    const serialized = serializeModelAuto(graph, options.externalDataThreshold);
-    return {
-      model: serialized.model,
-      externalData: serialized.externalData,
-      inputNames: graph.inputs.map((input) => input.name),
-      outputNames: graph.outputs.map((output) => output.name),
+    return finishInferenceGraph(graph, options.externalDataThreshold, {
       layers: settings.layers,
       heads: settings.heads,
       headSize: settings.hiddenSize / settings.heads,
-    };
+    });
   };
 
   return {

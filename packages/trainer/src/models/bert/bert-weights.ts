@@ -1,7 +1,7 @@
-import { TunekitError } from '@tunekit/core';
-import { SeededRandom } from '../../data/seeded-random.js';
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
+import { checkWeightShapes } from '../check-weight-shapes.js';
+import { createNormalSampler } from '../create-normal-sampler.js';
 import type { EncoderSettings } from './bert-config.js';
 
 /** Hugging Face module paths of one encoder layer (without `.weight`/`.bias`). */
@@ -146,19 +146,10 @@ export function normalizeEncoderWeights(settings: EncoderSettings, weights: Tens
     normalized.set(name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias'), tensor);
   }
   const expected = encoderWeightShapes(settings);
-  for (const [name, shape] of expected) {
-    const tensor = normalized.get(name);
-    if (!tensor || tensor.shape.join(',') !== shape.join(',')) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: tensor
-          ? `${settings.variant} weight "${name}" has shape [${tensor.shape}], expected [${shape}]`
-          : `${settings.variant} weight "${name}" is missing (a sequence-classification checkpoint is needed)`,
-        details: { name, expected: shape, actual: tensor?.shape },
-      });
-    }
-  }
+  checkWeightShapes(normalized, expected, {
+    modelName: settings.variant,
+    missingHint: ' (a sequence-classification checkpoint is needed)',
+  });
   for (const name of [...normalized.keys()]) if (!expected.has(name)) normalized.delete(name);
   return normalized;
 }
@@ -168,12 +159,7 @@ export function normalizeEncoderWeights(settings: EncoderSettings, weights: Tens
  * Linear weights, zero biases, unit LayerNorm scales, a zero embedding row for the padding id.
  */
 export function createEncoderWeights(settings: EncoderSettings, seed: number): TensorMap {
-  const random = new SeededRandom(seed);
-  const normal = () => {
-    const u = 1 - random.next();
-    const v = random.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  const normal = createNormalSampler(seed);
   const names = encoderNames(settings);
   const norms = new Set<string>([names.embeddingNorm]);
   for (let index = 0; index < settings.layers; index += 1) {

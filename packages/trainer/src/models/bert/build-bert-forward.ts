@@ -1,7 +1,7 @@
-import type { LoraConfig } from '../../lora/lora-config.js';
-import { loraScaling } from '../../lora/lora-config.js';
 import type { Graph, Value } from '../../onnx/graph.js';
-import type { LoraModuleValues } from '../gpt2/build-gpt2-forward.js';
+import { addLoraAdapter } from '../add-lora-adapter.js';
+import { createSeededDropout } from '../create-seeded-dropout.js';
+import type { LoraGraphAdapters } from '../lora-module-values.js';
 import type { EncoderSettings } from './bert-config.js';
 import { encoderNames } from './bert-weights.js';
 
@@ -11,7 +11,7 @@ export interface BertForwardOptions {
   /** Value of a Hugging Face weight (an initializer or a trainable input). */
   weight: (name: string) => Value;
   /** Adapters by module path, with their settings. */
-  lora?: { config: LoraConfig; modules: Map<string, LoraModuleValues> };
+  lora?: LoraGraphAdapters;
   /** Training-mode dropout, seeded per node from `seed`. */
   dropout?: { seed: number };
   /** int64 `[batch, sequence]`. */
@@ -35,12 +35,7 @@ export function buildBertForward(graph: Graph, options: BertForwardOptions): Val
   const heads = settings.heads;
   const headSize = d / heads;
   const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
-  let dropoutCount = 0;
-  const dropout = (x: Value, ratio: number): Value => {
-    if (!options.dropout || ratio <= 0) return x;
-    dropoutCount += 1;
-    return graph.dropout(x, ratio, options.dropout.seed * 1000 + dropoutCount).output;
-  };
+  const dropout = createSeededDropout(graph, options.dropout);
   const batchSequenceShape = graph.shapeOf(options.inputIds);
 
   const positions = graph.scope('positions', () => {
@@ -67,19 +62,10 @@ export function buildBertForward(graph: Graph, options: BertForwardOptions): Val
   const layerNorm = (x: Value, path: string): Value =>
     graph.layerNormalization(x, weight(`${path}.weight`), weight(`${path}.bias`), settings.layerNormEpsilon);
   const linear = (x: Value, modulePath: string): Value => {
-    let output = graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`), {
+    const output = graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`), {
       transB: true,
     });
-    const adapter = options.lora?.modules.get(modulePath);
-    if (adapter && options.lora) {
-      const loraConfig = options.lora.config;
-      const down = graph.gemm(dropout(x, loraConfig.dropout), adapter.a, undefined, {
-        transB: true,
-        alpha: loraScaling(loraConfig),
-      });
-      output = graph.gemm(down, adapter.b, output, { transB: true });
-    }
-    return output;
+    return addLoraAdapter(graph, x, output, modulePath, options.lora, dropout);
   };
   const activation = (x: Value): Value => {
     if (settings.activation === 'relu') return graph.relu(x);

@@ -1,13 +1,13 @@
-import type { LoraConfig } from '../../lora/lora-config.js';
-import { loraScaling } from '../../lora/lora-config.js';
 import type { Graph, Value } from '../../onnx/graph.js';
+import { addLoraAdapter } from '../add-lora-adapter.js';
+import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
+import { createSeededDropout } from '../create-seeded-dropout.js';
+import { int64Range } from '../int64-range.js';
+import type { LoraGraphAdapters } from '../lora-module-values.js';
+import { measureCausalSequence } from '../measure-causal-sequence.js';
 import type { Gpt2Config } from './gpt2-config.js';
 
-/** Adapter tensors of one module, as graph values. */
-export interface LoraModuleValues {
-  a: Value;
-  b: Value;
-}
+export type { LoraModuleValues } from '../lora-module-values.js';
 
 /** Options of {@link buildGpt2Forward}. */
 export interface Gpt2ForwardOptions {
@@ -15,7 +15,7 @@ export interface Gpt2ForwardOptions {
   /** Value of a Hugging Face weight (an initializer or a trainable input). */
   weight: (name: string) => Value;
   /** Adapters by module path, with their settings. */
-  lora?: { config: LoraConfig; modules: Map<string, LoraModuleValues> };
+  lora?: LoraGraphAdapters;
   /** Training-mode dropout (model and LoRA ratios), seeded per node from `seed`. */
   dropout?: { seed: number };
   /** int64 `[batch, sequence]`. */
@@ -52,33 +52,21 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
   const heads = config.n_head;
   const headSize = d / heads;
   const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
-  let dropoutCount = 0;
-  const dropout = (x: Value, ratio: number): Value => {
-    if (!options.dropout || ratio <= 0) return x;
-    dropoutCount += 1;
-    return graph.dropout(x, ratio, options.dropout.seed * 1000 + dropoutCount).output;
-  };
-  const int64Scalar = (value: Value, index: number): Value =>
-    graph.gather(value, graph.constant([index], 'int64', []), 0);
+  const dropout = createSeededDropout(graph, options.dropout);
   const runtimeShape = (parts: Array<Value | number[]>): Value =>
     graph.concat(
       parts.map((part) => (Array.isArray(part) ? graph.int64s(part) : part)),
       0,
     );
-  const range = (start: Value, limit: Value): Value =>
-    graph.node('Range', [start, limit, graph.constant([1], 'int64', [])], {}, [
-      { dtype: 'int64', shape: [graph.unknownDimension()] },
-    ])[0] as Value;
 
-  const batchSequenceShape = graph.shapeOf(options.inputIds);
-  const sequenceLength = int64Scalar(batchSequenceShape, 1);
-  const pastLength = options.past?.[0]
-    ? int64Scalar(graph.shapeOf(options.past[0].key), 2)
-    : graph.constant([0], 'int64', []);
-  const totalLength = graph.add(pastLength, sequenceLength);
+  const { batchSequenceShape, pastLength, totalLength } = measureCausalSequence(
+    graph,
+    options.inputIds,
+    options.past,
+  );
 
   // Embeddings.
-  const positions = options.positionIds ?? range(pastLength, totalLength);
+  const positions = options.positionIds ?? int64Range(graph, pastLength, totalLength);
   const tokenEmbeddings = graph.scope('wte', () =>
     graph.gather(weight('transformer.wte.weight'), options.inputIds),
   );
@@ -90,27 +78,11 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
   );
 
   // Additive attention mask [batch, 1, sequence, past + sequence]: causal and padding.
-  const maskBias = graph.scope('mask', () => {
-    const keyPositions = graph.unsqueeze(range(graph.constant([0], 'int64', []), totalLength), [0]);
-    const queryPositions = graph.unsqueeze(range(pastLength, totalLength), [1]);
-    const causal = graph.not(graph.greater(keyPositions, queryPositions));
-    const padding = graph.unsqueeze(graph.cast(options.attentionMask, 'bool'), [1, 2]);
-    const allowed = graph.and(causal, padding);
-    return graph.where(allowed, graph.scalar(0, 'float32'), graph.scalar(-1e9, 'float32'));
-  });
+  const maskBias = buildCausalMaskBias(graph, { pastLength, totalLength }, options.attentionMask, [1, 2]);
 
   const linear = (x: Value, modulePath: string): Value => {
-    let output = graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`));
-    const adapter = options.lora?.modules.get(modulePath);
-    if (adapter && options.lora) {
-      const loraConfig = options.lora.config;
-      const down = graph.gemm(dropout(x, loraConfig.dropout), adapter.a, undefined, {
-        transB: true,
-        alpha: loraScaling(loraConfig),
-      });
-      output = graph.gemm(down, adapter.b, output, { transB: true });
-    }
-    return output;
+    const output = graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`));
+    return addLoraAdapter(graph, x, output, modulePath, options.lora, dropout);
   };
   const layerNorm = (x: Value, prefix: string): Value =>
     graph.layerNormalization(

@@ -1,7 +1,7 @@
-import { TunekitError } from '@tunekit/core';
-import { SeededRandom } from '../../data/seeded-random.js';
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
+import { checkWeightShapes } from '../check-weight-shapes.js';
+import { createNormalSampler } from '../create-normal-sampler.js';
 import { type Gpt2Config, gpt2InnerSize } from './gpt2-config.js';
 
 /** Every GPT-2 weight name (Hugging Face `GPT2LMHeadModel`, Conv1D layout) with its shape. */
@@ -60,19 +60,7 @@ export function normalizeGpt2Weights(config: Gpt2Config, weights: TensorMap): Te
     if (/\.attn\.(masked_)?bias$/.test(canonical) || canonical === 'lm_head.weight') continue;
     normalized.set(canonical, tensor);
   }
-  for (const [name, shape] of gpt2WeightShapes(config)) {
-    const tensor = normalized.get(name);
-    if (!tensor || tensor.shape.join(',') !== shape.join(',')) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: tensor
-          ? `GPT-2 weight "${name}" has shape [${tensor.shape}], expected [${shape}]`
-          : `GPT-2 weight "${name}" is missing`,
-        details: { name, expected: shape, actual: tensor?.shape },
-      });
-    }
-  }
+  checkWeightShapes(normalized, gpt2WeightShapes(config), { modelName: 'GPT-2' });
   return normalized;
 }
 
@@ -82,12 +70,7 @@ export function normalizeGpt2Weights(config: Gpt2Config, weights: TensorMap): Te
  * unit LayerNorm scales. Deterministic for a seed.
  */
 export function createGpt2Weights(config: Gpt2Config, seed: number): TensorMap {
-  const random = new SeededRandom(seed);
-  const normal = () => {
-    const u = 1 - random.next();
-    const v = random.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  const normal = createNormalSampler(seed);
   const weights: TensorMap = new Map();
   for (const [name, shape] of gpt2WeightShapes(config)) {
     const data = new Float32Array(shape.reduce((p, q) => p * q, 1));

@@ -1,7 +1,10 @@
-import type { LoraConfig } from '../../lora/lora-config.js';
-import { loraScaling } from '../../lora/lora-config.js';
 import type { Graph, Value } from '../../onnx/graph.js';
-import type { LoraModuleValues } from '../gpt2/build-gpt2-forward.js';
+import { addLoraAdapter } from '../add-lora-adapter.js';
+import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
+import { createSeededDropout } from '../create-seeded-dropout.js';
+import { int64Range } from '../int64-range.js';
+import type { LoraGraphAdapters } from '../lora-module-values.js';
+import { measureCausalSequence } from '../measure-causal-sequence.js';
 import { type LlamaConfig, llamaDimensions } from './llama-config.js';
 import { buildRmsNorm, buildSiluGate } from './rms-norm.js';
 import { applyRotaryEmbedding, buildRotaryTables, rotaryInverseFrequencies } from './rotary-embedding.js';
@@ -12,7 +15,7 @@ export interface LlamaForwardOptions {
   /** Value of a Hugging Face weight (an initializer or a trainable input); undefined when absent. */
   weight: (name: string) => Value | undefined;
   /** Adapters by module path, with their settings. */
-  lora?: { config: LoraConfig; modules: Map<string, LoraModuleValues> };
+  lora?: LoraGraphAdapters;
   /** Training-mode dropout (attention and LoRA ratios), seeded per node from `seed`. */
   dropout?: { seed: number };
   /** int64 `[batch, sequence]`. */
@@ -54,28 +57,16 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
   const { hidden: d, heads, keyValueHeads, headSize } = llamaDimensions(config);
   const groups = heads / keyValueHeads;
   const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
-  let dropoutCount = 0;
-  const dropout = (x: Value, ratio: number): Value => {
-    if (!options.dropout || ratio <= 0) return x;
-    dropoutCount += 1;
-    return graph.dropout(x, ratio, options.dropout.seed * 1000 + dropoutCount).output;
-  };
-  const int64Scalar = (value: Value, index: number): Value =>
-    graph.gather(value, graph.constant([index], 'int64', []), 0);
-  const range = (start: Value, limit: Value): Value =>
-    graph.node('Range', [start, limit, graph.constant([1], 'int64', [])], {}, [
-      { dtype: 'int64', shape: [graph.unknownDimension()] },
-    ])[0] as Value;
+  const dropout = createSeededDropout(graph, options.dropout);
 
-  const batchSequenceShape = graph.shapeOf(options.inputIds);
-  const sequenceLength = int64Scalar(batchSequenceShape, 1);
-  const pastLength = options.past?.[0]
-    ? int64Scalar(graph.shapeOf(options.past[0].key), 2)
-    : graph.constant([0], 'int64', []);
-  const totalLength = graph.add(pastLength, sequenceLength);
+  const { batchSequenceShape, pastLength, totalLength } = measureCausalSequence(
+    graph,
+    options.inputIds,
+    options.past,
+  );
   const positions =
     options.positionIds ??
-    graph.expandLike(graph.unsqueeze(range(pastLength, totalLength), [0]), options.inputIds);
+    graph.expandLike(graph.unsqueeze(int64Range(graph, pastLength, totalLength), [0]), options.inputIds);
 
   let hidden = graph.scope('embed_tokens', () =>
     graph.reshape(graph.gather(weight('model.embed_tokens.weight'), options.inputIds), [-1, d]),
@@ -92,28 +83,12 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
   const querySin = graph.unsqueeze(sin, [1]);
 
   // Additive attention mask [batch, 1, 1, sequence, past + sequence]: causal and padding.
-  const maskBias = graph.scope('mask', () => {
-    const keyPositions = graph.unsqueeze(range(graph.constant([0], 'int64', []), totalLength), [0]);
-    const queryPositions = graph.unsqueeze(range(pastLength, totalLength), [1]);
-    const causal = graph.not(graph.greater(keyPositions, queryPositions));
-    const padding = graph.unsqueeze(graph.cast(options.attentionMask, 'bool'), [1, 2, 3]);
-    const allowed = graph.and(causal, padding);
-    return graph.where(allowed, graph.scalar(0, 'float32'), graph.scalar(-1e9, 'float32'));
-  });
+  const maskBias = buildCausalMaskBias(graph, { pastLength, totalLength }, options.attentionMask, [1, 2, 3]);
 
   const linear = (x: Value, modulePath: string): Value => {
     const bias = options.weight(`${modulePath}.bias`);
-    let output = graph.gemm(x, weight(`${modulePath}.weight`), bias, { transB: true });
-    const adapter = options.lora?.modules.get(modulePath);
-    if (adapter && options.lora) {
-      const loraConfig = options.lora.config;
-      const down = graph.gemm(dropout(x, loraConfig.dropout), adapter.a, undefined, {
-        transB: true,
-        alpha: loraScaling(loraConfig),
-      });
-      output = graph.gemm(down, adapter.b, output, { transB: true });
-    }
-    return output;
+    const output = graph.gemm(x, weight(`${modulePath}.weight`), bias, { transB: true });
+    return addLoraAdapter(graph, x, output, modulePath, options.lora, dropout);
   };
   const rmsNorm = (x: Value, name: string) => buildRmsNorm(graph, x, weight(name), config.rms_norm_eps);
   const shapeWith = (middle: number[]) => graph.concat([batchSequenceShape, graph.int64s(middle)], 0);

@@ -1,7 +1,7 @@
-import { TunekitError } from '@tunekit/core';
-import { SeededRandom } from '../../data/seeded-random.js';
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
+import { checkWeightShapes } from '../check-weight-shapes.js';
+import { createNormalSampler } from '../create-normal-sampler.js';
 import { type LlamaConfig, llamaDimensions } from './llama-config.js';
 
 /** The Linear modules of a Llama-family model (all LoRA targets), with their sizes. */
@@ -63,19 +63,7 @@ export function normalizeLlamaWeights(config: LlamaConfig, weights: TensorMap): 
     if (name === 'lm_head.weight' && config.tie_word_embeddings) continue;
     normalized.set(name, tensor);
   }
-  for (const [name, shape] of shapes) {
-    const tensor = normalized.get(name);
-    if (!tensor || tensor.shape.join(',') !== shape.join(',')) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: tensor
-          ? `${config.model_type} weight "${name}" has shape [${tensor.shape}], expected [${shape}]`
-          : `${config.model_type} weight "${name}" is missing`,
-        details: { name, expected: shape, actual: tensor?.shape },
-      });
-    }
-  }
+  checkWeightShapes(normalized, shapes, { modelName: config.model_type });
   return normalized;
 }
 
@@ -84,12 +72,7 @@ export function normalizeLlamaWeights(config: LlamaConfig, weights: TensorMap): 
  * for embeddings and Linear weights, zero biases, unit RMSNorm scales. Deterministic for a seed.
  */
 export function createLlamaWeights(config: LlamaConfig, seed: number): TensorMap {
-  const random = new SeededRandom(seed);
-  const normal = () => {
-    const u = 1 - random.next();
-    const v = random.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  const normal = createNormalSampler(seed);
   const weights: TensorMap = new Map();
   for (const [name, shape] of llamaWeightShapes(config)) {
     const data = new Float32Array(shape.reduce((p, q) => p * q, 1));

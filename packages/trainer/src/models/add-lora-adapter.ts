@@ -1,0 +1,26 @@
+import { loraScaling } from '../lora/lora-config.js';
+import type { Graph, Value } from '../onnx/graph.js';
+import type { SeededDropout } from './create-seeded-dropout.js';
+import type { LoraGraphAdapters } from './lora-module-values.js';
+
+/**
+ * Adds a module's LoRA update to the output of its base projection: `output + scaling ·
+ * dropout(x)·Aᵀ·Bᵀ`, as two Gemms (the second accumulating into `output`). Returns `output`
+ * unchanged when the module has no adapter.
+ */
+export function addLoraAdapter(
+  graph: Graph,
+  x: Value,
+  output: Value,
+  modulePath: string,
+  lora: LoraGraphAdapters | undefined,
+  dropout: SeededDropout,
+): Value {
+  const adapter = lora?.modules.get(modulePath);
+  if (!adapter || !lora) return output;
+  const down = graph.gemm(dropout(x, lora.config.dropout), adapter.a, undefined, {
+    transB: true,
+    alpha: loraScaling(lora.config),
+  });
+  return graph.gemm(down, adapter.b, output, { transB: true });
+}

@@ -1,0 +1,97 @@
+import type { LoraConfig } from '../lora/lora-config.js';
+import type { Graph, Value } from '../onnx/graph.js';
+import type { TensorMap } from '../safetensors/tensor-map.js';
+import { buildCausalLanguageModelLoss } from './causal-language-model-loss.js';
+import { declareModelWeights } from './declare-model-weights.js';
+import { finishTrainingGraph } from './finish-training-graph.js';
+import type { LoraGraphAdapters } from './lora-module-values.js';
+import type { BuildTrainingGraphOptions, TrainingGraph } from './model-architecture.js';
+import { reshapeCausalLogits } from './reshape-causal-logits.js';
+import type { ResolvedLoraAdapters } from './resolve-lora-adapters.js';
+import { startTrainingGraph } from './start-training-graph.js';
+
+/** What a causal model's forward builder gets from {@link buildCausalTrainingGraph}. */
+export interface CausalTrainingForwardInputs {
+  /** Graph value of every declared weight and adapter tensor by name. */
+  values: Map<string, Value>;
+  /** The adapters to apply; undefined without LoRA. */
+  lora: LoraGraphAdapters | undefined;
+  /** Training-mode dropout seed when `dropout` is on. */
+  dropout: { seed: number } | undefined;
+  /** Input `input_ids`, int64 `[batch, sequence]`. */
+  inputIds: Value;
+  /** Input `attention_mask`, int64 `[batch, sequence]`. */
+  attentionMask: Value;
+}
+
+/** What {@link buildCausalTrainingGraph} needs back from a causal model's forward builder. */
+export interface CausalTrainingForward {
+  /** `[batch·sequence, vocab]`. */
+  logits: Value;
+  /** Final hidden states, the LM head's input `[batch·sequence, hidden]`. */
+  hidden: Value;
+  /** The LM head weight `[vocab, hidden]`. */
+  headWeight: Value;
+  /** Run-time `[batch, sequence]` of the input ids. */
+  batchSequenceShape: Value;
+}
+
+/** Options of {@link buildCausalTrainingGraph}. */
+export interface CausalTrainingGraphOptions {
+  /** The graph's name (`gpt2-training` …). */
+  name: string;
+  /** Normalised base weights. */
+  weights: TensorMap;
+  /** The resolved adapters with their settings; undefined without LoRA. */
+  adapters: { config: LoraConfig; resolved: ResolvedLoraAdapters } | undefined;
+  vocabularySize: number;
+  /** Builds the model's forward pass in the graph. */
+  forward: (graph: Graph, inputs: CausalTrainingForwardInputs) => CausalTrainingForward;
+}
+
+/**
+ * Builds a causal language model's training graph: inputs (token labels), base weights (trainable
+ * with `trainable: 'full'`) and trainable adapters, the model's forward pass, the causal LM loss with
+ * its hand-fused gradient seeds, the gradient outputs and the optional `logits`
+ * `[batch, sequence, vocab]` ({@link startTrainingGraph}, {@link finishTrainingGraph}).
+ */
+export function buildCausalTrainingGraph(
+  options: BuildTrainingGraphOptions<unknown>,
+  model: CausalTrainingGraphOptions,
+): TrainingGraph {
+  const { graph, batch, sequence, inputIds, attentionMask, labels, parameters } = startTrainingGraph(
+    options,
+    {
+      name: model.name,
+      labels: 'per-token',
+    },
+  );
+  const { values, lora } = declareModelWeights(graph, {
+    weights: model.weights,
+    adapters: model.adapters,
+    trainable: { base: options.trainable === 'full', adapters: true },
+    parameters,
+  });
+  const forward = model.forward(graph, {
+    values,
+    lora,
+    dropout: options.dropout ? { seed: options.dropoutSeed ?? 0 } : undefined,
+    inputIds,
+    attentionMask,
+  });
+  const { loss, seeds } = buildCausalLanguageModelLoss(graph, {
+    hidden: forward.hidden,
+    headWeight: forward.headWeight,
+    logits: forward.logits,
+    labels,
+    batchSequenceShape: forward.batchSequenceShape,
+    headWeightTrainable: parameters.some((parameter) => parameter.inputName === forward.headWeight.name),
+  });
+  // Reverse mode starts below the LM head with the loss's hand-fused gradients.
+  return finishTrainingGraph(graph, options, {
+    loss,
+    seeds,
+    parameters,
+    logits: () => reshapeCausalLogits(graph, forward, model.vocabularySize, [batch, sequence]),
+  });
+}

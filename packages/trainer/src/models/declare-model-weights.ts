@@ -1,0 +1,53 @@
+import type { LoraConfig } from '../lora/lora-config.js';
+import { loraTensorNames } from '../lora/lora-weights.js';
+import type { Graph, Value } from '../onnx/graph.js';
+import type { TensorMap } from '../safetensors/tensor-map.js';
+import { declareWeights } from './declare-weights.js';
+import type { LoraGraphAdapters, LoraModuleValues } from './lora-module-values.js';
+import type { TrainableParameter } from './model-architecture.js';
+import type { ResolvedLoraAdapters } from './resolve-lora-adapters.js';
+
+/** Options of {@link declareModelWeights}. */
+export interface DeclareModelWeightsOptions {
+  /** Base weights (canonical Hugging Face names), declared first. */
+  weights: TensorMap;
+  /** Adapters with their settings, declared after the base weights; none without LoRA. */
+  adapters?: { config: LoraConfig; resolved: ResolvedLoraAdapters };
+  /** Which of the two groups are trainable graph inputs (the rest are initializers). */
+  trainable: { base: boolean; adapters: boolean };
+  /** Receives the trainable parameters, base weights first. */
+  parameters: TrainableParameter[];
+}
+
+/** Result of {@link declareModelWeights}. */
+export interface DeclaredModelWeights {
+  /** Graph value of every base and adapter tensor by name. */
+  values: Map<string, Value>;
+  /** The adapters as a forward builder takes them; undefined without LoRA. */
+  lora: LoraGraphAdapters | undefined;
+}
+
+/**
+ * Declares a model's base weights and then its LoRA adapters (see {@link declareWeights}) and
+ * returns their values with the per-module A/B values the forward builders apply.
+ */
+export function declareModelWeights(graph: Graph, options: DeclareModelWeightsOptions): DeclaredModelWeights {
+  const values = declareWeights(graph, options.weights, options.trainable.base, options.parameters);
+  if (!options.adapters) return { values, lora: undefined };
+  const { config, resolved } = options.adapters;
+  for (const [name, value] of declareWeights(
+    graph,
+    resolved.tensors,
+    options.trainable.adapters,
+    options.parameters,
+  )) {
+    values.set(name, value);
+  }
+  const modules = new Map<string, LoraModuleValues>(
+    resolved.modules.map((modulePath) => {
+      const names = loraTensorNames(modulePath);
+      return [modulePath, { a: values.get(names.a) as Value, b: values.get(names.b) as Value }];
+    }),
+  );
+  return { values, lora: { config, modules } };
+}

@@ -1,0 +1,55 @@
+import { TunekitError } from '@tunekit/core';
+import {
+  initializeLoraWeights,
+  isLoraTarget,
+  type LoraTargetModule,
+  loraTensorNames,
+} from '../lora/lora-weights.js';
+import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
+import type { LoraAdapters } from './model-architecture.js';
+
+/** The targeted modules and their adapter tensors, as {@link resolveLoraAdapters} returns them. */
+export interface ResolvedLoraAdapters {
+  /** Module paths the adapters apply to, in the model's order. */
+  modules: string[];
+  /** LoRA A and B of every targeted module (PEFT names), in module order. */
+  tensors: TensorMap;
+}
+
+/** How {@link resolveLoraAdapters} names the model in its error when no module is targeted. */
+export interface LoraTargetDescription {
+  /** The model as the message names it (`GPT-2`, `llama`, `bert` …). */
+  modelName: string;
+  /** The module names LoRA can target, listed in the message (`c_attn, c_proj, c_fc`). */
+  moduleNames: string;
+}
+
+/**
+ * Adapter tensors for the modules `lora` targets among `linearModules`: the given ones,
+ * PEFT-initialised (A Kaiming-uniform, B zeros, seeded by `lora.seed`) where missing. Throws
+ * `VALIDATION_FAILED` when the target list matches no module.
+ */
+export function resolveLoraAdapters(
+  linearModules: readonly LoraTargetModule[],
+  lora: LoraAdapters,
+  description: LoraTargetDescription,
+): ResolvedLoraAdapters {
+  const targets = linearModules.filter((module) => isLoraTarget(lora.config, module.modulePath));
+  if (targets.length === 0) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `LoRA targetModules [${lora.config.targetModules}] match no ${description.modelName} module (${description.moduleNames})`,
+      details: { targetModules: lora.config.targetModules },
+    });
+  }
+  const initial = initializeLoraWeights(lora.config, targets, lora.seed ?? 0);
+  const tensors: TensorMap = new Map();
+  for (const module of targets) {
+    const names = loraTensorNames(module.modulePath);
+    for (const name of [names.a, names.b]) {
+      tensors.set(name, lora.weights?.get(name) ?? (initial.get(name) as FloatTensor));
+    }
+  }
+  return { modules: targets.map((module) => module.modulePath), tensors };
+}

@@ -1,0 +1,57 @@
+import { TunekitError } from '@tunekit/core';
+import { type Dimension, Graph, type Value } from '../onnx/graph.js';
+import type { BuildTrainingGraphOptions, TrainableParameter } from './model-architecture.js';
+
+/** Options of {@link startTrainingGraph}. */
+export interface StartTrainingGraphOptions {
+  /** The graph's name (`gpt2-training`, `bert-classification-training` …). */
+  name: string;
+  /** `per-token`: labels int64 `[batch, sequence]` (language models); `per-sequence`: `[batch]` (classifiers). */
+  labels: 'per-token' | 'per-sequence';
+}
+
+/** The new training graph with its inputs, as {@link startTrainingGraph} returns it. */
+export interface StartedTrainingGraph {
+  graph: Graph;
+  /** The batch dimension: the fixed `batchSize` or the symbolic `batch`. */
+  batch: Dimension;
+  /** The sequence dimension: the fixed `sequenceLength` or the symbolic `sequence`. */
+  sequence: Dimension;
+  /** Input `input_ids`, int64 `[batch, sequence]`. */
+  inputIds: Value;
+  /** Input `attention_mask`, int64 `[batch, sequence]`. */
+  attentionMask: Value;
+  /** Input `labels`, int64 (shape per {@link StartTrainingGraphOptions.labels}). */
+  labels: Value;
+  /** Empty list the weight declarations fill with the trainable parameters. */
+  parameters: TrainableParameter[];
+}
+
+/**
+ * Checks that `trainable: 'lora'` comes with LoRA settings (`VALIDATION_FAILED` otherwise), then
+ * creates a training graph and declares its inputs `input_ids`, `attention_mask` and `labels`.
+ */
+export function startTrainingGraph(
+  options: BuildTrainingGraphOptions<unknown>,
+  settings: StartTrainingGraphOptions,
+): StartedTrainingGraph {
+  if (options.trainable === 'lora' && !options.lora) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'trainable "lora" needs LoRA settings',
+      details: {},
+    });
+  }
+  const graph = new Graph({ name: settings.name });
+  const batch = options.batchSize ?? 'batch';
+  const sequence = options.sequenceLength ?? 'sequence';
+  const inputIds = graph.input('input_ids', 'int64', [batch, sequence]);
+  const attentionMask = graph.input('attention_mask', 'int64', [batch, sequence]);
+  const labels = graph.input(
+    'labels',
+    'int64',
+    settings.labels === 'per-token' ? [batch, sequence] : [batch],
+  );
+  return { graph, batch, sequence, inputIds, attentionMask, labels, parameters: [] };
+}
