@@ -216,6 +216,22 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(await malformed.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
     expect((await kit.datasets.list()).items.length).toBe(before);
     expect((await kit.feedback.list()).items.length).toBe(0);
+    const rejected = await kit.audit.query({
+      action: 'http.submitTraining',
+      outcome: 'failure',
+      actor: 'alice',
+    });
+    expect(rejected.items[0]).toMatchObject({
+      details: expect.objectContaining({ code: 'VALIDATION_FAILED', status: 400 }),
+    });
+    const tooLarge = await kit.audit.query({
+      action: 'http.recordFeedback',
+      outcome: 'failure',
+      actor: 'alice',
+    });
+    expect(tooLarge.items[0]).toMatchObject({
+      details: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', status: 413 }),
+    });
   });
 
   it('rejects path traversal in dataset and output names with 400 naming the field', async () => {

@@ -65,6 +65,7 @@ export {
   handleRoute,
   isMutating,
   problemResponse,
+  rejectRequest,
 } from './server/handle-route.js';
 export {
   PROBLEM_CONTENT_TYPE,

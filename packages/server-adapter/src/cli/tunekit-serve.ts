@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTunekit, TunekitError } from '@tunekit/core';
 import { z } from 'zod';
@@ -77,8 +79,17 @@ export async function runServe(argv: string[]): Promise<() => Promise<void>> {
   return () => server.close();
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '');
+/** Whether this module is the process entry (also through the `tunekit` bin symlink). */
+function isEntry(): boolean {
+  if (process.argv[1] === undefined) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+const invokedDirectly = isEntry();
 if (invokedDirectly) {
   runServe(process.argv.slice(2)).then(
     (stop) => {

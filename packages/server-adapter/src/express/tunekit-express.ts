@@ -8,6 +8,7 @@ import {
   formatServerSentEvent,
   handleRoute,
   problemResponse,
+  rejectRequest,
 } from '../server/handle-route.js';
 import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
@@ -118,11 +119,34 @@ export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}
     await send(response, result, server, controller, requestId);
   };
 
+  /** Parses JSON bodies; a parse failure (bad JSON, too large) is answered and audited for this route. */
+  const parseBody =
+    (route: AnyRouteDefinition) => (request: Request, response: Response, next: NextFunction) => {
+      json(request, response, (error?: unknown) => {
+        if (!error) return next();
+        const requestId = requestIdOf(request.headers);
+        const ip = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+        void rejectRequest(
+          server,
+          route,
+          { headers: request.headers, ip, requestId },
+          fromBodyParserError(error as { type?: string }),
+        ).then((result) => {
+          const problem = result as { status: number; headers: Record<string, string>; body: string };
+          response
+            .status(problem.status)
+            .set(problem.headers)
+            .set('x-request-id', requestId)
+            .send(problem.body);
+        });
+      });
+    };
+
   for (const route of routeTable) {
     const path = route.path.replace(/\{([^}]+)\}/g, ':$1');
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
     if (route.rawBody) router[method](path, handler(route));
-    else router[method](path, json, handler(route));
+    else router[method](path, parseBody(route), handler(route));
   }
   router.get('/openapi.json', (_request, response) => {
     response.json(openApiDocument(kit));

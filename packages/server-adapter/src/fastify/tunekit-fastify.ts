@@ -16,6 +16,7 @@ import {
   formatServerSentEvent,
   handleRoute,
   problemResponse,
+  rejectRequest,
 } from '../server/handle-route.js';
 import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
@@ -136,16 +137,19 @@ function routeHandler(server: ServerContext, route: AnyRouteDefinition) {
 function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition[]): FastifyPluginAsync {
   return async (fastify: FastifyInstance) => {
     fastify.addContentTypeParser(rawContentTypes, (_request, payload, done) => done(null, payload));
-    fastify.setErrorHandler((error: FastifyError, request, reply) => {
-      const response = problemResponse(fromFastifyError(error), String(request.id)) as {
-        status: number;
-        headers: Record<string, string>;
-        body: string;
-      };
-      reply
+    fastify.setErrorHandler(async (error: FastifyError, request, reply) => {
+      const route = (request.routeOptions.config as { tunekitRoute?: AnyRouteDefinition }).tunekitRoute;
+      const requestId = request.headers['x-request-id'] ? requestIdOf(request.headers) : String(request.id);
+      const response = (await rejectRequest(
+        server,
+        route,
+        { headers: request.headers, ip: request.ip, requestId },
+        fromFastifyError(error),
+      )) as { status: number; headers: Record<string, string>; body: string };
+      return reply
         .code(response.status)
         .headers(response.headers)
-        .header('x-request-id', String(request.id))
+        .header('x-request-id', requestId)
         .send(response.body);
     });
     fastify.setNotFoundHandler((request, reply) => {
@@ -164,6 +168,7 @@ function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition
         method: route.method,
         url: route.path.replace(/\{([^}]+)\}/g, ':$1'),
         bodyLimit: route.rawBody ? server.uploadLimit + 64 * 1024 : server.bodyLimit,
+        config: { tunekitRoute: route },
         handler: routeHandler(server, route),
       });
     }

@@ -49,6 +49,35 @@ function parsePart(schema: z.ZodType | undefined, value: unknown, what: string):
   return result.data;
 }
 
+/**
+ * Answers a request the framework rejected before the route ran (malformed JSON, body too large) and,
+ * for a mutating route, audits it as a failure with the caller (when its credentials are valid) and
+ * the request id.
+ */
+export async function rejectRequest(
+  server: ServerContext,
+  route: AnyRouteDefinition | undefined,
+  request: Pick<AdapterRequest, 'headers' | 'ip' | 'requestId'>,
+  error: TunekitError,
+): Promise<AdapterResponse> {
+  if (route && isMutating(route)) {
+    const principal = await server.authenticator.authenticate(request.headers).catch(() => undefined);
+    await server.kit.audit
+      .record(
+        {
+          action: `http.${route.operationId}`,
+          resourceType: 'http',
+          resourceId: route.path,
+          outcome: 'failure',
+          details: { method: route.method, status: error.status, code: error.code },
+        },
+        { actor: principal?.id ?? 'anonymous', requestId: request.requestId, ip: request.ip },
+      )
+      .catch((caught: unknown) => server.kit.logger.error({ err: caught }, 'audit record failed'));
+  }
+  return problemResponse(error, request.requestId);
+}
+
 /** Whether the route changes state. */
 export function isMutating(route: AnyRouteDefinition): boolean {
   return route.mutating ?? route.method !== 'GET';
