@@ -15,7 +15,7 @@ const stressSizes = (process.env.REGISTRY_BENCH_STRESS_SIZES ?? '10000')
   .map(Number);
 const m = Number(process.env.REGISTRY_BENCH_M ?? 16);
 const efConstruction = Number(process.env.REGISTRY_BENCH_EFC ?? 200);
-const efSearch = Number(process.env.REGISTRY_BENCH_EF ?? 128);
+const efSearchValues = (process.env.REGISTRY_BENCH_EF ?? '256').split(',').map(Number);
 const QUERIES = 300;
 const K = 10;
 const DIMENSIONS = 256;
@@ -120,7 +120,6 @@ const emit = (figure: Record<string, unknown>) =>
       ...figure,
       m,
       efConstruction,
-      efSearch,
       dimensions: DIMENSIONS,
     }),
   );
@@ -136,7 +135,7 @@ for (const { size, corpus } of runs) {
   for (let item = 0; item < size; item += 1)
     vectors.set(embedder.embedOne(cardText(topicOf())), item * DIMENSIONS);
 
-  const index = await createHnswVectorIndex(DIMENSIONS, { m, efConstruction, efSearch, capacity: size });
+  const index = await createHnswVectorIndex(DIMENSIONS, { m, efConstruction, capacity: size });
   const buildStarted = performance.now();
   for (let item = 0; item < size; item += 1) {
     index.upsert(String(item), vectors.subarray(item * DIMENSIONS, (item + 1) * DIMENSIONS));
@@ -145,15 +144,8 @@ for (const { size, corpus } of runs) {
   emit({ figure: 'index-build-seconds', corpus, cards: size, value: Number(buildSeconds.toFixed(2)) });
 
   const queries = Array.from({ length: QUERIES }, () => embedder.embedOne(queryText(topicOf())));
-  // Warm-up (JIT, caches) before timing.
-  for (const query of queries.slice(0, 50)) index.search(query, K);
-  const latencies: number[] = [];
-  let found = 0;
-  for (const query of queries) {
-    const started = performance.now();
-    const hits = index.search(query, K);
-    latencies.push(performance.now() - started);
-    // Brute force over the same vectors (both sides L2-normalized: cosine = dot product).
+  // Brute force over the same vectors (both sides L2-normalized: cosine = dot product).
+  const truth = queries.map((query) => {
     const best: Array<{ item: number; score: number }> = [];
     for (let item = 0; item < size; item += 1) {
       let score = 0;
@@ -167,29 +159,39 @@ for (const { size, corpus } of runs) {
         if (best.length > K) best.pop();
       }
     }
-    // Ties at the boundary score count as found (equal similarity is an equally correct answer).
-    const boundary = (best[K - 1] as { score: number }).score;
-    const exact = new Set(best.map((entry) => String(entry.item)));
-    found += hits.filter((hit) => exact.has(hit.id) || hit.score >= boundary - 1e-6).length;
+    return {
+      ids: new Set(best.map((entry) => String(entry.item))),
+      boundary: (best[K - 1] as { score: number }).score,
+    };
+  });
+
+  for (const efSearch of efSearchValues) {
+    index.efSearch = efSearch;
+    // Warm-up (JIT, caches) before timing.
+    for (const query of queries.slice(0, 50)) index.search(query, K);
+    const latencies: number[] = [];
+    let found = 0;
+    queries.forEach((query, position) => {
+      const started = performance.now();
+      const hits = index.search(query, K);
+      latencies.push(performance.now() - started);
+      const { ids, boundary } = truth[position] as { ids: Set<string>; boundary: number };
+      // A hit tied with the 10th exact score (within float error) is an equally correct answer.
+      found += hits.filter((hit) => ids.has(hit.id) || hit.score >= boundary - 1e-6).length;
+    });
+    latencies.sort((left, right) => left - right);
+    const common = { corpus, cards: size, efSearch };
+    emit({
+      figure: 'recall@10',
+      ...common,
+      queries: QUERIES,
+      value: Number((found / (QUERIES * K)).toFixed(4)),
+    });
+    emit({ figure: 'query-latency-p50-ms', ...common, value: Number(percentile(latencies, 0.5).toFixed(3)) });
+    emit({
+      figure: 'query-latency-p99-ms',
+      ...common,
+      value: Number(percentile(latencies, 0.99).toFixed(3)),
+    });
   }
-  latencies.sort((left, right) => left - right);
-  emit({
-    figure: 'recall@10',
-    corpus,
-    cards: size,
-    queries: QUERIES,
-    value: Number((found / (QUERIES * K)).toFixed(4)),
-  });
-  emit({
-    figure: 'query-latency-p50-ms',
-    corpus,
-    cards: size,
-    value: Number(percentile(latencies, 0.5).toFixed(3)),
-  });
-  emit({
-    figure: 'query-latency-p99-ms',
-    corpus,
-    cards: size,
-    value: Number(percentile(latencies, 0.99).toFixed(3)),
-  });
 }
