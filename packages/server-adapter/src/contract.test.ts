@@ -1,9 +1,11 @@
-import { createTunekit, type Predictor, type Tunekit } from '@tunekit/core';
+import { createTunekit, definePlugin, type Predictor, type Tunekit } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createTunekitClient } from './client/create-tunekit-client.js';
 import { openApiDocument } from './openapi/openapi-document.js';
+import { defineRoute } from './routes/route-definition.js';
 import { type AdapterName, type RunningTestServer, startTestServer } from './testing/start-test-server.js';
 
 const secret = 'contract-test-secret-with-32-characters!';
@@ -540,6 +542,50 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     ]);
     expect(await auditCount()).toBeGreaterThanOrEqual(before + 3);
   });
+});
+
+describe('plugin routes', () => {
+  it.each<AdapterName>(['fastify', 'express'])(
+    'serves routes a plugin adds on the route extension point, with policy and OpenAPI (%s)',
+    async (adapter) => {
+      const greeting = defineRoute({
+        method: 'GET',
+        path: '/hello/{name}',
+        operationId: 'sayHello',
+        summary: 'Greets',
+        tag: 'plugins',
+        access: 'models:read',
+        params: z.object({ name: z.string().max(20) }),
+        response: z.object({ greeting: z.string() }),
+        handler: async ({ params, principal }) => ({
+          greeting: `hello ${params.name} from ${principal?.id}`,
+        }),
+      });
+      const kit = await createTunekit({
+        plugins: [
+          definePlugin({
+            name: 'greeter',
+            setup: (context) => void context.extensions.add('route', 'hello', { ...greeting }),
+          }),
+        ],
+      });
+      const server = await startTestServer(adapter, kit, {
+        auth: { apiKeys: [{ name: 'k', key: apiKey, roles: ['viewer'] }] },
+      });
+      try {
+        const response = await fetch(`${server.url}/hello/ada`, { headers: { 'x-api-key': apiKey } });
+        expect(await response.json()).toEqual({ greeting: 'hello ada from k' });
+        expect((await fetch(`${server.url}/hello/ada`)).status).toBe(401);
+        const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+          paths: Record<string, unknown>;
+        };
+        expect(document.paths['/hello/{name}']).toBeDefined();
+      } finally {
+        await server.close();
+        await kit.close();
+      }
+    },
+  );
 });
 
 describe('without the registry plugin', () => {

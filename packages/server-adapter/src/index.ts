@@ -56,7 +56,7 @@ export {
   type ServerSentEvent,
   textReply,
 } from './routes/route-definition.js';
-export { routeTable } from './routes/route-table.js';
+export { routesOf, routeTable } from './routes/route-table.js';
 export { type CreateServerOptions, createServer, type TunekitServer } from './server/create-server.js';
 export {
   type AdapterRequest,

@@ -2,7 +2,7 @@ import { type Tunekit, TunekitError } from '@tunekit/core';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { openApiDocument } from '../openapi/openapi-document.js';
 import type { AnyRouteDefinition } from '../routes/route-definition.js';
-import { routeTable } from '../routes/route-table.js';
+import { routesOf } from '../routes/route-table.js';
 import {
   type AdapterResponse,
   formatServerSentEvent,
@@ -142,14 +142,15 @@ export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}
       });
     };
 
-  for (const route of routeTable) {
+  for (const route of routesOf(kit)) {
     const path = route.path.replace(/\{([^}]+)\}/g, ':$1');
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
     if (route.rawBody) router[method](path, handler(route));
     else router[method](path, parseBody(route), handler(route));
   }
+  const document = openApiDocument(kit);
   router.get('/openapi.json', (_request, response) => {
-    response.json(openApiDocument(kit));
+    response.json(document);
   });
   router.use((request: Request, response: Response) => {
     writeProblem(

@@ -10,7 +10,7 @@ import type {
 import fastifyPlugin from 'fastify-plugin';
 import { openApiDocument } from '../openapi/openapi-document.js';
 import type { AnyRouteDefinition } from '../routes/route-definition.js';
-import { routeTable } from '../routes/route-table.js';
+import { routesOf } from '../routes/route-table.js';
 import {
   type AdapterResponse,
   formatServerSentEvent,
@@ -172,7 +172,8 @@ function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition
         handler: routeHandler(server, route),
       });
     }
-    fastify.get('/openapi.json', async (_request, reply) => reply.send(openApiDocument(server.kit)));
+    const document = openApiDocument(server.kit);
+    fastify.get('/openapi.json', async (_request, reply) => reply.send(document));
   };
 }
 
@@ -187,7 +188,7 @@ export const tunekitFastify = fastifyPlugin<TunekitFastifyOptions>(
     const server = context ?? createServerContext(kit, serverOptions);
     fastify.decorate('tunekit', server);
     if (!context) fastify.addHook('onClose', async () => server.close());
-    await fastify.register(routesPlugin(server, routeTable), { prefix: prefix ?? '' });
+    await fastify.register(routesPlugin(server, routesOf(kit)), { prefix: prefix ?? '' });
   },
   { name: '@tunekit/server-adapter', fastify: '5.x' },
 );

@@ -1,7 +1,7 @@
 import type { Tunekit } from '@tunekit/core';
 import { z } from 'zod';
 import type { AnyRouteDefinition } from '../routes/route-definition.js';
-import { routeTable } from '../routes/route-table.js';
+import { routesOf } from '../routes/route-table.js';
 import { ProblemDetailsSchema } from '../server/problem-details.js';
 
 /** An OpenAPI 3.1 document (plain JSON). */
@@ -16,7 +16,7 @@ export interface OpenApiDocumentOptions {
   servers?: string[];
   title?: string;
   version?: string;
-  /** Routes to describe (default: the whole route table). */
+  /** Routes to describe (default: the route table plus the kit's plugin routes). */
   routes?: readonly AnyRouteDefinition[];
 }
 
@@ -53,9 +53,9 @@ const problemResponse = (description: string) => ({
  * `z.toJSONSchema` (request bodies and parameters as inputs, responses as outputs). Served at
  * `/openapi.json`; the typed client's types are generated from it.
  */
-export function openApiDocument(_kit?: Tunekit, options: OpenApiDocumentOptions = {}): OpenApiDocument {
+export function openApiDocument(kit?: Tunekit, options: OpenApiDocumentOptions = {}): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of options.routes ?? routeTable) {
+  for (const route of options.routes ?? routesOf(kit)) {
     const status = String(route.status ?? 200);
     const responseContent = route.responseContentType
       ? { [route.responseContentType]: { schema: { type: 'string' } } }

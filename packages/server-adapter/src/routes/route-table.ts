@@ -1,3 +1,4 @@
+import { type Tunekit, TunekitError } from '@tunekit/core';
 import { abTestRoutes } from './ab-test-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
@@ -23,3 +24,49 @@ export const routeTable: readonly AnyRouteDefinition[] = [
   ...feedbackRoutes,
   ...auditRoutes,
 ] as AnyRouteDefinition[];
+
+/** Whether a plugin's `route` extension is a full route definition this adapter can serve. */
+function isRouteDefinition(value: {
+  [key: string]: unknown;
+}): value is AnyRouteDefinition & { [key: string]: unknown } {
+  return (
+    typeof value.operationId === 'string' &&
+    typeof value.handler === 'function' &&
+    typeof value.access === 'string' &&
+    typeof value.summary === 'string' &&
+    typeof value.tag === 'string' &&
+    typeof (value.response as { safeParse?: unknown } | undefined)?.safeParse === 'function'
+  );
+}
+
+/**
+ * The route table plus routes plugins added on the kit's `route` extension point (objects shaped
+ * like {@link RouteDefinition}, e.g. built with `defineRoute`). A plugin route may not replace a
+ * built-in one: a clash of method and path or of operation id throws at mount time.
+ */
+export function routesOf(kit?: Tunekit): AnyRouteDefinition[] {
+  const routes = [...routeTable];
+  for (const { name, value } of kit?.extensions.list('route') ?? []) {
+    if (!isRouteDefinition(value)) {
+      throw new TunekitError({
+        code: 'VALIDATION_FAILED',
+        status: 500,
+        message: `Plugin route "${name}" is not a route definition (method, path, operationId, summary, tag, access, response schema, handler)`,
+      });
+    }
+    const clash = routes.find(
+      (route) =>
+        route.operationId === value.operationId ||
+        (route.method === value.method && route.path === value.path),
+    );
+    if (clash) {
+      throw new TunekitError({
+        code: 'CONFLICT',
+        status: 500,
+        message: `Plugin route "${name}" clashes with ${clash.method} ${clash.path} (${clash.operationId})`,
+      });
+    }
+    routes.push(value);
+  }
+  return routes;
+}
