@@ -53,8 +53,11 @@ export interface VectorIndex {
   readonly capacity: number;
   /** Candidate list size of searches (settable: higher is slower and finds more true neighbours). */
   efSearch: number;
+  /** Whether a live item has this id. */
   has(id: string): boolean;
+  /** Ids of the live items. */
   ids(): string[];
+  /** Adds an item, or replaces its vector (resizing the graph when full). */
   upsert(id: string, vector: ArrayLike<number>): void;
   /** Marks the item deleted; false when absent. */
   remove(id: string): boolean;
@@ -64,6 +67,7 @@ export interface VectorIndex {
   search(query: ArrayLike<number>, k: number, filter?: (id: string) => boolean): VectorSearchHit[];
   /** Exact search by brute force (for checks and small filtered sets). */
   searchExact(query: ArrayLike<number>, k: number, filter?: (id: string) => boolean): VectorSearchHit[];
+  /** The hnswlib file bytes and the label table, for persistence. */
   serialize(): Promise<SerializedVectorIndex>;
 }
 

@@ -73,6 +73,7 @@ export interface RecommendationIndex {
   upsert(version: ModelVersion): Promise<void>;
   /** Refreshes the record used by filters (stage changes) without re-embedding. */
   refresh(version: ModelVersion): Promise<void>;
+  /** Marks a version deleted in the index. */
   remove(versionId: string): Promise<void>;
   /** Nearest versions to a vector, best first; `exclude` drops one id (the query model itself). */
   search(
