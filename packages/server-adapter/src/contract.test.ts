@@ -322,6 +322,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect((await call(`/train/${jobId}/events`, as('bob'))).status).toBe(404);
     expect((await call(`/train/${jobId}`, as('admin'))).status).toBe(200);
     expect((await call(`/task/${jobId}`, as('alice'))).status).toBe(200);
+    expect(
+      (await call('/generate', json('bob', 'POST', { prompt: 'hi', model: `job:${jobId}` }))).status,
+    ).toBe(404);
+    expect((await call(`/model/info?model=job:${jobId}`, as('bob'))).status).toBe(404);
     const bobs = (await (await call('/train', as('bob'))).json()) as { items: unknown[] };
     expect(bobs.items).toEqual([]);
     const slow = await client.POST('/train', {

@@ -1,5 +1,6 @@
 import { EvaluationComparisonSchema, EvaluationSchema, type Predictor, TunekitError } from '@tunekit/core';
 import { z } from 'zod';
+import { assertModelAccess } from '../inference/assert-model-access.js';
 import type { ServerContext } from '../server/server-context.js';
 import { defineRoute } from './route-definition.js';
 
@@ -53,11 +54,13 @@ export const evaluateModelRoute = defineRoute({
   params: z.object({ model_id: z.string().min(1).max(200) }),
   body: EvaluationRunSchema,
   response: EvaluationSchema,
-  handler: async ({ kit, server, params, body, operation }) =>
-    kit.evaluators.evaluate(
+  handler: async ({ kit, server, principal, params, body, operation }) => {
+    await assertModelAccess(kit, principal, params.model_id);
+    return kit.evaluators.evaluate(
       { ...runOptions(body), model: predictorFor(server, params.model_id, body.max_tokens) },
       operation,
-    ),
+    );
+  },
 });
 
 /** `POST /evaluate/compare`: paired comparison of two models on the same samples. */
@@ -73,8 +76,9 @@ export const compareModelsRoute = defineRoute({
     primary_metric: z.string().optional(),
   }),
   response: EvaluationComparisonSchema,
-  handler: async ({ kit, server, body, operation }) =>
-    kit.evaluators.compare(
+  handler: async ({ kit, server, principal, body, operation }) => {
+    for (const id of body.models) await assertModelAccess(kit, principal, id);
+    return kit.evaluators.compare(
       {
         ...runOptions(body),
         models: [
@@ -84,7 +88,8 @@ export const compareModelsRoute = defineRoute({
         primaryMetric: body.primary_metric,
       },
       operation,
-    ),
+    );
+  },
 });
 
 /** Evaluation routes. */

@@ -1,5 +1,6 @@
 import { TunekitError } from '@tunekit/core';
 import { z } from 'zod';
+import { assertModelAccess } from '../inference/assert-model-access.js';
 import type { ServerContext } from '../server/server-context.js';
 import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
 
@@ -53,8 +54,9 @@ export const generateRoute = defineRoute({
   mutating: false,
   body: GenerateRequestSchema,
   response: GenerateResponseSchema,
-  handler: async ({ server, body, signal }) => {
+  handler: async ({ kit, server, principal, body, signal }) => {
     const id = modelId(server, body.model);
+    await assertModelAccess(kit, principal, id);
     const model = await server.models.load(id);
     const options = {
       maxTokens: body.max_tokens,
@@ -177,8 +179,9 @@ export const modelInfoRoute = defineRoute({
     adapter: z.boolean(),
     served_models: z.array(z.string()),
   }),
-  handler: async ({ server, query }) => {
+  handler: async ({ kit, server, principal, query }) => {
     const id = modelId(server, query.model);
+    await assertModelAccess(kit, principal, id);
     const source = await server.models.describe(id);
     if (!source)
       throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
