@@ -3,7 +3,8 @@
  * p50 and p99 latency) for `GET /health`, `POST /feedback` (SQLite storage, audited) and
  * `POST /models/recommend` (hnswlib over 200 registered versions), with bounded loops: a fixed number
  * of requests from a fixed number of keep-alive connections. The server runs in a child process so
- * that the load generator does not share its event loop. `SERVER_LOAD_REQUESTS` scales the loops.
+ * that the load generator does not share its event loop; both adapters are measured (Fastify, then the
+ * Express router in an Express 5 app). `SERVER_LOAD_REQUESTS` scales the loops.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,19 +16,19 @@ import { fileURLToPath } from 'node:url';
 const API_KEY = 'tk_bench_key_0123456789abcdef';
 const ADMIN_KEY = 'tk_bench_admin_0123456789abcdef';
 
-async function serve(directory: string): Promise<void> {
+async function serve(directory: string, adapter: 'fastify' | 'express'): Promise<void> {
   const { createTunekit } = await import('@tunekit/core');
   const { registryPlugin } = await import('@tunekit/registry');
-  const { createServer } = await import('@tunekit/server-adapter');
+  const { startTestServer } = await import('../packages/server-adapter/src/testing/start-test-server.js');
   const kit = await createTunekit({ dataDirectory: directory, plugins: [registryPlugin()] });
-  const server = await createServer(kit, {
+  const server = await startTestServer(adapter, kit, {
+    prefix: '',
     auth: {
       apiKeys: [
         { name: 'bench-user', key: API_KEY, roles: ['user'] },
         { name: 'bench-admin', key: ADMIN_KEY, roles: ['admin'] },
       ],
     },
-    closeKit: true,
   });
   const tasks = ['text-classification', 'summarization', 'translation', 'text-generation'];
   const languages = ['en', 'fr', 'de', 'es', 'ja'];
@@ -43,9 +44,15 @@ async function serve(directory: string): Promise<void> {
       tags: ['bench'],
     });
   }
-  const url = await server.listen();
-  process.stdout.write(`${JSON.stringify({ url })}\n`);
-  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+  process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+  process.once(
+    'SIGTERM',
+    () =>
+      void server
+        .close()
+        .then(() => kit.close())
+        .then(() => process.exit(0)),
+  );
 }
 
 interface Figure {
@@ -110,16 +117,12 @@ async function load(url: string, figure: Figure, total: number, concurrency: num
   return { requestsPerSecond: Math.round(total / seconds), p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
-if (process.argv.includes('--serve')) {
-  await serve(process.argv[process.argv.indexOf('--serve') + 1] as string);
-} else {
+async function measure(adapter: 'fastify' | 'express'): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'tunekit-server-load-'));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', directory],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', directory, adapter],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -168,7 +171,7 @@ if (process.argv.includes('--serve')) {
         JSON.stringify({
           benchmark: 'server-load',
           route: `${figure.method} /${figure.route}`,
-          adapter: 'fastify',
+          adapter,
           storage: 'sqlite',
           requests: figure.total,
           concurrency,
@@ -183,4 +186,11 @@ if (process.argv.includes('--serve')) {
     await new Promise((resolve) => child.once('exit', resolve));
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+if (process.argv.includes('--serve')) {
+  const at = process.argv.indexOf('--serve');
+  await serve(process.argv[at + 1] as string, process.argv[at + 2] === 'express' ? 'express' : 'fastify');
+} else {
+  for (const adapter of ['fastify', 'express'] as const) await measure(adapter);
 }
