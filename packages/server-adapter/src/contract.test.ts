@@ -395,6 +395,14 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(stats).toMatchObject({ count: 20 });
     const feedback = await kit.feedback.list({ abTestId: id });
     expect(feedback.items.every((item) => item.userId === 'ci-bot')).toBe(true);
+    await user.POST('/feedback', {
+      body: { modelId: 'a', input: 'translate: chat', output: 'cat', correctedText: 'chat', rating: 2 },
+    });
+    const { data: exported } = await client.POST('/feedback/export', {
+      body: { as: 'sft', name: `feedback-sft-${adapter}` },
+    });
+    expect(exported).toMatchObject({ rows: 1, version: { name: `feedback-sft-${adapter}`, rowCount: 1 } });
+    expect((await user.POST('/feedback/export', { body: { as: 'sft' } })).response.status).toBe(403);
     const { data: stopped } = await client.POST('/ab-tests/{id}/stop', {
       params: { path: { id } },
       body: { winner: 'a' },
