@@ -18,6 +18,11 @@ import type { TunekitServerOptions } from '../server/server-options.js';
 export interface TunekitExpressOptions extends TunekitServerOptions {
   /** A shared context (from `createServerContext`) instead of a new one. */
   context?: ServerContext;
+  /**
+   * Answer unmatched paths under the mount with a 404 problem (default true). Set false when the
+   * router is mounted at `/` in front of the host app's own routes.
+   */
+  notFound?: boolean;
 }
 
 /** An Express router with the Tunekit API, and its context (close it with `router.tunekit.close()`). */
@@ -94,7 +99,7 @@ async function send(
  * unknown paths under the mount answer 404.
  */
 export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}): TunekitRouter {
-  const { context, ...serverOptions } = options;
+  const { context, notFound = true, ...serverOptions } = options;
   const server = context ?? createServerContext(kit, serverOptions);
   const router = express.Router() as TunekitRouter;
   router.tunekit = server;
@@ -152,7 +157,8 @@ export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}
   router.get('/openapi.json', (_request, response) => {
     response.json(document);
   });
-  router.use((request: Request, response: Response) => {
+  router.use((request: Request, response: Response, next: NextFunction) => {
+    if (!notFound) return next();
     writeProblem(
       response,
       new TunekitError({
