@@ -122,8 +122,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const now = options.now ?? (() => new Date());
   let chain: Promise<unknown> = Promise.resolve();
 
-  const appendOnce = async (entry: z.infer<typeof AuditEntryInputSchema>, context: OperationContext) => {
-    const head = await heads.get('head');
+  const buildEvent = (
+    entry: z.infer<typeof AuditEntryInputSchema>,
+    context: OperationContext,
+    head: { sequence: number; hash: string } | undefined,
+  ): AuditEvent => {
     const base = {
       id: randomUUID(),
       sequence: (head?.sequence ?? 0) + 1,
@@ -139,22 +142,24 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       details: JSON.parse(JSON.stringify(entry.details ?? {})) as Record<string, unknown>,
       previousHash: head?.hash ?? AUDIT_GENESIS_HASH,
     };
-    const event: AuditEvent = { ...base, hash: hashAuditEvent(base) };
-    if (head) {
+    return { ...base, hash: hashAuditEvent(base) };
+  };
+
+  const appendOnce = async (entry: z.infer<typeof AuditEntryInputSchema>, context: OperationContext) => {
+    let event: AuditEvent | undefined;
+    try {
+      // The event is built from the head that `update` read; its compare-and-set fails with
+      // CONFLICT (and `append` retries) when another writer moved the head in between.
       await heads.update('head', (current) => {
-        if (current.sequence !== head.sequence) {
-          throw new TunekitError({
-            code: 'CONFLICT',
-            status: 409,
-            message: 'The audit chain head moved (another writer)',
-            details: { expected: head.sequence, found: current.sequence },
-          });
-        }
+        event = buildEvent(entry, context, current);
         return { ...current, sequence: event.sequence, hash: event.hash };
       });
-    } else {
+    } catch (error) {
+      if (!(TunekitError.isInstance(error) && error.code === 'NOT_FOUND')) throw error;
+      event = buildEvent(entry, context, undefined);
       await heads.set({ id: 'head', sequence: event.sequence, hash: event.hash });
     }
+    if (event === undefined) throw new Error('unreachable: the audit head update built no event');
     await events.set(event);
     return event;
   };

@@ -89,6 +89,16 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       selectSql = `SELECT key, value FROM ${table} WHERE key = $1`;
       updateSql = `UPDATE ${table} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`;
     }
+    if (options.dialect === 'sqlite' && options.path !== ':memory:') {
+      // WAL: readers do not block the writer and a commit appends to the log instead of rewriting
+      // pages through a rollback journal; synchronous=NORMAL then syncs only at checkpoints, so a
+      // commit costs no fsync (a power cut may lose the last commits, never corrupt the file).
+      // busy_timeout (also set by the adapter's `busyTimeout`) makes processes sharing the file
+      // wait up to 10 s for a lock instead of failing with SQLITE_BUSY.
+      await query('PRAGMA busy_timeout = 10000', []);
+      await query('PRAGMA journal_mode = WAL', []);
+      await query('PRAGMA synchronous = NORMAL', []);
+    }
     // The adapters create their table asynchronously and swallow connection errors: surface them now.
     await query(`SELECT key, value FROM ${table} WHERE key = ${options.dialect === 'sqlite' ? '?' : '$1'}`, [
       '',
@@ -119,6 +129,17 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       }
     },
     async compareAndSwap(key, expected, next) {
+      const serialized = await keyv.serializeData({ value: next, expires: undefined });
+      // Fast path, one statement: the stored text is what keyv writes for `expected` (the usual case,
+      // since `expected` was read back through keyv). A match is exact, so the swap stays atomic.
+      const expectedText = await keyv.serializeData({ value: expected, expires: undefined });
+      if (typeof expectedText === 'string') {
+        const swapped = await query(updateSql, [serialized, storedKey(key), expectedText]);
+        if (swapped.length === 1) {
+          return true;
+        }
+      }
+      // Slow path: the value moved, or its stored text differs from keyv's serialization of it.
       const rows = await query(selectSql, [storedKey(key)]);
       const row = rows[0];
       if (row === undefined) {
@@ -128,7 +149,6 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       if (!isDeepStrictEqual(current?.value, expected)) {
         return false;
       }
-      const serialized = await keyv.serializeData({ value: next, expires: undefined });
       const updated = await query(updateSql, [serialized, storedKey(key), row.value]);
       return updated.length === 1;
     },
