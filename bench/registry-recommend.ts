@@ -13,9 +13,9 @@ const stressSizes = (process.env.REGISTRY_BENCH_STRESS_SIZES ?? '10000')
   .split(',')
   .filter(Boolean)
   .map(Number);
-const m = Number(process.env.REGISTRY_BENCH_M ?? 16);
+const m = Number(process.env.REGISTRY_BENCH_M ?? 32);
 const efConstruction = Number(process.env.REGISTRY_BENCH_EFC ?? 200);
-const efSearchValues = (process.env.REGISTRY_BENCH_EF ?? '256').split(',').map(Number);
+const efSearchValues = (process.env.REGISTRY_BENCH_EF ?? '128,256,512').split(',').map(Number);
 const QUERIES = 300;
 const K = 10;
 const DIMENSIONS = 256;
