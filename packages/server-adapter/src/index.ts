@@ -30,6 +30,7 @@ export { fromFastifyError, type TunekitFastifyOptions, tunekitFastify } from './
 export {
   createModelCache,
   JOB_MODEL_PREFIX,
+  type LoadedClassifier,
   type LoadedModel,
   type ModelCache,
   type ServedModel,

@@ -60,6 +60,11 @@ export const ErrorCodes = {
     status: 400,
     description: 'No model architecture is registered under that name.',
   },
+  MODEL_TASK_MISMATCH: {
+    status: 400,
+    description:
+      'The model does not do what the endpoint asks (e.g. a generative model given to /predict, a classifier to /generate).',
+  },
   TOKENIZER_NOT_FOUND: { status: 404, description: 'The folder has no tokenizer.json.' },
   TOKENIZER_INVALID: { status: 400, description: 'A tokenizer file cannot be read or parsed.' },
   CHAT_TEMPLATE_INVALID: {

@@ -3276,6 +3276,7 @@ export interface operations {
                 "application/json": {
                     text: string;
                     model?: string;
+                    top_k?: number;
                 };
             };
         };
@@ -3288,11 +3289,17 @@ export interface operations {
                 content: {
                     "application/json": {
                         label: string | number;
+                        label_id?: number;
                         probability: number;
                         latency_ms: number;
                         base_model?: string;
                         language?: string;
                         model: string;
+                        top_k?: {
+                            label: string | number;
+                            label_id?: number;
+                            probability: number;
+                        }[];
                     };
                 };
             };

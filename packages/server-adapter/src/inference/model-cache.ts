@@ -1,8 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
-import type { GenerationChunk, GenerationOptionsInput, GenerationResult, Trainer } from '@tunekit/trainer';
+import type {
+  ClassificationPrediction,
+  Classifier,
+  GenerationChunk,
+  GenerationOptionsInput,
+  GenerationResult,
+  PredictOptions,
+  Trainer,
+} from '@tunekit/trainer';
 import { z } from 'zod';
 
 /** A model the server can load: a local folder (seed 004: offline, from a path), optionally with a PEFT adapter. */
@@ -38,15 +46,35 @@ export interface LoadedModel {
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
 }
 
+/** A loaded sequence classifier (BERT family) for `POST /predict`. */
+export interface LoadedClassifier {
+  readonly id: string;
+  readonly source: ServedModel;
+  readonly device: string;
+  readonly loadedAt: string;
+  /** Label names by class id. */
+  readonly labels: string[];
+  /** Classifies one text (seed 001's prediction, plus the label id and top-k scores). */
+  predict(text: string, options?: PredictOptions): Promise<ClassificationPrediction>;
+}
+
 /** Models loaded lazily on first use and cached by id. */
 export interface ModelCache {
-  /** Loads (once) and returns a model; `NOT_FOUND` for an unknown id. */
+  /**
+   * Loads (once) and returns a generative model; `NOT_FOUND` for an unknown id, `MODEL_TASK_MISMATCH`
+   * for a sequence classifier.
+   */
   load(id: string): Promise<LoadedModel>;
+  /**
+   * Loads (once) and returns a BERT-family sequence classifier; `NOT_FOUND` for an unknown id,
+   * `MODEL_TASK_MISMATCH` for a generative model.
+   */
+  loadClassifier(id: string): Promise<LoadedClassifier>;
   /** The description of a model id without loading it (undefined when unknown). */
   describe(id: string): Promise<ServedModel | undefined>;
   /** Ids of the configured models. */
   configured(): string[];
-  /** Ids of the models loaded now. */
+  /** Ids of the models (generative and classifiers) loaded now. */
   loaded(): string[];
   /** A predictor over a model for `kit.evaluators` (text generation, greedy). */
   predictor(id: string, options?: GenerationOptionsInput): Predictor;
@@ -74,6 +102,10 @@ export function createModelCache(
     Object.entries(configured).map(([id, source]) => [id, ServedModelSchema.parse(source)]),
   );
   const loading = new Map<string, Promise<{ model: LoadedModel; trainer: Trainer; cleanup?: string }>>();
+  const classifying = new Map<
+    string,
+    Promise<{ model: LoadedClassifier; classifier: Classifier; cleanup?: string }>
+  >();
 
   const describe = async (id: string): Promise<ServedModel | undefined> => {
     const known = sources.get(id);
@@ -120,14 +152,90 @@ export function createModelCache(
     return { folder, cleanup: folder };
   };
 
+  /** The source of a served id; `NOT_FOUND` when unknown. */
+  const requireSource = async (id: string): Promise<ServedModel> => {
+    const source = await describe(id);
+    if (!source) {
+      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+    }
+    return source;
+  };
+
+  /**
+   * Checks that a model folder's architecture (by `config.json`'s `model_type`) does `expected`, before
+   * any weight is read. An unreadable config is left to the loader, which reports `MODEL_INVALID`.
+   */
+  const assertTask = async (
+    id: string,
+    source: ServedModel,
+    expected: 'causal-language-modeling' | 'sequence-classification',
+  ): Promise<void> => {
+    let config: { model_type?: unknown };
+    try {
+      config = JSON.parse(await readFile(join(source.path, 'config.json'), 'utf8')) as typeof config;
+    } catch {
+      return;
+    }
+    const { getArchitecture } = await import('@tunekit/trainer');
+    const architecture = getArchitecture(String(config.model_type ?? ''));
+    const task = architecture.task ?? 'causal-language-modeling';
+    if (task === expected) return;
+    throw new TunekitError({
+      code: 'MODEL_TASK_MISMATCH',
+      status: 400,
+      message:
+        expected === 'sequence-classification'
+          ? `Model "${id}" (${architecture.name}) is generative, not a classifier: use /generate`
+          : `Model "${id}" (${architecture.name}) is a sequence classifier, not generative: use /predict`,
+      details: { model: id, architecture: architecture.name, task, expected },
+    });
+  };
+
+  const loadClassifier = (id: string) => {
+    let entry = classifying.get(id);
+    if (!entry) {
+      entry = (async () => {
+        const source = await requireSource(id);
+        await assertTask(id, source, 'sequence-classification');
+        const { createClassifier } = await import('@tunekit/trainer');
+        const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
+        try {
+          const classifier = await createClassifier({
+            model: source.path,
+            adapter: adapter?.folder,
+            tokenizer: source.tokenizer,
+            device: source.device,
+            threads: source.threads,
+            baseModel: source.baseModel,
+            language: source.language,
+          });
+          const model: LoadedClassifier = {
+            id,
+            source,
+            device: classifier.device,
+            labels: classifier.labels,
+            loadedAt: new Date().toISOString(),
+            predict: (text, options) => classifier.predict(text, options),
+          };
+          return { model, classifier, cleanup: adapter?.cleanup };
+        } catch (error) {
+          if (adapter?.cleanup) await rm(adapter.cleanup, { recursive: true, force: true });
+          throw error;
+        }
+      })();
+      classifying.set(id, entry);
+      // A failed load is not cached: the next request tries again.
+      entry.catch(() => classifying.delete(id));
+    }
+    return entry.then((loaded) => loaded.model);
+  };
+
   const load = (id: string) => {
     let entry = loading.get(id);
     if (!entry) {
       entry = (async () => {
-        const source = await describe(id);
-        if (!source) {
-          throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
-        }
+        const source = await requireSource(id);
+        await assertTask(id, source, 'causal-language-modeling');
         const { createTrainer, loadPeftAdapter } = await import('@tunekit/trainer');
         const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
         const trainer = await createTrainer({
@@ -158,9 +266,10 @@ export function createModelCache(
 
   return {
     load,
+    loadClassifier,
     describe,
     configured: () => [...sources.keys()],
-    loaded: () => [...loading.keys()],
+    loaded: () => [...new Set([...loading.keys(), ...classifying.keys()])],
     predictor(id, options = { temperature: 0, maxTokens: 32 }) {
       return {
         id,
@@ -170,6 +279,14 @@ export function createModelCache(
       };
     },
     async close() {
+      const classifiers = [...classifying.values()];
+      classifying.clear();
+      for (const entry of classifiers) {
+        const loaded = await entry.catch(() => undefined);
+        if (!loaded) continue;
+        await loaded.classifier.close();
+        if (loaded.cleanup) await rm(loaded.cleanup, { recursive: true, force: true });
+      }
       const entries = [...loading.values()];
       loading.clear();
       for (const entry of entries) {

@@ -105,10 +105,44 @@ export const generateRoute = defineRoute({
 
 /** `POST /predict` body. */
 export const PredictRequestSchema = z
-  .object({ text: z.string().min(1).max(100_000), model: z.string().min(1).max(200).optional() })
+  .object({
+    text: z.string().min(1).max(100_000),
+    /**
+     * A configured predictor's id, or a served BERT-family classifier (configured model id, `job:<id>`,
+     * registry reference such as `name@production`). Default: the first predictor, else the default model.
+     */
+    model: z.string().min(1).max(200).optional(),
+    /** Also return the `top_k` most probable labels (when > 1). */
+    top_k: z.number().int().min(1).max(100).optional(),
+  })
   .strict();
 
-/** `POST /predict`: classification with a configured predictor (seed 001's response shape). */
+/** One scored label of a `POST /predict` answer. */
+export const ScoredLabelSchema = z.object({
+  label: z.union([z.string(), z.number()]),
+  label_id: z.number().int().optional(),
+  probability: z.number(),
+});
+
+/** `POST /predict` response (seed 001's shape, plus the model id, label id and top-k scores). */
+export const PredictResponseSchema = z.object({
+  label: z.union([z.string(), z.number()]),
+  label_id: z.number().int().optional(),
+  probability: z.number(),
+  latency_ms: z.number(),
+  base_model: z.string().optional(),
+  language: z.string().optional(),
+  model: z.string(),
+  top_k: z.array(ScoredLabelSchema).optional(),
+});
+
+const round = (milliseconds: number) => Math.round(milliseconds * 100) / 100;
+
+/**
+ * `POST /predict`: classification with a configured predictor, or with a BERT-family sequence classifier
+ * loaded lazily through the trainer's `createClassifier` and cached (seed 001's response shape).
+ * A generative model answers `MODEL_TASK_MISMATCH` (400).
+ */
 export const predictRoute = defineRoute({
   method: 'POST',
   path: '/predict',
@@ -118,28 +152,40 @@ export const predictRoute = defineRoute({
   access: 'models:read',
   mutating: false,
   body: PredictRequestSchema,
-  response: z.object({
-    label: z.union([z.string(), z.number()]),
-    probability: z.number(),
-    latency_ms: z.number(),
-    base_model: z.string().optional(),
-    language: z.string().optional(),
-    model: z.string(),
-  }),
-  handler: async ({ server, body }) => {
-    const id = body.model ?? [...server.predictors.keys()][0];
-    const predictor = id === undefined ? undefined : server.predictors.get(id);
-    if (!predictor || id === undefined) {
+  response: PredictResponseSchema,
+  handler: async ({ kit, server, principal, body }) => {
+    const id = body.model ?? [...server.predictors.keys()][0] ?? server.options.defaultModel;
+    if (id === undefined) {
       throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `No classifier "${body.model ?? ''}" is served`,
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        message: 'No model given and the server has no classifier',
+        details: { issues: [{ path: 'model', message: 'required' }] },
       });
+    }
+    const topK = body.top_k ?? 1;
+    const predictor = server.predictors.get(id);
+    if (!predictor) {
+      await assertModelAccess(kit, principal, id);
+      const classifier = await server.models.loadClassifier(id);
+      const started = performance.now();
+      const prediction = await classifier.predict(body.text, { topK });
+      return {
+        label: prediction.label,
+        label_id: prediction.label_id,
+        probability: prediction.probability,
+        latency_ms: round(performance.now() - started),
+        base_model: prediction.base_model,
+        language: prediction.language,
+        model: id,
+        ...(prediction.top_k ? { top_k: prediction.top_k } : {}),
+      };
     }
     const started = performance.now();
     const prediction = await predictor.predict({ input: body.text, row: { text: body.text } });
     const probabilities = prediction.probabilities ?? {};
-    const best = Object.entries(probabilities).sort((a, b) => b[1] - a[1])[0];
+    const ranked = Object.entries(probabilities).sort((a, b) => b[1] - a[1]);
+    const best = ranked[0];
     const label = prediction.label ?? best?.[0];
     if (label === undefined) {
       throw new TunekitError({
@@ -152,10 +198,13 @@ export const predictRoute = defineRoute({
     return {
       label,
       probability: probabilities[String(label)] ?? best?.[1] ?? 1,
-      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      latency_ms: round(performance.now() - started),
       base_model: described.baseModel,
       language: described.language,
       model: id,
+      ...(topK > 1 && ranked.length > 0
+        ? { top_k: ranked.slice(0, topK).map(([name, probability]) => ({ label: name, probability })) }
+        : {}),
     };
   },
 });
