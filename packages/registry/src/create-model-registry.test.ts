@@ -1,4 +1,4 @@
-import { type ModelStage, TunekitError } from '@tunekit/core';
+import { type ModelStage, ModelVersionSchema, RegisteredModelSchema, TunekitError } from '@tunekit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createHashingEmbedder } from './embedders/hashing-embedder.js';
@@ -227,6 +227,44 @@ describe.each<HarnessDriver>(['memory', 'sqlite'])('model registry on %s storage
       const productions = all.filter((version) => version.stage === 'production');
       expect(productions).toHaveLength(1);
       expect((await second.getModel('shared'))?.productionVersionId).toBe(productions[0]?.id);
+    });
+  });
+
+  describe('crash recovery and leases', () => {
+    it('repairs a half-done promotion and waits for (or gives up on) another process holding the lease', async () => {
+      const models = harness.storage.collection('registered-models', RegisteredModelSchema);
+      const versions = harness.storage.collection('model-versions', ModelVersionSchema);
+      const v1 = await versionIn(registry, 'crashy', 'production');
+      const v2 = await versionIn(registry, 'crashy', 'staging');
+      // A process claimed the pointer for v2 and died before changing any stage.
+      await models.update('crashy', (model) => ({ ...model, productionVersionId: v2.id }));
+      // Another left two versions in production.
+      const v3 = await versionIn(registry, 'crashy', 'staging');
+      await versions.update(v3.id, (version) => ({ ...version, stage: 'production' }));
+      const v4 = await versionIn(registry, 'crashy', 'draft');
+      await registry.transition(v4.id, 'staging');
+      const after = await registry.versions('crashy');
+      const productions = after.filter((version) => version.stage === 'production');
+      expect(productions).toHaveLength(1);
+      expect((await registry.getModel('crashy'))?.productionVersionId).toBe(productions[0]?.id);
+      expect([v1.id, v3.id]).toContain(productions[0]?.id);
+
+      // A lease held by a live process: stage changes wait, then give up with CONFLICT.
+      const impatient = await harness.openSecond({ leaseWaitMs: 50 });
+      await models.update('crashy', (model) => ({
+        ...model,
+        lease: { owner: 'other', expiresAt: Date.now() + 60_000 },
+      }));
+      const blocked = await caught(() => impatient.transition(v4.id, 'archived'));
+      expect(blocked.code).toBe('CONFLICT');
+      expect((await registry.require(v4.id)).stage).toBe('staging');
+      // An expired lease (its holder died) is taken over.
+      await models.update('crashy', (model) => ({
+        ...model,
+        lease: { owner: 'other', expiresAt: Date.now() - 1 },
+      }));
+      expect((await impatient.transition(v4.id, 'archived')).stage).toBe('archived');
+      expect((await registry.getModel('crashy'))?.lease).toBeUndefined();
     });
   });
 

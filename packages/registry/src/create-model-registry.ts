@@ -73,6 +73,13 @@ export interface ModelRegistryOptions {
   /** HNSW parameters of the index. */
   hnsw?: HnswParameters;
   /**
+   * How long a stage-change lease on a name is held at most (default 60,000 ms): a process that dies
+   * holding it blocks stage changes of that name until then.
+   */
+  leaseMs?: number;
+  /** How long a stage change waits for another process's lease before `CONFLICT` (default 30,000 ms). */
+  leaseWaitMs?: number;
+  /**
    * Folder for the cards of versions whose `artifactUri` is not an `artifact://` URI (default
    * `artifact://registry/models`; cards go to `<folder>/<name>/<n>/`). Versions stored in the artifact
    * store get `README.md` and `model-card.json` in their own folder.
@@ -107,11 +114,10 @@ async function collectAll<T>(
  * Creates the model registry over the kit's storage and artifact store (see {@link ModelRegistry}).
  * `registryPlugin` calls this with the kit's services; call it yourself to use the registry without a kit.
  *
- * Consistency: keyv has no multi-record transactions, so each operation orders its writes. The
- * per-name record (`registered-models`) is the arbiter of promotions: it is changed first, by
- * compare-and-set, and every promotion then archives every other production version of the name and
- * re-checks that it still owns the pointer (a loser archives itself and throws `CONFLICT`). Within a
- * process, operations on one name are serialized.
+ * Consistency: keyv has no multi-record transactions. Stage changes of one name (transition, deploy,
+ * rollback, delete) run one at a time: serialized in this process, and across processes by a lease
+ * taken with compare-and-set on the name's record (`registered-models`). A change that dies half-way
+ * is repaired by the next one (the pointer and the production stage are made to agree again).
  */
 export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
   const { storage, artifacts, events, audit, logger } = options;
@@ -357,34 +363,86 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     return archived;
   };
 
-  /** Checks that `id` still owns the production pointer; a loser archives itself and throws CONFLICT. */
-  const confirmOwnership = async (
-    name: string,
-    id: string,
-    context: OperationContext | undefined,
-  ): Promise<void> => {
-    const model = await requireModel(name);
-    if (model.productionVersionId === id) return;
-    try {
-      const demoted = await setStage(id, 'production', 'archived');
-      await recordTransition(
-        demoted,
-        'auto-archive',
-        'production',
-        'archived',
-        'lost a concurrent promotion',
-        context,
-      );
-      await afterStageChange(demoted);
-    } catch {
-      // Already moved by the winner.
+  const leaseMs = options.leaseMs ?? 60_000;
+  const leaseWaitMs = options.leaseWaitMs ?? 30_000;
+
+  /** Takes the stage-change lease of `name` (compare-and-set on its record), waiting while another holds it. */
+  const acquireLease = async (name: string): Promise<string> => {
+    const token = randomUUID();
+    const deadline = Date.now() + leaseWaitMs;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await models.update(name, (model) => {
+          if (model.lease !== undefined && model.lease.expiresAt > Date.now()) {
+            throw coded('CONFLICT', `The stage-change lease of "${name}" is held`, { name, held: true });
+          }
+          return { ...model, lease: { owner: token, expiresAt: Date.now() + leaseMs } };
+        });
+        return token;
+      } catch (error) {
+        if (!(TunekitError.isInstance(error) && error.code === 'CONFLICT')) throw error;
+        if (Date.now() > deadline) {
+          throw coded('CONFLICT', `Another process keeps changing the stages of "${name}"; try again`, {
+            name,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * Math.min(attempt, 10)));
+      }
     }
-    throw coded(
-      'CONFLICT',
-      `A concurrent promotion made "${model.productionVersionId ?? 'none'}" the production version of "${name}" instead of "${id}"`,
-      { name, versionId: id, productionVersionId: model.productionVersionId },
+  };
+
+  const releaseLease = async (name: string, token: string) => {
+    await models
+      .update(name, (model) => (model.lease?.owner === token ? { ...model, lease: undefined } : model))
+      .catch((error) => logger?.warn({ err: error, name }, 'Releasing a registry stage lease failed'));
+  };
+
+  /**
+   * Restores the invariant "at most one production version, the one the pointer names" after a
+   * process crashed half-way through a stage change: a pointer to a version that is not in production
+   * moves to the newest production version (or none), and other production versions are archived.
+   */
+  const repair = async (name: string, context: OperationContext | undefined) => {
+    const model = await requireModel(name);
+    const productions = (await allVersionsOf(name)).filter((version) => version.stage === 'production');
+    const pointer = model.productionVersionId;
+    if (productions.length === (pointer === undefined ? 0 : 1) && productions[0]?.id === pointer) return;
+    let keep = productions.find((version) => version.id === pointer)?.id;
+    if (keep === undefined) {
+      keep = productions.sort((left, right) =>
+        (left.deployedAt ?? '') < (right.deployedAt ?? '') ? 1 : -1,
+      )[0]?.id;
+      await models.update(name, (current) => ({ ...current, productionVersionId: keep }));
+    }
+    logger?.warn({ name, pointer, keep }, 'Repairing the production stage of a registered model');
+    await archiveOtherProduction(
+      name,
+      keep ?? '',
+      'auto-archive',
+      'repair after an interrupted stage change',
+      context,
     );
   };
+
+  /**
+   * Runs a stage change of `name` alone: serialized in this process, and across processes by the
+   * lease on the name's record; repairs what an interrupted change left first.
+   */
+  const withStageLease = async <T>(
+    name: string,
+    context: OperationContext | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> =>
+    nameLock.run(name, async () => {
+      await requireModel(name);
+      const token = await acquireLease(name);
+      try {
+        await repair(name, context);
+        return await work();
+      } finally {
+        await releaseLease(name, token);
+      }
+    });
 
   const promote = async (
     reference: string,
@@ -393,7 +451,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     context: OperationContext | undefined,
   ): Promise<ModelVersion> => {
     const target = await requireVersion(reference);
-    return nameLock.run(target.name, async () => {
+    return withStageLease(target.name, context, async () => {
       const current = await versions.require(target.id);
       assertTransition(current.id, current.stage, 'production');
       let previousId: string | undefined;
@@ -443,7 +501,6 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         `superseded by ${current.id}`,
         context,
       );
-      await confirmOwnership(current.name, current.id, context);
       events?.emit('model:deployed', {
         versionId: promoted.id,
         name: promoted.name,
@@ -543,7 +600,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         async () => {
           if (to === 'production') return promote(reference, 'transition', transitionOptions, context);
           const target = await requireVersion(reference);
-          return nameLock.run(target.name, async () => {
+          return withStageLease(target.name, context, async () => {
             let from: ModelStage = target.stage;
             const updated = await versions.update(target.id, (current) => {
               from = current.stage;
@@ -579,7 +636,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         name,
         context,
         () =>
-          nameLock.run(name, async () => {
+          withStageLease(name, context, async () => {
             const model = await requireModel(name);
             const currentId = model.productionVersionId;
             if (currentId === undefined) {
@@ -642,7 +699,6 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
               transitionOptions?.reason ?? 'rolled back',
               context,
             );
-            await confirmOwnership(name, restored.id, context);
             events?.emit('model:rolled-back', { name, fromVersionId: currentId, toVersionId: restored.id });
             return restored;
           }),
@@ -718,7 +774,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
       return audited('model.delete', reference, context, async () => {
         const target = await resolve(reference);
         if (target === undefined) return false;
-        return nameLock.run(target.name, async () => {
+        return withStageLease(target.name, context, async () => {
           const current = await versions.get(target.id);
           if (current === undefined) return false;
           if (current.stage === 'production') {

@@ -10,9 +10,9 @@ export const ModelAliasSchema = z
   );
 
 /**
- * The per-name record of a registered model: the version counter, the production pointer (the arbiter
- * of concurrent promotions, updated by compare-and-set), the stack of earlier production versions that
- * `rollback` returns to, and the aliases.
+ * The per-name record of a registered model: the version counter, the production pointer, the stack of
+ * earlier production versions that `rollback` returns to, the aliases, and the stage-change lease (taken
+ * by compare-and-set, so that stage changes of one name never interleave across processes).
  */
 export const RegisteredModelSchema = z.object({
   /** The model name. */
@@ -25,6 +25,8 @@ export const RegisteredModelSchema = z.object({
   productionHistory: z.array(z.string().min(1)).default([]),
   /** Alias → version id (e.g. `champion` → `tone-ja@3`). */
   aliases: z.record(z.string(), z.string()).default({}),
+  /** Held while a stage change of this name runs (a crashed holder's lease expires). */
+  lease: z.object({ owner: z.string().min(1), expiresAt: z.number() }).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   version: z.number().int().min(0).default(0),
