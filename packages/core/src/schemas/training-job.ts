@@ -85,6 +85,14 @@ export const TrainingJobInputSchema = z
         name: ModelNameSchema,
         description: z.string().max(10_000).optional(),
         tags: z.array(z.string().min(1)).default([]),
+        /** Task of the model card (e.g. `text-generation`). */
+        task: z.string().min(1).optional(),
+        /** Language code(s) of the model card. */
+        language: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+        /** License of the model card. */
+        license: z.string().min(1).optional(),
+        /** Base model name for the card (default: the job's base model). */
+        baseModel: z.string().min(1).optional(),
       })
       .strict()
       .optional(),
