@@ -52,7 +52,12 @@ describe('the README "A taste" snippet', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
         model = await kit.registry.get('notes-lora@1');
       }
-      expect(model).toMatchObject({ name: 'notes-lora', versionNumber: 1, stage: 'draft', datasetVersionId: dataset.id });
+      expect(model).toMatchObject({
+        name: 'notes-lora',
+        versionNumber: 1,
+        stage: 'draft',
+        datasetVersionId: dataset.id,
+      });
       expect(model?.trainingJobId).toBe(job.id);
     } finally {
       await kit.close();
