@@ -4,6 +4,7 @@ import type { Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoraConfigSchema } from '../../lora/lora-config.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
+import { relativeError } from '../../testing/relative-error.js';
 import { getArchitecture } from '../architecture-registry.js';
 
 // Fixtures written by tests/golden/bert_lora.py (PyTorch 1.13, fp32).
@@ -15,17 +16,6 @@ interface VariantManifest {
   input_ids: number[][];
   attention_mask: number[][];
   labels: number[];
-}
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let difference = 0;
-  let norm = 0;
-  for (let index = 0; index < expected.length; index += 1) {
-    difference += ((actual[index] as number) - (expected[index] as number)) ** 2;
-    norm += (expected[index] as number) ** 2;
-  }
-  return Math.sqrt(difference) / Math.max(Math.sqrt(norm), 1e-30);
 }
 
 describe.each(['bert', 'roberta', 'distilbert'])('%s sequence classifier against PyTorch', (variant) => {

@@ -8,6 +8,7 @@ import { LoraConfigSchema } from '../../lora/lora-config.js';
 import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
+import { relativeError } from '../../testing/relative-error.js';
 import type { TrainingGraph } from '../model-architecture.js';
 import { gpt2Architecture } from './gpt2-architecture.js';
 import { type Gpt2Config, Gpt2ConfigSchema } from './gpt2-config.js';
@@ -25,16 +26,6 @@ interface Manifest {
 }
 
 /** ‖actual − expected‖ / ‖expected‖. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let difference = 0;
-  let norm = 0;
-  for (let index = 0; index < expected.length; index += 1) {
-    difference += ((actual[index] as number) - (expected[index] as number)) ** 2;
-    norm += (expected[index] as number) ** 2;
-  }
-  return Math.sqrt(difference) / Math.max(Math.sqrt(norm), 1e-30);
-}
 
 const sha256 = (data: Float32Array) =>
   createHash('sha256')

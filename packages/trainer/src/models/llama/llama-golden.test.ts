@@ -7,6 +7,7 @@ import { LoraConfigSchema } from '../../lora/lora-config.js';
 import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
+import { relativeError } from '../../testing/relative-error.js';
 import type { ModelArchitecture, TrainingGraph } from '../model-architecture.js';
 import { llamaArchitecture, qwen2Architecture } from './llama-architecture.js';
 import type { LlamaConfig } from './llama-config.js';
@@ -24,16 +25,6 @@ interface Manifest {
 }
 
 /** ‖actual − expected‖ / ‖expected‖. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let difference = 0;
-  let norm = 0;
-  for (let index = 0; index < expected.length; index += 1) {
-    difference += ((actual[index] as number) - (expected[index] as number)) ** 2;
-    norm += (expected[index] as number) ** 2;
-  }
-  return Math.sqrt(difference) / Math.max(Math.sqrt(norm), 1e-30);
-}
 
 describe.each([
   ['llama', llamaArchitecture, 'GQA 4/2 heads, untied head, rope_scaling llama3'],
