@@ -1,6 +1,6 @@
 import { loraScaling } from '../lora/lora-config.js';
 import type { Graph, Value } from '../onnx/graph.js';
-import type { SeededDropout } from './create-seeded-dropout.js';
+import type { ApplyDropout } from './create-dropout.js';
 import type { LoraGraphAdapters } from './lora-module-values.js';
 
 /**
@@ -14,7 +14,7 @@ export function addLoraAdapter(
   output: Value,
   modulePath: string,
   lora: LoraGraphAdapters | undefined,
-  dropout: SeededDropout,
+  dropout: ApplyDropout,
 ): Value {
   const adapter = lora?.modules.get(modulePath);
   if (!adapter || !lora) return output;

@@ -2,6 +2,7 @@ import type { LoraConfig } from '../lora/lora-config.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { buildCausalLanguageModelLoss } from './causal-language-model-loss.js';
+import type { DropoutMaskCollector } from './create-dropout.js';
 import { declareModelWeights } from './declare-model-weights.js';
 import { finishTrainingGraph } from './finish-training-graph.js';
 import type { LoraGraphAdapters } from './lora-module-values.js';
@@ -16,8 +17,8 @@ export interface CausalTrainingForwardInputs {
   values: Map<string, Value>;
   /** The adapters to apply; undefined without LoRA. */
   lora: LoraGraphAdapters | undefined;
-  /** Training-mode dropout seed when `dropout` is on. */
-  dropout: { seed: number } | undefined;
+  /** Training-mode dropout masks when `dropout` is on (see `createDropout`). */
+  dropout: DropoutMaskCollector | undefined;
   /** Input `input_ids`, int64 `[batch, sequence]`. */
   inputIds: Value;
   /** Input `attention_mask`, int64 `[batch, sequence]`. */
@@ -59,7 +60,7 @@ export function buildCausalTrainingGraph(
   options: BuildTrainingGraphOptions<unknown>,
   model: CausalTrainingGraphOptions,
 ): TrainingGraph {
-  const { graph, batch, sequence, inputIds, attentionMask, labels, parameters } = startTrainingGraph(
+  const { graph, batch, sequence, inputIds, attentionMask, labels, parameters, dropout } = startTrainingGraph(
     options,
     {
       name: model.name,
@@ -75,7 +76,7 @@ export function buildCausalTrainingGraph(
   const forward = model.forward(graph, {
     values,
     lora,
-    dropout: options.dropout ? { seed: options.dropoutSeed ?? 0 } : undefined,
+    dropout,
     inputIds,
     attentionMask,
   });
@@ -92,6 +93,7 @@ export function buildCausalTrainingGraph(
     loss,
     seeds,
     parameters,
+    dropout,
     logits: () => reshapeCausalLogits(graph, forward, model.vocabularySize, [batch, sequence]),
   });
 }

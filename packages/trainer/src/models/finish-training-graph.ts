@@ -1,6 +1,7 @@
 import { addGradients } from '../autodiff/add-gradients.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import { serializeModelAuto } from '../onnx/serialize-model.js';
+import type { DropoutMaskCollector } from './create-dropout.js';
 import type { BuildTrainingGraphOptions, TrainableParameter, TrainingGraph } from './model-architecture.js';
 
 /** Options of {@link finishTrainingGraph}. */
@@ -13,6 +14,8 @@ export interface FinishTrainingGraphOptions {
   parameters: TrainableParameter[];
   /** The logits output as `logits` when `outputLogits` is set; called only then, after the gradients. */
   logits: () => Value;
+  /** The dropout masks the forward pass recorded (from `startTrainingGraph`). */
+  dropout?: DropoutMaskCollector;
 }
 
 /**
@@ -46,5 +49,6 @@ export function finishTrainingGraph(
     parameters,
     lossName: 'loss',
     logitsName: options.outputLogits ? 'logits' : undefined,
+    dropout: ending.dropout && ending.dropout.masks.length > 0 ? ending.dropout : undefined,
   };
 }

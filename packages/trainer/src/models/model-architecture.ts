@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { LoraConfig } from '../lora/lora-config.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import type { DropoutMaskCollector } from './create-dropout.js';
 
 /**
  * LoRA adapters for a graph: the settings and, optionally, the adapter tensors under PEFT's names
@@ -29,10 +30,11 @@ export interface BuildTrainingGraphOptions<Config> {
   batchSize?: number;
   /** Fixed sequence length; omitted: a symbolic `sequence` dimension. */
   sequenceLength?: number;
-  /** Insert the model's (and LoRA's) dropout nodes in training mode. */
+  /**
+   * Apply the model's (and LoRA's) dropout in training mode, with masks fed as inputs
+   * (`TrainingGraph.dropout` lists them).
+   */
   dropout: boolean;
-  /** Seed attribute of the Dropout nodes (default 0). */
-  dropoutSeed?: number;
   /** Also build gradient outputs (default true); false gives a loss-only evaluation graph. */
   gradients?: boolean;
   /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
@@ -74,6 +76,8 @@ export interface TrainingGraph {
   lossName: 'loss';
   /** `logits` when `outputLogits` was set. */
   logitsName?: 'logits';
+  /** The dropout mask inputs to feed on every run, when built with `dropout`. */
+  dropout?: DropoutMaskCollector;
 }
 
 /** Options of {@link ModelArchitecture.buildInferenceGraph}. */

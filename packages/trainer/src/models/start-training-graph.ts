@@ -1,5 +1,6 @@
 import { TunekitError } from '@tunekit/core';
 import { type Dimension, Graph, type Value } from '../onnx/graph.js';
+import type { DropoutMaskCollector } from './create-dropout.js';
 import type { BuildTrainingGraphOptions, TrainableParameter } from './model-architecture.js';
 
 /** Options of {@link startTrainingGraph}. */
@@ -25,6 +26,8 @@ export interface StartedTrainingGraph {
   labels: Value;
   /** Empty list the weight declarations fill with the trainable parameters. */
   parameters: TrainableParameter[];
+  /** Where the forward pass records its dropout masks; undefined unless `dropout` is on. */
+  dropout: DropoutMaskCollector | undefined;
 }
 
 /**
@@ -53,5 +56,6 @@ export function startTrainingGraph(
     'int64',
     settings.labels === 'per-token' ? [batch, sequence] : [batch],
   );
-  return { graph, batch, sequence, inputIds, attentionMask, labels, parameters: [] };
+  const dropout = options.dropout ? { masks: [], dimensions: { batch, sequence } } : undefined;
+  return { graph, batch, sequence, inputIds, attentionMask, labels, parameters: [], dropout };
 }

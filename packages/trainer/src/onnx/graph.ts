@@ -385,9 +385,7 @@ export class Graph {
       if (total !== undefined && rest !== undefined && rest > 0) {
         result[inferred] = total / rest;
       } else {
-        // Symbolic: a dimension shared with the input when everything else matches it.
-        const symbolic = input.filter((size) => typeof size === 'string' && !known.includes(size));
-        result[inferred] = symbolic.length === 1 ? (symbolic[0] as string) : this.unknownDimension();
+        result[inferred] = inferredSymbolicDimension(input, known) ?? this.unknownDimension();
       }
     }
     return result;
@@ -609,6 +607,43 @@ function clampSlice(start: number, end: number, size: number, step: number): [nu
   return step > 0
     ? [normalize(start, 0, size), normalize(end, 0, size)]
     : [normalize(start, -1, size - 1), normalize(end, -1, size - 1)];
+}
+
+/**
+ * The dimension that `-1` stands for in a reshape of `input` to `known` + `-1`, as a symbolic
+ * product: `[batch, sequence, 4, 8]` to `[-1, 32]` gives `batch*sequence`, and to `[-1, 8]` gives
+ * `4*batch*sequence`. Dimensions such as `batch*sequence` count as their factors. Returns undefined
+ * when the known dimensions do not divide the input's (an unknown dimension then).
+ */
+function inferredSymbolicDimension(
+  input: readonly Dimension[],
+  known: readonly Dimension[],
+): Dimension | undefined {
+  const factors = (shape: readonly Dimension[]) => {
+    let numeric = 1;
+    const symbols: string[] = [];
+    for (const size of shape) {
+      if (typeof size === 'number') numeric *= size;
+      else
+        for (const factor of size.split('*')) {
+          if (/^\d+$/.test(factor)) numeric *= Number(factor);
+          else symbols.push(factor);
+        }
+    }
+    return { numeric, symbols };
+  };
+  const whole = factors(input);
+  const part = factors(known);
+  const remaining = [...whole.symbols];
+  for (const symbol of part.symbols) {
+    const index = remaining.indexOf(symbol);
+    if (index < 0) return undefined;
+    remaining.splice(index, 1);
+  }
+  if (part.numeric === 0 || whole.numeric % part.numeric !== 0) return undefined;
+  const ratio = whole.numeric / part.numeric;
+  if (remaining.length === 0) return ratio;
+  return [...(ratio === 1 ? [] : [String(ratio)]), ...remaining].join('*');
 }
 
 /** NumPy broadcasting of two (possibly symbolic) shapes. */

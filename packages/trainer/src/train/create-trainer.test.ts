@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ArtifactInfo, ArtifactStore } from '@tunekit/core';
+import { type ArtifactInfo, type ArtifactStore, TunekitError } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
 import { bigramArchitecture } from '../testing/bigram-architecture.js';
 import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
@@ -121,6 +121,61 @@ describe('createTrainer', () => {
       const second = await trainer.evaluate(validation, { maxLength: 32 });
       expect(second.loss).toBe(first.loss);
       await trainer.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('with dropout, a cancelled and resumed run draws the same masks: its loss curve equals the uninterrupted one', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'tunekit-dropout-resume-'));
+    try {
+      const model = await createTinyGpt2(join(folder, 'model'), {
+        resid_pdrop: 0.2,
+        embd_pdrop: 0.2,
+        attn_pdrop: 0.2,
+      });
+      const options = {
+        maxSteps: 6,
+        batchSize: 4,
+        gradientAccumulationSteps: 2,
+        maxLength: 32,
+        learningRate: 0.01,
+        schedule: { kind: 'cosine' as const, warmupSteps: 2 },
+      };
+      const run = async (directory: string, extra: { resume?: boolean; stopAfter?: number } = {}) => {
+        const trainer = await createTrainer({
+          model,
+          lora: { r: 4, dropout: 0.1 },
+          dropout: true,
+          threads: 1,
+        });
+        const controller = new AbortController();
+        try {
+          return await trainer.train(rows.slice(0, 16), {
+            ...options,
+            checkpoint: { every: 2, directory },
+            resume: extra.resume ?? false,
+            signal: controller.signal,
+            onProgress: (_progress, metrics) => {
+              if (metrics.step === extra.stopAfter) controller.abort();
+            },
+          });
+        } finally {
+          await trainer.close();
+        }
+      };
+      const full = await run(join(folder, 'full'));
+      const interrupted = join(folder, 'interrupted');
+      const error = await run(interrupted, { stopAfter: 3 }).catch((caught: unknown) => caught);
+      expect(TunekitError.isInstance(error) && error.code).toBe('TRAINING_CANCELLED');
+      const resumed = await run(interrupted, { resume: true });
+      expect(resumed.lossHistory).toEqual(full.lossHistory);
+
+      // The masks matter: without dropout the same run gives another curve.
+      const plain = await createTrainer({ model, lora: { r: 4, dropout: 0.1 }, threads: 1 });
+      const withoutDropout = await plain.train(rows.slice(0, 16), options);
+      await plain.close();
+      expect(withoutDropout.lossHistory).not.toEqual(full.lossHistory);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

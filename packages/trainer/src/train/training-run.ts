@@ -11,6 +11,7 @@ import { clipGradientNorm, globalGradientNorm } from '../optim/clip-gradient-nor
 import { learningRateFactor } from '../optim/learning-rate-schedule.js';
 import { checkpointName, listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint-manager.js';
 import type { CheckpointStore } from './checkpoint-store.js';
+import { DropoutMaskFeeds, type DropoutMaskKey } from './dropout-mask-feeds.js';
 import { trainingStepError } from './training-errors.js';
 import type { TrainingOptions } from './training-options.js';
 
@@ -48,7 +49,7 @@ export interface TrainingRunContext {
   graph: TrainingGraph;
   /** The session of `graph`, created once. */
   session: InferenceSession;
-  /** A session without dropout for evaluation (defaults to `session`). */
+  /** A session without dropout for evaluation (defaults to `session`, fed masks of ones). */
   evaluationSession?: InferenceSession;
   /** Live trainable tensors (updated in place), in `graph.parameters` order. */
   parameters: Float32Array[];
@@ -63,16 +64,26 @@ export interface TrainingRunContext {
   onProgress?: (progress: number, metrics: Record<string, number>) => void;
 }
 
-/** Runs the session on one batch; returns the loss and (when asked) copies of the gradients. */
+/**
+ * Runs the session on one batch; returns the loss and (when asked) copies of the gradients. On the
+ * training session of a graph with dropout, `dropout` supplies the masks (a key draws training
+ * masks; no key feeds ones).
+ */
 function runBatch(
   context: TrainingRunContext,
   session: InferenceSession,
   batch: Batch,
   withGradients: boolean,
+  dropout?: { feeds: DropoutMaskFeeds; key: DropoutMaskKey | undefined },
 ): Promise<InferenceSession.OnnxValueMapType> {
   const { ort, graph, parameters } = context;
   const dims = [batch.batchSize, batch.length];
+  const masks =
+    dropout && session === context.session
+      ? dropout.feeds.feeds({ batch: batch.batchSize, sequence: batch.length }, dropout.key)
+      : {};
   const feeds: Record<string, Tensor> = {
+    ...masks,
     [graph.inputNames.inputIds]: new ort.Tensor('int64', batch.inputIds, dims),
     [graph.inputNames.attentionMask]: new ort.Tensor('int64', batch.attentionMask, dims),
     [graph.inputNames.labels]: batch.classLabels
@@ -98,13 +109,16 @@ export async function evaluateSequences(
   maxBatches?: number,
 ): Promise<EvaluationResult> {
   const session = context.evaluationSession ?? context.session;
+  const dropout = context.graph.dropout
+    ? { feeds: new DropoutMaskFeeds(context.ort, context.graph.dropout), key: undefined }
+    : undefined;
   let weighted = 0;
   let tokens = 0;
   const batches = Math.min(Math.ceil(sequences.length / batchSize), maxBatches ?? Number.POSITIVE_INFINITY);
   for (let index = 0; index < batches; index++) {
     const batch = collateBatch(sequences.slice(index * batchSize, (index + 1) * batchSize), context.padId);
     if (batch.trainedTokens === 0) continue;
-    const output = await runBatch(context, session, batch, false);
+    const output = await runBatch(context, session, batch, false, dropout);
     const loss = Number(((output[context.graph.lossName] as Tensor).data as Float32Array)[0]);
     weighted += loss * batch.trainedTokens;
     tokens += batch.trainedTokens;
@@ -135,6 +149,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     Math.max(1, Math.ceil((options.epochs * microBatchesPerEpoch) / options.gradientAccumulationSteps));
   const optimizer = new AdamW(parameters, { learningRate: options.learningRate, ...options.adamW });
   const random = new SeededRandom(options.seed);
+  const dropoutMasks = graph.dropout ? new DropoutMaskFeeds(context.ort, graph.dropout) : undefined;
 
   let step = 0;
   let position: DataPosition = { epoch: 0, batch: 0 };
@@ -295,7 +310,16 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
       );
       let output: InferenceSession.OnnxValueMapType;
       try {
-        output = await runBatch(context, context.session, batch, true);
+        output = await runBatch(
+          context,
+          context.session,
+          batch,
+          true,
+          dropoutMasks && {
+            feeds: dropoutMasks,
+            key: { seed: options.seed, step: stepNumber, microBatch: micro },
+          },
+        );
       } catch (error) {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
         throw trainingStepError(error, stepNumber, batch);

@@ -113,7 +113,7 @@ function makeArchitecture<Config extends BertFamilyConfig>(
   const buildTrainingGraph = (options: BuildTrainingGraphOptions<Config>): TrainingGraph => {
     const { settings } = parse(options.config);
     const weights = normalizeEncoderWeights(settings, options.weights);
-    const { graph, inputIds, attentionMask, labels, parameters } = startTrainingGraph(options, {
+    const { graph, inputIds, attentionMask, labels, parameters, dropout } = startTrainingGraph(options, {
       name: `${name}-classification-training`,
       labels: 'per-sequence',
     });
@@ -129,14 +129,19 @@ function makeArchitecture<Config extends BertFamilyConfig>(
       settings,
       weight: model.weight,
       lora: model.lora,
-      dropout: options.dropout ? { seed: options.dropoutSeed ?? 0 } : undefined,
+      dropout,
       inputIds,
       attentionMask,
     });
     const loss = graph.scope('loss', () =>
       graph.softmaxCrossEntropyLoss(logits, labels, { ignoreIndex: -100 }),
     );
-    return finishTrainingGraph(graph, options, { loss, parameters, logits: () => graph.identity(logits) });
+    return finishTrainingGraph(graph, options, {
+      loss,
+      parameters,
+      dropout,
+      logits: () => graph.identity(logits),
+    });
   };
 
   const buildInferenceGraph = (options: BuildInferenceGraphOptions<Config>): InferenceGraph => {

@@ -1,6 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
-import { createSeededDropout } from '../create-seeded-dropout.js';
+import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
 import type { LoraGraphAdapters } from '../lora-module-values.js';
 import type { EncoderSettings } from './bert-config.js';
 import { encoderNames } from './bert-weights.js';
@@ -12,8 +12,8 @@ export interface BertForwardOptions {
   weight: (name: string) => Value;
   /** Adapters by module path, with their settings. */
   lora?: LoraGraphAdapters;
-  /** Training-mode dropout, seeded per node from `seed`. */
-  dropout?: { seed: number };
+  /** Training-mode dropout: where to record the mask inputs (see `createDropout`). */
+  dropout?: DropoutMaskCollector;
   /** int64 `[batch, sequence]`. */
   inputIds: Value;
   /** int64 `[batch, sequence]` (1 = attend, 0 = padding). */
@@ -35,7 +35,7 @@ export function buildBertForward(graph: Graph, options: BertForwardOptions): Val
   const heads = settings.heads;
   const headSize = d / heads;
   const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
-  const dropout = createSeededDropout(graph, options.dropout);
+  const dropout = createDropout(graph, options.dropout);
   const batchSequenceShape = graph.shapeOf(options.inputIds);
 
   const positions = graph.scope('positions', () => {

@@ -9,6 +9,7 @@ import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { relativeError } from '../../testing/relative-error.js';
+import { DropoutMaskFeeds, type DropoutMaskKey } from '../../train/dropout-mask-feeds.js';
 import type { TrainingGraph } from '../model-architecture.js';
 import { gpt2Architecture } from './gpt2-architecture.js';
 import { type Gpt2Config, Gpt2ConfigSchema } from './gpt2-config.js';
@@ -122,7 +123,7 @@ describe('GPT-2 against PyTorch golden values', () => {
     }
   });
 
-  it('LoRA graph differentiates no frozen weight; dropout graph runs in training mode', async () => {
+  it('LoRA graph differentiates no frozen weight; dropout graph takes its masks as inputs', async () => {
     const { createRequire } = await import('node:module');
     const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof import('onnx-proto');
     const lora = { config: LoraConfigSchema.parse({ ...manifest.lora, dropout: 0.1 }), weights: adapter };
@@ -136,7 +137,12 @@ describe('GPT-2 against PyTorch golden values', () => {
     const decoded = onnx.ModelProto.decode(graph.model).graph;
     const operators = new Set(decoded?.node?.map((node) => node.opType));
     expect(operators.has('ScatterND')).toBe(false); // no embedding gradient
-    expect(operators.has('Dropout')).toBe(true);
+    // Dropout masks are inputs (one per site: the LoRA input of c_attn, c_proj, c_fc, mlp.c_proj in
+    // each of 2 layers), drawn by the trainer, never an in-session generator.
+    expect(operators.has('Dropout')).toBe(false);
+    expect(graph.dropout?.masks.map((mask) => mask.inputName)).toEqual(
+      Array.from({ length: 8 }, (_, index) => `dropout_mask.${index + 1}`),
+    );
     expect(decoded?.initializer?.some((tensor) => tensor.name === 'transformer.wte.weight')).toBe(true);
     expect(decoded?.output?.map((output) => output.name)).toEqual([
       'loss',
@@ -147,12 +153,17 @@ describe('GPT-2 against PyTorch golden values', () => {
     for (const parameter of graph.parameters) {
       feeds[parameter.inputName] = new ort.Tensor('float32', parameter.initial, parameter.shape);
     }
-    const first = await session.run(feeds);
-    const second = await session.run(feeds);
-    const loss = Number(first.loss?.data[0]);
+    const masks = new DropoutMaskFeeds(ort, graph.dropout as NonNullable<typeof graph.dropout>);
+    const shape = { batch: manifest.input_ids.length, sequence: manifest.input_ids[0]?.length ?? 0 };
+    const run = async (key: DropoutMaskKey) => {
+      const output = await session.run({ ...feeds, ...masks.feeds(shape, key) });
+      return Number(output.loss?.data[0]);
+    };
+    const loss = await run({ seed: 1, step: 1, microBatch: 0 });
     expect(Number.isFinite(loss)).toBe(true);
     expect(Math.abs(loss - Number(expectedData('lora.loss')[0]))).toBeLessThan(0.5);
-    expect(Number(second.loss?.data[0])).not.toBe(loss); // a new mask every run of a session
+    expect(await run({ seed: 1, step: 2, microBatch: 0 })).not.toBe(loss); // a new mask every step
+    expect(await run({ seed: 1, step: 1, microBatch: 0 })).toBe(loss); // and the same for the same key
   });
 
   it('large-model path: weights in external data, session opened from the saved folder', async () => {

@@ -1,7 +1,7 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
 import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
-import { createSeededDropout } from '../create-seeded-dropout.js';
+import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
 import { int64Range } from '../int64-range.js';
 import type { LoraGraphAdapters } from '../lora-module-values.js';
 import { measureCausalSequence } from '../measure-causal-sequence.js';
@@ -16,8 +16,8 @@ export interface LlamaForwardOptions {
   weight: (name: string) => Value | undefined;
   /** Adapters by module path, with their settings. */
   lora?: LoraGraphAdapters;
-  /** Training-mode dropout (attention and LoRA ratios), seeded per node from `seed`. */
-  dropout?: { seed: number };
+  /** Training-mode dropout: where to record the mask inputs (see `createDropout`). */
+  dropout?: DropoutMaskCollector;
   /** int64 `[batch, sequence]`. */
   inputIds: Value;
   /** int64 `[batch, past + sequence]` (1 = attend, 0 = padding). */
@@ -57,7 +57,7 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
   const { hidden: d, heads, keyValueHeads, headSize } = llamaDimensions(config);
   const groups = heads / keyValueHeads;
   const [batch, sequence] = options.inputIds.shape as [number | string, number | string];
-  const dropout = createSeededDropout(graph, options.dropout);
+  const dropout = createDropout(graph, options.dropout);
 
   const { batchSequenceShape, pastLength, totalLength } = measureCausalSequence(
     graph,
