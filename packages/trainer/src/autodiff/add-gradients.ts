@@ -72,6 +72,18 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
   for (const node of relevantNodes) {
     const outputGradients = node.outputs.map((output) => gradientOf(output));
     if (outputGradients.every((gradient) => gradient === undefined)) continue;
+    const custom =
+      node.outputs.length === 1 ? graph.customGradients.get(node.outputs[0] as string) : undefined;
+    if (custom) {
+      const inputGradients = graph.scope(`grad/${node.name}`, () =>
+        custom.gradient(outputGradients[0] as Value),
+      );
+      custom.inputs.forEach((input, index) => {
+        const gradient = inputGradients[index];
+        if (gradient && needed.has(input.name)) contribute(input.name, gradient);
+      });
+      continue;
+    }
     const rule = rules[node.opType];
     if (!rule) {
       throw new TunekitError({

@@ -36,6 +36,14 @@ export interface Initializer extends Value {
   data: TensorData;
 }
 
+/** A hand-written gradient of a composite sub-graph, as {@link Graph.customGradient} records it. */
+export interface CustomGradient {
+  /** The sub-graph's inputs that receive gradients. */
+  inputs: Value[];
+  /** d(objective)/d(each input) from d(objective)/d(output). */
+  gradient: (outputGradient: Value) => Value[];
+}
+
 /** Attribute names whose numeric values are floats, not ints. */
 export const FLOAT_ATTRIBUTES: ReadonlySet<string> = new Set(['alpha', 'beta', 'epsilon', 'ratio', 'gamma']);
 
@@ -62,6 +70,8 @@ export class Graph {
   readonly values = new Map<string, Value>();
   /** Node that produces each value (inputs and initializers have none). */
   readonly producers = new Map<string, GraphNode>();
+  /** Hand-written gradients of composite sub-graphs, by output value name (see {@link Graph.customGradient}). */
+  readonly customGradients = new Map<string, CustomGradient>();
   private readonly scopes: string[] = [];
   private counter = 0;
   private symbolCounter = 0;
@@ -69,6 +79,25 @@ export class Graph {
   constructor(options: GraphOptions = {}) {
     this.name = options.name ?? 'tunekit';
     this.opset = options.opset ?? 17;
+  }
+
+  /**
+   * Declares a hand-written vector-Jacobian product for the sub-graph from `inputs` to `output`:
+   * reverse mode (`addGradients`) calls `gradient(dOutput)` for the node producing `output`, instead
+   * of that node's operator rule, and adds the returned gradients to `inputs` (in order). Nodes inside
+   * the sub-graph then receive no gradient and emit no backward nodes, so a composite such as
+   * `x·sigmoid(x)` costs one fused expression backward instead of one per forward operator. Values
+   * inside the sub-graph used elsewhere still get their own gradients through those other uses.
+   */
+  customGradient(
+    output: Value,
+    inputs: readonly Value[],
+    gradient: (outputGradient: Value) => Value[],
+  ): void {
+    if (!this.producers.has(output.name)) {
+      throw graphError(`customGradient: ${output.name} is not produced by a node`, { output: output.name });
+    }
+    this.customGradients.set(output.name, { inputs: [...inputs], gradient });
   }
 
   /** Runs `build` with node names prefixed by `scope` (nested scopes join with `/`). */

@@ -1,5 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
+import { buildActivation } from '../build-activation.js';
 import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
 import type { LoraGraphAdapters } from '../lora-module-values.js';
 import type { EncoderSettings } from './bert-config.js';
@@ -67,19 +68,7 @@ export function buildBertForward(graph: Graph, options: BertForwardOptions): Val
     });
     return addLoraAdapter(graph, x, output, modulePath, options.lora, dropout);
   };
-  const activation = (x: Value): Value => {
-    if (settings.activation === 'relu') return graph.relu(x);
-    if (settings.activation === 'gelu_new') {
-      const k0 = 2 * Math.sqrt(2 / Math.PI);
-      const inner = graph.add(
-        graph.mul(graph.mul(x, x), graph.scalar(k0 * 0.044715, 'float32')),
-        graph.scalar(k0, 'float32'),
-      );
-      return graph.mul(x, graph.sigmoid(graph.mul(x, inner)));
-    }
-    const erf = graph.erf(graph.mul(x, graph.scalar(Math.SQRT1_2, 'float32')));
-    return graph.mul(graph.mul(x, graph.scalar(0.5, 'float32')), graph.add(erf, graph.scalar(1, 'float32')));
-  };
+  const activation = (x: Value): Value => buildActivation(graph, x, settings.activation);
 
   let hidden = graph.scope('embeddings', () => {
     let sum = graph.add(

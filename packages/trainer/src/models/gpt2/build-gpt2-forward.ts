@@ -1,5 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
+import { buildActivation } from '../build-activation.js';
 import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
 import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
 import { int64Range } from '../int64-range.js';
@@ -91,29 +92,12 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
       weight(`${prefix}.bias`),
       config.layer_norm_epsilon,
     );
-  const activation = (x: Value): Value => {
-    switch (config.activation_function) {
-      case 'relu':
-        return graph.relu(x);
-      case 'gelu': {
-        const erf = graph.erf(graph.mul(x, graph.scalar(Math.SQRT1_2, 'float32')));
-        return graph.mul(
-          graph.mul(x, graph.scalar(0.5, 'float32')),
-          graph.add(erf, graph.scalar(1, 'float32')),
-        );
-      }
-      default: {
-        // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) = x·sigmoid(2√(2/π)·x·(1 + 0.044715·x²)),
-        // fewer full-size operators forward and backward.
-        const k0 = 2 * Math.sqrt(2 / Math.PI);
-        const inner = graph.add(
-          graph.mul(graph.mul(x, x), graph.scalar(k0 * 0.044715, 'float32')),
-          graph.scalar(k0, 'float32'),
-        );
-        return graph.mul(x, graph.sigmoid(graph.mul(x, inner)));
-      }
-    }
-  };
+  const activation = (x: Value): Value =>
+    buildActivation(
+      graph,
+      x,
+      config.activation_function === 'gelu_pytorch_tanh' ? 'gelu_new' : config.activation_function,
+    );
 
   const headShape = runtimeShape([batchSequenceShape, [heads, headSize]]);
   const splitHeads = (x: Value): Value => graph.reshapeLike(x, headShape, [batch, sequence, heads, headSize]);

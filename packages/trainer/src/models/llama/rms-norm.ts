@@ -1,4 +1,5 @@
 import type { Graph, Value } from '../../onnx/graph.js';
+import { buildActivation } from '../build-activation.js';
 
 /**
  * RMSNorm over the last axis as Hugging Face's `LlamaRMSNorm`:
@@ -14,5 +15,5 @@ export function buildRmsNorm(graph: Graph, x: Value, weight: Value, epsilon: num
 
 /** SiLU-gated MLP activation: `silu(gate) · up` with `silu(x) = x·sigmoid(x)`. */
 export function buildSiluGate(graph: Graph, gate: Value, up: Value): Value {
-  return graph.mul(graph.mul(gate, graph.sigmoid(gate)), up);
+  return graph.mul(buildActivation(graph, gate, 'silu'), up);
 }
