@@ -141,6 +141,16 @@ export const ErrorCodes = {
     status: 500,
     description: 'The embedder cannot load (model folder missing, runtime failed to start).',
   },
+  USER_EXISTS: { status: 409, description: 'A user with that username already exists.' },
+  LAST_ADMIN: {
+    status: 409,
+    description:
+      'The change would leave no enabled admin user (deleting, disabling or demoting the last one).',
+  },
+  CURRENT_PASSWORD_INCORRECT: {
+    status: 403,
+    description: 'A password change gave a wrong current password.',
+  },
   INTERNAL: { status: 500, description: 'An unexpected failure.' },
   NOT_IMPLEMENTED: {
     status: 501,
