@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { User } from '@tunekit/core';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator } from './authenticator.js';
+import { ApiKeySchema, createAuthenticator } from './authenticator.js';
 import { createLoginRateLimiter } from './login-rate-limiter.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
@@ -96,6 +97,81 @@ describe('authenticator', () => {
     ).rejects.toMatchObject({
       code: 'UNAUTHENTICATED',
     });
+  });
+});
+
+describe('login tokens and API keys of local users', () => {
+  const secret = 'a-secret-that-is-at-least-32-characters';
+  const stored = new Map<string, User>();
+  const lookup = { get: async (username: string) => stored.get(username) };
+  const user = (username: string, roles: User['roles'], changes: Partial<User> = {}): User => ({
+    id: username,
+    username,
+    passwordHash: '$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaA',
+    roles,
+    disabled: false,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    version: 0,
+    ...changes,
+  });
+
+  it('accepts a login token only while its user exists, is enabled and is unchanged', async () => {
+    const authenticator = createAuthenticator({ jwtSecret: secret }, lookup);
+    stored.set('ivy', user('ivy', ['user']));
+    const { token } = await authenticator.issueUserToken(stored.get('ivy') as User);
+    const bearer = { authorization: `Bearer ${token}` };
+    expect(await authenticator.authenticate(bearer)).toEqual({ id: 'ivy', roles: ['user'] });
+    for (const changed of [
+      user('ivy', ['user'], { version: 1 }),
+      user('ivy', ['user'], { disabled: true }),
+      user('ivy', ['user'], { passwordHash: '$scrypt$ln=14,r=8,p=1$b3RoZXI$aGFzaA' }),
+      user('ivy', ['user'], { createdAt: '2025-02-01T00:00:00.000Z' }),
+    ]) {
+      stored.set('ivy', changed);
+      await expect(authenticator.authenticate(bearer)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+        details: { reason: 'revoked' },
+      });
+    }
+    stored.delete('ivy');
+    await expect(authenticator.authenticate(bearer)).rejects.toMatchObject({
+      details: { reason: 'revoked' },
+    });
+    // Without a user lookup (a bare authenticator), the token's claims decide.
+    expect(await createAuthenticator({ jwtSecret: secret }).authenticate(bearer)).toEqual({
+      id: 'ivy',
+      roles: ['user'],
+    });
+  });
+
+  it('lets a user-bound API key act as its user, never above the user, and not without the user', async () => {
+    const authenticator = createAuthenticator(
+      {
+        apiKeys: [
+          {
+            name: 'jay-admin-key',
+            key: 'tk_jay_admin_key_0123456789',
+            user: 'jay',
+            roles: ['admin', 'viewer'],
+          },
+          { name: 'jay-key', key: 'tk_jay_plain_key_0123456789', user: 'jay' },
+        ],
+      },
+      lookup,
+    );
+    const adminKey = { 'x-api-key': 'tk_jay_admin_key_0123456789' };
+    const plainKey = { 'x-api-key': 'tk_jay_plain_key_0123456789' };
+    await expect(authenticator.authenticate(plainKey)).rejects.toMatchObject({
+      details: { reason: 'revoked' },
+    });
+    stored.set('jay', user('jay', ['admin']));
+    expect(await authenticator.authenticate(adminKey)).toEqual({ id: 'jay', roles: ['admin', 'viewer'] });
+    stored.set('jay', user('jay', ['user']));
+    expect(await authenticator.authenticate(adminKey)).toEqual({ id: 'jay', roles: ['viewer'] });
+    expect(await authenticator.authenticate(plainKey)).toEqual({ id: 'jay', roles: ['user'] });
+    stored.set('jay', user('jay', ['user'], { disabled: true }));
+    await expect(authenticator.authenticate(plainKey)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(ApiKeySchema.safeParse({ name: 'nobody', key: 'tk_nobody_key_0123456789' }).success).toBe(false);
   });
 });
 

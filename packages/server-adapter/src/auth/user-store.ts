@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type OperationContext,
   parseOrThrow,
   type Role,
   RoleSchema,
@@ -10,6 +11,7 @@ import {
 } from '@tunekit/core';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from './password-hash.js';
+import { assertStrongPassword } from './password-policy.js';
 
 /** Name of the users collection in the kit's storage. */
 export const USERS_COLLECTION = 'users';
@@ -21,49 +23,263 @@ export const CreateUserInputSchema = z
     password: z.string().min(8).max(1024),
     roles: z.array(RoleSchema).min(1),
     displayName: z.string().min(1).max(200).optional(),
+    email: z.email().optional(),
   })
   .strict();
 
 /** Input of {@link UserStore.create}. */
 export type CreateUserInput = z.infer<typeof CreateUserInputSchema>;
 
-/** Server users with scrypt-hashed passwords, stored in the kit's storage (collection `users`). */
+/** Input of {@link UserStore.update}: what an admin may change on a user (at least one field). */
+export const UpdateUserInputSchema = z
+  .object({
+    /** Replaces the roles. */
+    roles: z
+      .array(RoleSchema)
+      .min(1)
+      .refine((roles) => new Set(roles).size === roles.length, 'must not repeat a role')
+      .optional(),
+    /** A disabled user cannot log in; its tokens and API keys stop working at once. */
+    disabled: z.boolean().optional(),
+    displayName: z.string().min(1).max(200).optional(),
+    email: z.email().optional(),
+  })
+  .strict()
+  .refine((input) => Object.values(input).some((value) => value !== undefined), {
+    message: 'must change at least one of roles, disabled, displayName, email',
+  });
+
+/** Input of {@link UserStore.update}. */
+export type UpdateUserInput = z.infer<typeof UpdateUserInputSchema>;
+
+/** A page of users in username order. */
+export interface UserPage {
+  items: User[];
+  nextCursor?: string;
+}
+
+/**
+ * Server users with scrypt-hashed passwords, stored in the kit's storage (collection `users`).
+ * Mutations take the caller's `OperationContext` and write one audit event each (`user.create`,
+ * `user.update`, `user.delete`, `user.password.change`), on success and on failure.
+ */
 export interface UserStore {
-  /** Creates a user (the id is the username); `CONFLICT` when the name is taken. */
-  create(input: CreateUserInput): Promise<User>;
+  /** Creates a user (the id is the username); `USER_EXISTS` (409) when the name is taken. */
+  create(input: CreateUserInput, context?: OperationContext): Promise<User>;
   get(username: string): Promise<User | undefined>;
+  /** Users in username order, `limit` (default 50) at a time. */
+  list(query?: { limit?: number; cursor?: string }): Promise<UserPage>;
+  /**
+   * Changes roles, disabled, display name or email; `NOT_FOUND` for an unknown user, `LAST_ADMIN`
+   * (409) when it would disable or demote the last enabled admin.
+   */
+  update(username: string, input: UpdateUserInput, context?: OperationContext): Promise<User>;
+  /** Deletes a user; `NOT_FOUND` for an unknown user, `LAST_ADMIN` (409) for the last enabled admin. */
+  delete(username: string, context?: OperationContext): Promise<void>;
+  /**
+   * Replaces a password after checking the current one (`CURRENT_PASSWORD_INCORRECT`, 403); the new
+   * one must pass the password policy and differ from the current one. Like every update of a user,
+   * it revokes the login tokens issued before (see the authenticator's `cred` claim).
+   */
+  changePassword(
+    username: string,
+    currentPassword: string,
+    newPassword: string,
+    context?: OperationContext,
+  ): Promise<User>;
   /** The user when the password matches and the user is enabled, else undefined (same timing either way). */
   verify(username: string, password: string): Promise<User | undefined>;
 }
 
-/** Creates the user store on the kit's storage. */
+function isEnabledAdmin(user: Pick<User, 'roles' | 'disabled'> | undefined): boolean {
+  return user !== undefined && !user.disabled && user.roles.includes('admin');
+}
+
+function notFound(username: string): TunekitError {
+  return new TunekitError({
+    code: 'NOT_FOUND',
+    status: 404,
+    message: `No user "${username}"`,
+    details: { username },
+  });
+}
+
+/** Creates the user store on the kit's storage; its audit events go to `kit.audit`. */
 export function createUserStore(kit: Tunekit): UserStore {
   const users = kit.storage.collection(USERS_COLLECTION, UserSchema);
   // Verified for unknown user names, so a missing user costs as long as a wrong password.
   let dummyHash: Promise<string> | undefined;
-  return {
-    async create(raw) {
-      const input = parseOrThrow(CreateUserInputSchema, raw, 'user');
-      if (await users.get(input.username)) {
-        throw new TunekitError({
-          code: 'CONFLICT',
-          status: 409,
-          message: `User "${input.username}" already exists`,
-        });
+  // User mutations run one at a time in this process, so that two concurrent removals cannot both
+  // see another admin left (across processes sharing a store, the last-admin check can still race).
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const audited = async <T>(
+    action: string,
+    username: string,
+    context: OperationContext | undefined,
+    work: () => Promise<T>,
+    details?: (result: T) => Record<string, unknown>,
+  ): Promise<T> => {
+    const record = async (
+      outcome: 'success' | 'failure' | 'denied',
+      entryDetails?: Record<string, unknown>,
+    ) => {
+      try {
+        await kit.audit.record(
+          { action, resourceType: 'user', resourceId: username, outcome, details: entryDetails },
+          context,
+        );
+      } catch (error) {
+        kit.logger.error({ err: error, action, username }, 'Writing a user audit entry failed');
       }
-      const user: User = UserSchema.parse({
-        id: input.username,
-        username: input.username,
-        displayName: input.displayName,
-        passwordHash: await hashPassword(input.password),
-        roles: [...new Set<Role>(input.roles)],
-        disabled: false,
-        createdAt: new Date().toISOString(),
+    };
+    let result: T;
+    try {
+      result = await exclusive(work);
+    } catch (error) {
+      const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
+      await record(code === 'CURRENT_PASSWORD_INCORRECT' ? 'denied' : 'failure', { code });
+      throw error;
+    }
+    await record('success', details?.(result));
+    return result;
+  };
+
+  const requireUser = async (username: string): Promise<User> => {
+    const user = await users.get(username);
+    if (!user) throw notFound(username);
+    return user;
+  };
+
+  /** Throws `LAST_ADMIN` when `user` is an enabled admin, `after` is not, and no other enabled admin exists. */
+  const assertAdminRemains = async (user: User, after: User | undefined, change: string) => {
+    if (!isEnabledAdmin(user) || isEnabledAdmin(after)) return;
+    const others = await users.count((candidate) => candidate.id !== user.id && isEnabledAdmin(candidate));
+    if (others === 0) {
+      throw new TunekitError({
+        code: 'LAST_ADMIN',
+        status: 409,
+        message: `Refusing to ${change} "${user.username}": it is the last enabled admin`,
+        details: { username: user.username },
       });
-      await users.set(user);
-      return user;
+    }
+  };
+
+  return {
+    create(raw, context) {
+      const username = typeof raw?.username === 'string' ? raw.username : '(invalid)';
+      return audited(
+        'user.create',
+        username,
+        context,
+        async () => {
+          const input = parseOrThrow(CreateUserInputSchema, raw, 'user');
+          if (await users.get(input.username)) {
+            throw new TunekitError({
+              code: 'USER_EXISTS',
+              status: 409,
+              message: `User "${input.username}" already exists`,
+              details: { username: input.username },
+            });
+          }
+          const user: User = UserSchema.parse({
+            id: input.username,
+            username: input.username,
+            displayName: input.displayName,
+            email: input.email,
+            passwordHash: await hashPassword(input.password),
+            roles: [...new Set<Role>(input.roles)],
+            disabled: false,
+            createdAt: new Date().toISOString(),
+          });
+          return users.set(user);
+        },
+        (user) => ({ roles: user.roles }),
+      );
     },
+
     get: (username) => users.get(username),
+
+    async list(query = {}) {
+      const page = await users.list({
+        sort: { field: 'username', direction: 'asc' },
+        limit: query.limit ?? 50,
+        cursor: query.cursor,
+      });
+      return page.nextCursor === undefined ? { items: page.items } : page;
+    },
+
+    update(username, raw, context) {
+      return audited(
+        'user.update',
+        username,
+        context,
+        async () => {
+          const input = parseOrThrow(UpdateUserInputSchema, raw, 'user update');
+          const changes = Object.fromEntries(
+            Object.entries(input).filter(([, value]) => value !== undefined),
+          ) as Partial<User>;
+          const current = await requireUser(username);
+          await assertAdminRemains(
+            current,
+            { ...current, ...changes },
+            input.disabled ? 'disable' : 'demote',
+          );
+          return users.update(username, (stored) => ({
+            ...stored,
+            ...changes,
+            updatedAt: new Date().toISOString(),
+          }));
+        },
+        (user) => ({ roles: user.roles, disabled: user.disabled }),
+      );
+    },
+
+    delete(username, context) {
+      return audited('user.delete', username, context, async () => {
+        const current = await requireUser(username);
+        await assertAdminRemains(current, undefined, 'delete');
+        await users.delete(username);
+      });
+    },
+
+    changePassword(username, currentPassword, newPassword, context) {
+      return audited('user.password.change', username, context, async () => {
+        const current = await requireUser(username);
+        if (
+          current.disabled ||
+          !current.passwordHash ||
+          !(await verifyPassword(currentPassword, current.passwordHash))
+        ) {
+          throw new TunekitError({
+            code: 'CURRENT_PASSWORD_INCORRECT',
+            status: 403,
+            message: 'The current password is wrong',
+          });
+        }
+        assertStrongPassword(newPassword, username, 'newPassword');
+        if (await verifyPassword(newPassword, current.passwordHash)) {
+          throw new TunekitError({
+            code: 'VALIDATION_FAILED',
+            status: 400,
+            message: 'Invalid newPassword: must differ from the current password',
+            details: { issues: [{ path: 'newPassword', message: 'must differ from the current password' }] },
+          });
+        }
+        const passwordHash = await hashPassword(newPassword);
+        return users.update(username, (stored) => ({
+          ...stored,
+          passwordHash,
+          updatedAt: new Date().toISOString(),
+        }));
+      });
+    },
+
     async verify(username, password) {
       const user = /^[a-z0-9][a-z0-9._-]{2,63}$/.test(username) ? await users.get(username) : undefined;
       if (!user?.passwordHash) {

@@ -31,7 +31,7 @@ export const loginRoute = defineRoute({
       throw new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Wrong username or password' });
     }
     operation.actor = user.id;
-    const { token, expiresIn } = await server.authenticator.issueToken({ id: user.id, roles: user.roles });
+    const { token, expiresIn } = await server.authenticator.issueUserToken(user);
     return { access_token: token, token_type: 'bearer' as const, expires_in: expiresIn, roles: user.roles };
   },
 });

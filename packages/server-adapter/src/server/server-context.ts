@@ -40,7 +40,7 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
   return {
     kit,
     options,
-    authenticator: createAuthenticator(options.auth),
+    authenticator: createAuthenticator(options.auth, users),
     users,
     models,
     loginLimiter: createLoginRateLimiter(options.loginRateLimit),
