@@ -10,6 +10,8 @@ import { type AdapterName, type RunningTestServer, startTestServer } from './tes
 
 const secret = 'contract-test-secret-with-32-characters!';
 const apiKey = 'tk_contract_api_key_0123456789';
+/** An API key bound to the user `erin`, who does not exist until a test creates her. */
+const erinKey = 'tk_contract_erin_key_0123456789';
 const users = [
   { username: 'admin', password: 'admin-password', roles: ['admin' as const] },
   { username: 'alice', password: 'alice-password', roles: ['user' as const] },
@@ -59,12 +61,17 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
   const json = (user: string, method: string, body: unknown): RequestInit =>
     as(user, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const call = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
-  const auditCount = async () => (await kit.audit.query({ limit: 1000 })).items.length;
 
   beforeAll(async () => {
     kit = await startKit();
     server = await startTestServer(adapter, kit, {
-      auth: { jwtSecret: secret, apiKeys: [{ name: 'ci-bot', key: apiKey, roles: ['user'] }] },
+      auth: {
+        jwtSecret: secret,
+        apiKeys: [
+          { name: 'ci-bot', key: apiKey, roles: ['user'] },
+          { name: 'erin-laptop', key: erinKey, user: 'erin' },
+        ],
+      },
       users,
       bodyLimit: 64 * 1024,
       uploadLimit: 256 * 1024,
@@ -543,16 +550,472 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(viewer.status).toBe(403);
   });
 
-  it('counts every mutating request in the audit log with actor, outcome and request id', async () => {
-    const before = await auditCount();
-    await call('/feedback', json('alice', 'POST', { modelId: 'm', input: 'a', output: 'b', rating: 4 }));
-    await call('/feedback', json('victor', 'POST', { modelId: 'm', input: 'a', output: 'b' }));
-    const events = (await kit.audit.query({ action: 'http.recordFeedback', order: 'desc', limit: 2 })).items;
-    expect(events.map((event) => [event.actor, event.outcome])).toEqual([
-      ['victor', 'denied'],
-      ['alice', 'success'],
+  it('manages users (admin only): list without hashes, create, 409, 400, 404, role change, disable, delete', async () => {
+    const admin = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
+    const listed = await call('/users', as('admin'));
+    expect(listed.status).toBe(200);
+    const text = await listed.text();
+    expect(text).not.toContain('passwordHash');
+    expect(text).not.toContain('$scrypt$');
+    const { items } = JSON.parse(text) as { items: Array<{ username: string; hasPassword: boolean }> };
+    expect(items.map((user) => user.username)).toEqual(expect.arrayContaining(['admin', 'alice', 'victor']));
+    expect(items.every((user) => user.hasPassword)).toBe(true);
+    expect((await admin.GET('/users', { params: { query: { limit: 2 } } })).data?.items).toHaveLength(2);
+    for (const user of ['alice', 'victor']) expect((await call('/users', as(user))).status).toBe(403);
+    expect((await call('/users', { headers: { 'x-api-key': apiKey } })).status).toBe(403);
+    expect((await call('/users')).status).toBe(401);
+    const denied = await call(
+      '/users',
+      json('alice', 'POST', { username: 'mallory', password: 'Tulip-Garden-42', roles: ['admin'] }),
+    );
+    expect(denied.status).toBe(403);
+    expect(
+      await kit.audit.query({ actor: 'alice', action: 'http.createUser', outcome: 'denied' }),
+    ).toMatchObject({
+      items: [expect.objectContaining({ requestId: expect.any(String) })],
+    });
+
+    const created = await admin.POST('/users', {
+      body: { username: 'carol', password: 'Tulip-Garden-42', roles: ['user'], displayName: 'Carol' },
+    });
+    expect(created.response.status).toBe(201);
+    expect(created.data).toMatchObject({
+      username: 'carol',
+      roles: ['user'],
+      disabled: false,
+      hasPassword: true,
+    });
+    expect(JSON.stringify(created.data)).not.toContain('scrypt');
+    const login = async (username: string, password: string) => {
+      const response = await call('/auth/login', json('none', 'POST', { username, password }));
+      return response.status === 200
+        ? ((await response.json()) as { access_token: string }).access_token
+        : response.status;
+    };
+    const carol = await login('carol', 'Tulip-Garden-42');
+    expect(typeof carol).toBe('string');
+    const carolMe = () => call('/auth/me', { headers: { authorization: `Bearer ${carol}` } });
+    expect(await (await carolMe()).json()).toMatchObject({ id: 'carol', roles: ['user'] });
+
+    const duplicate = await admin.POST('/users', {
+      body: { username: 'carol', password: 'Another-Garden-7', roles: ['viewer'] },
+    });
+    expect(duplicate.response.status).toBe(409);
+    expect(duplicate.error).toMatchObject({ code: 'USER_EXISTS', status: 409 });
+    const invalid: Array<[unknown, string]> = [
+      [{ username: 'dave', password: 'short', roles: ['user'] }, 'password'],
+      [{ username: 'dave', password: 'aaaaabbbbbaaaaa', roles: ['user'] }, 'password'],
+      [{ username: 'dave', password: 'dave-is-my-name', roles: ['user'] }, 'password'],
+      [{ username: 'Dave Smith', password: 'Tulip-Garden-42', roles: ['user'] }, 'username'],
+      [{ username: 'dave', password: 'Tulip-Garden-42', roles: [] }, 'roles'],
+      [{ username: 'dave', password: 'Tulip-Garden-42', roles: ['root'] }, 'roles.0'],
+      [{ username: 'dave', password: 'Tulip-Garden-42', roles: ['user'], passwordHash: '$scrypt$x' }, ''],
+    ];
+    for (const [body, path] of invalid) {
+      const response = await call('/users', json('admin', 'POST', body));
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        issues: expect.arrayContaining([expect.objectContaining({ path: expect.stringContaining(path) })]),
+      });
+    }
+    expect(await kit.audit.query({ resourceId: 'dave' })).toEqual({ items: [] });
+    expect((await call('/users/nobody', json('admin', 'PATCH', { disabled: true }))).status).toBe(404);
+    const missing = await call('/users/nobody', as('admin', { method: 'DELETE' }));
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await call('/users/carol', json('admin', 'PATCH', {}))).status).toBe(400);
+    expect((await call('/users/carol', json('admin', 'PATCH', { roles: ['user'], extra: 1 }))).status).toBe(
+      400,
+    );
+
+    // A role change ends the sessions issued before it; a new login carries the new role.
+    const demoted = await admin.PATCH('/users/{username}', {
+      params: { path: { username: 'carol' } },
+      body: { roles: ['viewer'] },
+    });
+    expect(demoted.data).toMatchObject({ roles: ['viewer'] });
+    const revoked = await carolMe();
+    expect(revoked.status).toBe(401);
+    expect(await revoked.json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'revoked' } });
+    const viewerToken = await login('carol', 'Tulip-Garden-42');
+    expect(
+      await (await call('/auth/me', { headers: { authorization: `Bearer ${viewerToken}` } })).json(),
+    ).toMatchObject({
+      roles: ['viewer'],
+    });
+    // Disabled: no login, tokens rejected, and they stay rejected once enabled again.
+    await admin.PATCH('/users/{username}', {
+      params: { path: { username: 'carol' } },
+      body: { disabled: true },
+    });
+    expect(await login('carol', 'Tulip-Garden-42')).toBe(401);
+    expect((await call('/auth/me', { headers: { authorization: `Bearer ${viewerToken}` } })).status).toBe(
+      401,
+    );
+    await admin.PATCH('/users/{username}', {
+      params: { path: { username: 'carol' } },
+      body: { disabled: false },
+    });
+    expect((await call('/auth/me', { headers: { authorization: `Bearer ${viewerToken}` } })).status).toBe(
+      401,
+    );
+    const again = await login('carol', 'Tulip-Garden-42');
+    expect(typeof again).toBe('string');
+    const deleted = await admin.DELETE('/users/{username}', { params: { path: { username: 'carol' } } });
+    expect(deleted.data).toEqual({ username: 'carol', deleted: true });
+    expect(await login('carol', 'Tulip-Garden-42')).toBe(401);
+    expect((await call('/auth/me', { headers: { authorization: `Bearer ${again}` } })).status).toBe(401);
+    // Created again under the same name, tokens of the earlier carol stay dead.
+    await admin.POST('/users', {
+      body: { username: 'carol', password: 'Tulip-Garden-42', roles: ['viewer'] },
+    });
+    expect((await call('/auth/me', { headers: { authorization: `Bearer ${again}` } })).status).toBe(401);
+  });
+
+  it('refuses to delete, disable or demote the last enabled admin (409 LAST_ADMIN)', async () => {
+    const admin = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
+    const attempts = [
+      await call('/users/admin', as('admin', { method: 'DELETE' })),
+      await call('/users/admin', json('admin', 'PATCH', { disabled: true })),
+      await call('/users/admin', json('admin', 'PATCH', { roles: ['user'] })),
+    ];
+    for (const response of attempts) {
+      expect(response.status).toBe(409);
+      expect(await response.json()).toMatchObject({ code: 'LAST_ADMIN', details: { username: 'admin' } });
+    }
+    expect((await admin.GET('/auth/me')).data).toMatchObject({ id: 'admin', roles: ['admin'] });
+    // With a second admin, one of the two may go; then the other is the last again.
+    await admin.POST('/users', {
+      body: { username: 'dana', password: 'Second-Admin-99', roles: ['admin', 'user'] },
+    });
+    const dana = createTunekitClient({ baseUrl: server.url });
+    await dana.login('dana', 'Second-Admin-99');
+    expect(
+      (
+        await dana.PATCH('/users/{username}', {
+          params: { path: { username: 'dana' } },
+          body: { roles: ['user'] },
+        })
+      ).response.status,
+    ).toBe(200);
+    expect((await call('/users/admin', as('admin', { method: 'DELETE' }))).status).toBe(409);
+    expect(
+      (await admin.DELETE('/users/{username}', { params: { path: { username: 'dana' } } })).response.status,
+    ).toBe(200);
+  });
+
+  it("stops a user's API key while the user is missing or disabled, and after deletion", async () => {
+    const withKey = () => call('/auth/me', { headers: { 'x-api-key': erinKey } });
+    expect((await withKey()).status).toBe(401);
+    const admin = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
+    await admin.POST('/users', { body: { username: 'erin', password: 'Snowy-Owl-2024', roles: ['user'] } });
+    expect(await (await withKey()).json()).toMatchObject({ id: 'erin', roles: ['user'] });
+    await admin.PATCH('/users/{username}', {
+      params: { path: { username: 'erin' } },
+      body: { disabled: true },
+    });
+    const disabled = await withKey();
+    expect(disabled.status).toBe(401);
+    expect(await disabled.json()).toMatchObject({ details: { reason: 'revoked' } });
+    await admin.PATCH('/users/{username}', {
+      params: { path: { username: 'erin' } },
+      body: { disabled: false, roles: ['viewer'] },
+    });
+    expect(await (await withKey()).json()).toMatchObject({ id: 'erin', roles: ['viewer'] });
+    await admin.DELETE('/users/{username}', { params: { path: { username: 'erin' } } });
+    expect((await withKey()).status).toBe(401);
+  });
+
+  it('changes the own password: needs the current one, checks strength, revokes older tokens', async () => {
+    const admin = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
+    await admin.POST('/users', {
+      body: { username: 'frank', password: 'Blue-Lagoon-11', roles: ['user'] },
+    });
+    const frank = createTunekitClient({ baseUrl: server.url });
+    const oldToken = await frank.login('frank', 'Blue-Lagoon-11');
+    const change = (body: unknown, user = oldToken) =>
+      call('/users/me/password', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'Green-Meadow-22' });
+    expect(wrong.status).toBe(403);
+    expect(await wrong.json()).toMatchObject({ code: 'CURRENT_PASSWORD_INCORRECT' });
+    for (const newPassword of ['short', 'xxxxxyyyyyxxxxx', 'my-name-is-frank', 'Blue-Lagoon-11']) {
+      const weak = await change({ currentPassword: 'Blue-Lagoon-11', newPassword });
+      expect(weak.status).toBe(400);
+      expect(await weak.json()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        issues: [expect.objectContaining({ path: 'newPassword' })],
+      });
+    }
+    expect((await change({ newPassword: 'Green-Meadow-22' })).status).toBe(400);
+    await frank.changePassword('Blue-Lagoon-11', 'Green-Meadow-22');
+    expect((await frank.GET('/auth/me')).data).toMatchObject({ id: 'frank', roles: ['user'] });
+    const stale = await call('/auth/me', { headers: { authorization: `Bearer ${oldToken}` } });
+    expect(stale.status).toBe(401);
+    expect(await stale.json()).toMatchObject({ details: { reason: 'revoked' } });
+    const oldLogin = await call(
+      '/auth/login',
+      json('none', 'POST', { username: 'frank', password: 'Blue-Lagoon-11' }),
+    );
+    expect(oldLogin.status).toBe(401);
+    await frank.login('frank', 'Green-Meadow-22');
+    // Principals that are not local users have no password here; anonymous callers are rejected.
+    const keyCaller = await call('/users/me/password', {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ currentPassword: 'whatever', newPassword: 'Green-Meadow-33' }),
+    });
+    expect(keyCaller.status).toBe(404);
+    expect((await call('/users/me/password', json('none', 'POST', {}))).status).toBe(401);
+    // The store audits what reached it; the schema's rejections are the HTTP layer's single events.
+    const events = await kit.audit.query({
+      action: 'user.password.change',
+      resourceId: 'frank',
+      order: 'asc',
+    });
+    expect(events.items.map((event) => [event.actor, event.outcome, event.details.code])).toEqual([
+      ['frank', 'denied', 'CURRENT_PASSWORD_INCORRECT'],
+      ['frank', 'failure', 'VALIDATION_FAILED'],
+      ['frank', 'failure', 'VALIDATION_FAILED'],
+      ['frank', 'success', undefined],
     ]);
-    expect(await auditCount()).toBeGreaterThanOrEqual(before + 3);
+    const rejected = await kit.audit.query({ action: 'http.changeOwnPassword', actor: 'frank' });
+    expect(rejected.items.map((event) => event.outcome)).toEqual(['failure', 'failure', 'failure']);
+  });
+
+  it('writes exactly one audit event per mutating request, with actor, outcome and request id', async () => {
+    const eventsOf = async (requestId: string) => {
+      const found = [];
+      let cursor: string | undefined;
+      do {
+        const page = await kit.audit.query({ limit: 1000, cursor });
+        found.push(...page.items.filter((event) => event.requestId === requestId));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      return found;
+    };
+    let counter = 0;
+    const send = async (
+      user: string,
+      method: string,
+      path: string,
+      body?: unknown,
+      type = 'application/json',
+    ) => {
+      counter += 1;
+      const requestId = `audit-${adapter}-${counter}`;
+      const headers: Record<string, string> = { 'x-request-id': requestId };
+      if (user === 'ci-bot') headers['x-api-key'] = apiKey;
+      else if (user !== 'anonymous') headers.authorization = `Bearer ${tokens[user]}`;
+      if (body !== undefined) headers['content-type'] = type;
+      const response = await call(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { response, requestId, payload: (await response.json()) as Record<string, unknown> };
+    };
+    const expectOne = async (
+      sent: { response: Response; requestId: string },
+      expected: { status: number; actor: string; outcome: string; action: string },
+    ) => {
+      expect(sent.response.status).toBe(expected.status);
+      const events = await eventsOf(sent.requestId);
+      expect(events.map((event) => [event.action, event.actor, event.outcome])).toEqual([
+        [expected.action, expected.actor, expected.outcome],
+      ]);
+    };
+    // Feedback: the service's event on success; the HTTP layer's when denied, invalid or unauthenticated.
+    const feedback = { modelId: 'm', input: 'a', output: 'b', rating: 4 };
+    await expectOne(await send('alice', 'POST', '/feedback', feedback), {
+      status: 201,
+      actor: 'alice',
+      outcome: 'success',
+      action: 'feedback.record',
+    });
+    await expectOne(await send('victor', 'POST', '/feedback', feedback), {
+      status: 403,
+      actor: 'victor',
+      outcome: 'denied',
+      action: 'http.recordFeedback',
+    });
+    await expectOne(await send('alice', 'POST', '/feedback', { ...feedback, rating: 9 }), {
+      status: 400,
+      actor: 'alice',
+      outcome: 'failure',
+      action: 'http.recordFeedback',
+    });
+    await expectOne(await send('anonymous', 'POST', '/feedback', feedback), {
+      status: 401,
+      actor: 'anonymous',
+      outcome: 'denied',
+      action: 'http.recordFeedback',
+    });
+    await expectOne(await send('alice', 'POST', '/feedback', '{"modelId": '), {
+      status: 400,
+      actor: 'alice',
+      outcome: 'failure',
+      action: 'http.recordFeedback',
+    });
+    // Dataset upload: the service audits success and failure (rows that fail strict validation).
+    await expectOne(
+      await send(
+        'alice',
+        'POST',
+        `/datasets?name=audit-${adapter}`,
+        '{"text":"a"}\n',
+        'application/x-ndjson',
+      ),
+      {
+        status: 201,
+        actor: 'alice',
+        outcome: 'success',
+        action: 'dataset.register',
+      },
+    );
+    await expectOne(
+      await send('alice', 'POST', `/datasets?name=audit-${adapter}`, '{"nope":1}\n', 'application/x-ndjson'),
+      {
+        status: 422,
+        actor: 'alice',
+        outcome: 'failure',
+        action: 'dataset.register',
+      },
+    );
+    await expectOne(
+      await send(
+        'victor',
+        'POST',
+        `/datasets?name=audit-${adapter}`,
+        '{"text":"a"}\n',
+        'application/x-ndjson',
+      ),
+      {
+        status: 403,
+        actor: 'victor',
+        outcome: 'denied',
+        action: 'http.uploadDataset',
+      },
+    );
+    // Training jobs audit nothing themselves: the HTTP layer writes the one event.
+    const version = (await kit.datasets.get(`audit-${adapter}`))?.latestVersionId as string;
+    await expectOne(
+      await send('ci-bot', 'POST', '/train', {
+        base_model: 'tiny',
+        dataset_version_id: version,
+        output_name: 'audit-run',
+        hyperparameters: { maxSteps: 1 },
+      }),
+      {
+        status: 202,
+        actor: 'ci-bot',
+        outcome: 'success',
+        action: 'http.submitTraining',
+      },
+    );
+    // Model stage changes: the registry audits success and failure.
+    const registered = await send('alice', 'POST', '/models', {
+      name: `audit-${adapter}`,
+      artifactUri: 'artifact://models/audit/0',
+    });
+    await expectOne(registered, {
+      status: 201,
+      actor: 'alice',
+      outcome: 'success',
+      action: 'model.register',
+    });
+    const modelId = registered.payload.id as string;
+    await expectOne(await send('admin', 'POST', `/models/${modelId}/transition`, { stage: 'staging' }), {
+      status: 200,
+      actor: 'admin',
+      outcome: 'success',
+      action: 'model.transition',
+    });
+    await expectOne(await send('admin', 'POST', `/models/${modelId}/transition`, { stage: 'staging' }), {
+      status: 409,
+      actor: 'admin',
+      outcome: 'failure',
+      action: 'model.transition',
+    });
+    await expectOne(await send('alice', 'POST', `/models/${modelId}/transition`, { stage: 'production' }), {
+      status: 403,
+      actor: 'alice',
+      outcome: 'denied',
+      action: 'http.transitionModel',
+    });
+    await expectOne(await send('admin', 'POST', '/models/no-such-model@1/deploy', {}), {
+      status: 404,
+      actor: 'admin',
+      outcome: 'failure',
+      action: 'http.deployModel',
+    });
+    // A/B tests and users.
+    const abTest = await send('admin', 'POST', '/ab-tests', {
+      name: `audit-${adapter}`,
+      variants: [
+        { modelId: 'a', weight: 1 },
+        { modelId: 'b', weight: 1 },
+      ],
+      successMetric: { kind: 'rating', name: 'rating' },
+    });
+    await expectOne(abTest, { status: 201, actor: 'admin', outcome: 'success', action: 'abtest.create' });
+    await expectOne(await send('admin', 'POST', `/ab-tests/${abTest.payload.id as string}/stop`, {}), {
+      status: 200,
+      actor: 'admin',
+      outcome: 'success',
+      action: 'abtest.stop',
+    });
+    const user = { username: `audit-${adapter}`, password: 'Audit-Password-1', roles: ['viewer'] };
+    await expectOne(await send('admin', 'POST', '/users', user), {
+      status: 201,
+      actor: 'admin',
+      outcome: 'success',
+      action: 'user.create',
+    });
+    await expectOne(await send('admin', 'POST', '/users', user), {
+      status: 409,
+      actor: 'admin',
+      outcome: 'failure',
+      action: 'user.create',
+    });
+    await expectOne(await send('alice', 'POST', '/users', user), {
+      status: 403,
+      actor: 'alice',
+      outcome: 'denied',
+      action: 'http.createUser',
+    });
+    await expectOne(await send('admin', 'PATCH', `/users/${user.username}`, { disabled: true }), {
+      status: 200,
+      actor: 'admin',
+      outcome: 'success',
+      action: 'user.update',
+    });
+    await expectOne(await send('admin', 'DELETE', '/users/admin'), {
+      status: 409,
+      actor: 'admin',
+      outcome: 'failure',
+      action: 'user.delete',
+    });
+    await expectOne(await send('admin', 'DELETE', `/users/${user.username}`), {
+      status: 200,
+      actor: 'admin',
+      outcome: 'success',
+      action: 'user.delete',
+    });
+    await expectOne(
+      await send('anonymous', 'POST', '/auth/login', { username: 'alice', password: 'alice-password' }),
+      {
+        status: 200,
+        actor: 'alice',
+        outcome: 'success',
+        action: 'http.login',
+      },
+    );
   });
 });
 

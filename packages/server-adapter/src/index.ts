@@ -5,7 +5,9 @@ export {
   type Authenticator,
   type AuthOptions,
   AuthOptionsSchema,
+  CREDENTIAL_CLAIM,
   createAuthenticator,
+  type UserLookup,
 } from './auth/authenticator.js';
 export {
   createLoginRateLimiter,
@@ -14,10 +16,21 @@ export {
 } from './auth/login-rate-limiter.js';
 export { hashPassword, SCRYPT_PARAMETERS, verifyPassword } from './auth/password-hash.js';
 export {
+  assertStrongPassword,
+  MINIMUM_DISTINCT_CHARACTERS,
+  MINIMUM_PASSWORD_LENGTH,
+  PasswordSchema,
+  passwordIssues,
+} from './auth/password-policy.js';
+export { type PublicUser, PublicUserSchema, toPublicUser } from './auth/public-user.js';
+export {
   type CreateUserInput,
   CreateUserInputSchema,
   createUserStore,
+  type UpdateUserInput,
+  UpdateUserInputSchema,
   USERS_COLLECTION,
+  type UserPage,
   type UserStore,
 } from './auth/user-store.js';
 export {
@@ -55,9 +68,17 @@ export {
   type RouteMethod,
   type RouteReply,
   type ServerSentEvent,
+  type ServiceAuditOptions,
   textReply,
 } from './routes/route-definition.js';
 export { routesOf, routeTable } from './routes/route-table.js';
+export {
+  ChangePasswordBodySchema,
+  ChangePasswordResponseSchema,
+  CreateUserBodySchema,
+  UsernameParamsSchema,
+  userRoutes,
+} from './routes/user-routes.js';
 export { type CreateServerOptions, createServer, type TunekitServer } from './server/create-server.js';
 export {
   type AdapterRequest,

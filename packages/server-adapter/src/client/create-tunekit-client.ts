@@ -28,6 +28,11 @@ export interface TunekitClient extends Client<paths> {
   login(username: string, password: string): Promise<string>;
   /** Sets (or clears) the bearer token. */
   setToken(token: string | undefined): void;
+  /**
+   * Changes the logged-in user's password (`POST /users/me/password`) and switches to the fresh token
+   * it returns: tokens issued before the change stop working. Throws {@link TunekitClientError}.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
   /** Uploads a dataset file (raw body) and returns the new dataset version. */
   uploadDataset(
     query: paths['/datasets']['post']['parameters']['query'],
@@ -140,6 +145,13 @@ export function createTunekitClient(options: TunekitClientOptions): TunekitClien
     },
     setToken(next: string | undefined) {
       token = next;
+    },
+    async changePassword(currentPassword: string, newPassword: string) {
+      const { data, error, response } = await client.POST('/users/me/password', {
+        body: { currentPassword, newPassword },
+      });
+      if (!data) throw new TunekitClientError(response.status, (error ?? {}) as { code?: string });
+      if (data.access_token) token = data.access_token;
     },
     async uploadDataset(
       query: paths['/datasets']['post']['parameters']['query'],

@@ -51,7 +51,9 @@ export const abTestRoutes = [
     body: CreateABTestRequestSchema,
     response: ABTestSchema,
     status: 201,
-    handler: async ({ kit, body, operation }) => kit.abTests.create(body, operation),
+    // abtest.create is audited on success only.
+    handler: async ({ kit, body, operation, serviceAudited }) =>
+      serviceAudited(kit.abTests.create(body, operation)),
   }),
   defineRoute({
     method: 'GET',
@@ -143,6 +145,8 @@ export const abTestRoutes = [
       .strict()
       .default({}),
     response: ABTestSchema,
-    handler: async ({ kit, params, body, operation }) => kit.abTests.stop(params.id, body, operation),
+    // abtest.stop audits its update, not the checks before it (unknown test, already completed).
+    handler: async ({ kit, params, body, operation, serviceAudited }) =>
+      serviceAudited(kit.abTests.stop(params.id, body, operation)),
   }),
 ];

@@ -57,9 +57,11 @@ export const uploadDatasetRoute = defineRoute({
   response: DatasetVersionSchema,
   status: 201,
   handler: async (context) => {
-    const { kit, query, operation } = context;
+    const { kit, query, operation, serviceAudited } = context;
     const file = await requireFile(context);
-    return kit.datasets.register(
+    // dataset.register is audited on success and on every failure (the query schema covers its input
+    // checks), including an upload past the size limit.
+    const registered = kit.datasets.register(
       {
         name: query.name,
         kind: query.kind,
@@ -71,6 +73,7 @@ export const uploadDatasetRoute = defineRoute({
       },
       operation,
     );
+    return serviceAudited(registered, { failures: true });
   },
 });
 

@@ -54,11 +54,14 @@ export const evaluateModelRoute = defineRoute({
   params: z.object({ model_id: z.string().min(1).max(200) }),
   body: EvaluationRunSchema,
   response: EvaluationSchema,
-  handler: async ({ kit, server, principal, params, body, operation }) => {
+  handler: async ({ kit, server, principal, params, body, operation, serviceAudited }) => {
     await assertModelAccess(kit, principal, params.model_id);
-    return kit.evaluators.evaluate(
-      { ...runOptions(body), model: predictorFor(server, params.model_id, body.max_tokens) },
-      operation,
+    // evaluation.run is audited on success; some failures (unknown evaluator, bad dataset) are not.
+    return serviceAudited(
+      kit.evaluators.evaluate(
+        { ...runOptions(body), model: predictorFor(server, params.model_id, body.max_tokens) },
+        operation,
+      ),
     );
   },
 });
@@ -76,18 +79,21 @@ export const compareModelsRoute = defineRoute({
     primary_metric: z.string().optional(),
   }),
   response: EvaluationComparisonSchema,
-  handler: async ({ kit, server, principal, body, operation }) => {
+  handler: async ({ kit, server, principal, body, operation, serviceAudited }) => {
     for (const id of body.models) await assertModelAccess(kit, principal, id);
-    return kit.evaluators.compare(
-      {
-        ...runOptions(body),
-        models: [
-          predictorFor(server, body.models[0], body.max_tokens),
-          predictorFor(server, body.models[1], body.max_tokens),
-        ],
-        primaryMetric: body.primary_metric,
-      },
-      operation,
+    // evaluation.compare (after one evaluation.run per model) is audited on success.
+    return serviceAudited(
+      kit.evaluators.compare(
+        {
+          ...runOptions(body),
+          models: [
+            predictorFor(server, body.models[0], body.max_tokens),
+            predictorFor(server, body.models[1], body.max_tokens),
+          ],
+          primaryMetric: body.primary_metric,
+        },
+        operation,
+      ),
     );
   },
 });

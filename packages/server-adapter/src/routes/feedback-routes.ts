@@ -44,10 +44,10 @@ export const feedbackRoutes = [
     body: RecordFeedbackRequestSchema,
     response: FeedbackSchema,
     status: 201,
-    handler: async ({ kit, principal, body, operation }) => {
+    handler: async ({ kit, principal, body, operation, serviceAudited }) => {
       const admin = kit.policy.can(principal, 'feedback:read');
       const userId = admin && body.userId ? body.userId : (principal?.id ?? 'anonymous');
-      return kit.feedback.record({ ...body, userId }, operation);
+      return serviceAudited(kit.feedback.record({ ...body, userId }, operation));
     },
   }),
   defineRoute({
@@ -95,6 +95,8 @@ export const feedbackRoutes = [
       })
       .strict(),
     response: z.object({ version: DatasetVersionSchema, rows: z.number().int(), skipped: z.number().int() }),
-    handler: async ({ kit, body, operation }) => kit.feedback.export(body, operation),
+    // feedback.export (and the dataset.register of the exported version) are audited on success.
+    handler: async ({ kit, body, operation, serviceAudited }) =>
+      serviceAudited(kit.feedback.export(body, operation)),
   }),
 ];

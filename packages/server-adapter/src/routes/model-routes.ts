@@ -118,7 +118,7 @@ export const modelRoutes = [
       .strict(),
     response: ModelVersionSchema,
     status: 201,
-    handler: async ({ kit, server, principal, body, operation }) => {
+    handler: async ({ kit, server, principal, body, operation, serviceAudited }) => {
       if (body.trainingJobId) {
         const job = await kit.jobs.get(body.trainingJobId);
         if (!job || !kit.policy.can(principal, 'jobs:read', { owner: job.owner, id: job.id })) {
@@ -129,7 +129,8 @@ export const modelRoutes = [
           });
         }
       }
-      return registryOf(server).register(body, operation);
+      // model.register is audited on success; its own input check runs before its audit wrapper.
+      return serviceAudited(registryOf(server).register(body, operation));
     },
   }),
   defineRoute({
@@ -201,10 +202,13 @@ export const modelRoutes = [
     params: ReferenceParamsSchema,
     body: TransitionBodySchema.extend({ stage: ModelStageSchema }),
     response: ModelVersionSchema,
-    handler: async ({ server, params, body, operation }) => {
+    // The registry audits stage changes on success and failure (the stage is checked here first).
+    handler: async ({ server, params, body, operation, serviceAudited }) => {
       const registry = registryOf(server);
       const version = await requireVersion(registry, params.id);
-      return registry.transition(version.id, body.stage, { reason: body.reason }, operation);
+      return serviceAudited(registry.transition(version.id, body.stage, { reason: body.reason }, operation), {
+        failures: true,
+      });
     },
   }),
   defineRoute({
@@ -217,10 +221,12 @@ export const modelRoutes = [
     params: ReferenceParamsSchema,
     body: TransitionBodySchema.default({}),
     response: ModelVersionSchema,
-    handler: async ({ server, params, body, operation }) => {
+    handler: async ({ server, params, body, operation, serviceAudited }) => {
       const registry = registryOf(server);
       const version = await requireVersion(registry, params.id);
-      return registry.deploy(version.id, { reason: body.reason }, operation);
+      return serviceAudited(registry.deploy(version.id, { reason: body.reason }, operation), {
+        failures: true,
+      });
     },
   }),
   defineRoute({
@@ -233,7 +239,9 @@ export const modelRoutes = [
     params: z.object({ id: ModelNameSchema }),
     body: TransitionBodySchema.default({}),
     response: ModelVersionSchema,
-    handler: async ({ server, params, body, operation }) =>
-      registryOf(server).rollback(params.id, { reason: body.reason }, operation),
+    handler: async ({ server, params, body, operation, serviceAudited }) =>
+      serviceAudited(registryOf(server).rollback(params.id, { reason: body.reason }, operation), {
+        failures: true,
+      }),
   }),
 ];

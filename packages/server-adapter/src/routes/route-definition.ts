@@ -7,11 +7,21 @@ import type { ServerContext } from '../server/server-context.js';
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
- * Who may call a route: `public` (no credentials), `authenticated` (any valid principal), or a core
+ * Who may call a route: `public` (no credentials), `authenticated` (any valid principal), `admin`
+ * (principals with the admin role: user management, which has no core permission), or a core
  * permission checked with `kit.policy` before the handler runs. Ownership checks on a resource
  * (`jobs:read` on someone else's job) happen inside the handler, once the resource is loaded.
  */
-export type RouteAccess = 'public' | 'authenticated' | PermissionRequest;
+export type RouteAccess = 'public' | 'authenticated' | 'admin' | PermissionRequest;
+
+/** Options of {@link RouteContext.serviceAudited}. */
+export interface ServiceAuditOptions {
+  /**
+   * Whether the service also audits every failure of the call (true for the model registry's stage
+   * changes, the dataset upload and the user store; false, the default, when it audits successes only).
+   */
+  failures?: boolean;
+}
 
 /** One Server-Sent Event. */
 export interface ServerSentEvent {
@@ -44,6 +54,14 @@ export interface RouteContext<Params, Query, Body> {
   headers: Record<string, string | string[] | undefined>;
   /** Who made the request, for audit events of the services. */
   operation: OperationContext;
+  /**
+   * Awaits a service call that writes its own audit event with `operation` (actor, request id, IP),
+   * so that the HTTP layer writes none for this request: once the call succeeds, and also when it
+   * fails if `failures` is set. A mutating request gets exactly one audit event either way: the
+   * service's, or `http.<operationId>` when it was denied, invalid, failed outside such a call, or
+   * its handler called no auditing service.
+   */
+  serviceAudited<T>(call: Promise<T>, options?: ServiceAuditOptions): Promise<T>;
   requestId: string;
   /** Aborted when the client goes away (SSE streams stop). */
   signal: AbortSignal;
@@ -78,7 +96,10 @@ export interface RouteDefinition<
   status?: number;
   /** Content type of a non-JSON success response (`text/event-stream`, Prometheus text). */
   responseContentType?: string;
-  /** Whether the route changes state (audited as `http.<operationId>`; default: method is not GET). */
+  /**
+   * Whether the route changes state (default: method is not GET). Each mutating request writes one
+   * audit event: the service's (see {@link RouteContext.serviceAudited}) or `http.<operationId>`.
+   */
   mutating?: boolean;
   handler(
     context: RouteContext<z.output<Params>, z.output<Query>, z.output<Body>>,

@@ -10,11 +10,13 @@ import { inferenceRoutes } from './inference-routes.js';
 import { modelRoutes } from './model-routes.js';
 import type { AnyRouteDefinition } from './route-definition.js';
 import { trainingRoutes } from './training-routes.js';
+import { userRoutes } from './user-routes.js';
 
 /** Every route of the Tunekit HTTP API, each once: the single source of both adapters, OpenAPI and the client. */
 export const routeTable: readonly AnyRouteDefinition[] = [
   ...healthRoutes,
   ...authRoutes,
+  ...userRoutes,
   ...datasetRoutes,
   ...trainingRoutes,
   ...modelRoutes,

@@ -1,7 +1,13 @@
 import type { Readable } from 'node:stream';
 import { type OperationContext, type Principal, TunekitError, validationFailed } from '@tunekit/core';
 import type { z } from 'zod';
-import { type AnyRouteDefinition, isRouteReply, type ServerSentEvent } from '../routes/route-definition.js';
+import {
+  type AnyRouteDefinition,
+  isRouteReply,
+  type RouteAccess,
+  type ServerSentEvent,
+  type ServiceAuditOptions,
+} from '../routes/route-definition.js';
 import { PROBLEM_CONTENT_TYPE, toProblem, toTunekitError } from './problem-details.js';
 import type { ServerContext } from './server-context.js';
 
@@ -83,11 +89,28 @@ export function isMutating(route: AnyRouteDefinition): boolean {
   return route.mutating ?? route.method !== 'GET';
 }
 
+/** Throws `FORBIDDEN` unless the principal may call a route of this access. */
+function assertAccess(server: ServerContext, principal: Principal, access: RouteAccess): void {
+  if (access === 'authenticated' || access === 'public') return;
+  if (access === 'admin') {
+    if (principal.roles.includes('admin')) return;
+    throw new TunekitError({
+      code: 'FORBIDDEN',
+      status: 403,
+      message: `"${principal.id}" lacks the admin role this route needs`,
+      details: { role: 'admin' },
+    });
+  }
+  server.kit.policy.assertCan(principal, access);
+}
+
 /**
- * Runs one route for an adapter: authenticates, enforces the route's permission with `kit.policy`,
- * validates params/query/body with the route's zod schemas (400 with the failing fields), calls the
- * handler with an `OperationContext` and audits every mutating request with actor, outcome and
- * request id. Failures come back as problem+json responses, never as throws.
+ * Runs one route for an adapter: authenticates, enforces the route's access (a `kit.policy`
+ * permission or the admin role), validates params/query/body with the route's zod schemas (400 with
+ * the failing fields), calls the handler with an `OperationContext`, and writes one audit event per
+ * mutating request with actor, outcome and request id: the service's own when the handler's
+ * `serviceAudited` call covered the outcome, else `http.<operationId>`. Failures come back as
+ * problem+json responses, never as throws.
  */
 export async function handleRoute(
   server: ServerContext,
@@ -100,6 +123,18 @@ export async function handleRoute(
   let outcome: 'success' | 'failure' | 'denied' = 'success';
   let status = 200;
   let errorCode: string | undefined;
+  // Set when a service wrote this request's audit event itself (see RouteContext.serviceAudited).
+  let auditedByService = false;
+  const serviceAudited = async <T>(call: Promise<T>, options: ServiceAuditOptions = {}): Promise<T> => {
+    try {
+      const result = await call;
+      auditedByService = true;
+      return result;
+    } catch (error) {
+      if (options.failures) auditedByService = true;
+      throw error;
+    }
+  };
   try {
     await server.ready;
     try {
@@ -112,7 +147,7 @@ export async function handleRoute(
       if (!principal) {
         throw new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Credentials are required' });
       }
-      if (route.access !== 'authenticated') kit.policy.assertCan(principal, route.access);
+      assertAccess(server, principal, route.access);
     }
     const params = parsePart(route.params, request.params, 'path parameters');
     const query = parsePart(route.query, request.query, 'query');
@@ -127,6 +162,7 @@ export async function handleRoute(
       bodyStream: request.bodyStream,
       headers: request.headers,
       operation,
+      serviceAudited,
       requestId: request.requestId,
       signal: request.signal,
     });
@@ -169,7 +205,7 @@ export async function handleRoute(
     outcome = error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED' ? 'denied' : 'failure';
     return problemResponse(error, request.requestId);
   } finally {
-    if (isMutating(route)) {
+    if (isMutating(route) && !auditedByService) {
       await kit.audit
         .record(
           {
