@@ -28,7 +28,7 @@ describe('buildActivation', () => {
       const x = graph.input('x', 'float32', [2, 3]);
       const y = buildActivation(graph, x, name);
       const forwardNodes = graph.nodes.length;
-      addGradients(graph, { loss: graph.reduceSum(y), wrt: [x] });
+      addGradients(graph, { loss: graph.reduceSum(y, undefined, false), wrt: [x] });
       const backward = graph.nodes.slice(forwardNodes).filter((node) => node.name.includes('grad/'));
       const activationBackward = backward.filter((node) => !node.name.includes('ReduceSum'));
       expect(activationBackward.map((node) => node.opType).sort()).toHaveLength(count);
