@@ -43,7 +43,12 @@ export interface Tokenizer {
     template: string;
     specialTokens: Partial<Record<'bos_token' | 'eos_token' | 'pad_token' | 'unk_token', string>>;
   };
-  /** Side the data pipeline pads batches on (`padding_side` of `tokenizer_config.json`; default right). */
+  /**
+   * `padding_side` of `tokenizer_config.json` (default right), for callers that batch prompts. Training batches are
+   * always padded on the right whatever this says: the training graphs number positions from 0 in
+   * every row, as Hugging Face does when it trains without explicit `position_ids`, so left padding
+   * would shift every real token's position.
+   */
   readonly paddingSide?: 'left' | 'right';
   /** Side `maxLength` truncation cuts (`truncation_side`; default right). */
   readonly truncationSide?: 'left' | 'right';
