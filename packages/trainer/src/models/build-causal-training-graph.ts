@@ -80,20 +80,33 @@ export function buildCausalTrainingGraph(
     inputIds,
     attentionMask,
   });
-  const { loss, seeds } = buildCausalLanguageModelLoss(graph, {
+  const reference = options.preference ? graph.input('reference_logps', 'float32', [batch]) : undefined;
+  const { loss, seeds, sequenceLogProbabilities } = buildCausalLanguageModelLoss(graph, {
     hidden: forward.hidden,
     headWeight: forward.headWeight,
     logits: forward.logits,
     labels,
     batchSequenceShape: forward.batchSequenceShape,
     headWeightTrainable: parameters.some((parameter) => parameter.inputName === forward.headWeight.name),
+    preference: options.preference && reference ? { beta: options.preference.beta, reference } : undefined,
   });
+  if (options.preference) graph.output(graph.identity(sequenceLogProbabilities), 'sequence_logps');
   // Reverse mode starts below the LM head with the loss's hand-fused gradients.
-  return finishTrainingGraph(graph, options, {
+  const trainingGraph = finishTrainingGraph(graph, options, {
     loss,
     seeds,
     parameters,
     dropout,
     logits: () => reshapeCausalLogits(graph, forward, model.vocabularySize, [batch, sequence]),
   });
+  return options.preference
+    ? {
+        ...trainingGraph,
+        preference: {
+          beta: options.preference.beta,
+          referenceInput: 'reference_logps',
+          sequenceOutput: 'sequence_logps',
+        },
+      }
+    : trainingGraph;
 }

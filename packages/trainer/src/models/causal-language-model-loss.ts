@@ -14,6 +14,13 @@ export interface CausalLanguageModelLossOptions {
   batchSequenceShape: Value;
   /** Whether the head weight is trained (then its share of the gradient is seeded too). */
   headWeightTrainable: boolean;
+  /**
+   * Direct preference optimization instead of cross-entropy: the batch holds B chosen rows then
+   * the B matching rejected rows, `reference` is float32 `[2B]` (each row's summed completion log
+   * probability under the reference model), and the loss is
+   * `mean(−log σ(β·((π_c − ref_c) − (π_r − ref_r))))` (Rafailov et al., 2023; TRL's `sigmoid` loss).
+   */
+  preference?: { beta: number; reference: Value };
 }
 
 /** Result of {@link buildCausalLanguageModelLoss}. */
@@ -22,6 +29,8 @@ export interface CausalLanguageModelLoss {
   loss: Value;
   /** Starting points for `addGradients({ seeds })`: d(loss)/d(hidden) and, if trained, d(loss)/d(head). */
   seeds: Array<{ value: Value; gradient: Value }>;
+  /** Each row's summed log probability of its labelled tokens, float32 `[batch]`. */
+  sequenceLogProbabilities: Value;
 }
 
 /**
@@ -58,10 +67,23 @@ export function buildCausalLanguageModelLoss(
       {},
       [{ dtype: 'float32', shape: [] }],
     )[0] as Value;
-    const weight = graph.div(mask, count);
     // Forward: log p(label) from LogSoftmax (onnxruntime's ReduceLogSumExp is 10× slower here).
     const picked = graph.gatherElements(graph.logSoftmax(logits, -1), safeLabels, 1);
-    const loss = graph.neg(graph.reduceSum(graph.mul(picked, weight), undefined, false));
+    const rows = graph.reshapeLike(graph.mul(picked, mask), batchSequenceShape, labels.shape);
+    const sequenceLogProbabilities = graph.reduceSum(rows, [1], false);
+    // `weight` is d(loss)/d(log p(label)) per token, negated: the loss gradient on the logits is
+    // weight ⊙ (softmax − onehot).
+    let loss: Value;
+    let weight: Value;
+    if (options.preference) {
+      ({ loss, weight } = preferenceLoss(graph, sequenceLogProbabilities, mask, options.preference, {
+        labels,
+        batchSequenceShape,
+      }));
+    } else {
+      weight = graph.div(mask, count);
+      loss = graph.neg(graph.reduceSum(graph.mul(picked, weight), undefined, false));
+    }
     // Backward: G = softmax − onehot, rows scaled after the head product.
     const minusOne = graph.expandLike(graph.scalar(-1, 'float32'), safeLabels);
     const centered = graph.node(
@@ -77,6 +99,42 @@ export function buildCausalLanguageModelLoss(
         gradient: graph.gemm(centered, graph.mul(hidden, weight), undefined, { transA: true }),
       });
     }
-    return { loss, seeds };
+    return { loss, seeds, sequenceLogProbabilities };
   });
+}
+
+/**
+ * DPO's loss and per-token weights. With `z = β·((π_c − ref_c) − (π_r − ref_r))` per pair and
+ * `L = mean(softplus(−z))`, `dL/dπ_c = −β·σ(−z)/B = −dL/dπ_r`; a token's weight is minus its row's
+ * `dL/dπ`, masked.
+ */
+function preferenceLoss(
+  graph: Graph,
+  sequenceLogProbabilities: Value,
+  mask: Value,
+  preference: { beta: number; reference: Value },
+  shapes: { labels: Value; batchSequenceShape: Value },
+): { loss: Value; weight: Value } {
+  const pairs = shapes.labels.shape[0];
+  const pairCount = typeof pairs === 'number' ? pairs / 2 : `${pairs}/2`;
+  const margins = graph.reshape(graph.sub(sequenceLogProbabilities, preference.reference), [2, -1]);
+  const [chosen, rejected] = graph.split(margins, [1, 1], 0) as [Value, Value];
+  const z = graph.mul(graph.sub(chosen, rejected), graph.scalar(preference.beta, 'float32'));
+  const negated = graph.neg(z);
+  const softplus = graph.node('Softplus', [negated], {}, [
+    { dtype: 'float32', shape: [1, pairCount] },
+  ])[0] as Value;
+  const loss = graph.reduceMean(softplus, undefined, false);
+  // −dL/dπ_c = β·σ(−z)/B for the chosen row and its negation for the rejected row.
+  const pairTotal = graph.cast(graph.slice(graph.shapeOf(z), [1], [2], [0]), 'float32');
+  const chosenWeight = graph.div(
+    graph.mul(graph.sigmoid(negated), graph.scalar(preference.beta, 'float32')),
+    pairTotal,
+  );
+  const rowWeights = graph.reshape(graph.concat([chosenWeight, graph.neg(chosenWeight)], 0), [-1, 1]);
+  const tokenWeights = graph.mul(
+    graph.reshapeLike(mask, shapes.batchSequenceShape, shapes.labels.shape),
+    rowWeights,
+  );
+  return { loss, weight: graph.reshape(tokenWeights, [-1, 1]) };
 }

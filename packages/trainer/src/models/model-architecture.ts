@@ -40,6 +40,12 @@ export interface BuildTrainingGraphOptions<Config> {
   /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
   outputLogits?: boolean;
   /**
+   * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
+   * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
+   * {@link TrainingGraph.preference}).
+   */
+  preference?: { beta: number };
+  /**
    * Initializer bytes above which frozen weights go to `externalData` instead of `model` (default
    * 1.5 GiB; onnxruntime refuses embedded models over 2 GB). Save both with `saveSerializedModel`
    * and open the session from the path.
@@ -78,6 +84,12 @@ export interface TrainingGraph {
   logitsName?: 'logits';
   /** The dropout mask inputs to feed on every run, when built with `dropout`. */
   dropout?: DropoutMaskCollector;
+  /**
+   * Set for a DPO graph: feed `reference_logps` (float32 `[batch]`, each row's summed completion
+   * log probability under the reference model); `sequence_logps` outputs the same quantity under
+   * the fed parameters (how the trainer computes the reference values before training).
+   */
+  preference?: { beta: number; referenceInput: 'reference_logps'; sequenceOutput: 'sequence_logps' };
 }
 
 /** Options of {@link ModelArchitecture.buildInferenceGraph}. */
