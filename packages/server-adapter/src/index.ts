@@ -104,3 +104,9 @@ export {
   type TunekitServerOptions,
 } from './server/server-options.js';
 export { limitBytes, type UploadedFile, uploadedFile } from './server/upload-stream.js';
+export {
+  WEB_UI_CONTENT_SECURITY_POLICY,
+  type WebUiResponse,
+  webUiFileNames,
+  webUiResponse,
+} from './ui/web-ui-response.js';

@@ -13,6 +13,7 @@ import {
 import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
 import type { TunekitServerOptions } from '../server/server-options.js';
+import { webUiResponse } from '../ui/web-ui-response.js';
 
 /** Options of {@link tunekitExpress}. */
 export interface TunekitExpressOptions extends TunekitServerOptions {
@@ -157,6 +158,21 @@ export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}
   router.get('/openapi.json', (_request, response) => {
     response.json(document);
   });
+  if (server.options.ui !== false) {
+    // The web UI's files at `/ui/` (public: the page logs in through the API).
+    const serveFile = (request: Request, response: Response, next: NextFunction) => {
+      // Non-strict routing matches `/ui` and `/ui/` alike: `ui` → `ui/`, so that relative links resolve.
+      if (request.params.file === undefined && !request.originalUrl.split('?')[0]?.endsWith('/')) {
+        response.redirect(301, 'ui/');
+        return;
+      }
+      const result = webUiResponse(String(request.params.file ?? ''), request.headers['if-none-match']);
+      if (!result) return next();
+      response.status(result.status).set(result.headers).end(result.body);
+    };
+    router.get('/ui', serveFile);
+    router.get('/ui/:file', serveFile);
+  }
   router.use((request: Request, response: Response, next: NextFunction) => {
     if (!notFound) return next();
     writeProblem(

@@ -21,6 +21,7 @@ import {
 import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
 import type { TunekitServerOptions } from '../server/server-options.js';
+import { webUiResponse } from '../ui/web-ui-response.js';
 
 /** Options of {@link tunekitFastify}. */
 export interface TunekitFastifyOptions extends TunekitServerOptions {
@@ -174,7 +175,21 @@ function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition
     }
     const document = openApiDocument(server.kit);
     fastify.get('/openapi.json', async (_request, reply) => reply.send(document));
+    if (server.options.ui !== false) webUiRoutes(fastify);
   };
+}
+
+/** The web UI's files at `/ui/` (public: the page logs in through the API). */
+function webUiRoutes(fastify: FastifyInstance) {
+  // `ui` → `ui/`, so that the page's relative links resolve under the mount.
+  fastify.get('/ui', async (_request, reply) => reply.redirect('ui/', 301));
+  const serveFile = async (request: FastifyRequest<{ Params: { file?: string } }>, reply: FastifyReply) => {
+    const response = webUiResponse(request.params.file ?? '', request.headers['if-none-match']);
+    if (!response) return reply.callNotFound();
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  };
+  fastify.get('/ui/', serveFile);
+  fastify.get('/ui/:file', serveFile);
 }
 
 /**

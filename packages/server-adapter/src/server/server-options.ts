@@ -26,6 +26,8 @@ export interface TunekitServerOptions {
   registryService?: string;
   /** Name and version reported by `/`. */
   serviceName?: string;
+  /** Serve the web UI at `<mount>/ui/` (default true; `false` leaves the path to the host app). */
+  ui?: boolean;
 }
 
 /** Default JSON body limit: 1 MiB. */

@@ -1,0 +1,418 @@
+// Tunekit web UI: log in, upload datasets, submit training jobs, follow them live, list models.
+// Plain DOM code, no framework: each view is a function that fills <main> from the JSON API.
+// Values from the server are always set with textContent (never as HTML).
+import { ApiError, logIn, logOut, request, serverSentEvents, session } from './api.js';
+
+const main = document.getElementById('main');
+const errorBox = document.getElementById('error');
+const navigation = document.getElementById('navigation');
+const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Aborted when the user leaves a view (stops its event stream). */
+let viewController = new AbortController();
+
+/** Creates an element: `element('a', { href: '#/jobs' }, 'Jobs')`; `on…` attributes add listeners. */
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, '');
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child !== undefined && child !== null) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** A labelled form field: `field('Name', { name: 'name', required: true })`. */
+function field(label, attributes, tag = 'input') {
+  const id = `field-${attributes.name}`;
+  return [element('label', { for: id }, label), element(tag, { id, ...attributes })];
+}
+
+/** A table with a header row and one row per item. */
+function table(caption, headings, rows) {
+  return element(
+    'table',
+    {},
+    element('caption', {}, caption),
+    element(
+      'thead',
+      {},
+      element(
+        'tr',
+        {},
+        headings.map((heading) => element('th', { scope: 'col' }, heading)),
+      ),
+    ),
+    element(
+      'tbody',
+      {},
+      rows.map((cells) =>
+        element(
+          'tr',
+          {},
+          cells.map((cell) => element('td', {}, cell)),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Shows an error (problem+json detail, code and failing fields) above the view. */
+function showError(error) {
+  errorBox.replaceChildren();
+  if (!error) {
+    errorBox.hidden = true;
+    return;
+  }
+  errorBox.append(element('strong', {}, error instanceof ApiError ? 'Error: ' : 'Unexpected error: '));
+  errorBox.append(error.message ?? String(error));
+  const issues = error instanceof ApiError ? (error.problem.issues ?? []) : [];
+  if (issues.length > 0) {
+    errorBox.append(
+      element(
+        'ul',
+        {},
+        issues.map((issue) => element('li', {}, `${issue.path}: ${issue.message}`)),
+      ),
+    );
+  }
+  errorBox.hidden = false;
+}
+
+/** Runs an action; errors are shown, and a rejected token (401) leads back to the login form. */
+async function attempt(action) {
+  showError(undefined);
+  try {
+    return await action();
+  } catch (error) {
+    if (error?.name === 'AbortError') return undefined;
+    if (error instanceof ApiError && error.status === 401 && session()) {
+      logOut();
+      await render();
+    }
+    showError(error);
+    return undefined;
+  }
+}
+
+/** Disables a form's button while its submission runs. */
+function onSubmit(action) {
+  return async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      await attempt(() => action(new FormData(form), form));
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
+function formatDate(value) {
+  return value ? new Date(value).toLocaleString() : '';
+}
+
+function statusBadge(status) {
+  return element('span', { class: `status-${status}`, 'data-status': status }, status);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+function loginView() {
+  const form = element(
+    'form',
+    {
+      'aria-label': 'Log in',
+      onsubmit: onSubmit(async (data) => {
+        await logIn(String(data.get('username')), String(data.get('password')));
+        if (!location.hash || location.hash === '#/login') location.hash = '#/jobs';
+        else await render();
+      }),
+    },
+    field('Username', { name: 'username', autocomplete: 'username', required: true }),
+    field('Password', {
+      name: 'password',
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+    }),
+    element('button', { type: 'submit' }, 'Log in'),
+  );
+  return [element('h2', {}, 'Log in'), form];
+}
+
+async function datasetsView() {
+  const uploaded = element('p', { id: 'upload-result', role: 'status' });
+  const form = element(
+    'form',
+    {
+      'aria-label': 'Upload a dataset',
+      onsubmit: onSubmit(async (data, target) => {
+        const file = data.get('file');
+        const query = new URLSearchParams({
+          name: String(data.get('name')),
+          kind: String(data.get('kind')),
+          file_name: file.name,
+        });
+        const body = new FormData();
+        body.append('file', file, file.name);
+        const version = await request(`datasets?${query}`, { method: 'POST', body });
+        uploaded.replaceChildren(
+          `Uploaded ${version.name}: ${version.rowCount} rows (version ${version.id}). `,
+          element('a', { href: `#/train?dataset=${encodeURIComponent(version.id)}` }, 'Train on it'),
+        );
+        target.reset();
+        await refresh();
+      }),
+    },
+    field('Name', { name: 'name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]*' }),
+    field('Kind', { name: 'kind' }, 'select'),
+    field('File (JSONL, JSON, CSV or Parquet)', { name: 'file', type: 'file', required: true }),
+    element('button', { type: 'submit' }, 'Upload'),
+  );
+  const kinds = form.querySelector('select');
+  for (const kind of ['training', 'validation', 'test'])
+    kinds.append(element('option', { value: kind }, kind));
+  const list = element('div');
+  async function refresh() {
+    const page = await request('datasets?limit=100');
+    list.replaceChildren(
+      table(
+        'Datasets',
+        ['Name', 'Kind', 'Versions', 'Latest version', 'Updated'],
+        page.items.map((dataset) => [
+          dataset.name,
+          dataset.kind,
+          dataset.versionCount,
+          dataset.latestVersionId
+            ? element(
+                'a',
+                { href: `#/train?dataset=${encodeURIComponent(dataset.latestVersionId)}` },
+                dataset.latestVersionId,
+              )
+            : '',
+          formatDate(dataset.updatedAt),
+        ]),
+      ),
+    );
+  }
+  await refresh();
+  return [element('h2', {}, 'Datasets'), element('h3', {}, 'Upload'), form, uploaded, list];
+}
+
+async function trainView(parameters) {
+  // Served base models: from /model/info when the server has a default model, else typed by hand.
+  const served = await request('model/info').then(
+    (info) => info.served_models,
+    () => [],
+  );
+  const datasets = await request('datasets?kind=training&limit=100');
+  const versionOptions = datasets.items
+    .filter((dataset) => dataset.latestVersionId)
+    .map((dataset) => element('option', { value: dataset.latestVersionId }, dataset.name));
+  const number = (name, label, attributes) => field(label, { name, type: 'number', ...attributes });
+  const form = element(
+    'form',
+    {
+      'aria-label': 'Submit a training job',
+      onsubmit: onSubmit(async (data) => {
+        const hyperparameters = {};
+        for (const name of ['maxSteps', 'batchSize', 'maxLength']) {
+          if (data.get(name)) hyperparameters[name] = Number.parseInt(String(data.get(name)), 10);
+        }
+        if (data.get('learningRate')) hyperparameters.learningRate = Number(data.get('learningRate'));
+        const body = {
+          base_model: String(data.get('base_model')),
+          dataset_version_id: String(data.get('dataset_version_id')),
+          output_name: String(data.get('output_name')),
+          hyperparameters,
+        };
+        const rank = Number.parseInt(String(data.get('lora_r') ?? ''), 10);
+        if (rank > 0) body.lora = { r: rank, alpha: rank * 2 };
+        if (data.get('register_as')) body.register_as = { name: String(data.get('register_as')) };
+        const accepted = await request('train', { method: 'POST', json: body });
+        location.hash = `#/jobs/${encodeURIComponent(accepted.job_id)}`;
+      }),
+    },
+    served.length > 0
+      ? field('Base model', { name: 'base_model', required: true }, 'select')
+      : field('Base model (served model id)', { name: 'base_model', required: true }),
+    field('Dataset version', { name: 'dataset_version_id', required: true }, 'select'),
+    field('Output name', { name: 'output_name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]*' }),
+    number('maxSteps', 'Max steps', { min: 1, value: 20 }),
+    number('batchSize', 'Batch size', { min: 1, value: 4 }),
+    number('learningRate', 'Learning rate', { min: 0, max: 1, step: 'any', value: 0.0005 }),
+    number('maxLength', 'Max length (tokens)', { min: 2, value: 128 }),
+    number('lora_r', 'LoRA rank (0: all weights)', { min: 0, value: 8 }),
+    field('Register as (optional model name)', { name: 'register_as' }),
+    element('button', { type: 'submit' }, 'Start training'),
+  );
+  const baseModel = form.querySelector('[name="base_model"]');
+  for (const id of served) baseModel.append(element('option', { value: id }, id));
+  const versionSelect = form.querySelector('[name="dataset_version_id"]');
+  versionSelect.append(...versionOptions);
+  const wanted = parameters.get('dataset');
+  if (wanted) {
+    if (!versionOptions.some((option) => option.value === wanted)) {
+      versionSelect.append(element('option', { value: wanted }, wanted));
+    }
+    versionSelect.value = wanted;
+  }
+  return [element('h2', {}, 'Train a model'), form];
+}
+
+async function jobsView() {
+  const page = await request('train?limit=100');
+  const rows = page.items.map((job) => [
+    element('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id),
+    statusBadge(job.status),
+    `${Math.round((job.progress ?? 0) * 100)} %`,
+    job.progressMessage ?? '',
+    formatDate(job.createdAt),
+  ]);
+  return [
+    element('h2', {}, 'Training jobs'),
+    rows.length > 0
+      ? table('Training jobs', ['Job', 'Status', 'Progress', 'Message', 'Created'], rows)
+      : element('p', {}, 'No jobs yet.'),
+  ];
+}
+
+async function jobView(id) {
+  const signal = viewController.signal;
+  const job = await request(`train/${encodeURIComponent(id)}`, { signal });
+  const status = element('dd', { id: 'job-status' });
+  const message = element('dd', { id: 'job-message' });
+  const loss = element('dd', { id: 'job-loss' });
+  const bar = element('progress', { id: 'job-progress', max: 1, value: 0, 'aria-label': 'Progress' });
+  const percent = element('dd', { id: 'job-percent' });
+  const log = element('ol', { class: 'events', 'aria-label': 'Events' });
+  const stop = element(
+    'button',
+    {
+      type: 'button',
+      class: 'danger',
+      onclick: () =>
+        attempt(async () => {
+          stop.disabled = true;
+          update(await request(`train/${encodeURIComponent(id)}/stop`, { method: 'POST' }));
+        }),
+    },
+    'Stop',
+  );
+
+  /** Applies a job snapshot (from GET /train/{id}, the stop answer or a `status` event). */
+  function update(snapshot) {
+    status.replaceChildren(statusBadge(snapshot.status));
+    setProgress(snapshot.progress ?? 0, snapshot.progressMessage);
+    if (snapshot.error)
+      message.textContent = `${snapshot.error.code ?? ''} ${snapshot.error.message ?? ''}`.trim();
+    stop.disabled = finalStatuses.has(snapshot.status);
+  }
+  function setProgress(value, text) {
+    bar.value = value;
+    percent.textContent = `${Math.round(value * 100)} %`;
+    if (text) message.textContent = text;
+  }
+
+  update(job);
+  // Follow the job live until it ends (or the user leaves this view).
+  void attempt(async () => {
+    for await (const { event, data } of serverSentEvents(`train/${encodeURIComponent(id)}/events`, signal)) {
+      if (event === 'status') update(data);
+      else if (event === 'progress') setProgress(data.progress, data.message);
+      else if (event === 'step') loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
+      else if (event === 'failed') message.textContent = data.error;
+      else if (event === 'error') throw new ApiError(data.status ?? 500, data);
+      if (event !== 'status') {
+        log.prepend(element('li', {}, `${event} ${JSON.stringify(data)}`));
+      }
+    }
+  });
+
+  return [
+    element('h2', {}, `Job ${id}`),
+    element(
+      'dl',
+      {},
+      element('dt', {}, 'Status'),
+      status,
+      element('dt', {}, 'Progress'),
+      percent,
+      element('dt', {}, 'Message'),
+      message,
+      element('dt', {}, 'Loss'),
+      loss,
+      element('dt', {}, 'Created'),
+      element('dd', {}, formatDate(job.createdAt)),
+    ),
+    bar,
+    element('p', {}, stop),
+    element('h3', {}, 'Live events'),
+    log,
+  ];
+}
+
+async function modelsView() {
+  const page = await request('models?limit=100');
+  const rows = page.items.map((model) => [
+    model.name,
+    model.versionNumber,
+    element('span', { 'data-stage': model.stage }, model.stage),
+    model.baseModel ?? '',
+    model.task ?? '',
+    formatDate(model.createdAt),
+  ]);
+  return [
+    element('h2', {}, 'Models'),
+    rows.length > 0
+      ? table('Registered models', ['Name', 'Version', 'Stage', 'Base model', 'Task', 'Created'], rows)
+      : element('p', {}, 'No registered models yet.'),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing: `#/section[/id][?query]`.
+
+async function render() {
+  viewController.abort();
+  viewController = new AbortController();
+  const current = session();
+  navigation.hidden = !current;
+  document.getElementById('who').textContent = current ? `Signed in as ${current.username}` : '';
+  const [path, search = ''] = location.hash.replace(/^#/, '').split('?');
+  const [, section = 'jobs', id] = path.split('/');
+  for (const link of navigation.querySelectorAll('a')) {
+    link.toggleAttribute('aria-current', link.getAttribute('href') === `#/${section}`);
+    if (link.hasAttribute('aria-current')) link.setAttribute('aria-current', 'page');
+  }
+  if (!current) {
+    main.replaceChildren(...loginView());
+    return;
+  }
+  const views = {
+    datasets: () => datasetsView(),
+    train: () => trainView(new URLSearchParams(search)),
+    jobs: () => (id ? jobView(decodeURIComponent(id)) : jobsView()),
+    models: () => modelsView(),
+  };
+  const view = views[section] ?? views.jobs;
+  const content = await attempt(view);
+  if (content) main.replaceChildren(...content);
+  else main.replaceChildren();
+}
+
+document.getElementById('logout').addEventListener('click', () => {
+  logOut();
+  location.hash = '#/login';
+  void render();
+});
+window.addEventListener('hashchange', () => void render());
+void render();

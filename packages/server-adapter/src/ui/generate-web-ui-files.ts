@@ -1,0 +1,45 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+/** Folder of the web UI's hand-written files (HTML, ES modules, CSS). */
+export const WEB_UI_SOURCE_FOLDER = new URL('./assets/', import.meta.url);
+
+/** A string literal as biome writes it: single quotes unless the text holds more of them than double quotes. */
+function literal(text: string): string {
+  const singles = text.split("'").length - 1;
+  const doubles = text.split('"').length - 1;
+  const quote = singles > doubles ? '"' : "'";
+  const escaped = text
+    .replaceAll('\\', '\\\\')
+    .replaceAll(quote, `\\${quote}`)
+    .replaceAll('\r', '\\r')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\u2028', '\\u2028')
+    .replaceAll('\u2029', '\\u2029')
+    // `${` in a plain string reads like a forgotten template literal to linters.
+    .replaceAll('${', '\\u0024{');
+  return `${quote}${escaped}${quote}`;
+}
+
+/**
+ * The source of `src/ui/web-ui-files.ts`: every file of `src/ui/assets/` as a string constant, so
+ * that the built package serves the UI without copying non-TypeScript files. Run
+ * `npm run generate:ui -w @tunekit/server-adapter` after editing an asset; a test fails while the
+ * committed module differs.
+ */
+export async function generateWebUiFiles(): Promise<string> {
+  const names = (await readdir(WEB_UI_SOURCE_FOLDER)).filter((name) => !name.startsWith('.')).sort();
+  const entries: string[] = [];
+  for (const name of names) {
+    const text = await readFile(new URL(name, WEB_UI_SOURCE_FOLDER), 'utf8');
+    entries.push(`  ${literal(name)}:\n    ${literal(text)},`);
+  }
+  return [
+    '// Generated from src/ui/assets/ by `npm run generate:ui -w @tunekit/server-adapter`: do not edit.',
+    '',
+    '/** The web UI files by name (hand-written sources in `src/ui/assets/`). */',
+    'export const webUiFiles: Readonly<Record<string, string>> = {',
+    ...entries,
+    '};',
+    '',
+  ].join('\n');
+}
