@@ -11,6 +11,7 @@ import type {
   StoredRecord,
 } from './collection.js';
 import type { KeyMutex } from './key-mutex.js';
+import { createQueryPushdown, isOrderSensitive, isQueryablePrimitive } from './query-pushdown.js';
 import type { StorageBackend } from './storage-backend.js';
 
 /** Default page size of `list`. */
@@ -171,6 +172,7 @@ export function createKeyvCollection<T extends StoredRecord>(
   const prefix = `${name}:`;
   const indexKey = `__index__:${name}`;
   const keyOf = (id: string) => `${prefix}${id}`;
+  const pushdown = backend.select || backend.count ? createQueryPushdown(schema) : undefined;
 
   const decode = (raw: unknown, id: string): T => {
     const record = parseOrThrow(schema, raw, `stored record "${id}" of collection "${name}"`);
@@ -246,6 +248,52 @@ export function createKeyvCollection<T extends StoredRecord>(
       }
     });
     return records;
+  };
+
+  /**
+   * One page straight from the backend when it can evaluate the whole query (exact filter on plain
+   * primitive fields, sort on one, a cursor holding a primitive): `take` records in order, decoded.
+   * Undefined when the query must run in process.
+   */
+  const selectInBackend = async (
+    filter: CollectionQuery<T>['filter'],
+    direction: 'asc' | 'desc',
+    field: string,
+    cursor: DecodedCursor | undefined,
+    take: number,
+  ): Promise<T[] | undefined> => {
+    const conditions = backend.select ? pushdown?.conditions(filter) : undefined;
+    if (backend.select === undefined || conditions === undefined || !pushdown?.sortable(field)) {
+      return undefined;
+    }
+    let after: { value: string | number | boolean | null | undefined; id: string } | undefined;
+    if (cursor !== undefined) {
+      const value = cursor.value;
+      if (
+        (value !== undefined && !isQueryablePrimitive(value)) ||
+        isOrderSensitive(value) ||
+        isOrderSensitive(cursor.id)
+      ) {
+        return undefined;
+      }
+      after = { value, id: cursor.id };
+    }
+    let rows: Array<[string, unknown]>;
+    try {
+      rows = await backend.select(prefix, {
+        where: conditions,
+        sort: { field, direction },
+        after,
+        limit: take,
+      });
+    } catch {
+      // The query is an optimization: text the database cannot extract (a NUL in PostgreSQL JSON),
+      // a foreign row that is not JSON … fall back to reading every record.
+      return undefined;
+    }
+    return rows
+      .filter(([, value]) => value !== undefined && value !== null)
+      .map(([key, value]) => decode(value, key.slice(prefix.length)));
   };
 
   const validateRecord = (record: unknown): T => {
@@ -325,37 +373,57 @@ export function createKeyvCollection<T extends StoredRecord>(
       }
       const field = sort.field as string;
       const sortValueOf = (record: T) => (record as Record<string, unknown>)[field];
+      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, name);
+      if (cursor !== undefined && (cursor.field !== field || cursor.direction !== sort.direction)) {
+        throw validationFailed(
+          `Cursor for collection "${name}" was issued for sort ${cursor.field} ${cursor.direction}, not ${field} ${sort.direction}`,
+        );
+      }
+      const pageOf = (records: T[]): CollectionPage<T> => {
+        const items = records.slice(0, limit);
+        const last = items.at(-1);
+        const page: CollectionPage<T> = { items };
+        if (records.length > limit && last !== undefined) {
+          page.nextCursor = encodeCursor({
+            field,
+            direction: sort.direction,
+            value: sortValueOf(last),
+            id: last.id,
+          });
+        }
+        return page;
+      };
+      const selected = await selectInBackend(query.filter, sort.direction, field, cursor, limit + 1);
+      if (selected !== undefined) {
+        const orderSafe = selected.every(
+          (record) => !isOrderSensitive(record.id) && !isOrderSensitive(sortValueOf(record)),
+        );
+        if (orderSafe) {
+          return pageOf(selected);
+        }
+      }
       let records = (await loadAll()).filter((record) => matchesFilter(record, query.filter));
       records.sort((left, right) =>
         compareKeys(sortValueOf(left), left.id, sortValueOf(right), right.id, sort.direction),
       );
-      if (query.cursor !== undefined) {
-        const cursor = decodeCursor(query.cursor, name);
-        if (cursor.field !== field || cursor.direction !== sort.direction) {
-          throw validationFailed(
-            `Cursor for collection "${name}" was issued for sort ${cursor.field} ${cursor.direction}, not ${field} ${sort.direction}`,
-          );
-        }
+      if (cursor !== undefined) {
         records = records.filter(
           (record) =>
             compareKeys(sortValueOf(record), record.id, cursor.value, cursor.id, sort.direction) > 0,
         );
       }
-      const items = records.slice(0, limit);
-      const last = items.at(-1);
-      const page: CollectionPage<T> = { items };
-      if (records.length > limit && last !== undefined) {
-        page.nextCursor = encodeCursor({
-          field,
-          direction: sort.direction,
-          value: sortValueOf(last),
-          id: last.id,
-        });
-      }
-      return page;
+      return pageOf(records);
     },
 
     async count(filter) {
+      const conditions = backend.count ? pushdown?.conditions(filter) : undefined;
+      if (backend.count && conditions !== undefined) {
+        try {
+          return await backend.count(prefix, conditions);
+        } catch {
+          // As in `list`: the query is an optimization, the full read below is the reference.
+        }
+      }
       return (await loadAll()).filter((record) => matchesFilter(record, filter)).length;
     },
 

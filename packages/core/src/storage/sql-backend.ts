@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Keyv } from 'keyv';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
-import type { StorageBackend } from './storage-backend.js';
+import type { BackendCondition, BackendQuery, StorageBackend, StoredPrimitive } from './storage-backend.js';
 
 /** Options of {@link createSqlBackend}. */
 export type SqlBackendOptions =
@@ -12,6 +12,7 @@ export type SqlBackendOptions =
   | { dialect: 'postgres'; uri: string; table?: string };
 
 type Row = { key: string; value: string };
+type CountRow = { count: number | string };
 interface PgPool {
   query(sql: string, values?: unknown[]): Promise<{ rows: Row[] }>;
   end(): Promise<void>;
@@ -31,6 +32,90 @@ function storageFailed(message: string, cause: unknown): TunekitError {
   });
 }
 
+const plainField = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * How one SQL dialect reads a top-level field of the record out of keyv's stored text
+ * (`{"value":{…record…}}`). Field names are checked identifiers, inlined so that an expression
+ * index on the same text can serve the query; values are always bound parameters.
+ */
+interface FieldSql {
+  /** JSON type of the field, SQL NULL when the record lacks it. */
+  type(field: string): string;
+  /** The field is a JSON value of the same type equal to `parameter` (a placeholder). */
+  equals(field: string, value: Exclude<StoredPrimitive, null>, bind: (value: unknown) => string): string;
+  /** Sort keys of the field, in order: type rank (missing and null last), then value(s). */
+  sortKeys(field: string): string[];
+  /** Parameter values comparing equal to `sortKeys` for a value of the cursor. */
+  sortParameters(value: StoredPrimitive | undefined): unknown[];
+  /** Casts or collations for each sort key parameter. */
+  sortParameterSql(parameter: string, position: number): string;
+  /** The key column as ordered by the scan (byte order). */
+  readonly key: string;
+}
+
+const sqliteField: FieldSql = {
+  type: (field) => `json_type(value, '$.value.${field}')`,
+  equals(field, value, bind) {
+    const type = sqliteField.type(field);
+    if (typeof value === 'boolean') {
+      return `${type} = '${value ? 'true' : 'false'}'`;
+    }
+    const types = typeof value === 'number' ? `IN ('integer', 'real')` : `= 'text'`;
+    return `(${type} ${types} AND json_extract(value, '$.value.${field}') = ${bind(value)})`;
+  },
+  sortKeys: (field) => [
+    `CASE ${sqliteField.type(field)} WHEN 'true' THEN 0 WHEN 'false' THEN 0 WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 3 ELSE 5 END`,
+    // true/false read as 1/0; JSON null and missing as SQL NULL, made 0 so row values compare.
+    `COALESCE(json_extract(value, '$.value.${field}'), 0)`,
+  ],
+  sortParameters: (value) => [
+    sortRank(value),
+    value === undefined || value === null ? 0 : typeof value === 'boolean' ? Number(value) : value,
+  ],
+  sortParameterSql: (parameter) => parameter,
+  key: 'key',
+};
+
+const postgresField: FieldSql = {
+  type: (field) => `json_typeof((value::json)->'value'->'${field}')`,
+  equals(field, value, bind) {
+    const text = `((value::json)->'value'->>'${field}')`;
+    if (typeof value === 'boolean') {
+      return `(${postgresField.type(field)} = 'boolean' AND ${text} = '${value ? 'true' : 'false'}')`;
+    }
+    if (typeof value === 'number') {
+      return `(${postgresField.type(field)} = 'number' AND ${text}::numeric = ${bind(value)}::numeric)`;
+    }
+    return `(${postgresField.type(field)} = 'string' AND ${text} = ${bind(value)})`;
+  },
+  sortKeys(field) {
+    const type = postgresField.type(field);
+    const text = `((value::json)->'value'->>'${field}')`;
+    return [
+      `CASE ${type} WHEN 'boolean' THEN 0 WHEN 'number' THEN 1 WHEN 'string' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 3 ELSE 5 END`,
+      `CASE ${type} WHEN 'number' THEN ${text}::numeric WHEN 'boolean' THEN CASE ${text} WHEN 'true' THEN 1 ELSE 0 END ELSE 0 END`,
+      `(CASE ${type} WHEN 'string' THEN ${text} ELSE '' END) COLLATE "C"`,
+    ];
+  },
+  sortParameters: (value) => [
+    sortRank(value),
+    typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : 0,
+    typeof value === 'string' ? value : '',
+  ],
+  sortParameterSql: (parameter, position) =>
+    position === 1 ? `${parameter}::numeric` : position === 2 ? `${parameter}::text COLLATE "C"` : parameter,
+  key: 'key COLLATE "C"',
+};
+
+/** Type rank of a sort value, as the SQL `sortKeys` compute it. */
+function sortRank(value: StoredPrimitive | undefined): number {
+  if (value === undefined || value === null) {
+    return 5;
+  }
+  return typeof value === 'boolean' ? 0 : typeof value === 'number' ? 1 : 2;
+}
+
 /**
  * A backend over `@keyv/sqlite` or `@keyv/postgres` (imported lazily). Besides keyv's get/set/
  * delete it uses the adapter's SQL connection for two things keyv lacks: an exact prefix scan in
@@ -41,6 +126,9 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
   const table = options.table ?? DEFAULT_STORAGE_TABLE;
   let store: { query: (...args: never[]) => Promise<Row[]>; disconnect(): Promise<void> };
   let query: Query;
+  let fieldSql: FieldSql;
+  /** Condition selecting the keys under a stored prefix; binds its parameters. */
+  let prefixSql: (start: string, end: string, bind: (value: unknown) => string) => string;
   let scanSql: string;
   let scanParameters: (start: string, end: string) => unknown[];
   let selectSql: string;
@@ -61,6 +149,8 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       // BINARY collation: a key range is an exact prefix match and uses the primary key index.
       scanSql = `SELECT key, value FROM ${table} WHERE key >= ? AND key < ? ORDER BY key`;
       scanParameters = (start, end) => [start, end];
+      fieldSql = sqliteField;
+      prefixSql = (start, end, bind) => `key >= ${bind(start)} AND key < ${bind(end)}`;
       selectSql = `SELECT key, value FROM ${table} WHERE key = ?`;
       updateSql = `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? RETURNING key`;
     } else {
@@ -86,6 +176,8 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       query = (sql, parameters) => postgres.query(sql, parameters) as Promise<Row[]>;
       scanSql = `SELECT key, value FROM ${table} WHERE starts_with(key, $1) ORDER BY key COLLATE "C"`;
       scanParameters = (start) => [start];
+      fieldSql = postgresField;
+      prefixSql = (start, _end, bind) => `starts_with(key, ${bind(start)})`;
       selectSql = `SELECT key, value FROM ${table} WHERE key = $1`;
       updateSql = `UPDATE ${table} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`;
     }
@@ -109,14 +201,50 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
   const keyv = new Keyv({ store, namespace: 'tunekit', throwOnErrors: true });
   const storedKey = (key: string) => keyv._getKeyPrefix(key);
   const unprefix = (key: string) => keyv._getKeyUnprefix(key);
+  const range = (prefix: string) => {
+    const start = storedKey(prefix);
+    // Upper bound of the range: the prefix with its last character incremented.
+    const end = start.slice(0, -1) + String.fromCharCode(start.charCodeAt(start.length - 1) + 1);
+    return { start, end };
+  };
+  /** A primitive as keyv stores it (strings starting with ":" get one more). */
+  const stored = async (value: StoredPrimitive): Promise<StoredPrimitive> => {
+    if (typeof value !== 'string') {
+      return value;
+    }
+    const text = await keyv.serializeData({ value, expires: undefined });
+    return (JSON.parse(String(text)) as { value: string }).value;
+  };
+  /** Builds `WHERE …` over the prefix and the conditions; fills `parameters` in placeholder order. */
+  const whereSql = async (prefix: string, where: BackendCondition[], parameters: unknown[]) => {
+    const bind = (value: unknown) => {
+      parameters.push(value);
+      return options.dialect === 'sqlite' ? '?' : `$${parameters.length}`;
+    };
+    const { start, end } = range(prefix);
+    const clauses = [prefixSql(start, end, bind)];
+    for (const condition of where) {
+      if (!plainField.test(condition.field)) {
+        throw new Error(`Field ${JSON.stringify(condition.field)} cannot be queried in SQL`);
+      }
+      const equals =
+        condition.equals === null
+          ? `${fieldSql.type(condition.field)} = 'null'`
+          : fieldSql.equals(
+              condition.field,
+              (await stored(condition.equals)) as string | number | boolean,
+              bind,
+            );
+      clauses.push(condition.orMissing ? `(${fieldSql.type(condition.field)} IS NULL OR ${equals})` : equals);
+    }
+    return { clauses, bind };
+  };
 
   return {
     keyv,
     kind: options.dialect,
     async *scan(prefix) {
-      const start = storedKey(prefix);
-      // Upper bound of the range: the prefix with its last character incremented.
-      const end = start.slice(0, -1) + String.fromCharCode(start.charCodeAt(start.length - 1) + 1);
+      const { start, end } = range(prefix);
       const rows = await query(scanSql, scanParameters(start, end));
       for (const row of rows) {
         if (!row.key.startsWith(start)) {
@@ -127,6 +255,46 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
           yield [unprefix(row.key), data.value];
         }
       }
+    },
+    async select(prefix, request: BackendQuery) {
+      const parameters: unknown[] = [];
+      const { clauses, bind } = await whereSql(prefix, request.where, parameters);
+      const { field, direction } = request.sort;
+      if (field !== 'id' && !plainField.test(field)) {
+        throw new Error(`Field ${JSON.stringify(field)} cannot be sorted in SQL`);
+      }
+      const keys = [...(field === 'id' ? [] : fieldSql.sortKeys(field)), fieldSql.key];
+      if (request.after !== undefined) {
+        const after = request.after;
+        const values = [
+          ...(field === 'id' ? [] : fieldSql.sortParameters(await stored(after.value ?? null))),
+          storedKey(`${prefix}${after.id}`),
+        ];
+        const placeholders = values.map((value, position) =>
+          position === values.length - 1 ? bind(value) : fieldSql.sortParameterSql(bind(value), position),
+        );
+        clauses.push(`(${keys.join(', ')}) ${direction === 'asc' ? '>' : '<'} (${placeholders.join(', ')})`);
+      }
+      const order = keys.map((key) => `${key} ${direction === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
+      const sql = `SELECT key, value FROM ${table} WHERE ${clauses.join(' AND ')} ORDER BY ${order} LIMIT ${bind(request.limit)}`;
+      const rows = await query(sql, parameters);
+      const entries: Array<[string, unknown]> = [];
+      for (const row of rows) {
+        const data = await keyv.deserializeData<unknown>(row.value);
+        if (data !== undefined) {
+          entries.push([unprefix(row.key), data.value]);
+        }
+      }
+      return entries;
+    },
+    async count(prefix, where) {
+      const parameters: unknown[] = [];
+      const { clauses } = await whereSql(prefix, where, parameters);
+      const rows = (await query(
+        `SELECT COUNT(*) AS count FROM ${table} WHERE ${clauses.join(' AND ')}`,
+        parameters,
+      )) as unknown as CountRow[];
+      return Number(rows[0]?.count ?? 0);
     },
     async compareAndSwap(key, expected, next) {
       const serialized = await keyv.serializeData({ value: next, expires: undefined });

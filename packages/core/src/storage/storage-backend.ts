@@ -1,5 +1,37 @@
 import type { Keyv } from 'keyv';
 
+/** A JSON primitive a backend can compare in its own query language. */
+export type StoredPrimitive = string | number | boolean | null;
+
+/**
+ * One exact-match condition pushed down to a backend: the record's top-level `field` holds a JSON
+ * value of the same type equal to `equals` (a string equals the same code units, a number the same
+ * number, `null` only an explicit `null`). A record without the field matches only when `orMissing`
+ * is set (the schema fills it with a default equal to `equals`).
+ */
+export interface BackendCondition {
+  /** Top-level field, a plain identifier (`[A-Za-z_][A-Za-z0-9_]*`). */
+  field: string;
+  equals: StoredPrimitive;
+  orMissing: boolean;
+}
+
+/**
+ * A page query pushed down to a backend. Rows are ordered like the in-memory path: by the type of
+ * the sort field's value (booleans, numbers, strings), then the value, missing or `null` last, ties
+ * by id; `desc` reverses the whole order; `field: 'id'` orders by key. Strings (values and ids)
+ * compare by code point (UTF-8 bytes), which differs from JavaScript's UTF-16 order only between
+ * characters from U+E000 up and astral ones: the collection checks the rows it gets back for those.
+ */
+export interface BackendQuery {
+  where: BackendCondition[];
+  sort: { field: string; direction: 'asc' | 'desc' };
+  /** Only rows strictly after this (sort value, id) in the query's order. */
+  after?: { value: StoredPrimitive | undefined; id: string };
+  /** Most rows to return. */
+  limit: number;
+}
+
 /**
  * What a collection needs from a keyv store, beyond keyv's own get/set/delete. Built by
  * `createStorage` for each driver; third-party stores get the generic version (keyv's iterator,
@@ -21,6 +53,14 @@ export interface StorageBackend {
    * atomic primitive; collections then re-read and compare just before writing.
    */
   compareAndSwap?(key: string, expected: unknown, next: unknown): Promise<boolean>;
+  /**
+   * Returns, in order, the `[key, value]` pairs of the records under `prefix` that match `query`
+   * (keys and values as `scan` yields them). Absent when the backend cannot evaluate queries;
+   * collections then filter, sort and page in process.
+   */
+  select?(prefix: string, query: BackendQuery): Promise<Array<[string, unknown]>>;
+  /** Counts the records under `prefix` that match every condition. Absent like `select`. */
+  count?(prefix: string, where: BackendCondition[]): Promise<number>;
   /** Releases connections. */
   close(): Promise<void>;
 }
