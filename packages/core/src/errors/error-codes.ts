@@ -36,6 +36,11 @@ export const ErrorCodes = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
+  JOB_LEASE_LOST: {
+    status: 409,
+    description:
+      'The runner lost a running job (its lease lapsed and another runner recovered it); its handler was aborted.',
+  },
   GRAPH_INVALID: {
     status: 500,
     description: 'An ONNX graph under construction is inconsistent (shapes, names).',

@@ -35,6 +35,22 @@ export const JobSchema = z.object({
   finishedAt: z.string().optional(),
   /** Epoch ms before which a retry must not start. */
   notBefore: z.number().optional(),
+  /**
+   * The runner (job queue instance) that claimed the job for its current or last attempt. Kept after
+   * the job finishes, to tell which runner ran it.
+   */
+  runnerId: z.string().optional(),
+  /**
+   * While `running`: epoch ms until which `runnerId` holds the job. The runner renews it while the
+   * handler runs; once it lapses, another runner recovers the job. A running record without it
+   * (written by an older version) counts as lapsed. Absent once the job leaves `running`.
+   */
+  leaseExpiresAt: z.number().optional(),
+  /**
+   * The process of the runner, so that a runner in the same PID namespace of the same machine boot
+   * can tell that it died without waiting for the lease to lapse. Absent where unknown (not Linux).
+   */
+  runnerProcess: z.object({ namespace: z.string(), pid: z.number().int() }).optional(),
   version: z.number().int().min(0).default(0),
 });
 
