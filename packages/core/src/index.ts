@@ -187,6 +187,8 @@ export type {
 } from './feedback/feedback-service.js';
 export {
   createInProcessJobQueue,
+  DEFAULT_JOB_LEASE_MS,
+  DEFAULT_JOB_POLL_INTERVAL_MS,
   type InProcessJobQueue,
   type InProcessJobQueueOptions,
   JOBS_COLLECTION,
@@ -199,6 +201,7 @@ export type {
   JobQueue,
   SubmitOptions,
 } from './jobs/job-queue.js';
+export { JOB_QUEUE_COLLECTION } from './jobs/job-queue-revision.js';
 export { createTunekit, DEFAULT_ARTIFACTS_FOLDER, DEFAULT_SQLITE_FILE } from './kit/create-tunekit.js';
 export type { OperationContext } from './kit/operation-context.js';
 export type { Tunekit } from './kit/tunekit.js';

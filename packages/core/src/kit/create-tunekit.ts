@@ -102,6 +102,8 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
         concurrency: parsed.jobs?.concurrency,
         recover: parsed.jobs?.recover,
         progressPersistIntervalMs: parsed.jobs?.progressPersistIntervalMs,
+        leaseMs: parsed.jobs?.leaseMs,
+        pollIntervalMs: parsed.jobs?.pollIntervalMs,
       }),
       (queue) => queue.close(),
     );

@@ -55,13 +55,25 @@ export const JobsOptionsSchema = z
     /** Most jobs running at once across all kinds (default 2). */
     concurrency: z.number().int().positive().optional(),
     /**
-     * Whether jobs that a crash left `running` in storage are recovered at start: failed with
-     * `JOB_INTERRUPTED`, or re-queued when their kind was registered with `requeueOnRecovery`
-     * (default true). Turn it off when other live processes run jobs from the same storage.
+     * Whether running jobs whose lease lapsed (their process crashed, stalled or closed) are
+     * recovered, at start and then periodically: failed with `JOB_INTERRUPTED`, or re-queued when
+     * their kind was registered with `requeueOnRecovery` (default true). Jobs that another live
+     * process holds are left alone, so several kits can share one storage with this on.
      */
     recover: z.boolean().optional(),
     /** Minimum milliseconds between two progress writes of one job (default 1000). */
     progressPersistIntervalMs: z.number().int().min(0).optional(),
+    /**
+     * How long a process holds a job it runs without renewing the lease (default 30000); renewed
+     * every third of it. A crashed process's jobs are recovered one to two leases later (at once by a
+     * kit starting on the same Linux machine). Use one value for every process of a storage.
+     */
+    leaseMs: z.number().int().positive().optional(),
+    /**
+     * How often the kit looks for jobs that other processes queued (default 1000 ms; one key read
+     * per poll). Jobs submitted through this kit start at once.
+     */
+    pollIntervalMs: z.number().int().positive().optional(),
   })
   .strict();
 
