@@ -31,6 +31,8 @@ export const ComplianceRecordSchema = z.object({
   group: z.enum(['red', 'green', 'blue']).default('red'),
   tags: z.array(z.string()).default([]),
   meta: z.object({ owner: z.string() }).optional(),
+  flag: z.boolean().optional(),
+  score: z.number().nullable().optional(),
   version: z.number().int().optional(),
 });
 
@@ -354,6 +356,105 @@ export function describeStorageCompliance(
         const first = await records.list({ limit: 2, sort: { field: 'rank' } });
         const error = await caught(records.list({ cursor: first.nextCursor, sort: { field: 'name' } }));
         expect(error.code).toBe('VALIDATION_FAILED');
+      });
+
+      test('exact filters compare types strictly: 1, "1" and true differ; null matches only null', async () => {
+        const records = await openCollection();
+        const base = { group: 'red', tags: [] } as const;
+        await records.set({ ...base, id: 'one', name: '1', rank: 1, flag: true, score: 1 });
+        await records.set({ ...base, id: 'zero', name: '0', rank: 0, flag: false, score: null });
+        await records.set({ ...base, id: 'none', name: 'true' });
+        const ids = async (filter: Partial<ComplianceRecord>) => ({
+          listed: (await records.list({ filter })).items.map((record) => record.id),
+          counted: await records.count(filter),
+        });
+        const loose = (filter: Record<string, unknown>) => ids(filter as Partial<ComplianceRecord>);
+        expect(await ids({ rank: 1 })).toEqual({ listed: ['one'], counted: 1 });
+        expect(await loose({ rank: '1' })).toEqual({ listed: [], counted: 0 });
+        expect(await loose({ rank: true })).toEqual({ listed: [], counted: 0 });
+        expect(await loose({ name: 1 })).toEqual({ listed: [], counted: 0 });
+        expect(await loose({ name: true })).toEqual({ listed: [], counted: 0 });
+        expect(await loose({ flag: 1 })).toEqual({ listed: [], counted: 0 });
+        expect(await ids({ flag: false })).toEqual({ listed: ['zero'], counted: 1 });
+        expect(await ids({ score: null })).toEqual({ listed: ['zero'], counted: 1 });
+        expect(await loose({ rank: null })).toEqual({ listed: [], counted: 0 });
+        expect(await ids({ rank: 0, flag: undefined })).toEqual({ listed: ['zero'], counted: 1 });
+        expect(await loose({ rank: -0 })).toEqual({ listed: [], counted: 0 });
+        expect(await loose({ unknown: 1 })).toEqual({ listed: [], counted: 0 });
+        expect(await ids({ group: 'red' })).toEqual({ listed: ['none', 'one', 'zero'], counted: 3 });
+      });
+
+      test('text compares exactly: a leading ":", unicode, and JavaScript (UTF-16) order in sorts', async () => {
+        const records = await openCollection();
+        const names = [':x', '::x', 'x', 'é', '\uFF01', '😀', '\uE000', 'Z'];
+        for (const [index, name] of names.entries()) {
+          await records.set({ id: `n${index}`, name, rank: index % 2, group: 'red', tags: [] });
+        }
+        await records.set({ id: '😀', name: 'id', rank: 1, group: 'blue', tags: [] });
+        await records.set({ id: '\uFF01', name: 'id', rank: 1, group: 'blue', tags: [] });
+        expect((await records.list({ filter: { name: ':x' } })).items.map((record) => record.id)).toEqual([
+          'n0',
+        ]);
+        expect(await records.count({ name: '::x' })).toBe(1);
+        expect(await records.count({ name: '😀' })).toBe(1);
+        const byName = [...names].sort();
+        for (const limit of [1, 3, 50]) {
+          const sorted = await pageThrough(records, {
+            sort: { field: 'name' },
+            limit,
+            filter: { group: 'red' },
+          });
+          expect(sorted.map((record) => record.name)).toEqual(byName);
+          const reversed = await pageThrough(records, { sort: { field: 'name', direction: 'desc' }, limit });
+          expect(reversed.map((record) => record.name)).toEqual(['id', 'id', ...byName].sort().reverse());
+          const ids = await pageThrough(records, { filter: { group: 'blue' }, limit });
+          expect(ids.map((record) => record.id)).toEqual(['😀', '\uFF01']);
+        }
+      });
+
+      test('filtered, sorted pages over numbers, booleans, nulls and missing values visit each match once', async () => {
+        const records = await openCollection();
+        const scores = [2.5, -1, null, undefined, 1e21, 0, 2.5, -1e-7, null, 3];
+        for (const [index, score] of scores.entries()) {
+          await records.set({
+            id: `s${index}`,
+            name: `n${index}`,
+            group: index % 3 === 0 ? 'blue' : 'green',
+            tags: [],
+            ...(score === undefined ? {} : { score }),
+            ...(index % 4 === 3 ? {} : { flag: index % 2 === 0 }),
+          });
+        }
+        const green = ['s1', 's2', 's4', 's5', 's7', 's8'];
+        expect(await records.count({ group: 'green' })).toBe(green.length);
+        // -1, -1e-7, 0, 1e21, then null and missing (ties by id); descending is the exact reverse.
+        const ascending = ['s1', 's7', 's5', 's4', 's2', 's8'];
+        for (const direction of ['asc', 'desc'] as const) {
+          for (const limit of [1, 2, 5]) {
+            const paged = await pageThrough(records, {
+              filter: { group: 'green' },
+              sort: { field: 'score', direction },
+              limit,
+            });
+            expect(paged.map((record) => record.id)).toEqual(
+              direction === 'asc' ? ascending : [...ascending].reverse(),
+            );
+          }
+        }
+        const flags = await pageThrough(records, { sort: { field: 'flag' }, limit: 3 });
+        expect(flags.map((record) => record.id)).toEqual([
+          's1',
+          's5',
+          's9',
+          's0',
+          's2',
+          's4',
+          's6',
+          's8',
+          's3',
+          's7',
+        ]);
+        expect(await records.count({ flag: true, group: 'blue' })).toBe(2);
       });
 
       test('collections do not see each other, even with prefix-sharing names', async () => {
