@@ -7,9 +7,15 @@ export interface JobContext {
   /** 1 for the first try. */
   attempt: number;
   owner?: string;
-  /** Aborted on cancel, timeout or kit close. Handlers must stop promptly and may throw. */
+  /**
+   * Aborted on cancel (from any runner), timeout, kit close, or when this runner lost the job to
+   * another one (`JOB_LEASE_LOST`). Handlers must stop promptly and may throw.
+   */
   signal: AbortSignal;
-  /** Reports progress in [0, 1] with optional message and metrics (emits `job:progress`, persisted). */
+  /**
+   * Reports progress in [0, 1] with optional message and metrics (emits `job:progress` on this
+   * runner's event bus, persisted throttled).
+   */
   progress(progress: number, update?: { message?: string; metrics?: Record<string, number> }): void;
 }
 
@@ -25,9 +31,13 @@ export interface JobKindOptions {
   maxAttempts?: number;
   /** Default timeout in milliseconds. */
   timeoutMs?: number;
-  /** Whether a job left `running` by a crash is re-queued (true) or marked failed (false, default). */
+  /**
+   * Whether a running job whose runner stopped (crashed, stalled past its lease, or closed) is
+   * re-queued (true; the handler may then run again, so make it resumable) or marked failed with
+   * `JOB_INTERRUPTED` (false, default).
+   */
   requeueOnRecovery?: boolean;
-  /** Most jobs of this kind running at once (default: only the queue's global limit applies). */
+  /** Most jobs of this kind running at once on one runner (default: only the queue's global limit applies). */
   concurrency?: number;
 }
 
@@ -60,10 +70,17 @@ export interface JobQueue {
   submit<Input>(kind: string, input: Input, options?: SubmitOptions): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   list(query?: JobListQuery): Promise<{ items: Job[]; nextCursor?: string }>;
-  /** Cancels a queued or running job (aborts its signal). */
+  /**
+   * Cancels a queued or running job and returns it `cancelled`. A job running on another runner
+   * sharing the storage is marked cancelled at once; that runner aborts its handler's signal when it
+   * next renews its lease.
+   */
   cancel(id: string, reason?: string): Promise<Job>;
-  /** Resolves with the job once it reaches a final status. */
+  /** Resolves with the job once it reaches a final status, whichever runner ran it. */
   wait(id: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Job>;
-  /** Stops taking new jobs and aborts running ones (they stay recoverable). */
+  /**
+   * Stops taking new jobs and aborts running ones; they stay `running` with their lease released, so
+   * that any runner (or the next start) recovers them.
+   */
   close(): Promise<void>;
 }
