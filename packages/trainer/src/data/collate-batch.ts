@@ -12,13 +12,24 @@ export interface Batch {
   classLabels?: BigInt64Array;
   /** Positions that carry a label, after the one-token shift a causal LM applies. */
   trainedTokens: number;
+  /** DPO: the number of pairs; rows are the chosen sequences, then their rejected ones. */
+  pairs?: number;
 }
 
 /**
  * Pads sequences (right side) to the longest of them, or to `padTo` when given, with
- * `padId`; padding has attention 0 and label {@link IGNORE_INDEX}.
+ * `padId`; padding has attention 0 and label {@link IGNORE_INDEX}. Preference pairs (sequences with
+ * `rejected`) become 2B rows: the chosen sequences, then the rejected ones.
  */
 export function collateBatch(sequences: readonly TokenSequence[], padId: number, padTo?: number): Batch {
+  if (sequences[0]?.rejected) {
+    // Preference pairs: B chosen rows, then the B rejected rows in the same order.
+    const rows = [
+      ...sequences.map(({ inputIds, labels }) => ({ inputIds, labels })),
+      ...sequences.map((sequence) => sequence.rejected as TokenSequence),
+    ];
+    return { ...collateBatch(rows, padId, padTo), pairs: sequences.length };
+  }
   const length = padTo ?? Math.max(...sequences.map((sequence) => sequence.inputIds.length));
   const batchSize = sequences.length;
   const inputIds = new BigInt64Array(batchSize * length).fill(BigInt(padId));

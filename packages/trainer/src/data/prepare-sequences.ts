@@ -18,6 +18,8 @@ export interface TokenSequence {
   labels: number[];
   /** Class id of a sequence-classification example (then `labels` is unused). */
   classLabel?: number;
+  /** DPO: the rejected completion of the same prompt (this sequence holds the chosen one). */
+  rejected?: TokenSequence;
 }
 
 /** Options of {@link prepareSequences}. */

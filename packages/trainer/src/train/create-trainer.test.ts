@@ -181,6 +181,39 @@ describe('createTrainer', () => {
     }
   });
 
+  it('trains with DPO on preference pairs: the first loss is ln 2 (policy = reference), then rewards separate', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'tunekit-dpo-'));
+    try {
+      const model = await createTinyGpt2(join(folder, 'model'));
+      const trainer = await createTrainer({ model, lora: { r: 4, alpha: 8 }, threads: 1 });
+      const pairs = Array.from({ length: 16 }, (_, index) => ({
+        prompt: `Q${index % 4}: is the sky blue? A:`,
+        chosen: ' yes, it is blue.',
+        rejected: ' no, it is green.',
+      }));
+      const result = await trainer.train(pairs.slice(0, 12), {
+        dpo: { beta: 0.5 },
+        maxSteps: 20,
+        batchSize: 4,
+        learningRate: 2e-2,
+        validation: pairs.slice(12),
+        evalEvery: 20,
+      });
+      expect(result.lossHistory[0]).toBeCloseTo(Math.LN2, 5);
+      expect(result.lossHistory.at(-1)).toBeLessThan(0.3);
+      const evaluation = result.evaluations.at(-1);
+      expect(evaluation?.rewardAccuracy).toBe(1);
+      expect(evaluation?.rewardMargin).toBeGreaterThan(1);
+      expect(Number.isNaN(evaluation?.perplexity)).toBe(true);
+      await expect(trainer.train([{ prompt: 'p', completion: 'c' }], { dpo: { beta: 0.1 } })).rejects.toThrow(
+        /not a preference row/,
+      );
+      await trainer.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('rejects invalid options with readable field messages', async () => {
     const trainer = await createTrainer({ model: bigramModel(), threads: 1 });
     await expect(trainer.train(rows, { batchSize: 0 } as never)).rejects.toThrow(/batchSize/);

@@ -4,6 +4,7 @@ import { createDeviceSession } from '../backends/create-device-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
 import { prepareClassificationSequences } from '../data/prepare-classification-sequences.js';
+import { preparePreferencePairs } from '../data/prepare-preference-pairs.js';
 import { prepareSequences } from '../data/prepare-sequences.js';
 import type { ChatFormatter } from '../data/training-row.js';
 import type {
@@ -229,15 +230,19 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     return opened.session;
   };
 
-  let training:
-    | { graph: TrainingGraph; session: InferenceSession; evaluation?: InferenceSession }
-    | undefined;
+  /** Training graphs and sessions by objective (`sft`, or `dpo:<beta>`), built on first use. */
+  const trainingByObjective = new Map<
+    string,
+    { graph: TrainingGraph; session: InferenceSession; evaluation?: InferenceSession }
+  >();
   let inference: TextGenerator | undefined;
   let inferenceSession: InferenceSession | undefined;
 
   /** Builds the training graph and its session once (trainable tensors are inputs, so they can change). */
-  const trainingSessions = async () => {
-    if (training) return training;
+  const trainingSessions = async (preference?: { beta: number }) => {
+    const key = preference ? `dpo:${preference.beta}` : 'sft';
+    const cached = trainingByObjective.get(key);
+    if (cached) return cached;
     const build = (dropout: boolean, gradients: boolean) =>
       model.architecture.buildTrainingGraph({
         config: model.config,
@@ -246,11 +251,13 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         trainable,
         dropout,
         gradients,
+        preference,
       });
     const graph = build(options.dropout ?? false, true);
     const session = await openSession(graph.model);
     const evaluation = options.dropout ? await openSession(build(false, false).model) : undefined;
-    training = { graph, session, evaluation };
+    const training = { graph, session, evaluation };
+    trainingByObjective.set(key, training);
     return training;
   };
 
@@ -266,6 +273,11 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         adapters.weights.set(parameter.name, { shape, data: data.slice() });
       }
       parameter.initial.set(data);
+      // Graphs of other objectives start from the same values next time.
+      for (const other of trainingByObjective.values()) {
+        if (other.graph === graph) continue;
+        other.graph.parameters.find((candidate) => candidate.name === parameter.name)?.initial.set(data);
+      }
     });
     if (inferenceSession) void inferenceSession.release();
     inference = undefined;
@@ -365,9 +377,35 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         }
         return prepared.sequences;
       };
-      const train = prepare(rows, 'training data');
-      const validationSequences = validation ? prepare(await collectRows(validation), 'validation data') : [];
-      const sessions = await trainingSessions();
+      const preference = trainingOptions.dpo;
+      if (preference && classification) {
+        throw new TunekitError({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          message: 'dpo trains causal language models; this model is a sequence classifier',
+        });
+      }
+      const preparePairs = (items: unknown[], what: string) => {
+        const prepared = preparePreferencePairs(items, {
+          tokenizer,
+          maxLength,
+          overflow: trainingOptions.overflow,
+        });
+        if (prepared.truncated > 0 || prepared.rejected.length > 0) {
+          options.events?.emit('warning:raised', {
+            source: 'trainer',
+            message: `${what}: ${prepared.truncated} pair(s) truncated to ${maxLength} tokens, ${prepared.rejected.length} dropped`,
+            details: { truncated: prepared.truncated, rejected: prepared.rejected.slice(0, 100), maxLength },
+          });
+        }
+        return prepared.pairs;
+      };
+      const prepareAny = preference ? preparePairs : prepare;
+      const train = prepareAny(rows, 'training data');
+      const validationSequences = validation
+        ? prepareAny(await collectRows(validation), 'validation data')
+        : [];
+      const sessions = await trainingSessions(preference);
       const parameters = sessions.graph.parameters.map((parameter) => parameter.initial.slice());
       let store: CheckpointStore | undefined;
       try {
@@ -451,10 +489,12 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       return mergeAndSave(trainer, directory);
     },
     async close() {
-      await training?.session.release();
-      await training?.evaluation?.release();
+      for (const training of trainingByObjective.values()) {
+        await training.session.release();
+        await training.evaluation?.release();
+      }
       await inferenceSession?.release();
-      training = undefined;
+      trainingByObjective.clear();
       inference = undefined;
       inferenceSession = undefined;
     },

@@ -61,6 +61,15 @@ export const TrainingOptionsSchema = z
     logEvery: z.number().int().positive().default(1),
     /** Run name reported to trackers. */
     runName: z.string().optional(),
+    /**
+     * Direct preference optimization on `{ prompt, chosen, rejected }` rows instead of supervised
+     * fine-tuning (causal language models). `beta` weighs the implicit reward (TRL's default 0.1);
+     * the reference model is the base model (LoRA) or the model the run starts from (full).
+     */
+    dpo: z
+      .object({ beta: z.number().positive().default(0.1) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -18,8 +18,16 @@ import type { TrainingOptions } from './training-options.js';
 /** Loss and perplexity on a validation set. */
 export interface EvaluationResult {
   loss: number;
+  /** `exp(loss)` for cross-entropy; NaN for DPO, whose loss is not a log-likelihood. */
   perplexity: number;
+  /** Labelled tokens evaluated (DPO: both sequences of every pair). */
   tokens: number;
+  /**
+   * DPO only: the share of pairs whose implicit reward `β·(π − ref)` is higher for the chosen
+   * completion, and the mean reward margin (chosen − rejected), as TRL reports them.
+   */
+  rewardAccuracy?: number;
+  rewardMargin?: number;
 }
 
 /** The outcome of a training run. */
@@ -75,8 +83,10 @@ function runBatch(
   batch: Batch,
   withGradients: boolean,
   dropout?: { feeds: DropoutMaskFeeds; key: DropoutMaskKey | undefined },
+  options: { reference?: Float32Array; parameters?: Float32Array[]; fetchSequences?: boolean } = {},
 ): Promise<InferenceSession.OnnxValueMapType> {
-  const { ort, graph, parameters } = context;
+  const { ort, graph } = context;
+  const parameters = options.parameters ?? context.parameters;
   const dims = [batch.batchSize, batch.length];
   const masks =
     dropout && session === context.session
@@ -95,10 +105,64 @@ function runBatch(
       ...parameter.shape,
     ]);
   });
+  if (graph.preference) {
+    feeds[graph.preference.referenceInput] = new ort.Tensor(
+      'float32',
+      options.reference ?? new Float32Array(batch.batchSize),
+      [batch.batchSize],
+    );
+  }
   const fetches = withGradients
     ? [graph.lossName, ...graph.parameters.map((parameter) => parameter.gradientName)]
     : [graph.lossName];
+  if (graph.preference && options.fetchSequences) fetches.push(graph.preference.sequenceOutput);
   return session.run(feeds, fetches);
+}
+
+/**
+ * DPO's reference values: every pair's summed completion log probabilities (chosen, rejected)
+ * under the reference model, which is the graph with its parameters at their starting values and
+ * every LoRA `lora_B` at zero (the base model, as PEFT's disabled adapter; for full fine-tuning the
+ * model the trainer started from). Returns `[chosen₀, rejected₀, chosen₁, …]`.
+ */
+export async function computeReferenceLogProbabilities(
+  context: TrainingRunContext,
+  pairs: readonly TokenSequence[],
+  batchSize: number,
+): Promise<Float32Array> {
+  const { graph } = context;
+  const referenceParameters = graph.parameters.map((parameter) =>
+    parameter.name.endsWith('lora_B.weight') ? new Float32Array(parameter.initial.length) : parameter.initial,
+  );
+  const session = context.evaluationSession ?? context.session;
+  const dropout = context.graph.dropout
+    ? { feeds: new DropoutMaskFeeds(context.ort, context.graph.dropout), key: undefined }
+    : undefined;
+  const values = new Float32Array(pairs.length * 2);
+  for (let start = 0; start < pairs.length; start += batchSize) {
+    const slice = pairs.slice(start, start + batchSize);
+    const batch = collateBatch(slice, context.padId);
+    const output = await runBatch(context, session, batch, false, dropout, {
+      parameters: referenceParameters,
+      fetchSequences: true,
+    });
+    const sequences = (output[graph.preference?.sequenceOutput as string] as Tensor).data as Float32Array;
+    slice.forEach((_, offset) => {
+      values[2 * (start + offset)] = sequences[offset] as number;
+      values[2 * (start + offset) + 1] = sequences[slice.length + offset] as number;
+    });
+  }
+  return values;
+}
+
+/** The reference values of a batch of pairs, in the graph's row order (chosen rows, then rejected). */
+function batchReference(references: Float32Array, indices: readonly number[]): Float32Array {
+  const values = new Float32Array(indices.length * 2);
+  indices.forEach((pair, offset) => {
+    values[offset] = references[2 * pair] as number;
+    values[indices.length + offset] = references[2 * pair + 1] as number;
+  });
+  return values;
 }
 
 /** Mean loss over the validation sequences, weighted by labelled tokens. */
@@ -115,13 +179,55 @@ export async function evaluateSequences(
   let weighted = 0;
   let tokens = 0;
   const batches = Math.min(Math.ceil(sequences.length / batchSize), maxBatches ?? Number.POSITIVE_INFINITY);
+  const preference = context.graph.preference;
+  const evaluated = sequences.slice(0, batches * batchSize);
+  const references = preference
+    ? await computeReferenceLogProbabilities(context, evaluated, batchSize)
+    : undefined;
+  let pairs = 0;
+  let wins = 0;
+  let margins = 0;
   for (let index = 0; index < batches; index++) {
-    const batch = collateBatch(sequences.slice(index * batchSize, (index + 1) * batchSize), context.padId);
+    const indices = evaluated.map((_, at) => at).slice(index * batchSize, (index + 1) * batchSize);
+    const batch = collateBatch(
+      indices.map((at) => evaluated[at] as TokenSequence),
+      context.padId,
+    );
     if (batch.trainedTokens === 0) continue;
-    const output = await runBatch(context, session, batch, false, dropout);
+    const reference = references ? batchReference(references, indices) : undefined;
+    const output = await runBatch(context, session, batch, false, dropout, {
+      reference,
+      fetchSequences: preference !== undefined,
+    });
     const loss = Number(((output[context.graph.lossName] as Tensor).data as Float32Array)[0]);
+    if (preference && reference) {
+      // DPO: the loss is a mean over pairs; rewards β·(π − ref) per row.
+      const policy = (output[preference.sequenceOutput] as Tensor).data as Float32Array;
+      const count = indices.length;
+      for (let pair = 0; pair < count; pair++) {
+        const chosen = preference.beta * ((policy[pair] as number) - (reference[pair] as number));
+        const rejected =
+          preference.beta * ((policy[count + pair] as number) - (reference[count + pair] as number));
+        if (chosen > rejected) wins += 1;
+        margins += chosen - rejected;
+      }
+      weighted += loss * count;
+      pairs += count;
+      tokens += batch.trainedTokens;
+      continue;
+    }
     weighted += loss * batch.trainedTokens;
     tokens += batch.trainedTokens;
+  }
+  if (preference) {
+    const loss = pairs === 0 ? Number.NaN : weighted / pairs;
+    return {
+      loss,
+      perplexity: Number.NaN,
+      tokens,
+      rewardAccuracy: pairs === 0 ? Number.NaN : wins / pairs,
+      rewardMargin: pairs === 0 ? Number.NaN : margins / pairs,
+    };
   }
   const loss = tokens === 0 ? Number.NaN : weighted / tokens;
   return { loss, perplexity: Math.exp(loss), tokens };
@@ -200,6 +306,10 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     }
   }
   const firstStep = step;
+  // DPO: the reference model's values, computed once (deterministic, so a resume recomputes them).
+  const references = graph.preference
+    ? await computeReferenceLogProbabilities(context, context.train, options.batchSize)
+    : undefined;
 
   events?.emit('training:started', {
     jobId,
@@ -268,7 +378,13 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     events?.emit('training:evaluated', {
       jobId,
       step,
-      metrics: { validationLoss: result.loss, perplexity: result.perplexity },
+      metrics: {
+        validationLoss: result.loss,
+        perplexity: result.perplexity,
+        ...(result.rewardAccuracy === undefined
+          ? {}
+          : { rewardAccuracy: result.rewardAccuracy, rewardMargin: result.rewardMargin as number }),
+      },
     });
     if (
       bestValidationLoss === undefined ||
@@ -319,6 +435,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
             feeds: dropoutMasks,
             key: { seed: options.seed, step: stepNumber, microBatch: micro },
           },
+          { reference: references ? batchReference(references, indices) : undefined },
         );
       } catch (error) {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
