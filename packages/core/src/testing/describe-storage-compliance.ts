@@ -360,7 +360,7 @@ export function describeStorageCompliance(
 
       test('exact filters compare types strictly: 1, "1" and true differ; null matches only null', async () => {
         const records = await openCollection();
-        const base = { group: 'red', tags: [] } as const;
+        const base = { group: 'red' as const, tags: [] as string[] };
         await records.set({ ...base, id: 'one', name: '1', rank: 1, flag: true, score: 1 });
         await records.set({ ...base, id: 'zero', name: '0', rank: 0, flag: false, score: null });
         await records.set({ ...base, id: 'none', name: 'true' });
