@@ -383,7 +383,8 @@ async function modelsView() {
 
 async function render() {
   viewController.abort();
-  viewController = new AbortController();
+  const controller = new AbortController();
+  viewController = controller;
   const current = session();
   navigation.hidden = !current;
   document.getElementById('who').textContent = current ? `Signed in as ${current.username}` : '';
@@ -405,14 +406,17 @@ async function render() {
   };
   const view = views[section] ?? views.jobs;
   const content = await attempt(view);
+  // A later navigation started while this view loaded: leave <main> to it.
+  if (controller.signal.aborted) return;
   if (content) main.replaceChildren(...content);
   else main.replaceChildren();
 }
 
 document.getElementById('logout').addEventListener('click', () => {
   logOut();
-  location.hash = '#/login';
-  void render();
+  // Changing the hash renders (hashchange); on the login hash already, render directly.
+  if (location.hash === '#/login') void render();
+  else location.hash = '#/login';
 });
 window.addEventListener('hashchange', () => void render());
 void render();
