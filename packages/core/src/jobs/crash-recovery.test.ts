@@ -16,13 +16,20 @@ afterEach(async () => {
 });
 
 /** Starts the worker (node --import tsx, so that SIGKILL hits the process that runs the jobs). */
-function startWorker(dataDirectory: string): {
+function startWorker(
+  dataDirectory: string,
+  jobOptions: Record<string, unknown> = {},
+): {
   child: ChildProcess;
   ready: Promise<{ jobs: { fragile: string; resumable: string } }>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, dataDirectory], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, dataDirectory, JSON.stringify(jobOptions)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
@@ -52,14 +59,17 @@ describe('crash recovery', () => {
   it('a new kit on the same SQLite file fails or re-queues the jobs a SIGKILLed process left running', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'tunekit-crash-'));
     cleanups.push(() => rm(directory, { recursive: true, force: true }));
-    const { child, ready } = startWorker(directory);
+    // On Linux the new kit sees at once that the worker process is gone; elsewhere it has to wait
+    // for the worker's lease to lapse, so keep that short there.
+    const jobOptions = process.platform === 'linux' ? {} : { leaseMs: 1_000 };
+    const { child, ready } = startWorker(directory, jobOptions);
     const { jobs } = await ready;
     const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 
     // A new kit on the same data directory (the same SQLite file).
-    const kit = await createTunekit({ dataDirectory: directory });
+    const kit = await createTunekit({ dataDirectory: directory, jobs: jobOptions });
     cleanups.push(() => kit.close());
     const queue = kit.jobs;
     const before = await queue.get(jobs.fragile);
@@ -83,4 +93,56 @@ describe('crash recovery', () => {
     expect(resumed).toMatchObject({ status: 'succeeded', output: 'resumed', attempt: 2 });
     expect(resumedInputs).toEqual([{ input: { step: 'b' }, attempt: 2 }]);
   });
+
+  const linux = process.platform === 'linux';
+  it.skipIf(!linux)(
+    `a live kit on the same SQLite file leaves a live process's jobs alone and recovers them once it is SIGKILLed${linux ? '' : ' (skipped: needs Linux PID namespaces)'}`,
+    async () => {
+      const directory = await mkdtemp(join(tmpdir(), 'tunekit-crash-'));
+      cleanups.push(() => rm(directory, { recursive: true, force: true }));
+      // The worker holds its jobs with a lease of a minute: only its death can free them early.
+      const { child, ready } = startWorker(directory, { leaseMs: 60_000 });
+      const { jobs } = await ready;
+
+      const kit = await createTunekit({
+        dataDirectory: directory,
+        jobs: { leaseMs: 300, pollIntervalMs: 50 },
+      });
+      cleanups.push(() => kit.close());
+      const queue = kit.jobs;
+      const calls: string[] = [];
+      queue.register('fragile', async () => {
+        calls.push('fragile');
+        return 'must not run';
+      });
+      queue.register(
+        'resumable',
+        async (_input, context) => {
+          calls.push(`resumable attempt ${context.attempt}`);
+          return 'resumed';
+        },
+        { requeueOnRecovery: true },
+      );
+      // Several of this kit's recovery checks (one per lease) pass while the worker lives.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const held = await queue.get(jobs.fragile);
+      expect(held).toMatchObject({ status: 'running', progress: 0.25, attempt: 1 });
+      expect(held?.runnerProcess?.pid).toBe(child.pid);
+      expect(calls).toEqual([]);
+
+      const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      const killedAt = Date.now();
+      const failed = await queue.wait(jobs.fragile, { timeoutMs: 10_000 });
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'JOB_INTERRUPTED' } });
+      // Far sooner than the worker's 60 s lease: this kit saw that the process is gone.
+      expect(Date.now() - killedAt).toBeLessThan(5_000);
+      expect(await queue.wait(jobs.resumable, { timeoutMs: 10_000 })).toMatchObject({
+        status: 'succeeded',
+        attempt: 2,
+      });
+      expect(calls).toEqual(['resumable attempt 2']);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 /**
  * Child process of the crash-recovery test: opens a kit on the data directory given as argv[2]
- * (SQLite storage `<dir>/tunekit.sqlite`),
+ * (SQLite storage `<dir>/tunekit.sqlite`), with the job options given as JSON in argv[3] if any,
  * submits one `fragile` and one `resumable` job that never finish on their own, prints
  * `{"ready":true,"jobs":{…}}` once both are persisted as running with progress, then waits to be
  * killed with SIGKILL.
@@ -13,7 +13,8 @@ const dataDirectory = process.argv[2];
 if (dataDirectory === undefined) {
   throw new Error('usage: crash-worker.ts <data directory>');
 }
-const kit = await createTunekit({ dataDirectory, jobs: { progressPersistIntervalMs: 0 } });
+const jobOptions = JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>;
+const kit = await createTunekit({ dataDirectory, jobs: { progressPersistIntervalMs: 0, ...jobOptions } });
 const queue = kit.jobs;
 const runForever = async (
   _input: unknown,
