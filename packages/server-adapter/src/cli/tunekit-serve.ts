@@ -76,6 +76,7 @@ export async function runServe(argv: string[]): Promise<() => Promise<void>> {
   });
   const url = await server.listen({ host: config.host, port: config.port });
   console.log(`tunekit listening on ${url}`);
+  if (serverOptions.ui !== false) console.log(`web UI at ${url}/ui/`);
   return () => server.close();
 }
 
