@@ -83,6 +83,7 @@ async function run(backendName: string, options: SqlBackendOptions): Promise<voi
   const figures: Array<[string, (collection: Collection<Job>) => Promise<unknown>]> = [
     [
       'list-filter-page-50',
+      // user-42's records are all 'succeeded': no match, so SQL reads every row of the collection.
       (collection) => collection.list({ filter: { owner: 'user-42', status: 'failed' } }),
     ],
     ['list-filter-status-page-50', (collection) => collection.list({ filter: { status: 'failed' } })],
