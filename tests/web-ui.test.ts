@@ -96,7 +96,7 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
       });
       await page.getByRole('button', { name: 'Upload' }).click();
       await expect.poll(() => page.getByRole('status').textContent()).toContain('Uploaded cats: 24 rows');
-      expect(await page.getByRole('table', { name: 'Datasets' }).textContent()).toContain('cats');
+      await expect.poll(() => page.getByRole('table', { name: 'Datasets' }).textContent()).toContain('cats');
 
       // Submit a short LoRA training run on the uploaded version.
       await page.getByRole('link', { name: 'Train on it' }).click();

@@ -44,8 +44,11 @@ const files: ReadonlyMap<string, WebUiFile> = new Map(
 
 /** A web UI answer for an adapter: status, headers and, unless 304, the body. */
 export interface WebUiResponse {
+  /** 200, or 304 when `If-None-Match` names the file's current ETag. */
   status: 200 | 304;
+  /** Content type, caching, ETag and security headers. */
   headers: Record<string, string>;
+  /** The file's text (absent on 304). */
   body?: string;
 }
 

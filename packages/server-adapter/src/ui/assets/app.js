@@ -308,8 +308,10 @@ async function jobView(id) {
     'Stop',
   );
 
+  let lastStatus = job.status;
   /** Applies a job snapshot (from GET /train/{id}, the stop answer or a `status` event). */
   function update(snapshot) {
+    lastStatus = snapshot.status;
     status.replaceChildren(statusBadge(snapshot.status));
     setProgress(snapshot.progress ?? 0, snapshot.progressMessage);
     if (snapshot.error)
@@ -323,17 +325,24 @@ async function jobView(id) {
   }
 
   update(job);
-  // Follow the job live until it ends (or the user leaves this view).
+  // Follow the job live until it ends (or the user leaves this view). The server ends the stream
+  // after the final status; a stream that ends earlier (a restart) is followed again after a pause.
   void attempt(async () => {
-    for await (const { event, data } of serverSentEvents(`train/${encodeURIComponent(id)}/events`, signal)) {
-      if (event === 'status') update(data);
-      else if (event === 'progress') setProgress(data.progress, data.message);
-      else if (event === 'step') loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
-      else if (event === 'failed') message.textContent = data.error;
-      else if (event === 'error') throw new ApiError(data.status ?? 500, data);
-      if (event !== 'status') {
-        log.prepend(element('li', {}, `${event} ${JSON.stringify(data)}`));
+    while (!finalStatuses.has(lastStatus) && !signal.aborted) {
+      for await (const { event, data } of serverSentEvents(
+        `train/${encodeURIComponent(id)}/events`,
+        signal,
+      )) {
+        if (event === 'status') update(data);
+        else if (event === 'progress') setProgress(data.progress, data.message);
+        else if (event === 'step') loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
+        else if (event === 'failed') message.textContent = data.error;
+        else if (event === 'error') throw new ApiError(data.status ?? 500, data);
+        if (event !== 'status') {
+          log.prepend(element('li', {}, `${event} ${JSON.stringify(data)}`));
+        }
       }
+      if (!finalStatuses.has(lastStatus)) await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   });
 
