@@ -3,11 +3,22 @@ import {
   chiSquareGoodnessOfFit,
   type Interval,
   meanConfidenceInterval,
-  proportionConfidenceInterval,
-  summarize,
+  type SampleSummary,
   twoProportionZTest,
   welchTTest,
 } from '../statistics/hypothesis-tests.js';
+import {
+  type BinaryIntervalMethod,
+  newcombeDifferenceInterval,
+  proportionInterval,
+} from './proportion-intervals.js';
+import {
+  applyUnitChange,
+  emptyVariantStatistics,
+  summarizeVariantStatistics,
+  unitMetricValue,
+  type VariantStatistics,
+} from './variant-statistics.js';
 
 /** Results of one variant. */
 export interface ABVariantResult {
@@ -20,11 +31,17 @@ export interface ABVariantResult {
   /** Units in the analysis: all enrolled units for binary metrics, units with an outcome otherwise. */
   n: number;
   mean: number | null;
-  /** Confidence interval of the mean (Wald for binary, Student t otherwise). */
+  /**
+   * Confidence interval of the mean at level 1 − alpha: for binary metrics the Wilson score
+   * interval of the rate (or Wald, with `binaryIntervals: 'wald'`), Student t otherwise.
+   */
   interval: Interval | null;
   /** (mean − control mean) / control mean; null for control or when the control mean is 0. */
   lift: number | null;
-  /** mean − control mean, with its interval; null for control. */
+  /**
+   * mean − control mean, with its interval at level 1 − correctedAlpha: for binary metrics
+   * Newcombe's hybrid score interval (or Wald), Welch–Satterthwaite otherwise; null for control.
+   */
   difference: number | null;
   differenceInterval: Interval | null;
   /** Two-sided p-value against control (two-proportion z-test or Welch's t-test); null for control. */
@@ -49,6 +66,11 @@ export interface ABTestResults {
   status: ABTest['status'];
   metric: ABTest['successMetric'];
   test: 'two-proportion-z' | 'welch-t';
+  /**
+   * How the intervals were computed: `wilson` (binary: Wilson score per variant, Newcombe's hybrid
+   * score for differences), `wald` (binary, on request) or `student-t` (numeric and rating metrics).
+   */
+  intervalMethod: BinaryIntervalMethod | 'student-t';
   alpha: number;
   /** alpha / (variants − 1). */
   correctedAlpha: number;
@@ -62,14 +84,40 @@ export interface ABTestResults {
   computedAt: string;
 }
 
+/** Options of {@link computeABTestResults} and `kit.abTests.results`. */
+export interface ABTestResultsOptions {
+  /**
+   * Intervals for binary metrics: `wilson` (default) gives each variant's Wilson score interval and
+   * Newcombe's hybrid score interval for the difference; `wald` the normal-approximation ones.
+   */
+  binaryIntervals?: BinaryIntervalMethod;
+  /** Time stamp of the results (default now). */
+  now?: Date;
+}
+
 /** The p-value threshold below which the SRM check flags a test (GrowthBook's default). */
 export const SRM_THRESHOLD = 0.001;
 
 /** Per-unit value of the success metric: conversion (0/1), total (numeric) or mean rating. */
 export function unitValue(test: ABTest, unit: ABTestUnit): number | undefined {
-  if (test.successMetric.kind === 'binary') return unit.outcomeMax !== null && unit.outcomeMax > 0 ? 1 : 0;
-  if (unit.outcomeCount === 0) return undefined;
-  return test.successMetric.kind === 'numeric' ? unit.outcomeSum : unit.outcomeSum / unit.outcomeCount;
+  return unitMetricValue(test.successMetric.kind, unit);
+}
+
+/** Per-variant sufficient statistics of a set of unit records (units of unknown variants are ignored). */
+export function variantStatisticsOfUnits(test: ABTest, units: Iterable<ABTestUnit>): VariantStatistics[] {
+  const index = new Map(test.variants.map((variant, position) => [variant.name, position]));
+  const statistics = test.variants.map(() => emptyVariantStatistics());
+  for (const unit of units) {
+    const position = index.get(unit.variant);
+    if (position === undefined) continue;
+    statistics[position] = applyUnitChange(
+      statistics[position] as VariantStatistics,
+      test.successMetric.kind,
+      undefined,
+      unit,
+    );
+  }
+  return statistics;
 }
 
 /** Variant weights (shares) of the current allocation. */
@@ -81,40 +129,54 @@ export function allocationShares(test: ABTest): number[] {
 }
 
 /**
- * Computes per-variant statistics, tests every treatment against control (the first variant), runs
- * the SRM chi-square check on enrolled units against the allocation, and picks a winner when every
- * variant reached `minSamplesPerVariant`, the split is sound and a difference is significant.
+ * Computes per-variant statistics from unit records (a full scan) and the results of
+ * {@link computeABTestResultsFromStatistics}.
  */
 export function computeABTestResults(
   test: ABTest,
   units: Iterable<ABTestUnit>,
   now = new Date(),
+  options: ABTestResultsOptions = {},
 ): ABTestResults {
-  const index = new Map(test.variants.map((variant, position) => [variant.name, position]));
-  const values = test.variants.map(() => [] as number[]);
-  const exposures = new Array<number>(test.variants.length).fill(0);
-  for (const unit of units) {
-    const position = index.get(unit.variant);
-    if (position === undefined) continue;
-    exposures[position] = (exposures[position] as number) + 1;
-    const value = unitValue(test, unit);
-    if (value !== undefined) (values[position] as number[]).push(value);
-  }
+  return computeABTestResultsFromStatistics(test, variantStatisticsOfUnits(test, units), { now, ...options });
+}
+
+/**
+ * Tests every treatment against control (the first variant) from per-variant sufficient
+ * statistics, runs the SRM chi-square check on enrolled units against the allocation, and picks a
+ * winner when every variant reached `minSamplesPerVariant`, the split is sound and a difference is
+ * significant. O(variants).
+ */
+export function computeABTestResultsFromStatistics(
+  test: ABTest,
+  statistics: readonly VariantStatistics[],
+  options: ABTestResultsOptions = {},
+): ABTestResults {
+  const now = options.now ?? new Date();
+  const binaryIntervals = options.binaryIntervals ?? 'wilson';
+  const exposures = test.variants.map((_, position) => statistics[position]?.units ?? 0);
   const binary = test.successMetric.kind === 'binary';
   const increase = test.successMetric.direction !== 'decrease';
   const correctedAlpha = test.alpha / Math.max(1, test.variants.length - 1);
-  const summaries = values.map((list) => summarize(list));
-  const control = summaries[0] as ReturnType<typeof summarize>;
+  const summaries: SampleSummary[] = test.variants.map((_, position) =>
+    summarizeVariantStatistics(statistics[position] ?? emptyVariantStatistics()),
+  );
+  // Binary: the sum of 0/1 unit values is the exact number of conversions.
+  const conversions = test.variants.map((_, position) => {
+    const sum = statistics[position]?.sum ?? [0, 0];
+    return Math.round(sum[0] + sum[1]);
+  });
+  const control = summaries[0] as SampleSummary;
   const shares = allocationShares(test);
 
   const variants: ABVariantResult[] = test.variants.map((variant, position) => {
-    const summary = summaries[position] as ReturnType<typeof summarize>;
-    const successes = binary ? Math.round(summary.mean * summary.n) : 0;
+    const summary = summaries[position] as SampleSummary;
+    const successes = binary ? (conversions[position] as number) : 0;
     const interval =
       summary.n === 0
         ? null
         : binary
-          ? proportionConfidenceInterval(successes, summary.n, test.alpha)
+          ? proportionInterval(successes, summary.n, test.alpha, binaryIntervals)
           : meanConfidenceInterval(summary, test.alpha);
     const result: ABVariantResult = {
       name: variant.name,
@@ -131,15 +193,16 @@ export function computeABTestResults(
       significant: false,
     };
     if (position === 0 || summary.n < 2 || control.n < 2) return result;
+    const controlCount = { successes: conversions[0] as number, trials: control.n };
+    const treatmentCount = { successes, trials: summary.n };
     const tested = binary
-      ? twoProportionZTest(
-          { successes: Math.round(control.mean * control.n), trials: control.n },
-          { successes, trials: summary.n },
-          correctedAlpha,
-        )
+      ? twoProportionZTest(controlCount, treatmentCount, correctedAlpha)
       : welchTTest(control, summary, correctedAlpha);
     result.difference = tested.difference;
-    result.differenceInterval = tested.differenceInterval;
+    result.differenceInterval =
+      binary && binaryIntervals === 'wilson'
+        ? newcombeDifferenceInterval(controlCount, treatmentCount, correctedAlpha)
+        : tested.differenceInterval;
     result.pValue = tested.pValue;
     result.lift = control.mean === 0 ? null : tested.difference / control.mean;
     result.significant = tested.pValue < correctedAlpha;
@@ -193,6 +256,7 @@ export function computeABTestResults(
     status: test.status,
     metric: test.successMetric,
     test: binary ? 'two-proportion-z' : 'welch-t',
+    intervalMethod: binary ? binaryIntervals : 'student-t',
     alpha: test.alpha,
     correctedAlpha,
     variants,

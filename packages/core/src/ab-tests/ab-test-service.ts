@@ -1,7 +1,8 @@
 import type { OperationContext } from '../kit/operation-context.js';
 import type { ABTest, ABTestStatus, ABTestUnit, SuccessMetric } from '../schemas/ab-test.js';
 import type { CollectionPage } from '../storage/collection.js';
-import type { ABTestResults } from './ab-test-results.js';
+import type { ABTestRebuildReport } from './ab-test-aggregate-store.js';
+import type { ABTestResults, ABTestResultsOptions } from './ab-test-results.js';
 
 /** Input of {@link ABTestService.create}. The first variant is the control. */
 export interface CreateABTestInput {
@@ -85,7 +86,18 @@ export interface ABTestService {
     observation: ABTestObservation,
     context?: OperationContext,
   ): Promise<ABTestUnit>;
-  results(testId: string): Promise<ABTestResults>;
+  /**
+   * Per-variant statistics, tests, sample-ratio check and winner, from per-variant sufficient
+   * statistics kept up to date by `record`: O(variants), not O(units). A test written before those
+   * statistics existed is rebuilt from its unit records on first use.
+   */
+  results(testId: string, options?: ABTestResultsOptions): Promise<ABTestResults>;
+  /**
+   * Rebuilds a test's statistics from its unit records (one pass over them) and says whether they
+   * had drifted: a repair after a writer stalled past its claim, or data written by an older
+   * version. Recording to the test waits meanwhile; other tests are not affected.
+   */
+  recompute(testId: string, context?: OperationContext): Promise<ABTestRebuildReport>;
   pause(testId: string, context?: OperationContext): Promise<ABTest>;
   resume(testId: string, context?: OperationContext): Promise<ABTest>;
   /** Completes the test, stores the winner (computed, or given) and emits `abtest:concluded`. */

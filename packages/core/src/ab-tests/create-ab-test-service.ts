@@ -6,15 +6,10 @@ import { TunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
-import {
-  type ABTest,
-  ABTestSchema,
-  type ABTestUnit,
-  ABTestUnitSchema,
-  SuccessMetricSchema,
-} from '../schemas/ab-test.js';
+import { type ABTest, ABTestSchema, type ABTestUnit, SuccessMetricSchema } from '../schemas/ab-test.js';
 import type { Storage } from '../storage/collection.js';
-import { computeABTestResults } from './ab-test-results.js';
+import { createABTestAggregateStore } from './ab-test-aggregate-store.js';
+import { computeABTestResultsFromStatistics } from './ab-test-results.js';
 import type { ABAssignment, ABTestService, CreateABTestInput } from './ab-test-service.js';
 import { allocateBuckets, bucketTable, reallocateBuckets } from './bucket-allocation.js';
 import { fnv1a32, hashBucketV2 } from './fnv1a.js';
@@ -31,7 +26,17 @@ export interface ABTestServiceOptions {
   cacheTtlMs?: number;
   /** Also audit every `record` call (default false: exposures and outcomes are high-volume). */
   auditRecords?: boolean;
+  /**
+   * How long a writer's claim on a unit holds before another process may finish it (default
+   * 30,000 ms); see `createABTestAggregateStore`.
+   */
+  claimTimeoutMs?: number;
+  /** How long a `recompute` holds a test's statistics before another process may take over (default 120,000 ms). */
+  rebuildTimeoutMs?: number;
 }
+
+/** Largest magnitude of a unit's outcome total: its square must stay finite in the statistics. */
+const MAX_UNIT_TOTAL = 1e150;
 
 const CreateInputSchema = z.object({
   name: z.string().min(1).max(256),
@@ -78,8 +83,10 @@ function coded(
 }
 
 /**
- * Creates `kit.abTests`. Tests live in the `ab-tests` collection and per-unit aggregates in
- * `ab-test-units` (one record per test and unit, so results read one record per unit).
+ * Creates `kit.abTests`. Tests live in the `ab-tests` collection, per-unit aggregates in
+ * `ab-test-units` (one record per test and unit), and per-variant sufficient statistics in
+ * `ab-test-statistics` (16 shards per test, updated with each outcome), so `results` reads 16
+ * records whatever the number of units.
  *
  * @example
  * ```ts
@@ -96,7 +103,11 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
   const { storage, events, audit } = options;
   const ttl = options.cacheTtlMs ?? 5000;
   const tests = storage.collection('ab-tests', ABTestSchema);
-  const units = storage.collection('ab-test-units', ABTestUnitSchema);
+  const aggregates = createABTestAggregateStore({
+    storage,
+    claimTimeoutMs: options.claimTimeoutMs,
+    rebuildTimeoutMs: options.rebuildTimeoutMs,
+  });
   const cache = new Map<string, CachedTest>();
   const refreshing = new Set<string>();
   const unitLocks = new Map<string, Promise<unknown>>();
@@ -188,17 +199,6 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
     }
   };
 
-  const allUnits = async (testId: string): Promise<ABTestUnit[]> => {
-    const collected: ABTestUnit[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await units.list({ filter: { testId }, limit: 1000, cursor });
-      collected.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-    return collected;
-  };
-
   const service: ABTestService = {
     async create(input: CreateABTestInput, context?: OperationContext) {
       const parsed = parseOrThrow(CreateInputSchema, input, 'A/B test');
@@ -219,7 +219,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
       }
       const id = `abt_${randomBytes(8).toString('hex')}`;
       const now = new Date().toISOString();
-      const test = await tests.set({
+      const record: ABTest = {
         id,
         name: parsed.name,
         description: parsed.description,
@@ -234,7 +234,10 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
         createdAt: now,
         updatedAt: now,
         version: 0,
-      });
+      };
+      // The statistics exist before the test can be recorded to.
+      await aggregates.initialize(record);
+      const test = await tests.set(record);
       cacheTest(test);
       events.emit('abtest:created', {
         testId: id,
@@ -360,37 +363,45 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
       }
       const key = `${testId}:${unitId}`;
       const stored = await withUnitLock(key, async () => {
-        const current = await units.get(key);
         const latest = (await tests.get(testId)) ?? test;
-        if (latest.status === 'completed' || (latest.status === 'paused' && current === undefined)) {
-          throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is ${latest.status}`, {
+        const assigned = entry.test.version === latest.version ? entry : cacheTest(latest);
+        return aggregates.changeUnit(latest, unitId, (current) => {
+          if (latest.status === 'completed' || (latest.status === 'paused' && current === undefined)) {
+            throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is ${latest.status}`, {
+              testId,
+              status: latest.status,
+            });
+          }
+          const now = new Date().toISOString();
+          const base: ABTestUnit = current ?? {
+            id: key,
             testId,
-            status: latest.status,
-          });
-        }
-        const now = new Date().toISOString();
-        const base: ABTestUnit = current ?? {
-          id: key,
-          testId,
-          unitId,
-          variant: assignWith(entry.test.version === latest.version ? entry : cacheTest(latest), unitId)
-            .variant,
-          exposures: 0,
-          outcomeCount: 0,
-          outcomeSum: 0,
-          outcomeMax: null,
-          firstSeenAt: now,
-          lastSeenAt: now,
-          version: 0,
-        };
-        const next: ABTestUnit = { ...base, lastSeenAt: now };
-        if (value === undefined) next.exposures += 1;
-        else {
-          next.outcomeCount += 1;
-          next.outcomeSum += value;
-          next.outcomeMax = next.outcomeMax === null ? value : Math.max(next.outcomeMax, value);
-        }
-        return units.set(next);
+            unitId,
+            variant: assignWith(assigned, unitId).variant,
+            exposures: 0,
+            outcomeCount: 0,
+            outcomeSum: 0,
+            outcomeMax: null,
+            firstSeenAt: now,
+            lastSeenAt: now,
+            version: 0,
+          };
+          const next: ABTestUnit = { ...base, lastSeenAt: now };
+          if (value === undefined) next.exposures += 1;
+          else {
+            next.outcomeCount += 1;
+            next.outcomeSum += value;
+            next.outcomeMax = next.outcomeMax === null ? value : Math.max(next.outcomeMax, value);
+            if (!(Math.abs(next.outcomeSum) <= MAX_UNIT_TOTAL)) {
+              throw coded(
+                'VALIDATION_FAILED',
+                `Invalid A/B observation: outcome: the unit's total would exceed ${MAX_UNIT_TOTAL} in magnitude`,
+                { issues: [{ path: 'outcome', message: `unit total beyond ±${MAX_UNIT_TOTAL}` }] },
+              );
+            }
+          }
+          return next;
+        });
       });
       if (options.auditRecords) {
         await auditRecord('abtest.record', testId, 'success', context, {
@@ -401,10 +412,28 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
       return stored;
     },
 
-    async results(testId) {
+    async results(testId, resultsOptions = {}) {
       const test = await tests.get(testId);
       if (test === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
-      return computeABTestResults(test, await allUnits(testId));
+      return computeABTestResultsFromStatistics(test, await aggregates.read(test), resultsOptions);
+    },
+
+    async recompute(testId, context) {
+      const test = await tests.get(testId);
+      if (test === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
+      try {
+        const report = await aggregates.rebuild(test);
+        await auditRecord('abtest.recompute', testId, 'success', context, {
+          units: report.units,
+          changed: report.changed,
+        });
+        return report;
+      } catch (error) {
+        await auditRecord('abtest.recompute', testId, 'failure', context, {
+          code: TunekitError.isInstance(error) ? error.code : 'INTERNAL',
+        });
+        throw error;
+      }
     },
 
     async pause(testId, context) {
@@ -440,7 +469,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
           issues: [{ path: 'winner', message: 'unknown variant' }],
         });
       }
-      const results = computeABTestResults(test, await allUnits(testId));
+      const results = computeABTestResultsFromStatistics(test, await aggregates.read(test));
       const winner = stopOptions.winner ?? results.winner;
       const reason = stopOptions.reason ?? (stopOptions.winner !== undefined ? 'declared' : results.reason);
       const now = new Date().toISOString();
