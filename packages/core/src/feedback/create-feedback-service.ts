@@ -10,11 +10,19 @@ import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
 import { type Feedback, FeedbackSchema } from '../schemas/feedback.js';
 import type { Storage } from '../storage/collection.js';
+import {
+  addToFeedbackRollup,
+  emptyFeedbackRollup,
+  type FeedbackRollup,
+  FeedbackRollupSchema,
+  FeedbackRollupStateSchema,
+} from './feedback-rollup.js';
 import type {
   ExportFeedbackOptions,
   FeedbackFilter,
   FeedbackService,
   FeedbackStats,
+  FeedbackStatsQuery,
   FeedbackSummary,
   RecordFeedbackInput,
 } from './feedback-service.js';
@@ -76,6 +84,45 @@ function matches(feedback: Feedback, filter: FeedbackFilter): boolean {
   );
 }
 
+const DAY_MS = 86_400_000;
+
+/** Whether `stats` can answer `query` from the rollups: no user or tag filter, whole UTC days. */
+function answerableFromRollups(query: FeedbackFilter): boolean {
+  const wholeDay = (value: string | undefined) => value === undefined || Date.parse(value) % DAY_MS === 0;
+  return (
+    query.userId === undefined &&
+    (query.tags === undefined || query.tags.length === 0) &&
+    wholeDay(query.from) &&
+    wholeDay(query.to)
+  );
+}
+
+/** The summary of a set of rollup cells (equal to {@link summarize} of the feedback they count). */
+function summarizeRollups(cells: readonly FeedbackRollup[]): FeedbackSummary {
+  const distribution = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };
+  let count = 0;
+  let ratingCount = 0;
+  let ratingSum = 0;
+  let correctionCount = 0;
+  for (const cell of cells) {
+    count += cell.count;
+    ratingCount += cell.ratingCount;
+    ratingSum += cell.ratingSum;
+    correctionCount += cell.correctionCount;
+    cell.distribution.forEach((value, index) => {
+      distribution[String(index + 1) as keyof typeof distribution] += value;
+    });
+  }
+  return {
+    count,
+    ratingCount,
+    averageRating: ratingCount === 0 ? null : ratingSum / ratingCount,
+    distribution,
+    correctionCount,
+    correctionRate: count === 0 ? 0 : correctionCount / count,
+  };
+}
+
 function summarize(items: readonly Feedback[]): FeedbackSummary {
   const distribution = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };
   let ratingSum = 0;
@@ -118,8 +165,69 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
     metadata: options.limits?.maxMetadataLength ?? 16_384,
   };
   const feedback = storage.collection('feedback', FeedbackSchema);
+  const rollups = storage.collection('feedback-rollups', FeedbackRollupSchema);
+  const rollupState = storage.collection('feedback-rollup-state', FeedbackRollupStateSchema);
+  /** This instance's writer id: it alone writes the rollup cells named after it. */
+  const writer = randomBytes(8).toString('hex');
+  const cellLocks = new Map<string, Promise<unknown>>();
 
-  const all = async (filter: FeedbackFilter): Promise<Feedback[]> => {
+  /** Counts one stored feedback in this writer's cell (serialized per cell in this process). */
+  const addToRollups = async (stored: Feedback) => {
+    const empty = emptyFeedbackRollup(writer, stored);
+    const corrected = isCorrection(stored);
+    const previous = cellLocks.get(empty.id) ?? Promise.resolve();
+    const work = async () => {
+      try {
+        await rollups.update(empty.id, (cell) => addToFeedbackRollup(cell, stored, corrected));
+      } catch (error) {
+        // New cell (or deleted by a rebuild): only this instance writes it, so a plain write is safe.
+        if (!(TunekitError.isInstance(error) && error.code === 'NOT_FOUND')) throw error;
+        await rollups.set(addToFeedbackRollup(empty, stored, corrected));
+      }
+    };
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    cellLocks.set(empty.id, settled);
+    try {
+      await next;
+    } finally {
+      if (cellLocks.get(empty.id) === settled) cellLocks.delete(empty.id);
+    }
+  };
+
+  /** Every record of a collection in one pass (the predicate of `count` runs once per record). */
+  const visit = async <T extends { id: string }>(
+    collection: { count(filter: (record: T) => boolean): Promise<number> },
+    each: (record: T) => void,
+  ) => {
+    await collection.count((record) => {
+      each(record);
+      return false;
+    });
+  };
+
+  /**
+   * Replaces every rollup cell by cells counted from the feedback records. Exact when no process
+   * records feedback meanwhile; a feedback stored while it runs may be counted twice or not at all.
+   */
+  const rebuildRollups = async () => {
+    const rebuilt = new Map<string, FeedbackRollup>();
+    const rebuildWriter = `rebuilt-${randomBytes(8).toString('hex')}`;
+    let records = 0;
+    await visit<Feedback>(feedback, (item) => {
+      records += 1;
+      const empty = emptyFeedbackRollup(rebuildWriter, item);
+      rebuilt.set(empty.id, addToFeedbackRollup(rebuilt.get(empty.id) ?? empty, item, isCorrection(item)));
+    });
+    const stale: string[] = [];
+    await visit<FeedbackRollup>(rollups, (cell) => stale.push(cell.id));
+    for (const id of stale) await rollups.delete(id);
+    for (const cell of rebuilt.values()) await rollups.set(cell);
+    await rollupState.set({ id: 'state', rebuiltAt: new Date().toISOString(), records, version: 0 });
+    return { records, cells: rebuilt.size };
+  };
+
+  const checkDates = (filter: FeedbackFilter) => {
     for (const field of ['from', 'to'] as const) {
       const value = filter[field];
       if (value !== undefined && Number.isNaN(Date.parse(value))) {
@@ -131,13 +239,53 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         });
       }
     }
+  };
+
+  /** Stats from the rollup cells: O(cells), whatever the number of feedback records. */
+  const statsFromRollups = async (query: FeedbackStatsQuery): Promise<FeedbackStats> => {
+    if ((await rollupState.get('state')) === undefined) await rebuildRollups();
+    const fromDay = query.from === undefined ? undefined : new Date(query.from).toISOString().slice(0, 10);
+    const toDay = query.to === undefined ? undefined : new Date(query.to).toISOString().slice(0, 10);
+    const cells: FeedbackRollup[] = [];
+    await visit<FeedbackRollup>(rollups, (cell) => {
+      if (
+        cell.count > 0 &&
+        (query.modelId === undefined || cell.modelId === query.modelId) &&
+        (query.abTestId === undefined || cell.abTestId === query.abTestId) &&
+        (query.type === undefined || cell.type === query.type) &&
+        (fromDay === undefined || cell.day >= fromDay) &&
+        (toDay === undefined || cell.day < toDay)
+      ) {
+        cells.push(cell);
+      }
+    });
+    const result: FeedbackStats = summarizeRollups(cells);
+    if (query.groupBy !== undefined) {
+      const groups = new Map<string, FeedbackRollup[]>();
+      for (const cell of cells) {
+        const key =
+          query.groupBy === 'day'
+            ? cell.day
+            : query.groupBy === 'model'
+              ? cell.modelId
+              : (cell.variant ?? '(none)');
+        const list = groups.get(key);
+        if (list === undefined) groups.set(key, [cell]);
+        else list.push(cell);
+      }
+      result.groups = [...groups.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, list]) => ({ key, ...summarizeRollups(list) }));
+    }
+    return result;
+  };
+
+  const all = async (filter: FeedbackFilter): Promise<Feedback[]> => {
+    checkDates(filter);
     const collected: Feedback[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await feedback.list({ filter: (item) => matches(item, filter), limit: 1000, cursor });
-      collected.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+    await visit<Feedback>(feedback, (item) => {
+      if (matches(item, filter)) collected.push(item);
+    });
     return collected.sort((a, b) =>
       a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1,
     );
@@ -242,6 +390,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         createdAt: new Date().toISOString(),
         version: 0,
       });
+      await addToRollups(stored);
       events.emit('feedback:recorded', {
         feedbackId: stored.id,
         modelId: stored.modelId,
@@ -273,7 +422,11 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         cursor: query.cursor,
       }),
 
-    async stats(query = {}) {
+    async stats(query = {}, statsOptions = {}) {
+      checkDates(query);
+      if ((statsOptions.source ?? 'auto') === 'auto' && answerableFromRollups(query)) {
+        return statsFromRollups(query);
+      }
       const items = await all(query);
       const result: FeedbackStats = summarize(items);
       if (query.groupBy !== undefined) {
@@ -294,6 +447,20 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
           .map(([key, list]) => ({ key, ...summarize(list) }));
       }
       return result;
+    },
+
+    async recomputeStats(context) {
+      const report = await rebuildRollups();
+      await audit?.record(
+        {
+          action: 'feedback.recompute-stats',
+          resourceType: 'feedback',
+          outcome: 'success',
+          details: report,
+        },
+        context,
+      );
+      return report;
     },
 
     async export(exportOptions: ExportFeedbackOptions, context?: OperationContext) {

@@ -62,6 +62,24 @@ export interface FeedbackStats extends FeedbackSummary {
   groups?: Array<FeedbackSummary & { key: string }>;
 }
 
+/** Options of {@link FeedbackService.stats}. */
+export interface FeedbackStatsOptions {
+  /**
+   * `auto` (default): from the rollups (per-day counts kept as feedback is recorded) when the query
+   * has no `userId` or `tags` and `from`/`to` fall on UTC midnight, else from the records;
+   * `records`: always scan the feedback records.
+   */
+  source?: 'auto' | 'records';
+}
+
+/** What {@link FeedbackService.recomputeStats} did. */
+export interface FeedbackStatsRebuild {
+  /** Feedback records counted. */
+  records: number;
+  /** Rollup cells written. */
+  cells: number;
+}
+
 /** Options of {@link FeedbackService.export}. */
 export interface ExportFeedbackOptions {
   filter?: FeedbackFilter;
@@ -106,7 +124,17 @@ export interface FeedbackService {
   get(id: string): Promise<Feedback | undefined>;
   /** Newest first. */
   list(query?: FeedbackListQuery): Promise<CollectionPage<Feedback>>;
-  stats(query?: FeedbackStatsQuery): Promise<FeedbackStats>;
+  /**
+   * Counts, ratings and corrections of the matching feedback. Answered from rollups (O(cells): one
+   * per day, model, A/B test, variant, type and writing process) unless the query filters by user,
+   * tags, or times that are not UTC midnight, which scan the records.
+   */
+  stats(query?: FeedbackStatsQuery, options?: FeedbackStatsOptions): Promise<FeedbackStats>;
+  /**
+   * Rebuilds the rollups from the feedback records (done by itself the first time `stats` needs
+   * them). Exact when no process records feedback meanwhile.
+   */
+  recomputeStats(context?: OperationContext): Promise<FeedbackStatsRebuild>;
   /** Writes the matching feedback as a new version of a `feedback` dataset through `kit.datasets`. */
   export(options: ExportFeedbackOptions, context?: OperationContext): Promise<FeedbackExport>;
 }
