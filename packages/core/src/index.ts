@@ -1,12 +1,21 @@
 // @tunekit/core public API. Keep this barrel explicit: one line per exported module.
 export {
+  type ABTestAggregateStore,
+  type ABTestAggregateStoreOptions,
+  type ABTestRebuildReport,
+  createABTestAggregateStore,
+} from './ab-tests/ab-test-aggregate-store.js';
+export {
   type ABTestResults,
+  type ABTestResultsOptions,
   type ABVariantResult,
   allocationShares,
   computeABTestResults,
+  computeABTestResultsFromStatistics,
   type SampleRatioCheck,
   SRM_THRESHOLD,
   unitValue,
+  variantStatisticsOfUnits,
 } from './ab-tests/ab-test-results.js';
 export type {
   ABAssignment,
@@ -24,7 +33,20 @@ export {
   reallocateBuckets,
 } from './ab-tests/bucket-allocation.js';
 export { type ABTestServiceOptions, createABTestService } from './ab-tests/create-ab-test-service.js';
+export { type DoubleDouble, DoubleDoubleSchema } from './ab-tests/double-double.js';
 export { fnv1a32, growthBookHashV2, hashBucketV2 } from './ab-tests/fnv1a.js';
+export {
+  type BinaryIntervalMethod,
+  newcombeDifferenceInterval,
+  type ProportionCount,
+  wilsonScoreInterval,
+} from './ab-tests/proportion-intervals.js';
+export {
+  emptyVariantStatistics,
+  summarizeVariantStatistics,
+  type VariantStatistics,
+  VariantStatisticsSchema,
+} from './ab-tests/variant-statistics.js';
 export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
 export {
   ARTIFACT_SCHEME,
@@ -181,7 +203,9 @@ export type {
   FeedbackListQuery,
   FeedbackService,
   FeedbackStats,
+  FeedbackStatsOptions,
   FeedbackStatsQuery,
+  FeedbackStatsRebuild,
   FeedbackSummary,
   RecordFeedbackInput,
 } from './feedback/feedback-service.js';
