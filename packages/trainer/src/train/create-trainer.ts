@@ -359,6 +359,19 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       }
       const rows = await collectRows(dataset);
       const packing = trainingOptions.packing ?? isTextOnly(rows);
+      /** Warns (event `warning:raised`) about over-long examples that were cut or left out. */
+      const warnOverflow = (
+        what: string,
+        prepared: { truncated: number; rejected: number[] },
+        unit: string,
+      ) => {
+        if (prepared.truncated === 0 && prepared.rejected.length === 0) return;
+        options.events?.emit('warning:raised', {
+          source: 'trainer',
+          message: `${what}: ${prepared.truncated} ${unit}(s) truncated to ${maxLength} tokens, ${prepared.rejected.length} left out`,
+          details: { truncated: prepared.truncated, rejected: prepared.rejected.slice(0, 100), maxLength },
+        });
+      };
       const prepare = (items: unknown[], what: string) => {
         if (classification) return prepareClassification(items, maxLength, what);
         const prepared = prepareSequences(items, {
@@ -368,13 +381,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
           overflow: trainingOptions.overflow,
           chatTemplate,
         });
-        if (prepared.truncated > 0 || prepared.rejected.length > 0) {
-          options.events?.emit('warning:raised', {
-            source: 'trainer',
-            message: `${what}: ${prepared.truncated} example(s) truncated to ${maxLength} tokens, ${prepared.rejected.length} rejected`,
-            details: { truncated: prepared.truncated, rejected: prepared.rejected.slice(0, 100), maxLength },
-          });
-        }
+        warnOverflow(what, prepared, 'example');
         return prepared.sequences;
       };
       const preference = trainingOptions.dpo;
@@ -391,13 +398,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
           maxLength,
           overflow: trainingOptions.overflow,
         });
-        if (prepared.truncated > 0 || prepared.rejected.length > 0) {
-          options.events?.emit('warning:raised', {
-            source: 'trainer',
-            message: `${what}: ${prepared.truncated} pair(s) truncated to ${maxLength} tokens, ${prepared.rejected.length} dropped`,
-            details: { truncated: prepared.truncated, rejected: prepared.rejected.slice(0, 100), maxLength },
-          });
-        }
+        warnOverflow(what, prepared, 'pair');
         return prepared.pairs;
       };
       const prepareAny = preference ? preparePairs : prepare;
