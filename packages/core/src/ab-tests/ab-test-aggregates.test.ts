@@ -13,6 +13,12 @@ import {
 import type { Storage } from '../storage/collection.js';
 import { createStorage } from '../storage/create-storage.js';
 import {
+  findPostgresBinaries,
+  POSTGRES_SERVER_MISSING_REASON,
+  type PostgresTestServer,
+  startPostgresServer,
+} from '../testing/start-postgres-server.js';
+import {
   findRedisServer,
   REDIS_SERVER_MISSING_REASON,
   type RedisTestServer,
@@ -387,16 +393,32 @@ describe('A/B statistics with two processes on one store', () => {
 
   const redisAvailable = findRedisServer() !== undefined;
   if (!redisAvailable) console.warn(`A/B Redis concurrency test skipped: ${REDIS_SERVER_MISSING_REASON}`);
+  const postgresAvailable = findPostgresBinaries() !== undefined;
+  if (!postgresAvailable)
+    console.warn(`A/B PostgreSQL concurrency test skipped: ${POSTGRES_SERVER_MISSING_REASON}`);
   let redis: RedisTestServer | undefined;
+  let postgres: PostgresTestServer | undefined;
   beforeAll(async () => {
     if (redisAvailable) redis = await startRedisServer();
+    if (postgresAvailable) postgres = await startPostgresServer();
   });
-  afterAll(() => redis?.stop());
+  afterAll(async () => {
+    await redis?.stop();
+    await postgres?.stop();
+  });
   it.skipIf(!redisAvailable)(
     `Redis: parallel recording from two connections equals a rescan${redisAvailable ? '' : ` (skipped: ${REDIS_SERVER_MISSING_REASON})`}`,
     async () => {
       await recordFromTwoProcesses(() =>
         createStorage({ driver: 'redis', url: (redis as RedisTestServer).url }),
+      );
+    },
+  );
+  it.skipIf(!postgresAvailable)(
+    `PostgreSQL: parallel recording from two pools equals a rescan${postgresAvailable ? '' : ` (skipped: ${POSTGRES_SERVER_MISSING_REASON})`}`,
+    async () => {
+      await recordFromTwoProcesses(() =>
+        createStorage({ driver: 'postgres', uri: (postgres as PostgresTestServer).uri }),
       );
     },
   );
