@@ -136,8 +136,11 @@ async function run(backendName: string, options: SqlBackendOptions): Promise<voi
 }
 
 await run('sqlite', { dialect: 'sqlite', path: join(directory, 'queries.sqlite') });
-if (process.env.BENCH_POSTGRES !== '0' && findPostgresBinaries() !== undefined) {
-  const postgres = await startPostgresServer();
+const postgres =
+  process.env.BENCH_POSTGRES !== '0' && findPostgresBinaries() !== undefined
+    ? await startPostgresServer()
+    : undefined;
+if (postgres) {
   try {
     await run('postgres', { dialect: 'postgres', uri: postgres.uri });
   } finally {
