@@ -1,0 +1,71 @@
+import type { Graph, Value } from '../onnx/graph.js';
+import type { Int4BlockValues, QuantizedLinearValues } from './declare-quantized-linears.js';
+
+/** The `com.microsoft` operator domain of onnxruntime's contrib operators. */
+export const MICROSOFT_DOMAIN = 'com.microsoft';
+
+/**
+ * `x·dequant(B)ᵀ` with onnxruntime's contrib operator `com.microsoft:MatMulNBits` (4 bits, zero
+ * point 8, CPU and CUDA kernels): `x` `[rows, matrix.columns]` → `[rows, matrix.rows]`.
+ */
+export function matMulNBits(graph: Graph, x: Value, matrix: Int4BlockValues): Value {
+  return graph.node(
+    'MatMulNBits',
+    [x, matrix.data, matrix.scales],
+    { K: matrix.columns, N: matrix.rows, bits: 4, block_size: matrix.blockSize },
+    [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), matrix.rows] }],
+    { domain: MICROSOFT_DOMAIN },
+  )[0] as Value;
+}
+
+/**
+ * The float32 matrix `[rows, columns]` of an int4 block matrix, computed in the graph with standard
+ * operators: nibbles by `BitShift` (low = `(b << 4) >> 4`, high = `b >> 4`), interleaved by
+ * Concat, then `(code − 8)·scale`, the values `MatMulNBits` multiplies by. `dependency` is any
+ * run-time float tensor (its first element is read): the shift amounts and the scales pass through
+ * `+ 0` values derived from it (`Less(v, v)` is false even for NaN), so onnxruntime's constant
+ * folding cannot turn the dequantization into a float32 initializer (which would undo the memory
+ * savings); the matrix exists only while the backward pass uses it.
+ */
+export function dequantizeInt4BlockValues(graph: Graph, matrix: Int4BlockValues, dependency: Value): Value {
+  const { rows, columns, blockSize } = matrix;
+  const blocks = columns / blockSize;
+  const first = graph.slice(graph.reshape(dependency, [-1]), [0], [1], [0]);
+  const never = graph.node('Less', [first, first], {}, [{ dtype: 'bool', shape: [1] }])[0] as Value;
+  const shift = graph.add(graph.constant([4], 'uint8', [1]), graph.cast(never, 'uint8'));
+  const bitShift = (value: Value, direction: 'LEFT' | 'RIGHT') =>
+    graph.node('BitShift', [value, shift], { direction }, [
+      { dtype: 'uint8', shape: value.shape },
+    ])[0] as Value;
+  const low = bitShift(bitShift(matrix.data, 'LEFT'), 'RIGHT');
+  const high = bitShift(matrix.data, 'RIGHT');
+  const codes = graph.concat([graph.unsqueeze(low, [3]), graph.unsqueeze(high, [3])], 3);
+  const centered = graph.sub(
+    graph.reshape(graph.cast(codes, 'float32'), [rows, blocks, blockSize]),
+    graph.scalar(8, 'float32'),
+  );
+  const scales = graph.unsqueeze(graph.add(matrix.scales, graph.cast(never, 'float32')), [2]);
+  return graph.reshape(graph.mul(centered, scales), [rows, columns]);
+}
+
+/**
+ * A frozen quantized linear layer `y = x·Wᵀ (+ bias)` on 2-D `x` `[rows, in]`: the forward pass is
+ * one `MatMulNBits`; d(loss)/d(x) = dy·W is a hand-written gradient (`Graph.customGradient`):
+ * `Gemm(dy, dequant(W))` with the same codes and scales ({@link dequantizeInt4BlockValues}, exact
+ * consistency), or, when the layer carries a transposed copy, `MatMulNBits(dy, Wᵀ)` (faster, no
+ * float matrix, but `Wᵀ` was rounded a second time). The weight itself gets no gradient (frozen).
+ */
+export function buildQuantizedLinear(
+  graph: Graph,
+  x: Value,
+  linear: QuantizedLinearValues,
+  bias?: Value,
+): Value {
+  const product = matMulNBits(graph, x, linear.weight);
+  graph.customGradient(product, [x], (dy) => [
+    linear.transposed
+      ? matMulNBits(graph, dy, linear.transposed)
+      : graph.gemm(dy, dequantizeInt4BlockValues(graph, linear.weight, dy)),
+  ]);
+  return bias ? graph.add(product, bias) : product;
+}
