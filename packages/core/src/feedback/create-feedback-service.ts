@@ -177,12 +177,19 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
     const corrected = isCorrection(stored);
     const previous = cellLocks.get(empty.id) ?? Promise.resolve();
     const work = async () => {
-      try {
-        await rollups.update(empty.id, (cell) => addToFeedbackRollup(cell, stored, corrected));
-      } catch (error) {
-        // New cell (or deleted by a rebuild): only this instance writes it, so a plain write is safe.
-        if (!(TunekitError.isInstance(error) && error.code === 'NOT_FOUND')) throw error;
-        await rollups.set(addToFeedbackRollup(empty, stored, corrected));
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await rollups.update(empty.id, (cell) => addToFeedbackRollup(cell, stored, corrected));
+          return;
+        } catch (error) {
+          const code = TunekitError.isInstance(error) ? error.code : undefined;
+          // A rebuild deleted the cell under the update: try again (it is then new).
+          if (code === 'CONFLICT' && attempt < 10) continue;
+          // New cell (or deleted by a rebuild): only this instance writes it, so a plain write is safe.
+          if (code !== 'NOT_FOUND') throw error;
+          await rollups.set(addToFeedbackRollup(empty, stored, corrected));
+          return;
+        }
       }
     };
     const next = previous.then(work, work);
