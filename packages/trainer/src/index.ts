@@ -27,6 +27,7 @@ export * from './optim/learning-rate-schedule.js';
 export * from './plugin/train-job-input.js';
 export * from './plugin/trainer-plugin.js';
 export * from './predict/create-classifier.js';
+export * from './quantization/index.js';
 export * from './safetensors/index.js';
 export * from './tokenizers/byte-level-tokenizer.js';
 export * from './tokenizers/jinja-chat-template.js';

@@ -1,5 +1,12 @@
 import type { LoraConfig } from '../lora/lora-config.js';
+import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { Graph, Value } from '../onnx/graph.js';
+import {
+  declareQuantizedLinears,
+  type QuantizedLinearValues,
+} from '../quantization/declare-quantized-linears.js';
+import { QuantizationConfigSchema } from '../quantization/quantization-config.js';
+import { type LinearWeightLayout, quantizeLinearWeights } from '../quantization/quantize-linear-weights.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { buildCausalLanguageModelLoss } from './causal-language-model-loss.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
@@ -23,6 +30,11 @@ export interface CausalTrainingForwardInputs {
   inputIds: Value;
   /** Input `attention_mask`, int64 `[batch, sequence]`. */
   attentionMask: Value;
+  /**
+   * The quantized frozen linear layers by module path when `quantization` is set (their `.weight`
+   * is then absent from `values`): apply them with `buildQuantizedLinear`.
+   */
+  quantized: Map<string, QuantizedLinearValues> | undefined;
 }
 
 /** What {@link buildCausalTrainingGraph} needs back from a causal model's forward builder. */
@@ -46,6 +58,9 @@ export interface CausalTrainingGraphOptions {
   /** The resolved adapters with their settings; undefined without LoRA. */
   adapters: { config: LoraConfig; resolved: ResolvedLoraAdapters } | undefined;
   vocabularySize: number;
+  /** The model's linear layers (what `quantization` quantizes) and how their weights are stored. */
+  linearModules: readonly LoraTargetModule[];
+  linearLayout: LinearWeightLayout;
   /** Builds the model's forward pass in the graph. */
   forward: (graph: Graph, inputs: CausalTrainingForwardInputs) => CausalTrainingForward;
 }
@@ -54,7 +69,9 @@ export interface CausalTrainingGraphOptions {
  * Builds a causal language model's training graph: inputs (token labels), base weights (trainable
  * with `trainable: 'full'`) and trainable adapters, the model's forward pass, the causal LM loss with
  * its hand-fused gradient seeds, the gradient outputs and the optional `logits`
- * `[batch, sequence, vocab]` ({@link startTrainingGraph}, {@link finishTrainingGraph}).
+ * `[batch, sequence, vocab]` ({@link startTrainingGraph}, {@link finishTrainingGraph}). With
+ * `quantization`, the linear layers' weights become int4 block initializers
+ * ({@link quantizeLinearWeights}) instead of float32 ones.
  */
 export function buildCausalTrainingGraph(
   options: BuildTrainingGraphOptions<unknown>,
@@ -65,20 +82,31 @@ export function buildCausalTrainingGraph(
     {
       name: model.name,
       labels: 'per-token',
+      quantizable: true,
     },
   );
+  const quantization = options.quantization
+    ? quantizeLinearWeights(
+        model.weights,
+        model.linearModules,
+        model.linearLayout,
+        QuantizationConfigSchema.parse(options.quantization),
+      )
+    : undefined;
   const { values, lora } = declareModelWeights(graph, {
-    weights: model.weights,
+    weights: quantization?.weights ?? model.weights,
     adapters: model.adapters,
     trainable: { base: options.trainable === 'full', adapters: true },
     parameters,
   });
+  const quantized = quantization ? declareQuantizedLinears(graph, quantization.linears) : undefined;
   const forward = model.forward(graph, {
     values,
     lora,
     dropout,
     inputIds,
     attentionMask,
+    quantized,
   });
   const reference = options.preference ? graph.input('reference_logps', 'float32', [batch]) : undefined;
   const { loss, seeds, sequenceLogProbabilities } = buildCausalLanguageModelLoss(graph, {

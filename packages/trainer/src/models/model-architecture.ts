@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { LoraConfig } from '../lora/lora-config.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
+import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
 
@@ -51,6 +52,14 @@ export interface BuildTrainingGraphOptions<Config> {
    * and open the session from the path.
    */
   externalDataThreshold?: number;
+  /**
+   * QLoRA-style frozen base: the linear layers' weights (not the embeddings, norms, biases or LM
+   * head) are stored as 4-bit codes in blocks of `blockSize` along the input axis and multiplied
+   * with onnxruntime's `com.microsoft:MatMulNBits` (see `quantizeInt4Blocks`). Only with
+   * `trainable: 'lora'` (`VALIDATION_FAILED` otherwise) and for causal language models (GPT-2,
+   * Llama, Qwen2; `MODEL_UNSUPPORTED` otherwise).
+   */
+  quantization?: QuantizationOptions;
 }
 
 /** One tensor the optimizer owns: fed as a graph input every step, its gradient fetched as an output. */

@@ -9,6 +9,8 @@ export interface StartTrainingGraphOptions {
   name: string;
   /** `per-token`: labels int64 `[batch, sequence]` (language models); `per-sequence`: `[batch]` (classifiers). */
   labels: 'per-token' | 'per-sequence';
+  /** Whether the model's builder applies `quantization` (default false: `MODEL_UNSUPPORTED` when set). */
+  quantizable?: boolean;
 }
 
 /** The new training graph with its inputs, as {@link startTrainingGraph} returns it. */
@@ -31,8 +33,10 @@ export interface StartedTrainingGraph {
 }
 
 /**
- * Checks that `trainable: 'lora'` comes with LoRA settings (`VALIDATION_FAILED` otherwise), then
- * creates a training graph and declares its inputs `input_ids`, `attention_mask` and `labels`.
+ * Checks that `trainable: 'lora'` comes with LoRA settings and that `quantization` comes with
+ * `trainable: 'lora'` (`VALIDATION_FAILED` otherwise) on a model that supports it
+ * (`MODEL_UNSUPPORTED`), then creates a training graph and declares its inputs `input_ids`,
+ * `attention_mask` and `labels`.
  */
 export function startTrainingGraph(
   options: BuildTrainingGraphOptions<unknown>,
@@ -44,6 +48,23 @@ export function startTrainingGraph(
       status: 400,
       message: 'trainable "lora" needs LoRA settings',
       details: {},
+    });
+  }
+  if (options.quantization && options.trainable !== 'lora') {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message:
+        'quantization (a 4-bit frozen base) needs trainable "lora": quantized weights cannot be trained',
+      details: { trainable: options.trainable },
+    });
+  }
+  if (options.quantization && !settings.quantizable) {
+    throw new TunekitError({
+      code: 'MODEL_UNSUPPORTED',
+      status: 422,
+      message: `quantization is not supported for ${settings.name} graphs (GPT-2, Llama and Qwen2 only)`,
+      details: { graph: settings.name },
     });
   }
   const graph = new Graph({ name: settings.name });

@@ -64,7 +64,7 @@ export function buildQuantizedLinear(
   const product = matMulNBits(graph, x, linear.weight);
   graph.customGradient(product, [x], (dy) => [
     linear.transposed
-      ? matMulNBits(graph, dy, linear.transposed)
+      ? matMulNBits(graph, dy, linear.transposed())
       : graph.gemm(dy, dequantizeInt4BlockValues(graph, linear.weight, dy)),
   ]);
   return bias ? graph.add(product, bias) : product;

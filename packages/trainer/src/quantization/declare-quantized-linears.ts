@@ -20,8 +20,11 @@ export interface QuantizedLinearValues {
   outFeatures: number;
   /** `W` `[out, in]`. */
   weight: Int4BlockValues;
-  /** `Wᵀ` `[in, out]` (backward `transposed-copy` only). */
-  transposed?: Int4BlockValues;
+  /**
+   * `Wᵀ` `[in, out]` (backward `transposed-copy` only), declared on first call: only layers whose
+   * input needs a gradient store the copy (not, e.g., the first layer's q/k/v projections).
+   */
+  transposed?: () => Int4BlockValues;
 }
 
 /** Declares an {@link Int4BlockMatrix} as the two initializers `<name>.int4` and `<name>.scales`. */
@@ -43,8 +46,8 @@ export function declareInt4BlockMatrix(graph: Graph, name: string, matrix: Int4B
 
 /**
  * Declares quantized linear layers as initializers (`<module>.weight.int4` and
- * `<module>.weight.scales`, plus `<module>.weight_transposed.*` for a transposed copy) and returns
- * their values by module path.
+ * `<module>.weight.scales`; a transposed copy `<module>.weight_transposed.*` when the backward pass
+ * asks for it) and returns their values by module path.
  */
 export function declareQuantizedLinears(
   graph: Graph,
@@ -52,13 +55,18 @@ export function declareQuantizedLinears(
 ): Map<string, QuantizedLinearValues> {
   const values = new Map<string, QuantizedLinearValues>();
   for (const [modulePath, linear] of linears) {
+    const { transposed } = linear;
+    let transposedValues: Int4BlockValues | undefined;
     values.set(modulePath, {
       modulePath,
       inFeatures: linear.inFeatures,
       outFeatures: linear.outFeatures,
       weight: declareInt4BlockMatrix(graph, `${modulePath}.weight`, linear.weight),
-      transposed: linear.transposed
-        ? declareInt4BlockMatrix(graph, `${modulePath}.weight_transposed`, linear.transposed)
+      transposed: transposed
+        ? () => {
+            transposedValues ??= declareInt4BlockMatrix(graph, `${modulePath}.weight_transposed`, transposed);
+            return transposedValues;
+          }
         : undefined,
     });
   }

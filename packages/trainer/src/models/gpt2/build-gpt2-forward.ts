@@ -1,4 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
+import { buildQuantizedLinear } from '../../quantization/build-quantized-linear.js';
+import type { QuantizedLinearValues } from '../../quantization/declare-quantized-linears.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
 import { buildActivation } from '../build-activation.js';
 import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
@@ -27,6 +29,8 @@ export interface Gpt2ForwardOptions {
   positionIds?: Value;
   /** Cached keys/values `[batch, heads, past, headSize]` per layer (inference with a KV cache). */
   past?: Array<{ key: Value; value: Value }>;
+  /** Frozen 4-bit Conv1D layers by module path (their float `.weight` is then not declared). */
+  quantized?: ReadonlyMap<string, QuantizedLinearValues>;
 }
 
 /** Result of {@link buildGpt2Forward}. */
@@ -82,7 +86,10 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
   const maskBias = buildCausalMaskBias(graph, { pastLength, totalLength }, options.attentionMask, [1, 2]);
 
   const linear = (x: Value, modulePath: string): Value => {
-    const output = graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`));
+    const quantized = options.quantized?.get(modulePath);
+    const output = quantized
+      ? buildQuantizedLinear(graph, x, quantized, weight(`${modulePath}.bias`))
+      : graph.gemm(x, weight(`${modulePath}.weight`), weight(`${modulePath}.bias`));
     return addLoraAdapter(graph, x, output, modulePath, options.lora, dropout);
   };
   const layerNorm = (x: Value, prefix: string): Value =>

@@ -34,6 +34,8 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<Gpt2Config>): Tra
     weights,
     adapters: resolveAdapters(config, options.lora),
     vocabularySize: config.vocab_size,
+    linearModules: gpt2LinearModules(config),
+    linearLayout: 'in-out',
     forward: (graph, { values, ...inputs }) => ({
       ...buildGpt2Forward(graph, { config, weight: (name) => values.get(name) as Value, ...inputs }),
       headWeight: values.get('transformer.wte.weight') as Value,

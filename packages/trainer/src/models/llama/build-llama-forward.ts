@@ -1,4 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
+import { buildQuantizedLinear } from '../../quantization/build-quantized-linear.js';
+import type { QuantizedLinearValues } from '../../quantization/declare-quantized-linears.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
 import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
 import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
@@ -26,6 +28,8 @@ export interface LlamaForwardOptions {
   positionIds?: Value;
   /** Cached keys/values `[batch, keyValueHeads, past, headSize]` per layer (after rotary). */
   past?: Array<{ key: Value; value: Value }>;
+  /** Frozen 4-bit Linear layers by module path (their float `.weight` is then not declared). */
+  quantized?: ReadonlyMap<string, QuantizedLinearValues>;
 }
 
 /** Result of {@link buildLlamaForward}. */
@@ -87,7 +91,10 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
 
   const linear = (x: Value, modulePath: string): Value => {
     const bias = options.weight(`${modulePath}.bias`);
-    const output = graph.gemm(x, weight(`${modulePath}.weight`), bias, { transB: true });
+    const quantized = options.quantized?.get(modulePath);
+    const output = quantized
+      ? buildQuantizedLinear(graph, x, quantized, bias)
+      : graph.gemm(x, weight(`${modulePath}.weight`), bias, { transB: true });
     return addLoraAdapter(graph, x, output, modulePath, options.lora, dropout);
   };
   const rmsNorm = (x: Value, name: string) => buildRmsNorm(graph, x, weight(name), config.rms_norm_eps);

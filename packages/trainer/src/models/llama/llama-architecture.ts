@@ -37,6 +37,8 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<LlamaConfig>): Tr
     weights,
     adapters: resolveAdapters(config, options.lora),
     vocabularySize: config.vocab_size,
+    linearModules: llamaLinearModules(config),
+    linearLayout: 'out-in',
     forward: (graph, { values, ...inputs }) =>
       buildLlamaForward(graph, { config, weight: (name) => values.get(name), ...inputs }),
   });
