@@ -16,6 +16,7 @@ import { TextGenerator } from '../generate/text-generator.js';
 import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
+import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -51,6 +52,12 @@ export interface CreateTrainerOptions {
   lora?: Partial<LoraConfig> | LoraAdapters;
   /** `lora` (default when `lora` is given) or `full`. */
   trainable?: 'lora' | 'full';
+  /**
+   * QLoRA-style 4-bit frozen base for the training graphs (`{ bits: 4, blockSize: 64 }`; GPT-2,
+   * Llama, Qwen2; only with `trainable: 'lora'`). Generation keeps the float32 base weights.
+   * See `BuildTrainingGraphOptions.quantization`.
+   */
+  quantization?: QuantizationOptions;
   /** Where sessions run. Default `cpu`. */
   device?: Device;
   /** Intra-op threads. */
@@ -176,6 +183,14 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       message: 'trainable "lora" needs lora options (r, alpha, targetModules …)',
     });
   }
+  if (options.quantization && trainable !== 'lora') {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message:
+        'quantization (a 4-bit frozen base) needs trainable "lora": quantized weights cannot be trained',
+    });
+  }
   const positions = modelPositions(model.config);
   const vocabSize = (model.config as Record<string, unknown>).vocab_size;
   if (typeof vocabSize === 'number' && tokenizer.vocabSize > vocabSize) {
@@ -252,6 +267,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         dropout,
         gradients,
         preference,
+        quantization: options.quantization,
       });
     const graph = build(options.dropout ?? false, true);
     const session = await openSession(graph.model);
