@@ -39,6 +39,10 @@ describe('tunekit serve', () => {
         body: JSON.stringify({ username: 'admin', password: 'admin-password' }),
       });
       expect(login.status).toBe(200);
+      // The registry plugin is loaded by default: the models routes (and the UI's Models page) work.
+      const { access_token: token } = (await login.json()) as { access_token: string };
+      const models = await fetch(`${url}/models`, { headers: { authorization: `Bearer ${token}` } });
+      expect(models.status).toBe(200);
     } finally {
       await stop?.();
       await rm(directory, { recursive: true, force: true });

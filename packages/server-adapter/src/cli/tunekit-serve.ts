@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createTunekit, TunekitError } from '@tunekit/core';
+import { createTunekit, TunekitError, type TunekitPlugin } from '@tunekit/core';
 import { z } from 'zod';
 import { type CreateServerOptions, createServer } from '../server/create-server.js';
 
@@ -19,6 +19,8 @@ export const ServeConfigSchema = z
       .optional(),
     /** Load `@tunekit/trainer`'s plugin so `POST /train` trains (default true). */
     trainer: z.boolean().default(true),
+    /** Load `@tunekit/registry`'s plugin so `/models` routes and the UI's Models page work (default true). */
+    registry: z.boolean().default(true),
     server: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
@@ -64,7 +66,9 @@ export async function runServe(argv: string[]): Promise<() => Promise<void>> {
       message: z.prettifyError(parsed.error),
     });
   const config = parsed.data;
-  const plugins = config.trainer ? [(await import('@tunekit/trainer')).trainerPlugin()] : [];
+  const plugins: TunekitPlugin[] = [];
+  if (config.trainer) plugins.push((await import('@tunekit/trainer')).trainerPlugin());
+  if (config.registry) plugins.push((await import('@tunekit/registry')).registryPlugin());
   const kit = await createTunekit({ dataDirectory: config.dataDirectory, plugins });
   const serverOptions = config.server as CreateServerOptions;
   const jwtSecret = process.env.TUNEKIT_JWT_SECRET;

@@ -257,16 +257,44 @@ export const stopTrainingRoute = defineRoute({
 
 const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** Events of one job as SSE: a `status` snapshot, then `progress`, `step`, `checkpoint` … until a final status. */
+/** How often a job stream re-reads the job when no event of it arrived (jobs run by another process). */
+const JOB_STREAM_POLL_MS = 1000;
+
+/**
+ * Events of one job as SSE: a `status` snapshot, then `progress`, `step`, `checkpoint` … until a
+ * final status. Events are local to the process that runs a job; when several server processes
+ * share the kit's storage, a stream opened on another process gets a `status` event from the
+ * stored job whenever it changes (read every second while no event of the job arrives), and ends
+ * on its final status.
+ */
 async function* jobEvents(kit: Tunekit, jobId: string, signal: AbortSignal): AsyncGenerator<ServerSentEvent> {
   const queue: ServerSentEvent[] = [];
   let wake: (() => void) | undefined;
   let finished = false;
+  let lastEventAt = Date.now();
   const push = (event: ServerSentEvent, final = false) => {
     queue.push(event);
+    lastEventAt = Date.now();
     if (final) finished = true;
     wake?.();
   };
+  let lastSnapshot = '';
+  const poll = setInterval(() => {
+    if (finished || Date.now() - lastEventAt < JOB_STREAM_POLL_MS) return;
+    void kit.jobs.get(jobId).then(
+      (job) => {
+        if (!job || finished) return;
+        const snapshot = JSON.stringify([job.status, job.progress, job.attempt, job.progressMessage]);
+        if (snapshot === lastSnapshot) return;
+        lastSnapshot = snapshot;
+        const final = finalStatuses.has(job.status);
+        queue.push({ event: 'status', data: view(job) });
+        if (final) finished = true;
+        wake?.();
+      },
+      () => undefined,
+    );
+  }, JOB_STREAM_POLL_MS);
   const mine = (payload: { jobId?: string }) => payload.jobId === jobId;
   const stops = [
     kit.events.on('job:started', (payload) => mine(payload) && push({ event: 'started', data: payload })),
@@ -300,6 +328,7 @@ async function* jobEvents(kit: Tunekit, jobId: string, signal: AbortSignal): Asy
     // Subscribed first, then the snapshot: no event falls between the two.
     const job = await kit.jobs.get(jobId);
     if (job) {
+      lastSnapshot = JSON.stringify([job.status, job.progress, job.attempt, job.progressMessage]);
       yield { event: 'status', data: view(job) };
       if (finalStatuses.has(job.status)) return;
     }
@@ -318,6 +347,7 @@ async function* jobEvents(kit: Tunekit, jobId: string, signal: AbortSignal): Asy
       wake = undefined;
     }
   } finally {
+    clearInterval(poll);
     signal.removeEventListener('abort', onAbort);
     for (const stop of stops) stop();
   }
