@@ -21,7 +21,8 @@ export function matMulNBits(graph: Graph, x: Value, matrix: Int4BlockValues): Va
 /**
  * The float32 matrix `[rows, columns]` of an int4 block matrix, computed in the graph with standard
  * operators: nibbles by `BitShift` (low = `(b << 4) >> 4`, high = `b >> 4`), interleaved by
- * Concat, then `(code − 8)·scale`, the values `MatMulNBits` multiplies by. `dependency` is any
+ * Concat, then `(code − 8)·scale` by one per-axis `DequantizeLinear` (a scale and zero point 8 per
+ * block), the values `MatMulNBits` multiplies by. `dependency` is any
  * run-time float tensor (its first element is read): the shift amounts and the scales pass through
  * `+ 0` values derived from it (`Less(v, v)` is false even for NaN), so onnxruntime's constant
  * folding cannot turn the dequantization into a float32 initializer (which would undo the memory
@@ -39,13 +40,17 @@ export function dequantizeInt4BlockValues(graph: Graph, matrix: Int4BlockValues,
     ])[0] as Value;
   const low = bitShift(bitShift(matrix.data, 'LEFT'), 'RIGHT');
   const high = bitShift(matrix.data, 'RIGHT');
-  const codes = graph.concat([graph.unsqueeze(low, [3]), graph.unsqueeze(high, [3])], 3);
-  const centered = graph.sub(
-    graph.reshape(graph.cast(codes, 'float32'), [rows, blocks, blockSize]),
-    graph.scalar(8, 'float32'),
-  );
-  const scales = graph.unsqueeze(graph.add(matrix.scales, graph.cast(never, 'float32')), [2]);
-  return graph.reshape(graph.mul(centered, scales), [rows, columns]);
+  const codes = graph.reshape(graph.concat([graph.unsqueeze(low, [3]), graph.unsqueeze(high, [3])], 3), [
+    rows * blocks,
+    blockSize,
+  ]);
+  // One scale and zero point 8 per row of `codes` (a block): per-axis DequantizeLinear, (code − 8)·scale.
+  const scales = graph.reshape(graph.add(matrix.scales, graph.cast(never, 'float32')), [rows * blocks]);
+  const zeroPoints = graph.constant(new Uint8Array(rows * blocks).fill(8), 'uint8', [rows * blocks]);
+  const dequantized = graph.node('DequantizeLinear', [codes, scales, zeroPoints], { axis: 0 }, [
+    { dtype: 'float32', shape: [rows * blocks, blockSize] },
+  ])[0] as Value;
+  return graph.reshape(dequantized, [rows, columns]);
 }
 
 /**
