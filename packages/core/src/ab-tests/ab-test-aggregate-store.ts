@@ -141,6 +141,12 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
   const shardIds = (testId: string) =>
     Array.from({ length: AB_TEST_STATISTICS_SHARDS }, (_, shard) => statisticsShardId(testId, shard));
 
+  /**
+   * The version of each shard as this process last wrote it. Shards are never deleted, so their
+   * versions only grow: a shard found at this version has not been written since.
+   */
+  const writtenVersions = new Map<string, number>();
+
   /** `update` with retries when another process moved the shard in between. */
   const updateShard = async (
     id: string,
@@ -148,7 +154,9 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
   ): Promise<ABTestStatisticsShard> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await shards.update(id, updater);
+        const stored = await shards.update(id, updater);
+        writtenVersions.set(id, stored.version ?? 0);
+        return stored;
       } catch (error) {
         if (!isCoded(error, 'CONFLICT') || attempt >= MAX_CONFLICT_RETRIES) throw error;
         if (attempt % 4 === 0) await backoff(attempt);
@@ -273,6 +281,7 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
         });
       } catch (error) {
         if (isCoded(error, 'NOT_FOUND')) {
+          writtenVersions.delete(id);
           await shards.set({ ...emptyShard(test, shard, false), rebuild: mark });
         } else if (isSignal(error, 'busy') && shard === 0) {
           // Another rebuild is under way: wait for it; its result is as good as ours.
@@ -355,9 +364,10 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
   return {
     async initialize(test) {
       await Promise.all(
-        Array.from({ length: AB_TEST_STATISTICS_SHARDS }, (_, shard) =>
-          shards.set(emptyShard(test, shard, true)),
-        ),
+        Array.from({ length: AB_TEST_STATISTICS_SHARDS }, (_, shard) => {
+          writtenVersions.delete(statisticsShardId(test.id, shard));
+          return shards.set(emptyShard(test, shard, true));
+        }),
       );
     },
 
@@ -366,6 +376,9 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
       const kind = test.successMetric.kind;
       const shardId = statisticsShardId(test.id, statisticsShardOf(unitId));
       for (let attempt = 0; ; attempt += 1) {
+        // Taken before reading the unit: if the shard still has this version when we claim, nobody
+        // created the unit in between (creating one writes its shard), so a new unit needs no re-read.
+        const knownVersion = writtenVersions.get(shardId);
         const before = await units.get(key);
         const proposed = change(before);
         if (before !== undefined && isNeutralUnitChange(kind, before, proposed)) {
@@ -382,8 +395,10 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
           }
         }
         const claimToken = token();
+        let shardUnchanged = false;
         try {
           await updateShard(shardId, (shard) => {
+            shardUnchanged = knownVersion !== undefined && shard.version === knownVersion;
             const now = Date.now();
             if (shard.rebuild !== undefined && shard.rebuild.expiresAt > now) throw new StoreSignal('busy');
             if (!shard.ready) throw new StoreSignal('missing');
@@ -415,7 +430,7 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
         try {
           if (before === undefined) {
             // Nobody else writes a claimed unit, but it may have been created before the claim.
-            if ((await units.get(key)) !== undefined) throw new StoreSignal('moved');
+            if (!shardUnchanged && (await units.get(key)) !== undefined) throw new StoreSignal('moved');
             stored = await units.set({ ...change(undefined), version: 0 });
           } else {
             stored = await units.update(key, (current) => {
