@@ -9,10 +9,10 @@ import { createNormalSampler } from '../models/create-normal-sampler.js';
 import { Graph, type Value } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/serialize-model.js';
 import { relativeError } from '../testing/relative-error.js';
-import { buildQuantizedLinear } from './build-quantized-linear.js';
-import { declareQuantizedLinears } from './declare-quantized-linears.js';
+import { buildQuantizedLinear, matMulNBits } from './build-quantized-linear.js';
+import { declareInt4BlockMatrix, declareQuantizedLinears } from './declare-quantized-linears.js';
 import { QuantizationConfigSchema } from './quantization-config.js';
-import { dequantizeInt4Blocks } from './quantize-int4-blocks.js';
+import { dequantizeInt4Blocks, quantizeInt4Blocks } from './quantize-int4-blocks.js';
 import { quantizeLinearWeights } from './quantize-linear-weights.js';
 
 const rows = 5;
@@ -121,5 +121,39 @@ describe('buildQuantizedLinear', () => {
     console.info(
       `transposed-copy backward: ‖dx − dy·dequant(W)‖/‖dy·dequant(W)‖ = ${difference.toExponential(2)}`,
     );
+  });
+
+  it('the MatMulNBits gradient rule differentiates a raw MatMulNBits node with a 3-D input', async () => {
+    const ort = await import('onnxruntime-node');
+    const weight = sample(outFeatures * inFeatures, 4, 0.05);
+    const matrix = quantizeInt4Blocks(weight, outFeatures, inFeatures, 32);
+    const graph = new Graph({ name: 'matmul-nbits-rule' });
+    const x = graph.input('x', 'float32', [2, 3, inFeatures]);
+    const dy = graph.input('dy', 'float32', [2, 3, outFeatures]);
+    const y = matMulNBits(graph, x, declareInt4BlockMatrix(graph, 'w', matrix));
+    expect(y.shape).toEqual([2, 3, outFeatures]);
+    graph.output(y, 'y');
+    graph.output(addGradients(graph, { loss: y, seed: dy, wrt: [x] }).get('x') as Value, 'dx');
+    const session = await ort.InferenceSession.create(serializeModel(graph).model);
+    const xData = sample(6 * inFeatures, 5);
+    const dyData = sample(6 * outFeatures, 6);
+    const result = await session.run({
+      x: new ort.Tensor('float32', xData, [2, 3, inFeatures]),
+      dy: new ort.Tensor('float32', dyData, [2, 3, outFeatures]),
+    });
+    const dequantized = dequantizeInt4Blocks(matrix);
+    expect(result.dx?.dims).toEqual([2, 3, inFeatures]);
+    expect(
+      relativeError(
+        result.y?.data as Float32Array,
+        multiply(xData, dequantized, 6, inFeatures, outFeatures, true),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(
+      relativeError(
+        result.dx?.data as Float32Array,
+        multiply(dyData, dequantized, 6, outFeatures, inFeatures, false),
+      ),
+    ).toBeLessThan(1e-6);
   });
 });

@@ -55,9 +55,10 @@ export function dequantizeInt4BlockValues(graph: Graph, matrix: Int4BlockValues,
 
 /**
  * A frozen quantized linear layer `y = x·Wᵀ (+ bias)` on 2-D `x` `[rows, in]`: the forward pass is
- * one `MatMulNBits`; d(loss)/d(x) = dy·W is a hand-written gradient (`Graph.customGradient`):
- * `Gemm(dy, dequant(W))` with the same codes and scales ({@link dequantizeInt4BlockValues}, exact
- * consistency), or, when the layer carries a transposed copy, `MatMulNBits(dy, Wᵀ)` (faster, no
+ * one `MatMulNBits`. d(loss)/d(x) = dy·W is, by default, the `MatMulNBits` gradient rule
+ * (`autodiff/rules/quantization-rules.ts`): `Gemm(dy, dequant(W))` with the same codes and scales
+ * ({@link dequantizeInt4BlockValues}, exact consistency). When the layer carries a transposed copy it
+ * is a hand-written gradient (`Graph.customGradient`) `MatMulNBits(dy, Wᵀ)` instead (faster, no
  * float matrix, but `Wᵀ` was rounded a second time). The weight itself gets no gradient (frozen).
  */
 export function buildQuantizedLinear(
@@ -67,10 +68,7 @@ export function buildQuantizedLinear(
   bias?: Value,
 ): Value {
   const product = matMulNBits(graph, x, linear.weight);
-  graph.customGradient(product, [x], (dy) => [
-    linear.transposed
-      ? matMulNBits(graph, dy, linear.transposed())
-      : graph.gemm(dy, dequantizeInt4BlockValues(graph, linear.weight, dy)),
-  ]);
+  const { transposed } = linear;
+  if (transposed) graph.customGradient(product, [x], (dy) => [matMulNBits(graph, dy, transposed())]);
   return bias ? graph.add(product, bias) : product;
 }
