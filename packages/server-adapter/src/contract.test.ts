@@ -1017,6 +1017,74 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       },
     );
   });
+
+  // Last: its feedback would change the other tests' feedback exports.
+  it('starts RLHF from feedback: exports preference pairs, queues a DPO train job, reports it under /rlhf/{id}', async () => {
+    const modelId = `rlhf-model-${adapter}`;
+    for (let index = 0; index < 3; index++) {
+      const recorded = await call(
+        '/feedback',
+        json('alice', 'POST', {
+          modelId,
+          input: `question ${index}`,
+          output: 'a rude answer',
+          correctedText: 'a polite answer',
+          type: 'correction',
+        }),
+      );
+      expect(recorded.status).toBe(201);
+    }
+    // Exporting everyone's feedback needs feedback:read: a plain user is refused, nothing queued.
+    const jobsBefore = (await kit.jobs.list()).items.length;
+    const refused = await call(
+      '/rlhf',
+      json('alice', 'POST', { base_model: 'tiny', output_name: 'polite', feedback_filter: { modelId } }),
+    );
+    expect(refused.status).toBe(403);
+    expect((await kit.jobs.list()).items.length).toBe(jobsBefore);
+    const started = await call(
+      '/rlhf',
+      json('admin', 'POST', {
+        base_model: 'tiny',
+        output_name: 'polite',
+        feedback_filter: { modelId },
+        beta: 0.2,
+        lora: { r: 4 },
+        hyperparameters: { maxSteps: 2 },
+      }),
+    );
+    expect(started.status).toBe(202);
+    const accepted = (await started.json()) as { job_id: string; dataset_version_id: string; pairs: number };
+    expect(accepted.pairs).toBe(3);
+    const rows: unknown[] = [];
+    for await (const row of kit.datasets.rows(accepted.dataset_version_id)) rows.push(row);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          prompt: 'question 0',
+          chosen: 'a polite answer',
+          rejected: 'a rude answer',
+        }),
+      ]),
+    );
+    const job = await kit.jobs.wait(accepted.job_id, { timeoutMs: 10_000 });
+    expect(job.status).toBe('succeeded');
+    expect((job.input as { options: { dpo: { beta: number } } }).options.dpo).toEqual({ beta: 0.2 });
+    const status = await call(`/rlhf/${accepted.job_id}`, as('admin'));
+    expect(status.status).toBe(200);
+    expect(await status.json()).toMatchObject({ id: accepted.job_id, status: 'succeeded' });
+    // No pairs in the matching feedback: 422, nothing queued.
+    const empty = await call(
+      '/rlhf',
+      json('admin', 'POST', {
+        base_model: 'tiny',
+        output_name: 'none',
+        feedback_filter: { modelId: 'nobody' },
+      }),
+    );
+    expect(empty.status).toBe(422);
+    expect((await kit.jobs.list()).items.length).toBe(jobsBefore + 1);
+  });
 });
 
 describe('plugin routes', () => {

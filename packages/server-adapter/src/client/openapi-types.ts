@@ -380,6 +380,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rlhf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export feedback as preference pairs and start a DPO training job on them */
+        post: operations["startRlhf"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rlhf/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status of an RLHF (DPO) job; alias of GET /train/{id} */
+        get: operations["getRlhf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/models": {
         parameters: {
             query?: never;
@@ -2102,6 +2136,10 @@ export interface operations {
                      */
                     device?: "cpu" | "cuda" | "auto";
                     threads?: number;
+                    dpo?: {
+                        /** @default 0.1 */
+                        beta?: number;
+                    };
                 };
             };
         };
@@ -2568,6 +2606,217 @@ export interface operations {
                             output?: unknown;
                         }[];
                         nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    startRlhf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    base_model: string;
+                    validation_dataset_version_id?: string;
+                    output_name: string;
+                    lora?: {
+                        /** @default 8 */
+                        r?: number;
+                        /** @default 16 */
+                        alpha?: number;
+                        /** @default 0 */
+                        dropout?: number;
+                        /**
+                         * @default [
+                         *       "c_attn"
+                         *     ]
+                         */
+                        targetModules?: string[];
+                        /** @default false */
+                        rsLora?: boolean;
+                        /**
+                         * @default none
+                         * @constant
+                         */
+                        bias?: "none";
+                    };
+                    /** @default {} */
+                    hyperparameters?: {
+                        maxSteps?: number;
+                        epochs?: number;
+                        batchSize?: number;
+                        learningRate?: number;
+                        maxLength?: number;
+                        evalEvery?: number;
+                        warmupSteps?: number;
+                        seed?: number;
+                        checkpointEvery?: number;
+                    };
+                    register_as?: {
+                        name: string;
+                        description?: string;
+                        /** @default [] */
+                        tags?: string[];
+                        task?: string;
+                        language?: string | string[];
+                    };
+                    /**
+                     * @default cpu
+                     * @enum {string}
+                     */
+                    device?: "cpu" | "cuda" | "auto";
+                    threads?: number;
+                    dataset_version_id?: string;
+                    feedback_filter?: {
+                        modelId?: string;
+                        userId?: string;
+                        abTestId?: string;
+                        type?: string;
+                        /** Format: date-time */
+                        from?: string;
+                        /** Format: date-time */
+                        to?: string;
+                    };
+                    /** @default 0.1 */
+                    beta?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Export feedback as preference pairs and start a DPO training job on them */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        job_id: string;
+                        /** @enum {string} */
+                        status: "queued" | "validating" | "running" | "succeeded" | "failed" | "cancelled";
+                        dataset_version_id: string;
+                        pairs?: number;
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getRlhf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Status of an RLHF (DPO) job; alias of GET /train/{id} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        kind: string;
+                        /** @enum {string} */
+                        status: "queued" | "validating" | "running" | "succeeded" | "failed" | "cancelled";
+                        owner?: string;
+                        /** @default 0 */
+                        progress: number;
+                        progressMessage?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default 0 */
+                        attempt: number;
+                        createdAt: string;
+                        startedAt?: string;
+                        finishedAt?: string;
+                        error?: {
+                            code: string;
+                            message: string;
+                        };
+                        output?: unknown;
                     };
                 };
             };

@@ -10,7 +10,12 @@ import {
 } from '@tunekit/core';
 import { z } from 'zod';
 import { IdParamsSchema, PageQuerySchema, pageOf } from './common-schemas.js';
-import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
+import {
+  defineRoute,
+  eventStreamReply,
+  type RouteContext,
+  type ServerSentEvent,
+} from './route-definition.js';
 
 /** Job kind the training routes submit. */
 export const TRAIN_JOB_KIND = 'train';
@@ -54,8 +59,19 @@ export const TrainRequestSchema = z
       .optional(),
     device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
     threads: z.number().int().min(1).max(256).optional(),
+    /**
+     * Direct preference optimization on a dataset of `{ prompt, chosen, rejected }` rows (e.g. a
+     * feedback export `as: 'preference'`) instead of supervised fine-tuning.
+     */
+    dpo: z
+      .object({ beta: z.number().positive().max(100).default(0.1) })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** `POST /train` body. */
+export type TrainRequest = z.infer<typeof TrainRequestSchema>;
 
 /** `POST /train` response. */
 export const TrainAcceptedSchema = z.object({ job_id: z.string(), status: JobStatusSchema });
@@ -143,57 +159,72 @@ export const submitTrainingRoute = defineRoute({
   body: TrainRequestSchema,
   response: TrainAcceptedSchema,
   status: 202,
-  handler: async ({ kit, server, principal, body }) => {
-    const base = await server.models.describe(body.base_model);
-    if (!base) {
+  handler: async ({ kit, server, principal, body }) => submitTrainingJob(kit, server, principal, body),
+});
+
+/**
+ * Checks a `POST /train` body against the served models and the registered dataset versions, then
+ * queues the `train` job owned by the caller. Shared by `POST /train` and `POST /rlhf`.
+ */
+export async function submitTrainingJob(
+  kit: Tunekit,
+  server: RouteContext<unknown, unknown, unknown>['server'],
+  principal: Principal | undefined,
+  body: TrainRequest,
+): Promise<z.infer<typeof TrainAcceptedSchema>> {
+  const base = await server.models.describe(body.base_model);
+  if (!base) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `Unknown base_model "${body.base_model}"`,
+      details: { issues: [{ path: 'base_model', message: 'is not a model this server serves' }] },
+    });
+  }
+  const versionOf = async (id: string, path: string) => {
+    const version = await kit.datasets.getVersion(id);
+    if (!version) {
       throw new TunekitError({
         code: 'VALIDATION_FAILED',
         status: 400,
-        message: `Unknown base_model "${body.base_model}"`,
-        details: { issues: [{ path: 'base_model', message: 'is not a model this server serves' }] },
+        message: `Unknown dataset version "${id}"`,
+        details: { issues: [{ path, message: 'no such dataset version' }] },
       });
     }
-    const versionOf = async (id: string, path: string) => {
-      const version = await kit.datasets.getVersion(id);
-      if (!version) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: `Unknown dataset version "${id}"`,
-          details: { issues: [{ path, message: 'no such dataset version' }] },
-        });
-      }
-      return version;
-    };
-    const dataset = await versionOf(body.dataset_version_id, 'dataset_version_id');
-    const validation = body.validation_dataset_version_id
-      ? await versionOf(body.validation_dataset_version_id, 'validation_dataset_version_id')
-      : undefined;
-    const { checkpointEvery, ...hyperparameters } = body.hyperparameters;
-    const owner = principal?.id ?? 'anonymous';
-    const job = await kit.jobs.submit(
-      TRAIN_JOB_KIND,
-      {
-        model: base.path,
-        tokenizer: base.tokenizer,
-        baseModelId: body.base_model,
-        lora: body.lora,
-        device: body.device,
-        threads: body.threads,
-        dataset: { uri: dataset.uri },
-        validation: validation ? { uri: validation.uri } : undefined,
-        datasetVersionId: dataset.id,
-        options: { ...hyperparameters, checkpoint: { every: checkpointEvery ?? 0 } },
-        outputUri: `artifact://outputs/${owner}/${body.output_name}/${Date.now().toString(36)}`,
-        ...(body.register_as
-          ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }
-          : {}),
+    return version;
+  };
+  const dataset = await versionOf(body.dataset_version_id, 'dataset_version_id');
+  const validation = body.validation_dataset_version_id
+    ? await versionOf(body.validation_dataset_version_id, 'validation_dataset_version_id')
+    : undefined;
+  const { checkpointEvery, ...hyperparameters } = body.hyperparameters;
+  const owner = principal?.id ?? 'anonymous';
+  const job = await kit.jobs.submit(
+    TRAIN_JOB_KIND,
+    {
+      model: base.path,
+      tokenizer: base.tokenizer,
+      baseModelId: body.base_model,
+      lora: body.lora,
+      device: body.device,
+      threads: body.threads,
+      dataset: { uri: dataset.uri },
+      validation: validation ? { uri: validation.uri } : undefined,
+      datasetVersionId: dataset.id,
+      options: {
+        ...hyperparameters,
+        checkpoint: { every: checkpointEvery ?? 0 },
+        ...(body.dpo ? { dpo: body.dpo } : {}),
       },
-      { owner },
-    );
-    return { job_id: job.id, status: job.status };
-  },
-});
+      outputUri: `artifact://outputs/${owner}/${body.output_name}/${Date.now().toString(36)}`,
+      ...(body.register_as
+        ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }
+        : {}),
+    },
+    { owner },
+  );
+  return { job_id: job.id, status: job.status };
+}
 
 /** `GET /train`: the caller's training jobs (admins: everyone's). */
 export const listTrainingRoute = defineRoute({
