@@ -1,6 +1,7 @@
 import { TrainingJobInputSchema } from '@tunekit/core';
 import { z } from 'zod';
 import { LoraConfigSchema } from '../lora/lora-config.js';
+import { QuantizationConfigSchema } from '../quantization/quantization-config.js';
 
 /**
  * Rows inline, a JSON-lines artifact (`artifact://…` in the kit's store) with one row per line, or a
@@ -28,6 +29,8 @@ export const TrainJobInputSchema = z.object({
   device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
   threads: z.number().int().positive().optional(),
   dropout: z.boolean().optional(),
+  /** Keep the frozen base 4-bit quantized (QLoRA-style; LoRA only). */
+  quantization: QuantizationConfigSchema.optional(),
   dataset: DatasetSourceSchema,
   validation: DatasetSourceSchema.optional(),
   /** Training options (see `TrainingOptionsSchema`); checkpoints go to the kit's artifact store. */
@@ -48,6 +51,8 @@ export function normalizeTrainJobInput(raw: unknown): unknown {
   const parsed = TrainingJobInputSchema.safeParse(raw);
   if (!parsed.success) return raw;
   const input = parsed.data;
+  // Model settings may ride in trainerOptions; the rest are training options.
+  const { quantization, ...trainerOptions } = input.trainerOptions ?? {};
   return {
     model: input.baseModel,
     tokenizer: input.tokenizer,
@@ -58,7 +63,8 @@ export function normalizeTrainJobInput(raw: unknown): unknown {
     validation: input.validationDatasetVersionId
       ? { versionId: input.validationDatasetVersionId }
       : undefined,
-    options: { ...input.trainerOptions, ...input.hyperparameters },
+    ...(quantization === undefined ? {} : { quantization }),
+    options: { ...trainerOptions, ...input.hyperparameters },
     outputUri: `artifact://models/${input.outputName}`,
     registerAs: input.registerAs,
   };

@@ -1,6 +1,7 @@
 import type { TunekitEventMap, TunekitEventName } from '@tunekit/core';
 import type { Device } from '../backends/trainer-backend.js';
 import type { LoraConfig } from '../lora/lora-config.js';
+import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import type { TrainingOptionsInput } from './training-options.js';
 import type { TrainingResult } from './training-run.js';
 
@@ -17,6 +18,8 @@ export interface WorkerTrainingRequest {
   device?: Device;
   threads?: number;
   dropout?: boolean;
+  /** A 4-bit frozen base (see `CreateTrainerOptions.quantization`). */
+  quantization?: QuantizationOptions;
   jobId?: string;
   rows: unknown[];
   validation?: unknown[];
