@@ -131,6 +131,14 @@ export async function computeReferenceLogProbabilities(
   batchSize: number,
 ): Promise<Float32Array> {
   const { graph } = context;
+  const preference = graph.preference;
+  if (!preference) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'Reference log probabilities need a DPO graph (built with preference)',
+    });
+  }
   const referenceParameters = graph.parameters.map((parameter) =>
     parameter.name.endsWith('lora_B.weight') ? new Float32Array(parameter.initial.length) : parameter.initial,
   );
@@ -146,7 +154,7 @@ export async function computeReferenceLogProbabilities(
       parameters: referenceParameters,
       fetchSequences: true,
     });
-    const sequences = (output[graph.preference?.sequenceOutput as string] as Tensor).data as Float32Array;
+    const sequences = (output[preference.sequenceOutput] as Tensor).data as Float32Array;
     slice.forEach((_, offset) => {
       values[2 * (start + offset)] = sequences[offset] as number;
       values[2 * (start + offset) + 1] = sequences[slice.length + offset] as number;
