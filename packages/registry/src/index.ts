@@ -47,6 +47,7 @@ export {
   type HnswParameters,
   type SerializedVectorIndex,
   type VectorIndex,
+  type VectorSearchCounts,
   type VectorSearchHit,
 } from './recommend/hnsw-vector-index.js';
 export {
@@ -57,6 +58,7 @@ export {
   RecommendationIndexMetadataSchema,
   type RecommendationIndexOptions,
 } from './recommend/recommendation-index.js';
+export { createSparsePostingLists, type SparsePostingLists } from './recommend/sparse-posting-lists.js';
 export {
   type RegisterAs,
   RegisterAsSchema,

@@ -95,3 +95,128 @@ describe('createHnswVectorIndex', () => {
     ).rejects.toThrow(/labels/);
   });
 });
+
+/** Vectors with `nonZero` random signed values in random dimensions (ties made likely by rounding). */
+function sparseVectors(count: number, dimensions: number, nonZero: number, seed: number): Float32Array[] {
+  const random = createSeededRandom(seed);
+  return Array.from({ length: count }, () => {
+    const vector = new Float32Array(dimensions);
+    for (let entry = 0; entry < nonZero; entry += 1) {
+      vector[Math.floor(random() * dimensions)] = Math.round((random() * 2 - 1) * 4) / 4;
+    }
+    return vector;
+  });
+}
+
+describe('createHnswVectorIndex sparse path', () => {
+  it('returns exactly what brute force returns, with filters, updates and removals', async () => {
+    const dimensions = 64;
+    const vectors = sparseVectors(1500, dimensions, 6, 11);
+    const index = await createHnswVectorIndex(dimensions, { capacity: 64, sparseCostFraction: 1 });
+    vectors.forEach((vector, position) => {
+      index.upsert(`item-${position}`, vector);
+    });
+    const queries = sparseVectors(40, dimensions, 3, 12);
+    const compare = (filter?: (id: string) => boolean, k = 10) => {
+      for (const query of queries) {
+        expect(index.search(query, k, filter)).toEqual(index.searchExact(query, k, filter));
+      }
+    };
+    compare();
+    expect(index.sparseEnabled).toBe(true);
+    expect(index.searchCounts).toEqual({ sparse: 40, graph: 0, exact: 0 });
+    // Updates (new vectors for old ids, so old postings must go), removals, re-added ids.
+    const replacements = sparseVectors(300, dimensions, 6, 13);
+    replacements.forEach((vector, position) => {
+      index.upsert(`item-${position * 5}`, vector);
+    });
+    for (let removed = 1; removed < 1500; removed += 3) index.remove(`item-${removed}`);
+    index.upsert('item-4', vectors[4] as Float32Array);
+    index.upsert('item-1', vectors[2] as Float32Array);
+    compare();
+    compare(undefined, 2000);
+    // A selective filter (about 1% match) still gets k hits; a filter matching nothing gets none.
+    const selective = (id: string) => Number(id.slice(5)) % 97 === 0;
+    compare(selective);
+    expect(index.search(queries[0] as Float32Array, 10, selective)).toHaveLength(10);
+    expect(index.search(queries[0] as Float32Array, 10, () => false)).toEqual([]);
+    compare((id) => id.endsWith('0'), 25);
+    expect(index.searchCounts.graph).toBe(0);
+    expect(index.sparseBytes()).toBeGreaterThan(0);
+  });
+
+  it('takes the graph when the posting lists would cost too much, and for dense vectors', async () => {
+    const sparse = await createHnswVectorIndex(64, { sparseCostFraction: 0 });
+    sparseVectors(200, 64, 6, 21).forEach((vector, position) => {
+      sparse.upsert(String(position), vector);
+    });
+    sparse.search(sparseVectors(1, 64, 3, 22)[0] as Float32Array, 5);
+    expect(sparse.searchCounts).toEqual({ sparse: 0, graph: 1, exact: 0 });
+
+    const dense = await createHnswVectorIndex(16);
+    const vectors = randomVectors(300, 16, 23);
+    vectors.forEach((vector, position) => {
+      dense.upsert(String(position), vector);
+    });
+    expect(dense.sparseEnabled).toBe(false);
+    expect(dense.search(vectors[3] as Float32Array, 1)[0]?.id).toBe('3');
+    expect(dense.searchCounts).toEqual({ sparse: 0, graph: 1, exact: 0 });
+    expect(dense.sparseBytes()).toBe(0);
+
+    // Switching off: the same sparse index, forced through the graph.
+    const forced = await createHnswVectorIndex(64);
+    sparseVectors(200, 64, 6, 24).forEach((vector, position) => {
+      forced.upsert(String(position), vector);
+    });
+    forced.sparseSearch = false;
+    forced.search(sparseVectors(1, 64, 3, 25)[0] as Float32Array, 5);
+    expect(forced.searchCounts).toEqual({ sparse: 0, graph: 1, exact: 0 });
+  });
+
+  it('drops the posting lists when vectors turn dense and rebuilds them when sparse again', async () => {
+    const index = await createHnswVectorIndex(32, { sparseCostFraction: 1 });
+    const sparse = sparseVectors(100, 32, 3, 31);
+    sparse.forEach((vector, position) => {
+      index.upsert(`s${position}`, vector);
+    });
+    const query = sparseVectors(1, 32, 2, 32)[0] as Float32Array;
+    expect(index.search(query, 5)).toEqual(index.searchExact(query, 5));
+    expect(index.sparseBytes()).toBeGreaterThan(0);
+    const dense = randomVectors(400, 32, 33);
+    dense.forEach((vector, position) => {
+      index.upsert(`d${position}`, vector);
+    });
+    expect(index.sparseEnabled).toBe(false);
+    expect(index.sparseBytes()).toBe(0);
+    index.search(query, 5);
+    expect(index.searchCounts.graph).toBe(1);
+    for (let position = 0; position < 400; position += 1) index.remove(`d${position}`);
+    expect(index.sparseEnabled).toBe(true);
+    expect(index.search(query, 5)).toEqual(index.searchExact(query, 5));
+    expect(index.searchCounts.sparse).toBe(2);
+  });
+
+  it('rebuilds the posting lists after loading and answers as before', async () => {
+    const dimensions = 48;
+    const vectors = sparseVectors(400, dimensions, 5, 41);
+    const index = await createHnswVectorIndex(dimensions, { sparseCostFraction: 1 });
+    vectors.forEach((vector, position) => {
+      index.upsert(`v${position}`, vector);
+    });
+    index.remove('v7');
+    index.upsert('v8', vectors[9] as Float32Array);
+    const queries = sparseVectors(20, dimensions, 3, 42);
+    const before = queries.map((query) => index.search(query, 10));
+    const loaded = await createHnswVectorIndex(
+      dimensions,
+      { sparseCostFraction: 1 },
+      await index.serialize(),
+    );
+    expect(loaded.sparseEnabled).toBe(true);
+    expect(queries.map((query) => loaded.search(query, 10))).toEqual(before);
+    expect(queries.map((query) => loaded.searchExact(query, 10))).toEqual(before);
+    expect(loaded.searchCounts.sparse).toBe(20);
+    loaded.upsert('v7', vectors[7] as Float32Array);
+    for (const query of queries) expect(loaded.search(query, 10)).toEqual(loaded.searchExact(query, 10));
+  });
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, TunekitError } from '@tunekit/core';
 import type { HierarchicalNSW } from 'hnswlib-node';
+import { createSparsePostingLists, type SparsePostingLists } from './sparse-posting-lists.js';
 
 /** Graph and search parameters of an HNSW index. */
 export interface HnswParameters {
@@ -24,6 +25,24 @@ export interface HnswParameters {
    * matches) instead of through the graph (default 2048).
    */
   exactFilterLimit?: number;
+  /**
+   * Posting lists for exact sparse search are kept while the live items' average density (non-zero
+   * values / dimensions) is at most this (default 0.7). Dense embedders (every dimension non-zero)
+   * never build them; the hashing embedder's cards are about 0.45 dense.
+   */
+  sparseMaximumDensity?: number;
+  /**
+   * A query takes the exact sparse path when the posting entries it would read are at most this
+   * fraction of `items × dimensions` (a brute-force scan); otherwise the graph (default 1/8).
+   */
+  sparseCostFraction?: number;
+}
+
+/** Which path answered searches: exact sparse scan, HNSW graph, or brute force. */
+export interface VectorSearchCounts {
+  sparse: number;
+  graph: number;
+  exact: number;
 }
 
 /** One search result: an item id and its cosine similarity to the query. */
@@ -44,6 +63,12 @@ export interface SerializedVectorIndex {
  * Cosine nearest-neighbour index over string ids (hnswlib-node's HNSW underneath, loaded lazily).
  * Upserts replace an item's vector in place, removals mark the element deleted, the capacity doubles
  * when full, and filtered searches never return fewer than `k` hits while more items match.
+ *
+ * Sparse vectors (the hashing embedder's) also get posting lists per dimension, kept while the
+ * average density is at most `sparseMaximumDensity`: a query whose lists hold few entries next to a
+ * full scan (`sparseCostFraction`) is answered exactly from them, with the same hits and scores as
+ * {@link VectorIndex.searchExact}; other queries, and every query over dense vectors, go through
+ * the graph. The lists are not persisted: a loaded index rebuilds them on its first search.
  */
 export interface VectorIndex {
   readonly dimensions: number;
@@ -53,6 +78,17 @@ export interface VectorIndex {
   readonly capacity: number;
   /** Candidate list size of searches (settable: higher is slower and finds more true neighbours). */
   efSearch: number;
+  /**
+   * Whether `search` may take the exact sparse path (settable, default true; false forces the
+   * graph, for comparisons). Posting lists are maintained either way while vectors are sparse.
+   */
+  sparseSearch: boolean;
+  /** Whether posting lists are maintained now (average density at most `sparseMaximumDensity`). */
+  readonly sparseEnabled: boolean;
+  /** Searches answered per path since creation (counts `search` calls, not `searchExact`). */
+  readonly searchCounts: Readonly<VectorSearchCounts>;
+  /** Approximate bytes held by the posting lists (0 when not maintained). */
+  sparseBytes(): number;
   /** Whether a live item has this id. */
   has(id: string): boolean;
   /** Ids of the live items. */
@@ -101,6 +137,12 @@ function normalize(vector: ArrayLike<number>): Float64Array {
     for (let index = 0; index < result.length; index += 1) result[index] = (result[index] as number) * scale;
   }
   return result;
+}
+
+function countNonZero(vector: ArrayLike<number>): number {
+  let count = 0;
+  for (let index = 0; index < vector.length; index += 1) if (vector[index] !== 0) count += 1;
+  return count;
 }
 
 function dot(left: ArrayLike<number>, right: ArrayLike<number>): number {
@@ -197,9 +239,20 @@ export async function createHnswVectorIndex(
   const efConstruction = parameters.efConstruction ?? 200;
   let efSearch = parameters.efSearch ?? 256;
   const exactFilterLimit = parameters.exactFilterLimit ?? 2048;
+  const sparseMaximumDensity = parameters.sparseMaximumDensity ?? 0.7;
+  const sparseCostFraction = parameters.sparseCostFraction ?? 1 / 8;
+  let sparseSearch = true;
   const graph = new Hnsw('cosine', dimensions);
   const labelOf = new Map<string, number>();
   const idOf: Array<string | null> = [];
+  const searchCounts: VectorSearchCounts = { sparse: 0, graph: 0, exact: 0 };
+  // Non-zero count of each label's stored vector (0 for deleted ones) and their sum over live items:
+  // the average density decides whether posting lists are kept.
+  const nonZeroOf: number[] = [];
+  let liveNonZero = 0;
+  // Posting lists while vectors are sparse; undefined while dense, or until rebuilt after a switch.
+  let postings: SparsePostingLists | undefined;
+  let scores = new Float64Array(0);
 
   if (serialized === undefined) {
     graph.initIndex({
@@ -221,9 +274,55 @@ export async function createHnswVectorIndex(
     }
     serialized.labels.forEach((id, label) => {
       idOf.push(id);
+      nonZeroOf.push(0);
       if (id !== null) labelOf.set(id, label);
     });
+    // Posting lists are not persisted: count non-zeros from the stored vectors, build on first search.
+    for (const label of labelOf.values()) {
+      const count = countNonZero(graph.getPoint(label));
+      nonZeroOf[label] = count;
+      liveNonZero += count;
+    }
   }
+
+  const isSparse = () => labelOf.size > 0 && liveNonZero <= sparseMaximumDensity * labelOf.size * dimensions;
+
+  /** Posting lists, built from the stored vectors when vectors are sparse and none exist yet. */
+  const currentPostings = (): SparsePostingLists | undefined => {
+    if (!isSparse()) {
+      postings = undefined;
+      return undefined;
+    }
+    if (postings === undefined) {
+      postings = createSparsePostingLists(dimensions);
+      for (const label of labelOf.values()) postings.set(label, graph.getPoint(label));
+    }
+    return postings;
+  };
+
+  /** Exact search over the posting lists: scores every live item, then keeps the best `k`. */
+  const sparseSearchOver = (
+    lists: SparsePostingLists,
+    normalized: Float64Array,
+    queryDimensions: number[],
+    k: number,
+    filter?: (id: string) => boolean,
+  ) => {
+    if (scores.length < idOf.length) scores = new Float64Array(graph.getMaxElements());
+    scores.fill(0, 0, idOf.length);
+    lists.accumulate(normalized, queryDimensions, scores);
+    // Labels ascend in the order ids were first added, as `labelOf` iterates in `searchExact`, so
+    // ties resolve the same way.
+    const best = topK(k);
+    for (let label = 0; label < idOf.length; label += 1) {
+      const score = scores[label] as number;
+      if (best.hits.length === k && score <= (best.hits[k - 1] as VectorSearchHit).score) continue;
+      const id = idOf[label];
+      if (id === null || id === undefined || (filter !== undefined && !filter(id))) continue;
+      best.offer(id, score);
+    }
+    return best.hits;
+  };
 
   const liveIds = () => [...labelOf.keys()];
 
@@ -267,6 +366,17 @@ export async function createHnswVectorIndex(
     get efSearch() {
       return efSearch;
     },
+    get sparseSearch() {
+      return sparseSearch;
+    },
+    set sparseSearch(value: boolean) {
+      sparseSearch = value;
+    },
+    get sparseEnabled() {
+      return postings !== undefined || isSparse();
+    },
+    searchCounts,
+    sparseBytes: () => postings?.bytes() ?? 0,
     set efSearch(value: number) {
       if (!Number.isInteger(value) || value < 1) {
         throw new TunekitError({
@@ -283,17 +393,30 @@ export async function createHnswVectorIndex(
       checkDimensions(vector, dimensions);
       const point = Array.from(vector);
       const existing = labelOf.get(id);
+      let label: number;
       if (existing !== undefined) {
-        graph.addPoint(point, existing);
-        return;
+        label = existing;
+        graph.addPoint(point, label);
+        liveNonZero -= nonZeroOf[label] as number;
+      } else {
+        if (graph.getCurrentCount() >= graph.getMaxElements()) {
+          graph.resizeIndex(graph.getMaxElements() * 2);
+        }
+        label = idOf.length;
+        graph.addPoint(point, label);
+        idOf.push(id);
+        nonZeroOf.push(0);
+        labelOf.set(id, label);
       }
-      if (graph.getCurrentCount() >= graph.getMaxElements()) {
-        graph.resizeIndex(graph.getMaxElements() * 2);
+      const count = countNonZero(point);
+      nonZeroOf[label] = count;
+      liveNonZero += count;
+      if (postings !== undefined) {
+        // The graph stores the vector normalized (in float32): index those values, so sparse scores
+        // equal brute-force scores over the stored vectors.
+        if (isSparse()) postings.set(label, graph.getPoint(label));
+        else postings = undefined;
       }
-      const label = idOf.length;
-      graph.addPoint(point, label);
-      idOf.push(id);
-      labelOf.set(id, label);
     },
     remove(id) {
       const label = labelOf.get(id);
@@ -301,6 +424,9 @@ export async function createHnswVectorIndex(
       graph.markDelete(label);
       labelOf.delete(id);
       idOf[label] = null;
+      liveNonZero -= nonZeroOf[label] as number;
+      nonZeroOf[label] = 0;
+      postings?.delete(label);
       return true;
     },
     vector(id) {
@@ -311,12 +437,29 @@ export async function createHnswVectorIndex(
       checkDimensions(query, dimensions);
       const wanted = Math.min(Math.floor(k), labelOf.size);
       if (wanted <= 0) return [];
+      const lists = sparseSearch ? currentPostings() : undefined;
+      if (lists !== undefined) {
+        const normalized = normalize(query);
+        const queryDimensions: number[] = [];
+        for (let dimension = 0; dimension < dimensions; dimension += 1) {
+          if (normalized[dimension] !== 0) queryDimensions.push(dimension);
+        }
+        // Exact, and cheap when the lists it reads are short next to a scan of every vector.
+        if (lists.cost(queryDimensions) <= sparseCostFraction * labelOf.size * dimensions) {
+          searchCounts.sparse += 1;
+          return sparseSearchOver(lists, normalized, queryDimensions, wanted, filter);
+        }
+      }
       let matching = labelOf.size;
       if (filter !== undefined) {
         matching = 0;
         for (const id of labelOf.keys()) if (filter(id)) matching += 1;
-        if (matching <= exactFilterLimit) return searchExact(query, wanted, filter);
+        if (matching <= exactFilterLimit) {
+          searchCounts.exact += 1;
+          return searchExact(query, wanted, filter);
+        }
       }
+      searchCounts.graph += 1;
       const expected = Math.min(wanted, matching);
       const point = Array.from(query);
       // The graph may return fewer than k when many elements are deleted or filtered out: widen the
