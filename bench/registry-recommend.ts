@@ -3,6 +3,12 @@
 // with the default hashing embedder; the HNSW index (hnswlib-node, cosine) is checked against brute force.
 // Figures per catalogue size: index build seconds, recall@10 (mean over queries), query latency p50/p99.
 // `REGISTRY_BENCH_SIZES=10000` picks sizes; M / efConstruction / efSearch via REGISTRY_BENCH_M, _EFC, _EF.
+// Search paths: the index answers a query exactly from per-dimension posting lists when they are cheap
+// (the hashing embedder's vectors are sparse), through the HNSW graph otherwise. `REGISTRY_BENCH_SPARSE`
+// = `on` (default: the index picks per query, as in production), `off` (graph only, for comparison) or
+// `both` (the two modes over the same built index). Every figure carries `mode`, and the latency and
+// recall figures `paths` (how many timed queries each path served); per size, `sparse-build-seconds`
+// (posting lists built on the first search) and `sparse-bytes-per-card` are printed too.
 import { performance } from 'node:perf_hooks';
 import { createSeededRandom } from '../packages/core/src/datasets/seeded-random.js';
 import { createHashingEmbedder } from '../packages/registry/src/embedders/hashing-embedder.js';
@@ -16,6 +22,10 @@ const stressSizes = (process.env.REGISTRY_BENCH_STRESS_SIZES ?? '10000')
 const m = Number(process.env.REGISTRY_BENCH_M ?? 32);
 const efConstruction = Number(process.env.REGISTRY_BENCH_EFC ?? 200);
 const efSearchValues = (process.env.REGISTRY_BENCH_EF ?? '128,256,512').split(',').map(Number);
+const sparseModes = { on: ['sparse'], off: ['graph'], both: ['sparse', 'graph'] }[
+  process.env.REGISTRY_BENCH_SPARSE ?? 'on'
+] as Array<'sparse' | 'graph'> | undefined;
+if (sparseModes === undefined) throw new Error('REGISTRY_BENCH_SPARSE must be on, off or both');
 const QUERIES = 300;
 const K = 10;
 const DIMENSIONS = 256;
@@ -165,33 +175,55 @@ for (const { size, corpus } of runs) {
     };
   });
 
-  for (const efSearch of efSearchValues) {
-    index.efSearch = efSearch;
-    // Warm-up (JIT, caches) before timing.
-    for (const query of queries.slice(0, 50)) index.search(query, K);
-    const latencies: number[] = [];
-    let found = 0;
-    queries.forEach((query, position) => {
-      const started = performance.now();
-      const hits = index.search(query, K);
-      latencies.push(performance.now() - started);
-      const { ids, boundary } = truth[position] as { ids: Set<string>; boundary: number };
-      // A hit tied with the 10th exact score (within float error) is an equally correct answer.
-      found += hits.filter((hit) => ids.has(hit.id) || hit.score >= boundary - 1e-6).length;
-    });
-    latencies.sort((left, right) => left - right);
-    const common = { corpus, cards: size, efSearch };
-    emit({
-      figure: 'recall@10',
-      ...common,
-      queries: QUERIES,
-      value: Number((found / (QUERIES * K)).toFixed(4)),
-    });
-    emit({ figure: 'query-latency-p50-ms', ...common, value: Number(percentile(latencies, 0.5).toFixed(3)) });
-    emit({
-      figure: 'query-latency-p99-ms',
-      ...common,
-      value: Number(percentile(latencies, 0.99).toFixed(3)),
-    });
+  // The posting lists are built from the stored vectors on the first search that may use them.
+  const sparseStarted = performance.now();
+  index.search(queries[0] as Float32Array, K);
+  if (index.sparseEnabled) {
+    const common = { corpus, cards: size, mode: 'sparse' };
+    const seconds = (performance.now() - sparseStarted) / 1000;
+    emit({ figure: 'sparse-build-seconds', ...common, value: Number(seconds.toFixed(2)) });
+    emit({ figure: 'sparse-bytes-per-card', ...common, value: Math.round(index.sparseBytes() / size) });
   }
+
+  for (const mode of sparseModes)
+    for (const efSearch of efSearchValues) {
+      index.sparseSearch = mode === 'sparse';
+      index.efSearch = efSearch;
+      // Warm-up (JIT, caches) before timing.
+      for (const query of queries.slice(0, 50)) index.search(query, K);
+      const before = { ...index.searchCounts };
+      const latencies: number[] = [];
+      let found = 0;
+      queries.forEach((query, position) => {
+        const started = performance.now();
+        const hits = index.search(query, K);
+        latencies.push(performance.now() - started);
+        const { ids, boundary } = truth[position] as { ids: Set<string>; boundary: number };
+        // A hit tied with the 10th exact score (within float error) is an equally correct answer.
+        found += hits.filter((hit) => ids.has(hit.id) || hit.score >= boundary - 1e-6).length;
+      });
+      latencies.sort((left, right) => left - right);
+      const paths = {
+        sparse: index.searchCounts.sparse - before.sparse,
+        graph: index.searchCounts.graph - before.graph,
+        exact: index.searchCounts.exact - before.exact,
+      };
+      const common = { corpus, cards: size, efSearch, mode, paths };
+      emit({
+        figure: 'recall@10',
+        ...common,
+        queries: QUERIES,
+        value: Number((found / (QUERIES * K)).toFixed(4)),
+      });
+      emit({
+        figure: 'query-latency-p50-ms',
+        ...common,
+        value: Number(percentile(latencies, 0.5).toFixed(3)),
+      });
+      emit({
+        figure: 'query-latency-p99-ms',
+        ...common,
+        value: Number(percentile(latencies, 0.99).toFixed(3)),
+      });
+    }
 }
