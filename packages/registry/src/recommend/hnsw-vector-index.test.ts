@@ -112,7 +112,11 @@ describe('createHnswVectorIndex sparse path', () => {
   it('returns exactly what brute force returns, with filters, updates and removals', async () => {
     const dimensions = 64;
     const vectors = sparseVectors(1500, dimensions, 6, 11);
-    const index = await createHnswVectorIndex(dimensions, { capacity: 64, sparseCostFraction: 1 });
+    const index = await createHnswVectorIndex(dimensions, {
+      capacity: 64,
+      sparseCostFraction: 1,
+      sparseMaximumDensity: 0.7,
+    });
     vectors.forEach((vector, position) => {
       index.upsert(`item-${position}`, vector);
     });
@@ -146,7 +150,7 @@ describe('createHnswVectorIndex sparse path', () => {
   });
 
   it('takes the graph when the posting lists would cost too much, and for dense vectors', async () => {
-    const sparse = await createHnswVectorIndex(64, { sparseCostFraction: 0 });
+    const sparse = await createHnswVectorIndex(64, { sparseCostFraction: 0, sparseMaximumDensity: 0.7 });
     sparseVectors(200, 64, 6, 21).forEach((vector, position) => {
       sparse.upsert(String(position), vector);
     });
@@ -171,10 +175,13 @@ describe('createHnswVectorIndex sparse path', () => {
     forced.sparseSearch = false;
     forced.search(sparseVectors(1, 64, 3, 25)[0] as Float32Array, 5);
     expect(forced.searchCounts).toEqual({ sparse: 0, graph: 1, exact: 0 });
+    // Off by default: sparse vectors build no posting lists unless sparseMaximumDensity is set.
+    expect(forced.sparseEnabled).toBe(false);
+    expect(forced.sparseBytes()).toBe(0);
   });
 
   it('drops the posting lists when vectors turn dense and rebuilds them when sparse again', async () => {
-    const index = await createHnswVectorIndex(32, { sparseCostFraction: 1 });
+    const index = await createHnswVectorIndex(32, { sparseCostFraction: 1, sparseMaximumDensity: 0.7 });
     const sparse = sparseVectors(100, 32, 3, 31);
     sparse.forEach((vector, position) => {
       index.upsert(`s${position}`, vector);
@@ -199,7 +206,10 @@ describe('createHnswVectorIndex sparse path', () => {
   it('rebuilds the posting lists after loading and answers as before', async () => {
     const dimensions = 48;
     const vectors = sparseVectors(400, dimensions, 5, 41);
-    const index = await createHnswVectorIndex(dimensions, { sparseCostFraction: 1 });
+    const index = await createHnswVectorIndex(dimensions, {
+      sparseCostFraction: 1,
+      sparseMaximumDensity: 0.7,
+    });
     vectors.forEach((vector, position) => {
       index.upsert(`v${position}`, vector);
     });
@@ -209,7 +219,7 @@ describe('createHnswVectorIndex sparse path', () => {
     const before = queries.map((query) => index.search(query, 10));
     const loaded = await createHnswVectorIndex(
       dimensions,
-      { sparseCostFraction: 1 },
+      { sparseCostFraction: 1, sparseMaximumDensity: 0.7 },
       await index.serialize(),
     );
     expect(loaded.sparseEnabled).toBe(true);
