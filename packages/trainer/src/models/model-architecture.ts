@@ -111,6 +111,14 @@ export interface BuildInferenceGraphOptions<Config> {
   kvCache: boolean;
   /** As in {@link BuildTrainingGraphOptions.externalDataThreshold}. */
   externalDataThreshold?: number;
+  /**
+   * Serve from a 4-bit frozen base: the linear layers are stored and multiplied exactly as in a
+   * training graph with the same settings ({@link BuildTrainingGraphOptions.quantization}: int4
+   * blocks, `com.microsoft:MatMulNBits`; `backward` is ignored). Live adapters stay a separate
+   * float32 LoRA branch (merging them would mean quantizing again). Causal language models only
+   * (GPT-2, Llama, Qwen2; `MODEL_UNSUPPORTED` otherwise).
+   */
+  quantization?: QuantizationOptions;
 }
 
 /**

@@ -1,44 +1,14 @@
 import type { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { LoraConfigSchema } from '../lora/lora-config.js';
-import type { LoraTargetModule } from '../lora/lora-weights.js';
 import { gpt2Architecture } from '../models/gpt2/gpt2-architecture.js';
 import { gpt2LinearModules } from '../models/gpt2/gpt2-weights.js';
 import { qwen2Architecture } from '../models/llama/llama-architecture.js';
 import type { LlamaConfig } from '../models/llama/llama-config.js';
 import { llamaLinearModules } from '../models/llama/llama-weights.js';
 import type { ModelArchitecture, TrainingGraph } from '../models/model-architecture.js';
-import type { TensorMap } from '../safetensors/tensor-map.js';
+import { dequantizedWeights } from '../testing/dequantized-weights.js';
 import { relativeError } from '../testing/relative-error.js';
-import { QuantizationConfigSchema } from './quantization-config.js';
-import { dequantizeInt4Blocks, transposeMatrix } from './quantize-int4-blocks.js';
-import { type LinearWeightLayout, quantizeLinearWeights } from './quantize-linear-weights.js';
-
-/** The float weights a quantized graph stands for: every linear weight replaced by its dequantized values. */
-function dequantizedWeights(
-  weights: TensorMap,
-  modules: readonly LoraTargetModule[],
-  layout: LinearWeightLayout,
-  blockSize: number,
-): TensorMap {
-  const { linears } = quantizeLinearWeights(
-    weights,
-    modules,
-    layout,
-    QuantizationConfigSchema.parse({ bits: 4, blockSize }),
-  );
-  const result: TensorMap = new Map(weights);
-  for (const [modulePath, linear] of linears) {
-    const values = dequantizeInt4Blocks(linear.weight);
-    const data =
-      layout === 'in-out' ? transposeMatrix(values, linear.outFeatures, linear.inFeatures) : values;
-    result.set(`${modulePath}.weight`, {
-      shape: [...(weights.get(`${modulePath}.weight`)?.shape ?? [])],
-      data,
-    });
-  }
-  return result;
-}
 
 async function runGraph(graph: TrainingGraph, vocabulary: number): Promise<Record<string, Tensor>> {
   const ort = await import('onnxruntime-node');

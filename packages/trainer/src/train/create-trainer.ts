@@ -53,9 +53,10 @@ export interface CreateTrainerOptions {
   /** `lora` (default when `lora` is given) or `full`. */
   trainable?: 'lora' | 'full';
   /**
-   * QLoRA-style 4-bit frozen base for the training graphs (`{ bits: 4, blockSize: 64 }`; GPT-2,
-   * Llama, Qwen2; only with `trainable: 'lora'`). Generation keeps the float32 base weights.
-   * See `BuildTrainingGraphOptions.quantization`.
+   * QLoRA-style 4-bit frozen base (`{ bits: 4, blockSize: 64 }`; GPT-2, Llama, Qwen2; only with
+   * `trainable: 'lora'`) for the training graphs and for generation's KV-cache graph (the adapters
+   * stay a separate float32 branch there). `saveMerged` and `exportModel` still write float32
+   * weights. See `BuildTrainingGraphOptions.quantization`.
    */
   quantization?: QuantizationOptions;
   /** Where sessions run. Default `cpu`. */
@@ -314,6 +315,8 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       weights: model.weights,
       lora: adapters,
       kvCache: true,
+      // The same 4-bit base as the training graphs; the adapters stay a live float32 branch.
+      quantization: options.quantization,
     });
     inferenceSession = await openSession(graph.model);
     inference = new TextGenerator({

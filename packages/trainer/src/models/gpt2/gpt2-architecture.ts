@@ -1,7 +1,7 @@
 import { Graph, type Value } from '../../onnx/graph.js';
 import { buildCausalTrainingGraph } from '../build-causal-training-graph.js';
 import { declareCausalInferenceInputs } from '../declare-causal-inference-inputs.js';
-import { declareModelWeights } from '../declare-model-weights.js';
+import { declareCausalInferenceWeights } from '../declare-causal-inference-weights.js';
 import { finishCausalInferenceGraph } from '../finish-causal-inference-graph.js';
 import type {
   BuildInferenceGraphOptions,
@@ -55,16 +55,18 @@ function buildInferenceGraph(options: BuildInferenceGraphOptions<Gpt2Config>): I
     cacheHeads: heads,
     headSize,
   });
-  const { values, lora } = declareModelWeights(graph, {
+  const { values, lora, quantized } = declareCausalInferenceWeights(graph, {
     weights,
     adapters: resolveAdapters(config, options.lora),
-    trainable: { base: false, adapters: false },
-    parameters: [],
+    quantization: options.quantization,
+    linearModules: gpt2LinearModules(config),
+    linearLayout: 'in-out',
   });
   const forward = buildGpt2Forward(graph, {
     config,
     weight: (name) => values.get(name) as Value,
     lora,
+    quantized,
     ...inputs,
   });
   return finishCausalInferenceGraph(graph, {

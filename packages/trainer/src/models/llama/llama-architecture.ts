@@ -1,7 +1,7 @@
 import { Graph } from '../../onnx/graph.js';
 import { buildCausalTrainingGraph } from '../build-causal-training-graph.js';
 import { declareCausalInferenceInputs } from '../declare-causal-inference-inputs.js';
-import { declareModelWeights } from '../declare-model-weights.js';
+import { declareCausalInferenceWeights } from '../declare-causal-inference-weights.js';
 import { finishCausalInferenceGraph } from '../finish-causal-inference-graph.js';
 import type {
   BuildInferenceGraphOptions,
@@ -55,13 +55,20 @@ function buildInferenceGraph(options: BuildInferenceGraphOptions<LlamaConfig>): 
     cacheHeads: keyValueHeads,
     headSize,
   });
-  const { values, lora } = declareModelWeights(graph, {
+  const { values, lora, quantized } = declareCausalInferenceWeights(graph, {
     weights,
     adapters: resolveAdapters(config, options.lora),
-    trainable: { base: false, adapters: false },
-    parameters: [],
+    quantization: options.quantization,
+    linearModules: llamaLinearModules(config),
+    linearLayout: 'out-in',
   });
-  const forward = buildLlamaForward(graph, { config, weight: (name) => values.get(name), lora, ...inputs });
+  const forward = buildLlamaForward(graph, {
+    config,
+    weight: (name) => values.get(name),
+    lora,
+    quantized,
+    ...inputs,
+  });
   return finishCausalInferenceGraph(graph, {
     forward,
     vocabularySize: config.vocab_size,
