@@ -437,6 +437,7 @@ export {
 } from './statistics/special-functions.js';
 export type {
   Collection,
+  CollectionOptions,
   CollectionPage,
   CollectionQuery,
   CollectionSort,

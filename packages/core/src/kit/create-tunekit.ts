@@ -241,11 +241,11 @@ async function openArtifacts(
 /** Storage whose `collection()` throws `KIT_CLOSED` once the kit closes. */
 function guardStorage(storage: Storage, isClosed: () => boolean): Storage {
   return {
-    collection(name, schema) {
+    collection(name, schema, options) {
       if (isClosed()) {
         throw kitClosed();
       }
-      return storage.collection(name, schema);
+      return storage.collection(name, schema, options);
     },
     close: () => storage.close(),
   };

@@ -57,9 +57,24 @@ export interface Collection<T extends StoredRecord> {
   update(id: string, updater: (current: T) => T | Promise<T>): Promise<T>;
 }
 
+/** Options of `storage.collection(name, schema, options)`. */
+export interface CollectionOptions<T> {
+  /**
+   * Top-level fields to index on SQLite and PostgreSQL (other backends ignore them): each must be a
+   * plain primitive field of the schema (what `list`/`count` can filter and sort on in SQL). An
+   * index serves exact filters on its field, a sort on it, and both with the id as tie-break.
+   * Created once (`CREATE INDEX IF NOT EXISTS`) before the collection's first query.
+   */
+  indexes?: ReadonlyArray<keyof T & string>;
+}
+
 /** The kit's storage: typed collections over one keyv store. */
 export interface Storage {
-  collection<S extends z.ZodType<StoredRecord>>(name: string, schema: S): Collection<z.infer<S>>;
+  collection<S extends z.ZodType<StoredRecord>>(
+    name: string,
+    schema: S,
+    options?: CollectionOptions<z.infer<S>>,
+  ): Collection<z.infer<S>>;
   /** Closes the underlying connection. */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { Keyv } from 'keyv';
 import type { z } from 'zod';
 import { parseOrThrow } from '../errors/validation-error.js';
-import type { Storage, StoredRecord } from './collection.js';
+import type { CollectionOptions, Storage, StoredRecord } from './collection.js';
 import { createKeyMutex } from './key-mutex.js';
 import { createKeyvCollection } from './keyv-collection.js';
 import { createRedisBackend } from './redis-backend.js';
@@ -41,6 +41,7 @@ async function createBackend(options: StorageOptions): Promise<StorageBackend> {
  * ```ts
  * const storage = await createStorage({ driver: 'sqlite', path: 'data/tunekit.sqlite' });
  * const users = storage.collection('users', UserSchema);
+ * const jobs = storage.collection('jobs', JobSchema, { indexes: ['status', 'createdAt'] });
  * await users.set({ id: 'u1', name: 'Ada' });
  * ```
  * @throws `VALIDATION_FAILED` when the options are malformed; `STORAGE_FAILED` when the store
@@ -52,12 +53,17 @@ export async function createStorage(options: StorageOptions): Promise<Storage> {
   const mutex = createKeyMutex();
   let closed: Promise<void> | undefined;
   return {
-    collection<S extends z.ZodType<StoredRecord>>(name: string, schema: S) {
+    collection<S extends z.ZodType<StoredRecord>>(
+      name: string,
+      schema: S,
+      options?: CollectionOptions<z.infer<S>>,
+    ) {
       return createKeyvCollection<z.infer<S>>({
         backend,
         name,
         schema: schema as unknown as z.ZodType<z.infer<S>>,
         mutex,
+        indexes: options?.indexes,
       });
     },
     close() {

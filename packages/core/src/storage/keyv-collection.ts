@@ -33,6 +33,8 @@ export interface KeyvCollectionOptions<T extends StoredRecord> {
   schema: z.ZodType<T>;
   /** Per-key lock shared by every collection of the storage. */
   mutex: KeyMutex;
+  /** Fields to index where the backend has indexes (see `CollectionOptions`). */
+  indexes?: readonly string[];
 }
 
 interface DecodedCursor {
@@ -166,13 +168,29 @@ function matchesFilter<T>(record: T, filter: CollectionQuery<T>['filter']): bool
 export function createKeyvCollection<T extends StoredRecord>(
   options: KeyvCollectionOptions<T>,
 ): Collection<T> {
-  const { backend, name, schema, mutex } = options;
+  const { backend, name, schema, mutex, indexes = [] } = options;
   assertCollectionName(name);
   const { keyv } = backend;
   const prefix = `${name}:`;
   const indexKey = `__index__:${name}`;
   const keyOf = (id: string) => `${prefix}${id}`;
-  const pushdown = backend.select || backend.count ? createQueryPushdown(schema) : undefined;
+  const pushdown =
+    backend.select || backend.count || indexes.length > 0 ? createQueryPushdown(schema) : undefined;
+  const unindexable = Array.isArray(indexes)
+    ? indexes.filter((field) => typeof field !== 'string' || !pushdown?.indexable(field))
+    : [String(indexes)];
+  if (unindexable.length > 0) {
+    throw validationFailed(
+      `Cannot index ${unindexable.map((field) => JSON.stringify(field)).join(', ')} of collection "${name}": indexes take top-level string, number, boolean, enum or literal fields of the schema`,
+      { collection: name, fields: unindexable },
+    );
+  }
+  // Queries wait for the indexes; one that cannot be made (no privilege, a foreign row that is not
+  // JSON) leaves queries as they were, only slower.
+  const indexesReady =
+    indexes.length > 0 && backend.createIndexes
+      ? backend.createIndexes(prefix, [...new Set(indexes)]).catch(() => undefined)
+      : undefined;
 
   const decode = (raw: unknown, id: string): T => {
     const record = parseOrThrow(schema, raw, `stored record "${id}" of collection "${name}"`);
@@ -280,6 +298,7 @@ export function createKeyvCollection<T extends StoredRecord>(
     }
     let rows: Array<[string, unknown]>;
     try {
+      await indexesReady;
       rows = await backend.select(prefix, {
         where: conditions,
         sort: { field, direction },
@@ -419,6 +438,7 @@ export function createKeyvCollection<T extends StoredRecord>(
       const conditions = backend.count ? pushdown?.conditions(filter) : undefined;
       if (backend.count && conditions !== undefined) {
         try {
+          await indexesReady;
           return await backend.count(prefix, conditions);
         } catch {
           // As in `list`: the query is an optimization, the full read below is the reference.

@@ -97,8 +97,21 @@ const sorts: Array<CollectionQuery<Item>['sort']> = [
   { field: 'tags' },
 ];
 
-async function seed(backend: StorageBackend, name: string): Promise<Collection<Item>> {
-  const collection = createKeyvCollection({ backend, name, schema: ItemSchema, mutex: createKeyMutex() });
+/** Fields indexed in the "with indexes" runs: every plain field the queries filter or sort on. */
+const indexedFields = ['name', 'rank', 'score', 'flag', 'status'] as const;
+
+async function seed(
+  backend: StorageBackend,
+  name: string,
+  indexes: readonly string[] = [],
+): Promise<Collection<Item>> {
+  const collection = createKeyvCollection({
+    backend,
+    name,
+    schema: ItemSchema,
+    mutex: createKeyMutex(),
+    indexes,
+  });
   for (const { raw, value } of items()) {
     if (raw) {
       await backend.keyv.set(`${name}:${String(value.id)}`, value);
@@ -119,6 +132,7 @@ function spied(backend: StorageBackend) {
     ...backend,
     scan: backend.scan?.bind(backend),
     compareAndSwap: backend.compareAndSwap?.bind(backend),
+    createIndexes: backend.createIndexes?.bind(backend),
     close: () => backend.close(),
     select: select
       ? async (prefix, query) => {
@@ -159,9 +173,15 @@ async function pages(collection: Collection<Item>, query: CollectionQuery<Item>)
   return all;
 }
 
-function describeEquivalence(label: string, options: () => SqlBackendOptions, skipReason?: string) {
+function describeEquivalence(
+  label: string,
+  options: () => SqlBackendOptions,
+  skipReason?: string,
+  indexes: readonly string[] = [],
+) {
   const suffix = skipReason === undefined ? '' : ` (skipped: ${skipReason})`;
-  describe(`SQL query pushdown on ${label}${suffix}`, () => {
+  const withIndexes = indexes.length === 0 ? '' : ` with indexes on ${indexes.join(', ')}`;
+  describe(`SQL query pushdown on ${label}${withIndexes}${suffix}`, () => {
     it.skipIf(skipReason !== undefined)(
       'every filter, sort, page size and cursor returns exactly what the in-process path returns',
       async () => {
@@ -169,7 +189,7 @@ function describeEquivalence(label: string, options: () => SqlBackendOptions, sk
         const sql = await createSqlBackend(options());
         const { backend, calls } = spied(sql);
         try {
-          const collection = await seed(backend, `items_${Math.random().toString(36).slice(2, 8)}`);
+          const collection = await seed(backend, `items_${Math.random().toString(36).slice(2, 8)}`, indexes);
           for (const filter of filters) {
             expect(await collection.count(filter), `count ${String(filter)}`).toBe(
               await reference.count(filter),
@@ -211,6 +231,7 @@ function describeEquivalence(label: string, options: () => SqlBackendOptions, sk
             name: `text_${Math.random().toString(36).slice(2, 8)}`,
             schema: ItemSchema,
             mutex: createKeyMutex(),
+            indexes,
           });
           const texts = ['\uFF01', '😀', 'a', '\uE000', '𝔸', 'b\u0000c', 'z'];
           for (const [index, text] of texts.entries()) {
@@ -249,6 +270,12 @@ function describeEquivalence(label: string, options: () => SqlBackendOptions, sk
 const directory = await mkdtemp(join(tmpdir(), 'tunekit-pushdown-'));
 afterAll(() => rm(directory, { recursive: true, force: true }));
 describeEquivalence('SQLite', () => ({ dialect: 'sqlite', path: join(directory, 'pushdown.sqlite') }));
+describeEquivalence(
+  'SQLite',
+  () => ({ dialect: 'sqlite', path: join(directory, 'pushdown.sqlite') }),
+  undefined,
+  indexedFields,
+);
 
 const postgresAvailable = findPostgresBinaries() !== undefined;
 let postgres: PostgresTestServer | undefined;
@@ -262,6 +289,12 @@ describeEquivalence(
   'PostgreSQL',
   () => ({ dialect: 'postgres', uri: (postgres as PostgresTestServer).uri }),
   postgresAvailable ? undefined : POSTGRES_SERVER_MISSING_REASON,
+);
+describeEquivalence(
+  'PostgreSQL',
+  () => ({ dialect: 'postgres', uri: (postgres as PostgresTestServer).uri }),
+  postgresAvailable ? undefined : POSTGRES_SERVER_MISSING_REASON,
+  indexedFields,
 );
 
 describe('createQueryPushdown', () => {

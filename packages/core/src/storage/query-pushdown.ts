@@ -28,6 +28,8 @@ export interface QueryPushdown {
   conditions(filter: CollectionQuery<unknown>['filter']): BackendCondition[] | undefined;
   /** True when the backend can sort by `field` exactly as the in-process sort does. */
   sortable(field: string): boolean;
+  /** True when `field` is a plain primitive field: conditions and sorts on it can use an index. */
+  indexable(field: string): boolean;
 }
 
 /** True when `value` is a JSON primitive a backend compares exactly like `isDeepStrictEqual`. */
@@ -121,6 +123,7 @@ export function createQueryPushdown(schema: z.ZodType): QueryPushdown {
       }
       return conditions;
     },
+    indexable: (field) => fields.has(field),
     sortable(field) {
       if (field === 'id') {
         return true;

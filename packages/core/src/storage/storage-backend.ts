@@ -59,6 +59,11 @@ export interface StorageBackend {
    * collections then filter, sort and page in process.
    */
   select?(prefix: string, query: BackendQuery): Promise<Array<[string, unknown]>>;
+  /**
+   * Creates (if missing) an index on each of `fields` for the records under `prefix`, usable by
+   * `select` and `count` from then on. Absent when the backend has no indexes.
+   */
+  createIndexes?(prefix: string, fields: readonly string[]): Promise<void>;
   /** Counts the records under `prefix` that match every condition. Absent like `select`. */
   count?(prefix: string, where: BackendCondition[]): Promise<number>;
   /** Releases connections. */
