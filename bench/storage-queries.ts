@@ -6,6 +6,8 @@
  * what Redis and memory still do), `path: 'sql'` is the same collection with the query evaluated by
  * the database. Backends: a SQLite file (always) and PostgreSQL (when its binaries are installed,
  * or with `BENCH_POSTGRES=0` to skip). `BENCH_RECORDS` changes the record count (default 100000).
+ * Then the same queries on a collection declaring indexes on `owner`, `status`, `createdAt` and
+ * `score` (`path: 'sql-indexed'`, SQL only).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,13 +71,14 @@ async function fill(collection: Collection<Job>): Promise<void> {
   );
 }
 
-async function run(backendName: string, options: SqlBackendOptions): Promise<void> {
+async function run(backendName: string, options: SqlBackendOptions, indexes: string[] = []): Promise<void> {
   const backend = await createSqlBackend(options);
   const mutex = createKeyMutex();
-  const sql = createKeyvCollection({ backend, name: 'jobs', schema: JobSchema, mutex });
+  const name = indexes.length === 0 ? 'jobs' : 'jobs_indexed';
+  const sql = createKeyvCollection({ backend, name, schema: JobSchema, mutex, indexes });
   // The same records through a backend without `select`/`count`: the in-process path.
   const scanOnly: StorageBackend = { ...backend, select: undefined, count: undefined };
-  const inProcess = createKeyvCollection({ backend: scanOnly, name: 'jobs', schema: JobSchema, mutex });
+  const inProcess = createKeyvCollection({ backend: scanOnly, name, schema: JobSchema, mutex });
   const filled = performance.now();
   await fill(sql);
   const fillSeconds = (performance.now() - filled) / 1000;
@@ -113,10 +116,14 @@ async function run(backendName: string, options: SqlBackendOptions): Promise<voi
     if (JSON.stringify(await query(sql)) !== JSON.stringify(await query(inProcess))) {
       throw new Error(`${benchmark}: SQL and in-process results differ`);
     }
-    for (const [path, collection, calls] of [
-      ['in-process', inProcess, 3],
-      ['sql', sql, 20],
-    ] as const) {
+    const paths =
+      indexes.length === 0
+        ? ([
+            ['in-process', inProcess, 3],
+            ['sql', sql, 20],
+          ] as const)
+        : ([['sql-indexed', sql, 20]] as const);
+    for (const [path, collection, calls] of paths) {
       const meanMs = await time(calls, () => query(collection));
       console.log(
         JSON.stringify({
@@ -135,7 +142,9 @@ async function run(backendName: string, options: SqlBackendOptions): Promise<voi
   await backend.close();
 }
 
+const indexes = ['owner', 'status', 'createdAt', 'score'];
 await run('sqlite', { dialect: 'sqlite', path: join(directory, 'queries.sqlite') });
+await run('sqlite', { dialect: 'sqlite', path: join(directory, 'queries.sqlite') }, indexes);
 const postgres =
   process.env.BENCH_POSTGRES !== '0' && findPostgresBinaries() !== undefined
     ? await startPostgresServer()
@@ -143,6 +152,7 @@ const postgres =
 if (postgres) {
   try {
     await run('postgres', { dialect: 'postgres', uri: postgres.uri });
+    await run('postgres', { dialect: 'postgres', uri: postgres.uri }, indexes);
   } finally {
     await postgres.stop();
   }

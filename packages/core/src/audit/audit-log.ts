@@ -114,9 +114,11 @@ export function canonicalJson(value: unknown): string {
  * compare-and-set so that two processes sharing a store do not fork the chain (a lost race retries).
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
+  // Listing pages by sequence (verify, unfiltered queries): indexed on SQLite and PostgreSQL.
   const events: Collection<AuditEvent> = options.storage.collection(
     AUDIT_EVENTS_COLLECTION,
     AuditEventSchema,
+    { indexes: ['sequence'] },
   );
   const heads = options.storage.collection(AUDIT_HEAD_COLLECTION, AuditHeadSchema);
   const now = options.now ?? (() => new Date());

@@ -134,7 +134,10 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const maxLineBytes = options.maxLineBytes ?? 16 * 1024 * 1024;
   const maxReportedIssues = options.maxReportedIssues ?? 20;
   const datasets = options.storage.collection('datasets', DatasetSchema);
-  const versions = options.storage.collection('dataset-versions', DatasetVersionSchema);
+  // A dataset's versions are listed by datasetId: indexed on SQLite and PostgreSQL.
+  const versions = options.storage.collection('dataset-versions', DatasetVersionSchema, {
+    indexes: ['datasetId'],
+  });
 
   const audit = async (entry: AuditEntryInput, context: OperationContext | undefined) => {
     if (options.audit === undefined) {

@@ -209,7 +209,10 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
   const recoverLapsed = options.recover !== false;
   const runnerId = options.runnerId ?? randomUUID();
   const runnerProcess = describeRunnerProcess();
-  const records: Collection<Job> = options.storage.collection(JOBS_COLLECTION, JobSchema);
+  // `list` filters on status/kind and sorts by createdAt: indexed on SQLite and PostgreSQL.
+  const records: Collection<Job> = options.storage.collection(JOBS_COLLECTION, JobSchema, {
+    indexes: ['status', 'kind', 'createdAt'],
+  });
   const revisions = createJobQueueRevisionStore(options.storage);
   const kinds = new Map<string, RegisteredKind>();
   // Queued jobs this runner may claim (a mirror of the store; stale entries lose their claim).
