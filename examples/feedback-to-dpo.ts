@@ -62,7 +62,8 @@ export async function runFeedbackToDpo(settings: FeedbackToDpoSettings): Promise
   const log = settings.log ?? ((line: string) => console.log(line));
   const out = settings.out ?? (await mkdtemp(join(tmpdir(), 'tunekit-feedback-dpo-')));
   const threads = settings.threads ?? 2;
-  const [trainItems, heldOut] = [ITEMS.slice(0, 9), ITEMS.slice(9)];
+  // The last three requests are held out of DPO: they measure generalisation.
+  const heldOut = ITEMS.slice(9);
 
   // 1. A small GPT-2 learns both styles: half of the answers are rude, half polite.
   const tokenizer = createByteLevelTokenizer();
