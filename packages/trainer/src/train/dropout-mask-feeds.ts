@@ -36,6 +36,8 @@ export function fillDropoutMask(
   let c = key.microBatch | 0;
   let d = (site * 0x9e3779b9) | 0;
   let t = 0;
+  // sfc32: 16 warm-up draws mix the seed into the state. The step is repeated in the hot loop below
+  // on purpose: one loop with a branch for the warm-up measured about 4% slower.
   for (let round = 0; round < 16; round++) {
     t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
