@@ -164,4 +164,40 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
     },
     240_000,
   );
+
+  it.skipIf(!hasChromium)(`trains with DPO on a feedback export picked in the form${skipped}`, async () => {
+    for (let index = 0; index < 6; index++) {
+      await kit.feedback.record({
+        modelId: 'ui-assistant',
+        userId: 'alice',
+        input: `Ask for item ${index}:`,
+        output: ' give it now.',
+        correctedText: ' could you please pass it?',
+        type: 'correction',
+        tags: [],
+      });
+    }
+    await kit.feedback.export({ as: 'preference', name: 'ui-prefs', filter: { modelId: 'ui-assistant' } });
+    const { page, problems } = await openPage();
+    await logIn(page, 'alice-password');
+    await page.getByRole('link', { name: 'Train' }).click();
+    await page.getByLabel('Dataset version').selectOption({ label: 'ui-prefs (feedback)' });
+    await page.getByLabel('Output name').fill('polite-dpo');
+    await page.getByLabel('Max steps').fill('3');
+    await page.getByLabel('Batch size').fill('2');
+    await page.getByLabel('Learning rate').fill('0.002');
+    await page.getByLabel('Max length (tokens)').fill('48');
+    await page.getByLabel('LoRA rank (0: all weights)').fill('4');
+    await page.getByLabel('DPO β (optional: preference pairs)').fill('0.1');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect
+      .poll(() => page.locator('#job-status').textContent(), { timeout: 120_000 })
+      .toBe('succeeded');
+    const job = (await kit.jobs.list({ kind: 'train' })).items.find((candidate) =>
+      (candidate.input as { outputUri?: string }).outputUri?.includes('/polite-dpo/'),
+    );
+    expect((job?.input as { options: { dpo?: { beta: number } } }).options.dpo).toEqual({ beta: 0.1 });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

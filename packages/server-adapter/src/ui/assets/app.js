@@ -213,10 +213,20 @@ async function trainView(parameters) {
     (info) => info.served_models,
     () => [],
   );
-  const datasets = await request('datasets?kind=training&limit=100');
-  const versionOptions = datasets.items
+  // Training datasets, and feedback exports (preference pairs train with DPO).
+  const [training, feedback] = await Promise.all([
+    request('datasets?kind=training&limit=100'),
+    request('datasets?kind=feedback&limit=100'),
+  ]);
+  const versionOptions = [...training.items, ...feedback.items]
     .filter((dataset) => dataset.latestVersionId)
-    .map((dataset) => element('option', { value: dataset.latestVersionId }, dataset.name));
+    .map((dataset) =>
+      element(
+        'option',
+        { value: dataset.latestVersionId },
+        dataset.kind === 'feedback' ? `${dataset.name} (feedback)` : dataset.name,
+      ),
+    );
   const number = (name, label, attributes) => field(label, { name, type: 'number', ...attributes });
   const form = element(
     'form',
@@ -237,6 +247,8 @@ async function trainView(parameters) {
         const rank = Number.parseInt(String(data.get('lora_r') ?? ''), 10);
         if (rank > 0) body.lora = { r: rank, alpha: rank * 2 };
         if (data.get('register_as')) body.register_as = { name: String(data.get('register_as')) };
+        // A β turns the run into DPO on { prompt, chosen, rejected } rows (e.g. a feedback export).
+        if (data.get('dpo_beta')) body.dpo = { beta: Number(data.get('dpo_beta')) };
         const accepted = await request('train', { method: 'POST', json: body });
         location.hash = `#/jobs/${encodeURIComponent(accepted.job_id)}`;
       }),
@@ -252,6 +264,7 @@ async function trainView(parameters) {
     number('maxLength', 'Max length (tokens)', { min: 2, value: 128 }),
     number('lora_r', 'LoRA rank (0: all weights)', { min: 0, value: 8 }),
     field('Register as (optional model name)', { name: 'register_as' }),
+    number('dpo_beta', 'DPO β (optional: preference pairs)', { min: 0, step: 'any' }),
     element('button', { type: 'submit' }, 'Start training'),
   );
   const baseModel = form.querySelector('[name="base_model"]');
