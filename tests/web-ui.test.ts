@@ -196,7 +196,9 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
     const job = (await kit.jobs.list({ kind: 'train' })).items.find((candidate) =>
       (candidate.input as { outputUri?: string }).outputUri?.includes('/polite-dpo/'),
     );
-    expect((job?.input as { options: { dpo?: { beta: number } } }).options.dpo).toEqual({ beta: 0.1 });
+    expect(job).toBeDefined();
+    const input = (job as { input: unknown }).input as { options: { dpo?: { beta: number } } };
+    expect(input.options.dpo).toEqual({ beta: 0.1 });
     expect(problems).toEqual([]);
     await page.context().close();
   });
