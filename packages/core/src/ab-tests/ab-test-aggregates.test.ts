@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSeededRandom } from '../datasets/seeded-random.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import { type ABTest, type ABTestUnit, ABTestUnitSchema } from '../schemas/ab-test.js';
 import {
@@ -34,17 +35,6 @@ import {
 } from './ab-test-statistics-shard.js';
 import { createABTestService } from './create-ab-test-service.js';
 import { newcombeDifferenceInterval, wilsonScoreInterval } from './proportion-intervals.js';
-
-/** Deterministic pseudo-random numbers in [0, 1) (xorshift32). */
-function randomSource(seed: number) {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-}
 
 async function unitsOf(storage: Storage, testId: string): Promise<ABTestUnit[]> {
   const units = storage.collection('ab-test-units', ABTestUnitSchema);
@@ -183,7 +173,7 @@ describe.each(['memory', 'sqlite'] as const)('A/B statistics on %s storage', (dr
 
   for (const kind of ['binary', 'numeric', 'rating'] as const) {
     it(`${kind}: results from the statistics equal a rescan of the units on random data`, async () => {
-      const random = randomSource(kind.length * 7919);
+      const random = createSeededRandom(kind.length * 7919);
       const test = await createTest(service, kind);
       for (let step = 0; step < 500; step += 1) {
         const unitId = `unit-${Math.floor(random() * 150)}`;
@@ -206,7 +196,7 @@ describe.each(['memory', 'sqlite'] as const)('A/B statistics on %s storage', (dr
 
   it('rebuilds statistics missing for data written before they existed, and repairs drift', async () => {
     const test = await createTest(service, 'numeric', 2);
-    const random = randomSource(42);
+    const random = createSeededRandom(42);
     for (let index = 0; index < 120; index += 1) {
       await service.record(test.id, `u${index % 40}`, randomObservation('numeric', random));
     }
@@ -341,10 +331,10 @@ async function recordFromTwoProcesses(open: () => Promise<Storage>) {
     const two = createABTestService({ storage: second, events: createEventBus() });
     for (const kind of ['numeric', 'binary', 'rating'] as const) {
       const test = await createTest(one, kind, 2);
-      const random = randomSource(kind.length);
+      const random = createSeededRandom(kind.length);
       // Overlapping units: both create the same new units and add outcomes to the same ones.
       const plan = (seed: number) => {
-        const local = randomSource(seed);
+        const local = createSeededRandom(seed);
         return Array.from({ length: 150 }, () => ({
           unitId: `unit-${Math.floor(local() * 60)}`,
           observation: randomObservation(kind, random),

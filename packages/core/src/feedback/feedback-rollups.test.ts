@@ -4,22 +4,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ABTestService } from '../ab-tests/ab-test-service.js';
 import { createABTestService } from '../ab-tests/create-ab-test-service.js';
+import { createSeededRandom } from '../datasets/seeded-random.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import type { Storage } from '../storage/collection.js';
 import { createStorage } from '../storage/create-storage.js';
 import { createFeedbackService } from './create-feedback-service.js';
 import { FeedbackRollupSchema, FeedbackRollupStateSchema } from './feedback-rollup.js';
 import type { FeedbackService, FeedbackStatsQuery } from './feedback-service.js';
-
-function randomSource(seed: number) {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-}
 
 const DAYS = ['2025-03-01', '2025-03-02', '2025-03-03', '2025-03-04'];
 const MODELS = ['tone-v1', 'tone-v2', 'tone-v3'];
@@ -111,11 +102,11 @@ describe.each(['memory', 'sqlite'] as const)('feedback rollups on %s storage', (
     const abTests = createABTestService({ storage, events });
     const service = createFeedbackService({ storage, events, abTests });
     const abTestIds = await createTests(abTests);
-    await recordRandom(service, abTestIds, randomSource(7), 150);
+    await recordRandom(service, abTestIds, createSeededRandom(7), 150);
     await expectRollupsMatchRecords(service, abTestIds);
     // A restarted process writes its own cells; stats add every writer's.
     const restarted = createFeedbackService({ storage, events, abTests });
-    await recordRandom(restarted, abTestIds, randomSource(8), 60);
+    await recordRandom(restarted, abTestIds, createSeededRandom(8), 60);
     await expectRollupsMatchRecords(service, abTestIds);
     const rollups = storage.collection('feedback-rollups', FeedbackRollupSchema);
     expect(new Set((await rollups.list({ limit: 1000 })).items.map((cell) => cell.writer)).size).toBe(2);
@@ -150,8 +141,8 @@ describe('feedback rollups with two processes on one SQLite file', () => {
       const abTestIds = await createTests(abTestsOne);
       await one.stats(); // builds the (empty) rollups once
       await Promise.all([
-        recordRandom(one, abTestIds, randomSource(11), 120),
-        recordRandom(two, abTestIds, randomSource(12), 120),
+        recordRandom(one, abTestIds, createSeededRandom(11), 120),
+        recordRandom(two, abTestIds, createSeededRandom(12), 120),
       ]);
       expect((await two.stats()).count).toBe(240);
       await expectRollupsMatchRecords(one, abTestIds);
