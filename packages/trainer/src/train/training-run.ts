@@ -179,6 +179,8 @@ export async function evaluateSequences(
   sequences: TokenSequence[],
   batchSize: number,
   maxBatches?: number,
+  /** DPO: reference values of `sequences` (see {@link computeReferenceLogProbabilities}); computed when absent. */
+  references?: Float32Array,
 ): Promise<EvaluationResult> {
   const session = context.evaluationSession ?? context.session;
   const dropout = context.graph.dropout
@@ -189,20 +191,24 @@ export async function evaluateSequences(
   const batches = Math.min(Math.ceil(sequences.length / batchSize), maxBatches ?? Number.POSITIVE_INFINITY);
   const preference = context.graph.preference;
   const evaluated = sequences.slice(0, batches * batchSize);
-  const references = preference
-    ? await computeReferenceLogProbabilities(context, evaluated, batchSize)
+  const referenceValues = preference
+    ? (references ?? (await computeReferenceLogProbabilities(context, evaluated, batchSize)))
     : undefined;
   let pairs = 0;
   let wins = 0;
   let margins = 0;
   for (let index = 0; index < batches; index++) {
-    const indices = evaluated.map((_, at) => at).slice(index * batchSize, (index + 1) * batchSize);
+    const start = index * batchSize;
+    const indices = Array.from(
+      { length: Math.min(batchSize, evaluated.length - start) },
+      (_, at) => start + at,
+    );
     const batch = collateBatch(
       indices.map((at) => evaluated[at] as TokenSequence),
       context.padId,
     );
     if (batch.trainedTokens === 0) continue;
-    const reference = references ? batchReference(references, indices) : undefined;
+    const reference = referenceValues ? batchReference(referenceValues, indices) : undefined;
     const output = await runBatch(context, session, batch, false, dropout, {
       reference,
       fetchSequences: preference !== undefined,
@@ -374,13 +380,24 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     }
   };
 
+  // DPO: the validation pairs' reference values do not change during the run; computed once.
+  let validationReferences: Float32Array | undefined;
   const evaluate = async (): Promise<number | undefined> => {
     if (context.validation.length === 0) return undefined;
+    if (graph.preference && !validationReferences) {
+      const evaluated = options.evalBatches ? options.evalBatches * options.batchSize : undefined;
+      validationReferences = await computeReferenceLogProbabilities(
+        context,
+        context.validation.slice(0, evaluated),
+        options.batchSize,
+      );
+    }
     const result = await evaluateSequences(
       context,
       context.validation,
       options.batchSize,
       options.evalBatches,
+      validationReferences,
     );
     evaluations.push({ step, ...result });
     events?.emit('training:evaluated', {
