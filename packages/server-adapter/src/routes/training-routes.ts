@@ -288,6 +288,10 @@ export const stopTrainingRoute = defineRoute({
 
 const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
 
+/** What a polled job must change for its stream to get a new `status` event. */
+const statusSnapshot = (job: Job): string =>
+  JSON.stringify([job.status, job.progress, job.attempt, job.progressMessage]);
+
 /** How often a job stream re-reads the job when no event of it arrived (jobs run by another process). */
 const JOB_STREAM_POLL_MS = 1000;
 
@@ -315,7 +319,7 @@ async function* jobEvents(kit: Tunekit, jobId: string, signal: AbortSignal): Asy
     void kit.jobs.get(jobId).then(
       (job) => {
         if (!job || finished) return;
-        const snapshot = JSON.stringify([job.status, job.progress, job.attempt, job.progressMessage]);
+        const snapshot = statusSnapshot(job);
         if (snapshot === lastSnapshot) return;
         lastSnapshot = snapshot;
         const final = finalStatuses.has(job.status);
@@ -359,7 +363,7 @@ async function* jobEvents(kit: Tunekit, jobId: string, signal: AbortSignal): Asy
     // Subscribed first, then the snapshot: no event falls between the two.
     const job = await kit.jobs.get(jobId);
     if (job) {
-      lastSnapshot = JSON.stringify([job.status, job.progress, job.attempt, job.progressMessage]);
+      lastSnapshot = statusSnapshot(job);
       yield { event: 'status', data: view(job) };
       if (finalStatuses.has(job.status)) return;
     }
