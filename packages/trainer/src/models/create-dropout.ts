@@ -39,22 +39,14 @@ export interface DropoutMaskCollector {
 export function createDropout(graph: Graph, collector: DropoutMaskCollector | undefined): ApplyDropout {
   return (x, ratio) => {
     if (!collector || ratio <= 0) return x;
-    const named = new Set(
-      [collector.dimensions.batch, collector.dimensions.sequence].filter(
-        (dimension): dimension is string => typeof dimension === 'string',
-      ),
-    );
-    for (const dimension of x.shape) {
-      if (typeof dimension === 'number') continue;
-      const unknown = dimension.split('*').filter((factor) => !named.has(factor) && !/^\d+$/.test(factor));
-      if (unknown.length > 0) {
-        throw new TunekitError({
-          code: 'GRAPH_INVALID',
-          status: 500,
-          message: `Dropout on ${x.name}: its shape [${x.shape.join(', ')}] has dimensions (${unknown.join(', ')}) the trainer cannot size`,
-          details: { value: x.name, shape: [...x.shape] },
-        });
-      }
+    const unknown = unsizedFactors(x.shape, collector.dimensions);
+    if (unknown.length > 0) {
+      throw new TunekitError({
+        code: 'GRAPH_INVALID',
+        status: 500,
+        message: `Dropout on ${x.name}: its shape [${x.shape.join(', ')}] has dimensions (${unknown.join(', ')}) the trainer cannot size`,
+        details: { value: x.name, shape: [...x.shape] },
+      });
     }
     const inputName = `dropout_mask.${collector.masks.length + 1}`;
     const mask = graph.input(inputName, x.dtype, [`${inputName}.elements`]);
@@ -72,27 +64,36 @@ export function dropoutMaskSize(
   dimensions: { batch: Dimension; sequence: Dimension },
   runtime: { batch: number; sequence: number },
 ): number {
+  const unknown = unsizedFactors(shape, dimensions);
+  if (unknown.length > 0) {
+    throw new TunekitError({
+      code: 'GRAPH_INVALID',
+      status: 500,
+      message: `Cannot size a dropout mask: unknown dimension ${unknown[0]}`,
+      details: { shape: [...shape] },
+    });
+  }
   const values = new Map<string, number>();
   if (typeof dimensions.batch === 'string') values.set(dimensions.batch, runtime.batch);
   if (typeof dimensions.sequence === 'string') values.set(dimensions.sequence, runtime.sequence);
   let size = 1;
   for (const dimension of shape) {
-    if (typeof dimension === 'number') {
-      size *= dimension;
-      continue;
-    }
-    for (const factor of dimension.split('*')) {
-      const value = values.get(factor) ?? (/^\d+$/.test(factor) ? Number(factor) : undefined);
-      if (value === undefined) {
-        throw new TunekitError({
-          code: 'GRAPH_INVALID',
-          status: 500,
-          message: `Cannot size a dropout mask: unknown dimension ${factor}`,
-          details: { shape: [...shape] },
-        });
-      }
-      size *= value;
-    }
+    if (typeof dimension === 'number') size *= dimension;
+    else for (const factor of dimension.split('*')) size *= values.get(factor) ?? Number(factor);
   }
   return size;
+}
+
+/** The factors of `shape`'s symbolic dimensions that are neither numbers nor the batch or sequence name. */
+function unsizedFactors(
+  shape: readonly Dimension[],
+  dimensions: { batch: Dimension; sequence: Dimension },
+): string[] {
+  const named = new Set(
+    [dimensions.batch, dimensions.sequence].filter((dimension) => typeof dimension === 'string'),
+  );
+  return shape
+    .filter((dimension): dimension is string => typeof dimension === 'string')
+    .flatMap((dimension) => dimension.split('*'))
+    .filter((factor) => !named.has(factor) && !/^\d+$/.test(factor));
 }
