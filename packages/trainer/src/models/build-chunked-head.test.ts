@@ -87,8 +87,7 @@ describe('buildChunkedHead (fused LM head + cross-entropy over chunks of tokens)
     const step = 3e-3;
     const shifted = (sign: number) =>
       embedding.initial.map((value, index) => value + sign * step * (direction[index] as number));
-    const lossAt = async (sign: number) =>
-      ((await run(shifted(sign))).loss?.data as Float32Array)[0] as number;
+    const lossAt = async (sign: number) => ((await run(shifted(sign))).loss as Tensor).data[0] as number;
     const numeric = ((await lossAt(1)) - (await lossAt(-1))) / (2 * step);
     const analytic = gradient.reduce((sum, value, index) => sum + value * (direction[index] as number), 0);
     expect(Math.abs(analytic)).toBeGreaterThan(1e-3);
