@@ -3,6 +3,7 @@ import type { LoraConfig } from '../lora/lora-config.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
 import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import type { CheckpointTensorRole } from './checkpoint-layout.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
 
 /**
@@ -151,6 +152,19 @@ export interface ModelArchitecture<Config = unknown> {
   configSchema: z.ZodType<Config>;
   /** Random weights under Hugging Face names, deterministic for a seed. */
   createRandomWeights(config: Config, seed: number): TensorMap;
+  /** Every weight the builders need (their names), with its shape; `loadModel` checks a checkpoint against it. */
+  weightShapes?(config: Config): ReadonlyMap<string, number[]>;
+  /**
+   * What a checkpoint tensor is (a weight under which name, a tied copy, a buffer, an unused head or
+   * unknown), so that `loadModel` reads published layouts and saving writes them back. Default: every
+   * name is a weight under its own name.
+   */
+  checkpointTensorRole?(config: Config, name: string): CheckpointTensorRole;
+  /**
+   * Initial values for weights a checkpoint may lack (a new task head, as transformers initialises
+   * it; reported in `missingKeys`); throws `MODEL_INVALID` for weights that must be present.
+   */
+  initializeMissingWeights?(config: Config, names: readonly string[], seed: number): TensorMap;
   buildTrainingGraph(options: BuildTrainingGraphOptions<Config>): TrainingGraph;
   buildInferenceGraph(options: BuildInferenceGraphOptions<Config>): InferenceGraph;
 }
