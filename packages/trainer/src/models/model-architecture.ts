@@ -52,6 +52,12 @@ export interface BuildTrainingGraphOptions<Config> {
   /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
   outputLogits?: boolean;
   /**
+   * Causal language models: tokens per chunk of the fused LM head + cross-entropy, which never
+   * holds whole `[tokens, vocab]` logits (default: about 64 MiB of logits per chunk, see
+   * `defaultChunkTokens`).
+   */
+  headChunkTokens?: number;
+  /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
    * {@link TrainingGraph.preference}).
