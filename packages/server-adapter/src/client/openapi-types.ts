@@ -2096,11 +2096,6 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        /**
-                         * @default [
-                         *       "c_attn"
-                         *     ]
-                         */
                         targetModules?: string[];
                         /** @default false */
                         rsLora?: boolean;
@@ -2110,17 +2105,40 @@ export interface operations {
                          */
                         bias?: "none";
                     };
-                    /** @default {} */
+                    /**
+                     * @default {
+                     *       "epochs": 1,
+                     *       "batchSize": 8,
+                     *       "gradientAccumulationSteps": 1,
+                     *       "learningRate": 0.001,
+                     *       "seed": 42
+                     *     }
+                     */
                     hyperparameters?: {
-                        maxSteps?: number;
+                        /** @default 1 */
                         epochs?: number;
+                        maxSteps?: number;
+                        /** @default 8 */
                         batchSize?: number;
+                        /** @default 1 */
+                        gradientAccumulationSteps?: number;
+                        /** @default 0.001 */
                         learningRate?: number;
+                        weightDecay?: number;
+                        warmupSteps?: number;
+                        /** @enum {string} */
+                        schedule?: "constant" | "linear" | "cosine";
+                        maxGradientNorm?: number;
                         maxLength?: number;
                         evalEvery?: number;
-                        warmupSteps?: number;
-                        seed?: number;
                         checkpointEvery?: number;
+                        earlyStopping?: {
+                            patience: number;
+                            /** @default 0 */
+                            minDelta?: number;
+                        };
+                        /** @default 42 */
+                        seed?: number;
                     };
                     register_as?: {
                         name: string;
@@ -2129,6 +2147,8 @@ export interface operations {
                         tags?: string[];
                         task?: string;
                         language?: string | string[];
+                        license?: string;
+                        baseModel?: string;
                     };
                     /**
                      * @default cpu
@@ -2667,11 +2687,6 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        /**
-                         * @default [
-                         *       "c_attn"
-                         *     ]
-                         */
                         targetModules?: string[];
                         /** @default false */
                         rsLora?: boolean;
@@ -2681,17 +2696,40 @@ export interface operations {
                          */
                         bias?: "none";
                     };
-                    /** @default {} */
+                    /**
+                     * @default {
+                     *       "epochs": 1,
+                     *       "batchSize": 8,
+                     *       "gradientAccumulationSteps": 1,
+                     *       "learningRate": 0.001,
+                     *       "seed": 42
+                     *     }
+                     */
                     hyperparameters?: {
-                        maxSteps?: number;
+                        /** @default 1 */
                         epochs?: number;
+                        maxSteps?: number;
+                        /** @default 8 */
                         batchSize?: number;
+                        /** @default 1 */
+                        gradientAccumulationSteps?: number;
+                        /** @default 0.001 */
                         learningRate?: number;
+                        weightDecay?: number;
+                        warmupSteps?: number;
+                        /** @enum {string} */
+                        schedule?: "constant" | "linear" | "cosine";
+                        maxGradientNorm?: number;
                         maxLength?: number;
                         evalEvery?: number;
-                        warmupSteps?: number;
-                        seed?: number;
                         checkpointEvery?: number;
+                        earlyStopping?: {
+                            patience: number;
+                            /** @default 0 */
+                            minDelta?: number;
+                        };
+                        /** @default 42 */
+                        seed?: number;
                     };
                     register_as?: {
                         name: string;
@@ -2700,6 +2738,8 @@ export interface operations {
                         tags?: string[];
                         task?: string;
                         language?: string | string[];
+                        license?: string;
+                        baseModel?: string;
                     };
                     /**
                      * @default cpu

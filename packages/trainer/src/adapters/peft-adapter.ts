@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
-import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
 import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
@@ -30,7 +30,7 @@ export interface SavePeftAdapterOptions {
  * are ignored by PEFT when loading, missing ones take its defaults).
  */
 export function peftAdapterConfig(
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   options: SavePeftAdapterOptions = {},
 ): Record<string, unknown> {
   return {
@@ -62,7 +62,7 @@ export function peftAdapterConfig(
  */
 export function validatePeftWeights(
   weights: TensorMap,
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   modulesToSave: readonly string[] = [],
 ): TensorMap {
   const normalized: TensorMap = new Map();
@@ -146,12 +146,12 @@ export async function loadPeftAdapter(directory: string): Promise<LoraAdapters> 
       message: 'target_modules must be a list of module names (regular expressions are not supported)',
     });
   }
-  const config = LoraConfigSchema.parse({
-    r: raw.r,
-    alpha: raw.lora_alpha,
-    dropout: raw.lora_dropout ?? 0,
-    targetModules: raw.target_modules,
-    rsLora: raw.use_rslora ?? false,
+  const config = resolveLoraConfig({
+    r: raw.r as number,
+    alpha: raw.lora_alpha as number,
+    dropout: (raw.lora_dropout ?? 0) as number,
+    targetModules: raw.target_modules as string[],
+    rsLora: (raw.use_rslora ?? false) as boolean,
   });
   const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
   const modulesToSave = Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : [];
