@@ -117,10 +117,9 @@ describe("kit.jobs.submit('train')", () => {
       expect(message).toContain('nothing was queued');
       expect((await kit.jobs.list({ kind: 'train' })).items).toEqual([]);
       // The other shape that used to exist (`model`, `options`) is refused the same way.
+      const oldShape = { model, dataset: { rows }, options: {} };
       // @ts-expect-error `model` and `options` are not fields of the training contract.
-      const old = await kit.jobs
-        .submit('train', { model, dataset: { rows }, options: {} })
-        .catch((caught: unknown) => caught);
+      const old = await kit.jobs.submit('train', oldShape).catch((caught: unknown) => caught);
       expect((old as Error).message).toContain('Unrecognized key');
       expect((old as Error).message).toContain('Fields sent: model, dataset, options');
     } finally {

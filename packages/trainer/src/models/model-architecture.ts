@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import type { CheckpointTensorRole } from './checkpoint-layout.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
 
 /**
@@ -40,6 +41,12 @@ export interface BuildTrainingGraphOptions<Config> {
   gradients?: boolean;
   /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
   outputLogits?: boolean;
+  /**
+   * Causal language models: tokens per chunk of the fused LM head + cross-entropy, which never
+   * holds whole `[tokens, vocab]` logits (default: about 64 MiB of logits per chunk, see
+   * `defaultChunkTokens`).
+   */
+  headChunkTokens?: number;
   /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
@@ -151,6 +158,19 @@ export interface ModelArchitecture<Config = unknown> {
   configSchema: z.ZodType<Config>;
   /** Random weights under Hugging Face names, deterministic for a seed. */
   createRandomWeights(config: Config, seed: number): TensorMap;
+  /** Every weight the builders need (their names), with its shape; `loadModel` checks a checkpoint against it. */
+  weightShapes?(config: Config): ReadonlyMap<string, number[]>;
+  /**
+   * What a checkpoint tensor is (a weight under which name, a tied copy, a buffer, an unused head or
+   * unknown), so that `loadModel` reads published layouts and saving writes them back. Default: every
+   * name is a weight under its own name.
+   */
+  checkpointTensorRole?(config: Config, name: string): CheckpointTensorRole;
+  /**
+   * Initial values for weights a checkpoint may lack (a new task head, as transformers initialises
+   * it; reported in `missingKeys`); throws `MODEL_INVALID` for weights that must be present.
+   */
+  initializeMissingWeights?(config: Config, names: readonly string[], seed: number): TensorMap;
   buildTrainingGraph(options: BuildTrainingGraphOptions<Config>): TrainingGraph;
   buildInferenceGraph(options: BuildInferenceGraphOptions<Config>): InferenceGraph;
 }
