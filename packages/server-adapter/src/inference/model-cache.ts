@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -109,7 +110,7 @@ export function createModelCache(
   const sources = new Map(
     Object.entries(configured).map(([id, source]) => [id, ServedModelSchema.parse(source)]),
   );
-  const loading = new Map<string, Promise<{ model: LoadedModel; trainer: Trainer; cleanup?: string }>>();
+  const loading = new Map<string, Promise<{ model: LoadedModel; trainer: Trainer; cleanup: string[] }>>();
   const classifying = new Map<
     string,
     Promise<{ model: LoadedClassifier; classifier: Classifier; cleanup?: string }>
@@ -132,7 +133,8 @@ export function createModelCache(
       base &&
       ServedModelSchema.parse({
         ...base,
-        adapter: version.artifactUri,
+        // A LoRA version is the job's base model plus the version's adapter; a full one is its own folder.
+        ...(base.adapter === undefined ? { path: version.artifactUri } : { adapter: version.artifactUri }),
         language: version.language?.[0],
         task: version.task ?? base.task,
       })
@@ -148,6 +150,16 @@ export function createModelCache(
     // The served id of the base model the job trained on (the job stores its folder).
     const served = [...sources].find(([, source]) => source.path === input.baseModel);
     const servedBase = served === undefined ? undefined : (served[1].baseModel ?? served[0]);
+    if (input.lora === undefined && input.adapter === undefined) {
+      // Full fine-tuning: the output is a whole model folder in the artifact store; the tokenizer
+      // stays the base model's.
+      const baseTokenizer = existsSync(join(input.baseModel, 'tokenizer.json')) ? input.baseModel : undefined;
+      return ServedModelSchema.parse({
+        path: output.output,
+        tokenizer: input.tokenizer ?? baseTokenizer,
+        baseModel: servedBase ?? input.registerAs?.baseModel,
+      });
+    }
     return ServedModelSchema.parse({
       path: input.baseModel,
       tokenizer: input.tokenizer,
@@ -254,8 +266,10 @@ export function createModelCache(
           '@tunekit/trainer'
         );
         const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
+        // A fully fine-tuned model stored as artifacts is copied to a local folder first.
+        const stored = source.path.startsWith('artifact://') ? await adapterFolder(source.path) : undefined;
         const trainer = await createTrainer({
-          model: source.path,
+          model: stored?.folder ?? source.path,
           tokenizer: source.tokenizer,
           lora: adapter ? await loadPeftAdapter(adapter.folder) : undefined,
           device: source.device,
@@ -276,7 +290,11 @@ export function createModelCache(
               ? createJinjaChatFormatter(trainer.tokenizer.chatTemplate).prompt(messages)
               : simpleChatPrompt(messages),
         };
-        return { model, trainer, cleanup: adapter?.cleanup };
+        return {
+          model,
+          trainer,
+          cleanup: [adapter?.cleanup, stored?.cleanup].filter((path) => path !== undefined),
+        };
       })();
       loading.set(id, entry);
       // A failed load is not cached: the next request tries again.
@@ -314,7 +332,7 @@ export function createModelCache(
         const loaded = await entry.catch(() => undefined);
         if (!loaded) continue;
         await loaded.trainer.close();
-        if (loaded.cleanup) await rm(loaded.cleanup, { recursive: true, force: true });
+        for (const folder of loaded.cleanup) await rm(folder, { recursive: true, force: true });
       }
     },
   };
