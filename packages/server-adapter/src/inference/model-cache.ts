@@ -145,9 +145,15 @@ export function createModelCache(
   /** A local folder for an adapter given as an `artifact://` prefix (downloaded when the store is not on disk). */
   const adapterFolder = async (adapter: string): Promise<{ folder: string; cleanup?: string }> => {
     if (!adapter.startsWith('artifact://')) return { folder: adapter };
-    const folder = await mkdtemp(join(tmpdir(), 'tunekit-adapter-'));
-    for (const file of await kit.artifacts.list(`${adapter.replace(/\/+$/, '')}/`)) {
-      await writeFile(join(folder, basename(file.uri)), await kit.artifacts.get(file.uri));
+    // The process id in the name lets a restarted server remove copies a killed process left behind.
+    const folder = await mkdtemp(join(tmpdir(), `tunekit-adapter-${process.pid}-`));
+    try {
+      for (const file of await kit.artifacts.list(`${adapter.replace(/\/+$/, '')}/`)) {
+        await writeFile(join(folder, basename(file.uri)), await kit.artifacts.get(file.uri));
+      }
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      throw error;
     }
     return { folder, cleanup: folder };
   };
@@ -238,13 +244,20 @@ export function createModelCache(
         await assertTask(id, source, 'causal-language-modeling');
         const { createTrainer, loadPeftAdapter } = await import('@tunekit/trainer');
         const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
-        const trainer = await createTrainer({
-          model: source.path,
-          tokenizer: source.tokenizer,
-          lora: adapter ? await loadPeftAdapter(adapter.folder) : undefined,
-          device: source.device,
-          threads: source.threads,
-        });
+        let trainer: Trainer;
+        try {
+          trainer = await createTrainer({
+            model: source.path,
+            tokenizer: source.tokenizer,
+            lora: adapter ? await loadPeftAdapter(adapter.folder) : undefined,
+            device: source.device,
+            threads: source.threads,
+          });
+        } catch (error) {
+          // A failed load leaves no adapter copy behind.
+          if (adapter?.cleanup) await rm(adapter.cleanup, { recursive: true, force: true });
+          throw error;
+        }
         const model: LoadedModel = {
           id,
           source,
