@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
 import type {
+  ChatMessage,
   ClassificationPrediction,
   Classifier,
   GenerationChunk,
@@ -44,6 +45,13 @@ export interface LoadedModel {
   readonly loadedAt: string;
   generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
+  /** Tokens of a text under the model's tokenizer (no special tokens added): usage accounting. */
+  countTokens(text: string): number;
+  /**
+   * The generation prompt of chat messages: the tokenizer's Jinja chat template when it has one,
+   * else the trainer's plain `### Role:` template (what `{ messages }` rows train on).
+   */
+  chatPrompt(messages: ChatMessage[]): string;
 }
 
 /** A loaded sequence classifier (BERT family) for `POST /predict`. */
@@ -111,11 +119,13 @@ export function createModelCache(
     const known = sources.get(id);
     if (known) return known;
     if (id.startsWith(JOB_MODEL_PREFIX)) return fromJob(id.slice(JOB_MODEL_PREFIX.length));
-    // A registry version (id or `name@stage`) trained by a job of this kit: base model of the job + the version's adapter.
+    // A registry version (id, `name@stage` or a bare name) trained by a job of this kit: base model of the job + the version's adapter.
     const registry = (
       kit as Tunekit & { registry?: { get(reference: string): Promise<RegistryVersion | undefined> } }
     ).registry;
-    const version = registry ? await registry.get(id).catch(() => undefined) : undefined;
+    // A bare model name (`tone`) means its production version (`tone@production`).
+    const reference = id.includes('@') ? id : `${id}@production`;
+    const version = registry ? await registry.get(reference).catch(() => undefined) : undefined;
     if (!version?.trainingJobId) return undefined;
     const base = await fromJob(version.trainingJobId);
     return (
@@ -242,7 +252,9 @@ export function createModelCache(
       entry = (async () => {
         const source = await requireSource(id);
         await assertTask(id, source, 'causal-language-modeling');
-        const { createTrainer, loadPeftAdapter } = await import('@tunekit/trainer');
+        const { createJinjaChatFormatter, createTrainer, loadPeftAdapter, simpleChatPrompt } = await import(
+          '@tunekit/trainer'
+        );
         const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
         let trainer: Trainer;
         try {
@@ -267,6 +279,11 @@ export function createModelCache(
           loadedAt: new Date().toISOString(),
           generate: (prompt, options) => trainer.generate(prompt, options),
           stream: (prompt, options) => trainer.stream(prompt, options),
+          countTokens: (text) => trainer.tokenizer.encode(text).length,
+          chatPrompt: (messages) =>
+            trainer.tokenizer.chatTemplate
+              ? createJinjaChatFormatter(trainer.tokenizer.chatTemplate).prompt(messages)
+              : simpleChatPrompt(messages),
         };
         return { model, trainer, cleanup: adapter?.cleanup };
       })();

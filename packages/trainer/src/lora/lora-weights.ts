@@ -69,9 +69,9 @@ export function mergeLora(
     const base = weights.get(`${modulePath}.weight`);
     if (!b || !base) {
       throw new TunekitError({
-        code: 'MODEL_INVALID',
+        code: 'ADAPTER_KEYS_MISMATCH',
         status: 422,
-        message: `Adapter "${modulePath}" has no lora_B or no base weight`,
+        message: `Adapter "${modulePath}" has no lora_B or the model has no ${modulePath}.weight`,
         details: { modulePath },
       });
     }

@@ -112,7 +112,7 @@ export function buildCausalTrainingGraph(
   const { loss, seeds, sequenceLogProbabilities } = buildCausalLanguageModelLoss(graph, {
     hidden: forward.hidden,
     headWeight: forward.headWeight,
-    logits: forward.logits,
+    chunkTokens: options.headChunkTokens,
     labels,
     batchSequenceShape: forward.batchSequenceShape,
     headWeightTrainable: parameters.some((parameter) => parameter.inputName === forward.headWeight.name),

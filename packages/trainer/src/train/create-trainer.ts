@@ -13,7 +13,9 @@ import type {
   GenerationResult,
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
+import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
 import type { QuantizationOptions } from '../quantization/quantization-config.js';
@@ -176,6 +178,17 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       'config' in options.lora && typeof options.lora.config === 'object'
         ? (options.lora as LoraAdapters)
         : { config: LoraConfigSchema.parse(options.lora) };
+  }
+  if (adapters?.weights && adapters.strict !== false && model.architecture.loraTargetModules) {
+    // Refuse an adapter that would change nothing or leave tensors unused before anything runs.
+    const modules = model.architecture.loraTargetModules(model.config);
+    const config = adapters.config;
+    checkAdapterKeys(
+      adapterKeyReport(
+        modules.map((module) => module.modulePath).filter((modulePath) => isLoraTarget(config, modulePath)),
+        adapters.weights,
+      ),
+    );
   }
   if (trainable === 'lora' && !adapters) {
     throw new TunekitError({
