@@ -48,11 +48,11 @@ export async function startSecurityFixture(
   const modelFolder = join(directory, 'tiny');
   await mkdir(modelFolder);
   const kit = await createTunekit({ dataDirectory: join(directory, 'kit') });
-  kit.jobs.register<{ options?: { maxSteps?: number } }, { output: string }>(
+  kit.jobs.register<{ hyperparameters?: { maxSteps?: number } }, { output: string }>(
     'train',
     async (input, context) => {
       // maxSteps 1 finishes at once (a "finished" job); anything else runs until aborted.
-      if (input.options?.maxSteps === 1) return { output: 'artifact://outputs/fake/' };
+      if (input.hyperparameters?.maxSteps === 1) return { output: 'artifact://outputs/fake/' };
       await new Promise((_resolve, reject) => {
         context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
       });

@@ -2147,11 +2147,6 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        /**
-                         * @default [
-                         *       "c_attn"
-                         *     ]
-                         */
                         targetModules?: string[];
                         /** @default false */
                         rsLora?: boolean;
@@ -2161,17 +2156,40 @@ export interface operations {
                          */
                         bias?: "none";
                     };
-                    /** @default {} */
+                    /**
+                     * @default {
+                     *       "epochs": 1,
+                     *       "batchSize": 8,
+                     *       "gradientAccumulationSteps": 1,
+                     *       "learningRate": 0.001,
+                     *       "seed": 42
+                     *     }
+                     */
                     hyperparameters?: {
-                        maxSteps?: number;
+                        /** @default 1 */
                         epochs?: number;
+                        maxSteps?: number;
+                        /** @default 8 */
                         batchSize?: number;
+                        /** @default 1 */
+                        gradientAccumulationSteps?: number;
+                        /** @default 0.001 */
                         learningRate?: number;
+                        weightDecay?: number;
+                        warmupSteps?: number;
+                        /** @enum {string} */
+                        schedule?: "constant" | "linear" | "cosine";
+                        maxGradientNorm?: number;
                         maxLength?: number;
                         evalEvery?: number;
-                        warmupSteps?: number;
-                        seed?: number;
                         checkpointEvery?: number;
+                        earlyStopping?: {
+                            patience: number;
+                            /** @default 0 */
+                            minDelta?: number;
+                        };
+                        /** @default 42 */
+                        seed?: number;
                     };
                     register_as?: {
                         name: string;
@@ -2180,6 +2198,8 @@ export interface operations {
                         tags?: string[];
                         task?: string;
                         language?: string | string[];
+                        license?: string;
+                        baseModel?: string;
                     };
                     /**
                      * @default cpu
@@ -2718,11 +2738,6 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        /**
-                         * @default [
-                         *       "c_attn"
-                         *     ]
-                         */
                         targetModules?: string[];
                         /** @default false */
                         rsLora?: boolean;
@@ -2732,17 +2747,40 @@ export interface operations {
                          */
                         bias?: "none";
                     };
-                    /** @default {} */
+                    /**
+                     * @default {
+                     *       "epochs": 1,
+                     *       "batchSize": 8,
+                     *       "gradientAccumulationSteps": 1,
+                     *       "learningRate": 0.001,
+                     *       "seed": 42
+                     *     }
+                     */
                     hyperparameters?: {
-                        maxSteps?: number;
+                        /** @default 1 */
                         epochs?: number;
+                        maxSteps?: number;
+                        /** @default 8 */
                         batchSize?: number;
+                        /** @default 1 */
+                        gradientAccumulationSteps?: number;
+                        /** @default 0.001 */
                         learningRate?: number;
+                        weightDecay?: number;
+                        warmupSteps?: number;
+                        /** @enum {string} */
+                        schedule?: "constant" | "linear" | "cosine";
+                        maxGradientNorm?: number;
                         maxLength?: number;
                         evalEvery?: number;
-                        warmupSteps?: number;
-                        seed?: number;
                         checkpointEvery?: number;
+                        earlyStopping?: {
+                            patience: number;
+                            /** @default 0 */
+                            minDelta?: number;
+                        };
+                        /** @default 42 */
+                        seed?: number;
                     };
                     register_as?: {
                         name: string;
@@ -2751,6 +2789,8 @@ export interface operations {
                         tags?: string[];
                         task?: string;
                         language?: string | string[];
+                        license?: string;
+                        baseModel?: string;
                     };
                     /**
                      * @default cpu

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
+import { type Predictor, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
 import type {
   ChatMessage,
   ClassificationPrediction,
@@ -142,13 +142,17 @@ export function createModelCache(
   const fromJob = async (jobId: string): Promise<ServedModel | undefined> => {
     const job = await kit.jobs.get(jobId);
     const output = job?.output as { output?: string } | undefined;
-    const input = job?.input as { model?: string; tokenizer?: string; baseModelId?: string } | undefined;
-    if (job?.status !== 'succeeded' || !input?.model || !output?.output) return undefined;
+    const parsed = TrainingJobInputSchema.safeParse(job?.input);
+    if (job?.status !== 'succeeded' || !parsed.success || !output?.output) return undefined;
+    const input = parsed.data;
+    // The served id of the base model the job trained on (the job stores its folder).
+    const served = [...sources].find(([, source]) => source.path === input.baseModel);
+    const servedBase = served === undefined ? undefined : (served[1].baseModel ?? served[0]);
     return ServedModelSchema.parse({
-      path: input.model,
+      path: input.baseModel,
       tokenizer: input.tokenizer,
       adapter: output.output,
-      baseModel: input.baseModelId,
+      baseModel: servedBase ?? input.registerAs?.baseModel,
     });
   };
 
