@@ -120,9 +120,9 @@ export function createModelCache(
     if (known) return known;
     if (id.startsWith(JOB_MODEL_PREFIX)) return fromJob(id.slice(JOB_MODEL_PREFIX.length));
     // A registry version (id, `name@stage` or a bare name) trained by a job of this kit: base model of the job + the version's adapter.
-    const registry = (
-      kit as Tunekit & { registry?: { get(reference: string): Promise<RegistryVersion | undefined> } }
-    ).registry;
+    const registry = kit.has({ id: 'registry' })
+      ? kit.get<{ get(reference: string): Promise<RegistryVersion | undefined> }>({ id: 'registry' })
+      : undefined;
     // A bare model name (`tone`) means its production version (`tone@production`).
     const reference = id.includes('@') ? id : `${id}@production`;
     const version = registry ? await registry.get(reference).catch(() => undefined) : undefined;
