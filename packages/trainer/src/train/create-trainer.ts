@@ -146,13 +146,15 @@ export function modelPositions(config: unknown): number {
   return typeof positions === 'number' ? positions : 1024;
 }
 
-async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
+/** A model in memory as is, or a folder loaded with `loadModel` (its `directory` kept). */
+export async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
   if (typeof model !== 'string') return model;
   const loaded = await loadModel(model);
   return { ...(loaded as TrainerModel), directory: model };
 }
 
-async function resolveTokenizer(
+/** The given tokenizer, a folder's `tokenizer.json`, the model folder's, else the byte-level tokenizer. */
+export async function resolveTokenizer(
   tokenizer: Tokenizer | string | undefined,
   model: TrainerModel,
 ): Promise<Tokenizer> {
