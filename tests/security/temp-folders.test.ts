@@ -9,7 +9,7 @@ describe('temp folders', () => {
     const directory = await mkdtemp(join(tmpdir(), 'tunekit-temp-test-'));
     try {
       // pid 2^22+1 is above Linux's pid_max default: no such process.
-      const dead = join(directory, 'tunekit-adapter-4194305-abc');
+      const dead = join(directory, 'tunekit-open-model-4194305-abc');
       const alive = join(directory, `tunekit-parquet-${process.pid}-def`);
       const other = join(directory, 'unrelated-4194305-x');
       for (const path of [dead, alive, other]) await writeFile(path, 'x');

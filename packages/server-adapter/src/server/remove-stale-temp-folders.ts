@@ -4,10 +4,10 @@ import { join } from 'node:path';
 
 /**
  * Temp folders Tunekit creates while serving carry the creating process id:
- * `tunekit-adapter-<pid>-…` (adapter copies of the model cache) and `tunekit-parquet-<pid>-…`
- * (spooled Parquet uploads).
+ * `tunekit-open-model-<pid>-…` (artifact copies of models and adapters that `openModel` loads for
+ * the model cache) and `tunekit-parquet-<pid>-…` (spooled Parquet uploads).
  */
-export const TEMP_FOLDER_PATTERN = /^tunekit-(adapter|parquet)-(\d+)-/;
+export const TEMP_FOLDER_PATTERN = /^tunekit-(open-model|parquet)-(\d+)-/;
 
 /** Whether a process with this id is alive (a permission error means it is, owned by someone else). */
 function isAlive(pid: number): boolean {
