@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
-import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
 import { isLoraTarget } from '../lora/lora-weights.js';
 import type { LoadedModel } from '../models/load-model.js';
 import type { LoadReport } from '../models/load-report.js';
@@ -43,7 +43,7 @@ function pairAdapterKeys(weights: TensorMap): string[] {
 }
 
 /** LoRA tensors of modules that the config's `target_modules` do not select. */
-function untargetedKeys(weights: TensorMap, config: LoraConfig): string[] {
+function untargetedKeys(weights: TensorMap, config: ResolvedLoraConfig): string[] {
   const unexpected: string[] = [];
   for (const key of normalizeAdapterKeys(weights).keys()) {
     const match = PEFT_KEY.exec(key);
@@ -69,7 +69,7 @@ export interface SavePeftAdapterOptions {
  * are ignored by PEFT when loading, missing ones take its defaults).
  */
 export function peftAdapterConfig(
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   options: SavePeftAdapterOptions = {},
 ): Record<string, unknown> {
   return {
@@ -101,7 +101,7 @@ export function peftAdapterConfig(
  */
 export function validatePeftWeights(
   weights: TensorMap,
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   modulesToSave: readonly string[] = [],
 ): TensorMap {
   const normalized: TensorMap = new Map();
@@ -208,12 +208,12 @@ export async function loadPeftAdapter(
       message: 'target_modules must be a list of module names (regular expressions are not supported)',
     });
   }
-  const config = LoraConfigSchema.parse({
-    r: raw.r,
-    alpha: raw.lora_alpha,
-    dropout: raw.lora_dropout ?? 0,
-    targetModules: raw.target_modules,
-    rsLora: raw.use_rslora ?? false,
+  const config = resolveLoraConfig({
+    r: raw.r as number,
+    alpha: raw.lora_alpha as number,
+    dropout: (raw.lora_dropout ?? 0) as number,
+    targetModules: raw.target_modules as string[],
+    rsLora: (raw.use_rslora ?? false) as boolean,
   });
   const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
   const modulesToSave = Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : [];
