@@ -39,14 +39,6 @@ export interface CheckpointLayout {
   kept: TensorMap;
 }
 
-/** What loading a model or an adapter matched, named as transformers and PEFT name it. */
-export interface LoadReport {
-  /** Tensors the model needs that the file lacks (initialised instead, e.g. a new classifier head). */
-  missingKeys: string[];
-  /** Tensors of the file the model does not use (kept and written back when the model is saved). */
-  unexpectedKeys: string[];
-}
-
 /**
  * The tensors to write for `weights` (builders' names) in the checkpoint layout that was read:
  * each checkpoint tensor under its own name and in its own order (a tied copy takes the current value

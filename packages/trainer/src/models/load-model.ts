@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { SafetensorsReader } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { getArchitecture } from './architecture-registry.js';
-import type { CheckpointLayout, CheckpointTensor, LoadReport } from './checkpoint-layout.js';
+import type { CheckpointLayout, CheckpointTensor } from './checkpoint-layout.js';
+import type { LoadReport } from './load-report.js';
 import type { ModelArchitecture } from './model-architecture.js';
 
 /** A model folder in memory: its architecture, parsed config and weights (Hugging Face names). */

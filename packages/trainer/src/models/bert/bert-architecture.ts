@@ -182,6 +182,7 @@ function makeArchitecture<Config extends BertFamilyConfig>(
     task: 'sequence-classification',
     configSchema: schema,
     createRandomWeights: (config, seed) => createEncoderWeights(parse(config).settings, seed),
+    loraTargetModules: (config) => encoderLinearModules(parse(config).settings),
     weightShapes: (config) => encoderWeightShapes(parse(config).settings),
     checkpointTensorRole: (config, tensorName) =>
       encoderCheckpointTensorRole(parse(config).settings, tensorName),

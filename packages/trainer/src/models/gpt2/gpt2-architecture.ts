@@ -86,6 +86,7 @@ export const gpt2Architecture: ModelArchitecture<Gpt2Config> = {
   name: 'gpt2',
   configSchema: Gpt2ConfigSchema as unknown as ModelArchitecture<Gpt2Config>['configSchema'],
   createRandomWeights: createGpt2Weights,
+  loraTargetModules: (config) => gpt2LinearModules(Gpt2ConfigSchema.parse(config)),
   weightShapes: (config) => gpt2WeightShapes(Gpt2ConfigSchema.parse(config)),
   checkpointTensorRole: (config, name) => gpt2CheckpointTensorRole(Gpt2ConfigSchema.parse(config), name),
   buildTrainingGraph,
