@@ -93,7 +93,7 @@ async function setup(name: PresetName, directory: string): Promise<void> {
 }
 
 /** Child: loads the folder, builds the graph and session, trains `microBatches` micro-batches. */
-async function measure(name: PresetName, directory: string): Promise<void> {
+async function measure(directory: string): Promise<void> {
   const trainer = await import('@tunekit/trainer');
   const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20);
   const marks: Record<string, number> = {};
@@ -114,7 +114,7 @@ async function measure(name: PresetName, directory: string): Promise<void> {
   const loaded = performance.now();
   cpuPhase('load');
   marks.rss_loaded_mb = rss();
-  const lora = trainer.LoraConfigSchema.parse({
+  const lora = trainer.resolveLoraConfig({
     r: RANK,
     alpha: 2 * RANK,
     targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
@@ -133,7 +133,7 @@ async function measure(name: PresetName, directory: string): Promise<void> {
   marks.rss_built_mb = rss();
   const { session } = await trainer.createGraphSession(graph, {
     threads,
-    extra: process.env.BENCH_PREPACK === '1' ? {} : { ...trainer.TRAINING_SESSION_EXTRA },
+    extra: process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {},
   });
   const opened = performance.now();
   cpuPhase('session_create');
@@ -240,7 +240,7 @@ const [mode, requested, folder] = process.argv.slice(2);
 if (mode === 'setup') {
   await setup(requested as PresetName, folder as string);
 } else if (mode === 'measure') {
-  await measure(requested as PresetName, folder as string);
+  await measure(folder as string);
 } else if (process.env.BENCH_LARGE === '1') {
   const names = (process.env.BENCH_PRESETS?.split(',') as PresetName[] | undefined) ?? [
     'smollm2-135m',

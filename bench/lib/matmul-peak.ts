@@ -13,7 +13,10 @@ export async function measureMatmulPeak(threads: number, n = 2048, repeats = 6):
   graph.output(graph.matmul(a, b), 'c');
   const { session } = await createDeviceSession(serializeModel(graph).model, { threads });
   const values = Float32Array.from({ length: n * n }, (_, index) => ((index * 7919) % 1000) / 1000 - 0.5);
-  const feeds = { a: new ort.Tensor('float32', values, [n, n]), b: new ort.Tensor('float32', values, [n, n]) };
+  const feeds = {
+    a: new ort.Tensor('float32', values, [n, n]),
+    b: new ort.Tensor('float32', values, [n, n]),
+  };
   let best = Number.POSITIVE_INFINITY;
   for (let repeat = 0; repeat < repeats; repeat++) {
     const started = performance.now();

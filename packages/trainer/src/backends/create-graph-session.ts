@@ -2,14 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SerializedModel, saveSerializedModel } from '../onnx/serialize-model.js';
-import { createDeviceSession, type DeviceSession, type DeviceSessionOptions } from './create-device-session.js';
+import {
+  createDeviceSession,
+  type DeviceSession,
+  type DeviceSessionOptions,
+} from './create-device-session.js';
 
 /**
  * Opens a session on a serialized graph. Without external data the bytes are given to onnxruntime
- * directly; with external data (graphs whose weights exceed `serializeModelAuto`'s threshold,
- * which onnxruntime refuses embedded) the model and its data file are written to a temporary folder,
- * opened from its path (onnxruntime reads the data file itself) and the folder is removed once the
- * session exists.
+ * directly; with external data (graphs whose weights exceed `serializeModelAuto`'s threshold, e.g.
+ * {@link TRAINING_EXTERNAL_DATA_THRESHOLD}; onnxruntime refuses embedded models over 2 GB) the model
+ * and its data file are written to a temporary folder and opened from its path: onnxruntime maps the
+ * data file rather than copying the weights, and the folder is removed once the session exists. Such
+ * large graphs also get {@link TRAINING_SESSION_EXTRA} (no pre-packed weight copies) unless
+ * `options.extra` says otherwise.
  */
 export async function createGraphSession(
   serialized: Pick<SerializedModel, 'model' | 'externalData'>,
@@ -22,7 +28,10 @@ export async function createGraphSession(
       { model: serialized.model, externalData: serialized.externalData },
       directory,
     );
-    return await createDeviceSession(path, options);
+    return await createDeviceSession(path, {
+      ...options,
+      extra: { ...TRAINING_SESSION_EXTRA, ...options.extra },
+    });
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { getArchitecture } from '../models/architecture-registry.js';
 import type { BuildTrainingGraphOptions } from '../models/model-architecture.js';
 
@@ -42,7 +43,11 @@ function elementType(type: OnnxNamespace.ITypeProto | null | undefined): string 
 }
 
 /** Output types of a node from its inputs' types (the element-type rules of the operators used). */
-function outputTypes(node: OnnxNamespace.INodeProto, inputs: string[], body?: OnnxNamespace.IGraphProto): string[] {
+function outputTypes(
+  node: OnnxNamespace.INodeProto,
+  inputs: string[],
+  body?: OnnxNamespace.IGraphProto,
+): string[] {
   const count = node.output?.length ?? 0;
   const attribute = (name: string) => node.attribute?.find((candidate) => candidate.name === name);
   const same = (type: string | undefined) => Array.from({ length: count }, () => type ?? 'unknown');
@@ -90,11 +95,13 @@ function checkGraph(
     const body = node.attribute?.find((attribute) => attribute.name === 'body')?.g ?? undefined;
     if (body) checkGraph(body, new Map(types), `${label}/${node.name}`, uncovered, seen);
     const produced = outputTypes(node, inputTypes, body);
-    (node.output ?? []).forEach((name, index) => types.set(name, produced[index] ?? 'unknown'));
+    for (const [index, name] of (node.output ?? []).entries()) types.set(name, produced[index] ?? 'unknown');
     seen.add(`${operator}(${inputTypes.join(',')})`);
     const kernel = table.kernels[operator];
     const fits = (allowed: string[][], actual: string[]) =>
-      actual.every((type, index) => type === '' || (allowed[Math.min(index, allowed.length - 1)] ?? []).includes(type));
+      actual.every(
+        (type, index) => type === '' || (allowed[Math.min(index, allowed.length - 1)] ?? []).includes(type),
+      );
     if (!kernel || !fits(kernel.inputs, inputTypes) || !fits(kernel.outputs, produced)) {
       uncovered.push({
         graph: label,
@@ -107,7 +114,10 @@ function checkGraph(
 }
 
 const DECODERS = {
-  gpt2: { config: { n_layer: 1, n_embd: 32, n_head: 2, vocab_size: 61, n_positions: 32 }, targets: ['c_attn', 'c_proj', 'c_fc'] },
+  gpt2: {
+    config: { n_layer: 1, n_embd: 32, n_head: 2, vocab_size: 61, n_positions: 32 },
+    targets: ['c_attn', 'c_proj', 'c_fc'],
+  },
   llama: {
     config: {
       hidden_size: 64,
@@ -135,19 +145,62 @@ const DECODERS = {
   },
 };
 const ENCODERS = {
-  bert: { config: { vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 24, max_position_embeddings: 32, num_labels: 3 }, targets: ['query', 'value'] },
-  roberta: { config: { vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 24, max_position_embeddings: 40, num_labels: 3 }, targets: ['query', 'value'] },
-  distilbert: { config: { vocab_size: 40, dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 24, max_position_embeddings: 32, num_labels: 3 }, targets: ['q_lin', 'v_lin'] },
+  bert: {
+    config: {
+      vocab_size: 40,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 24,
+      max_position_embeddings: 32,
+      num_labels: 3,
+    },
+    targets: ['query', 'value'],
+  },
+  roberta: {
+    config: {
+      vocab_size: 40,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 24,
+      max_position_embeddings: 40,
+      num_labels: 3,
+    },
+    targets: ['query', 'value'],
+  },
+  distilbert: {
+    config: {
+      vocab_size: 40,
+      dim: 16,
+      n_layers: 1,
+      n_heads: 2,
+      hidden_dim: 24,
+      max_position_embeddings: 32,
+      num_labels: 3,
+    },
+    targets: ['q_lin', 'v_lin'],
+  },
 };
 
-function graphsOf(name: string, settings: { config: Record<string, unknown>; targets: string[] }, decoder: boolean) {
+function graphsOf(
+  name: string,
+  settings: { config: Record<string, unknown>; targets: string[] },
+  decoder: boolean,
+) {
   const architecture = getArchitecture(name);
   const config = architecture.configSchema.parse({ model_type: name, ...settings.config });
   const weights = architecture.createRandomWeights(config, 0);
-  const lora = { config: { r: 4, alpha: 8, dropout: 0, targetModules: settings.targets, bias: 'none' as const, fanInFanOut: false }, seed: 0 };
+  const lora = { config: resolveLoraConfig({ r: 4, alpha: 8, targetModules: settings.targets }), seed: 0 };
   const training = (label: string, options: Partial<BuildTrainingGraphOptions<never>>) => ({
     label: `${name}/${label}`,
-    model: architecture.buildTrainingGraph({ config, weights, trainable: 'lora', dropout: false, ...options } as never).model,
+    model: architecture.buildTrainingGraph({
+      config,
+      weights,
+      trainable: 'lora',
+      dropout: false,
+      ...options,
+    } as never).model,
   });
   const graphs = [
     training('lora', { lora }),
@@ -158,7 +211,9 @@ function graphsOf(name: string, settings: { config: Record<string, unknown>; tar
     graphs.push(training('dpo-lora', { lora, preference: { beta: 0.1 } }));
     graphs.push(training('dpo-full', { trainable: 'full', preference: { beta: 0.1 } }));
     for (const backward of ['dequantize', 'transposed-copy'] as const) {
-      graphs.push(training(`qlora-${backward}`, { lora, quantization: { bits: 4, blockSize: 16, backward } }));
+      graphs.push(
+        training(`qlora-${backward}`, { lora, quantization: { bits: 4, blockSize: 16, backward } }),
+      );
     }
     for (const kvCache of [true, false]) {
       graphs.push({
@@ -168,10 +223,19 @@ function graphsOf(name: string, settings: { config: Record<string, unknown>; tar
     }
     graphs.push({
       label: `${name}/inference-quantized`,
-      model: architecture.buildInferenceGraph({ config, weights, lora, kvCache: true, quantization: { bits: 4, blockSize: 16 } } as never).model,
+      model: architecture.buildInferenceGraph({
+        config,
+        weights,
+        lora,
+        kvCache: true,
+        quantization: { bits: 4, blockSize: 16 },
+      } as never).model,
     });
   } else {
-    graphs.push({ label: `${name}/inference`, model: architecture.buildInferenceGraph({ config, weights, lora, kvCache: false } as never).model });
+    graphs.push({
+      label: `${name}/inference`,
+      model: architecture.buildInferenceGraph({ config, weights, lora, kvCache: false } as never).model,
+    });
   }
   return graphs;
 }
@@ -185,12 +249,28 @@ describe('CUDA readiness: every node of every graph has an onnxruntime CUDA kern
       ...Object.entries(ENCODERS).flatMap(([name, settings]) => graphsOf(name, settings, false)),
     ];
     for (const { label, model } of all) {
-      checkGraph(onnx.ModelProto.decode(model).graph as OnnxNamespace.IGraphProto, new Map(), label, uncovered, seen);
+      checkGraph(
+        onnx.ModelProto.decode(model).graph as OnnxNamespace.IGraphProto,
+        new Map(),
+        label,
+        uncovered,
+        seen,
+      );
     }
     expect(all.length).toBe(3 * 10 + 3 * 4);
     // The check sees the operators it should (a walk that found nothing would pass vacuously).
-    for (const operator of ['Loop', 'MatMulNBits', 'DequantizeLinear', 'LayerNormalization', 'ScatterND', 'Erf']) {
-      expect([...seen].some((signature) => signature.includes(`:${operator}(`)), operator).toBe(true);
+    for (const operator of [
+      'Loop',
+      'MatMulNBits',
+      'DequantizeLinear',
+      'LayerNormalization',
+      'ScatterND',
+      'Erf',
+    ]) {
+      expect(
+        [...seen].some((signature) => signature.includes(`:${operator}(`)),
+        operator,
+      ).toBe(true);
     }
     expect(uncovered.some((node) => node.types.includes('unknown'))).toBe(false);
     expect(uncovered).toEqual([]);
@@ -207,7 +287,14 @@ describe('CUDA readiness: every node of every graph has an onnxruntime CUDA kern
       node: [
         { name: 'shift', opType: 'BitShift', input: ['a', 'a'], output: ['c'], domain: '' },
         { name: 'pad', opType: 'Pad', input: ['b', 'pads'], output: ['d'], domain: '' },
-        { name: 'pad_float', opType: 'Cast', input: ['b'], output: ['e'], domain: '', attribute: [{ name: 'to', i: 1 }] },
+        {
+          name: 'pad_float',
+          opType: 'Cast',
+          input: ['b'],
+          output: ['e'],
+          domain: '',
+          attribute: [{ name: 'to', i: 1 }],
+        },
       ],
     };
     checkGraph(graph, new Map(), 'synthetic', uncovered, new Set());

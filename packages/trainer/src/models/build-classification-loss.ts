@@ -12,9 +12,12 @@ export function buildClassificationLoss(graph: Graph, logits: Value, labels: Val
     const ignored = graph.equal(column, graph.constant([-100], 'int64', []));
     const safe = graph.where(ignored, graph.constant([0], 'int64', []), column);
     const mask = graph.cast(graph.not(ignored), logits.dtype);
-    const count = graph.node('Max', [graph.reduceSum(mask, undefined, false), graph.scalar(1, logits.dtype)], {}, [
-      { dtype: logits.dtype, shape: [] },
-    ])[0] as Value;
+    const count = graph.node(
+      'Max',
+      [graph.reduceSum(mask, undefined, false), graph.scalar(1, logits.dtype)],
+      {},
+      [{ dtype: logits.dtype, shape: [] }],
+    )[0] as Value;
     const picked = graph.gatherElements(graph.logSoftmax(logits, -1), safe, 1);
     return graph.neg(graph.div(graph.reduceSum(graph.mul(picked, mask), undefined, false), count));
   });
