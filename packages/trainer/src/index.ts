@@ -19,6 +19,7 @@ export * from './export/export-model.js';
 export * from './generate/generation-options.js';
 export * from './generate/sample-token.js';
 export * from './generate/text-generator.js';
+export * from './inference/index.js';
 export * from './lora/index.js';
 export * from './models/index.js';
 export * from './onnx/index.js';

@@ -21,7 +21,7 @@ import type {
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
-import { resolveLoraConfig } from '../lora/lora-config.js';
+import { DEFAULT_LORA_TARGET_MODULES, resolveLoraConfig } from '../lora/lora-config.js';
 import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
@@ -147,13 +147,15 @@ export function modelPositions(config: unknown): number {
   return typeof positions === 'number' ? positions : 1024;
 }
 
-async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
+/** A model in memory as is, or a folder loaded with `loadModel` (its `directory` kept). */
+export async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
   if (typeof model !== 'string') return model;
   const loaded = await loadModel(model);
   return { ...(loaded as TrainerModel), directory: model };
 }
 
-async function resolveTokenizer(
+/** The given tokenizer, a folder's `tokenizer.json`, the model folder's, else the byte-level tokenizer. */
+export async function resolveTokenizer(
   tokenizer: Tokenizer | string | undefined,
   model: TrainerModel,
 ): Promise<Tokenizer> {
@@ -191,6 +193,21 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       'config' in options.lora && typeof options.lora.config === 'object'
         ? (options.lora as LoraAdapters)
         : { config: resolveLoraConfig(options.lora as LoraConfigInput, modelType(model.config)) };
+  }
+  if (adapters && model.architecture.loraTargetModules) {
+    // Check the target names against the model now, not when the first step builds its graph.
+    const modules = model.architecture.loraTargetModules(model.config);
+    const config = adapters.config;
+    if (!modules.some((module) => isLoraTarget(config, module.modulePath))) {
+      const names = [...new Set(modules.map((module) => module.modulePath.split('.').at(-1)))];
+      const type = modelType(model.config);
+      throw new TunekitError({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        message: `LoRA targetModules [${config.targetModules.join(', ')}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
+        details: { issues: [{ path: 'lora.targetModules', message: 'match no module' }], modules: names },
+      });
+    }
   }
   if (adapters?.weights && adapters.strict !== false && model.architecture.loraTargetModules) {
     // Refuse an adapter that would change nothing or leave tensors unused before anything runs.
