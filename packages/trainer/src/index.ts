@@ -4,6 +4,7 @@ export * from './adapters/peft-adapter.js';
 export * from './adapters/save-trained.js';
 export * from './autodiff/index.js';
 export * from './backends/create-device-session.js';
+export * from './backends/create-graph-session.js';
 export * from './backends/onnxruntime-backend.js';
 export * from './backends/trainer-backend.js';
 export * from './data/batch-sampler.js';

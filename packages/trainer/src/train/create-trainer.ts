@@ -7,7 +7,7 @@ import {
   TunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
-import { createDeviceSession } from '../backends/create-device-session.js';
+import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
 import { prepareClassificationSequences } from '../data/prepare-classification-sequences.js';
@@ -25,6 +25,7 @@ import { DEFAULT_LORA_TARGET_MODULES, resolveLoraConfig } from '../lora/lora-con
 import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
+import type { SerializedModel } from '../onnx/serialize-model.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -280,8 +281,12 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     onWarning: (message: string, details: Record<string, unknown>) =>
       options.events?.emit('warning:raised', { source: 'trainer', message, details }),
   };
-  const openSession = async (bytes: Uint8Array): Promise<InferenceSession> => {
-    const opened = await createDeviceSession(bytes, sessionOptions);
+  // Graphs whose frozen weights exceed 64 MiB keep them in external data, which onnxruntime maps
+  // from a file instead of copying them out of the model bytes (see `createGraphSession`).
+  const openSession = async (
+    serialized: Pick<SerializedModel, 'model' | 'externalData'>,
+  ): Promise<InferenceSession> => {
+    const opened = await createGraphSession(serialized, sessionOptions);
     device = opened.device;
     // Once `auto` has resolved, later sessions go straight to the same device.
     sessionOptions.device = opened.device as Device;
@@ -311,10 +316,11 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         gradients,
         preference,
         quantization: options.quantization,
+        externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
-    const session = await openSession(graph.model);
-    const evaluation = options.dropout ? await openSession(build(false, false).model) : undefined;
+    const session = await openSession(graph);
+    const evaluation = options.dropout ? await openSession(build(false, false)) : undefined;
     const training = { graph, session, evaluation };
     trainingByObjective.set(key, training);
     return training;
@@ -359,8 +365,9 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       kvCache: true,
       // The same 4-bit base as the training graphs; the adapters stay a live float32 branch.
       quantization: options.quantization,
+      externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
     });
-    inferenceSession = await openSession(graph.model);
+    inferenceSession = await openSession(graph);
     inference = new TextGenerator({
       ort,
       session: inferenceSession,
