@@ -1,23 +1,13 @@
-import { z } from 'zod';
+import { type LoraConfig, LoraConfigSchema } from '@tunekit/core';
+import { loraModuleSettings } from './lora-module-settings.js';
+
+// The LoRA contract is core's (one schema for the job input, the trainer, adapter files and HTTP).
+export { type LoraConfig, LoraConfigSchema };
 
 /**
- * LoRA settings, named as in PEFT's `LoraConfig` / `adapter_config.json` (camelCase here):
- * rank `r`, `alpha` (scaling `alpha / r`, or `alpha / sqrt(r)` with `rsLora`), dropout on the adapter
- * input, and the module names the adapters attach to (`c_attn`, `c_proj`, `c_fc`, `q_proj` …).
+ * Scaling factor applied to `B·A` for the default rank and alpha: `alpha / r`, or `alpha / sqrt(r)`
+ * with rsLoRA. Per-module values (`rankPattern`, `alphaPattern`) come from `loraModuleSettings`.
  */
-export const LoraConfigSchema = z.object({
-  r: z.number().int().positive().default(8),
-  alpha: z.number().positive().default(16),
-  dropout: z.number().min(0).max(1).default(0),
-  targetModules: z.array(z.string().min(1)).min(1).default(['c_attn']),
-  rsLora: z.boolean().default(false),
-  bias: z.literal('none').default('none'),
-});
-
-/** Parsed LoRA settings. */
-export type LoraConfig = z.infer<typeof LoraConfigSchema>;
-
-/** Scaling factor applied to `B·A`: `alpha / r`, or `alpha / sqrt(r)` with rsLoRA. */
 export function loraScaling(config: LoraConfig): number {
-  return config.rsLora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
+  return loraModuleSettings({ ...config, rankPattern: {}, alphaPattern: {} }, '').scaling;
 }
