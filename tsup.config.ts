@@ -58,5 +58,6 @@ export default defineConfig([
     index: 'packages/server-adapter/src/index.ts',
     'client/index': 'packages/server-adapter/src/client/index.ts',
     'cli/index': 'packages/server-adapter/src/cli/index.ts',
+    'ai-provider/index': 'packages/server-adapter/src/ai-provider/index.ts',
   }),
 ]);

@@ -16,6 +16,10 @@ export default defineConfig({
         replacement: source('./packages/server-adapter/src/client/index.ts'),
       },
       {
+        find: /^@tunekit\/server-adapter\/ai-provider$/,
+        replacement: source('./packages/server-adapter/src/ai-provider/index.ts'),
+      },
+      {
         find: /^@tunekit\/server-adapter\/cli$/,
         replacement: source('./packages/server-adapter/src/cli/index.ts'),
       },

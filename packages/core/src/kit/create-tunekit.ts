@@ -13,6 +13,7 @@ import { createEvaluationService } from '../evaluators/create-evaluation-service
 import { createEventBus } from '../events/create-event-bus.js';
 import { createFeedbackService } from '../feedback/create-feedback-service.js';
 import { createInProcessJobQueue } from '../jobs/in-process-job-queue.js';
+import { withJobContracts } from '../jobs/with-job-contracts.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
 import { createExtensions } from '../plugins/create-extensions.js';
@@ -95,16 +96,19 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
     const artifacts = await openArtifacts(parsed.artifacts, dataDirectory, cleanups);
     const extensions = createExtensions();
     const jobs = closeOnKitClose(
-      createInProcessJobQueue({
-        storage,
-        events,
-        logger: logger.child?.({ component: 'jobs' }) ?? logger,
-        concurrency: parsed.jobs?.concurrency,
-        recover: parsed.jobs?.recover,
-        progressPersistIntervalMs: parsed.jobs?.progressPersistIntervalMs,
-        leaseMs: parsed.jobs?.leaseMs,
-        pollIntervalMs: parsed.jobs?.pollIntervalMs,
-      }),
+      withJobContracts(
+        createInProcessJobQueue({
+          storage,
+          events,
+          logger: logger.child?.({ component: 'jobs' }) ?? logger,
+          concurrency: parsed.jobs?.concurrency,
+          recover: parsed.jobs?.recover,
+          progressPersistIntervalMs: parsed.jobs?.progressPersistIntervalMs,
+          leaseMs: parsed.jobs?.leaseMs,
+          pollIntervalMs: parsed.jobs?.pollIntervalMs,
+        }),
+        extensions,
+      ),
       (queue) => queue.close(),
     );
     await jobs.start();

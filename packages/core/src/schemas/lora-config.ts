@@ -34,13 +34,19 @@ const ModuleSelectorSchema = z.union([z.array(z.string().min(1)).min(1), Pattern
  * PEFT options Tunekit does not implement (DoRA, PiSSA/OLoRA/LoftQ initialisation, `lora_bias`,
  * layer replication) are refused when an `adapter_config.json` asks for them
  * (`LORA_CONFIG_UNSUPPORTED`, naming the field).
+ *
+ * This is the one LoRA contract of Tunekit: the training job input, the trainer, PEFT adapter files
+ * and the HTTP API all use it. `targetModules` may be left out: the trainer then picks the
+ * architecture's default (GPT-2 `c_attn`; Llama and Qwen2 `q_proj`, `v_proj`; BERT family `query`,
+ * `value`) and checks any given names against the model.
  */
 export const LoraConfigSchema = z
   .object({
     r: z.number().int().positive().default(8),
     alpha: z.number().positive().default(16),
     dropout: z.number().min(0).max(1).default(0),
-    targetModules: ModuleSelectorSchema.default(['c_attn']),
+    /** Modules to adapt; default: the architecture's (see below). */
+    targetModules: ModuleSelectorSchema.optional(),
     excludeModules: ModuleSelectorSchema.optional(),
     layersToTransform: z.union([z.array(z.number().int().min(0)), z.number().int().min(0)]).optional(),
     layersPattern: z.union([z.array(z.string().min(1)), z.string().min(1)]).optional(),
@@ -53,5 +59,8 @@ export const LoraConfigSchema = z
   })
   .strict();
 
-/** LoRA settings after defaults. */
+/** LoRA settings as callers write them (every field optional). */
+export type LoraConfigInput = z.input<typeof LoraConfigSchema>;
+
+/** LoRA settings after defaults (`targetModules` still optional: resolved per architecture by the trainer). */
 export type LoraConfig = z.infer<typeof LoraConfigSchema>;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { createModel } from '../models/create-model.js';
 import { loadModel } from '../models/load-model.js';
 import { readSafetensors, SafetensorsReader, writeSafetensors } from '../safetensors/safetensors-file.js';
@@ -14,7 +14,7 @@ import { saveModelFolder } from './save-trained.js';
 
 let directory: string;
 let model: string;
-const config = LoraConfigSchema.parse({ r: 2, alpha: 4, targetModules: ['c_attn'] });
+const config = resolveLoraConfig({ r: 2, alpha: 4, targetModules: ['c_attn'] });
 
 /** LoRA tensors for c_attn of the tiny GPT-2 (width 32) under `prefix` for the given layers. */
 function adapterTensors(prefix: string, layers: number[]): TensorMap {

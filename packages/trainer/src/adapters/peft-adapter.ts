@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { LoraConfigSchema, TunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
-import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
 import { loraModuleSettings } from '../lora/lora-module-settings.js';
 import { isLoraTarget, PEFT_PREFIX } from '../lora/lora-weights.js';
 import type { LoadedModel } from '../models/load-model.js';
@@ -45,7 +45,7 @@ function pairAdapterKeys(weights: TensorMap): string[] {
 }
 
 /** LoRA tensors of modules that the config's `target_modules` do not select. */
-function untargetedKeys(weights: TensorMap, config: LoraConfig): string[] {
+function untargetedKeys(weights: TensorMap, config: ResolvedLoraConfig): string[] {
   const unexpected: string[] = [];
   for (const key of normalizeAdapterKeys(weights).keys()) {
     const match = PEFT_KEY.exec(key);
@@ -71,14 +71,14 @@ export interface SavePeftAdapterOptions {
  * `loraConfigToPeftConfig`), with `modules_to_save` including `options.modulesToSave`.
  */
 export function peftAdapterConfig(
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   options: SavePeftAdapterOptions = {},
 ): Record<string, unknown> {
   return loraConfigToPeftConfig(config, options);
 }
 
 /** Whether a non-LoRA adapter tensor (`base_model.model.<name>`) is one the settings train in full. */
-function isSavedTensor(key: string, config: LoraConfig, modulesToSave: readonly string[]): boolean {
+function isSavedTensor(key: string, config: ResolvedLoraConfig, modulesToSave: readonly string[]): boolean {
   if (!key.startsWith(PEFT_PREFIX)) return false;
   const name = key.slice(PEFT_PREFIX.length);
   const ofModule = modulesToSave.some((module) => new RegExp(`^(.*\\.)?${module}\\..+$`).test(name));
@@ -98,7 +98,7 @@ function isSavedTensor(key: string, config: LoraConfig, modulesToSave: readonly 
  */
 export function validatePeftWeights(
   weights: TensorMap,
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   modulesToSave: readonly string[] = [],
 ): TensorMap {
   const saved = [...new Set([...(config.modulesToSave ?? []), ...modulesToSave])];
@@ -209,7 +209,8 @@ export async function loadPeftAdapter(
       details: { field: issue?.path.join('.'), issues: parsed.error.issues },
     });
   }
-  const config = parsed.data;
+  const modelType = (options.model?.config as { model_type?: unknown } | undefined)?.model_type;
+  const config = resolveLoraConfig(parsed.data, typeof modelType === 'string' ? modelType : undefined);
   const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
   const modulesToSave = config.modulesToSave ?? [];
   const strict = options.strict ?? true;

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LoraConfigSchema } from '@tunekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
 import { mergeLora } from '../lora/lora-weights.js';
 import { loadModel } from '../models/load-model.js';
 import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';

@@ -1,5 +1,5 @@
+import { LoraConfigSchema } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from './lora-config.js';
 import { isPeftTarget, loraModuleSettings, matchPatternKey } from './lora-module-settings.js';
 import { initializeLoraWeights } from './lora-weights.js';
 

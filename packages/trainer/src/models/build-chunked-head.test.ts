@@ -6,7 +6,7 @@ import type { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxRuntime } from '../backends/onnxruntime-backend.js';
 import { SeededRandom } from '../data/seeded-random.js';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { readSafetensors } from '../safetensors/safetensors-file.js';
 import { defaultChunkTokens } from './build-chunked-head.js';
 import { gpt2Architecture } from './gpt2/gpt2-architecture.js';
@@ -22,7 +22,7 @@ describe('buildChunkedHead (fused LM head + cross-entropy over chunks of tokens)
     const graph = gpt2Architecture.buildTrainingGraph({
       config: Gpt2ConfigSchema.parse(manifest.config),
       weights,
-      lora: { config: LoraConfigSchema.parse(manifest.lora), seed: 0 },
+      lora: { config: resolveLoraConfig(manifest.lora), seed: 0 },
       trainable: 'lora',
       dropout: false,
     });

@@ -1,8 +1,8 @@
+import type { QuantizationOptions } from '@tunekit/core';
 import type { z } from 'zod';
-import type { LoraConfig } from '../lora/lora-config.js';
+import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
-import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import type { CheckpointTensorRole } from './checkpoint-layout.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
@@ -15,7 +15,7 @@ import type { LoadReport } from './load-report.js';
  * drawn from `seed`.
  */
 export interface LoraAdapters {
-  config: LoraConfig;
+  config: ResolvedLoraConfig;
   weights?: TensorMap;
   /** Seed for the initialisation of missing adapter tensors (default 0). */
   seed?: number;

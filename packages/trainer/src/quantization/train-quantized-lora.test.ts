@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { createModel } from '../models/create-model.js';
 import { loadModel } from '../models/load-model.js';
 import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
@@ -58,7 +58,7 @@ describe('LoRA on a 4-bit frozen base (createTrainer({ quantization }))', () => 
       config: model.config,
       weights: model.weights,
       lora: {
-        config: LoraConfigSchema.parse({ r: 8, alpha: 16, targetModules: llamaModules }),
+        config: resolveLoraConfig({ r: 8, alpha: 16, targetModules: llamaModules }),
       },
       trainable: 'lora',
       dropout: false,
@@ -123,7 +123,7 @@ describe('LoRA on a 4-bit frozen base (createTrainer({ quantization }))', () => 
         config: model.config,
         weights: model.weights,
         lora: {
-          config: LoraConfigSchema.parse({ r: 4, alpha: 8, targetModules: ['q_proj'] }),
+          config: resolveLoraConfig({ r: 4, alpha: 8, targetModules: ['q_proj'] }),
         },
         trainable: 'lora',
         dropout: false,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxRuntime } from '../../backends/onnxruntime-backend.js';
-import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { resolveLoraConfig } from '../../lora/lora-config.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import { relativeError } from '../../testing/relative-error.js';
 import { gpt2Architecture } from './gpt2-architecture.js';
@@ -31,7 +31,7 @@ describe('GPT-2 DPO graph against PyTorch golden values', () => {
       const graph = gpt2Architecture.buildTrainingGraph({
         config: Gpt2ConfigSchema.parse(manifest.config),
         weights,
-        lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+        lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
         trainable: 'lora',
         dropout: false,
         preference: { beta: dpo.beta },

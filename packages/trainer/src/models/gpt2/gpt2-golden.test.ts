@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { resolveLoraConfig } from '../../lora/lora-config.js';
 import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
@@ -85,7 +85,7 @@ describe('GPT-2 against PyTorch golden values', () => {
       const graph = gpt2Architecture.buildTrainingGraph({
         config,
         weights,
-        lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+        lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
         trainable: 'lora',
         dropout: false,
         outputLogits: true,
@@ -135,7 +135,7 @@ describe('GPT-2 against PyTorch golden values', () => {
   it('LoRA graph differentiates no frozen weight; dropout graph takes its masks as inputs', async () => {
     const { createRequire } = await import('node:module');
     const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof import('onnx-proto');
-    const lora = { config: LoraConfigSchema.parse({ ...manifest.lora, dropout: 0.1 }), weights: adapter };
+    const lora = { config: resolveLoraConfig({ ...manifest.lora, dropout: 0.1 }), weights: adapter };
     const graph = gpt2Architecture.buildTrainingGraph({
       config,
       weights,
@@ -183,7 +183,7 @@ describe('GPT-2 against PyTorch golden values', () => {
       config,
       weights,
       trainable: 'lora',
-      lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+      lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
       dropout: false,
       externalDataThreshold: 0,
     });
@@ -204,8 +204,8 @@ describe('GPT-2 against PyTorch golden values', () => {
   });
 
   it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged and live LoRA too', async () => {
-    const merged = mergeLora(weights, adapter, LoraConfigSchema.parse(manifest.lora), { fanInFanOut: true });
-    const live = { config: LoraConfigSchema.parse(manifest.lora), weights: adapter };
+    const merged = mergeLora(weights, adapter, resolveLoraConfig(manifest.lora), { fanInFanOut: true });
+    const live = { config: resolveLoraConfig(manifest.lora), weights: adapter };
     for (const [modelWeights, lora, key] of [
       [weights, undefined, 'full.logits'],
       [merged, undefined, 'lora.logits'],

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { resolveLoraConfig } from '../../lora/lora-config.js';
 import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
@@ -74,7 +74,7 @@ describe.each([
         const graph = architecture.buildTrainingGraph({
           config,
           weights,
-          lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+          lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
           trainable: 'lora',
           dropout: false,
           outputLogits: true,
@@ -131,7 +131,7 @@ describe.each([
     );
 
     it('KV-cache inference graph: prefill + cached steps reproduce the logits; merged and live LoRA too', async () => {
-      const loraConfig = LoraConfigSchema.parse(manifest.lora);
+      const loraConfig = resolveLoraConfig(manifest.lora);
       const merged = mergeLora(weights, adapter, loraConfig, { fanInFanOut: false });
       for (const [modelWeights, lora, key] of [
         [weights, undefined, 'full.logits'],
