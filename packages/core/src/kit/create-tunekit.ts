@@ -14,6 +14,7 @@ import { createEventBus } from '../events/create-event-bus.js';
 import { createFeedbackService } from '../feedback/create-feedback-service.js';
 import { createInProcessJobQueue } from '../jobs/in-process-job-queue.js';
 import { withJobContracts } from '../jobs/with-job-contracts.js';
+import { installPluginServiceHints } from './plugin-service-hints.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
 import { createExtensions } from '../plugins/create-extensions.js';
@@ -151,6 +152,7 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
         return closing;
       },
     } as Partial<MutableKit> as MutableKit;
+    installPluginServiceHints(kit);
 
     // Built-in services: add one line per service here (created after storage, artifacts, events and
     // jobs, before plugins; wrap in closeOnKitClose(service, (s) => s.close()) when it must be closed).

@@ -140,7 +140,7 @@ const round = (milliseconds: number) => Math.round(milliseconds * 100) / 100;
 
 /**
  * `POST /predict`: classification with a configured predictor, or with a BERT-family sequence classifier
- * loaded lazily through the trainer's `createClassifier` and cached (seed 001's response shape).
+ * loaded lazily through the trainer's `openModel` and cached (seed 001's response shape).
  * A generative model answers `MODEL_TASK_MISMATCH` (400).
  */
 export const predictRoute = defineRoute({
