@@ -12,7 +12,6 @@ import { parseOrThrow } from '../errors/validation-error.js';
 import { createEvaluationService } from '../evaluators/create-evaluation-service.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import { createFeedbackService } from '../feedback/create-feedback-service.js';
-import { createInProcessJobQueue } from '../jobs/in-process-job-queue.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
 import { createExtensions } from '../plugins/create-extensions.js';
@@ -23,6 +22,7 @@ import { createStorage } from '../storage/create-storage.js';
 import { createLocalTracker } from '../trackers/local-tracker.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { createTrackerHub } from '../trackers/tracker-hub.js';
+import { openJobQueue } from './open-job-queue.js';
 import type { Tunekit } from './tunekit.js';
 import { type TunekitOptions, TunekitOptionsSchema } from './tunekit-options.js';
 
@@ -95,16 +95,7 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
     const artifacts = await openArtifacts(parsed.artifacts, dataDirectory, cleanups);
     const extensions = createExtensions();
     const jobs = closeOnKitClose(
-      createInProcessJobQueue({
-        storage,
-        events,
-        logger: logger.child?.({ component: 'jobs' }) ?? logger,
-        concurrency: parsed.jobs?.concurrency,
-        recover: parsed.jobs?.recover,
-        progressPersistIntervalMs: parsed.jobs?.progressPersistIntervalMs,
-        leaseMs: parsed.jobs?.leaseMs,
-        pollIntervalMs: parsed.jobs?.pollIntervalMs,
-      }),
+      openJobQueue(parsed, { storage, events, logger: logger.child?.({ component: 'jobs' }) ?? logger }),
       (queue) => queue.close(),
     );
     await jobs.start();

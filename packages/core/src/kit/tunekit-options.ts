@@ -74,6 +74,37 @@ export const JobsOptionsSchema = z
      * per poll). Jobs submitted through this kit start at once.
      */
     pollIntervalMs: z.number().int().positive().optional(),
+    /**
+     * What runs jobs: `in-process` (default: this process, records and leases in the kit's storage),
+     * `bullmq` (BullMQ on Redis) or `pg-boss` (pg-boss on PostgreSQL), which deliver jobs to any
+     * process of the deployment (`tunekit worker`). Job records stay in the kit's storage either way.
+     */
+    engine: z.enum(['in-process', 'bullmq', 'pg-boss']).optional(),
+    /**
+     * The engine's connection URL (`redis://…` for BullMQ, `postgres://…` for pg-boss). Default: the
+     * storage's URL when the storage is Redis or PostgreSQL of the same kind.
+     */
+    url: z
+      .string()
+      .regex(/^(rediss?|postgres(ql)?):\/\//, 'must be a redis:// or postgres:// URL')
+      .optional(),
+    /**
+     * Whether this kit runs jobs (default true). With an engine, `false` makes a kit that only submits,
+     * follows and cancels jobs, such as an API in front of `tunekit worker` processes.
+     */
+    work: z.boolean().optional(),
+    /** With an engine: only these job kinds run in this kit (default: every registered kind). */
+    kinds: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * With an engine: how long `kit.close()` lets an aborted job stop at its next step (a training
+     * checkpoints it) before handing the job back to the queue (default 30000).
+     */
+    shutdownGraceMs: z.number().int().positive().optional(),
+    /** With an engine: the prefix of its queues (BullMQ keys, default `tunekit`) or its schema (pg-boss, default `tunekit_jobs`). */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+      .optional(),
   })
   .strict();
 
