@@ -57,6 +57,7 @@ export default defineConfig([
   packageBuild('server-adapter', {
     index: 'packages/server-adapter/src/index.ts',
     'client/index': 'packages/server-adapter/src/client/index.ts',
-    'cli/tunekit-serve': 'packages/server-adapter/src/cli/tunekit-serve.ts',
+    'cli/index': 'packages/server-adapter/src/cli/index.ts',
+    'ai-provider/index': 'packages/server-adapter/src/ai-provider/index.ts',
   }),
 ]);

@@ -15,6 +15,14 @@ export default defineConfig({
         find: /^@tunekit\/server-adapter\/client$/,
         replacement: source('./packages/server-adapter/src/client/index.ts'),
       },
+      {
+        find: /^@tunekit\/server-adapter\/ai-provider$/,
+        replacement: source('./packages/server-adapter/src/ai-provider/index.ts'),
+      },
+      {
+        find: /^@tunekit\/server-adapter\/cli$/,
+        replacement: source('./packages/server-adapter/src/cli/index.ts'),
+      },
       { find: /^@tunekit\/server-adapter$/, replacement: source('./packages/server-adapter/src/index.ts') },
     ],
   },

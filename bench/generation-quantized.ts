@@ -10,9 +10,9 @@ import {
   createDeviceSession,
   type InferenceGraph,
   LlamaConfigSchema,
-  LoraConfigSchema,
   llamaArchitecture,
   loadOnnxRuntime,
+  resolveLoraConfig,
   TextGenerator,
   type Tokenizer,
 } from '@tunekit/trainer';
@@ -28,7 +28,7 @@ const config = LlamaConfigSchema.parse({
 });
 const weights = llamaArchitecture.createRandomWeights(config, 0);
 const lora = {
-  config: LoraConfigSchema.parse({
+  config: resolveLoraConfig({
     r: 8,
     alpha: 16,
     targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],

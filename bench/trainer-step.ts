@@ -4,7 +4,7 @@
 // Prints one JSON line per figure. Usage: npx tsx bench/trainer-step.ts [--steps 10] [--rounds 3] [--no-torch]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { LoraConfigSchema } from '../packages/trainer/src/lora/lora-config.js';
+import { resolveLoraConfig } from '../packages/trainer/src/lora/lora-config.js';
 import { gpt2Architecture } from '../packages/trainer/src/models/gpt2/gpt2-architecture.js';
 import { Gpt2ConfigSchema } from '../packages/trainer/src/models/gpt2/gpt2-config.js';
 import { createGpt2Weights } from '../packages/trainer/src/models/gpt2/gpt2-weights.js';
@@ -30,7 +30,7 @@ const buildStart = performance.now();
 const graph = gpt2Architecture.buildTrainingGraph({
   config,
   weights,
-  lora: { config: LoraConfigSchema.parse({ r: 8, alpha: 16, targetModules: ['c_attn'] }) },
+  lora: { config: resolveLoraConfig({ r: 8, alpha: 16, targetModules: ['c_attn'] }) },
   trainable: 'lora',
   dropout: false,
   batchSize,

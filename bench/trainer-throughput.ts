@@ -22,8 +22,8 @@ import {
   type Device,
   Gpt2ConfigSchema,
   gpt2Architecture,
-  LoraConfigSchema,
   loadOnnxRuntime,
+  resolveLoraConfig,
   runTraining,
   SeededRandom,
   type TokenSequence,
@@ -53,7 +53,7 @@ async function measure(name: PresetName, threads: number | undefined) {
     n_head: preset.heads,
   });
   const weights = gpt2Architecture.createRandomWeights(config, 0);
-  const lora = LoraConfigSchema.parse({ r: preset.r, alpha: 2 * preset.r, targetModules: ['c_attn'] });
+  const lora = resolveLoraConfig({ r: preset.r, alpha: 2 * preset.r, targetModules: ['c_attn'] });
   const buildStarted = performance.now();
   const graph = gpt2Architecture.buildTrainingGraph({
     config,

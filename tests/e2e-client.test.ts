@@ -109,6 +109,11 @@ describe('end to end through the typed client on 127.0.0.1', () => {
     });
     expect(generated?.tokens_generated).toBeGreaterThan(0);
     expect(generated?.finish_reason).toMatch(/stop|length/);
+    // A bare model name serves its production version.
+    const { data: byBareName } = await alice.POST('/generate', {
+      body: { prompt: 'the cat', max_tokens: 12, temperature: 0, top_p: 1, model: 'cats-lora' },
+    });
+    expect(byBareName?.text).toBe(generated?.text);
     const streamed: string[] = [];
     let done: { text: string } | undefined;
     for await (const event of alice.generateStream({

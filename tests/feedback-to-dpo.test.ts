@@ -36,11 +36,11 @@ describe('RLHF loop: feedback → preference dataset → DPO train job', () => {
       expect(exported.rows).toBe(12);
       const job = await kit.jobs.submit('train', {
         baseModel: model,
-        datasetVersionId: exported.version.id,
+        dataset: { versionId: exported.version.id },
         outputName: 'tone-dpo',
         lora: { r: 4, alpha: 8 },
         hyperparameters: { maxSteps: 12, batchSize: 4, learningRate: 0.02, maxLength: 48 },
-        trainerOptions: { dpo: { beta: 0.5 } },
+        dpo: { beta: 0.5 },
       } satisfies TrainingJobInputInput);
       const done = await kit.jobs.wait(job.id, { timeoutMs: 120_000 });
       expect(done.error).toBeUndefined();
@@ -49,7 +49,9 @@ describe('RLHF loop: feedback → preference dataset → DPO train job', () => {
       expect(output.steps).toBe(12);
       // Starts at ln 2 (policy = reference); a falling DPO loss means the corrections gained reward.
       expect(output.finalLoss).toBeLessThan(0.4);
-      expect(await kit.artifacts.exists('artifact://models/tone-dpo/adapter_model.safetensors')).toBe(true);
+      expect(
+        await kit.artifacts.exists(`artifact://models/tone-dpo/${job.id}/adapter_model.safetensors`),
+      ).toBe(true);
     } finally {
       await kit.close();
     }

@@ -37,7 +37,7 @@ describe('the README "A taste" snippet', () => {
       });
       const job = await kit.jobs.submit('train', {
         baseModel: base,
-        datasetVersionId: dataset.id,
+        dataset: { versionId: dataset.id },
         outputName: 'notes-lora',
         lora: { r: 8, alpha: 16 },
         hyperparameters: { maxSteps: 4, batchSize: 4, maxLength: 32 },
@@ -46,12 +46,8 @@ describe('the README "A taste" snippet', () => {
       const done = await kit.jobs.wait(job.id, { timeoutMs: 120_000 });
       expect(done.error).toBeUndefined();
       expect(done.status).toBe('succeeded');
-      // Registration listens to job:succeeded; give it a moment to land.
-      let model = await kit.registry.get('notes-lora@1');
-      for (let attempt = 0; !model && attempt < 50; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        model = await kit.registry.get('notes-lora@1');
-      }
+      // Registration is part of the job: the registry sees the version as soon as wait resolves.
+      const model = await kit.registry.get('notes-lora@1');
       expect(model).toMatchObject({
         name: 'notes-lora',
         versionNumber: 1,

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit, type TunekitEventMap } from '@tunekit/core';
+import { createTunekit, type TrainingJobOutput, type TunekitEventMap } from '@tunekit/core';
 import { RegistryKey, registryPlugin } from '@tunekit/registry';
 import { trainerPlugin } from '@tunekit/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,12 +35,12 @@ describe('a train job with registerAs', () => {
       const job = await kit.jobs.submit(
         'train',
         {
-          model,
+          baseModel: model,
           lora: { r: 4, alpha: 8 },
           threads: 1,
           dataset: { rows },
-          options: { maxSteps: 4, batchSize: 4, maxLength: 32, learningRate: 1e-2 },
-          outputUri: 'artifact://adapters/polite',
+          hyperparameters: { maxSteps: 4, batchSize: 4, maxLength: 32, learningRate: 1e-2 },
+          outputName: 'polite',
           registerAs: {
             name: 'polite-gpt2',
             tags: ['tone'],
@@ -52,6 +52,8 @@ describe('a train job with registerAs', () => {
       );
       const finished = await kit.jobs.wait(job.id);
       expect(finished.status).toBe('succeeded');
+      // Registered before the job counted as succeeded: the output names the version.
+      expect((finished.output as TrainingJobOutput).registered?.reference).toBe('polite-gpt2@1');
       expect((await registered).trainingJobId).toBe(job.id);
 
       const registry = kit.get(RegistryKey);
@@ -59,7 +61,7 @@ describe('a train job with registerAs', () => {
       expect(version).toMatchObject({
         id: 'polite-gpt2@1',
         stage: 'draft',
-        artifactUri: 'artifact://adapters/polite',
+        artifactUri: `artifact://models/polite/${job.id}`,
         baseModel: model,
         baseModelRelation: 'adapter',
         trainingJobId: job.id,
@@ -68,17 +70,19 @@ describe('a train job with registerAs', () => {
       expect(version.metrics.steps).toBe(4);
       expect(Number.isFinite(version.metrics.finalLoss)).toBe(true);
       expect(version.trainingParameters).toMatchObject({ maxSteps: 4, lora: { r: 4, alpha: 8 } });
-      const files = (await kit.artifacts.list('artifact://adapters/polite/')).map((info) => info.uri).sort();
+      const files = (await kit.artifacts.list(`artifact://models/polite/${job.id}/`))
+        .map((info) => info.uri)
+        .sort();
       expect(files).toEqual(
         expect.arrayContaining([
-          'artifact://adapters/polite/README.md',
-          'artifact://adapters/polite/adapter_config.json',
-          'artifact://adapters/polite/adapter_model.safetensors',
-          'artifact://adapters/polite/model-card.json',
+          `artifact://models/polite/${job.id}/README.md`,
+          `artifact://models/polite/${job.id}/adapter_config.json`,
+          `artifact://models/polite/${job.id}/adapter_model.safetensors`,
+          `artifact://models/polite/${job.id}/model-card.json`,
         ]),
       );
       const readme = new TextDecoder().decode(
-        await kit.artifacts.get('artifact://adapters/polite/README.md'),
+        await kit.artifacts.get(`artifact://models/polite/${job.id}/README.md`),
       );
       const matter = parseYaml(readme.split(/^---$/m)[1] as string);
       expect(matter).toMatchObject({

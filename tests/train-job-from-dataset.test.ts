@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTunekit, type TrainingJobInputInput } from '@tunekit/core';
-import { normalizeTrainJobInput, trainerPlugin } from '@tunekit/trainer';
+import { trainerPlugin } from '@tunekit/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
@@ -18,26 +18,6 @@ afterAll(async () => {
 });
 
 describe('training on a registered dataset version with core’s TrainingJobInput shape', () => {
-  it('maps baseModel/datasetVersionId/hyperparameters/outputName onto the trainer input', () => {
-    const converted = normalizeTrainJobInput({
-      baseModel: '/models/tiny',
-      datasetVersionId: 'notes@abc',
-      outputName: 'notes-lora',
-      lora: { r: 4, alpha: 8 },
-      hyperparameters: { maxSteps: 3, batchSize: 2 },
-    } satisfies TrainingJobInputInput);
-    expect(converted).toMatchObject({
-      model: '/models/tiny',
-      trainable: 'lora',
-      dataset: { versionId: 'notes@abc' },
-      options: { maxSteps: 3, batchSize: 2 },
-      outputUri: 'artifact://models/notes-lora',
-    });
-    // Inputs in the trainer's own shape pass through unchanged.
-    const own = { model: '/m', dataset: { rows: [{ text: 'x' }] } };
-    expect(normalizeTrainJobInput(own)).toBe(own);
-  });
-
   it('trains a job whose rows come from kit.datasets and saves the adapter under artifact://models/', async () => {
     const kit = await createTunekit({ plugins: [trainerPlugin({ worker: false })] });
     try {
@@ -50,7 +30,7 @@ describe('training on a registered dataset version with core’s TrainingJobInpu
       });
       const job = await kit.jobs.submit('train', {
         baseModel: model,
-        datasetVersionId: version.id,
+        dataset: { versionId: version.id },
         outputName: 'notes-lora',
         lora: { r: 4, alpha: 8 },
         hyperparameters: { maxSteps: 3, batchSize: 4, maxLength: 32 },
@@ -58,8 +38,10 @@ describe('training on a registered dataset version with core’s TrainingJobInpu
       const done = await kit.jobs.wait(job.id, { timeoutMs: 60_000 });
       expect(done.error).toBeUndefined();
       expect(done.status).toBe('succeeded');
-      expect(done.output).toMatchObject({ steps: 3, output: 'artifact://models/notes-lora' });
-      expect(await kit.artifacts.exists('artifact://models/notes-lora/adapter_config.json')).toBe(true);
+      expect(done.output).toMatchObject({ steps: 3, output: `artifact://models/notes-lora/${job.id}` });
+      expect(await kit.artifacts.exists(`artifact://models/notes-lora/${job.id}/adapter_config.json`)).toBe(
+        true,
+      );
     } finally {
       await kit.close();
     }

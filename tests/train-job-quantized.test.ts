@@ -33,11 +33,11 @@ describe('a train job on a 4-bit base (QLoRA-style) through the kit', () => {
       });
       const job = await kit.jobs.submit('train', {
         baseModel: model,
-        datasetVersionId: version.id,
+        dataset: { versionId: version.id },
         outputName: `notes-q4-${worker}`,
         lora: { r: 4, alpha: 8 },
         hyperparameters: { maxSteps: 8, batchSize: 4, learningRate: 0.01, maxLength: 32 },
-        trainerOptions: { quantization: { bits: 4, blockSize: 16 } },
+        quantization: { bits: 4, blockSize: 16 },
       } satisfies TrainingJobInputInput);
       const done = await kit.jobs.wait(job.id, { timeoutMs: 120_000 });
       expect(done.error).toBeUndefined();
@@ -46,16 +46,18 @@ describe('a train job on a 4-bit base (QLoRA-style) through the kit', () => {
       expect(output.steps).toBe(8);
       expect(Number.isFinite(output.finalLoss)).toBe(true);
       expect(
-        await kit.artifacts.exists(`artifact://models/notes-q4-${worker}/adapter_model.safetensors`),
+        await kit.artifacts.exists(
+          `artifact://models/notes-q4-${worker}/${job.id}/adapter_model.safetensors`,
+        ),
       ).toBe(true);
       // The setting reaches the trainer on this path: blocks of 64 do not divide the model's width of 32.
       const refused = await kit.jobs.submit('train', {
         baseModel: model,
-        datasetVersionId: version.id,
+        dataset: { versionId: version.id },
         outputName: `notes-q4-bad-${worker}`,
         lora: { r: 4, alpha: 8 },
         hyperparameters: { maxSteps: 1, batchSize: 4, maxLength: 32 },
-        trainerOptions: { quantization: { bits: 4, blockSize: 64 } },
+        quantization: { bits: 4, blockSize: 64 },
       } satisfies TrainingJobInputInput);
       const failed = await kit.jobs.wait(refused.id, { timeoutMs: 120_000 });
       expect(failed.status).toBe('failed');
@@ -65,20 +67,20 @@ describe('a train job on a 4-bit base (QLoRA-style) through the kit', () => {
     }
   });
 
-  it('refuses a quantized base for full fine-tuning (VALIDATION_FAILED, job failed with the reason)', async () => {
+  it('refuses a quantized base for full fine-tuning at submit (VALIDATION_FAILED, nothing queued)', async () => {
     const kit = await createTunekit({ plugins: [trainerPlugin({ worker: false })] });
     try {
-      const job = await kit.jobs.submit('train', {
-        model,
-        trainable: 'full',
-        quantization: { bits: 4, blockSize: 16 },
-        dataset: { rows: [{ text: 'hello there' }] },
-        options: { maxSteps: 1 },
-      });
-      const done = await kit.jobs.wait(job.id, { timeoutMs: 60_000 });
-      expect(done.status).toBe('failed');
-      expect(done.error?.code).toBe('VALIDATION_FAILED');
-      expect(done.error?.message).toMatch(/quantization/);
+      const refused = await kit.jobs
+        .submit('train', {
+          baseModel: model,
+          quantization: { bits: 4, blockSize: 16 },
+          dataset: { rows: [{ text: 'hello there' }] },
+          hyperparameters: { maxSteps: 1 },
+        })
+        .catch((caught: unknown) => caught);
+      expect((refused as { code?: string }).code).toBe('VALIDATION_FAILED');
+      expect((refused as Error).message).toMatch(/quantization: a 4-bit quantized base needs lora/);
+      expect((await kit.jobs.list()).items).toEqual([]);
     } finally {
       await kit.close();
     }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit, type EventEnvelope } from '@tunekit/core';
+import { createTunekit, type EventEnvelope, TunekitError } from '@tunekit/core';
 import { loadPeftAdapter, trainerPlugin } from '@tunekit/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
@@ -25,17 +25,17 @@ describe("kit.jobs.submit('train')", () => {
       const seen: EventEnvelope[] = [];
       kit.events.onAny((envelope) => seen.push(envelope));
       const job = await kit.jobs.submit('train', {
-        model,
+        baseModel: model,
         lora: { r: 4, alpha: 8 },
         threads: 1,
         dataset: { rows },
         validation: { rows: rows.slice(0, 2) },
-        options: { maxSteps: 6, batchSize: 4, maxLength: 32, evalEvery: 3, checkpoint: { every: 3 } },
-        outputUri: 'artifact://adapters/demo',
+        hyperparameters: { maxSteps: 6, batchSize: 4, maxLength: 32, evalEvery: 3, checkpointEvery: 3 },
+        outputName: 'demo',
       });
       const done = await kit.jobs.wait(job.id, { timeoutMs: 60_000 });
       expect(done.status).toBe('succeeded');
-      expect(done.output).toMatchObject({ steps: 6, output: 'artifact://adapters/demo' });
+      expect(done.output).toMatchObject({ steps: 6, output: `artifact://models/demo/${job.id}` });
       expect(done.progress).toBe(1);
       const names = new Set(seen.map((envelope) => envelope.name));
       for (const name of [
@@ -49,7 +49,7 @@ describe("kit.jobs.submit('train')", () => {
       expect(
         await kit.artifacts.exists(`artifact://jobs/${job.id}/checkpoints/step-000006/trainer_state.json`),
       ).toBe(true);
-      const adapterFolder = kit.artifacts.localPath?.('artifact://adapters/demo');
+      const adapterFolder = kit.artifacts.localPath?.(`artifact://models/demo/${job.id}`);
       if (adapterFolder) expect((await loadPeftAdapter(adapterFolder)).config.r).toBe(4);
     } finally {
       await kit.close();
@@ -60,11 +60,11 @@ describe("kit.jobs.submit('train')", () => {
     const kit = await createTunekit({ plugins: [trainerPlugin()] });
     try {
       const job = await kit.jobs.submit('train', {
-        model,
+        baseModel: model,
         lora: { r: 4 },
         threads: 1,
         dataset: { rows },
-        options: { maxSteps: 5000, batchSize: 2, maxLength: 32 },
+        hyperparameters: { maxSteps: 5000, batchSize: 2, maxLength: 32 },
       });
       kit.events.on('training:step', (payload) => {
         if (payload.step === 3) void kit.jobs.cancel(job.id);
@@ -86,13 +86,42 @@ describe("kit.jobs.submit('train')", () => {
     const kit = await createTunekit({ plugins: [trainerPlugin()] });
     try {
       const job = await kit.jobs.submit('train', {
-        model: join(directory, 'no-such-model'),
+        baseModel: join(directory, 'no-such-model'),
         dataset: { rows },
       });
       const done = await kit.jobs.wait(job.id, { timeoutMs: 60_000 });
       expect(done.status).toBe('failed');
       expect(done.error?.code).toBe('MODEL_INVALID');
       expect(done.error?.message).toMatch(/config\.json/);
+    } finally {
+      await kit.close();
+    }
+  });
+
+  it('rejects a bad input at submit with a coded error naming the sent fields, and queues nothing', async () => {
+    const kit = await createTunekit({ plugins: [trainerPlugin()] });
+    try {
+      const sent = {
+        baseModel: model,
+        dataset: { rows },
+        hyperparameters: { max_steps: 200 },
+        outputName: 'notes-lora',
+      };
+      // @ts-expect-error `max_steps` is not a hyper-parameter (the contract is typed per job kind).
+      const refused = await kit.jobs.submit('train', sent).catch((caught: unknown) => caught);
+      expect(TunekitError.isInstance(refused) && refused.code).toBe('VALIDATION_FAILED');
+      const message = (refused as Error).message;
+      expect(message).toContain('hyperparameters');
+      expect(message).toContain('max_steps');
+      expect(message).toContain('Fields sent: baseModel, dataset, hyperparameters, outputName');
+      expect(message).toContain('nothing was queued');
+      expect((await kit.jobs.list({ kind: 'train' })).items).toEqual([]);
+      // The other shape that used to exist (`model`, `options`) is refused the same way.
+      const oldShape = { model, dataset: { rows }, options: {} };
+      // @ts-expect-error `model` and `options` are not fields of the training contract.
+      const old = await kit.jobs.submit('train', oldShape).catch((caught: unknown) => caught);
+      expect((old as Error).message).toContain('Unrecognized key');
+      expect((old as Error).message).toContain('Fields sent: model, dataset, options');
     } finally {
       await kit.close();
     }

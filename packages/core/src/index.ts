@@ -224,6 +224,7 @@ export {
   type InProcessJobQueueOptions,
   JOBS_COLLECTION,
 } from './jobs/in-process-job-queue.js';
+export { CORE_JOB_INPUT_SCHEMAS, type JobInputOf, type JobKinds } from './jobs/job-kinds.js';
 export type {
   JobContext,
   JobHandler,
@@ -243,6 +244,12 @@ export type {
   QueueEngine,
   RemoteJobProgress,
 } from './jobs/queue-engine.js';
+export {
+  type FinishedJob,
+  type JobCompletionStep,
+  parseJobInput,
+  withJobContracts,
+} from './jobs/with-job-contracts.js';
 export { createTunekit, DEFAULT_ARTIFACTS_FOLDER, DEFAULT_SQLITE_FILE } from './kit/create-tunekit.js';
 export type { OperationContext } from './kit/operation-context.js';
 export type { Tunekit } from './kit/tunekit.js';
@@ -376,13 +383,14 @@ export {
 } from './schemas/evaluation.js';
 export { type Feedback, FeedbackSchema } from './schemas/feedback.js';
 export { type Job, JobSchema, type JobStatus, JobStatusSchema } from './schemas/job.js';
-export { type LoraConfig, LoraConfigSchema } from './schemas/lora-config.js';
+export { type LoraConfig, type LoraConfigInput, LoraConfigSchema } from './schemas/lora-config.js';
 export {
   type ModelCard,
   type ModelCardResult,
   ModelCardResultSchema,
   ModelCardSchema,
 } from './schemas/model-card.js';
+export { ModelNameSchema } from './schemas/model-name.js';
 export {
   type ModelTransition,
   type ModelTransitionAction,
@@ -400,6 +408,11 @@ export {
 } from './schemas/model-version.js';
 export { type Principal, PrincipalSchema, type Role, RoleSchema } from './schemas/principal.js';
 export {
+  type QuantizationConfig,
+  QuantizationConfigSchema,
+  type QuantizationOptions,
+} from './schemas/quantization-config.js';
+export {
   ModelAliasSchema,
   type RegisteredModel,
   RegisteredModelSchema,
@@ -407,13 +420,21 @@ export {
 export {
   type Hyperparameters,
   HyperparametersSchema,
-  ModelNameSchema,
+  type RegisterAs,
+  RegisterAsSchema,
+  type RegisteredOutput,
+  RegisteredOutputSchema,
   TRAINING_JOB_KIND,
+  type TrainingDataSource,
+  TrainingDataSourceSchema,
   type TrainingJob,
   type TrainingJobInput,
   type TrainingJobInputInput,
   TrainingJobInputSchema,
+  type TrainingJobOutput,
+  TrainingJobOutputSchema,
   TrainingJobSchema,
+  trainingOutputUri,
 } from './schemas/training-job.js';
 export { type User, UserSchema } from './schemas/user.js';
 export {

@@ -60,10 +60,9 @@ export {
 } from './recommend/recommendation-index.js';
 export { createSparsePostingLists, type SparsePostingLists } from './recommend/sparse-posting-lists.js';
 export {
-  type RegisterAs,
-  RegisterAsSchema,
   registerFromTrainingJob,
   registrationFromTrainingJob,
+  type TrainingJobLike,
 } from './register-from-training-job.js';
 export { RegistryKey, type RegistryPluginOptions, registryPlugin } from './registry-plugin.js';
 export {

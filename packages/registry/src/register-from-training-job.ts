@@ -1,79 +1,52 @@
-import { type Job, ModelNameSchema, ModelTagSchema } from '@tunekit/core';
-import { z } from 'zod';
+import { type FinishedJob, type Job, TrainingJobInputSchema, trainingOutputUri } from '@tunekit/core';
 import type { ModelRegistry, RegisterModelInput } from './model-registry.js';
-
-/**
- * The `registerAs` option of a training job's input: register the job's output as a new version of
- * this model when the job succeeds. Extra card fields may be given (task, language, license …).
- */
-export const RegisterAsSchema = z
-  .object({
-    name: ModelNameSchema,
-    description: z.string().max(10_000).optional(),
-    tags: z.array(ModelTagSchema).default([]),
-    task: z.string().min(1).optional(),
-    language: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
-    license: z.string().min(1).optional(),
-    baseModel: z.string().min(1).optional(),
-  })
-  .passthrough();
-
-/** The `registerAs` option of a training job. */
-export type RegisterAs = z.input<typeof RegisterAsSchema>;
 
 const numericMetricNames = ['finalLoss', 'bestValidationLoss', 'finalPerplexity', 'tokensPerSecond', 'steps'];
 
+/** A training job as the registry reads it: a job record, or a job finishing (`FinishedJob`). */
+export type TrainingJobLike = Pick<Job, 'id' | 'input' | 'output' | 'owner'> | FinishedJob;
+
 /**
- * Builds the registration of a finished training job's output, or undefined when the job did not ask
- * for one (`input.registerAs`) or produced no output. Reads the trainer's job shapes: the output
- * folder (`output.output`, `output.outputUri` or `output.artifactUri`, else `input.outputUri`), base
- * model (`input.baseModel` or `input.model`), numeric metrics of the output (`finalLoss`,
- * `bestValidationLoss`, `finalPerplexity`, `tokensPerSecond`, `steps` and an `output.metrics` map),
- * hyper-parameters (`input.hyperparameters` or `input.options`), LoRA settings and dataset version.
+ * Builds the registration of a finished training job's output (core's `TrainingJobInput` and
+ * `TrainingJobOutput`), or undefined when the job did not ask for one (`input.registerAs`) or
+ * produced no output. Artifact URI: `output.output` (else `artifact://models/<outputName>`); metrics:
+ * the numeric output fields (`finalLoss`, `bestValidationLoss`, `finalPerplexity`,
+ * `tokensPerSecond`, `steps`); training parameters: the hyper-parameters, LoRA settings and device.
  */
-export function registrationFromTrainingJob(job: Job): RegisterModelInput | undefined {
-  const input = (job.input ?? {}) as Record<string, unknown>;
+export function registrationFromTrainingJob(job: TrainingJobLike): RegisterModelInput | undefined {
+  const parsed = TrainingJobInputSchema.safeParse(job.input);
+  if (!parsed.success || parsed.data.registerAs === undefined) return undefined;
+  const input = parsed.data;
+  const registerAs = input.registerAs;
+  if (registerAs === undefined) return undefined;
   const output = (job.output ?? {}) as Record<string, unknown>;
-  const registerAs = RegisterAsSchema.safeParse(input.registerAs);
-  if (!registerAs.success) return undefined;
-  const artifactUri = [output.output, output.outputUri, output.artifactUri, input.outputUri].find(
-    (value): value is string => typeof value === 'string' && value.length > 0,
-  );
+  const artifactUri =
+    typeof output.output === 'string' && output.output.length > 0
+      ? output.output
+      : trainingOutputUri(input, job.id);
   if (artifactUri === undefined) return undefined;
   const metrics: Record<string, number> = {};
   for (const name of numericMetricNames) {
     const value = output[name];
     if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
   }
-  if (output.metrics !== null && typeof output.metrics === 'object') {
-    for (const [name, value] of Object.entries(output.metrics as Record<string, unknown>)) {
-      if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
-    }
-  }
-  const hyperparameters = (input.hyperparameters ?? input.options) as Record<string, unknown> | undefined;
-  const lora = input.lora as Record<string, unknown> | undefined;
-  const baseModel =
-    registerAs.data.baseModel ??
-    [input.baseModel, input.model].find(
-      (value): value is string => typeof value === 'string' && value.length > 0,
-    );
-  const datasetVersionId = typeof input.datasetVersionId === 'string' ? input.datasetVersionId : undefined;
+  const datasetVersionId = 'versionId' in input.dataset ? input.dataset.versionId : undefined;
   return {
-    name: registerAs.data.name,
+    name: registerAs.name,
     artifactUri,
-    baseModel,
-    baseModelRelation: lora === undefined ? 'finetune' : 'adapter',
-    libraryName: lora === undefined ? undefined : 'peft',
-    task: registerAs.data.task,
-    language: registerAs.data.language,
-    license: registerAs.data.license,
-    description: registerAs.data.description,
-    tags: registerAs.data.tags,
+    baseModel: registerAs.baseModel ?? input.baseModel,
+    baseModelRelation: input.lora === undefined ? 'finetune' : 'adapter',
+    libraryName: input.lora === undefined ? undefined : 'peft',
+    task: registerAs.task,
+    language: registerAs.language,
+    license: registerAs.license,
+    description: registerAs.description,
+    tags: registerAs.tags,
     metrics,
     trainingParameters: {
-      ...(hyperparameters ?? {}),
-      ...(lora === undefined ? {} : { lora }),
-      ...(typeof input.device === 'string' ? { device: input.device } : {}),
+      ...input.hyperparameters,
+      ...(input.lora === undefined ? {} : { lora: input.lora }),
+      device: input.device,
     },
     trainingJobId: job.id,
     datasetVersionId,
@@ -82,12 +55,12 @@ export function registrationFromTrainingJob(job: Job): RegisterModelInput | unde
 }
 
 /**
- * Registers a succeeded training job's output when its input has `registerAs` (see
+ * Registers a training job's output when its input has `registerAs` (see
  * {@link registrationFromTrainingJob}). Idempotent: when a version of that name already records this
  * job as its `trainingJobId`, that version is returned. Returns undefined when nothing is to register.
+ * The registry plugin calls it as a job completion step, before the job is `succeeded`.
  */
-export async function registerFromTrainingJob(registry: ModelRegistry, job: Job) {
-  if (job.status !== 'succeeded') return undefined;
+export async function registerFromTrainingJob(registry: ModelRegistry, job: TrainingJobLike) {
   const registration = registrationFromTrainingJob(job);
   if (registration === undefined) return undefined;
   const existing = (await registry.versions(registration.name)).find(

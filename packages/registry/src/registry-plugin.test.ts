@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit, type Job, TunekitError, type TunekitEventMap } from '@tunekit/core';
+import {
+  createTunekit,
+  type Job,
+  type TrainingJobInput,
+  type TrainingJobOutput,
+  TunekitError,
+  type TunekitEventMap,
+} from '@tunekit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing-embedder.js';
 import { registerFromTrainingJob, registrationFromTrainingJob } from './register-from-training-job.js';
@@ -48,14 +55,14 @@ describe('registryPlugin', () => {
     await reopened.close();
   });
 
-  it('registers the output of a succeeded train job that asks for it, once, with metrics and lineage', async () => {
+  it('registers the output of a train job that asks for it before the job succeeds, once, with metrics and lineage', async () => {
     const kit = await createTunekit({ dataDirectory: folder, plugins: [registryPlugin()] });
-    kit.jobs.register('train', async (input: { outputUri?: string }) => ({
+    kit.jobs.register('train', async (input: TrainingJobInput) => ({
       steps: 20,
       finalLoss: 0.42,
       bestValidationLoss: 0.5,
       tokensPerSecond: 1234,
-      output: input.outputUri,
+      output: input.outputName === undefined ? undefined : `artifact://outputs/${input.outputName}`,
       status: 'succeeded',
     }));
     const registered = new Promise<TunekitEventMap['model:registered']>((resolve) => {
@@ -64,16 +71,25 @@ describe('registryPlugin', () => {
     const job = await kit.jobs.submit(
       'train',
       {
-        model: '/models/gpt2',
-        datasetVersionId: 'support@2',
+        baseModel: '/models/gpt2',
+        dataset: { versionId: 'support@2' },
         lora: { r: 8, alpha: 32 },
-        options: { learningRate: 0.001, epochs: 2 },
-        outputUri: 'artifact://outputs/tone-lora',
+        hyperparameters: { learningRate: 0.001, epochs: 2 },
+        outputName: 'tone-lora',
         registerAs: { name: 'tone-lora', tags: ['auto'], description: 'LoRA from job', language: 'ja' },
       },
       { owner: 'grace' },
     );
-    await kit.jobs.wait(job.id);
+    const done = await kit.jobs.wait(job.id);
+    // The job succeeds only once its version exists: wait's result names it, the registry sees it.
+    expect(done.status).toBe('succeeded');
+    expect((done.output as TrainingJobOutput).registered).toEqual({
+      id: 'tone-lora@1',
+      name: 'tone-lora',
+      version: 1,
+      reference: 'tone-lora@1',
+    });
+    expect((await kit.registry.get('tone-lora@1'))?.trainingJobId).toBe(job.id);
     const event = await registered;
     expect(event).toMatchObject({ name: 'tone-lora', versionNumber: 1, trainingJobId: job.id });
     const version = await kit.registry.require('tone-lora@1');
@@ -101,13 +117,14 @@ describe('registryPlugin', () => {
     expect((await registerFromTrainingJob(kit.registry, finished))?.id).toBe('tone-lora@1');
 
     const plain = await kit.jobs.submit('train', {
-      model: '/models/gpt2',
-      outputUri: 'artifact://outputs/x',
+      baseModel: '/models/gpt2',
+      dataset: { rows: [{ text: 'x' }] },
+      outputName: 'x',
     });
     await kit.jobs.wait(plain.id);
     expect(registrationFromTrainingJob((await kit.jobs.get(plain.id)) as Job)).toBeUndefined();
     await kit.close();
-    // close() waited for pending registrations: only the job with registerAs was registered, once.
+    // Only the job with registerAs was registered, once.
     const reopened = await createTunekit({ dataDirectory: folder, plugins: [registryPlugin()] });
     expect((await reopened.registry.search()).items.map((item) => item.id)).toEqual(['tone-lora@1']);
     await reopened.close();

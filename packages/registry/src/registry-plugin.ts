@@ -3,6 +3,8 @@ import {
   definePlugin,
   type Embedder,
   ErrorCodes,
+  type RegisteredOutput,
+  TRAINING_JOB_KIND,
   TunekitError,
   type TunekitPlugin,
 } from '@tunekit/core';
@@ -42,8 +44,9 @@ export interface RegistryPluginOptions {
   /** Folder for cards of versions stored outside the artifact store (default `artifact://registry/models`). */
   cardsFolderUri?: string;
   /**
-   * Register the output of succeeded training jobs whose input has `registerAs` (default true).
-   * Job kinds listened to: `trainJobKinds` (default `['train']`).
+   * Register the output of training jobs whose input has `registerAs` (default true), as a job
+   * completion step: the job is `succeeded` once its version exists, named in `output.registered`.
+   * Job kinds: `trainJobKinds` (default `['train']`).
    */
   autoRegister?: boolean;
   trainJobKinds?: readonly string[];
@@ -107,27 +110,26 @@ export function registryPlugin(options: RegistryPluginOptions = {}): TunekitPlug
       context.provide(RegistryKey, registry);
       Object.defineProperty(kit, 'registry', { value: registry, configurable: true, enumerable: true });
 
-      const pending = new Set<Promise<unknown>>();
-      let stopListening: (() => void) | undefined;
+      const completionName = 'registry:register-training-output';
       if (options.autoRegister ?? true) {
-        const kinds = new Set(options.trainJobKinds ?? ['train']);
-        stopListening = context.events.on('job:succeeded', ({ jobId, kind }) => {
-          if (!kinds.has(kind)) return;
-          const work = (async () => {
-            const job = await kit.jobs.get(jobId);
-            if (job === undefined) return;
-            await registerFromTrainingJob(registry, job);
-          })()
-            .catch((error) => {
-              context.logger.error({ err: error, jobId }, 'Registering the output of a training job failed');
-            })
-            .finally(() => pending.delete(work));
-          pending.add(work);
+        // Runs before the job is `succeeded`: `jobs.wait` resolves with the version in the output.
+        context.extensions.add('jobCompletion', completionName, {
+          kinds: options.trainJobKinds ?? [TRAINING_JOB_KIND],
+          async complete(job) {
+            const version = await registerFromTrainingJob(registry, job);
+            if (version === undefined) return undefined;
+            const registered: RegisteredOutput = {
+              id: version.id,
+              name: version.name,
+              version: version.versionNumber,
+              reference: version.id,
+            };
+            return { registered };
+          },
         });
       }
       return async () => {
-        stopListening?.();
-        await Promise.allSettled([...pending]);
+        context.extensions.remove('jobCompletion', completionName);
         await registry.flush();
         if (ownEmbedderName !== undefined) context.extensions.remove('embedder', ownEmbedderName);
         Reflect.deleteProperty(kit, 'registry');

@@ -1,4 +1,11 @@
-import { createTunekit, definePlugin, type Predictor, type Tunekit } from '@tunekit/core';
+import {
+  createTunekit,
+  definePlugin,
+  type Predictor,
+  type TrainingJobInput,
+  type Tunekit,
+  trainingOutputUri,
+} from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,14 +29,14 @@ const users = [
 async function startKit(): Promise<Tunekit> {
   const kit = await createTunekit({ plugins: [registryPlugin()] });
   // A stand-in `train` handler (the real trainer runs in tests/e2e-client.test.ts): progress, then success.
-  kit.jobs.register('train', async (input: unknown, job) => {
-    const steps = ((input as { options?: { maxSteps?: number } }).options?.maxSteps ?? 3) as number;
+  kit.jobs.register('train', async (input: TrainingJobInput, job) => {
+    const steps = input.hyperparameters.maxSteps ?? 3;
     for (let step = 1; step <= steps; step++) {
       if (job.signal.aborted) throw job.signal.reason;
       await new Promise((resolve) => setTimeout(resolve, 20));
       job.progress(step / steps, { message: `step ${step}`, metrics: { step, loss: 1 / step } });
     }
-    return { steps, output: (input as { outputUri?: string }).outputUri };
+    return { steps, output: trainingOutputUri(input, job.jobId) };
   });
   return kit;
 }
@@ -1069,7 +1076,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     );
     const job = await kit.jobs.wait(accepted.job_id, { timeoutMs: 10_000 });
     expect(job.status).toBe('succeeded');
-    expect((job.input as { options: { dpo: { beta: number } } }).options.dpo).toEqual({ beta: 0.2 });
+    expect((job.input as TrainingJobInput).dpo).toEqual({ beta: 0.2 });
     const status = await call(`/rlhf/${accepted.job_id}`, as('admin'));
     expect(status.status).toBe(200);
     expect(await status.json()).toMatchObject({ id: accepted.job_id, status: 'succeeded' });

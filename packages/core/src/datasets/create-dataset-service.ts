@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditEntryInput, AuditSink } from '../audit/audit-sink.js';
 import { TunekitError } from '../errors/tunekit-error.js';
@@ -11,20 +9,20 @@ import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
 import { createSilentLogger, type Logger } from '../logger/logger.js';
-import { type Dataset, DatasetKindSchema, DatasetNameSchema, DatasetSchema } from '../schemas/dataset.js';
-import { type DatasetRow, type RowFormat, RowFormatSchema } from '../schemas/dataset-row.js';
-import {
-  DatasetFileFormatSchema,
-  type DatasetOrigin,
-  type DatasetVersion,
-  DatasetVersionSchema,
-} from '../schemas/dataset-version.js';
+import { type Dataset, DatasetNameSchema, DatasetSchema } from '../schemas/dataset.js';
+import type { DatasetRow, RowFormat } from '../schemas/dataset-row.js';
+import { type DatasetVersion, DatasetVersionSchema } from '../schemas/dataset-version.js';
 import type { Storage } from '../storage/collection.js';
 import { assignSplits, SplitIndex } from './assign-splits.js';
 import { compareDatasets } from './compare-datasets.js';
 import { computeDatasetStats } from './compute-dataset-stats.js';
-import type { DatasetService, DatasetSplit, RegisterDatasetInput } from './dataset-service.js';
-import type { DatasetSource } from './dataset-source.js';
+import type { DatasetService, DatasetSplit } from './dataset-service.js';
+import {
+  RegisterInputSchema,
+  SplitOptionsSchema,
+  type StoreRequest,
+  versionIdFor,
+} from './dataset-service-schemas.js';
 import { ingestRows } from './ingest-rows.js';
 import { openDatasetSource } from './open-dataset-source.js';
 import { rowLabel } from './row-text.js';
@@ -44,77 +42,6 @@ export interface DatasetServiceOptions {
   maxReportedIssues?: number;
   /** Where registration spools canonical rows before storing them (default the OS temp directory). */
   temporaryDirectory?: string;
-}
-
-const isSource = (value: unknown): value is DatasetSource => {
-  if (value === null || typeof value !== 'object') {
-    return false;
-  }
-  const source = value as Record<string, unknown>;
-  const keys = ['path', 'rows', 'stream'].filter((key) => source[key] !== undefined);
-  if (keys.length !== 1) {
-    return false;
-  }
-  if (keys[0] === 'path') {
-    return typeof source.path === 'string' && source.path.length > 0;
-  }
-  const iterable = source[keys[0] as string] as Record<symbol, unknown> | null;
-  return (
-    iterable !== null &&
-    typeof iterable === 'object' &&
-    (typeof iterable[Symbol.iterator] === 'function' || typeof iterable[Symbol.asyncIterator] === 'function')
-  );
-};
-
-const RegisterInputSchema = z.object({
-  name: DatasetNameSchema,
-  kind: DatasetKindSchema,
-  source: z.custom<DatasetSource>(isSource, {
-    message:
-      'source must be one of { path }, { rows } (an iterable) or { stream } (an async iterable of bytes)',
-  }),
-  fileFormat: DatasetFileFormatSchema.optional(),
-  rowFormat: RowFormatSchema.optional(),
-  mode: z.enum(['strict', 'lenient']).default('strict'),
-  parentVersionId: z.string().min(1).optional(),
-  description: z.string().max(10_000).optional(),
-});
-
-const SplitOptionsSchema = z
-  .object({
-    train: z.number().min(0).max(1),
-    validation: z.number().min(0).max(1),
-    test: z.number().min(0).max(1).default(0),
-    seed: z.number().int(),
-    stratify: z.boolean().optional(),
-    names: z
-      .object({
-        train: DatasetNameSchema.optional(),
-        validation: DatasetNameSchema.optional(),
-        test: DatasetNameSchema.optional(),
-      })
-      .default({}),
-  })
-  .refine((options) => Math.abs(options.train + options.validation + options.test - 1) < 1e-6, {
-    message: 'train + validation + test must add up to 1',
-  });
-
-/** The id of a version: derived from the dataset name and the content hash, so it is stable. */
-function versionIdFor(name: string, sha256: string): string {
-  return `dsv_${createHash('sha256').update(`${name}\n${sha256}`).digest('hex').slice(0, 24)}`;
-}
-
-/** Internal registration request: public input plus the origin of derived versions. */
-interface StoreRequest {
-  name: string;
-  kind: Dataset['kind'];
-  source: DatasetSource;
-  fileFormat?: RegisterDatasetInput['fileFormat'];
-  rowFormat?: RowFormat;
-  mode: 'strict' | 'lenient';
-  parentVersionId?: string;
-  description?: string;
-  origin?: DatasetOrigin;
 }
 
 /**

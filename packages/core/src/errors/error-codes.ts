@@ -69,6 +69,16 @@ export const ErrorCodes = {
     status: 422,
     description: 'A model config asks for a feature Tunekit does not implement (e.g. a rope_scaling kind).',
   },
+  MODEL_WEIGHTS_UNSUPPORTED: {
+    status: 422,
+    description:
+      'The model folder stores its weights in a format Tunekit does not read (pytorch_model.bin pickles: convert them to safetensors).',
+  },
+  MODEL_KEYS_MISMATCH: {
+    status: 422,
+    description:
+      'A checkpoint holds tensors the architecture does not have (pass strict: false to load it anyway and keep them).',
+  },
   MODEL_UNKNOWN_ARCHITECTURE: {
     status: 400,
     description: 'No model architecture is registered under that name.',
@@ -107,6 +117,16 @@ export const ErrorCodes = {
   ADAPTER_INVALID: {
     status: 422,
     description: 'A PEFT adapter folder is malformed or does not match the model.',
+  },
+  ADAPTER_KEYS_MISMATCH: {
+    status: 422,
+    description:
+      'A PEFT adapter would change nothing or leaves tensors unused: its keys name modules the model lacks, or targeted modules have no tensors (pass strict: false to only warn).',
+  },
+  LORA_CONFIG_UNSUPPORTED: {
+    status: 422,
+    description:
+      'A LoRA/PEFT config field has a value Tunekit does not implement (details.field names it); it is refused, never ignored.',
   },
   TRACKER_REQUEST_FAILED: {
     status: 502,

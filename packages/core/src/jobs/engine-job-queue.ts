@@ -589,9 +589,12 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
           error: describeError(error),
           finishedAt: new Date().toISOString(),
         });
-        throw codedError('JOB_ENGINE_FAILED', `Queueing job ${job.id} on ${engine.name} failed`, {
-          jobId: failed.id,
-          cause: describeError(error).message,
+        throw new TunekitError({
+          code: 'JOB_ENGINE_FAILED',
+          status: ErrorCodes.JOB_ENGINE_FAILED.status,
+          message: `Queueing job ${job.id} on ${engine.name} failed: ${describeError(error).message}`,
+          details: { jobId: failed.id },
+          cause: error,
         });
       }
       events.emit('job:queued', { jobId: job.id, kind, owner: job.owner });

@@ -243,7 +243,7 @@ describe('createInProcessJobQueue', () => {
     let running = 0;
     let maxRunning = 0;
     queue.register(
-      'train',
+      'slow',
       async () => {
         running += 1;
         maxRunning = Math.max(maxRunning, running);
@@ -252,7 +252,7 @@ describe('createInProcessJobQueue', () => {
       },
       { concurrency: 1 },
     );
-    const jobs = await Promise.all([1, 2, 3].map(() => queue.submit('train', {})));
+    const jobs = await Promise.all([1, 2, 3].map(() => queue.submit('slow', {})));
     await Promise.all(jobs.map((job) => queue.wait(job.id)));
     expect(maxRunning).toBe(1);
   });

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { Job, JobStatus } from '../schemas/job.js';
+import type { JobInputOf } from './job-kinds.js';
 
 /** What a job handler receives besides its input. */
 export interface JobContext {
@@ -39,6 +41,12 @@ export interface JobKindOptions {
   requeueOnRecovery?: boolean;
   /** Most jobs of this kind running at once on one runner (default: only the queue's global limit applies). */
   concurrency?: number;
+  /**
+   * Schema of the kind's input: `submit` parses the input with it (defaults applied, stored parsed)
+   * and rejects a bad one with `VALIDATION_FAILED` naming the fields, before anything is queued.
+   * Kinds core owns (`train`) are validated with core's schema without it.
+   */
+  inputSchema?: z.ZodType;
 }
 
 /** Options of one submission. */
@@ -67,7 +75,12 @@ export interface JobListQuery {
  */
 export interface JobQueue {
   register<Input, Output>(kind: string, handler: JobHandler<Input, Output>, options?: JobKindOptions): void;
-  submit<Input>(kind: string, input: Input, options?: SubmitOptions): Promise<Job>;
+  /**
+   * Queues a job of `kind`. The input is typed per kind (see `JobKinds`) and, for kinds with a
+   * schema, validated here: a bad input throws `VALIDATION_FAILED` naming the fields sent, and
+   * nothing is queued.
+   */
+  submit<Kind extends string>(kind: Kind, input: JobInputOf<Kind>, options?: SubmitOptions): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   list(query?: JobListQuery): Promise<{ items: Job[]; nextCursor?: string }>;
   /**

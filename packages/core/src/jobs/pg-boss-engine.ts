@@ -102,7 +102,11 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
   const ensureQueue = (kind: string) => {
     let creating = created.get(kind);
     if (creating === undefined) {
-      creating = started().createQueue(kind);
+      const instance = started();
+      // Two processes may create one queue at once; the loser finds it created.
+      creating = instance.createQueue(kind).catch(async (error: unknown) => {
+        if ((await instance.getQueue(kind)) === null) throw error;
+      });
       created.set(kind, creating);
       creating.catch(() => created.delete(kind));
     }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { createABTestService } from '../ab-tests/create-ab-test-service.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { createFileArtifactStore } from '../artifacts/file-artifact-store.js';
+import { createS3ArtifactStore, type S3ArtifactStoreOptions } from '../artifacts/s3-artifact-store.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { createDatasetService } from '../datasets/create-dataset-service.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -12,6 +13,7 @@ import { parseOrThrow } from '../errors/validation-error.js';
 import { createEvaluationService } from '../evaluators/create-evaluation-service.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import { createFeedbackService } from '../feedback/create-feedback-service.js';
+import { withJobContracts } from '../jobs/with-job-contracts.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
 import { createExtensions } from '../plugins/create-extensions.js';
@@ -95,7 +97,10 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
     const artifacts = await openArtifacts(parsed.artifacts, dataDirectory, cleanups);
     const extensions = createExtensions();
     const jobs = closeOnKitClose(
-      openJobQueue(parsed, { storage, events, logger: logger.child?.({ component: 'jobs' }) ?? logger }),
+      withJobContracts(
+        openJobQueue(parsed, { storage, events, logger: logger.child?.({ component: 'jobs' }) ?? logger }),
+        extensions,
+      ),
       (queue) => queue.close(),
     );
     await jobs.start();
@@ -215,10 +220,15 @@ async function openArtifacts(
   dataDirectory: string | undefined,
   cleanups: Cleanup[],
 ): Promise<ArtifactStore> {
+  if (option !== undefined && 's3' in option && typeof option.s3 === 'object' && option.s3 !== null) {
+    const store = createS3ArtifactStore(option.s3 as S3ArtifactStoreOptions);
+    cleanups.push(() => store.close());
+    return store;
+  }
   if (option !== undefined && !('directory' in option && typeof option.directory === 'string')) {
     return option as ArtifactStore;
   }
-  if (option !== undefined) {
+  if (option !== undefined && 'directory' in option) {
     return createFileArtifactStore({ directory: resolve(option.directory) });
   }
   if (dataDirectory !== undefined) {

@@ -18,7 +18,7 @@ afterEach(async () => {
 
 /** A job kind that reports like a trainer does, through the kit's bus. */
 function registerFakeTraining(kit: Tunekit): void {
-  kit.jobs.register('train', async (input: { steps: number }, context) => {
+  kit.jobs.register('fake-train', async (input: { steps: number }, context) => {
     kit.events.emit('training:started', {
       jobId: context.jobId,
       runName: `run-${context.jobId}`,
@@ -68,7 +68,7 @@ describe('kit lifecycle services', () => {
       { name: 'mlflow', kind: 'mlflow' },
     ]);
     registerFakeTraining(kit);
-    const job = await kit.jobs.submit('train', { steps: 20 }, { owner: 'alice' });
+    const job = await kit.jobs.submit('fake-train', { steps: 20 }, { owner: 'alice' });
     await kit.jobs.wait(job.id, { timeoutMs: 10_000 });
     expect(await kit.trackers.flush({ timeoutMs: 5000 })).toEqual({ complete: true, pending: 0 });
 
@@ -91,7 +91,7 @@ describe('kit lifecycle services', () => {
     expect(mlflowRun.metrics.filter((metric) => metric.key === 'loss')).toHaveLength(20);
 
     const text = await kit.metrics.text();
-    expect(text).toContain('task_success_total{kind="train"} 1');
+    expect(text).toContain('task_success_total{kind="fake-train"} 1');
     expect(text).toContain(`training_tokens_per_second{job="${job.id}"} 1020`);
     expect(text).toContain(`training_loss{job="${job.id}"} 0.1`);
     expect(text).toContain('task_queue_length 0');

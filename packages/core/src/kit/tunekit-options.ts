@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { S3ArtifactStoreOptionsSchema } from '../artifacts/s3-artifact-store.js';
 import type { Logger } from '../logger/logger.js';
 import type { TunekitPlugin } from '../plugins/define-plugin.js';
 import type { Storage } from '../storage/collection.js';
@@ -123,11 +124,17 @@ export const TunekitOptionsSchema = z
      */
     storage: z.union([StorageInstanceSchema, StorageOptionsSchema]).optional(),
     /**
-     * An ArtifactStore instance, or `{ directory }` for the filesystem store. Default:
+     * An ArtifactStore instance, `{ directory }` for the filesystem store, or `{ s3: { bucket,
+     * endpoint?, prefix?, credentials? … } }` for S3 or an S3-compatible server (shared by every worker
+     * of a deployment; needs the optional `@aws-sdk/client-s3` and `@aws-sdk/lib-storage`). Default:
      * `<dataDirectory>/artifacts`, or a temporary directory that `kit.close()` removes.
      */
     artifacts: z
-      .union([ArtifactStoreInstanceSchema, z.object({ directory: z.string().min(1) }).strict()])
+      .union([
+        ArtifactStoreInstanceSchema,
+        z.object({ directory: z.string().min(1) }).strict(),
+        z.object({ s3: S3ArtifactStoreOptionsSchema }).strict(),
+      ])
       .optional(),
     /** Plugins, set up in dependency order (registration order otherwise). */
     plugins: z.array(PluginSchema).optional(),

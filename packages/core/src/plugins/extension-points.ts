@@ -1,4 +1,5 @@
 import type { Evaluator } from '../evaluators/evaluator.js';
+import type { JobCompletionStep } from '../jobs/with-job-contracts.js';
 import type { Tracker } from '../trackers/tracker.js';
 
 /**
@@ -20,6 +21,11 @@ export interface ExtensionPoints {
   evaluator: Evaluator;
   /** A route served by the server adapter (method, path, handler …); the adapter defines the shape. */
   route: { method: string; path: string; [key: string]: unknown };
+  /**
+   * Work done before a job of some kinds counts as `succeeded` (the registry registers a training
+   * job's output this way, so `jobs.wait` resolves with the registered version in the output).
+   */
+  jobCompletion: JobCompletionStep;
 }
 
 /** Name of an extension point. */

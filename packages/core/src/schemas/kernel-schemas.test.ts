@@ -26,7 +26,7 @@ const now = '2026-01-02T03:04:05.000Z';
 describe('TrainingJob schemas', () => {
   const input = {
     baseModel: './models/tiny-gpt2',
-    datasetVersionId: 'dsv_1',
+    dataset: { versionId: 'dsv_1' },
     lora: { r: 4, alpha: 8, targetModules: ['c_attn'] },
     hyperparameters: { epochs: 2, learningRate: 2e-4 },
     outputName: 'tiny-support-bot',
@@ -53,7 +53,7 @@ describe('TrainingJob schemas', () => {
       {
         ...input,
         baseModel: 'https://huggingface.co/gpt2',
-        datasetVersionId: '',
+        dataset: { versionId: '' },
         lora: { r: 0, targetModules: [] },
         hyperparameters: { learningRate: -1, epoch: 3 },
         outputName: '../escape',
@@ -63,7 +63,7 @@ describe('TrainingJob schemas', () => {
     expect(issues.map((issue) => issue.path).sort()).toEqual(
       [
         'baseModel',
-        'datasetVersionId',
+        'dataset.versionId',
         'hyperparameters',
         'hyperparameters.learningRate',
         'lora.r',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { ModelNameSchema } from './model-name.js';
 import { BaseModelRelationSchema, ModelStageSchema, ModelTagSchema } from './model-version.js';
-import { ModelNameSchema } from './training-job.js';
 
 /** One evaluation result of a card (Hugging Face `model-index` results entry). */
 export const ModelCardResultSchema = z.object({

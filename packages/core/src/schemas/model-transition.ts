@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { ModelNameSchema } from './model-name.js';
 import { ModelStageSchema } from './model-version.js';
-import { ModelNameSchema } from './training-job.js';
 
 /**
  * What happened in one transition: `register` (a new draft), `transition` (an explicit stage change),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelNameSchema } from './training-job.js';
+import { ModelNameSchema } from './model-name.js';
 
 /** Stage of a model version: `draft → staging → production → archived` (see the registry's transition table). */
 export const ModelStageSchema = z.enum(['draft', 'staging', 'production', 'archived']);

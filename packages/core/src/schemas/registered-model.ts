@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelNameSchema } from './training-job.js';
+import { ModelNameSchema } from './model-name.js';
 
 /** An alias name: a letter first, then letters, digits, `_` or `-` (at most 64). */
 export const ModelAliasSchema = z

@@ -239,6 +239,14 @@ export function createAuthenticator(raw: AuthOptions = {}, users?: UserLookup): 
       if (authorization === undefined) return undefined;
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!match) throw unauthenticated('Authorization must be "Bearer <token>" or "ApiKey <key>"');
+      // OpenAI-style clients send their API key as a bearer token: a value that is not a JWT
+      // (three dot-separated parts) is looked up as an API key.
+      if ((match[1] as string).split('.').length !== 3) {
+        const digest = sha256((match[1] as string).trim());
+        const found = keys.find((entry) => timingSafeEqual(entry.digest, digest));
+        if (!found) throw unauthenticated('The bearer value is neither a token nor a known API key');
+        return principalOfKey(found.entry);
+      }
       if (!secret && !jwks) throw unauthenticated('This server accepts no bearer tokens');
       return verifyToken(match[1] as string);
     },

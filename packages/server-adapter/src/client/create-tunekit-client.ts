@@ -84,7 +84,10 @@ export async function* parseServerSentEvents(
           else if (line.startsWith('id:')) id = line.slice(3).trim();
           else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
         }
-        if (data.length > 0) yield { event, id, data: JSON.parse(data.join('\n')) as unknown };
+        if (data.length === 0) continue;
+        const text = data.join('\n');
+        // OpenAI-format streams end with a literal `[DONE]`, not JSON.
+        yield { event, id, data: text === '[DONE]' ? text : (JSON.parse(text) as unknown) };
       }
     }
   } finally {

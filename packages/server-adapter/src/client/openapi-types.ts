@@ -602,6 +602,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI-compatible chat completion (the model's chat template; SSE chunks with stream: true) */
+        post: operations["openaiChatCompletions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI-compatible text completion (SSE chunks with stream: true) */
+        post: operations["openaiCompletions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenAI-compatible model list: configured models and registry production versions */
+        get: operations["openaiListModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/evaluate/compare": {
         parameters: {
             query?: never;
@@ -2096,11 +2147,6 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        /**
-                         * @default [
-                         *       "c_attn"
-                         *     ]
-                         */
                         targetModules?: string[];
                         /** @default false */
                         rsLora?: boolean;
@@ -2110,17 +2156,40 @@ export interface operations {
                          */
                         bias?: "none";
                     };
-                    /** @default {} */
+                    /**
+                     * @default {
+                     *       "epochs": 1,
+                     *       "batchSize": 8,
+                     *       "gradientAccumulationSteps": 1,
+                     *       "learningRate": 0.001,
+                     *       "seed": 42
+                     *     }
+                     */
                     hyperparameters?: {
-                        maxSteps?: number;
+                        /** @default 1 */
                         epochs?: number;
+                        maxSteps?: number;
+                        /** @default 8 */
                         batchSize?: number;
+                        /** @default 1 */
+                        gradientAccumulationSteps?: number;
+                        /** @default 0.001 */
                         learningRate?: number;
+                        weightDecay?: number;
+                        warmupSteps?: number;
+                        /** @enum {string} */
+                        schedule?: "constant" | "linear" | "cosine";
+                        maxGradientNorm?: number;
                         maxLength?: number;
                         evalEvery?: number;
-                        warmupSteps?: number;
-                        seed?: number;
                         checkpointEvery?: number;
+                        earlyStopping?: {
+                            patience: number;
+                            /** @default 0 */
+                            minDelta?: number;
+                        };
+                        /** @default 42 */
+                        seed?: number;
                     };
                     register_as?: {
                         name: string;
@@ -2129,6 +2198,8 @@ export interface operations {
                         tags?: string[];
                         task?: string;
                         language?: string | string[];
+                        license?: string;
+                        baseModel?: string;
                     };
                     /**
                      * @default cpu
@@ -2667,11 +2738,6 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        /**
-                         * @default [
-                         *       "c_attn"
-                         *     ]
-                         */
                         targetModules?: string[];
                         /** @default false */
                         rsLora?: boolean;
@@ -2681,17 +2747,40 @@ export interface operations {
                          */
                         bias?: "none";
                     };
-                    /** @default {} */
+                    /**
+                     * @default {
+                     *       "epochs": 1,
+                     *       "batchSize": 8,
+                     *       "gradientAccumulationSteps": 1,
+                     *       "learningRate": 0.001,
+                     *       "seed": 42
+                     *     }
+                     */
                     hyperparameters?: {
-                        maxSteps?: number;
+                        /** @default 1 */
                         epochs?: number;
+                        maxSteps?: number;
+                        /** @default 8 */
                         batchSize?: number;
+                        /** @default 1 */
+                        gradientAccumulationSteps?: number;
+                        /** @default 0.001 */
                         learningRate?: number;
+                        weightDecay?: number;
+                        warmupSteps?: number;
+                        /** @enum {string} */
+                        schedule?: "constant" | "linear" | "cosine";
+                        maxGradientNorm?: number;
                         maxLength?: number;
                         evalEvery?: number;
-                        warmupSteps?: number;
-                        seed?: number;
                         checkpointEvery?: number;
+                        earlyStopping?: {
+                            patience: number;
+                            /** @default 0 */
+                            minDelta?: number;
+                        };
+                        /** @default 42 */
+                        seed?: number;
                     };
                     register_as?: {
                         name: string;
@@ -2700,6 +2789,8 @@ export interface operations {
                         tags?: string[];
                         task?: string;
                         language?: string | string[];
+                        license?: string;
+                        baseModel?: string;
                     };
                     /**
                      * @default cpu
@@ -4030,6 +4121,283 @@ export interface operations {
                         loaded: boolean;
                         adapter: boolean;
                         served_models: string[];
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    openaiChatCompletions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    model: string;
+                    max_tokens?: number;
+                    temperature?: number;
+                    top_p?: number;
+                    seed?: number;
+                    stop?: (string | string[]) | null;
+                    stream?: boolean;
+                    stream_options?: {
+                        include_usage?: boolean;
+                    } | null;
+                    /** @constant */
+                    n?: 1;
+                    /** @constant */
+                    presence_penalty?: 0;
+                    /** @constant */
+                    frequency_penalty?: 0;
+                    user?: string;
+                    messages: {
+                        /** @enum {string} */
+                        role: "system" | "developer" | "user" | "assistant";
+                        content: string | {
+                            /** @constant */
+                            type: "text";
+                            text: string;
+                        }[];
+                        name?: string;
+                    }[];
+                    max_completion_tokens?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OpenAI-compatible chat completion (the model's chat template; SSE chunks with stream: true) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @constant */
+                        object: "chat.completion";
+                        created: number;
+                        model: string;
+                        system_fingerprint: string | null;
+                        choices: {
+                            index: number;
+                            message: {
+                                /** @constant */
+                                role: "assistant";
+                                content: string;
+                                refusal: null;
+                            };
+                            /** @enum {string} */
+                            finish_reason: "stop" | "length";
+                            logprobs: null;
+                        }[];
+                        usage: {
+                            prompt_tokens: number;
+                            completion_tokens: number;
+                            total_tokens: number;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    openaiCompletions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    model: string;
+                    max_tokens?: number;
+                    temperature?: number;
+                    top_p?: number;
+                    seed?: number;
+                    stop?: (string | string[]) | null;
+                    stream?: boolean;
+                    stream_options?: {
+                        include_usage?: boolean;
+                    } | null;
+                    /** @constant */
+                    n?: 1;
+                    /** @constant */
+                    presence_penalty?: 0;
+                    /** @constant */
+                    frequency_penalty?: 0;
+                    user?: string;
+                    prompt: string | string[];
+                };
+            };
+        };
+        responses: {
+            /** @description OpenAI-compatible text completion (SSE chunks with stream: true) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @constant */
+                        object: "text_completion";
+                        created: number;
+                        model: string;
+                        system_fingerprint: string | null;
+                        choices: {
+                            index: number;
+                            text: string;
+                            /** @enum {string} */
+                            finish_reason: "stop" | "length";
+                            logprobs: null;
+                        }[];
+                        usage: {
+                            prompt_tokens: number;
+                            completion_tokens: number;
+                            total_tokens: number;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    openaiListModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenAI-compatible model list: configured models and registry production versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        object: "list";
+                        data: {
+                            id: string;
+                            /** @constant */
+                            object: "model";
+                            created: number;
+                            owned_by: string;
+                        }[];
                     };
                 };
             };

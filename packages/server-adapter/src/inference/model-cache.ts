@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
+import { type Predictor, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
 import type {
+  ChatMessage,
   ClassificationPrediction,
   Classifier,
   GenerationChunk,
@@ -44,6 +45,13 @@ export interface LoadedModel {
   readonly loadedAt: string;
   generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
+  /** Tokens of a text under the model's tokenizer (no special tokens added): usage accounting. */
+  countTokens(text: string): number;
+  /**
+   * The generation prompt of chat messages: the tokenizer's Jinja chat template when it has one,
+   * else the trainer's plain `### Role:` template (what `{ messages }` rows train on).
+   */
+  chatPrompt(messages: ChatMessage[]): string;
 }
 
 /** A loaded sequence classifier (BERT family) for `POST /predict`. */
@@ -111,11 +119,13 @@ export function createModelCache(
     const known = sources.get(id);
     if (known) return known;
     if (id.startsWith(JOB_MODEL_PREFIX)) return fromJob(id.slice(JOB_MODEL_PREFIX.length));
-    // A registry version (id or `name@stage`) trained by a job of this kit: base model of the job + the version's adapter.
+    // A registry version (id, `name@stage` or a bare name) trained by a job of this kit: base model of the job + the version's adapter.
     const registry = (
       kit as Tunekit & { registry?: { get(reference: string): Promise<RegistryVersion | undefined> } }
     ).registry;
-    const version = registry ? await registry.get(id).catch(() => undefined) : undefined;
+    // A bare model name (`tone`) means its production version (`tone@production`).
+    const reference = id.includes('@') ? id : `${id}@production`;
+    const version = registry ? await registry.get(reference).catch(() => undefined) : undefined;
     if (!version?.trainingJobId) return undefined;
     const base = await fromJob(version.trainingJobId);
     return (
@@ -132,13 +142,17 @@ export function createModelCache(
   const fromJob = async (jobId: string): Promise<ServedModel | undefined> => {
     const job = await kit.jobs.get(jobId);
     const output = job?.output as { output?: string } | undefined;
-    const input = job?.input as { model?: string; tokenizer?: string; baseModelId?: string } | undefined;
-    if (job?.status !== 'succeeded' || !input?.model || !output?.output) return undefined;
+    const parsed = TrainingJobInputSchema.safeParse(job?.input);
+    if (job?.status !== 'succeeded' || !parsed.success || !output?.output) return undefined;
+    const input = parsed.data;
+    // The served id of the base model the job trained on (the job stores its folder).
+    const served = [...sources].find(([, source]) => source.path === input.baseModel);
+    const servedBase = served === undefined ? undefined : (served[1].baseModel ?? served[0]);
     return ServedModelSchema.parse({
-      path: input.model,
+      path: input.baseModel,
       tokenizer: input.tokenizer,
       adapter: output.output,
-      baseModel: input.baseModelId,
+      baseModel: servedBase ?? input.registerAs?.baseModel,
     });
   };
 
@@ -236,7 +250,9 @@ export function createModelCache(
       entry = (async () => {
         const source = await requireSource(id);
         await assertTask(id, source, 'causal-language-modeling');
-        const { createTrainer, loadPeftAdapter } = await import('@tunekit/trainer');
+        const { createJinjaChatFormatter, createTrainer, loadPeftAdapter, simpleChatPrompt } = await import(
+          '@tunekit/trainer'
+        );
         const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
         const trainer = await createTrainer({
           model: source.path,
@@ -254,6 +270,11 @@ export function createModelCache(
           loadedAt: new Date().toISOString(),
           generate: (prompt, options) => trainer.generate(prompt, options),
           stream: (prompt, options) => trainer.stream(prompt, options),
+          countTokens: (text) => trainer.tokenizer.encode(text).length,
+          chatPrompt: (messages) =>
+            trainer.tokenizer.chatTemplate
+              ? createJinjaChatFormatter(trainer.tokenizer.chatTemplate).prompt(messages)
+              : simpleChatPrompt(messages),
         };
         return { model, trainer, cleanup: adapter?.cleanup };
       })();

@@ -148,7 +148,7 @@ describe.each<AdapterName>(['fastify', 'express'])(
       kit.jobs.register('train', async () => ({ output: adapterDirectory }));
       const job = await kit.jobs.submit(
         'train',
-        { model: bertDirectory, baseModelId: 'tiny-bert' },
+        { baseModel: bertDirectory, dataset: { rows: [{ text: 'win', label: 'spam' }] } },
         { owner: 'alice' },
       );
       jobId = job.id;

@@ -29,6 +29,8 @@ export interface ServerSentEvent {
   event?: string;
   /** JSON-serialisable payload (sent as one `data:` line). */
   data: unknown;
+  /** Sent verbatim as the `data:` line instead of `data` as JSON (OpenAI's closing `[DONE]`). */
+  rawData?: string;
   /** Event id (for `Last-Event-ID`). */
   id?: string;
 }

@@ -8,6 +8,7 @@ import { feedbackRoutes } from './feedback-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { modelRoutes } from './model-routes.js';
+import { openaiRoutes } from './openai-routes.js';
 import { rlhfRoutes } from './rlhf-routes.js';
 import type { AnyRouteDefinition } from './route-definition.js';
 import { trainingRoutes } from './training-routes.js';
@@ -23,6 +24,7 @@ export const routeTable: readonly AnyRouteDefinition[] = [
   ...rlhfRoutes,
   ...modelRoutes,
   ...inferenceRoutes,
+  ...openaiRoutes,
   ...evaluationRoutes,
   ...abTestRoutes,
   ...feedbackRoutes,

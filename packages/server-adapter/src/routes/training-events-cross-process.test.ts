@@ -24,7 +24,11 @@ describe('GET /train/{id}/events for a job another runner runs', () => {
     });
     const url = await server.listen();
     try {
-      const job = await web.jobs.submit('train', {}, { owner: 'admin' });
+      const job = await web.jobs.submit(
+        'train',
+        { baseModel: 'models/tiny', dataset: { rows: [{ text: 'x' }] } },
+        { owner: 'admin' },
+      );
       const response = await fetch(`${url}/train/${job.id}/events`, {
         headers: { 'x-api-key': 'tk_admin_key_0123456789' },
       });

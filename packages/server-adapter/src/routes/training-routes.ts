@@ -2,9 +2,10 @@ import {
   type Job,
   JobSchema,
   JobStatusSchema,
-  LoraConfigSchema,
   ModelNameSchema,
   type Principal,
+  TRAINING_JOB_KIND,
+  TrainingJobInputSchema,
   type Tunekit,
   TunekitError,
 } from '@tunekit/core';
@@ -17,10 +18,12 @@ import {
   type ServerSentEvent,
 } from './route-definition.js';
 
-/** Job kind the training routes submit. */
-export const TRAIN_JOB_KIND = 'train';
-
-/** `POST /train` body: a served base model, a dataset version and the run's settings. */
+/**
+ * `POST /train` body: a served base model, a dataset version and the run's settings. The settings
+ * are core's training contract (`TrainingJobInputSchema`: LoRA, hyper-parameters, DPO, device,
+ * threads, registration); only the model and data references differ, because a client names what
+ * the server serves and never a path.
+ */
 export const TrainRequestSchema = z
   .object({
     /** Id of a model the server serves (its folder is never taken from the request). */
@@ -30,43 +33,13 @@ export const TrainRequestSchema = z
     validation_dataset_version_id: z.string().min(1).max(200).optional(),
     /** Name of the output (letters, digits, `.`, `_`, `-`). */
     output_name: ModelNameSchema,
-    /** LoRA settings; absent trains every weight. */
-    lora: LoraConfigSchema.partial().optional(),
-    hyperparameters: z
-      .object({
-        maxSteps: z.number().int().positive().max(1_000_000).optional(),
-        epochs: z.number().positive().max(1000).optional(),
-        batchSize: z.number().int().positive().max(4096).optional(),
-        learningRate: z.number().positive().max(1).optional(),
-        maxLength: z.number().int().min(2).max(1_000_000).optional(),
-        evalEvery: z.number().int().min(0).optional(),
-        warmupSteps: z.number().int().min(0).optional(),
-        seed: z.number().int().optional(),
-        checkpointEvery: z.number().int().min(0).optional(),
-      })
-      .strict()
-      .default({}),
+    lora: TrainingJobInputSchema.shape.lora,
+    hyperparameters: TrainingJobInputSchema.shape.hyperparameters,
     /** Register the output in the model registry under this name when the job succeeds. */
-    register_as: z
-      .object({
-        name: ModelNameSchema,
-        description: z.string().max(10_000).optional(),
-        tags: z.array(z.string().min(1).max(100)).max(50).default([]),
-        task: z.string().min(1).max(100).optional(),
-        language: z.union([z.string().min(1).max(50), z.array(z.string().min(1).max(50))]).optional(),
-      })
-      .strict()
-      .optional(),
-    device: z.enum(['cpu', 'cuda', 'auto']).default('cpu'),
-    threads: z.number().int().min(1).max(256).optional(),
-    /**
-     * Direct preference optimization on a dataset of `{ prompt, chosen, rejected }` rows (e.g. a
-     * feedback export `as: 'preference'`) instead of supervised fine-tuning.
-     */
-    dpo: z
-      .object({ beta: z.number().positive().max(100).default(0.1) })
-      .strict()
-      .optional(),
+    register_as: TrainingJobInputSchema.shape.registerAs,
+    device: TrainingJobInputSchema.shape.device,
+    threads: TrainingJobInputSchema.shape.threads,
+    dpo: TrainingJobInputSchema.shape.dpo,
   })
   .strict();
 
@@ -137,7 +110,7 @@ async function ownedJob(
   action: 'jobs:read' | 'jobs:cancel',
 ) {
   const job = await kit.jobs.get(id);
-  if (!job || job.kind !== TRAIN_JOB_KIND) {
+  if (!job || job.kind !== TRAINING_JOB_KIND) {
     throw new TunekitError({ code: 'JOB_NOT_FOUND', status: 404, message: `No training job "${id}"` });
   }
   if (!kit.policy.can(principal, action, { owner: job.owner, id })) {
@@ -197,26 +170,20 @@ export async function submitTrainingJob(
   const validation = body.validation_dataset_version_id
     ? await versionOf(body.validation_dataset_version_id, 'validation_dataset_version_id')
     : undefined;
-  const { checkpointEvery, ...hyperparameters } = body.hyperparameters;
   const owner = principal?.id ?? 'anonymous';
   const job = await kit.jobs.submit(
-    TRAIN_JOB_KIND,
+    TRAINING_JOB_KIND,
     {
-      model: base.path,
+      baseModel: base.path,
       tokenizer: base.tokenizer,
-      baseModelId: body.base_model,
       lora: body.lora,
       device: body.device,
       threads: body.threads,
-      dataset: { uri: dataset.uri },
-      validation: validation ? { uri: validation.uri } : undefined,
-      datasetVersionId: dataset.id,
-      options: {
-        ...hyperparameters,
-        checkpoint: { every: checkpointEvery ?? 0 },
-        ...(body.dpo ? { dpo: body.dpo } : {}),
-      },
-      outputUri: `artifact://outputs/${owner}/${body.output_name}/${Date.now().toString(36)}`,
+      dataset: { versionId: dataset.id },
+      validation: validation ? { versionId: validation.id } : undefined,
+      hyperparameters: body.hyperparameters,
+      dpo: body.dpo,
+      outputName: body.output_name,
       ...(body.register_as
         ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }
         : {}),
@@ -239,7 +206,7 @@ export const listTrainingRoute = defineRoute({
   handler: async ({ kit, principal, query }) => {
     const scope = kit.policy.scope(principal, 'jobs:read');
     const page = await kit.jobs.list({
-      kind: TRAIN_JOB_KIND,
+      kind: TRAINING_JOB_KIND,
       status: query.status,
       owner: scope === 'any' ? undefined : (principal?.id ?? ''),
       limit: query.limit,
@@ -447,7 +414,7 @@ export const listExperimentsRoute = defineRoute({
   response: pageOf(JobViewSchema),
   handler: async ({ kit, query }) => {
     const page = await kit.jobs.list({
-      kind: TRAIN_JOB_KIND,
+      kind: TRAINING_JOB_KIND,
       status: query.status,
       limit: query.limit,
       cursor: query.cursor,

@@ -16,7 +16,11 @@ describe('createServer graceful shutdown', () => {
     const url = await server.listen();
     const headers = { 'x-api-key': 'tk_admin_key_0123456789' };
     try {
-      const job = await kit.jobs.submit('train', {}, { owner: 'admin' });
+      const job = await kit.jobs.submit(
+        'train',
+        { baseModel: 'models/tiny', dataset: { rows: [{ text: 'x' }] } },
+        { owner: 'admin' },
+      );
       const events = await fetch(`${url}/train/${job.id}/events`, { headers });
       expect(events.headers.get('content-type')).toContain('text/event-stream');
       const reader = (events.body as ReadableStream<Uint8Array>).getReader();

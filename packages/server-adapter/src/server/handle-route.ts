@@ -30,7 +30,8 @@ export type AdapterResponse =
 
 /** Serialises one Server-Sent Event. */
 export function formatServerSentEvent(event: ServerSentEvent): string {
-  return `${event.id ? `id: ${event.id}\n` : ''}${event.event ? `event: ${event.event}\n` : ''}data: ${JSON.stringify(event.data)}\n\n`;
+  const data = event.rawData ?? JSON.stringify(event.data);
+  return `${event.id ? `id: ${event.id}\n` : ''}${event.event ? `event: ${event.event}\n` : ''}data: ${data}\n\n`;
 }
 
 /** An error response for an adapter (problem+json). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { loadPeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, savePeftAdapter } from './peft-adapter.js';
@@ -16,7 +16,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-const config = LoraConfigSchema.parse({ r: 4, alpha: 8, targetModules: ['c_attn'] });
+const config = resolveLoraConfig({ r: 4, alpha: 8, targetModules: ['c_attn'] });
 /** GPT-2-like adapters: 2 layers, c_attn 8 → 24, PEFT names and layout (A [r, in], B [out, r]). */
 function adapterWeights(): TensorMap {
   const weights: TensorMap = new Map();

@@ -1,7 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
-import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
+import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
+import { isLoraTarget } from '../lora/lora-weights.js';
+import type { LoadedModel } from '../models/load-model.js';
+import type { LoadReport } from '../models/load-report.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
 import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
@@ -12,6 +16,41 @@ export const PEFT_CONFIG_FILE = 'adapter_config.json';
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 
 const PEFT_KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.([^.]+))?\.weight$/;
+
+/** The adapter's tensors with PEFT's in-memory adapter name dropped (`lora_A.default.weight` → `lora_A.weight`). */
+function normalizeAdapterKeys(weights: TensorMap): TensorMap {
+  const normalized: TensorMap = new Map();
+  for (const [key, tensor] of weights) {
+    const match = PEFT_KEY.exec(key);
+    normalized.set(match ? `base_model.model.${match[1]}.lora_${match[2]}.weight` : key, tensor);
+  }
+  return normalized;
+}
+
+/** LoRA tensors whose partner (`lora_B` of a `lora_A` and back) is absent: the names of the absent ones. */
+function pairAdapterKeys(weights: TensorMap): string[] {
+  const normalized = normalizeAdapterKeys(weights);
+  const missing: string[] = [];
+  for (const key of normalized.keys()) {
+    const partner = key.endsWith('.lora_A.weight')
+      ? key.replace(/\.lora_A\.weight$/, '.lora_B.weight')
+      : key.endsWith('.lora_B.weight')
+        ? key.replace(/\.lora_B\.weight$/, '.lora_A.weight')
+        : undefined;
+    if (partner && !normalized.has(partner)) missing.push(partner);
+  }
+  return missing;
+}
+
+/** LoRA tensors of modules that the config's `target_modules` do not select. */
+function untargetedKeys(weights: TensorMap, config: ResolvedLoraConfig): string[] {
+  const unexpected: string[] = [];
+  for (const key of normalizeAdapterKeys(weights).keys()) {
+    const match = PEFT_KEY.exec(key);
+    if (match?.[1] && !isLoraTarget(config, match[1])) unexpected.push(key);
+  }
+  return unexpected;
+}
 
 /** Options of {@link savePeftAdapter}. */
 export interface SavePeftAdapterOptions {
@@ -30,7 +69,7 @@ export interface SavePeftAdapterOptions {
  * are ignored by PEFT when loading, missing ones take its defaults).
  */
 export function peftAdapterConfig(
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   options: SavePeftAdapterOptions = {},
 ): Record<string, unknown> {
   return {
@@ -62,7 +101,7 @@ export function peftAdapterConfig(
  */
 export function validatePeftWeights(
   weights: TensorMap,
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   modulesToSave: readonly string[] = [],
 ): TensorMap {
   const normalized: TensorMap = new Map();
@@ -81,9 +120,7 @@ export function validatePeftWeights(
       });
     }
     const [, module, which] = match;
-    const targeted = config.targetModules.some(
-      (target) => module === target || module?.endsWith(`.${target}`),
-    );
+    const targeted = module !== undefined && isLoraTarget(config, module);
     const rankAxis = which === 'A' ? 0 : 1;
     if (!targeted || tensor.shape.length !== 2 || tensor.shape[rankAxis] !== config.r) {
       throw new TunekitError({
@@ -119,8 +156,33 @@ export async function savePeftAdapter(
   );
 }
 
-/** Reads a PEFT LoRA adapter folder (ours or one saved by PEFT's `save_pretrained`). */
-export async function loadPeftAdapter(directory: string): Promise<LoraAdapters> {
+/** Options of {@link loadPeftAdapter}. */
+export interface LoadPeftAdapterOptions {
+  /**
+   * The model the adapter is for (as `loadModel` returns it): its LoRA tensors are matched against
+   * the modules the config targets in that model, and the result is in `report`.
+   */
+  model?: Pick<LoadedModel, 'architecture' | 'config'>;
+  /**
+   * Refuse (`ADAPTER_KEYS_MISMATCH`) an adapter that would change nothing or leaves tensors unused
+   * (default true); false only warns through `onWarning`, and the adapters keep `strict: false`.
+   */
+  strict?: boolean;
+  /** Called with each mismatch let through by `strict: false`. */
+  onWarning?: (message: string, details: Record<string, unknown>) => void;
+}
+
+/**
+ * Reads a PEFT LoRA adapter folder (ours or one saved by PEFT's `save_pretrained`). The result's
+ * `report` lists, as PEFT does, `missingKeys` (LoRA tensors of targeted modules the file lacks) and
+ * `unexpectedKeys` (tensors that name no targeted module); either refuses the adapter with
+ * `ADAPTER_KEYS_MISMATCH` unless `strict: false`. Without `model` the keys are matched against the
+ * config's `target_modules` only; the full check then happens when the adapter meets a model.
+ */
+export async function loadPeftAdapter(
+  directory: string,
+  options: LoadPeftAdapterOptions = {},
+): Promise<LoraAdapters & { report: LoadReport }> {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(await readFile(join(directory, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
@@ -146,14 +208,36 @@ export async function loadPeftAdapter(directory: string): Promise<LoraAdapters> 
       message: 'target_modules must be a list of module names (regular expressions are not supported)',
     });
   }
-  const config = LoraConfigSchema.parse({
-    r: raw.r,
-    alpha: raw.lora_alpha,
-    dropout: raw.lora_dropout ?? 0,
-    targetModules: raw.target_modules,
-    rsLora: raw.use_rslora ?? false,
+  const config = resolveLoraConfig({
+    r: raw.r as number,
+    alpha: raw.lora_alpha as number,
+    dropout: (raw.lora_dropout ?? 0) as number,
+    targetModules: raw.target_modules as string[],
+    rsLora: (raw.use_rslora ?? false) as boolean,
   });
   const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
   const modulesToSave = Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : [];
-  return { config, weights: validatePeftWeights(weights, config, modulesToSave) };
+  const strict = options.strict ?? true;
+  const unpaired = pairAdapterKeys(weights);
+  let report: LoadReport;
+  if (options.model) {
+    const modules = options.model.architecture.loraTargetModules?.(options.model.config) ?? [];
+    const targeted = modules
+      .map((module) => module.modulePath)
+      .filter((modulePath) => isLoraTarget(config, modulePath));
+    report = adapterKeyReport(targeted, normalizeAdapterKeys(weights));
+  } else {
+    report = { missingKeys: unpaired, unexpectedKeys: untargetedKeys(weights, config) };
+  }
+  checkAdapterKeys(report, { strict, onWarning: options.onWarning, source: directory });
+  const unexpected = new Set(report.unexpectedKeys);
+  const kept: TensorMap = new Map(
+    [...normalizeAdapterKeys(weights)].filter(([name]) => !unexpected.has(name)),
+  );
+  return {
+    config,
+    weights: validatePeftWeights(kept, config, modulesToSave),
+    report,
+    ...(strict ? {} : { strict: false }),
+  };
 }

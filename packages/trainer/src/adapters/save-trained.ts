@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
 import { mergeLora } from '../lora/lora-weights.js';
+import { type CheckpointLayout, toCheckpointLayout } from '../models/checkpoint-layout.js';
 import { writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -9,16 +10,24 @@ import type { Trainer } from '../train/create-trainer.js';
 import { savePeftAdapter } from './peft-adapter.js';
 
 /**
- * Writes a Hugging Face model folder: `config.json`, `model.safetensors` (float32, Hugging Face
- * names), `generation_config.json` and the tokenizer files.
+ * Writes a Hugging Face model folder: `config.json`, `model.safetensors` (float32),
+ * `generation_config.json` and the tokenizer files. With the `layout` the model was loaded with, the
+ * tensors are written under the names and in the order of that checkpoint (GPT-2's `h.0.…` without
+ * `transformer.`, buffers and tied copies included), one file (shards are not written back).
  */
 export async function saveModelFolder(
   directory: string,
-  model: { config: unknown; weights: TensorMap },
+  model: { config: unknown; weights: TensorMap; layout?: CheckpointLayout },
   tokenizer?: Tokenizer,
 ): Promise<void> {
   await mkdir(directory, { recursive: true });
-  await writeSafetensors(join(directory, 'model.safetensors'), model.weights, { metadata: { format: 'pt' } });
+  await writeSafetensors(
+    join(directory, 'model.safetensors'),
+    toCheckpointLayout(model.weights, model.layout),
+    {
+      metadata: { format: 'pt' },
+    },
+  );
   await writeFile(join(directory, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
   const config = model.config as Record<string, unknown>;
   await writeFile(
@@ -71,6 +80,10 @@ export async function mergeAndSave(trainer: Trainer, directory: string): Promise
       adapters.weights,
     );
   }
-  await saveModelFolder(directory, { config: trainer.model.config, weights }, trainer.tokenizer);
+  await saveModelFolder(
+    directory,
+    { config: trainer.model.config, weights, layout: trainer.model.layout },
+    trainer.tokenizer,
+  );
   return directory;
 }

@@ -73,7 +73,9 @@ export async function exportModel(
   let weights = model.weights;
   if (options.adapter) {
     const adapters =
-      typeof options.adapter === 'string' ? await loadPeftAdapter(options.adapter) : options.adapter;
+      typeof options.adapter === 'string'
+        ? await loadPeftAdapter(options.adapter, { model })
+        : options.adapter;
     if (adapters.weights) {
       weights = applyModulesToSave(
         mergeLora(weights, adapters.weights, adapters.config, { fanInFanOut: config.model_type === 'gpt2' }),

@@ -1,3 +1,4 @@
+export * from './adapter-key-report.js';
 export * from './apply-modules-to-save.js';
 export * from './lora-config.js';
 export * from './lora-weights.js';

@@ -1,21 +1,51 @@
-import { z } from 'zod';
+import {
+  type LoraConfig,
+  type LoraConfigInput,
+  LoraConfigSchema,
+  parseOrThrow,
+  TunekitError,
+} from '@tunekit/core';
+
+/** LoRA settings with the target modules resolved: what the graph builders and adapter files use. */
+export type ResolvedLoraConfig = LoraConfig & { targetModules: string[] };
 
 /**
- * LoRA settings, named as in PEFT's `LoraConfig` / `adapter_config.json` (camelCase here):
- * rank `r`, `alpha` (scaling `alpha / r`, or `alpha / sqrt(r)` with `rsLora`), dropout on the adapter
- * input, and the module names the adapters attach to (`c_attn`, `c_proj`, `c_fc`, `q_proj` …).
+ * LoRA target modules by `model_type`, as PEFT's defaults
+ * (`TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING`): GPT-2 `c_attn`; Llama, Qwen2 and Mistral
+ * `q_proj`, `v_proj`; BERT and RoBERTa `query`, `value`; DistilBERT `q_lin`, `v_lin`.
  */
-export const LoraConfigSchema = z.object({
-  r: z.number().int().positive().default(8),
-  alpha: z.number().positive().default(16),
-  dropout: z.number().min(0).max(1).default(0),
-  targetModules: z.array(z.string().min(1)).min(1).default(['c_attn']),
-  rsLora: z.boolean().default(false),
-  bias: z.literal('none').default('none'),
+export const DEFAULT_LORA_TARGET_MODULES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  gpt2: ['c_attn'],
+  llama: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'],
+  mistral: ['q_proj', 'v_proj'],
+  bert: ['query', 'value'],
+  roberta: ['query', 'value'],
+  distilbert: ['q_lin', 'v_lin'],
 });
 
-/** Parsed LoRA settings. */
-export type LoraConfig = z.infer<typeof LoraConfigSchema>;
+/**
+ * Parses LoRA settings (core's `LoraConfigSchema`) and fills `targetModules` with the default of
+ * the model's `model_type` when they are not given. Throws `VALIDATION_FAILED` naming the bad fields,
+ * or, without target modules for an unknown model type, asking for them.
+ */
+export function resolveLoraConfig(
+  input: LoraConfigInput | undefined,
+  modelType?: string,
+): ResolvedLoraConfig {
+  const parsed = parseOrThrow(LoraConfigSchema, input ?? {}, 'LoRA settings');
+  if (parsed.targetModules !== undefined) return { ...parsed, targetModules: parsed.targetModules };
+  const defaults = modelType === undefined ? undefined : DEFAULT_LORA_TARGET_MODULES[modelType];
+  if (defaults === undefined) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `LoRA settings need targetModules: no default for model type "${modelType ?? 'unknown'}" (defaults exist for ${Object.keys(DEFAULT_LORA_TARGET_MODULES).join(', ')})`,
+      details: { modelType },
+    });
+  }
+  return { ...parsed, targetModules: [...defaults] };
+}
 
 /** Scaling factor applied to `B·A`: `alpha / r`, or `alpha / sqrt(r)` with rsLoRA. */
 export function loraScaling(config: LoraConfig): number {

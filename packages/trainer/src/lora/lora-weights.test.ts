@@ -1,15 +1,20 @@
+import { LoraConfigSchema } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
 import type { TensorMap } from '../safetensors/tensor-map.js';
-import { LoraConfigSchema, loraScaling } from './lora-config.js';
+import { loraScaling, resolveLoraConfig } from './lora-config.js';
 import { initializeLoraWeights, isLoraTarget, loraTensorNames, mergeLora } from './lora-weights.js';
 
 describe('LoRA weights', () => {
-  const config = LoraConfigSchema.parse({ r: 2, alpha: 4, targetModules: ['c_attn'] });
+  const config = resolveLoraConfig({ r: 2, alpha: 4, targetModules: ['c_attn'] });
 
   it('parses PEFT-like settings and computes (rs)LoRA scaling', () => {
     expect(loraScaling(config)).toBe(2);
     expect(loraScaling({ ...config, rsLora: true })).toBeCloseTo(4 / Math.SQRT2, 12);
     expect(LoraConfigSchema.safeParse({ r: 0 }).success).toBe(false);
+    expect(resolveLoraConfig({}, 'llama').targetModules).toEqual(['q_proj', 'v_proj']);
+    expect(resolveLoraConfig({}, 'bert').targetModules).toEqual(['query', 'value']);
+    expect(resolveLoraConfig({}, 'gpt2').targetModules).toEqual(['c_attn']);
+    expect(() => resolveLoraConfig({}, 'mystery')).toThrow(/need targetModules/);
     expect(isLoraTarget(config, 'transformer.h.3.attn.c_attn')).toBe(true);
     expect(isLoraTarget(config, 'transformer.h.3.attn.c_proj')).toBe(false);
   });

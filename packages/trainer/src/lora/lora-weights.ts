@@ -1,7 +1,7 @@
 import { TunekitError } from '@tunekit/core';
 import { SeededRandom } from '../data/seeded-random.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
-import { type LoraConfig, loraScaling } from './lora-config.js';
+import { loraScaling, type ResolvedLoraConfig } from './lora-config.js';
 
 /** PEFT's prefix for tensors of a wrapped model (`base_model.model.`). */
 export const PEFT_PREFIX = 'base_model.model.';
@@ -12,7 +12,7 @@ export function loraTensorNames(modulePath: string): { a: string; b: string } {
 }
 
 /** Whether a module path (`transformer.h.0.attn.c_attn`) is targeted: its last name is in `targetModules`. */
-export function isLoraTarget(config: LoraConfig, modulePath: string): boolean {
+export function isLoraTarget(config: ResolvedLoraConfig, modulePath: string): boolean {
   const last = modulePath.split('.').at(-1) ?? modulePath;
   return config.targetModules.includes(last) || config.targetModules.includes(modulePath);
 }
@@ -29,7 +29,7 @@ export interface LoraTargetModule {
  * `lora_B` `[out, r]` zeros — so a fresh adapter leaves the model unchanged.
  */
 export function initializeLoraWeights(
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   modules: readonly LoraTargetModule[],
   seed: number,
 ): TensorMap {
@@ -57,7 +57,7 @@ export function initializeLoraWeights(
 export function mergeLora(
   weights: TensorMap,
   adapters: TensorMap,
-  config: LoraConfig,
+  config: ResolvedLoraConfig,
   options: { fanInFanOut: boolean },
 ): TensorMap {
   const scaling = loraScaling(config);
@@ -69,9 +69,9 @@ export function mergeLora(
     const base = weights.get(`${modulePath}.weight`);
     if (!b || !base) {
       throw new TunekitError({
-        code: 'MODEL_INVALID',
+        code: 'ADAPTER_KEYS_MISMATCH',
         status: 422,
-        message: `Adapter "${modulePath}" has no lora_B or no base weight`,
+        message: `Adapter "${modulePath}" has no lora_B or the model has no ${modulePath}.weight`,
         details: { modulePath },
       });
     }

@@ -1,11 +1,11 @@
-import type { LoraConfig } from '../lora/lora-config.js';
+import { QuantizationConfigSchema } from '@tunekit/core';
+import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import {
   declareQuantizedLinears,
   type QuantizedLinearValues,
 } from '../quantization/declare-quantized-linears.js';
-import { QuantizationConfigSchema } from '../quantization/quantization-config.js';
 import { type LinearWeightLayout, quantizeLinearWeights } from '../quantization/quantize-linear-weights.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { buildCausalLanguageModelLoss } from './causal-language-model-loss.js';
@@ -56,7 +56,7 @@ export interface CausalTrainingGraphOptions {
   /** Normalised base weights. */
   weights: TensorMap;
   /** The resolved adapters with their settings; undefined without LoRA. */
-  adapters: { config: LoraConfig; resolved: ResolvedLoraAdapters } | undefined;
+  adapters: { config: ResolvedLoraConfig; resolved: ResolvedLoraAdapters } | undefined;
   vocabularySize: number;
   /** The model's linear layers (what `quantization` quantizes) and how their weights are stored. */
   linearModules: readonly LoraTargetModule[];
@@ -112,7 +112,7 @@ export function buildCausalTrainingGraph(
   const { loss, seeds, sequenceLogProbabilities } = buildCausalLanguageModelLoss(graph, {
     hidden: forward.hidden,
     headWeight: forward.headWeight,
-    logits: forward.logits,
+    chunkTokens: options.headChunkTokens,
     labels,
     batchSequenceShape: forward.batchSequenceShape,
     headWeightTrainable: parameters.some((parameter) => parameter.inputName === forward.headWeight.name),

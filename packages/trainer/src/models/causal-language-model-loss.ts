@@ -1,4 +1,5 @@
 import type { Graph, Value } from '../onnx/graph.js';
+import { buildChunkedHead, defaultChunkTokens } from './build-chunked-head.js';
 
 /** Options of {@link buildCausalLanguageModelLoss}. */
 export interface CausalLanguageModelLossOptions {
@@ -6,8 +7,11 @@ export interface CausalLanguageModelLossOptions {
   hidden: Value;
   /** LM head weight `[vocab, d]` (the tied token embedding for GPT-2). */
   headWeight: Value;
-  /** `Gemm(hidden, headWeight, transB=1)`, `[batch·sequence, vocab]`. */
-  logits: Value;
+  /**
+   * Tokens per chunk of the LM head (see {@link buildChunkedHead}); default
+   * {@link defaultChunkTokens} of the vocabulary (about 64 MiB of logits per chunk).
+   */
+  chunkTokens?: number;
   /** int64 `[batch, sequence]`, -100 = ignored. */
   labels: Value;
   /** Run-time `[batch, sequence]` (int64 vector). */
@@ -38,18 +42,19 @@ export interface CausalLanguageModelLoss {
  * labels -100 ignored, mean over counted tokens), built without slicing the logits: the labels are
  * shifted instead and the last position gets -100.
  *
- * The backward pass through the head is fused by hand: with `G = softmax(logits) − onehot(labels)`
- * (one Softmax and one in-place ScatterElements over `[tokens, vocab]`) and per-token weights
- * `w = mask / count`, `d(loss)/d(hidden) = w ⊙ (G·W)` and `d(loss)/d(W) = Gᵀ·(w ⊙ hidden)`, so the
- * row scaling happens on `[tokens, d]` instead of `[tokens, vocab]`. The generic LogSoftmax/
- * GatherElements rules would take six passes over the logits; onnxruntime's
- * `SoftmaxCrossEntropyLoss` expands into a function body with two full-size Transposes.
+ * The head, the loss and the backward pass through the head are fused by hand and run over chunks
+ * of tokens ({@link buildChunkedHead}), so `[tokens, vocab]` logits never exist whole: with
+ * `G = softmax(logits) − onehot(labels)` per chunk and per-token weights `w = mask / count`,
+ * `d(loss)/d(hidden) = w ⊙ (G·W)` and `d(loss)/d(W) = Σ_chunks Gᵀ·(w ⊙ hidden)`, so the row scaling
+ * happens on `[tokens, d]` instead of `[tokens, vocab]`. The generic LogSoftmax/GatherElements
+ * rules would take six passes over whole logits; onnxruntime's `SoftmaxCrossEntropyLoss` expands
+ * into a function body with two full-size Transposes.
  */
 export function buildCausalLanguageModelLoss(
   graph: Graph,
   options: CausalLanguageModelLossOptions,
 ): CausalLanguageModelLoss {
-  const { hidden, headWeight, logits, labels, batchSequenceShape } = options;
+  const { hidden, headWeight, labels, batchSequenceShape } = options;
   return graph.scope('loss', () => {
     const batch = labels.shape[0] as number | string;
     const next = graph.slice(labels, [1], [Number.MAX_SAFE_INTEGER], [1]);
@@ -67,8 +72,20 @@ export function buildCausalLanguageModelLoss(
       {},
       [{ dtype: 'float32', shape: [] }],
     )[0] as Value;
-    // Forward: log p(label) from LogSoftmax (onnxruntime's ReduceLogSumExp is 10× slower here).
-    const picked = graph.gatherElements(graph.logSoftmax(logits, -1), safeLabels, 1);
+    // One pass over the head in chunks: log p(label) and the unscaled G·W (G = softmax − onehot);
+    // with cross-entropy the weights are known up front, so the head gradient accumulates there too.
+    const chunkTokens = options.chunkTokens ?? defaultChunkTokens(headWeight.shape[0] as number);
+    const crossEntropyWeight = options.preference ? undefined : graph.div(mask, count);
+    const head = buildChunkedHead(graph, {
+      hidden,
+      headWeight,
+      labels: safeLabels,
+      chunkTokens,
+      logProbabilities: true,
+      hiddenProduct: true,
+      headGradientWeights: options.headWeightTrainable ? crossEntropyWeight : undefined,
+    });
+    const picked = head.logProbabilities as Value;
     const rows = graph.reshapeLike(graph.mul(picked, mask), batchSequenceShape, labels.shape);
     const sequenceLogProbabilities = graph.reduceSum(rows, [1], false);
     // `weight` is d(loss)/d(log p(label)) per token, negated: the loss gradient on the logits is
@@ -81,23 +98,25 @@ export function buildCausalLanguageModelLoss(
         batchSequenceShape,
       }));
     } else {
-      weight = graph.div(mask, count);
+      weight = crossEntropyWeight as Value;
       loss = graph.neg(graph.reduceSum(graph.mul(picked, weight), undefined, false));
     }
-    // Backward: G = softmax − onehot, rows scaled after the head product.
-    const minusOne = graph.expandLike(graph.scalar(-1, 'float32'), safeLabels);
-    const centered = graph.node(
-      'ScatterElements',
-      [graph.softmax(logits, -1), safeLabels, minusOne],
-      { axis: 1, reduction: 'add' },
-      [{ dtype: 'float32', shape: logits.shape }],
-    )[0] as Value;
-    const seeds = [{ value: hidden, gradient: graph.mul(graph.gemm(centered, headWeight), weight) }];
+    // Rows scaled after the head product, on [tokens, d].
+    const seeds = [{ value: hidden, gradient: graph.mul(head.hiddenProduct as Value, weight) }];
     if (options.headWeightTrainable) {
-      seeds.push({
-        value: headWeight,
-        gradient: graph.gemm(centered, graph.mul(hidden, weight), undefined, { transA: true }),
-      });
+      // DPO's weights depend on the whole sequences' log probabilities: a second pass over the head.
+      const headGradient =
+        head.headGradient ??
+        (buildChunkedHead(graph, {
+          hidden,
+          headWeight,
+          labels: safeLabels,
+          chunkTokens,
+          logProbabilities: false,
+          hiddenProduct: false,
+          headGradientWeights: weight,
+        }).headGradient as Value);
+      seeds.push({ value: headWeight, gradient: headGradient });
     }
     return { loss, seeds, sequenceLogProbabilities };
   });

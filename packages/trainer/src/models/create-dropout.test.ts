@@ -4,7 +4,7 @@ import { TunekitError } from '@tunekit/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxRuntime } from '../backends/onnxruntime-backend.js';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { Graph } from '../onnx/graph.js';
 import { readSafetensors } from '../safetensors/safetensors-file.js';
 import { DropoutMaskFeeds, fillDropoutMask } from '../train/dropout-mask-feeds.js';
@@ -130,7 +130,7 @@ describe.each(cases)('$name training graph with dropout', ({ name, folder, prefi
         config: architecture.configSchema.parse({ ...spec.config, ...dropout }),
         weights,
         lora: {
-          config: LoraConfigSchema.parse({
+          config: resolveLoraConfig({
             ...manifest.lora,
             targetModules: spec.targetModules ?? manifest.lora.targetModules,
             dropout: 0.1,

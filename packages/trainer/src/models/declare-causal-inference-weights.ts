@@ -1,11 +1,11 @@
-import type { LoraConfig } from '../lora/lora-config.js';
+import { QuantizationConfigSchema, type QuantizationOptions } from '@tunekit/core';
+import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { Graph } from '../onnx/graph.js';
 import {
   declareQuantizedLinears,
   type QuantizedLinearValues,
 } from '../quantization/declare-quantized-linears.js';
-import { QuantizationConfigSchema, type QuantizationOptions } from '../quantization/quantization-config.js';
 import { type LinearWeightLayout, quantizeLinearWeights } from '../quantization/quantize-linear-weights.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { type DeclaredModelWeights, declareModelWeights } from './declare-model-weights.js';
@@ -16,7 +16,7 @@ export interface DeclareCausalInferenceWeightsOptions {
   /** Normalised base weights. */
   weights: TensorMap;
   /** The resolved adapters with their settings, kept as a live branch; undefined without LoRA. */
-  adapters: { config: LoraConfig; resolved: ResolvedLoraAdapters } | undefined;
+  adapters: { config: ResolvedLoraConfig; resolved: ResolvedLoraAdapters } | undefined;
   /** A 4-bit frozen base (see `BuildInferenceGraphOptions.quantization`); undefined: float32. */
   quantization: QuantizationOptions | undefined;
   /** The model's linear layers (what `quantization` quantizes) and how their weights are stored. */

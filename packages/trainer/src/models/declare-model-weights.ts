@@ -1,4 +1,4 @@
-import type { LoraConfig } from '../lora/lora-config.js';
+import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import { loraTensorNames } from '../lora/lora-weights.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
@@ -12,7 +12,7 @@ export interface DeclareModelWeightsOptions {
   /** Base weights (canonical Hugging Face names), declared first. */
   weights: TensorMap;
   /** Adapters with their settings, declared after the base weights; none without LoRA. */
-  adapters?: { config: LoraConfig; resolved: ResolvedLoraAdapters };
+  adapters?: { config: ResolvedLoraConfig; resolved: ResolvedLoraAdapters };
   /** Which of the two groups are trainable graph inputs (the rest are initializers). */
   trainable: { base: boolean; adapters: boolean };
   /** Receives the trainable parameters, base weights first. */

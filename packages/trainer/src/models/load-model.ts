@@ -1,23 +1,121 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
-import { readSafetensors } from '../safetensors/safetensors-file.js';
+import { z } from 'zod';
+import { SafetensorsReader } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { getArchitecture } from './architecture-registry.js';
+import type { CheckpointLayout, CheckpointTensor } from './checkpoint-layout.js';
+import type { LoadReport } from './load-report.js';
 import type { ModelArchitecture } from './model-architecture.js';
 
 /** A model folder in memory: its architecture, parsed config and weights (Hugging Face names). */
 export interface LoadedModel<Config = Record<string, unknown>> {
   architecture: ModelArchitecture<Config>;
   config: Config;
+  /** Weights under the builders' names (GPT-2: always with the `transformer.` prefix). */
   weights: TensorMap;
+  /** How the folder's tensors were named and ordered; saving writes that layout back. */
+  layout?: CheckpointLayout;
+  /** Tensors the model lacked (initialised) and tensors it does not use (kept). */
+  report?: LoadReport;
+}
+
+/** Options of {@link loadModel}. */
+export const LoadModelOptionsSchema = z.object({
+  /**
+   * Refuse (`MODEL_KEYS_MISMATCH`) tensors the architecture does not know (default true). With
+   * false they are reported in `unexpectedKeys`, passed to `onWarning`, kept and written back.
+   */
+  strict: z.boolean().default(true),
+  /** Seed of the weights a checkpoint may lack (a new classification head). Default 0. */
+  seed: z.number().int().default(0),
+});
+
+/** Options of {@link loadModel} as callers pass them. */
+export type LoadModelOptions = z.input<typeof LoadModelOptionsSchema> & {
+  /** Called with a message for each non-fatal finding (unused tensors, initialised head). */
+  onWarning?: (message: string, details: Record<string, unknown>) => void;
+};
+
+/** `model.safetensors.index.json`: which shard file holds each tensor. */
+const ShardIndexSchema = z.object({
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  weight_map: z.record(z.string(), z.string().min(1)),
+});
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The safetensors files of a folder, in order: `model.safetensors`, or the shards that
+ * `model.safetensors.index.json` names (in the order they first appear). A folder with only PyTorch
+ * pickles (`pytorch_model.bin`, sharded or not) is refused with `MODEL_WEIGHTS_UNSUPPORTED`.
+ */
+export async function findWeightFiles(directory: string): Promise<string[]> {
+  if (await exists(join(directory, 'model.safetensors'))) return [join(directory, 'model.safetensors')];
+  const indexPath = join(directory, 'model.safetensors.index.json');
+  if (await exists(indexPath)) {
+    let parsed: z.infer<typeof ShardIndexSchema>;
+    try {
+      parsed = ShardIndexSchema.parse(JSON.parse(await readFile(indexPath, 'utf8')));
+    } catch (error) {
+      throw new TunekitError({
+        code: 'MODEL_INVALID',
+        status: 422,
+        message: `Cannot read ${indexPath}: ${(error as Error).message}`,
+        details: { directory },
+        cause: error,
+      });
+    }
+    const files = [...new Set(Object.values(parsed.weight_map))];
+    for (const file of files) {
+      if (file.includes('/') || file.includes('\\') || !(await exists(join(directory, file)))) {
+        throw new TunekitError({
+          code: 'MODEL_INVALID',
+          status: 422,
+          message: `${indexPath} names the shard "${file}", which is not in the folder`,
+          details: { directory, file },
+        });
+      }
+    }
+    return files.map((file) => join(directory, file));
+  }
+  for (const pickle of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) {
+    if (await exists(join(directory, pickle))) {
+      throw new TunekitError({
+        code: 'MODEL_WEIGHTS_UNSUPPORTED',
+        status: 422,
+        message: `${directory} has PyTorch pickle weights (${pickle}) and no model.safetensors: convert them to safetensors first (e.g. transformers' save_pretrained(..., safe_serialization=True), or the Hub's convert-to-safetensors Space)`,
+        details: { directory, file: pickle },
+      });
+    }
+  }
+  throw new TunekitError({
+    code: 'MODEL_INVALID',
+    status: 422,
+    message: `${join(directory, 'model.safetensors')} does not exist (nor model.safetensors.index.json)`,
+    details: { directory },
+  });
 }
 
 /**
  * Loads a Hugging Face model folder: `config.json` (parsed with the architecture's schema, chosen by
- * `model_type`) and `model.safetensors` (F32/F16/BF16, read tensor by tensor into float32).
+ * `model_type`) and `model.safetensors` or the shards of `model.safetensors.index.json` (F32/F16/BF16,
+ * read tensor by tensor into float32, one shard open at a time). The architecture classifies each
+ * tensor name (see `CheckpointTensorRole`): weights are stored under the builders' names, buffers and
+ * unused heads are kept so that saving writes the layout that was read, tensors the model needs but
+ * the file lacks are initialised where the architecture allows it (a classification head) and
+ * reported in `missingKeys`. Throws `MODEL_INVALID` for missing or misshapen weights,
+ * `MODEL_KEYS_MISMATCH` for unknown tensors (unless `strict: false`) and `MODEL_WEIGHTS_UNSUPPORTED`
+ * for a folder with only `pytorch_model.bin`.
  */
-export async function loadModel(directory: string): Promise<LoadedModel> {
+export async function loadModel(directory: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const { strict, seed } = LoadModelOptionsSchema.parse(options);
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -40,20 +138,90 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
       details: { issues: parsed.error.issues },
     });
   }
-  const weightsPath = join(directory, 'model.safetensors');
-  try {
-    await access(weightsPath);
-  } catch {
-    throw new TunekitError({
-      code: 'MODEL_INVALID',
-      status: 422,
-      message: `${weightsPath} does not exist`,
-      details: { directory },
+  const config = parsed.data as Record<string, unknown>;
+  const files = await findWeightFiles(directory);
+  const weights: TensorMap = new Map();
+  const layout: CheckpointLayout = { tensors: [], kept: new Map() };
+  const unexpectedKeys: string[] = [];
+  const unknown: string[] = [];
+  for (const file of files) {
+    const reader = await SafetensorsReader.open(file);
+    try {
+      for (const name of reader.names) {
+        const role = architecture.checkpointTensorRole?.(config, name) ?? { kind: 'weight', name };
+        const entry: CheckpointTensor = {
+          name,
+          role,
+          dtype: reader.header.entries.get(name)?.dtype ?? 'F32',
+        };
+        layout.tensors.push(entry);
+        if (role.kind === 'tied') continue;
+        const tensor = await reader.read(name);
+        if (role.kind === 'weight') weights.set(role.name, tensor);
+        else layout.kept.set(name, tensor);
+        if (role.kind === 'head' || role.kind === 'unexpected') unexpectedKeys.push(name);
+        if (role.kind === 'unexpected') unknown.push(name);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  if (unknown.length > 0) {
+    const message = `${directory}: ${unknown.length} tensor(s) that a ${architecture.name} model does not have: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ' …' : ''}`;
+    if (strict) {
+      throw new TunekitError({
+        code: 'MODEL_KEYS_MISMATCH',
+        status: 422,
+        message: `${message} (pass strict: false to load anyway; they are kept and saved back)`,
+        details: { directory, unexpectedKeys: unknown },
+      });
+    }
+    options.onWarning?.(message, { directory, unexpectedKeys: unknown });
+  }
+  const missingKeys: string[] = [];
+  const shapes = architecture.weightShapes?.(config);
+  if (shapes) {
+    for (const [name, shape] of shapes) {
+      const tensor = weights.get(name);
+      if (!tensor) missingKeys.push(name);
+      else if (tensor.shape.join(',') !== shape.join(',')) {
+        throw new TunekitError({
+          code: 'MODEL_INVALID',
+          status: 422,
+          message: `${architecture.name} weight "${name}" has shape [${tensor.shape}], expected [${shape}]`,
+          details: { name, expected: shape, actual: tensor.shape },
+        });
+      }
+    }
+  }
+  if (missingKeys.length > 0) {
+    if (!architecture.initializeMissingWeights) {
+      throw new TunekitError({
+        code: 'MODEL_INVALID',
+        status: 422,
+        message: `${architecture.name} weight "${missingKeys[0]}" is missing${missingKeys.length > 1 ? ` (and ${missingKeys.length - 1} more)` : ''}`,
+        details: { missingKeys },
+      });
+    }
+    const initialised = architecture.initializeMissingWeights(config, missingKeys, seed);
+    // Insert in the builders' order so a newly initialised head sits where a saved one would.
+    const ordered: TensorMap = new Map();
+    for (const name of shapes?.keys() ?? []) {
+      const tensor = weights.get(name) ?? initialised.get(name);
+      if (tensor) ordered.set(name, tensor);
+    }
+    weights.clear();
+    for (const [name, tensor] of ordered) weights.set(name, tensor);
+    options.onWarning?.(`${directory}: initialised ${missingKeys.join(', ')} (not in the checkpoint)`, {
+      directory,
+      missingKeys,
     });
   }
   return {
     architecture,
-    config: parsed.data as Record<string, unknown>,
-    weights: await readSafetensors(weightsPath),
+    config,
+    weights,
+    layout,
+    report: { missingKeys, unexpectedKeys },
   };
 }

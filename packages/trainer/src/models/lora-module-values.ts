@@ -1,4 +1,4 @@
-import type { LoraConfig } from '../lora/lora-config.js';
+import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import type { Value } from '../onnx/graph.js';
 
 /** Adapter tensors of one module, as graph values. */
@@ -9,6 +9,6 @@ export interface LoraModuleValues {
 
 /** The adapters a forward builder applies: their settings and the A/B values by module path. */
 export interface LoraGraphAdapters {
-  config: LoraConfig;
+  config: ResolvedLoraConfig;
   modules: Map<string, LoraModuleValues>;
 }

@@ -1,9 +1,12 @@
+import type { QuantizationOptions } from '@tunekit/core';
 import type { z } from 'zod';
-import type { LoraConfig } from '../lora/lora-config.js';
+import type { ResolvedLoraConfig } from '../lora/lora-config.js';
+import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
-import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import type { CheckpointTensorRole } from './checkpoint-layout.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
+import type { LoadReport } from './load-report.js';
 
 /**
  * LoRA adapters for a graph: the settings and, optionally, the adapter tensors under PEFT's names
@@ -12,10 +15,18 @@ import type { DropoutMaskCollector } from './create-dropout.js';
  * drawn from `seed`.
  */
 export interface LoraAdapters {
-  config: LoraConfig;
+  config: ResolvedLoraConfig;
   weights?: TensorMap;
   /** Seed for the initialisation of missing adapter tensors (default 0). */
   seed?: number;
+  /**
+   * With `weights`: refuse (`ADAPTER_KEYS_MISMATCH`) LoRA tensors that name no targeted module of the
+   * model and targeted modules without tensors (default true). False lets them through: unused
+   * tensors are dropped, modules without tensors start from PEFT's initialisation.
+   */
+  strict?: boolean;
+  /** What loading matched (set by `loadPeftAdapter`). */
+  report?: LoadReport;
 }
 
 /** Options of {@link ModelArchitecture.buildTrainingGraph}. */
@@ -40,6 +51,12 @@ export interface BuildTrainingGraphOptions<Config> {
   gradients?: boolean;
   /** Also output `logits` (default false: fetching them costs a copy of batch·seq·vocab floats). */
   outputLogits?: boolean;
+  /**
+   * Causal language models: tokens per chunk of the fused LM head + cross-entropy, which never
+   * holds whole `[tokens, vocab]` logits (default: about 64 MiB of logits per chunk, see
+   * `defaultChunkTokens`).
+   */
+  headChunkTokens?: number;
   /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
@@ -151,6 +168,21 @@ export interface ModelArchitecture<Config = unknown> {
   configSchema: z.ZodType<Config>;
   /** Random weights under Hugging Face names, deterministic for a seed. */
   createRandomWeights(config: Config, seed: number): TensorMap;
+  /** The linear layers LoRA can adapt (module paths as PEFT names them, with their sizes). */
+  loraTargetModules?(config: Config): LoraTargetModule[];
+  /** Every weight the builders need (their names), with its shape; `loadModel` checks a checkpoint against it. */
+  weightShapes?(config: Config): ReadonlyMap<string, number[]>;
+  /**
+   * What a checkpoint tensor is (a weight under which name, a tied copy, a buffer, an unused head or
+   * unknown), so that `loadModel` reads published layouts and saving writes them back. Default: every
+   * name is a weight under its own name.
+   */
+  checkpointTensorRole?(config: Config, name: string): CheckpointTensorRole;
+  /**
+   * Initial values for weights a checkpoint may lack (a new task head, as transformers initialises
+   * it; reported in `missingKeys`); throws `MODEL_INVALID` for weights that must be present.
+   */
+  initializeMissingWeights?(config: Config, names: readonly string[], seed: number): TensorMap;
   buildTrainingGraph(options: BuildTrainingGraphOptions<Config>): TrainingGraph;
   buildInferenceGraph(options: BuildInferenceGraphOptions<Config>): InferenceGraph;
 }

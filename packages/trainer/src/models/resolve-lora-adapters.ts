@@ -1,4 +1,5 @@
 import { TunekitError } from '@tunekit/core';
+import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import {
   initializeLoraWeights,
   isLoraTarget,
@@ -26,8 +27,10 @@ export interface LoraTargetDescription {
 
 /**
  * Adapter tensors for the modules `lora` targets among `linearModules`: the given ones,
- * PEFT-initialised (A Kaiming-uniform, B zeros, seeded by `lora.seed`) where missing. Throws
- * `VALIDATION_FAILED` when the target list matches no module.
+ * PEFT-initialised (A Kaiming-uniform, B zeros, seeded by `lora.seed`) for a new adapter. Throws
+ * `VALIDATION_FAILED` when the target list matches no module, and `ADAPTER_KEYS_MISMATCH` when given
+ * tensors name no targeted module or leave targeted modules without tensors (unless `lora.strict` is
+ * false).
  */
 export function resolveLoraAdapters(
   linearModules: readonly LoraTargetModule[],
@@ -42,6 +45,15 @@ export function resolveLoraAdapters(
       message: `LoRA targetModules [${lora.config.targetModules}] match no ${description.modelName} module (${description.moduleNames})`,
       details: { targetModules: lora.config.targetModules },
     });
+  }
+  if (lora.weights && [...lora.weights.keys()].some((name) => name.includes('.lora_'))) {
+    checkAdapterKeys(
+      adapterKeyReport(
+        targets.map((module) => module.modulePath),
+        lora.weights,
+      ),
+      { strict: lora.strict },
+    );
   }
   const initial = initializeLoraWeights(lora.config, targets, lora.seed ?? 0);
   const tensors: TensorMap = new Map();

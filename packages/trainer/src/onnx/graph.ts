@@ -19,7 +19,8 @@ export type AttributeValue =
   | number[]
   | { floats: number[] }
   | { float: number }
-  | { tensor: number; dtype: DataType };
+  | { tensor: number; dtype: DataType }
+  | { graph: Graph };
 
 /** A node in builder form (names, not protobuf). */
 export interface GraphNode {
@@ -72,6 +73,8 @@ export class Graph {
   readonly producers = new Map<string, GraphNode>();
   /** Hand-written gradients of composite sub-graphs, by output value name (see {@link Graph.customGradient}). */
   readonly customGradients = new Map<string, CustomGradient>();
+  /** Values of an enclosing graph that this sub-graph reads (see {@link Graph.outerValue}). */
+  readonly outerValues = new Set<string>();
   private readonly scopes: string[] = [];
   private counter = 0;
   private symbolCounter = 0;
@@ -140,6 +143,18 @@ export class Graph {
   input(name: string, dtype: DataType, shape: readonly Dimension[]): Value {
     const value = this.register({ name, dtype, shape: [...shape] });
     this.inputs.push(value);
+    return value;
+  }
+
+  /**
+   * Makes a value of the enclosing graph usable in this sub-graph (a `Loop` body): ONNX sub-graphs
+   * read outer-scope values by name, without copying them. Returns the same value.
+   */
+  outerValue(value: Value): Value {
+    if (this.values.get(value.name) !== value) {
+      this.register(value);
+      this.outerValues.add(value.name);
+    }
     return value;
   }
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { DATA_TYPE_SIZES, ONNX_DATA_TYPES } from './data-type.js';
-import { type AttributeValue, FLOAT_ATTRIBUTES, type Graph, type Value } from './graph.js';
+import { type AttributeValue, FLOAT_ATTRIBUTES, type Graph, type GraphNode, type Value } from './graph.js';
 import { toTensorData } from './tensor-data.js';
 
 const require = createRequire(import.meta.url);
@@ -37,7 +37,10 @@ export function serializeModel(graph: Graph, options: SerializeModelOptions = {}
   let offset = 0;
   const threshold = options.externalData?.threshold ?? 1 << 20;
   const initializers: OnnxNamespace.ITensorProto[] = [];
+  const nodes = liveNodes(graph);
+  const used = usedNames(graph, nodes);
   for (const initializer of graph.initializers.values()) {
+    if (!used.has(initializer.name)) continue;
     const bytes = new Uint8Array(
       initializer.data.buffer,
       initializer.data.byteOffset,
@@ -66,7 +69,26 @@ export function serializeModel(graph: Graph, options: SerializeModelOptions = {}
       initializers.push({ name: initializer.name, dims, dataType, rawData: bytes });
     }
   }
-  const valueInfo = (value: Value): OnnxNamespace.IValueInfoProto => ({
+  const model: OnnxNamespace.IModelProto = {
+    irVersion: 8,
+    producerName: options.producerName ?? 'tunekit',
+    opsetImport: [
+      { domain: '', version: graph.opset },
+      ...[...nodeDomains(graph)].map((domain) => ({ domain, version: 1 })),
+    ],
+    graph: encodeGraph(onnx, graph, nodes, initializers),
+  };
+  const bytes = onnx.ModelProto.encode(model).finish();
+  return {
+    model: bytes,
+    externalData: options.externalData
+      ? { location: options.externalData.location, chunks, byteLength: offset }
+      : undefined,
+  };
+}
+
+function valueInfo(value: Value): OnnxNamespace.IValueInfoProto {
+  return {
     name: value.name,
     type: {
       tensorType: {
@@ -78,37 +100,74 @@ export function serializeModel(graph: Graph, options: SerializeModelOptions = {}
         },
       },
     },
-  });
-  const domains = new Set(graph.nodes.map((node) => node.domain).filter((domain) => domain !== ''));
-  const model: OnnxNamespace.IModelProto = {
-    irVersion: 8,
-    producerName: options.producerName ?? 'tunekit',
-    opsetImport: [
-      { domain: '', version: graph.opset },
-      ...[...domains].map((domain) => ({ domain, version: 1 })),
-    ],
-    graph: {
-      name: graph.name,
-      node: graph.nodes.map((node) => ({
-        name: node.name,
-        opType: node.opType,
-        domain: node.domain,
-        input: node.inputs,
-        output: node.outputs,
-        attribute: Object.entries(node.attributes).map(([name, value]) => encodeAttribute(onnx, name, value)),
-      })),
-      initializer: initializers,
-      input: graph.inputs.map(valueInfo),
-      output: graph.outputs.map(valueInfo),
-    },
   };
-  const bytes = onnx.ModelProto.encode(model).finish();
+}
+
+function encodeGraph(
+  onnx: typeof OnnxNamespace,
+  graph: Graph,
+  nodes: readonly GraphNode[],
+  initializers: OnnxNamespace.ITensorProto[],
+): OnnxNamespace.IGraphProto {
   return {
-    model: bytes,
-    externalData: options.externalData
-      ? { location: options.externalData.location, chunks, byteLength: offset }
-      : undefined,
+    name: graph.name,
+    node: nodes.map((node) => ({
+      name: node.name,
+      opType: node.opType,
+      domain: node.domain,
+      input: node.inputs,
+      output: node.outputs,
+      attribute: Object.entries(node.attributes).map(([name, value]) => encodeAttribute(onnx, name, value)),
+    })),
+    initializer: initializers,
+    input: graph.inputs.map(valueInfo),
+    output: graph.outputs.map(valueInfo),
   };
+}
+
+/** The non-default operator domains of a graph's nodes and of its sub-graphs' nodes. */
+function nodeDomains(graph: Graph): Set<string> {
+  const domains = new Set<string>();
+  for (const node of graph.nodes) {
+    if (node.domain !== '') domains.add(node.domain);
+    for (const body of subgraphs(node)) for (const domain of nodeDomains(body)) domains.add(domain);
+  }
+  return domains;
+}
+
+function subgraphs(node: GraphNode): Graph[] {
+  return Object.values(node.attributes).flatMap((value) =>
+    typeof value === 'object' && !Array.isArray(value) && 'graph' in value ? [value.graph] : [],
+  );
+}
+
+/**
+ * The nodes an output depends on, in order: a node none of whose outputs reaches a graph output
+ * (e.g. the full `[tokens, vocab]` logits of a forward builder whose loss reads the head in chunks)
+ * is left out of the model. Values a sub-graph reads from the outer scope count as inputs of the
+ * node that holds it.
+ */
+export function liveNodes(graph: Graph): GraphNode[] {
+  const needed = new Set(graph.outputs.map((output) => output.name));
+  const live: GraphNode[] = [];
+  for (let index = graph.nodes.length - 1; index >= 0; index -= 1) {
+    const node = graph.nodes[index] as GraphNode;
+    if (!node.outputs.some((output) => needed.has(output))) continue;
+    live.push(node);
+    for (const input of node.inputs) if (input !== '') needed.add(input);
+    for (const body of subgraphs(node)) for (const outer of body.outerValues) needed.add(outer);
+  }
+  return live.reverse();
+}
+
+/** Names read by the nodes (and their sub-graphs) or output by the graph. */
+function usedNames(graph: Graph, nodes: readonly GraphNode[]): Set<string> {
+  const used = new Set(graph.outputs.map((output) => output.name));
+  for (const node of nodes) {
+    for (const input of node.inputs) used.add(input);
+    for (const body of subgraphs(node)) for (const outer of body.outerValues) used.add(outer);
+  }
+  return used;
 }
 
 function encodeAttribute(
@@ -126,6 +185,20 @@ function encodeAttribute(
   if (Array.isArray(value)) return { name, type: type.INTS, ints: value };
   if ('float' in value) return { name, type: type.FLOAT, f: value.float };
   if ('floats' in value) return { name, type: type.FLOATS, floats: value.floats };
+  if ('graph' in value) {
+    const body = value.graph;
+    const initializers = [...body.initializers.values()].map((initializer) => ({
+      name: initializer.name,
+      dims: [...initializer.shape],
+      dataType: ONNX_DATA_TYPES[initializer.dtype],
+      rawData: new Uint8Array(
+        initializer.data.buffer,
+        initializer.data.byteOffset,
+        initializer.data.byteLength,
+      ),
+    }));
+    return { name, type: type.GRAPH, g: encodeGraph(onnx, body, body.nodes, initializers) };
+  }
   const data = toTensorData([value.tensor], value.dtype);
   return {
     name,

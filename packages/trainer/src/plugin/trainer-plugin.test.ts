@@ -10,13 +10,13 @@ import {
   type JobContext,
   type JobHandler,
   type PluginContext,
+  type TrainingJobOutput,
   type Tunekit,
   TunekitError,
 } from '@tunekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
 import { directoryArtifactStore, memoryArtifactStore } from '../testing/test-artifact-stores.js';
-import type { TrainJobOutput } from './train-job-input.js';
 import { trainerPlugin } from './trainer-plugin.js';
 
 let directory: string;
@@ -56,7 +56,7 @@ async function setUp(artifacts: ArtifactStore, worker: boolean) {
   await trainerPlugin({ worker }).setup(context);
   const seen: EventEnvelope[] = [];
   events.onAny((envelope) => seen.push(envelope));
-  const handler = handlers.get('train') as JobHandler<unknown, TrainJobOutput>;
+  const handler = handlers.get('train') as JobHandler<unknown, TrainingJobOutput>;
   const run = (input: unknown, overrides: Partial<JobContext> = {}) => {
     const progress: number[] = [];
     const job: JobContext = {
@@ -77,15 +77,15 @@ const input = {
   threads: 1,
   dataset: { rows },
   validation: { rows: rows.slice(0, 2) },
-  options: {
+  hyperparameters: {
     maxSteps: 6,
     batchSize: 4,
     maxLength: 32,
     learningRate: 1e-2,
     evalEvery: 3,
-    checkpoint: { every: 3 },
+    checkpointEvery: 3,
   },
-  outputUri: 'artifact://adapters/job-1',
+  outputName: 'adapters',
 };
 
 describe('trainerPlugin', () => {
@@ -93,9 +93,13 @@ describe('trainerPlugin', () => {
     const artifacts = memoryArtifactStore();
     const { run, seen, extensions } = await setUp(artifacts, false);
     expect(extensions.list('trainerBackend').map((entry) => entry.name)).toEqual(['cpu', 'cuda']);
-    const { result, progress } = run({ ...input, model });
+    const { result, progress } = run({ ...input, baseModel: model });
     const output = await result;
-    expect(output).toMatchObject({ steps: 6, status: 'succeeded', output: 'artifact://adapters/job-1' });
+    expect(output).toMatchObject({
+      steps: 6,
+      status: 'succeeded',
+      output: 'artifact://models/adapters/job-1',
+    });
     expect(output.lastCheckpoint).toBe('artifact://jobs/job-1/checkpoints/step-000006');
     expect(progress.at(-1)).toBe(1);
     const names = seen.map((envelope) => envelope.name);
@@ -108,8 +112,8 @@ describe('trainerPlugin', () => {
         'training:finished',
       ]),
     );
-    expect(artifacts.files.has('artifact://adapters/job-1/adapter_config.json')).toBe(true);
-    expect(artifacts.files.has('artifact://adapters/job-1/adapter_model.safetensors')).toBe(true);
+    expect(artifacts.files.has('artifact://models/adapters/job-1/adapter_config.json')).toBe(true);
+    expect(artifacts.files.has('artifact://models/adapters/job-1/adapter_model.safetensors')).toBe(true);
     expect([...artifacts.files.keys()].some((uri) => uri.endsWith('step-000006/trainer_state.json'))).toBe(
       true,
     );
@@ -118,18 +122,20 @@ describe('trainerPlugin', () => {
   it('trains in a worker thread, mirroring checkpoints into the artifact store under artifact URIs', async () => {
     const artifacts = directoryArtifactStore(join(directory, 'artifacts'));
     const { run, seen } = await setUp(artifacts, true);
-    const output = await run({ ...input, model }).result;
+    const output = await run({ ...input, baseModel: model }).result;
     expect(output.steps).toBe(6);
     const saved = seen.filter((envelope) => envelope.name === 'checkpoint:saved');
     expect(saved.map((envelope) => (envelope.payload as { uri: string }).uri)).toEqual([
       'artifact://jobs/job-1/checkpoints/step-000003',
       'artifact://jobs/job-1/checkpoints/step-000006',
     ]);
-    expect(await artifacts.exists('artifact://adapters/job-1/adapter_config.json')).toBe(true);
+    expect(await artifacts.exists('artifact://models/adapters/job-1/adapter_config.json')).toBe(true);
 
     // A retry of the same job resumes from its checkpoint instead of starting over.
-    const retried = await run({ ...input, model, options: { ...input.options, maxSteps: 8 } }, { attempt: 2 })
-      .result;
+    const retried = await run(
+      { ...input, baseModel: model, hyperparameters: { ...input.hyperparameters, maxSteps: 8 } },
+      { attempt: 2 },
+    ).result;
     expect(retried.steps).toBe(8);
     const started = seen.filter((envelope) => envelope.name === 'training:started').at(-1);
     expect((started as EventEnvelope).payload).toMatchObject({ params: { resumedFromStep: 6 } });
@@ -139,8 +145,8 @@ describe('trainerPlugin', () => {
     const { run } = await setUp(memoryArtifactStore(), false);
     const invalid = await run({ dataset: { rows } }).result.catch((caught: unknown) => caught);
     expect(TunekitError.isInstance(invalid) && invalid.code).toBe('VALIDATION_FAILED');
-    expect((invalid as Error).message).toMatch(/model/);
-    const missing = await run({ ...input, model: join(directory, 'nope') }).result.catch(
+    expect((invalid as Error).message).toMatch(/baseModel/);
+    const missing = await run({ ...input, baseModel: join(directory, 'nope') }).result.catch(
       (caught: unknown) => caught,
     );
     expect(TunekitError.isInstance(missing) && missing.code).toBe('MODEL_INVALID');

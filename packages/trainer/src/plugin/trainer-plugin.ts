@@ -5,11 +5,18 @@ import {
   type ArtifactStore,
   definePlugin,
   type JobContext,
+  parseOrThrow,
+  TRAINING_JOB_KIND,
+  type TrainingDataSource,
+  type TrainingJobInput,
+  TrainingJobInputSchema,
+  type TrainingJobOutput,
   type Tunekit,
   TunekitError,
   type TunekitEventMap,
   type TunekitEventName,
   type TunekitPlugin,
+  trainingOutputUri,
 } from '@tunekit/core';
 import { cpuBackend, cudaBackend } from '../backends/onnxruntime-backend.js';
 import type { TrainerBackend } from '../backends/trainer-backend.js';
@@ -23,12 +30,7 @@ import { createTrainer } from '../train/create-trainer.js';
 import { trainInWorker } from '../train/train-in-worker.js';
 import type { TrainingOptionsInput } from '../train/training-options.js';
 import type { TrainingResult } from '../train/training-run.js';
-import {
-  type DatasetSource,
-  normalizeTrainJobInput,
-  TrainJobInputSchema,
-  type TrainJobOutput,
-} from './train-job-input.js';
+import { trainingOptionsFromJob } from './training-options-from-job.js';
 
 /** Options of {@link trainerPlugin}. */
 export interface TrainerPluginOptions {
@@ -37,11 +39,11 @@ export interface TrainerPluginOptions {
    * checkpoints are mirrored into the artifact store by this thread. `false` trains in-thread.
    */
   worker?: boolean;
-  /** Job kind to register (default `train`). */
+  /** Job kind to register (default {@link TRAINING_JOB_KIND}, `train`). */
   jobKind?: string;
 }
 
-async function readRows(source: DatasetSource, kit: Tunekit): Promise<unknown[]> {
+async function readRows(source: TrainingDataSource, kit: Tunekit): Promise<unknown[]> {
   if ('rows' in source) return source.rows;
   if ('versionId' in source) {
     const rows: unknown[] = [];
@@ -88,7 +90,7 @@ async function uploadFolder(folder: string, artifacts: ArtifactStore, prefix: st
   return base;
 }
 
-function summarize(result: TrainingResult, output?: string): TrainJobOutput {
+function summarize(result: TrainingResult, output?: string): TrainingJobOutput {
   const finalEvaluation = result.evaluations.at(-1);
   return {
     steps: result.steps,
@@ -121,34 +123,27 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           context.extensions.add('trainerBackend', backend.name, backend);
         }
       }
-      const handler = async (raw: unknown, job: JobContext): Promise<TrainJobOutput> => {
-        const parsed = TrainJobInputSchema.safeParse(normalizeTrainJobInput(raw));
-        if (!parsed.success) {
-          throw new TunekitError({
-            code: 'VALIDATION_FAILED',
-            status: 400,
-            message: `Invalid train job input: ${parsed.error.issues
-              .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-              .join('; ')}`,
-          });
-        }
-        const input = parsed.data;
+      const handler = async (raw: TrainingJobInput, job: JobContext): Promise<TrainingJobOutput> => {
+        // Validated at submit; parsed again so records written by older versions get defaults.
+        const input = parseOrThrow(TrainingJobInputSchema, raw, 'train job input');
+        const outputUri = trainingOutputUri(input, job.jobId);
+        const trainable = input.lora !== undefined || input.adapter !== undefined ? 'lora' : 'full';
+        const jobOptions = trainingOptionsFromJob(input);
         const rows = await readRows(input.dataset, kit);
         const validation = input.validation ? await readRows(input.validation, kit) : undefined;
         const prefix = `artifact://jobs/${job.jobId}/checkpoints`;
-        const userCheckpoint = (input.options.checkpoint ?? {}) as Record<string, unknown>;
         const options = {
-          ...input.options,
-          checkpoint: { every: 0, ...userCheckpoint, prefix },
+          ...jobOptions,
+          checkpoint: { every: 0, ...jobOptions.checkpoint, prefix },
           // A retry (or a recovered crash) continues from the job's latest checkpoint.
-          resume: job.attempt > 1 ? true : (input.options.resume ?? false),
+          resume: job.attempt > 1,
         } as TrainingOptionsInput;
         const progress = (value: number, metrics: Record<string, number>) =>
           job.progress(value, {
             message: `step ${metrics.step}`,
             metrics,
           });
-        const outputFolder = input.outputUri ? await mkdtemp(join(tmpdir(), 'tunekit-output-')) : undefined;
+        const outputFolder = outputUri ? await mkdtemp(join(tmpdir(), 'tunekit-output-')) : undefined;
         const workerCheckpoints =
           (pluginOptions.worker ?? true) ? await mkdtemp(join(tmpdir(), 'tunekit-checkpoints-')) : undefined;
         try {
@@ -190,11 +185,11 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
             try {
               result = await trainInWorker(
                 {
-                  model: input.model,
+                  model: input.baseModel,
                   tokenizer: input.tokenizer,
                   lora: input.lora,
                   adapter: input.adapter,
-                  trainable: input.trainable,
+                  trainable,
                   device: input.device,
                   threads: input.threads,
                   dropout: input.dropout,
@@ -217,18 +212,18 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
             result.lastCheckpoint &&= toUri(result.lastCheckpoint);
             result.bestCheckpoint &&= toUri(result.bestCheckpoint);
             const output =
-              outputFolder && input.outputUri
-                ? await uploadFolder(outputFolder, kit.artifacts, input.outputUri)
+              outputFolder && outputUri
+                ? await uploadFolder(outputFolder, kit.artifacts, outputUri)
                 : undefined;
             return summarize(result, output);
           }
           const { loadPeftAdapter } = await import('../adapters/peft-adapter.js');
           const { saveTrained } = await import('../adapters/save-trained.js');
           const trainer = await createTrainer({
-            model: input.model,
+            model: input.baseModel,
             tokenizer: input.tokenizer,
             lora: input.adapter ? await loadPeftAdapter(input.adapter) : input.lora,
-            trainable: input.trainable,
+            trainable,
             device: input.device,
             threads: input.threads,
             dropout: input.dropout,
@@ -248,9 +243,9 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
               onProgress: progress,
             });
             let output: string | undefined;
-            if (outputFolder && input.outputUri) {
+            if (outputFolder && outputUri) {
               await saveTrained(trainer, outputFolder);
-              output = await uploadFolder(outputFolder, kit.artifacts, input.outputUri);
+              output = await uploadFolder(outputFolder, kit.artifacts, outputUri);
             }
             return summarize(result, output);
           } finally {
@@ -261,7 +256,10 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           if (workerCheckpoints) await rm(workerCheckpoints, { recursive: true, force: true });
         }
       };
-      kit.jobs.register(pluginOptions.jobKind ?? 'train', handler, { requeueOnRecovery: true });
+      kit.jobs.register(pluginOptions.jobKind ?? TRAINING_JOB_KIND, handler, {
+        requeueOnRecovery: true,
+        inputSchema: TrainingJobInputSchema,
+      });
     },
   });
 }

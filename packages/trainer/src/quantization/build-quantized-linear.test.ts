@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QuantizationConfigSchema } from '@tunekit/core';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { addGradients } from '../autodiff/add-gradients.js';
@@ -11,7 +12,6 @@ import { serializeModel } from '../onnx/serialize-model.js';
 import { relativeError } from '../testing/relative-error.js';
 import { buildQuantizedLinear, matMulNBits } from './build-quantized-linear.js';
 import { declareInt4BlockMatrix, declareQuantizedLinears } from './declare-quantized-linears.js';
-import { QuantizationConfigSchema } from './quantization-config.js';
 import { dequantizeInt4Blocks, quantizeInt4Blocks } from './quantize-int4-blocks.js';
 import { quantizeLinearWeights } from './quantize-linear-weights.js';
 

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { QuantizationConfigSchema } from '@tunekit/core';
 import type { Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { llamaArchitecture } from '../models/llama/llama-architecture.js';
 import type { LlamaConfig } from '../models/llama/llama-config.js';
 import { llamaLinearModules } from '../models/llama/llama-weights.js';
@@ -10,7 +11,6 @@ import type { TrainingGraph } from '../models/model-architecture.js';
 import { readSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { relativeError } from '../testing/relative-error.js';
-import { QuantizationConfigSchema } from './quantization-config.js';
 import { dequantizeInt4Blocks } from './quantize-int4-blocks.js';
 import { quantizeLinearWeights } from './quantize-linear-weights.js';
 
@@ -42,7 +42,7 @@ describe('QLoRA-style training graph against PyTorch (tests/golden/qlora.py, tin
     llamaArchitecture.buildTrainingGraph({
       config,
       weights,
-      lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+      lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
       trainable: 'lora',
       dropout: false,
       outputLogits: true,

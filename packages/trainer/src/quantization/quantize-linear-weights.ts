@@ -1,7 +1,7 @@
+import type { QuantizationConfig } from '@tunekit/core';
 import { TunekitError } from '@tunekit/core';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
-import type { QuantizationConfig } from './quantization-config.js';
 import {
   dequantizeInt4Blocks,
   type Int4BlockMatrix,

@@ -1,6 +1,6 @@
 import type { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { gpt2Architecture } from '../models/gpt2/gpt2-architecture.js';
 import { gpt2LinearModules } from '../models/gpt2/gpt2-weights.js';
 import { qwen2Architecture } from '../models/llama/llama-architecture.js';
@@ -62,7 +62,7 @@ describe('quantized training graphs equal float graphs on the dequantized weight
     const config = testCase.architecture.configSchema.parse(testCase.config);
     const weights = testCase.architecture.createRandomWeights(config, 11);
     const lora = {
-      config: LoraConfigSchema.parse({ r: 4, alpha: 8, targetModules: testCase.targets }),
+      config: resolveLoraConfig({ r: 4, alpha: 8, targetModules: testCase.targets }),
       seed: 2,
     };
     const options = { config, lora, trainable: 'lora' as const, dropout: false };

@@ -1,7 +1,7 @@
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../lora/lora-config.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { isLoraTarget, type LoraTargetModule, loraTensorNames } from '../lora/lora-weights.js';
 import { bertArchitecture } from '../models/bert/bert-architecture.js';
 import { gpt2Architecture } from '../models/gpt2/gpt2-architecture.js';
@@ -27,7 +27,7 @@ async function decodeModel(bytes: Uint8Array): Promise<OnnxNamespace.IModelProto
 
 /** Adapters with non-zero A and B on the targeted modules (a fresh PEFT adapter has B = 0). */
 function liveAdapters(modules: readonly LoraTargetModule[], targets: string[]): LoraAdapters {
-  const config = LoraConfigSchema.parse({ r: 4, alpha: 8, targetModules: targets });
+  const config = resolveLoraConfig({ r: 4, alpha: 8, targetModules: targets });
   const weights: TensorMap = new Map();
   let seed = 1;
   const values = (length: number) => {

@@ -1,5 +1,5 @@
+import { QuantizationConfigSchema } from '@tunekit/core';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
-import { QuantizationConfigSchema } from '../quantization/quantization-config.js';
 import { dequantizeInt4Blocks, transposeMatrix } from '../quantization/quantize-int4-blocks.js';
 import { type LinearWeightLayout, quantizeLinearWeights } from '../quantization/quantize-linear-weights.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';

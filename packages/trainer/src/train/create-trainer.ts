@@ -1,4 +1,11 @@
-import { type ArtifactStore, type EventBus, type Logger, TunekitError } from '@tunekit/core';
+import {
+  type ArtifactStore,
+  type EventBus,
+  type Logger,
+  type LoraConfigInput,
+  type QuantizationOptions,
+  TunekitError,
+} from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createDeviceSession } from '../backends/create-device-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
@@ -13,10 +20,11 @@ import type {
   GenerationResult,
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
-import { type LoraConfig, LoraConfigSchema } from '../lora/lora-config.js';
+import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
+import { resolveLoraConfig } from '../lora/lora-config.js';
+import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
-import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -49,7 +57,7 @@ export interface CreateTrainerOptions {
   /** A tokenizer, or a folder with `tokenizer.json`. Default: the model folder's, else the byte-level tokenizer. */
   tokenizer?: Tokenizer | string;
   /** LoRA settings (PEFT names); with them only the adapters train. Or adapters with weights to continue. */
-  lora?: Partial<LoraConfig> | LoraAdapters;
+  lora?: LoraConfigInput | LoraAdapters;
   /** `lora` (default when `lora` is given) or `full`. */
   trainable?: 'lora' | 'full';
   /**
@@ -161,6 +169,12 @@ async function resolveTokenizer(
   return createByteLevelTokenizer();
 }
 
+/** The `model_type` of a model config (`gpt2`, `llama` …), when it has one. */
+function modelType(config: unknown): string | undefined {
+  const value = (config as { model_type?: unknown }).model_type;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * Creates a trainer over a model folder or a model in memory: LoRA or full fine-tuning on CPU or
  * CUDA through onnxruntime, with the training session built once and reused across steps.
@@ -175,7 +189,18 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     adapters =
       'config' in options.lora && typeof options.lora.config === 'object'
         ? (options.lora as LoraAdapters)
-        : { config: LoraConfigSchema.parse(options.lora) };
+        : { config: resolveLoraConfig(options.lora as LoraConfigInput, modelType(model.config)) };
+  }
+  if (adapters?.weights && adapters.strict !== false && model.architecture.loraTargetModules) {
+    // Refuse an adapter that would change nothing or leave tensors unused before anything runs.
+    const modules = model.architecture.loraTargetModules(model.config);
+    const config = adapters.config;
+    checkAdapterKeys(
+      adapterKeyReport(
+        modules.map((module) => module.modulePath).filter((modulePath) => isLoraTarget(config, modulePath)),
+        adapters.weights,
+      ),
+    );
   }
   if (trainable === 'lora' && !adapters) {
     throw new TunekitError({

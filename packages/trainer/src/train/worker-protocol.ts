@@ -1,7 +1,5 @@
-import type { TunekitEventMap, TunekitEventName } from '@tunekit/core';
+import type { LoraConfigInput, QuantizationOptions, TunekitEventMap, TunekitEventName } from '@tunekit/core';
 import type { Device } from '../backends/trainer-backend.js';
-import type { LoraConfig } from '../lora/lora-config.js';
-import type { QuantizationOptions } from '../quantization/quantization-config.js';
 import type { TrainingOptionsInput } from './training-options.js';
 import type { TrainingResult } from './training-run.js';
 
@@ -11,7 +9,7 @@ export interface WorkerTrainingRequest {
   model: string;
   /** Tokenizer folder (default: the model folder, else byte-level). */
   tokenizer?: string;
-  lora?: Partial<LoraConfig>;
+  lora?: LoraConfigInput;
   /** PEFT adapter folder to continue training from. */
   adapter?: string;
   trainable?: 'lora' | 'full';

@@ -30,8 +30,11 @@ import {
 } from './bert-config.js';
 import {
   createEncoderWeights,
+  encoderCheckpointTensorRole,
   encoderLinearModules,
   encoderNames,
+  encoderWeightShapes,
+  initializeEncoderHead,
   normalizeEncoderWeights,
 } from './bert-weights.js';
 import { buildBertForward } from './build-bert-forward.js';
@@ -180,6 +183,12 @@ function makeArchitecture<Config extends BertFamilyConfig>(
     task: 'sequence-classification',
     configSchema: schema,
     createRandomWeights: (config, seed) => createEncoderWeights(parse(config).settings, seed),
+    loraTargetModules: (config) => encoderLinearModules(parse(config).settings),
+    weightShapes: (config) => encoderWeightShapes(parse(config).settings),
+    checkpointTensorRole: (config, tensorName) =>
+      encoderCheckpointTensorRole(parse(config).settings, tensorName),
+    initializeMissingWeights: (config, names, seed) =>
+      initializeEncoderHead(parse(config).settings, names, seed),
     buildTrainingGraph,
     buildInferenceGraph,
   };

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { resolveLoraConfig } from '../../lora/lora-config.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import { relativeError } from '../../testing/relative-error.js';
 import { getArchitecture } from '../architecture-registry.js';
@@ -59,7 +59,7 @@ describe.each(['bert', 'roberta', 'distilbert'])('%s sequence classifier against
     const lora =
       mode === 'lora'
         ? {
-            config: LoraConfigSchema.parse({ ...manifest.lora, targetModules: spec.targetModules }),
+            config: resolveLoraConfig({ ...manifest.lora, targetModules: spec.targetModules }),
             weights: await load('adapter'),
           }
         : undefined;
@@ -107,7 +107,7 @@ describe.each(['bert', 'roberta', 'distilbert'])('%s sequence classifier against
       config,
       weights: await load('weights'),
       lora: {
-        config: LoraConfigSchema.parse({ ...manifest.lora, targetModules: spec.targetModules }),
+        config: resolveLoraConfig({ ...manifest.lora, targetModules: spec.targetModules }),
         weights: await load('adapter'),
       },
       kvCache: false,

@@ -1,6 +1,8 @@
+import { TunekitError } from '@tunekit/core';
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { checkWeightShapes } from '../check-weight-shapes.js';
+import type { CheckpointTensorRole } from '../checkpoint-layout.js';
 import { createNormalSampler } from '../create-normal-sampler.js';
 import type { EncoderSettings } from './bert-config.js';
 
@@ -135,22 +137,77 @@ export function encoderLinearModules(settings: EncoderSettings): LoraTargetModul
 }
 
 /**
- * Brings checkpoints to canonical names: `gamma`/`beta` → `weight`/`bias` (old TensorFlow ports),
- * drops buffers (`embeddings.position_ids`) and pretraining heads (`cls.*`, `lm_head.*`,
- * `vocab_*`), and checks every expected tensor is present with its shape (`MODEL_INVALID`).
+ * What a BERT-family checkpoint tensor is: `position_ids`/`token_type_ids` are buffers; the
+ * pretraining heads (`cls.*` of BERT, `lm_head.*` of RoBERTa, `vocab_*` of DistilBERT) and RoBERTa's
+ * pooler are modules a sequence classifier does not use; `gamma`/`beta` (old TensorFlow ports) are
+ * LayerNorm `weight`/`bias`; every other known name is a weight.
+ */
+export function encoderCheckpointTensorRole(
+  settings: EncoderSettings,
+  name: string,
+  shapes: ReadonlyMap<string, number[]> = encoderWeightShapes(settings),
+): CheckpointTensorRole {
+  if (/(^|\.)(position_ids|token_type_ids)$/.test(name)) return { kind: 'buffer' };
+  const canonical = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+  if (shapes.has(canonical)) return { kind: 'weight', name: canonical };
+  if (/^(cls|lm_head|vocab_transform|vocab_layer_norm|vocab_projector)\.|^roberta\.pooler\./.test(name)) {
+    return { kind: 'head' };
+  }
+  return { kind: 'unexpected' };
+}
+
+/** Tensor names of the classification head, which a pretraining checkpoint lacks (initialised on load). */
+export function encoderHeadWeightNames(settings: EncoderSettings): string[] {
+  return encoderNames(settings).head.flatMap((module) => [`${module}.weight`, `${module}.bias`]);
+}
+
+/**
+ * Initial values for head tensors a checkpoint lacks, as transformers initialises a new head:
+ * normal(0, initializer_range) weights, zero biases. Throws `MODEL_INVALID` for any other name.
+ */
+export function initializeEncoderHead(
+  settings: EncoderSettings,
+  names: readonly string[],
+  seed: number,
+): TensorMap {
+  const shapes = encoderWeightShapes(settings);
+  const head = new Set(encoderHeadWeightNames(settings));
+  const normal = createNormalSampler(seed);
+  const weights: TensorMap = new Map();
+  for (const name of names) {
+    const shape = shapes.get(name);
+    if (!shape || !head.has(name)) {
+      throw new TunekitError({
+        code: 'MODEL_INVALID',
+        status: 422,
+        message: `${settings.variant} weight "${name}" is missing (only the classification head can be initialised)`,
+        details: { name },
+      });
+    }
+    const data = new Float32Array(shape.reduce((p, q) => p * q, 1));
+    if (name.endsWith('.weight')) {
+      for (let index = 0; index < data.length; index += 1) data[index] = normal() * settings.initializerRange;
+    }
+    weights.set(name, { shape, data });
+  }
+  return weights;
+}
+
+/**
+ * Brings checkpoint tensors to the builders' names (see {@link encoderCheckpointTensorRole}) and
+ * checks every expected tensor is present with its shape (`MODEL_INVALID`).
  */
 export function normalizeEncoderWeights(settings: EncoderSettings, weights: TensorMap): TensorMap {
+  const expected = encoderWeightShapes(settings);
   const normalized: TensorMap = new Map();
   for (const [name, tensor] of weights) {
-    if (/position_ids$|^cls\.|^lm_head\.|^vocab_/.test(name)) continue;
-    normalized.set(name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias'), tensor);
+    const role = encoderCheckpointTensorRole(settings, name, expected);
+    if (role.kind === 'weight') normalized.set(role.name, tensor);
   }
-  const expected = encoderWeightShapes(settings);
   checkWeightShapes(normalized, expected, {
     modelName: settings.variant,
-    missingHint: ' (a sequence-classification checkpoint is needed)',
+    missingHint: ' (load the folder with loadModel to initialise a missing classification head)',
   });
-  for (const name of [...normalized.keys()]) if (!expected.has(name)) normalized.delete(name);
   return normalized;
 }
 

@@ -39,6 +39,8 @@ export interface Gpt2ForwardResult {
   logits: Value;
   /** Final hidden states after `ln_f`, `[batch·sequence, d]` (the LM head's input). */
   hidden: Value;
+  /** The LM head weight `[vocab, d]`: `lm_head.weight`, or the token embeddings when tied. */
+  headWeight: Value;
   /** Run-time `[batch, sequence]` of the input ids (int64 vector). */
   batchSequenceShape: Value;
   /** Keys and values including the new tokens, `[batch, heads, past + sequence, headSize]`. */
@@ -47,7 +49,7 @@ export interface Gpt2ForwardResult {
 
 /**
  * Builds GPT-2's forward pass (pre-LayerNorm blocks, fused qkv Conv1D, causal + padding mask,
- * GELU-tanh MLP, tied LM head). Hidden states stay 2-D `[batch·sequence, d]` so every projection is one
+ * GELU-tanh MLP, LM head tied to the embeddings unless `tie_word_embeddings` is false). Hidden states stay 2-D `[batch·sequence, d]` so every projection is one
  * Gemm with the Conv1D weight `[in, out]` used as is (no transposed copies of frozen weights); LoRA
  * adds `scaling · dropout(x)·Aᵀ·Bᵀ` with the second Gemm accumulating into the base output.
  */
@@ -147,8 +149,7 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
     });
   }
   const final = graph.scope('ln_f', () => layerNorm(hidden, 'transformer.ln_f'));
-  const logits = graph.scope('lm_head', () =>
-    graph.gemm(final, weight('transformer.wte.weight'), undefined, { transB: true }),
-  );
-  return { logits, hidden: final, batchSequenceShape, presents };
+  const headWeight = config.tie_word_embeddings ? weight('transformer.wte.weight') : weight('lm_head.weight');
+  const logits = graph.scope('lm_head', () => graph.gemm(final, headWeight, undefined, { transB: true }));
+  return { logits, hidden: final, headWeight, batchSequenceShape, presents };
 }

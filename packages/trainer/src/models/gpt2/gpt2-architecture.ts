@@ -14,7 +14,13 @@ import type {
 import { resolveLoraAdapters } from '../resolve-lora-adapters.js';
 import { buildGpt2Forward } from './build-gpt2-forward.js';
 import { type Gpt2Config, Gpt2ConfigSchema } from './gpt2-config.js';
-import { createGpt2Weights, gpt2LinearModules, normalizeGpt2Weights } from './gpt2-weights.js';
+import {
+  createGpt2Weights,
+  gpt2CheckpointTensorRole,
+  gpt2LinearModules,
+  gpt2WeightShapes,
+  normalizeGpt2Weights,
+} from './gpt2-weights.js';
 
 /** Adapter tensors for the targeted modules: the given ones, PEFT-initialised where missing. */
 function resolveAdapters(config: Gpt2Config, lora: LoraAdapters | undefined) {
@@ -36,10 +42,8 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<Gpt2Config>): Tra
     vocabularySize: config.vocab_size,
     linearModules: gpt2LinearModules(config),
     linearLayout: 'in-out',
-    forward: (graph, { values, ...inputs }) => ({
-      ...buildGpt2Forward(graph, { config, weight: (name) => values.get(name) as Value, ...inputs }),
-      headWeight: values.get('transformer.wte.weight') as Value,
-    }),
+    forward: (graph, { values, ...inputs }) =>
+      buildGpt2Forward(graph, { config, weight: (name) => values.get(name) as Value, ...inputs }),
   });
 }
 
@@ -82,6 +86,9 @@ export const gpt2Architecture: ModelArchitecture<Gpt2Config> = {
   name: 'gpt2',
   configSchema: Gpt2ConfigSchema as unknown as ModelArchitecture<Gpt2Config>['configSchema'],
   createRandomWeights: createGpt2Weights,
+  loraTargetModules: (config) => gpt2LinearModules(Gpt2ConfigSchema.parse(config)),
+  weightShapes: (config) => gpt2WeightShapes(Gpt2ConfigSchema.parse(config)),
+  checkpointTensorRole: (config, name) => gpt2CheckpointTensorRole(Gpt2ConfigSchema.parse(config), name),
   buildTrainingGraph,
   buildInferenceGraph,
 };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { resolveLoraConfig } from '../../lora/lora-config.js';
 import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
@@ -78,55 +78,64 @@ describe('GPT-2 against PyTorch golden values', () => {
     expect(sha256((mixed.get('wte.bf16') as { data: Float32Array }).data)).toBe(manifest.sha256['wte.bf16']);
   });
 
-  it('LoRA: loss, logits and every adapter gradient match within 1e-5 relative', async () => {
-    const graph = gpt2Architecture.buildTrainingGraph({
-      config,
-      weights,
-      lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
-      trainable: 'lora',
-      dropout: false,
-      outputLogits: true,
-    });
-    expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual([...adapter.keys()].sort());
-    const result = await run(graph);
-    expect(relativeError(result.loss?.data as Float32Array, expectedData('lora.loss'))).toBeLessThan(1e-5);
-    expect(relativeError(result.logits?.data as Float32Array, expectedData('lora.logits'))).toBeLessThan(
-      1e-5,
-    );
-    for (const parameter of graph.parameters) {
-      const error = relativeError(
-        result[parameter.gradientName]?.data as Float32Array,
-        expectedData(`lora.grad.${parameter.name}`),
+  // 48 tokens: the head in one chunk (default), and in 7 chunks of 7 with one padding row.
+  it.each([{ headChunkTokens: undefined }, { headChunkTokens: 7 }])(
+    'LoRA: loss, logits and every adapter gradient match within 1e-5 relative (head chunks $headChunkTokens)',
+    async ({ headChunkTokens }) => {
+      const graph = gpt2Architecture.buildTrainingGraph({
+        config,
+        weights,
+        lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
+        trainable: 'lora',
+        dropout: false,
+        outputLogits: true,
+        headChunkTokens,
+      });
+      expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual([...adapter.keys()].sort());
+      const result = await run(graph);
+      expect(relativeError(result.loss?.data as Float32Array, expectedData('lora.loss'))).toBeLessThan(1e-5);
+      expect(relativeError(result.logits?.data as Float32Array, expectedData('lora.logits'))).toBeLessThan(
+        1e-5,
       );
-      expect(error, parameter.name).toBeLessThan(1e-5);
-    }
-  });
+      for (const parameter of graph.parameters) {
+        const error = relativeError(
+          result[parameter.gradientName]?.data as Float32Array,
+          expectedData(`lora.grad.${parameter.name}`),
+        );
+        expect(error, parameter.name).toBeLessThan(1e-5);
+      }
+    },
+  );
 
-  it('full fine-tuning (static shapes): loss and every weight gradient incl. tied embeddings', async () => {
-    const graph = gpt2Architecture.buildTrainingGraph({
-      config,
-      weights,
-      trainable: 'full',
-      dropout: false,
-      batchSize: 3,
-      sequenceLength: 16,
-    });
-    expect(graph.parameters).toHaveLength(weights.size);
-    const result = await run(graph);
-    expect(relativeError(result.loss?.data as Float32Array, expectedData('full.loss'))).toBeLessThan(1e-5);
-    for (const parameter of graph.parameters) {
-      const error = relativeError(
-        result[parameter.gradientName]?.data as Float32Array,
-        expectedData(`full.grad.${parameter.name}`),
-      );
-      expect(error, parameter.name).toBeLessThan(1e-5);
-    }
-  });
+  it.each([{ headChunkTokens: undefined }, { headChunkTokens: 5 }])(
+    'full fine-tuning (static shapes): loss and every weight gradient incl. tied embeddings (head chunks $headChunkTokens)',
+    async ({ headChunkTokens }) => {
+      const graph = gpt2Architecture.buildTrainingGraph({
+        config,
+        weights,
+        trainable: 'full',
+        dropout: false,
+        batchSize: 3,
+        sequenceLength: 16,
+        headChunkTokens,
+      });
+      expect(graph.parameters).toHaveLength(weights.size);
+      const result = await run(graph);
+      expect(relativeError(result.loss?.data as Float32Array, expectedData('full.loss'))).toBeLessThan(1e-5);
+      for (const parameter of graph.parameters) {
+        const error = relativeError(
+          result[parameter.gradientName]?.data as Float32Array,
+          expectedData(`full.grad.${parameter.name}`),
+        );
+        expect(error, parameter.name).toBeLessThan(1e-5);
+      }
+    },
+  );
 
   it('LoRA graph differentiates no frozen weight; dropout graph takes its masks as inputs', async () => {
     const { createRequire } = await import('node:module');
     const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof import('onnx-proto');
-    const lora = { config: LoraConfigSchema.parse({ ...manifest.lora, dropout: 0.1 }), weights: adapter };
+    const lora = { config: resolveLoraConfig({ ...manifest.lora, dropout: 0.1 }), weights: adapter };
     const graph = gpt2Architecture.buildTrainingGraph({
       config,
       weights,
@@ -174,7 +183,7 @@ describe('GPT-2 against PyTorch golden values', () => {
       config,
       weights,
       trainable: 'lora',
-      lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
+      lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
       dropout: false,
       externalDataThreshold: 0,
     });
@@ -195,8 +204,8 @@ describe('GPT-2 against PyTorch golden values', () => {
   });
 
   it('inference graph with KV cache: prefill + one cached step reproduce the logits; merged and live LoRA too', async () => {
-    const merged = mergeLora(weights, adapter, LoraConfigSchema.parse(manifest.lora), { fanInFanOut: true });
-    const live = { config: LoraConfigSchema.parse(manifest.lora), weights: adapter };
+    const merged = mergeLora(weights, adapter, resolveLoraConfig(manifest.lora), { fanInFanOut: true });
+    const live = { config: resolveLoraConfig(manifest.lora), weights: adapter };
     for (const [modelWeights, lora, key] of [
       [weights, undefined, 'full.logits'],
       [merged, undefined, 'lora.logits'],

@@ -1,10 +1,14 @@
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { checkWeightShapes } from '../check-weight-shapes.js';
+import type { CheckpointTensorRole } from '../checkpoint-layout.js';
 import { createNormalSampler } from '../create-normal-sampler.js';
 import { type Gpt2Config, gpt2InnerSize } from './gpt2-config.js';
 
-/** Every GPT-2 weight name (Hugging Face `GPT2LMHeadModel`, Conv1D layout) with its shape. */
+/**
+ * Every GPT-2 weight name (Hugging Face `GPT2LMHeadModel`, Conv1D layout) with its shape;
+ * `lm_head.weight` only when the head is not tied to the embeddings.
+ */
 export function gpt2WeightShapes(config: Gpt2Config): Map<string, number[]> {
   const d = config.n_embd;
   const inner = gpt2InnerSize(config);
@@ -29,6 +33,7 @@ export function gpt2WeightShapes(config: Gpt2Config): Map<string, number[]> {
   }
   shapes.set('transformer.ln_f.weight', [d]);
   shapes.set('transformer.ln_f.bias', [d]);
+  if (!config.tie_word_embeddings) shapes.set('lm_head.weight', [config.vocab_size, d]);
   return shapes;
 }
 
@@ -48,19 +53,38 @@ export function gpt2LinearModules(config: Gpt2Config): LoraTargetModule[] {
 }
 
 /**
- * Brings hub checkpoints to the canonical names: adds the `transformer.` prefix of older files
- * (`h.0.attn…`, `wte.weight`), drops buffers (`attn.bias`, `attn.masked_bias`) and the tied
- * `lm_head.weight`, and checks every expected tensor is present with its shape.
+ * What a GPT-2 checkpoint tensor is: the original files (`gpt2`, `distilgpt2` on the Hub) name the
+ * transformer's tensors without the `transformer.` prefix (`h.0.attn.c_attn.weight`, `wte.weight`),
+ * later ones with it; `attn.bias`/`attn.masked_bias` are buffers; `lm_head.weight` is a copy of the
+ * embeddings when the head is tied and a weight of its own when `tie_word_embeddings` is false.
+ */
+export function gpt2CheckpointTensorRole(
+  config: Gpt2Config,
+  name: string,
+  shapes: ReadonlyMap<string, number[]> = gpt2WeightShapes(config),
+): CheckpointTensorRole {
+  const canonical =
+    name.startsWith('transformer.') || name.startsWith('lm_head.') ? name : `transformer.${name}`;
+  if (/\.attn\.(masked_)?bias$/.test(canonical)) return { kind: 'buffer' };
+  if (canonical === 'lm_head.weight' && config.tie_word_embeddings) {
+    return { kind: 'tied', name: 'transformer.wte.weight' };
+  }
+  return shapes.has(canonical) ? { kind: 'weight', name: canonical } : { kind: 'unexpected' };
+}
+
+/**
+ * Brings checkpoint tensors to the builders' names (see {@link gpt2CheckpointTensorRole}: the
+ * `transformer.` prefix added, buffers and a tied `lm_head.weight` dropped, an untied one kept) and
+ * checks every expected tensor is present with its shape (`MODEL_INVALID`).
  */
 export function normalizeGpt2Weights(config: Gpt2Config, weights: TensorMap): TensorMap {
+  const shapes = gpt2WeightShapes(config);
   const normalized: TensorMap = new Map();
   for (const [name, tensor] of weights) {
-    const canonical =
-      name.startsWith('transformer.') || name.startsWith('lm_head.') ? name : `transformer.${name}`;
-    if (/\.attn\.(masked_)?bias$/.test(canonical) || canonical === 'lm_head.weight') continue;
-    normalized.set(canonical, tensor);
+    const role = gpt2CheckpointTensorRole(config, name, shapes);
+    if (role.kind === 'weight') normalized.set(role.name, tensor);
   }
-  checkWeightShapes(normalized, gpt2WeightShapes(config), { modelName: 'GPT-2' });
+  checkWeightShapes(normalized, shapes, { modelName: 'GPT-2' });
   return normalized;
 }
 

@@ -14,7 +14,13 @@ import type {
 import { resolveLoraAdapters } from '../resolve-lora-adapters.js';
 import { buildLlamaForward } from './build-llama-forward.js';
 import { type LlamaConfig, LlamaConfigSchema, llamaDimensions, Qwen2ConfigSchema } from './llama-config.js';
-import { createLlamaWeights, llamaLinearModules, normalizeLlamaWeights } from './llama-weights.js';
+import {
+  createLlamaWeights,
+  llamaCheckpointTensorRole,
+  llamaLinearModules,
+  llamaWeightShapes,
+  normalizeLlamaWeights,
+} from './llama-weights.js';
 
 const parseConfig = (config: LlamaConfig): LlamaConfig =>
   config.model_type === 'qwen2' ? Qwen2ConfigSchema.parse(config) : LlamaConfigSchema.parse(config);
@@ -86,6 +92,9 @@ export const llamaArchitecture: ModelArchitecture<LlamaConfig> = {
   name: 'llama',
   configSchema: LlamaConfigSchema as unknown as ModelArchitecture<LlamaConfig>['configSchema'],
   createRandomWeights: (config, seed) => createLlamaWeights(parseConfig(config), seed),
+  loraTargetModules: (config) => llamaLinearModules(parseConfig(config)),
+  weightShapes: (config) => llamaWeightShapes(parseConfig(config)),
+  checkpointTensorRole: (config, name) => llamaCheckpointTensorRole(parseConfig(config), name),
   buildTrainingGraph,
   buildInferenceGraph,
 };
@@ -95,6 +104,9 @@ export const qwen2Architecture: ModelArchitecture<LlamaConfig> = {
   name: 'qwen2',
   configSchema: Qwen2ConfigSchema as unknown as ModelArchitecture<LlamaConfig>['configSchema'],
   createRandomWeights: (config, seed) => createLlamaWeights(parseConfig(config), seed),
+  loraTargetModules: (config) => llamaLinearModules(parseConfig(config)),
+  weightShapes: (config) => llamaWeightShapes(parseConfig(config)),
+  checkpointTensorRole: (config, name) => llamaCheckpointTensorRole(parseConfig(config), name),
   buildTrainingGraph,
   buildInferenceGraph,
 };

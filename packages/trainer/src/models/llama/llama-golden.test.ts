@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoraConfigSchema } from '../../lora/lora-config.js';
+import { resolveLoraConfig } from '../../lora/lora-config.js';
 import { mergeLora } from '../../lora/lora-weights.js';
 import { readSafetensors } from '../../safetensors/safetensors-file.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
@@ -67,49 +67,71 @@ describe.each([
       expected = await readSafetensors(join(folder, 'expected.safetensors'));
     });
 
-    it('LoRA on q/k/v/o/gate/up/down: loss, logits and every adapter gradient within 1e-5 relative', async () => {
-      const graph = architecture.buildTrainingGraph({
-        config,
-        weights,
-        lora: { config: LoraConfigSchema.parse(manifest.lora), weights: adapter },
-        trainable: 'lora',
-        dropout: false,
-        outputLogits: true,
-      });
-      expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual([...adapter.keys()].sort());
-      expect(graph.parameters.map((parameter) => parameter.name)).toContain(
-        'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight',
-      );
-      const result = await run(graph);
-      expect(relativeError(result.loss?.data as Float32Array, expectedData('lora.loss'))).toBeLessThan(1e-5);
-      expect(relativeError(result.logits?.data as Float32Array, expectedData('lora.logits'))).toBeLessThan(
-        1e-5,
-      );
-      for (const parameter of graph.parameters) {
-        const error = relativeError(
-          result[parameter.gradientName]?.data as Float32Array,
-          expectedData(`lora.grad.${parameter.name}`),
+    // 36 tokens: the head in one chunk (default), and in 8 chunks of 5 with 4 padding rows.
+    it.each([{ headChunkTokens: undefined }, { headChunkTokens: 5 }])(
+      'LoRA on q/k/v/o/gate/up/down: loss, logits and every adapter gradient within 1e-5 relative (head chunks $headChunkTokens)',
+      async ({ headChunkTokens }) => {
+        const graph = architecture.buildTrainingGraph({
+          config,
+          weights,
+          lora: { config: resolveLoraConfig(manifest.lora), weights: adapter },
+          trainable: 'lora',
+          dropout: false,
+          outputLogits: true,
+          headChunkTokens,
+        });
+        expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual(
+          [...adapter.keys()].sort(),
         );
-        expect(error, parameter.name).toBeLessThan(1e-5);
-      }
-    });
+        expect(graph.parameters.map((parameter) => parameter.name)).toContain(
+          'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight',
+        );
+        const result = await run(graph);
+        expect(relativeError(result.loss?.data as Float32Array, expectedData('lora.loss'))).toBeLessThan(
+          1e-5,
+        );
+        expect(relativeError(result.logits?.data as Float32Array, expectedData('lora.logits'))).toBeLessThan(
+          1e-5,
+        );
+        for (const parameter of graph.parameters) {
+          const error = relativeError(
+            result[parameter.gradientName]?.data as Float32Array,
+            expectedData(`lora.grad.${parameter.name}`),
+          );
+          expect(error, parameter.name).toBeLessThan(1e-5);
+        }
+      },
+    );
 
-    it('full fine-tuning: loss and every weight gradient (embeddings, norms, biases, head)', async () => {
-      const graph = architecture.buildTrainingGraph({ config, weights, trainable: 'full', dropout: false });
-      expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual([...weights.keys()].sort());
-      const result = await run(graph);
-      expect(relativeError(result.loss?.data as Float32Array, expectedData('full.loss'))).toBeLessThan(1e-5);
-      for (const parameter of graph.parameters) {
-        const error = relativeError(
-          result[parameter.gradientName]?.data as Float32Array,
-          expectedData(`full.grad.${parameter.name}`),
+    it.each([{ headChunkTokens: undefined }, { headChunkTokens: 5 }])(
+      'full fine-tuning: loss and every weight gradient (embeddings, norms, biases, head; head chunks $headChunkTokens)',
+      async ({ headChunkTokens }) => {
+        const graph = architecture.buildTrainingGraph({
+          config,
+          weights,
+          trainable: 'full',
+          dropout: false,
+          headChunkTokens,
+        });
+        expect(graph.parameters.map((parameter) => parameter.name).sort()).toEqual(
+          [...weights.keys()].sort(),
         );
-        expect(error, parameter.name).toBeLessThan(1e-5);
-      }
-    });
+        const result = await run(graph);
+        expect(relativeError(result.loss?.data as Float32Array, expectedData('full.loss'))).toBeLessThan(
+          1e-5,
+        );
+        for (const parameter of graph.parameters) {
+          const error = relativeError(
+            result[parameter.gradientName]?.data as Float32Array,
+            expectedData(`full.grad.${parameter.name}`),
+          );
+          expect(error, parameter.name).toBeLessThan(1e-5);
+        }
+      },
+    );
 
     it('KV-cache inference graph: prefill + cached steps reproduce the logits; merged and live LoRA too', async () => {
-      const loraConfig = LoraConfigSchema.parse(manifest.lora);
+      const loraConfig = resolveLoraConfig(manifest.lora);
       const merged = mergeLora(weights, adapter, loraConfig, { fanInFanOut: false });
       for (const [modelWeights, lora, key] of [
         [weights, undefined, 'full.logits'],

@@ -1,6 +1,7 @@
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { checkWeightShapes } from '../check-weight-shapes.js';
+import type { CheckpointTensorRole } from '../checkpoint-layout.js';
 import { createNormalSampler } from '../create-normal-sampler.js';
 import { type LlamaConfig, llamaDimensions } from './llama-config.js';
 
@@ -52,6 +53,23 @@ export function llamaWeightShapes(config: LlamaConfig): Map<string, number[]> {
 }
 
 /**
+ * What a Llama/Qwen2 checkpoint tensor is: `rotary_emb.inv_freq` is a buffer (older files store it),
+ * `lm_head.weight` a copy of the embeddings when they are tied (some files store it anyway), every
+ * other known name a weight.
+ */
+export function llamaCheckpointTensorRole(
+  config: LlamaConfig,
+  name: string,
+  shapes: ReadonlyMap<string, number[]> = llamaWeightShapes(config),
+): CheckpointTensorRole {
+  if (name.endsWith('rotary_emb.inv_freq')) return { kind: 'buffer' };
+  if (name === 'lm_head.weight' && config.tie_word_embeddings) {
+    return { kind: 'tied', name: 'model.embed_tokens.weight' };
+  }
+  return shapes.has(name) ? { kind: 'weight', name } : { kind: 'unexpected' };
+}
+
+/**
  * Checks a checkpoint against the config: every expected tensor present with its shape. Drops
  * buffers (`rotary_emb.inv_freq`) and a tied `lm_head.weight` that some files store anyway.
  */
@@ -59,9 +77,8 @@ export function normalizeLlamaWeights(config: LlamaConfig, weights: TensorMap): 
   const shapes = llamaWeightShapes(config);
   const normalized: TensorMap = new Map();
   for (const [name, tensor] of weights) {
-    if (name.endsWith('rotary_emb.inv_freq')) continue;
-    if (name === 'lm_head.weight' && config.tie_word_embeddings) continue;
-    normalized.set(name, tensor);
+    const role = llamaCheckpointTensorRole(config, name, shapes);
+    if (role.kind === 'weight') normalized.set(role.name, tensor);
   }
   checkWeightShapes(normalized, shapes, { modelName: config.model_type });
   return normalized;

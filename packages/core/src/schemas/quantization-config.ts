@@ -14,16 +14,18 @@ import { z } from 'zod';
  *   along the output axis); no float matrix is materialized, at the price of a second rounding
  *   (the backward then differentiates a slightly different matrix).
  */
-export const QuantizationConfigSchema = z.object({
-  bits: z.literal(4),
-  blockSize: z
-    .number()
-    .int()
-    .min(16)
-    .refine((size) => (size & (size - 1)) === 0, { message: 'blockSize must be a power of two' })
-    .default(64),
-  backward: z.enum(['dequantize', 'transposed-copy']).default('dequantize'),
-});
+export const QuantizationConfigSchema = z
+  .object({
+    bits: z.literal(4),
+    blockSize: z
+      .number()
+      .int()
+      .min(16)
+      .refine((size) => (size & (size - 1)) === 0, { message: 'blockSize must be a power of two' })
+      .default(64),
+    backward: z.enum(['dequantize', 'transposed-copy']).default('dequantize'),
+  })
+  .strict();
 
 /** Parsed quantization settings. */
 export type QuantizationConfig = z.infer<typeof QuantizationConfigSchema>;

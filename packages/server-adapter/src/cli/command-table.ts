@@ -1,0 +1,8 @@
+import type { CliCommand } from './cli-command.js';
+import { serveCommand } from './commands/serve-command.js';
+
+/**
+ * Every `tunekit` command, in the order `tunekit --help` lists them. Adding a command is one file in
+ * `commands/` exporting a {@link CliCommand} and one line here.
+ */
+export const COMMAND_TABLE: readonly CliCommand[] = [serveCommand];
