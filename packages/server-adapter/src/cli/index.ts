@@ -5,15 +5,16 @@ export {
   CliUsageError,
   ExitCode,
 } from './cli-command.js';
+export { type CliLoggerOptions, createCliLogger, type LogLevel, LogLevelSchema } from './cli-logger.js';
 export { COMMAND_TABLE } from './command-table.js';
 export {
-  DEFAULT_DATA_DIRECTORY,
   type RunningServe,
   type ServeConfig,
   ServeConfigSchema,
   serveCommand,
   startServe,
 } from './commands/serve-command.js';
+export { trainCommand } from './commands/train-command.js';
 export {
   createFirstAdmin,
   ensureJwtSecret,
@@ -23,6 +24,30 @@ export {
   JWT_SECRET_FILE,
   type StoredSecret,
 } from './first-run-state.js';
+export {
+  type CliPlugin,
+  cliLoggerOf,
+  DEFAULT_DATA_DIRECTORY,
+  dataDirectoryOf,
+  logLevelOf,
+  type OpenCliKitOptions,
+  openCliKit,
+} from './open-cli-kit.js';
 export { packageVersion } from './package-version.js';
 export { onePositional, parseCommandLine } from './parse-command-line.js';
+export {
+  applySetOverride,
+  isRegistryReference,
+  readTrainConfig,
+  resolveTrainingInput,
+  type TrainConfigFile,
+  validateTrainConfig,
+} from './train-config.js';
+export {
+  createProgressReporter,
+  formatDuration,
+  type ProgressMode,
+  type ProgressReporter,
+  type TrainingProgressEvent,
+} from './training-progress.js';
 export { runCli, runTunekit, topLevelUsage } from './tunekit.js';

@@ -256,10 +256,26 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           if (workerCheckpoints) await rm(workerCheckpoints, { recursive: true, force: true });
         }
       };
-      kit.jobs.register(pluginOptions.jobKind ?? TRAINING_JOB_KIND, handler, {
+      // Runs in flight: closing the kit aborts them (they stay resumable) and the teardown waits for
+      // each to stop, so the checkpoint a run saves on its way out reaches the store before it closes.
+      const running = new Set<Promise<unknown>>();
+      const tracked = (raw: TrainingJobInput, job: JobContext): Promise<TrainingJobOutput> => {
+        const run = handler(raw, job);
+        const settled = run.then(
+          () => undefined,
+          () => undefined,
+        );
+        running.add(settled);
+        void settled.then(() => running.delete(settled));
+        return run;
+      };
+      kit.jobs.register(pluginOptions.jobKind ?? TRAINING_JOB_KIND, tracked, {
         requeueOnRecovery: true,
         inputSchema: TrainingJobInputSchema,
       });
+      return async () => {
+        await Promise.all([...running]);
+      };
     },
   });
 }

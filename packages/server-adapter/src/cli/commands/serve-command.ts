@@ -5,11 +5,9 @@ import { z } from 'zod';
 import { type CreateServerOptions, createServer } from '../../server/create-server.js';
 import { type CliCommand, type CliContext, ExitCode } from '../cli-command.js';
 import { createFirstAdmin, ensureJwtSecret, type FirstAdmin } from '../first-run-state.js';
+import { DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
 import { parseCommandLine } from '../parse-command-line.js';
-
-/** Where `tunekit` keeps its state when no data directory is given: `./.tunekit` (SQLite + artifacts). */
-export const DEFAULT_DATA_DIRECTORY = '.tunekit';
 
 /** The `tunekit serve` configuration file (JSON): server options plus where the kit keeps its state. */
 export const ServeConfigSchema = z
