@@ -40,81 +40,86 @@ describeArtifactStoreCompliance('s3', async () => openStore(), { skipReason });
 const title = (name: string) => `${name}${skipReason ? ` (skipped: ${skipReason})` : ''}`;
 
 describe.skipIf(!available)('s3 artifact store', () => {
+  it(title(
+    'streams a multipart upload (3 parts) in and out with its sha256, staged out of sight until published',
+  ), async () => {
+    const store = createS3ArtifactStore({ ...storeOptions(), partSizeBytes: 5 * 1024 * 1024 });
+    const part = Buffer.alloc(1024 * 1024);
+    let produced = 0;
+    const hash = createHash('sha256');
+    // 12 MiB produced lazily: the store never gets it whole.
+    const source = Readable.from(
+      (function* () {
+        for (let index = 0; index < 12; index++) {
+          part.fill(index);
+          hash.update(part);
+          produced += part.byteLength;
+          yield Buffer.from(part);
+        }
+      })(),
+    );
+    const info = await store.put('artifact://big/weights.bin', source);
+    expect(info).toMatchObject({ size: produced, sha256: hash.digest('hex') });
+    const read = createHash('sha256');
+    let size = 0;
+    for await (const chunk of store.stream('artifact://big/weights.bin')) {
+      read.update(chunk as Buffer);
+      size += (chunk as Buffer).byteLength;
+    }
+    expect({ size, sha256: read.digest('hex') }).toEqual({ size: info.size, sha256: info.sha256 });
+    // Nothing of the staging area shows, and nothing is left in it.
+    expect((await store.list('artifact://')).map((entry) => entry.uri)).toEqual([
+      'artifact://big/weights.bin',
+    ]);
+    store.close();
+  }, 60_000);
+
   it(
-    title('streams a multipart upload (3 parts) in and out with its sha256, staged out of sight until published'),
+    title('detects an object changed behind its back on get and stream (ARTIFACT_CHECKSUM_MISMATCH)'),
     async () => {
-      const store = createS3ArtifactStore({ ...storeOptions(), partSizeBytes: 5 * 1024 * 1024 });
-      const part = Buffer.alloc(1024 * 1024);
-      let produced = 0;
-      const hash = createHash('sha256');
-      // 12 MiB produced lazily: the store never gets it whole.
-      const source = Readable.from(
-        (function* () {
-          for (let index = 0; index < 12; index++) {
-            part.fill(index);
-            hash.update(part);
-            produced += part.byteLength;
-            yield Buffer.from(part);
-          }
-        })(),
+      const options = storeOptions();
+      const store = createS3ArtifactStore(options);
+      await store.put('artifact://model.bin', 'the real weights');
+      // Another writer replaces the bytes but not the recorded checksum.
+      const { S3Client, CopyObjectCommand, PutObjectCommand, HeadObjectCommand } = await import(
+        '@aws-sdk/client-s3'
       );
-      const info = await store.put('artifact://big/weights.bin', source);
-      expect(info).toMatchObject({ size: produced, sha256: hash.digest('hex') });
-      const read = createHash('sha256');
-      let size = 0;
-      for await (const chunk of store.stream('artifact://big/weights.bin')) {
-        read.update(chunk as Buffer);
-        size += (chunk as Buffer).byteLength;
-      }
-      expect({ size, sha256: read.digest('hex') }).toEqual({ size: info.size, sha256: info.sha256 });
-      // Nothing of the staging area shows, and nothing is left in it.
-      expect((await store.list('artifact://')).map((entry) => entry.uri)).toEqual(['artifact://big/weights.bin']);
+      const client = new S3Client({
+        endpoint: options.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: options.credentials,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      });
+      const key = `${options.prefix}model.bin`;
+      const { Metadata } = await client.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key }));
+      await client.send(
+        new PutObjectCommand({ Bucket: options.bucket, Key: `${key}.evil`, Body: 'tampered', Metadata }),
+      );
+      await client.send(
+        new CopyObjectCommand({
+          Bucket: options.bucket,
+          Key: key,
+          CopySource: `${options.bucket}/${key}.evil`,
+          MetadataDirective: 'COPY',
+        }),
+      );
+      const codeOf = async (promise: Promise<unknown>) =>
+        promise.then(
+          () => 'no error',
+          (error: unknown) => (TunekitError.isInstance(error) ? error.code : String(error)),
+        );
+      expect(await codeOf(store.get('artifact://model.bin'))).toBe('ARTIFACT_CHECKSUM_MISMATCH');
+      const drain = async () => {
+        for await (const _chunk of store.stream('artifact://model.bin')) {
+          // read to the end
+        }
+      };
+      expect(await codeOf(drain())).toBe('ARTIFACT_CHECKSUM_MISMATCH');
+      client.destroy();
       store.close();
     },
-    60_000,
   );
-
-  it(title('detects an object changed behind its back on get and stream (ARTIFACT_CHECKSUM_MISMATCH)'), async () => {
-    const options = storeOptions();
-    const store = createS3ArtifactStore(options);
-    await store.put('artifact://model.bin', 'the real weights');
-    // Another writer replaces the bytes but not the recorded checksum.
-    const { S3Client, CopyObjectCommand, PutObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({
-      endpoint: options.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: options.credentials,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
-    const key = `${options.prefix}model.bin`;
-    const { Metadata } = await client.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key }));
-    await client.send(
-      new PutObjectCommand({ Bucket: options.bucket, Key: `${key}.evil`, Body: 'tampered', Metadata }),
-    );
-    await client.send(
-      new CopyObjectCommand({
-        Bucket: options.bucket,
-        Key: key,
-        CopySource: `${options.bucket}/${key}.evil`,
-        MetadataDirective: 'COPY',
-      }),
-    );
-    const codeOf = async (promise: Promise<unknown>) =>
-      promise.then(
-        () => 'no error',
-        (error: unknown) => (TunekitError.isInstance(error) ? error.code : String(error)),
-      );
-    expect(await codeOf(store.get('artifact://model.bin'))).toBe('ARTIFACT_CHECKSUM_MISMATCH');
-    const drain = async () => {
-      for await (const _chunk of store.stream('artifact://model.bin')) {
-        // read to the end
-      }
-    };
-    expect(await codeOf(drain())).toBe('ARTIFACT_CHECKSUM_MISMATCH');
-    client.destroy();
-    store.close();
-  });
 
   it(title('a put whose source fails midway keeps the previous content'), async () => {
     const store = openStore();
@@ -137,9 +142,11 @@ describe.skipIf(!available)('s3 artifact store', () => {
     const reader = await createTunekit({ artifacts: { s3 } });
     try {
       await writer.artifacts.put('artifact://jobs/j1/checkpoints/step-1/state.json', '{"step":1}');
-      expect(Buffer.from(await reader.artifacts.get('artifact://jobs/j1/checkpoints/step-1/state.json')).toString()).toBe(
-        '{"step":1}',
-      );
+      expect(
+        Buffer.from(
+          await reader.artifacts.get('artifact://jobs/j1/checkpoints/step-1/state.json'),
+        ).toString(),
+      ).toBe('{"step":1}');
       expect(reader.artifacts.localPath).toBeUndefined();
     } finally {
       await Promise.all([writer.close(), reader.close()]);

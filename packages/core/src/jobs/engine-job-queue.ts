@@ -541,7 +541,18 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       const registered = { handler: handler as JobHandler<unknown, unknown>, options: kindOptions };
       kinds.set(kind, registered);
       if (started) {
-        attach(kind, registered).catch((error: unknown) =>
+        const attachWithRetries = async () => {
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              return await attach(kind, registered);
+            } catch (error) {
+              if (closed || attempt >= 5) throw error;
+              logger.warn({ err: error, kind, attempt }, 'Starting to take jobs of a kind failed; retrying');
+              await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+            }
+          }
+        };
+        attachWithRetries().catch((error: unknown) =>
           logger.error({ err: error, kind }, 'Starting to take jobs of a kind failed'),
         );
       }

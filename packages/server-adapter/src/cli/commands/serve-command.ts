@@ -8,6 +8,7 @@ import { createFirstAdmin, ensureJwtSecret, type FirstAdmin } from '../first-run
 import { DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
 import { parseCommandLine } from '../parse-command-line.js';
+import { scaleOutOptionsFromEnvironment } from '../scale-out-options.js';
 
 /** The `tunekit serve` configuration file (JSON): server options plus where the kit keeps its state. */
 export const ServeConfigSchema = z
@@ -90,7 +91,12 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
   const plugins: TunekitPlugin[] = [];
   if (config.trainer) plugins.push((await import('@tunekit/trainer')).trainerPlugin());
   if (config.registry) plugins.push((await import('@tunekit/registry')).registryPlugin());
-  const kit = await createTunekit({ dataDirectory, plugins });
+  // In a deployment (TUNEKIT_STORAGE_URL …) the API submits jobs that `tunekit worker` processes run.
+  const kit = await createTunekit({
+    dataDirectory,
+    plugins,
+    ...scaleOutOptionsFromEnvironment(context.env, { work: false }),
+  });
   const serverOptions = config.server as CreateServerOptions;
   const jwtSecret =
     context.env.TUNEKIT_JWT_SECRET ||
