@@ -252,6 +252,7 @@ export {
 } from './jobs/with-job-contracts.js';
 export { createTunekit, DEFAULT_ARTIFACTS_FOLDER, DEFAULT_SQLITE_FILE } from './kit/create-tunekit.js';
 export type { OperationContext } from './kit/operation-context.js';
+export { installPluginServiceHints, PLUGIN_SERVICE_HINTS } from './kit/plugin-service-hints.js';
 export type { Tunekit } from './kit/tunekit.js';
 export {
   ArtifactStoreInstanceSchema,

@@ -130,6 +130,20 @@ describe('registryPlugin', () => {
     await reopened.close();
   });
 
+  it('without the plugin, kit.registry is a coded error naming the plugin to add (was a raw TypeError)', async () => {
+    const kit = await createTunekit();
+    try {
+      expect(() => kit.registry.get('notes-lora@1')).toThrow(
+        expect.objectContaining({
+          code: 'SERVICE_MISSING',
+          message: expect.stringContaining('add registryPlugin() from @tunekit/registry'),
+        }),
+      );
+    } finally {
+      await kit.close();
+    }
+  });
+
   it('uses an embedder registered by name on the extension point, and reports a missing one', async () => {
     const kit = await createTunekit({
       plugins: [

@@ -21,7 +21,7 @@ declare module '@tunekit/core' {
   interface Tunekit {
     /**
      * The model registry, present when `registryPlugin()` is installed (the same object as
-     * `kit.get(RegistryKey)`; reading it without the plugin gives undefined).
+     * `kit.get(RegistryKey)`; reading it without the plugin throws `SERVICE_MISSING` naming the plugin).
      */
     readonly registry: ModelRegistry;
   }

@@ -29,7 +29,7 @@ const storeOptions = (): S3ArtifactStoreOptions => {
     bucket: running.bucket,
     prefix: `case-${stores}/`,
     endpoint: running.endpoint,
-    credentials: running.credentials,
+    credentials: { ...running.credentials },
     maxAttempts: 2,
   };
 };

@@ -99,14 +99,27 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
     return boss;
   };
   const sql = (text: string, values: unknown[]) => started().getDb().executeSql(text, values);
+  // Queue creation adds a partition with foreign keys: concurrent creations can deadlock
+  // (PostgreSQL aborts one), so they run one at a time here and are retried across processes.
+  let creations: Promise<unknown> = Promise.resolve();
+  const createQueue = async (kind: string) => {
+    const instance = started();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await instance.createQueue(kind);
+        return;
+      } catch (error) {
+        if ((await instance.getQueue(kind).catch(() => null)) !== null) return;
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+      }
+    }
+  };
   const ensureQueue = (kind: string) => {
     let creating = created.get(kind);
     if (creating === undefined) {
-      const instance = started();
-      // Two processes may create one queue at once; the loser finds it created.
-      creating = instance.createQueue(kind).catch(async (error: unknown) => {
-        if ((await instance.getQueue(kind)) === null) throw error;
-      });
+      creating = creations.then(() => createQueue(kind));
+      creations = creating.catch(() => undefined);
       created.set(kind, creating);
       creating.catch(() => created.delete(kind));
     }

@@ -25,6 +25,7 @@ import { createLocalTracker } from '../trackers/local-tracker.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { createTrackerHub } from '../trackers/tracker-hub.js';
 import { openJobQueue } from './open-job-queue.js';
+import { installPluginServiceHints } from './plugin-service-hints.js';
 import type { Tunekit } from './tunekit.js';
 import { type TunekitOptions, TunekitOptionsSchema } from './tunekit-options.js';
 
@@ -143,6 +144,7 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
         return closing;
       },
     } as Partial<MutableKit> as MutableKit;
+    installPluginServiceHints(kit);
 
     // Built-in services: add one line per service here (created after storage, artifacts, events and
     // jobs, before plugins; wrap in closeOnKitClose(service, (s) => s.close()) when it must be closed).

@@ -8,7 +8,7 @@ import { z } from 'zod';
  *
  * `backward` chooses how d(loss)/d(x) = dy·W is computed through a quantized layer:
  * - `dequantize` (default): the graph unpacks the same codes and scales the forward `MatMulNBits`
- *   reads (BitShift, one per-axis `DequantizeLinear`) into float32 `W` for one Gemm: forward and
+ *   reads (uint8 Div/Mul/Sub, one per-axis `DequantizeLinear`) into float32 `W` for one Gemm: forward and
  *   backward use exactly the same dequantized matrix.
  * - `transposed-copy`: a second `MatMulNBits` on `Wᵀ` quantized from the dequantized `W` (blocks
  *   along the output axis); no float matrix is materialized, at the price of a second rounding

@@ -1,16 +1,14 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Predictor, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
 import type {
   ChatMessage,
   ClassificationPrediction,
-  Classifier,
   GenerationChunk,
   GenerationOptionsInput,
   GenerationResult,
+  OpenedModel,
   PredictOptions,
-  Trainer,
 } from '@tunekit/trainer';
 import { z } from 'zod';
 
@@ -37,7 +35,7 @@ export type ServedModel = z.infer<typeof ServedModelSchema>;
 /** A served model as callers write it. */
 export type ServedModelInput = z.input<typeof ServedModelSchema>;
 
-/** A loaded model: generation with its current weights. */
+/** A loaded generative model (opened with `openModel`): generation and log-probabilities. */
 export interface LoadedModel {
   readonly id: string;
   readonly source: ServedModel;
@@ -45,6 +43,8 @@ export interface LoadedModel {
   readonly loadedAt: string;
   generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
+  /** Natural-log probability of each token after the first given its prefix (see `openModel`). */
+  logProbabilities(tokenIds: readonly number[]): Promise<number[]>;
   /** Tokens of a text under the model's tokenizer (no special tokens added): usage accounting. */
   countTokens(text: string): number;
   /**
@@ -109,20 +109,29 @@ export function createModelCache(
   const sources = new Map(
     Object.entries(configured).map(([id, source]) => [id, ServedModelSchema.parse(source)]),
   );
-  const loading = new Map<string, Promise<{ model: LoadedModel; trainer: Trainer; cleanup?: string }>>();
-  const classifying = new Map<
-    string,
-    Promise<{ model: LoadedClassifier; classifier: Classifier; cleanup?: string }>
-  >();
+  const loading = new Map<string, Promise<{ model: LoadedModel; opened: OpenedModel }>>();
+  const classifying = new Map<string, Promise<{ model: LoadedClassifier; opened: OpenedModel }>>();
+
+  /** Opens a served model with the trainer's one inference entry (`openModel`). */
+  const open = async (source: ServedModel): Promise<OpenedModel> => {
+    const { openModel } = await import('@tunekit/trainer');
+    return openModel(source.path, {
+      kit,
+      adapter: source.adapter,
+      tokenizer: source.tokenizer,
+      device: source.device,
+      threads: source.threads,
+    });
+  };
 
   const describe = async (id: string): Promise<ServedModel | undefined> => {
     const known = sources.get(id);
     if (known) return known;
     if (id.startsWith(JOB_MODEL_PREFIX)) return fromJob(id.slice(JOB_MODEL_PREFIX.length));
     // A registry version (id, `name@stage` or a bare name) trained by a job of this kit: base model of the job + the version's adapter.
-    const registry = (
-      kit as Tunekit & { registry?: { get(reference: string): Promise<RegistryVersion | undefined> } }
-    ).registry;
+    const registry = kit.has({ id: 'registry' })
+      ? kit.get<{ get(reference: string): Promise<RegistryVersion | undefined> }>({ id: 'registry' })
+      : undefined;
     // A bare model name (`tone`) means its production version (`tone@production`).
     const reference = id.includes('@') ? id : `${id}@production`;
     const version = registry ? await registry.get(reference).catch(() => undefined) : undefined;
@@ -154,16 +163,6 @@ export function createModelCache(
       adapter: output.output,
       baseModel: servedBase ?? input.registerAs?.baseModel,
     });
-  };
-
-  /** A local folder for an adapter given as an `artifact://` prefix (downloaded when the store is not on disk). */
-  const adapterFolder = async (adapter: string): Promise<{ folder: string; cleanup?: string }> => {
-    if (!adapter.startsWith('artifact://')) return { folder: adapter };
-    const folder = await mkdtemp(join(tmpdir(), 'tunekit-adapter-'));
-    for (const file of await kit.artifacts.list(`${adapter.replace(/\/+$/, '')}/`)) {
-      await writeFile(join(folder, basename(file.uri)), await kit.artifacts.get(file.uri));
-    }
-    return { folder, cleanup: folder };
   };
 
   /** The source of a served id; `NOT_FOUND` when unknown. */
@@ -211,31 +210,23 @@ export function createModelCache(
       entry = (async () => {
         const source = await requireSource(id);
         await assertTask(id, source, 'sequence-classification');
-        const { createClassifier } = await import('@tunekit/trainer');
-        const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
-        try {
-          const classifier = await createClassifier({
-            model: source.path,
-            adapter: adapter?.folder,
-            tokenizer: source.tokenizer,
-            device: source.device,
-            threads: source.threads,
-            baseModel: source.baseModel,
-            language: source.language,
-          });
-          const model: LoadedClassifier = {
-            id,
-            source,
-            device: classifier.device,
-            labels: classifier.labels,
-            loadedAt: new Date().toISOString(),
-            predict: (text, options) => classifier.predict(text, options),
-          };
-          return { model, classifier, cleanup: adapter?.cleanup };
-        } catch (error) {
-          if (adapter?.cleanup) await rm(adapter.cleanup, { recursive: true, force: true });
-          throw error;
-        }
+        const opened = await open(source);
+        const model: LoadedClassifier = {
+          id,
+          source,
+          device: opened.device,
+          labels: opened.labels,
+          loadedAt: new Date().toISOString(),
+          predict: async (text, options) => {
+            const prediction = await opened.predict(text, options);
+            return {
+              ...prediction,
+              base_model: source.baseModel ?? prediction.base_model,
+              ...(source.language === undefined ? {} : { language: source.language }),
+            };
+          },
+        };
+        return { model, opened };
       })();
       classifying.set(id, entry);
       // A failed load is not cached: the next request tries again.
@@ -250,33 +241,19 @@ export function createModelCache(
       entry = (async () => {
         const source = await requireSource(id);
         await assertTask(id, source, 'causal-language-modeling');
-        const { createJinjaChatFormatter, createTrainer, loadPeftAdapter, simpleChatPrompt } = await import(
-          '@tunekit/trainer'
-        );
-        const adapter = source.adapter ? await adapterFolder(source.adapter) : undefined;
-        const trainer = await createTrainer({
-          model: source.path,
-          tokenizer: source.tokenizer,
-          lora: adapter ? await loadPeftAdapter(adapter.folder) : undefined,
-          device: source.device,
-          threads: source.threads,
-        });
+        const opened = await open(source);
         const model: LoadedModel = {
           id,
           source,
-          get device() {
-            return trainer.device;
-          },
+          device: opened.device,
           loadedAt: new Date().toISOString(),
-          generate: (prompt, options) => trainer.generate(prompt, options),
-          stream: (prompt, options) => trainer.stream(prompt, options),
-          countTokens: (text) => trainer.tokenizer.encode(text).length,
-          chatPrompt: (messages) =>
-            trainer.tokenizer.chatTemplate
-              ? createJinjaChatFormatter(trainer.tokenizer.chatTemplate).prompt(messages)
-              : simpleChatPrompt(messages),
+          generate: (prompt, options) => opened.generate(prompt, options),
+          stream: (prompt, options) => opened.stream(prompt, options),
+          logProbabilities: (tokenIds) => opened.logProbabilities(tokenIds),
+          countTokens: (text) => opened.tokenizer.encode(text).length,
+          chatPrompt: (messages) => opened.chatPrompt(messages),
         };
-        return { model, trainer, cleanup: adapter?.cleanup };
+        return { model, opened };
       })();
       loading.set(id, entry);
       // A failed load is not cached: the next request tries again.
@@ -294,9 +271,15 @@ export function createModelCache(
     predictor(id, options = { temperature: 0, maxTokens: 32 }) {
       return {
         id,
-        predict: async ({ input }) => ({
-          text: (await (await load(id)).generate(String(input), options)).text,
-        }),
+        // Generated text, and the reference's real per-token log-probabilities when the row has one.
+        predict: async (input, predictOptions) => {
+          await load(id);
+          const loaded = await loading.get(id);
+          if (!loaded)
+            throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+          const { modelPredictor } = await import('@tunekit/trainer');
+          return modelPredictor(loaded.opened, { id, generation: options }).predict(input, predictOptions);
+        },
       };
     },
     async close() {
@@ -305,16 +288,14 @@ export function createModelCache(
       for (const entry of classifiers) {
         const loaded = await entry.catch(() => undefined);
         if (!loaded) continue;
-        await loaded.classifier.close();
-        if (loaded.cleanup) await rm(loaded.cleanup, { recursive: true, force: true });
+        await loaded.opened.close();
       }
       const entries = [...loading.values()];
       loading.clear();
       for (const entry of entries) {
         const loaded = await entry.catch(() => undefined);
         if (!loaded) continue;
-        await loaded.trainer.close();
-        if (loaded.cleanup) await rm(loaded.cleanup, { recursive: true, force: true });
+        await loaded.opened.close();
       }
     },
   };

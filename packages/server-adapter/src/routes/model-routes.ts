@@ -19,7 +19,7 @@ export const REGISTRY_SERVICE_ID = 'registry';
 export function registryOf(server: ServerContext): ModelRegistry {
   const kit = server.kit as Tunekit & { registry?: ModelRegistry };
   const id = server.options.registryService ?? REGISTRY_SERVICE_ID;
-  const registry = kit.has({ id }) ? kit.get<ModelRegistry>({ id }) : kit.registry;
+  const registry = kit.has({ id }) ? kit.get<ModelRegistry>({ id }) : undefined;
   if (!registry) {
     throw new TunekitError({
       code: 'NOT_IMPLEMENTED',

@@ -307,7 +307,7 @@ export const completionsRoute = defineRoute({
 async function productionModels(server: ServerContext): Promise<{ name: string; created: number }[]> {
   const kit = server.kit as Tunekit & { registry?: ModelRegistry };
   const id = server.options.registryService ?? REGISTRY_SERVICE_ID;
-  const registry = kit.has({ id }) ? kit.get<ModelRegistry>({ id }) : kit.registry;
+  const registry = kit.has({ id }) ? kit.get<ModelRegistry>({ id }) : undefined;
   if (!registry) return [];
   const found: { name: string; created: number }[] = [];
   let cursor: string | undefined;

@@ -107,6 +107,16 @@ export class TextGenerator {
     }
   }
 
+  /**
+   * The logits of every position of `tokenIds` in one run (no cache): row `i` (of `vocab` floats)
+   * scores the token after `tokenIds[i]`. At most the model's positions.
+   */
+  async logits(tokenIds: readonly number[]): Promise<{ logits: Float32Array; vocab: number }> {
+    const { output } = await this.run([...tokenIds], 0, this.emptyPast());
+    const logits = output.logits as Tensor;
+    return { logits: logits.data as Float32Array, vocab: logits.dims[2] as number };
+  }
+
   private emptyPast(): Record<string, Tensor> {
     const { ort, graph } = this.context;
     const past: Record<string, Tensor> = {};

@@ -49,12 +49,19 @@ export function buildChunkedHead(graph: Graph, options: ChunkedHeadOptions): Chu
     const iterations = ceilDivide(tokens, graph.int64s([chunkTokens]));
     const chunk = ceilDivide(tokens, iterations);
     const padding = graph.sub(graph.mul(iterations, chunk), tokens);
-    const pads = graph.concat([graph.int64s([0, 0]), padding, graph.int64s([0])], 0);
     const paddedTokens = graph.unknownDimension();
-    const pad = (value: Value) =>
-      graph.node('Pad', [value, pads], { mode: 'constant' }, [
+    // Concat with zero rows (onnxruntime's CUDA Pad has no int64 kernel, Concat has).
+    const pad = (value: Value) => {
+      const zeros = graph.node(
+        'ConstantOfShape',
+        [graph.concat([padding, graph.int64s([value.shape[1] as number])], 0)],
+        { value: { tensor: 0, dtype: value.dtype } },
+        [{ dtype: value.dtype, shape: [graph.unknownDimension(), value.shape[1] as number] }],
+      )[0] as Value;
+      return graph.node('Concat', [value, zeros], { axis: 0 }, [
         { dtype: value.dtype, shape: [paddedTokens, value.shape[1] as number] },
       ])[0] as Value;
+    };
     const paddedHidden = pad(hidden);
     const paddedLabels = pad(labels);
     const paddedWeights = options.headGradientWeights ? pad(options.headGradientWeights) : undefined;

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenizer } from '../tokenizers/load-tokenizer.js';
 import { getArchitecture } from './architecture-registry.js';
 import { createModel } from './create-model.js';
 import { loadModel } from './load-model.js';
@@ -67,8 +68,40 @@ describe('createModel / loadModel', () => {
       n_head: 1,
       directory: empty,
     });
+    // A misspelled option is named (it used to be a Node TypeError about a `path` argument).
+    const misspelled = await createModel({
+      architecture: 'gpt2',
+      outputDir: join(directory, 'x'),
+    } as never).catch((caught: unknown) => caught);
+    expect(misspelled).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((misspelled as Error).message).toContain('directory');
+    const unknownKey = await createModel({ architecture: 'gpt2', directory, outputDir: 'x' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((unknownKey as Error).message).toMatch(
+      /Unknown createModel option "outputDir" for gpt2: use architecture, directory/,
+    );
     await writeFile(join(empty, 'model.safetensors'), Buffer.alloc(0));
     await expect(loadModel(empty)).rejects.toMatchObject({ code: 'SAFETENSORS_INVALID' });
     await expect(loadModel(join(directory, 'nothing'))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+
+  it('gives a causal model without vocab_size the byte-level vocabulary and writes its tokenizer (bos/eos inside)', async () => {
+    const folder = join(directory, 'byte-level');
+    const config = await createModel({
+      architecture: 'gpt2',
+      directory: folder,
+      n_layer: 1,
+      n_embd: 8,
+      n_head: 2,
+    });
+    expect(config).toMatchObject({ vocab_size: 257, bos_token_id: 256, eos_token_id: 256 });
+    const tokenizer = await loadTokenizer(folder);
+    expect(tokenizer.vocabSize).toBe(257);
+    expect(tokenizer.specialTokens.eos).toBe(256);
+    expect(tokenizer.decode(tokenizer.encode('héllo'))).toBe('héllo');
+    await expect(
+      createModel({ architecture: 'gpt2', directory: folder, vocab_size: 100, tokenizer: 'byte-level' }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });

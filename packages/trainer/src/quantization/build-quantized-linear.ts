@@ -20,10 +20,11 @@ export function matMulNBits(graph: Graph, x: Value, matrix: Int4BlockValues): Va
 
 /**
  * The float32 matrix `[rows, columns]` of an int4 block matrix, computed in the graph with standard
- * operators: nibbles by `BitShift` (low = `(b << 4) >> 4`, high = `b >> 4`), interleaved by
+ * operators: nibbles by uint8 `Div`/`Mul`/`Sub` (high = `b / 16`, low = `b − 16·high`; the CUDA provider has
+ * no `BitShift` kernel), interleaved by
  * Concat, then `(code − 8)·scale` by one per-axis `DequantizeLinear` (a scale and zero point 8 per
  * block), the values `MatMulNBits` multiplies by. `dependency` is any
- * run-time float tensor (its first element is read): the shift amounts and the scales pass through
+ * run-time float tensor (its first element is read): the divisor and the scales pass through
  * `+ 0` values derived from it (`Less(v, v)` is false even for NaN), so onnxruntime's constant
  * folding cannot turn the dequantization into a float32 initializer (which would undo the memory
  * savings); the matrix exists only while the backward pass uses it.
@@ -33,13 +34,11 @@ export function dequantizeInt4BlockValues(graph: Graph, matrix: Int4BlockValues,
   const blocks = columns / blockSize;
   const first = graph.slice(graph.reshape(dependency, [-1]), [0], [1], [0]);
   const never = graph.node('Less', [first, first], {}, [{ dtype: 'bool', shape: [1] }])[0] as Value;
-  const shift = graph.add(graph.constant([4], 'uint8', [1]), graph.cast(never, 'uint8'));
-  const bitShift = (value: Value, direction: 'LEFT' | 'RIGHT') =>
-    graph.node('BitShift', [value, shift], { direction }, [
-      { dtype: 'uint8', shape: value.shape },
-    ])[0] as Value;
-  const low = bitShift(bitShift(matrix.data, 'LEFT'), 'RIGHT');
-  const high = bitShift(matrix.data, 'RIGHT');
+  // Nibbles with uint8 arithmetic (onnxruntime's CUDA provider has no BitShift kernel):
+  // high = byte / 16, low = byte − 16·high.
+  const sixteen = graph.add(graph.constant([16], 'uint8', [1]), graph.cast(never, 'uint8'));
+  const high = graph.div(matrix.data, sixteen);
+  const low = graph.sub(matrix.data, graph.mul(high, sixteen));
   const codes = graph.reshape(graph.concat([graph.unsqueeze(low, [3]), graph.unsqueeze(high, [3])], 3), [
     rows * blocks,
     blockSize,

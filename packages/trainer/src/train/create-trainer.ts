@@ -7,7 +7,7 @@ import {
   TunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
-import { createDeviceSession } from '../backends/create-device-session.js';
+import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
 import { prepareClassificationSequences } from '../data/prepare-classification-sequences.js';
@@ -21,10 +21,11 @@ import type {
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
-import { resolveLoraConfig } from '../lora/lora-config.js';
+import { DEFAULT_LORA_TARGET_MODULES, resolveLoraConfig } from '../lora/lora-config.js';
 import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
+import type { SerializedModel } from '../onnx/serialize-model.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -146,13 +147,15 @@ export function modelPositions(config: unknown): number {
   return typeof positions === 'number' ? positions : 1024;
 }
 
-async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
+/** A model in memory as is, or a folder loaded with `loadModel` (its `directory` kept). */
+export async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
   if (typeof model !== 'string') return model;
   const loaded = await loadModel(model);
   return { ...(loaded as TrainerModel), directory: model };
 }
 
-async function resolveTokenizer(
+/** The given tokenizer, a folder's `tokenizer.json`, the model folder's, else the byte-level tokenizer. */
+export async function resolveTokenizer(
   tokenizer: Tokenizer | string | undefined,
   model: TrainerModel,
 ): Promise<Tokenizer> {
@@ -190,6 +193,21 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       'config' in options.lora && typeof options.lora.config === 'object'
         ? (options.lora as LoraAdapters)
         : { config: resolveLoraConfig(options.lora as LoraConfigInput, modelType(model.config)) };
+  }
+  if (adapters && model.architecture.loraTargetModules) {
+    // Check the target names against the model now, not when the first step builds its graph.
+    const modules = model.architecture.loraTargetModules(model.config);
+    const config = adapters.config;
+    if (!modules.some((module) => isLoraTarget(config, module.modulePath))) {
+      const names = [...new Set(modules.map((module) => module.modulePath.split('.').at(-1)))];
+      const type = modelType(model.config);
+      throw new TunekitError({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        message: `LoRA targetModules [${config.targetModules.join(', ')}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
+        details: { issues: [{ path: 'lora.targetModules', message: 'match no module' }], modules: names },
+      });
+    }
   }
   if (adapters?.weights && adapters.strict !== false && model.architecture.loraTargetModules) {
     // Refuse an adapter that would change nothing or leave tensors unused before anything runs.
@@ -263,8 +281,12 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     onWarning: (message: string, details: Record<string, unknown>) =>
       options.events?.emit('warning:raised', { source: 'trainer', message, details }),
   };
-  const openSession = async (bytes: Uint8Array): Promise<InferenceSession> => {
-    const opened = await createDeviceSession(bytes, sessionOptions);
+  // Graphs whose frozen weights exceed 64 MiB keep them in external data, which onnxruntime maps
+  // from a file instead of copying them out of the model bytes (see `createGraphSession`).
+  const openSession = async (
+    serialized: Pick<SerializedModel, 'model' | 'externalData'>,
+  ): Promise<InferenceSession> => {
+    const opened = await createGraphSession(serialized, sessionOptions);
     device = opened.device;
     // Once `auto` has resolved, later sessions go straight to the same device.
     sessionOptions.device = opened.device as Device;
@@ -294,10 +316,11 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         gradients,
         preference,
         quantization: options.quantization,
+        externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
-    const session = await openSession(graph.model);
-    const evaluation = options.dropout ? await openSession(build(false, false).model) : undefined;
+    const session = await openSession(graph);
+    const evaluation = options.dropout ? await openSession(build(false, false)) : undefined;
     const training = { graph, session, evaluation };
     trainingByObjective.set(key, training);
     return training;
@@ -342,8 +365,9 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       kvCache: true,
       // The same 4-bit base as the training graphs; the adapters stay a live float32 branch.
       quantization: options.quantization,
+      externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
     });
-    inferenceSession = await openSession(graph.model);
+    inferenceSession = await openSession(graph);
     inference = new TextGenerator({
       ort,
       session: inferenceSession,

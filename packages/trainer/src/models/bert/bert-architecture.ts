@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { PEFT_PREFIX } from '../../lora/lora-weights.js';
 import { Graph, type Value } from '../../onnx/graph.js';
 import type { FloatTensor, TensorMap } from '../../safetensors/tensor-map.js';
+import { buildClassificationLoss } from '../build-classification-loss.js';
 import { declareModelWeights } from '../declare-model-weights.js';
 import { finishInferenceGraph } from '../finish-inference-graph.js';
 import { finishTrainingGraph } from '../finish-training-graph.js';
@@ -137,9 +138,7 @@ function makeArchitecture<Config extends BertFamilyConfig>(
       inputIds,
       attentionMask,
     });
-    const loss = graph.scope('loss', () =>
-      graph.softmaxCrossEntropyLoss(logits, labels, { ignoreIndex: -100 }),
-    );
+    const loss = buildClassificationLoss(graph, logits, labels);
     return finishTrainingGraph(graph, options, {
       loss,
       parameters,

@@ -1,0 +1,3 @@
+export * from './model-predictor.js';
+export * from './open-model.js';
+export * from './resolve-model-source.js';
