@@ -9,12 +9,14 @@ import {
   createStorage,
   type EventBus,
   type FileArtifactStore,
+  type ModelStage,
   type Storage,
+  TunekitError,
   type TunekitEventMap,
   type TunekitEventName,
 } from '@tunekit/core';
 import { createModelRegistry, type ModelRegistryOptions } from './create-model-registry.js';
-import type { ModelRegistry } from './model-registry.js';
+import type { ModelRegistry, RegisterModelInput } from './model-registry.js';
 
 /** Storage drivers the registry tests run against. */
 export type HarnessDriver = 'memory' | 'sqlite';
@@ -82,4 +84,39 @@ export async function createRegistryHarness(
       await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** The `TunekitError` an action throws (fails when it throws nothing or something else). */
+export async function caught(action: () => unknown): Promise<TunekitError> {
+  try {
+    await action();
+  } catch (error) {
+    if (TunekitError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a TunekitError');
+}
+
+/** Every model stage. */
+export const stages: ModelStage[] = ['draft', 'staging', 'production', 'archived'];
+
+/** A registration input for `name` with test defaults. */
+export function modelInput(name: string, extra: Partial<RegisterModelInput> = {}): RegisterModelInput {
+  return {
+    name,
+    artifactUri: `artifact://models/${name}`,
+    baseModel: 'gpt2',
+    task: 'text-generation',
+    ...extra,
+  };
+}
+
+/** Registers a version and moves it to `stage` by allowed steps. */
+export async function versionIn(registry: ModelRegistry, name: string, stage: ModelStage) {
+  const version = await registry.register(modelInput(name));
+  if (stage === 'draft') return version;
+  if (stage === 'archived') return registry.transition(version.id, 'archived');
+  await registry.transition(version.id, 'staging');
+  if (stage === 'staging') return registry.require(version.id);
+  return registry.deploy(version.id);
 }

@@ -14,7 +14,6 @@ import { createEventBus } from '../events/create-event-bus.js';
 import { createFeedbackService } from '../feedback/create-feedback-service.js';
 import { createInProcessJobQueue } from '../jobs/in-process-job-queue.js';
 import { withJobContracts } from '../jobs/with-job-contracts.js';
-import { installPluginServiceHints } from './plugin-service-hints.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
 import { createExtensions } from '../plugins/create-extensions.js';
@@ -25,6 +24,7 @@ import { createStorage } from '../storage/create-storage.js';
 import { createLocalTracker } from '../trackers/local-tracker.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { createTrackerHub } from '../trackers/tracker-hub.js';
+import { installPluginServiceHints } from './plugin-service-hints.js';
 import type { Tunekit } from './tunekit.js';
 import { type TunekitOptions, TunekitOptionsSchema } from './tunekit-options.js';
 

@@ -6,9 +6,11 @@ import { TunekitError } from '../errors/tunekit-error.js';
  * its plugin is a `SERVICE_MISSING` error that names the plugin to add (instead of `undefined` and
  * a `TypeError` one line later). A plugin that provides the property replaces the hint.
  */
-export const PLUGIN_SERVICE_HINTS: Readonly<Record<string, { plugin: string; from: string }>> = Object.freeze({
-  registry: { plugin: 'registryPlugin()', from: '@tunekit/registry' },
-});
+export const PLUGIN_SERVICE_HINTS: Readonly<Record<string, { plugin: string; from: string }>> = Object.freeze(
+  {
+    registry: { plugin: 'registryPlugin()', from: '@tunekit/registry' },
+  },
+);
 
 /** Defines, on `kit`, a getter per {@link PLUGIN_SERVICE_HINTS} entry that throws `SERVICE_MISSING`. */
 export function installPluginServiceHints(kit: object): void {

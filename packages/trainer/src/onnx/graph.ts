@@ -1,52 +1,31 @@
-import { TunekitError } from '@tunekit/core';
-import type { DataType } from './data-type.js';
+import { type DataType, ONNX_DATA_TYPES } from './data-type.js';
+import type {
+  AttributeValue,
+  CustomGradient,
+  Dimension,
+  GraphNode,
+  Initializer,
+  Value,
+} from './graph-types.js';
+import {
+  broadcastShapes,
+  clampSlice,
+  graphError,
+  inferredSymbolicDimension,
+  product,
+  reducedShape,
+} from './shape-inference.js';
 import { type TensorData, tensorDataToNumbers, toTensorData } from './tensor-data.js';
 
-/** A dimension: a size, or a symbol (`batch`, `sequence`) for sizes known only at run time. */
-export type Dimension = number | string;
-
-/** A named tensor in the graph with its element type and (possibly symbolic) shape. */
-export interface Value {
-  readonly name: string;
-  readonly dtype: DataType;
-  readonly shape: readonly Dimension[];
-}
-
-/** Attribute values; numbers are ints unless the attribute is in {@link FLOAT_ATTRIBUTES}. */
-export type AttributeValue =
-  | number
-  | string
-  | number[]
-  | { floats: number[] }
-  | { float: number }
-  | { tensor: number; dtype: DataType }
-  | { graph: Graph };
-
-/** A node in builder form (names, not protobuf). */
-export interface GraphNode {
-  name: string;
-  opType: string;
-  domain: string;
-  inputs: string[];
-  outputs: string[];
-  attributes: Record<string, AttributeValue>;
-}
-
-/** An initializer: a named constant tensor stored in the model (or its external data). */
-export interface Initializer extends Value {
-  data: TensorData;
-}
-
-/** A hand-written gradient of a composite sub-graph, as {@link Graph.customGradient} records it. */
-export interface CustomGradient {
-  /** The sub-graph's inputs that receive gradients. */
-  inputs: Value[];
-  /** d(objective)/d(each input) from d(objective)/d(output). */
-  gradient: (outputGradient: Value) => Value[];
-}
-
-/** Attribute names whose numeric values are floats, not ints. */
-export const FLOAT_ATTRIBUTES: ReadonlySet<string> = new Set(['alpha', 'beta', 'epsilon', 'ratio', 'gamma']);
+export {
+  type AttributeValue,
+  type CustomGradient,
+  type Dimension,
+  FLOAT_ATTRIBUTES,
+  type GraphNode,
+  type Initializer,
+  type Value,
+} from './graph-types.js';
 
 /** Options of {@link Graph}. */
 export interface GraphOptions {
@@ -128,12 +107,7 @@ export class Graph {
 
   private register(value: Value): Value {
     if (this.values.has(value.name)) {
-      throw new TunekitError({
-        code: 'GRAPH_INVALID',
-        status: 500,
-        message: `Value "${value.name}" is defined twice`,
-        details: { name: value.name },
-      });
+      throw graphError(`Value "${value.name}" is defined twice`, { name: value.name });
     }
     this.values.set(value.name, value);
     return value;
@@ -205,12 +179,7 @@ export class Graph {
   value(name: string): Value {
     const value = this.values.get(name);
     if (!value) {
-      throw new TunekitError({
-        code: 'GRAPH_INVALID',
-        status: 500,
-        message: `Unknown value "${name}"`,
-        details: { name },
-      });
+      throw graphError(`Unknown value "${name}"`, { name });
     }
     return value;
   }
@@ -623,99 +592,7 @@ export class Graph {
   }
 }
 
-/** ONNX type number of a data type. */
+/** ONNX type number of a data type (from {@link ONNX_DATA_TYPES}). */
 export function onnxTypeNumber(dtype: DataType): number {
-  const table: Record<DataType, number> = {
-    float32: 1,
-    uint8: 2,
-    int32: 6,
-    int64: 7,
-    bool: 9,
-    float16: 10,
-    float64: 11,
-  };
-  return table[dtype];
-}
-
-function graphError(message: string, details: Record<string, unknown>): TunekitError {
-  return new TunekitError({ code: 'GRAPH_INVALID', status: 500, message, details });
-}
-
-function product(values: readonly number[], combine = (a: number, b: number) => a * b, initial = 1): number {
-  return values.reduce(combine, initial);
-}
-
-function clampSlice(start: number, end: number, size: number, step: number): [number, number] {
-  const normalize = (index: number, low: number, high: number) =>
-    Math.min(Math.max(index < 0 ? index + size : index, low), high);
-  return step > 0
-    ? [normalize(start, 0, size), normalize(end, 0, size)]
-    : [normalize(start, -1, size - 1), normalize(end, -1, size - 1)];
-}
-
-/**
- * The dimension that `-1` stands for in a reshape of `input` to `known` + `-1`, as a symbolic
- * product: `[batch, sequence, 4, 8]` to `[-1, 32]` gives `batch*sequence`, and to `[-1, 8]` gives
- * `4*batch*sequence`. Dimensions such as `batch*sequence` count as their factors. Returns undefined
- * when the known dimensions do not divide the input's (an unknown dimension then).
- */
-function inferredSymbolicDimension(
-  input: readonly Dimension[],
-  known: readonly Dimension[],
-): Dimension | undefined {
-  const factors = (shape: readonly Dimension[]) => {
-    let numeric = 1;
-    const symbols: string[] = [];
-    for (const size of shape) {
-      if (typeof size === 'number') numeric *= size;
-      else
-        for (const factor of size.split('*')) {
-          if (/^\d+$/.test(factor)) numeric *= Number(factor);
-          else symbols.push(factor);
-        }
-    }
-    return { numeric, symbols };
-  };
-  const whole = factors(input);
-  const part = factors(known);
-  const remaining = [...whole.symbols];
-  for (const symbol of part.symbols) {
-    const index = remaining.indexOf(symbol);
-    if (index < 0) return undefined;
-    remaining.splice(index, 1);
-  }
-  if (part.numeric === 0 || whole.numeric % part.numeric !== 0) return undefined;
-  const ratio = whole.numeric / part.numeric;
-  if (remaining.length === 0) return ratio;
-  return [...(ratio === 1 ? [] : [String(ratio)]), ...remaining].join('*');
-}
-
-/** NumPy broadcasting of two (possibly symbolic) shapes. */
-export function broadcastShapes(a: readonly Dimension[], b: readonly Dimension[]): Dimension[] {
-  const rank = Math.max(a.length, b.length);
-  const result: Dimension[] = [];
-  for (let index = 0; index < rank; index += 1) {
-    const left = a[a.length - rank + index] ?? 1;
-    const right = b[b.length - rank + index] ?? 1;
-    if (left === 1) result.push(right);
-    else if (right === 1) result.push(left);
-    else if (left === right) result.push(left);
-    else if (typeof left === 'number' && typeof right === 'string') result.push(left);
-    else if (typeof right === 'number' && typeof left === 'string') result.push(right);
-    else if (typeof left === 'string' && typeof right === 'string') result.push(left);
-    else throw graphError(`Shapes [${a}] and [${b}] do not broadcast`, { a, b });
-  }
-  return result;
-}
-
-function reducedShape(
-  shape: readonly Dimension[],
-  axes: readonly number[] | undefined,
-  keepDimensions: boolean,
-): Dimension[] {
-  const normalized = (axes ?? shape.map((_, index) => index)).map((axis) =>
-    axis < 0 ? axis + shape.length : axis,
-  );
-  if (keepDimensions) return shape.map((size, axis) => (normalized.includes(axis) ? 1 : size));
-  return shape.filter((_, axis) => !normalized.includes(axis));
+  return ONNX_DATA_TYPES[dtype];
 }
