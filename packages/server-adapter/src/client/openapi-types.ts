@@ -2147,14 +2147,28 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        targetModules?: string[];
+                        targetModules?: string[] | string;
+                        excludeModules?: string[] | string;
+                        layersToTransform?: number[] | number;
+                        layersPattern?: string[] | string;
+                        /** @default {} */
+                        rankPattern?: {
+                            [key: string]: number;
+                        };
+                        /** @default {} */
+                        alphaPattern?: {
+                            [key: string]: number;
+                        };
                         /** @default false */
                         rsLora?: boolean;
+                        modulesToSave?: string[];
                         /**
                          * @default none
-                         * @constant
+                         * @enum {string}
                          */
-                        bias?: "none";
+                        bias?: "none" | "all" | "lora_only";
+                        /** @default true */
+                        initLoraWeights?: boolean | "gaussian";
                     };
                     /**
                      * @default {
@@ -2738,14 +2752,28 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        targetModules?: string[];
+                        targetModules?: string[] | string;
+                        excludeModules?: string[] | string;
+                        layersToTransform?: number[] | number;
+                        layersPattern?: string[] | string;
+                        /** @default {} */
+                        rankPattern?: {
+                            [key: string]: number;
+                        };
+                        /** @default {} */
+                        alphaPattern?: {
+                            [key: string]: number;
+                        };
                         /** @default false */
                         rsLora?: boolean;
+                        modulesToSave?: string[];
                         /**
                          * @default none
-                         * @constant
+                         * @enum {string}
                          */
-                        bias?: "none";
+                        bias?: "none" | "all" | "lora_only";
+                        /** @default true */
+                        initLoraWeights?: boolean | "gaussian";
                     };
                     /**
                      * @default {
