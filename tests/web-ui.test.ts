@@ -193,12 +193,12 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
     await expect
       .poll(() => page.locator('#job-status').textContent(), { timeout: 120_000 })
       .toBe('succeeded');
-    const job = (await kit.jobs.list({ kind: 'train' })).items.find((candidate) =>
-      (candidate.input as { outputUri?: string }).outputUri?.includes('/polite-dpo/'),
+    const job = (await kit.jobs.list({ kind: 'train' })).items.find(
+      (candidate) => (candidate.input as { outputName?: string }).outputName === 'polite-dpo',
     );
     expect(job).toBeDefined();
-    const input = (job as { input: unknown }).input as { options: { dpo?: { beta: number } } };
-    expect(input.options.dpo).toEqual({ beta: 0.1 });
+    const input = (job as { input: unknown }).input as { dpo?: { beta: number } };
+    expect(input.dpo).toEqual({ beta: 0.1 });
     expect(problems).toEqual([]);
     await page.context().close();
   });
