@@ -85,17 +85,27 @@ async function openLoggedIn(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
+/** The part of the browser's globals the pixel checks use (this file is type-checked without the DOM library). */
+interface BrowserGlobals {
+  document: {
+    querySelector(selector: string): {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): {
+        getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray };
+      };
+    } | null;
+  };
+}
+
 /** Painted pixels of a chart's canvas and a checksum of them (0, 0 for a blank canvas). */
 function canvasPixels(page: Page, chart: string): Promise<{ painted: number; checksum: number }> {
   return page.evaluate((title) => {
-    const canvas = document.querySelector(`figure[data-chart="${title}"] canvas`) as HTMLCanvasElement | null;
+    const canvas = (globalThis as unknown as BrowserGlobals).document.querySelector(
+      `figure[data-chart="${title}"] canvas`,
+    );
     if (!canvas) return { painted: 0, checksum: 0 };
-    const data = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(
-      0,
-      0,
-      canvas.width,
-      canvas.height,
-    ).data;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     let painted = 0;
     let checksum = 0;
     for (let index = 0; index < data.length; index += 4) {
@@ -114,16 +124,11 @@ function canvasPixels(page: Page, chart: string): Promise<{ painted: number; che
 function seriesPixels(page: Page, chart: string, colour: [number, number, number]): Promise<number> {
   return page.evaluate(
     ({ title, rgb }) => {
-      const canvas = document.querySelector(
+      const canvas = (globalThis as unknown as BrowserGlobals).document.querySelector(
         `figure[data-chart="${title}"] canvas`,
-      ) as HTMLCanvasElement | null;
+      );
       if (!canvas) return 0;
-      const data = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(
-        0,
-        0,
-        canvas.width,
-        canvas.height,
-      ).data;
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
       let count = 0;
       for (let index = 0; index < data.length; index += 4) {
         const distance =
