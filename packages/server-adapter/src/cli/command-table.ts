@@ -7,6 +7,7 @@ import { modelsCommand } from './commands/models-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { trainCommand } from './commands/train-command.js';
 import { usersCommand } from './commands/users-command.js';
+import { workerCommand } from './commands/worker-command.js';
 
 /**
  * Every `tunekit` command, in the order `tunekit --help` lists them. Adding a command is one file in
@@ -21,4 +22,5 @@ export const COMMAND_TABLE: readonly CliCommand[] = [
   exportCommand,
   usersCommand,
   serveCommand,
+  workerCommand,
 ];

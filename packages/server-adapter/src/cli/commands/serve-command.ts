@@ -8,6 +8,7 @@ import { createFirstAdmin, ensureJwtSecret, type FirstAdmin } from '../first-run
 import { cliLoggerOf, DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
 import { parseCommandLine } from '../parse-command-line.js';
+import { scaleOutOptionsFromEnvironment } from '../scale-out-options.js';
 
 /** The `tunekit serve` configuration file (JSON): server options plus where the kit keeps its state. */
 export const ServeConfigSchema = z
@@ -95,7 +96,13 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
   if (config.registry) plugins.push((await import('@tunekit/registry')).registryPlugin());
   // pino on stderr: the kit's logs (jobs, datasets …), training steps at debug, one line per request.
   const logger = cliLoggerOf(context, values['log-level'], 'info');
-  const kit = await createTunekit({ dataDirectory, plugins, logger });
+  // In a deployment (TUNEKIT_STORAGE_URL …) the API submits jobs that `tunekit worker` processes run.
+  const kit = await createTunekit({
+    dataDirectory,
+    plugins,
+    logger,
+    ...scaleOutOptionsFromEnvironment(context.env, { work: false }),
+  });
   kit.events.on('training:step', (event) =>
     logger.debug(
       {
