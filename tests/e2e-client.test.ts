@@ -135,11 +135,11 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       body: {
         name: 'base-vs-lora',
         variants: [
-          { modelId: 'tiny-gpt2', weight: 1, name: 'base' },
-          { modelId: versionId, weight: 1, name: 'lora' },
+          { model_id: 'tiny-gpt2', weight: 1, name: 'base' },
+          { model_id: versionId, weight: 1, name: 'lora' },
         ],
-        successMetric: { kind: 'rating', name: 'rating' },
-        minSamplesPerVariant: 5,
+        success_metric: { kind: 'rating', name: 'rating' },
+        min_samples_per_variant: 5,
       },
     });
     const testId = test?.id as string;
@@ -155,7 +155,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       });
       const { response: recorded } = await alice.POST('/feedback', {
         body: {
-          modelId: assignment?.modelId as string,
+          model_id: assignment?.model_id as string,
           input: 'the cat',
           output: generated?.text ?? '',
           rating: assignment?.variant === 'lora' ? 5 : 2,
@@ -176,7 +176,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
     expect(byName.lora?.mean).toBe(5);
     expect(byName.base?.mean).toBe(2);
     expect(summary.winner).toBe('lora');
-    const { data: stats } = await admin.GET('/feedback/stats', { params: { query: { abTestId: testId } } });
+    const { data: stats } = await admin.GET('/feedback/stats', { params: { query: { ab_test_id: testId } } });
     expect(stats).toMatchObject({ count: 30 });
 
     // Everything alice changed is in the audit log with her name and a request id.

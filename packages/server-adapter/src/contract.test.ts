@@ -175,7 +175,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       rows,
       'application/x-ndjson',
     );
-    expect(version).toMatchObject({ name: `contract-${adapter}`, rowCount: 20, fileFormat: 'jsonl' });
+    expect(version).toMatchObject({ name: `contract-${adapter}`, row_count: 20, file_format: 'jsonl' });
     const form = new FormData();
     form.append('file', new Blob(['text\nfirst\nsecond\n']), 'rows.csv');
     const multipart = await call(
@@ -183,7 +183,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       as('alice', { method: 'POST', body: form }),
     );
     expect(multipart.status).toBe(201);
-    expect(await multipart.json()).toMatchObject({ rowCount: 2, fileFormat: 'csv' });
+    expect(await multipart.json()).toMatchObject({ row_count: 2, file_format: 'csv' });
     const { data: list } = await client.GET('/datasets');
     expect(list?.items.map((dataset) => dataset.name)).toContain(`contract-${adapter}`);
     const { data: versions } = await client.GET('/datasets/{name}/versions', {
@@ -193,7 +193,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const { data: stats } = await client.GET('/dataset-versions/{id}/stats', {
       params: { path: { id: version.id } },
     });
-    expect(stats).toMatchObject({ rowCount: 20 });
+    expect(stats).toMatchObject({ row_count: 20 });
     const validate = await call(
       '/datasets/validate',
       as('alice', {
@@ -202,7 +202,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         body: '{"text":"a"}\n{"nope":1}\n',
       }),
     );
-    expect(await validate.json()).toMatchObject({ report: { validRows: 1, invalidRows: 1 } });
+    expect(await validate.json()).toMatchObject({ report: { valid_rows: 1, invalid_rows: 1 } });
   });
 
   it('rejects oversized uploads and JSON bodies with 413, malformed JSON with 400, storing nothing', async () => {
@@ -217,7 +217,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(await kit.datasets.get('too-big')).toBeUndefined();
     const jsonBody = await call(
       '/feedback',
-      json('alice', 'POST', { modelId: 'm', input: 'x'.repeat(70 * 1024), output: 'y' }),
+      json('alice', 'POST', { model_id: 'm', input: 'x'.repeat(70 * 1024), output: 'y' }),
     );
     expect(jsonBody.status).toBe(413);
     const malformed = await call(
@@ -247,6 +247,13 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     });
     expect(tooLarge.items[0]).toMatchObject({
       details: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', status: 413 }),
+    });
+    // One wire format: a camelCase field is refused with the snake_case spelling to use, nothing stored.
+    const camel = await call('/feedback', json('alice', 'POST', { modelId: 'm', input: 'x', output: 'y' }));
+    expect(camel.status).toBe(400);
+    expect(await camel.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      detail: expect.stringContaining('send "model_id"'),
     });
   });
 
@@ -287,7 +294,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(audit.status).toBe(200);
     expect(((await audit.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await call(`/train?status=${junk}`, as('admin'))).status).toBe(400);
-    const feedback = await call(`/feedback?modelId=${junk}`, as('admin'));
+    const feedback = await call(`/feedback?model_id=${junk}`, as('admin'));
     expect(((await feedback.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await call(`/datasets/${junk}`, as('alice'))).status).toBe(400);
   });
@@ -319,7 +326,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         base_model: base,
         dataset_version_id: version,
         output_name: 'contract-run',
-        hyperparameters: { maxSteps: 4 },
+        hyperparameters: { max_steps: 4 },
       },
     });
     expect(response.status).toBe(202);
@@ -347,7 +354,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         base_model: base,
         dataset_version_id: version,
         output_name: 'slow-run',
-        hyperparameters: { maxSteps: 200 },
+        hyperparameters: { max_steps: 200 },
       },
     });
     const slowId = slow.data?.job_id as string;
@@ -373,10 +380,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       body: {
         name: 'contract',
         variants: [
-          { modelId: 'a', weight: 1 },
-          { modelId: 'b', weight: 1 },
+          { model_id: 'a', weight: 1 },
+          { model_id: 'b', weight: 1 },
         ],
-        successMetric: { kind: 'rating', name: 'rating' },
+        success_metric: { kind: 'rating', name: 'rating' },
       },
     });
     expect(response.status).toBe(201);
@@ -393,29 +400,29 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       });
       const { response: recorded } = await user.POST('/feedback', {
         body: {
-          modelId: assignment?.modelId as string,
+          model_id: assignment?.model_id as string,
           input: 'hi',
           output: 'hello',
           rating: assignment?.variant === 'a' ? 5 : 3,
-          abTestId: id,
-          unitId: `u${unit}`,
+          ab_test_id: id,
+          unit_id: `u${unit}`,
         },
       });
       expect(recorded.status).toBe(201);
     }
     const { data: results } = await user.GET('/ab-tests/{id}/results', { params: { path: { id } } });
     expect(results).toBeDefined();
-    const { data: stats } = await client.GET('/feedback/stats', { params: { query: { abTestId: id } } });
+    const { data: stats } = await client.GET('/feedback/stats', { params: { query: { ab_test_id: id } } });
     expect(stats).toMatchObject({ count: 20 });
     const feedback = await kit.feedback.list({ abTestId: id });
     expect(feedback.items.every((item) => item.userId === 'ci-bot')).toBe(true);
     await user.POST('/feedback', {
-      body: { modelId: 'a', input: 'translate: chat', output: 'cat', correctedText: 'chat', rating: 2 },
+      body: { model_id: 'a', input: 'translate: chat', output: 'cat', corrected_text: 'chat', rating: 2 },
     });
     const { data: exported } = await client.POST('/feedback/export', {
       body: { as: 'sft', name: `feedback-sft-${adapter}` },
     });
-    expect(exported).toMatchObject({ rows: 1, version: { name: `feedback-sft-${adapter}`, rowCount: 1 } });
+    expect(exported).toMatchObject({ rows: 1, version: { name: `feedback-sft-${adapter}`, row_count: 1 } });
     expect((await user.POST('/feedback/export', { body: { as: 'sft' } })).response.status).toBe(403);
     const { data: stopped } = await client.POST('/ab-tests/{id}/stop', {
       params: { path: { id } },
@@ -451,7 +458,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       const { data, response } = await alice.POST('/models', {
         body: {
           name: `contract-${adapter}`,
-          artifactUri: `artifact://models/contract/${index}`,
+          artifact_uri: `artifact://models/contract/${index}`,
           description,
           task: index === 0 ? 'text-classification' : 'summarization',
           language: index === 0 ? 'en' : 'fr',
@@ -461,7 +468,9 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       expect(response.status).toBe(201);
       ids.push(data?.id as string);
     }
-    const traversal = await alice.POST('/models', { body: { name: 'x', artifactUri: 'file:///etc/passwd' } });
+    const traversal = await alice.POST('/models', {
+      body: { name: 'x', artifact_uri: 'file:///etc/passwd' },
+    });
     expect(traversal.response.status).toBe(400);
     const { data: list } = await alice.GET('/models', { params: { query: { name: `contract-${adapter}` } } });
     expect(list?.items).toHaveLength(2);
@@ -538,7 +547,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     });
     expect(response.status).toBe(200);
     expect(evaluation).toMatchObject({
-      modelId: 'keywords',
+      model_id: 'keywords',
       metrics: { accuracy: expect.objectContaining({ value: 1 }) },
     });
     const { data: comparison } = await client.POST('/evaluate/compare', {
@@ -549,7 +558,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         bootstrap_resamples: 0,
       },
     });
-    expect(comparison?.modelIds).toEqual(['keywords', 'always-negative']);
+    expect(comparison?.model_ids).toEqual(['keywords', 'always-negative']);
     const viewer = await call(
       '/evaluate/keywords',
       json('victor', 'POST', { dataset: { rows }, evaluators: ['accuracy'] }),
@@ -564,9 +573,9 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const text = await listed.text();
     expect(text).not.toContain('passwordHash');
     expect(text).not.toContain('$scrypt$');
-    const { items } = JSON.parse(text) as { items: Array<{ username: string; hasPassword: boolean }> };
+    const { items } = JSON.parse(text) as { items: Array<{ username: string; has_password: boolean }> };
     expect(items.map((user) => user.username)).toEqual(expect.arrayContaining(['admin', 'alice', 'victor']));
-    expect(items.every((user) => user.hasPassword)).toBe(true);
+    expect(items.every((user) => user.has_password)).toBe(true);
     expect((await admin.GET('/users', { params: { query: { limit: 2 } } })).data?.items).toHaveLength(2);
     for (const user of ['alice', 'victor']) expect((await call('/users', as(user))).status).toBe(403);
     expect((await call('/users', { headers: { 'x-api-key': apiKey } })).status).toBe(403);
@@ -583,14 +592,14 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     });
 
     const created = await admin.POST('/users', {
-      body: { username: 'carol', password: 'Tulip-Garden-42', roles: ['user'], displayName: 'Carol' },
+      body: { username: 'carol', password: 'Tulip-Garden-42', roles: ['user'], display_name: 'Carol' },
     });
     expect(created.response.status).toBe(201);
     expect(created.data).toMatchObject({
       username: 'carol',
       roles: ['user'],
       disabled: false,
-      hasPassword: true,
+      has_password: true,
     });
     expect(JSON.stringify(created.data)).not.toContain('scrypt');
     const login = async (username: string, password: string) => {
@@ -748,18 +757,18 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'Green-Meadow-22' });
+    const wrong = await change({ current_password: 'not-the-password', new_password: 'Green-Meadow-22' });
     expect(wrong.status).toBe(403);
     expect(await wrong.json()).toMatchObject({ code: 'CURRENT_PASSWORD_INCORRECT' });
     for (const newPassword of ['short', 'xxxxxyyyyyxxxxx', 'my-name-is-frank', 'Blue-Lagoon-11']) {
-      const weak = await change({ currentPassword: 'Blue-Lagoon-11', newPassword });
+      const weak = await change({ current_password: 'Blue-Lagoon-11', new_password: newPassword });
       expect(weak.status).toBe(400);
       expect(await weak.json()).toMatchObject({
         code: 'VALIDATION_FAILED',
-        issues: [expect.objectContaining({ path: 'newPassword' })],
+        issues: [expect.objectContaining({ path: 'new_password' })],
       });
     }
-    expect((await change({ newPassword: 'Green-Meadow-22' })).status).toBe(400);
+    expect((await change({ new_password: 'Green-Meadow-22' })).status).toBe(400);
     await frank.changePassword('Blue-Lagoon-11', 'Green-Meadow-22');
     expect((await frank.GET('/auth/me')).data).toMatchObject({ id: 'frank', roles: ['user'] });
     const stale = await call('/auth/me', { headers: { authorization: `Bearer ${oldToken}` } });
@@ -775,7 +784,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const keyCaller = await call('/users/me/password', {
       method: 'POST',
       headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-      body: JSON.stringify({ currentPassword: 'whatever', newPassword: 'Green-Meadow-33' }),
+      body: JSON.stringify({ current_password: 'whatever', new_password: 'Green-Meadow-33' }),
     });
     expect(keyCaller.status).toBe(404);
     expect((await call('/users/me/password', json('none', 'POST', {}))).status).toBe(401);
@@ -838,7 +847,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       ]);
     };
     // Feedback: the service's event on success; the HTTP layer's when denied, invalid or unauthenticated.
-    const feedback = { modelId: 'm', input: 'a', output: 'b', rating: 4 };
+    const feedback = { model_id: 'm', input: 'a', output: 'b', rating: 4 };
     await expectOne(await send('alice', 'POST', '/feedback', feedback), {
       status: 201,
       actor: 'alice',
@@ -863,7 +872,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       outcome: 'denied',
       action: 'http.recordFeedback',
     });
-    await expectOne(await send('alice', 'POST', '/feedback', '{"modelId": '), {
+    await expectOne(await send('alice', 'POST', '/feedback', '{"model_id": '), {
       status: 400,
       actor: 'alice',
       outcome: 'failure',
@@ -916,7 +925,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         base_model: 'tiny',
         dataset_version_id: version,
         output_name: 'audit-run',
-        hyperparameters: { maxSteps: 1 },
+        hyperparameters: { max_steps: 1 },
       }),
       {
         status: 202,
@@ -928,7 +937,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     // Model stage changes: the registry audits success and failure.
     const registered = await send('alice', 'POST', '/models', {
       name: `audit-${adapter}`,
-      artifactUri: 'artifact://models/audit/0',
+      artifact_uri: 'artifact://models/audit/0',
     });
     await expectOne(registered, {
       status: 201,
@@ -965,10 +974,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const abTest = await send('admin', 'POST', '/ab-tests', {
       name: `audit-${adapter}`,
       variants: [
-        { modelId: 'a', weight: 1 },
-        { modelId: 'b', weight: 1 },
+        { model_id: 'a', weight: 1 },
+        { model_id: 'b', weight: 1 },
       ],
-      successMetric: { kind: 'rating', name: 'rating' },
+      success_metric: { kind: 'rating', name: 'rating' },
     });
     await expectOne(abTest, { status: 201, actor: 'admin', outcome: 'success', action: 'abtest.create' });
     await expectOne(await send('admin', 'POST', `/ab-tests/${abTest.payload.id as string}/stop`, {}), {
@@ -1032,10 +1041,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       const recorded = await call(
         '/feedback',
         json('alice', 'POST', {
-          modelId,
+          model_id: modelId,
           input: `question ${index}`,
           output: 'a rude answer',
-          correctedText: 'a polite answer',
+          corrected_text: 'a polite answer',
           type: 'correction',
         }),
       );
@@ -1045,7 +1054,11 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const jobsBefore = (await kit.jobs.list()).items.length;
     const refused = await call(
       '/rlhf',
-      json('alice', 'POST', { base_model: 'tiny', output_name: 'polite', feedback_filter: { modelId } }),
+      json('alice', 'POST', {
+        base_model: 'tiny',
+        output_name: 'polite',
+        feedback_filter: { model_id: modelId },
+      }),
     );
     expect(refused.status).toBe(403);
     expect((await kit.jobs.list()).items.length).toBe(jobsBefore);
@@ -1054,10 +1067,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       json('admin', 'POST', {
         base_model: 'tiny',
         output_name: 'polite',
-        feedback_filter: { modelId },
+        feedback_filter: { model_id: modelId },
         beta: 0.2,
         lora: { r: 4 },
-        hyperparameters: { maxSteps: 2 },
+        hyperparameters: { max_steps: 2 },
       }),
     );
     expect(started.status).toBe(202);
@@ -1086,7 +1099,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       json('admin', 'POST', {
         base_model: 'tiny',
         output_name: 'none',
-        feedback_filter: { modelId: 'nobody' },
+        feedback_filter: { model_id: 'nobody' },
       }),
     );
     expect(empty.status).toBe(422);
