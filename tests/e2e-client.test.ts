@@ -55,7 +55,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       `${lines.join('\n')}\n`,
       'application/x-ndjson',
     );
-    expect(version).toMatchObject({ name: 'cats', rowCount: 24, rowFormat: 'text' });
+    expect(version).toMatchObject({ name: 'cats', row_count: 24, row_format: 'text' });
 
     // Train a tiny LoRA adapter and follow the job over Server-Sent Events until it ends.
     const { data: accepted, response } = await alice.POST('/train', {
@@ -64,7 +64,13 @@ describe('end to end through the typed client on 127.0.0.1', () => {
         dataset_version_id: version.id,
         output_name: 'cats-lora',
         lora: { r: 4, alpha: 8 },
-        hyperparameters: { maxSteps: 6, batchSize: 4, maxLength: 32, learningRate: 0.01, checkpointEvery: 3 },
+        hyperparameters: {
+          max_steps: 6,
+          batch_size: 4,
+          max_length: 32,
+          learning_rate: 0.01,
+          checkpoint_every: 3,
+        },
         threads: 1,
         register_as: { name: 'cats-lora', task: 'text-generation', language: 'en', tags: ['e2e'] },
       },
@@ -101,7 +107,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       params: { path: { id: versionId } },
       body: {},
     });
-    expect(deployed).toMatchObject({ id: versionId, stage: 'production', trainingJobId: jobId });
+    expect(deployed).toMatchObject({ id: versionId, stage: 'production', training_job_id: jobId });
 
     // Generate with the production version (base model + trained adapter, loaded lazily), as JSON and as SSE.
     const { data: generated } = await alice.POST('/generate', {
@@ -159,8 +165,8 @@ describe('end to end through the typed client on 127.0.0.1', () => {
           input: 'the cat',
           output: generated?.text ?? '',
           rating: assignment?.variant === 'lora' ? 5 : 2,
-          abTestId: testId,
-          unitId,
+          ab_test_id: testId,
+          unit_id: unitId,
         },
       });
       expect(recorded.status).toBe(201);
@@ -183,6 +189,6 @@ describe('end to end through the typed client on 127.0.0.1', () => {
     const { data: audit } = await admin.GET('/audit/logs', {
       params: { query: { actor: 'alice', action: 'http.submitTraining' } },
     });
-    expect(audit?.items[0]).toMatchObject({ outcome: 'success', requestId: expect.any(String) });
+    expect(audit?.items[0]).toMatchObject({ outcome: 'success', request_id: expect.any(String) });
   }, 120_000);
 });
