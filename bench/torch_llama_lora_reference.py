@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "golden"))
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "golden"))  # the device bundle runs from the repository root
 import llama_lora as golden  # noqa: E402
 
 PRESETS = {
@@ -23,6 +24,11 @@ PRESETS = {
                          num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
                          max_position_embeddings=8192, rms_norm_eps=1e-5, rope_theta=100000.0,
                          attention_bias=False, tie_word_embeddings=True),
+    # bench/trainer-presets.ts's scaling-small (vocabulary from BENCH_VOCAB)
+    "scaling-small": dict(model_type="llama", vocab_size=32000, hidden_size=256, intermediate_size=768,
+                          num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+                          max_position_embeddings=4096, rms_norm_eps=1e-5, rope_theta=10000.0,
+                          attention_bias=False, tie_word_embeddings=True),
     # Qwen/Qwen2.5-0.5B config.json
     "qwen2.5-0.5b": dict(model_type="qwen2", vocab_size=151936, hidden_size=896, intermediate_size=4864,
                          num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
@@ -39,6 +45,7 @@ def main():
     parser.add_argument("--micro-batches", type=int, default=3)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     c = dict(PRESETS[args.preset])
@@ -62,8 +69,14 @@ def main():
     for path, fin, fout in golden.linear_modules(c):
         adapter[f"base_model.model.{path}.lora_A.weight"] = ((torch.rand(args.rank, fin, generator=g) * 2 - 1) / fin ** 0.5).requires_grad_(True)
         adapter[f"base_model.model.{path}.lora_B.weight"] = torch.zeros(fout, args.rank).requires_grad_(True)
-    optimizer = torch.optim.AdamW(list(adapter.values()), lr=1e-4)
     ids = torch.randint(0, c["vocab_size"], (args.batch, args.sequence), generator=g)
+    if args.device != "cpu":
+        # Created on the CPU with the seeded generator, then moved; torch >= 2.0 for set_default_device.
+        weights = {k: v.to(args.device) for k, v in weights.items()}
+        adapter = {k: v.detach().to(args.device).requires_grad_(True) for k, v in adapter.items()}
+        ids = ids.to(args.device)
+        torch.set_default_device(args.device)
+    optimizer = torch.optim.AdamW(list(adapter.values()), lr=1e-4)
     mask = torch.ones_like(ids)
     created = time.perf_counter()
 
@@ -74,9 +87,13 @@ def main():
         return float(loss)
 
     loss = micro_batch()
+    if args.device != "cpu":
+        torch.cuda.synchronize()
     first = time.perf_counter()
     for _ in range(args.micro_batches - 1):
         loss = micro_batch()
+    if args.device != "cpu":
+        torch.cuda.synchronize()
     looped = time.perf_counter()
     optimizer.step()
     optimizer.zero_grad()
@@ -86,6 +103,7 @@ def main():
         "impl": f"torch-{torch.__version__}",
         "preset": args.preset,
         "threads": args.threads,
+        "device": args.device,
         "vocab_size": c["vocab_size"],
         "sequence": args.sequence,
         "batch": args.batch,
@@ -95,6 +113,7 @@ def main():
         "micro_batch_s": round((looped - first) / max(1, args.micro_batches - 1), 2),
         "optimizer_s": round(ended - looped, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_device_mb": round(torch.cuda.max_memory_allocated() / 2 ** 20) if args.device != "cpu" else None,
         "loss": round(loss * args.micro_batches, 4),
     }))
 

@@ -36,6 +36,21 @@ const PRESETS = {
     rope_theta: 100000,
     tie_word_embeddings: true,
   },
+  // A small Llama-shaped model for the scaling curves (`bench/trainer-scaling.ts`), vocabulary and
+  // sequence set by BENCH_VOCAB and BENCH_SEQUENCE.
+  'scaling-small': {
+    architecture: 'llama',
+    vocab_size: 32000,
+    hidden_size: 256,
+    intermediate_size: 768,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 4096,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+  },
   // Qwen/Qwen2.5-0.5B
   'qwen2.5-0.5b': {
     architecture: 'qwen2',
@@ -52,6 +67,11 @@ const PRESETS = {
   },
 } as const;
 type PresetName = keyof typeof PRESETS;
+/** The preset's config with BENCH_VOCAB applied. */
+function presetConfig(name: PresetName) {
+  const vocabulary = Number(process.env.BENCH_VOCAB ?? PRESETS[name].vocab_size);
+  return { ...PRESETS[name], vocab_size: vocabulary };
+}
 const SEQUENCE = Number(process.env.BENCH_SEQUENCE ?? 512);
 const RANK = 16;
 const STEP_TOKENS = 8192;
@@ -60,7 +80,7 @@ const threads = Number(process.env.BENCH_THREADS ?? cpus().length);
 const here = dirname(fileURLToPath(import.meta.url));
 
 function flopsPerToken(name: PresetName): number {
-  const c = PRESETS[name];
+  const c = presetConfig(name);
   const headSize = c.hidden_size / c.num_attention_heads;
   const kv = c.num_key_value_heads * headSize;
   return decoderTrainingFlopsPerToken(
@@ -88,7 +108,7 @@ function flopsPerToken(name: PresetName): number {
 /** Child: writes the preset's random model folder (not measured). */
 async function setup(name: PresetName, directory: string): Promise<void> {
   const { createModel } = await import('@tunekit/trainer');
-  const { architecture, ...config } = PRESETS[name];
+  const { architecture, ...config } = presetConfig(name);
   await createModel({ architecture, directory, seed: 0, ...config });
 }
 
@@ -133,6 +153,7 @@ async function measure(directory: string): Promise<void> {
   marks.rss_built_mb = rss();
   const { session } = await trainer.createGraphSession(graph, {
     threads,
+    device: (process.env.BENCH_DEVICE ?? 'cpu') as 'cpu',
     extra: process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {},
   });
   const opened = performance.now();
@@ -140,6 +161,11 @@ async function measure(directory: string): Promise<void> {
   marks.rss_session_mb = rss();
   // The session holds the frozen weights: drop the JavaScript copies (the model and serialized bytes).
   const parameters = graph.parameters.map((parameter) => parameter.initial.slice());
+  // What crosses between host and device per micro-batch on CUDA: the trainable tensors fed, their
+  // gradients fetched, the int64 batch (ids, mask, labels) and the loss; frozen weights stay put.
+  const trainableBytes = parameters.reduce((sum, parameter) => sum + parameter.byteLength, 0);
+  marks.host_device_mb_per_micro_batch = round((2 * trainableBytes + 3 * SEQUENCE * 8 + 4) / 2 ** 20);
+  marks.host_device_mb_per_step = round((marks.host_device_mb_per_micro_batch * STEP_TOKENS) / SEQUENCE);
   const trainingGraph = { ...graph, model: new Uint8Array(0), externalData: undefined };
   const vocabulary = (model.config as { vocab_size: number }).vocab_size;
   model = undefined;
@@ -212,6 +238,8 @@ function torchReference(name: PresetName): Record<string, unknown> | undefined {
       String(microBatches),
       '--threads',
       String(threads),
+      '--device',
+      process.env.BENCH_DEVICE ?? 'cpu',
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -221,7 +249,14 @@ function torchReference(name: PresetName): Record<string, unknown> | undefined {
 function child(mode: string, name: PresetName, directory: string): Record<string, unknown> {
   const output = execFileSync(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), mode, name, directory],
+    // From the device bundle (`.js`, no tsx there) the script runs as is.
+    [
+      ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
+      fileURLToPath(import.meta.url),
+      mode,
+      name,
+      directory,
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
   );
   const line = output
@@ -246,7 +281,7 @@ if (mode === 'setup') {
     'smollm2-135m',
     'qwen2.5-0.5b',
   ];
-  const peak = await measureMatmulPeak(threads);
+  const peak = Number(process.env.BENCH_MATMUL_PEAK ?? 0) * 1e9 || (await measureMatmulPeak(threads));
   console.log(
     JSON.stringify({ figure: 'matmul-peak', impl: 'onnxruntime', threads, gflop_per_s: round(peak / 1e9) }),
   );
@@ -262,6 +297,7 @@ if (mode === 'setup') {
         JSON.stringify({
           figure: 'trainer-presets',
           preset: name,
+          vocab_size: presetConfig(name).vocab_size,
           threads,
           sequence: SEQUENCE,
           micro_batch: 1,

@@ -113,7 +113,8 @@ async function measure(name: PresetName, threads: number | undefined) {
 function torchReference(
   name: PresetName,
 ): { tokens_per_s: number; threads: number; impl: string } | undefined {
-  const script = join(here, '../../shared/bench/torch_lora_reference.py');
+  const script =
+    process.env.BENCH_TORCH_REFERENCE ?? join(here, '../../shared/bench/torch_lora_reference.py');
   const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
   if (!existsSync(script) || !existsSync(python)) return undefined;
   try {

@@ -86,6 +86,10 @@ describe('tunekit as a newcomer runs it after npm ci and npm run build', () => {
       env: { ...process.env, TUNEKIT_JWT_SECRET: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let logs = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      logs += chunk.toString();
+    });
     try {
       const output = await waitForOutput(child, /password: \S+\n[\s\S]*\n\n/);
       const url = /listening on (\S+)/.exec(output)?.[1] as string;
@@ -109,6 +113,16 @@ describe('tunekit as a newcomer runs it after npm ci and npm run build', () => {
 
       child.kill('SIGINT');
       expect(await exitOf(child)).toBe(0);
+      // pino JSON lines on stderr (not a terminal): one per request, with its status and latency.
+      const requests = logs
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) => JSON.parse(line) as { msg?: string; url?: string; status?: number; latencyMs?: number },
+        )
+        .filter((line) => line.msg === 'request');
+      expect(requests.find((line) => line.url === '/auth/login')).toMatchObject({ status: 200 });
+      expect(requests.every((line) => typeof line.latencyMs === 'number')).toBe(true);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -209,6 +209,13 @@ export type {
   FeedbackSummary,
   RecordFeedbackInput,
 } from './feedback/feedback-service.js';
+export { type BullmqEngineOptions, createBullmqEngine, toBullmqPriority } from './jobs/bullmq-engine.js';
+export {
+  createEngineJobQueue,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  type EngineJobQueue,
+  type EngineJobQueueOptions,
+} from './jobs/engine-job-queue.js';
 export {
   createInProcessJobQueue,
   DEFAULT_JOB_LEASE_MS,
@@ -227,6 +234,16 @@ export type {
   SubmitOptions,
 } from './jobs/job-queue.js';
 export { JOB_QUEUE_COLLECTION } from './jobs/job-queue-revision.js';
+export { createPgBossEngine, type PgBossEngineOptions } from './jobs/pg-boss-engine.js';
+export type {
+  DeliveryOutcome,
+  EngineEvent,
+  EngineJob,
+  EngineWorkOptions,
+  QueueDelivery,
+  QueueEngine,
+  RemoteJobProgress,
+} from './jobs/queue-engine.js';
 export {
   type FinishedJob,
   type JobCompletionStep,

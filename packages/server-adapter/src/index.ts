@@ -79,14 +79,30 @@ export {
   UsernameParamsSchema,
   userRoutes,
 } from './routes/user-routes.js';
+export {
+  type AnonymousAuditDecision,
+  type AnonymousAuditLimiter,
+  createAnonymousAuditLimiter,
+} from './server/anonymous-audit-limiter.js';
+export { applyConnectionLimits, createLimitedHttpServer } from './server/apply-connection-limits.js';
+export {
+  type ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  createConcurrencyLimiter,
+  releasingWhenDone,
+} from './server/concurrency-limiter.js';
 export { type CreateServerOptions, createServer, type TunekitServer } from './server/create-server.js';
 export {
   type AdapterRequest,
   type AdapterResponse,
+  authenticateBeforeBody,
   formatServerSentEvent,
   handleRoute,
+  hasRequestBody,
   isMutating,
+  jsonDepth,
   problemResponse,
+  recordRequestAudit,
   rejectRequest,
 } from './server/handle-route.js';
 export {
@@ -96,8 +112,10 @@ export {
   toProblem,
   toTunekitError,
 } from './server/problem-details.js';
+export { removeStaleTempFolders, TEMP_FOLDER_PATTERN } from './server/remove-stale-temp-folders.js';
 export { requestIdOf } from './server/request-id.js';
 export { createServerContext, type ServerContext } from './server/server-context.js';
+export { type ServerLimits, type ServerLimitsInput, ServerLimitsSchema } from './server/server-limits.js';
 export {
   DEFAULT_BODY_LIMIT,
   DEFAULT_UPLOAD_LIMIT,

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TunekitError } from '../errors/tunekit-error.js';
+import { describeArtifactStoreCompliance } from '../testing/describe-artifact-store-compliance.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { createFileArtifactStore } from './file-artifact-store.js';
 import { createMemoryArtifactStore } from './memory-artifact-store.js';
@@ -46,111 +47,9 @@ const stores: Array<[string, () => Promise<ArtifactStore>]> = [
   ['memory', async () => createMemoryArtifactStore()],
 ];
 
-describe.each(stores)('%s artifact store', (_, createStore) => {
-  it('puts strings, bytes, Readables and async iterables, and reads them back with their info', async () => {
-    const store = await createStore();
-    const inputs: Array<[string, Parameters<ArtifactStore['put']>[1], string]> = [
-      ['artifact://a/text.txt', 'héllo', 'héllo'],
-      ['artifact://a/bytes.bin', new Uint8Array([104, 105]), 'hi'],
-      ['artifact://b/readable.txt', Readable.from([Buffer.from('re'), Buffer.from('ad')]), 'read'],
-      [
-        'artifact://b/c/iterable.txt',
-        (async function* () {
-          yield new TextEncoder().encode('it');
-          yield new TextEncoder().encode('er');
-        })(),
-        'iter',
-      ],
-    ];
-    for (const [uri, data, expected] of inputs) {
-      const info = await store.put(uri, data);
-      expect(info).toMatchObject({ uri, size: Buffer.byteLength(expected), sha256: sha256(expected) });
-      expect(Number.isNaN(Date.parse(info.modifiedAt))).toBe(false);
-      expect(text(await store.get(uri))).toBe(expected);
-      expect((await readStream(store.stream(uri))).toString('utf8')).toBe(expected);
-      expect(await store.exists(uri)).toBe(true);
-      expect(await store.stat(uri)).toEqual(info);
-    }
-  });
-
-  it('overwrites an artifact in place', async () => {
-    const store = await createStore();
-    await store.put('artifact://x.txt', 'one');
-    await store.put('artifact://x.txt', 'two');
-    expect(text(await store.get('artifact://x.txt'))).toBe('two');
-    expect((await store.list('artifact://')).map((info) => info.uri)).toEqual(['artifact://x.txt']);
-  });
-
-  it('rejects malformed and escaping URIs with ARTIFACT_INVALID_URI', async () => {
-    const store = await createStore();
-    const bad = [
-      'file:///etc/passwd',
-      '/etc/passwd',
-      'artifact://',
-      'artifact:///etc/passwd',
-      'artifact://../outside',
-      'artifact://a/../../outside',
-      'artifact://a/./b',
-      'artifact://a//b',
-      'artifact://a\\..\\b',
-      'artifact://nul\u0000byte',
-      'artifact://line\nbreak',
-      'artifact://a/',
-      'artifact://.tunekit-tmp-1',
-      `artifact://${'x'.repeat(2000)}`,
-    ];
-    for (const uri of bad) {
-      expect(await codeOf(store.put(uri, 'x')), uri).toBe('ARTIFACT_INVALID_URI');
-      expect(await codeOf(store.get(uri)), uri).toBe('ARTIFACT_INVALID_URI');
-      expect(await codeOf(store.stat(uri)), uri).toBe('ARTIFACT_INVALID_URI');
-      expect(await codeOf(store.delete(uri)), uri).toBe('ARTIFACT_INVALID_URI');
-      expect(await codeOf(readStream(store.stream(uri))), uri).toBe('ARTIFACT_INVALID_URI');
-    }
-    expect(await codeOf(store.list('artifact://../'))).toBe('ARTIFACT_INVALID_URI');
-    expect(await codeOf(store.deletePrefix('/tmp'))).toBe('ARTIFACT_INVALID_URI');
-  });
-
-  it('reports missing artifacts as ARTIFACT_NOT_FOUND, undefined stat, false exists/delete', async () => {
-    const store = await createStore();
-    expect(await codeOf(store.get('artifact://missing.bin'))).toBe('ARTIFACT_NOT_FOUND');
-    expect(await codeOf(readStream(store.stream('artifact://missing.bin')))).toBe('ARTIFACT_NOT_FOUND');
-    expect(await store.stat('artifact://missing.bin')).toBeUndefined();
-    expect(await store.exists('artifact://missing.bin')).toBe(false);
-    expect(await store.delete('artifact://missing.bin')).toBe(false);
-  });
-
-  it('lists by folder or name prefix, sorted, and deletes by prefix', async () => {
-    const store = await createStore();
-    for (const uri of [
-      'artifact://runs/r1/model.onnx',
-      'artifact://runs/r1/config.json',
-      'artifact://runs/r10/model.onnx',
-      'artifact://runs/r2/model.onnx',
-      'artifact://datasets/d1.parquet',
-    ]) {
-      await store.put(uri, uri);
-    }
-    const uris = async (prefix: string) => (await store.list(prefix)).map((info) => info.uri);
-    expect(await uris('artifact://runs/r1/')).toEqual([
-      'artifact://runs/r1/config.json',
-      'artifact://runs/r1/model.onnx',
-    ]);
-    expect(await uris('artifact://runs/r1')).toEqual([
-      'artifact://runs/r1/config.json',
-      'artifact://runs/r1/model.onnx',
-      'artifact://runs/r10/model.onnx',
-    ]);
-    expect(await uris('artifact://')).toHaveLength(5);
-    expect(await uris('artifact://nothing/')).toEqual([]);
-    expect(await store.deletePrefix('artifact://runs/r1/')).toBe(2);
-    expect(await uris('artifact://runs/')).toEqual([
-      'artifact://runs/r10/model.onnx',
-      'artifact://runs/r2/model.onnx',
-    ]);
-    expect(await store.delete('artifact://datasets/d1.parquet')).toBe(true);
-    expect(await store.exists('artifact://datasets/d1.parquet')).toBe(false);
-  });
-});
+for (const [name, createStore] of stores) {
+  describeArtifactStoreCompliance(name, createStore);
+}
 
 describe('file artifact store', () => {
   it('keeps content at localPath with a checksum sidecar, hidden from list, and prunes empty folders', async () => {

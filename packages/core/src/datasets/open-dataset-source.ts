@@ -198,7 +198,8 @@ export async function openDatasetSource(
       close: async () => {},
     };
   }
-  const directory = await mkdtemp(join(tmpdir(), 'tunekit-parquet-'));
+  // The process id in the name lets a restarted server remove spools a killed process left behind.
+  const directory = await mkdtemp(join(tmpdir(), `tunekit-parquet-${process.pid}-`));
   const spooled = join(directory, 'upload.parquet');
   try {
     await pipeline(peeked.chunks, createWriteStream(spooled));

@@ -1,3 +1,4 @@
+import { TunekitError } from '../errors/tunekit-error.js';
 import type { RawRow } from './raw-row.js';
 
 /** Converts parquet values to JSON values: int64 to numbers (or strings beyond 2^53), dates to ISO. */
@@ -29,16 +30,32 @@ function toJsonValue(value: unknown): unknown {
  * arrays of objects; int64 values become numbers.
  *
  * @param path - a local file path (hyparquet reads byte ranges of it).
+ * @throws `DATASET_INVALID` (422) when the file is not a readable Parquet file (garbage, truncated).
  */
 export async function* readParquetRows(path: string): AsyncGenerator<RawRow> {
   const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
   const file = await asyncBufferFromFile(path);
-  const metadata = await parquetMetadataAsync(file);
+  const unreadable = (error: unknown) =>
+    new TunekitError({
+      code: 'DATASET_INVALID',
+      status: 422,
+      message: `The file is not a readable Parquet file: ${(error as Error)?.message ?? String(error)}`,
+      details: { fileFormat: 'parquet' },
+      cause: error,
+    });
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    metadata = await parquetMetadataAsync(file);
+  } catch (error) {
+    throw unreadable(error);
+  }
   let rowStart = 0;
   let row = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const objects = await parquetReadObjects({ file, metadata, rowStart, rowEnd });
+    const objects = await parquetReadObjects({ file, metadata, rowStart, rowEnd }).catch((error: unknown) => {
+      throw unreadable(error);
+    });
     for (const object of objects) {
       row += 1;
       yield { kind: 'value', row, value: toJsonValue(object) };

@@ -36,6 +36,14 @@ export const ErrorCodes = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
+  DEPENDENCY_MISSING: {
+    status: 500,
+    description: 'An optional package that the chosen engine or store needs is not installed.',
+  },
+  JOB_ENGINE_FAILED: {
+    status: 503,
+    description: 'The queue engine (BullMQ on Redis, pg-boss on PostgreSQL) could not queue the job.',
+  },
   JOB_LEASE_LOST: {
     status: 409,
     description:

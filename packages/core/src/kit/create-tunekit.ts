@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { createABTestService } from '../ab-tests/create-ab-test-service.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { createFileArtifactStore } from '../artifacts/file-artifact-store.js';
+import { createS3ArtifactStore, type S3ArtifactStoreOptions } from '../artifacts/s3-artifact-store.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { createDatasetService } from '../datasets/create-dataset-service.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -12,7 +13,6 @@ import { parseOrThrow } from '../errors/validation-error.js';
 import { createEvaluationService } from '../evaluators/create-evaluation-service.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import { createFeedbackService } from '../feedback/create-feedback-service.js';
-import { createInProcessJobQueue } from '../jobs/in-process-job-queue.js';
 import { withJobContracts } from '../jobs/with-job-contracts.js';
 import { createSilentLogger } from '../logger/logger.js';
 import { createTunekitMetrics } from '../metrics/tunekit-metrics.js';
@@ -24,6 +24,7 @@ import { createStorage } from '../storage/create-storage.js';
 import { createLocalTracker } from '../trackers/local-tracker.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { createTrackerHub } from '../trackers/tracker-hub.js';
+import { openJobQueue } from './open-job-queue.js';
 import { installPluginServiceHints } from './plugin-service-hints.js';
 import type { Tunekit } from './tunekit.js';
 import { type TunekitOptions, TunekitOptionsSchema } from './tunekit-options.js';
@@ -98,16 +99,7 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
     const extensions = createExtensions();
     const jobs = closeOnKitClose(
       withJobContracts(
-        createInProcessJobQueue({
-          storage,
-          events,
-          logger: logger.child?.({ component: 'jobs' }) ?? logger,
-          concurrency: parsed.jobs?.concurrency,
-          recover: parsed.jobs?.recover,
-          progressPersistIntervalMs: parsed.jobs?.progressPersistIntervalMs,
-          leaseMs: parsed.jobs?.leaseMs,
-          pollIntervalMs: parsed.jobs?.pollIntervalMs,
-        }),
+        openJobQueue(parsed, { storage, events, logger: logger.child?.({ component: 'jobs' }) ?? logger }),
         extensions,
       ),
       (queue) => queue.close(),
@@ -230,10 +222,15 @@ async function openArtifacts(
   dataDirectory: string | undefined,
   cleanups: Cleanup[],
 ): Promise<ArtifactStore> {
+  if (option !== undefined && 's3' in option && typeof option.s3 === 'object' && option.s3 !== null) {
+    const store = createS3ArtifactStore(option.s3 as S3ArtifactStoreOptions);
+    cleanups.push(() => store.close());
+    return store;
+  }
   if (option !== undefined && !('directory' in option && typeof option.directory === 'string')) {
     return option as ArtifactStore;
   }
-  if (option !== undefined) {
+  if (option !== undefined && 'directory' in option) {
     return createFileArtifactStore({ directory: resolve(option.directory) });
   }
   if (dataDirectory !== undefined) {

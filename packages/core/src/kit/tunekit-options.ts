@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { S3ArtifactStoreOptionsSchema } from '../artifacts/s3-artifact-store.js';
 import type { Logger } from '../logger/logger.js';
 import type { TunekitPlugin } from '../plugins/define-plugin.js';
 import type { Storage } from '../storage/collection.js';
@@ -74,6 +75,37 @@ export const JobsOptionsSchema = z
      * per poll). Jobs submitted through this kit start at once.
      */
     pollIntervalMs: z.number().int().positive().optional(),
+    /**
+     * What runs jobs: `in-process` (default: this process, records and leases in the kit's storage),
+     * `bullmq` (BullMQ on Redis) or `pg-boss` (pg-boss on PostgreSQL), which deliver jobs to any
+     * process of the deployment (`tunekit worker`). Job records stay in the kit's storage either way.
+     */
+    engine: z.enum(['in-process', 'bullmq', 'pg-boss']).optional(),
+    /**
+     * The engine's connection URL (`redis://…` for BullMQ, `postgres://…` for pg-boss). Default: the
+     * storage's URL when the storage is Redis or PostgreSQL of the same kind.
+     */
+    url: z
+      .string()
+      .regex(/^(rediss?|postgres(ql)?):\/\//, 'must be a redis:// or postgres:// URL')
+      .optional(),
+    /**
+     * Whether this kit runs jobs (default true). With an engine, `false` makes a kit that only submits,
+     * follows and cancels jobs, such as an API in front of `tunekit worker` processes.
+     */
+    work: z.boolean().optional(),
+    /** With an engine: only these job kinds run in this kit (default: every registered kind). */
+    kinds: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * With an engine: how long `kit.close()` lets an aborted job stop at its next step (a training
+     * checkpoints it) before handing the job back to the queue (default 30000).
+     */
+    shutdownGraceMs: z.number().int().positive().optional(),
+    /** With an engine: the prefix of its queues (BullMQ keys, default `tunekit`) or its schema (pg-boss, default `tunekit_jobs`). */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+      .optional(),
   })
   .strict();
 
@@ -92,11 +124,17 @@ export const TunekitOptionsSchema = z
      */
     storage: z.union([StorageInstanceSchema, StorageOptionsSchema]).optional(),
     /**
-     * An ArtifactStore instance, or `{ directory }` for the filesystem store. Default:
+     * An ArtifactStore instance, `{ directory }` for the filesystem store, or `{ s3: { bucket,
+     * endpoint?, prefix?, credentials? … } }` for S3 or an S3-compatible server (shared by every worker
+     * of a deployment; needs the optional `@aws-sdk/client-s3` and `@aws-sdk/lib-storage`). Default:
      * `<dataDirectory>/artifacts`, or a temporary directory that `kit.close()` removes.
      */
     artifacts: z
-      .union([ArtifactStoreInstanceSchema, z.object({ directory: z.string().min(1) }).strict()])
+      .union([
+        ArtifactStoreInstanceSchema,
+        z.object({ directory: z.string().min(1) }).strict(),
+        z.object({ s3: S3ArtifactStoreOptionsSchema }).strict(),
+      ])
       .optional(),
     /** Plugins, set up in dependency order (registration order otherwise). */
     plugins: z.array(PluginSchema).optional(),

@@ -1,5 +1,9 @@
 // @tunekit/core/testing: helpers and compliance suites for third-party adapters (vitest is a peer dependency).
 export {
+  type ArtifactStoreComplianceOptions,
+  describeArtifactStoreCompliance,
+} from './describe-artifact-store-compliance.js';
+export {
   type ComplianceRecord,
   ComplianceRecordSchema,
   describeStorageCompliance,
@@ -21,3 +25,9 @@ export {
   type RedisTestServer,
   startRedisServer,
 } from './start-redis-server.js';
+export {
+  findS3Server,
+  S3_SERVER_MISSING_REASON,
+  type S3TestServer,
+  startS3Server,
+} from './start-s3-server.js';

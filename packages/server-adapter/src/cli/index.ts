@@ -15,6 +15,7 @@ export {
   startServe,
 } from './commands/serve-command.js';
 export { trainCommand } from './commands/train-command.js';
+export { type RunningWorker, startWorker, workerCommand } from './commands/worker-command.js';
 export {
   createFirstAdmin,
   ensureJwtSecret,
@@ -35,6 +36,7 @@ export {
 } from './open-cli-kit.js';
 export { packageVersion } from './package-version.js';
 export { onePositional, parseCommandLine } from './parse-command-line.js';
+export { SCALE_OUT_ENVIRONMENT, scaleOutOptionsFromEnvironment } from './scale-out-options.js';
 export {
   applySetOverride,
   isRegistryReference,

@@ -2147,14 +2147,28 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        target_modules?: string[];
+                        target_modules?: string[] | string;
+                        exclude_modules?: string[] | string;
+                        layers_to_transform?: number[] | number;
+                        layers_pattern?: string[] | string;
+                        /** @default {} */
+                        rank_pattern?: {
+                            [key: string]: number;
+                        };
+                        /** @default {} */
+                        alpha_pattern?: {
+                            [key: string]: number;
+                        };
                         /** @default false */
                         rs_lora?: boolean;
+                        modules_to_save?: string[];
                         /**
                          * @default none
-                         * @constant
+                         * @enum {string}
                          */
-                        bias?: "none";
+                        bias?: "none" | "all" | "lora_only";
+                        /** @default true */
+                        init_lora_weights?: boolean | "gaussian";
                     };
                     /**
                      * @default {
@@ -2738,14 +2752,28 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        target_modules?: string[];
+                        target_modules?: string[] | string;
+                        exclude_modules?: string[] | string;
+                        layers_to_transform?: number[] | number;
+                        layers_pattern?: string[] | string;
+                        /** @default {} */
+                        rank_pattern?: {
+                            [key: string]: number;
+                        };
+                        /** @default {} */
+                        alpha_pattern?: {
+                            [key: string]: number;
+                        };
                         /** @default false */
                         rs_lora?: boolean;
+                        modules_to_save?: string[];
                         /**
                          * @default none
-                         * @constant
+                         * @enum {string}
                          */
-                        bias?: "none";
+                        bias?: "none" | "all" | "lora_only";
+                        /** @default true */
+                        init_lora_weights?: boolean | "gaussian";
                     };
                     /**
                      * @default {

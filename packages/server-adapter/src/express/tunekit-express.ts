@@ -5,8 +5,10 @@ import type { AnyRouteDefinition } from '../routes/route-definition.js';
 import { routesOf } from '../routes/route-table.js';
 import {
   type AdapterResponse,
+  authenticateBeforeBody,
   formatServerSentEvent,
   handleRoute,
+  hasRequestBody,
   problemResponse,
   rejectRequest,
 } from '../server/handle-route.js';
@@ -148,11 +150,41 @@ export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}
       });
     };
 
+  /**
+   * Checks credentials before any body is read: without them a route that is not public answers
+   * 401 and closes the connection, so an anonymous caller cannot make the server read a large body.
+   */
+  const authenticateFirst =
+    (route: AnyRouteDefinition) => (request: Request, response: Response, next: NextFunction) => {
+      if (!hasRequestBody(request.headers)) return next();
+      void authenticateBeforeBody(server, route, request.headers).then(async (error) => {
+        if (!error) return next();
+        const requestId = requestIdOf(request.headers);
+        const ip = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+        const problem = (await rejectRequest(
+          server,
+          route,
+          { headers: request.headers, ip, requestId },
+          error,
+        )) as {
+          status: number;
+          headers: Record<string, string>;
+          body: string;
+        };
+        response
+          .status(problem.status)
+          .set(problem.headers)
+          .set('x-request-id', requestId)
+          .set('connection', 'close')
+          .send(problem.body);
+      }, next);
+    };
+
   for (const route of routesOf(kit)) {
     const path = route.path.replace(/\{([^}]+)\}/g, ':$1');
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
-    if (route.rawBody) router[method](path, handler(route));
-    else router[method](path, parseBody(route), handler(route));
+    if (route.rawBody) router[method](path, authenticateFirst(route), handler(route));
+    else router[method](path, authenticateFirst(route), parseBody(route), handler(route));
   }
   const document = openApiDocument(kit);
   router.get('/openapi.json', (_request, response) => {

@@ -13,8 +13,10 @@ import type { AnyRouteDefinition } from '../routes/route-definition.js';
 import { routesOf } from '../routes/route-table.js';
 import {
   type AdapterResponse,
+  authenticateBeforeBody,
   formatServerSentEvent,
   handleRoute,
+  hasRequestBody,
   problemResponse,
   rejectRequest,
 } from '../server/handle-route.js';
@@ -134,10 +136,44 @@ function routeHandler(server: ServerContext, route: AnyRouteDefinition) {
   };
 }
 
+/** Registers routes on a (child) context. */
+function addRoutes(fastify: FastifyInstance, server: ServerContext, routes: readonly AnyRouteDefinition[]) {
+  for (const route of routes) {
+    fastify.route({
+      method: route.method,
+      url: route.path.replace(/\{([^}]+)\}/g, ':$1'),
+      bodyLimit: route.rawBody ? server.uploadLimit + 64 * 1024 : server.bodyLimit,
+      config: { tunekitRoute: route },
+      handler: routeHandler(server, route),
+    });
+  }
+}
+
 /** The routes in an encapsulated context (their parsers and error handler do not leak into the host app). */
 function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition[]): FastifyPluginAsync {
   return async (fastify: FastifyInstance) => {
     fastify.addContentTypeParser(rawContentTypes, (_request, payload, done) => done(null, payload));
+    // Credentials are checked before any body is read: without them a route that is not public
+    // answers 401 and closes the connection, so an anonymous 250 MB body is never parsed.
+    fastify.addHook('onRequest', async (request, reply) => {
+      const route = (request.routeOptions.config as { tunekitRoute?: AnyRouteDefinition }).tunekitRoute;
+      if (!route || !hasRequestBody(request.headers)) return;
+      const error = await authenticateBeforeBody(server, route, request.headers);
+      if (!error) return;
+      const requestId = request.headers['x-request-id'] ? requestIdOf(request.headers) : String(request.id);
+      const response = (await rejectRequest(
+        server,
+        route,
+        { headers: request.headers, ip: request.ip, requestId },
+        error,
+      )) as { status: number; headers: Record<string, string>; body: string };
+      return reply
+        .code(response.status)
+        .headers(response.headers)
+        .header('x-request-id', requestId)
+        .header('connection', 'close')
+        .send(response.body);
+    });
     fastify.setErrorHandler(async (error: FastifyError, request, reply) => {
       const route = (request.routeOptions.config as { tunekitRoute?: AnyRouteDefinition }).tunekitRoute;
       const requestId = request.headers['x-request-id'] ? requestIdOf(request.headers) : String(request.id);
@@ -164,15 +200,22 @@ function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition
       ) as { status: number; headers: Record<string, string>; body: string };
       reply.code(404).headers(response.headers).send(response.body);
     });
-    for (const route of routes) {
-      fastify.route({
-        method: route.method,
-        url: route.path.replace(/\{([^}]+)\}/g, ':$1'),
-        bodyLimit: route.rawBody ? server.uploadLimit + 64 * 1024 : server.bodyLimit,
-        config: { tunekitRoute: route },
-        handler: routeHandler(server, route),
-      });
-    }
+    addRoutes(
+      fastify,
+      server,
+      routes.filter((route) => !route.rawBody),
+    );
+    // Upload routes stream every content type (JSON included) to their handler, which counts bytes
+    // against the upload limit: Fastify never buffers an upload-sized JSON body.
+    await fastify.register(async (uploads) => {
+      uploads.removeAllContentTypeParsers();
+      uploads.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+      addRoutes(
+        uploads,
+        server,
+        routes.filter((route) => route.rawBody),
+      );
+    });
     const document = openApiDocument(server.kit);
     fastify.get('/openapi.json', async (_request, reply) => reply.send(document));
     if (server.options.ui !== false) webUiRoutes(fastify);

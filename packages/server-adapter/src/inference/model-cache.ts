@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Predictor, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
@@ -141,7 +142,8 @@ export function createModelCache(
       base &&
       ServedModelSchema.parse({
         ...base,
-        adapter: version.artifactUri,
+        // A LoRA version is the job's base model plus the version's adapter; a full one is its own folder.
+        ...(base.adapter === undefined ? { path: version.artifactUri } : { adapter: version.artifactUri }),
         language: version.language?.[0],
         task: version.task ?? base.task,
       })
@@ -157,6 +159,16 @@ export function createModelCache(
     // The served id of the base model the job trained on (the job stores its folder).
     const served = [...sources].find(([, source]) => source.path === input.baseModel);
     const servedBase = served === undefined ? undefined : (served[1].baseModel ?? served[0]);
+    if (input.lora === undefined && input.adapter === undefined) {
+      // Full fine-tuning: the output is a whole model folder in the artifact store; the tokenizer
+      // stays the base model's.
+      const baseTokenizer = existsSync(join(input.baseModel, 'tokenizer.json')) ? input.baseModel : undefined;
+      return ServedModelSchema.parse({
+        path: output.output,
+        tokenizer: input.tokenizer ?? baseTokenizer,
+        baseModel: servedBase ?? input.registerAs?.baseModel,
+      });
+    }
     return ServedModelSchema.parse({
       path: input.baseModel,
       tokenizer: input.tokenizer,

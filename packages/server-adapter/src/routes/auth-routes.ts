@@ -8,7 +8,10 @@ export const LoginBodySchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
-/** `POST /auth/login`: exchanges a username and password for a bearer token (public, rate limited). */
+/**
+ * `POST /auth/login`: exchanges a username and password for a bearer token (public; failed attempts
+ * are limited per client address and per account, see `limits.login`).
+ */
 export const loginRoute = defineRoute({
   method: 'POST',
   path: '/auth/login',
@@ -24,9 +27,16 @@ export const loginRoute = defineRoute({
     roles: z.array(RoleSchema),
   }),
   handler: async ({ server, body, operation }) => {
-    server.loginLimiter.hit(operation.ip ?? 'unknown');
+    // Failed attempts are limited per address and per account: a flood from one address cannot
+    // lock out other accounts behind it, and guessing one account's password from many addresses stops.
+    const address = operation.ip ?? 'unknown';
+    const account = body.username.toLowerCase();
+    server.loginLimiter.check(address);
+    server.accountLoginLimiter.check(account);
     const user = await server.users.verify(body.username, body.password);
     if (!user) {
+      server.loginLimiter.record(address);
+      server.accountLoginLimiter.record(account);
       operation.actor = body.username.slice(0, 64);
       throw new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Wrong username or password' });
     }

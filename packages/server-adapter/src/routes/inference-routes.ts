@@ -1,6 +1,7 @@
 import { TunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
+import { releasingWhenDone } from '../server/concurrency-limiter.js';
 import type { ServerContext } from '../server/server-context.js';
 import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
 
@@ -57,49 +58,58 @@ export const generateRoute = defineRoute({
   handler: async ({ kit, server, principal, body, signal }) => {
     const id = modelId(server, body.model);
     await assertModelAccess(kit, principal, id);
-    const model = await server.models.load(id);
-    const options = {
-      maxTokens: body.max_tokens,
-      temperature: body.temperature,
-      topP: body.top_p,
-      topK: body.top_k,
-      stop: body.stop === undefined ? [] : Array.isArray(body.stop) ? body.stop : [body.stop],
-      seed: body.seed,
-    };
-    const started = performance.now();
-    if (!body.stream) {
-      const result = await model.generate(body.prompt, options);
-      return {
-        text: result.text,
-        tokens_generated: result.tokensGenerated,
-        finish_reason: result.finishReason,
-        model: id,
-        latency_ms: Math.round((performance.now() - started) * 100) / 100,
+    // Each generation holds a slot of limits.generations until it ends (429 past the limit); a
+    // streamed one gives it back when its event stream ends.
+    const release = server.generationLimiter.acquire(principal?.id ?? 'anonymous');
+    let streamed = false;
+    try {
+      const model = await server.models.load(id);
+      const options = {
+        maxTokens: body.max_tokens,
+        temperature: body.temperature,
+        topP: body.top_p,
+        topK: body.top_k,
+        stop: body.stop === undefined ? [] : Array.isArray(body.stop) ? body.stop : [body.stop],
+        seed: body.seed,
       };
-    }
-    async function* tokens(): AsyncGenerator<ServerSentEvent> {
-      let text = '';
-      let count = 0;
-      let finishReason: 'stop' | 'length' = 'length';
-      for await (const chunk of model.stream(body.prompt, options)) {
-        if (signal.aborted) return;
-        count += 1;
-        text += chunk.text;
-        if (chunk.finishReason) finishReason = chunk.finishReason;
-        if (chunk.text) yield { event: 'token', data: { text: chunk.text, token_id: chunk.tokenId } };
-      }
-      yield {
-        event: 'done',
-        data: {
-          text,
-          tokens_generated: count,
-          finish_reason: finishReason,
+      const started = performance.now();
+      if (!body.stream) {
+        const result = await model.generate(body.prompt, options);
+        return {
+          text: result.text,
+          tokens_generated: result.tokensGenerated,
+          finish_reason: result.finishReason,
           model: id,
           latency_ms: Math.round((performance.now() - started) * 100) / 100,
-        },
-      };
+        };
+      }
+      async function* tokens(): AsyncGenerator<ServerSentEvent> {
+        let text = '';
+        let count = 0;
+        let finishReason: 'stop' | 'length' = 'length';
+        for await (const chunk of model.stream(body.prompt, options)) {
+          if (signal.aborted) return;
+          count += 1;
+          text += chunk.text;
+          if (chunk.finishReason) finishReason = chunk.finishReason;
+          if (chunk.text) yield { event: 'token', data: { text: chunk.text, token_id: chunk.tokenId } };
+        }
+        yield {
+          event: 'done',
+          data: {
+            text,
+            tokens_generated: count,
+            finish_reason: finishReason,
+            model: id,
+            latency_ms: Math.round((performance.now() - started) * 100) / 100,
+          },
+        };
+      }
+      streamed = true;
+      return eventStreamReply(releasingWhenDone(tokens(), release));
+    } finally {
+      if (!streamed) release();
     }
-    return eventStreamReply(tokens());
   },
 });
 

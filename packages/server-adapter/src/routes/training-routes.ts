@@ -10,6 +10,8 @@ import {
   TunekitError,
 } from '@tunekit/core';
 import { z } from 'zod';
+import { assertModelAccess } from '../inference/assert-model-access.js';
+import type { ServerLimits } from '../server/server-limits.js';
 import { IdParamsSchema, PageQuerySchema, pageOf } from './common-schemas.js';
 import {
   defineRoute,
@@ -145,7 +147,16 @@ export async function submitTrainingJob(
   principal: Principal | undefined,
   body: TrainRequest,
 ): Promise<z.infer<typeof TrainAcceptedSchema>> {
-  const base = await server.models.describe(body.base_model);
+  assertTrainingBounds(server.limits.training, body);
+  const owner = principal?.id ?? 'anonymous';
+  await assertJobQuota(kit, server, owner);
+  // A `job:<id>` base the caller may not read is answered exactly like an unknown one: the
+  // response must not tell whether someone else's job id exists.
+  const readable = await assertModelAccess(kit, principal, body.base_model).then(
+    () => true,
+    () => false,
+  );
+  const base = readable ? await server.models.describe(body.base_model) : undefined;
   if (!base) {
     throw new TunekitError({
       code: 'VALIDATION_FAILED',
@@ -170,7 +181,6 @@ export async function submitTrainingJob(
   const validation = body.validation_dataset_version_id
     ? await versionOf(body.validation_dataset_version_id, 'validation_dataset_version_id')
     : undefined;
-  const owner = principal?.id ?? 'anonymous';
   const job = await kit.jobs.submit(
     TRAINING_JOB_KIND,
     {
@@ -188,9 +198,68 @@ export async function submitTrainingJob(
         ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }
         : {}),
     },
-    { owner },
+    // The job fails with JOB_TIMEOUT past limits.jobTimeLimitMs, whatever maxSteps says.
+    { owner, timeoutMs: server.limits.jobTimeLimitMs },
   );
   return { job_id: job.id, status: job.status };
+}
+
+/** Throws `VALIDATION_FAILED` (400) when a training request asks for more than `limits.training` allows. */
+function assertTrainingBounds(limits: ServerLimits['training'], body: TrainRequest): void {
+  const checks: Array<[string, number | undefined, number]> = [
+    ['hyperparameters.maxSteps', body.hyperparameters.maxSteps, limits.maxSteps],
+    ['hyperparameters.epochs', body.hyperparameters.epochs, limits.maxEpochs],
+    ['hyperparameters.batchSize', body.hyperparameters.batchSize, limits.maxBatchSize],
+    ['hyperparameters.maxLength', body.hyperparameters.maxLength, limits.maxSequenceLength],
+    ['lora.r', body.lora?.r, limits.maxLoraRank],
+  ];
+  const issues = checks
+    .filter(([, value, limit]) => value !== undefined && value > limit)
+    .map(([path, , limit]) => ({ path, message: `must be at most ${limit} (server limit)` }));
+  if (issues.length > 0) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `The training request exceeds the server's limits: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`,
+      details: { issues },
+    });
+  }
+}
+
+/** Counts jobs of `status` (up to `stopAt`), optionally of one owner. */
+async function countJobs(kit: Tunekit, status: 'queued' | 'running', stopAt: number, owner?: string) {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await kit.jobs.list({ kind: TRAINING_JOB_KIND, status, owner, limit: 100, cursor });
+    count += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && count < stopAt);
+  return count;
+}
+
+/** Throws `RATE_LIMITED` (429, Retry-After) when the owner or the server has its maximum of queued and running jobs. */
+async function assertJobQuota(
+  kit: Tunekit,
+  server: RouteContext<unknown, unknown, unknown>['server'],
+  owner: string,
+): Promise<void> {
+  const { perUser, total } = server.limits.activeJobs;
+  const mine =
+    (await countJobs(kit, 'queued', perUser, owner)) + (await countJobs(kit, 'running', perUser, owner));
+  const all =
+    mine >= perUser ? 0 : (await countJobs(kit, 'queued', total)) + (await countJobs(kit, 'running', total));
+  if (mine < perUser && all < total) return;
+  const scope = mine >= perUser ? 'user' : 'server';
+  throw new TunekitError({
+    code: 'RATE_LIMITED',
+    status: 429,
+    message:
+      scope === 'user'
+        ? `At most ${perUser} training jobs queued or running per user; wait for one to finish or stop one`
+        : `The server has its maximum of ${total} training jobs queued or running; retry later`,
+    details: { retryAfterSeconds: 30, limit: scope === 'user' ? perUser : total, scope },
+  });
 }
 
 /** `GET /train`: the caller's training jobs (admins: everyone's). */

@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Tunekit } from '@tunekit/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { tunekitFastify } from '../fastify/tunekit-fastify.js';
+import { createLimitedHttpServer } from './apply-connection-limits.js';
+import { removeStaleTempFolders } from './remove-stale-temp-folders.js';
 import { requestIdOf } from './request-id.js';
 import { createServerContext, type ServerContext } from './server-context.js';
 import type { TunekitServerOptions } from './server-options.js';
@@ -33,13 +35,21 @@ export interface TunekitServer {
 /** Creates a standalone Fastify server with the Tunekit API. */
 export async function createServer(kit: Tunekit, options: CreateServerOptions = {}): Promise<TunekitServer> {
   const { prefix, shutdownTimeoutMs = 10_000, closeKit = false, ...serverOptions } = options;
+  // Temp folders (adapter copies, upload spools) left by a killed server process go first.
+  await removeStaleTempFolders().then(
+    (removed) => removed.length > 0 && kit.logger.info({ removed }, 'removed stale temp folders'),
+    () => undefined,
+  );
   const context = createServerContext(kit, serverOptions);
   const app = Fastify({
     genReqId: (request) => requestIdOf(request.headers),
     bodyLimit: context.bodyLimit,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    trustProxy: false,
+    // X-Forwarded-For is believed only from the configured proxies (limits.trustedProxies).
+    trustProxy: context.limits.trustedProxies.length > 0 ? context.limits.trustedProxies : false,
+    // Request, header and keep-alive timeouts and the connection cap of limits, checked promptly.
+    serverFactory: (handler) => createLimitedHttpServer(context.limits, handler),
   });
   // Responses finished while draining close their connection, so shutdown does not wait for keep-alive timeouts.
   app.addHook('onSend', async (_request, reply) => {

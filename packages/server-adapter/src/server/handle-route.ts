@@ -9,6 +9,7 @@ import {
   type ServiceAuditOptions,
 } from '../routes/route-definition.js';
 import { fromWire, toSnakeCase, toWire, wirePath } from '../wire/wire-case.js';
+import { releasingWhenDone } from './concurrency-limiter.js';
 import { PROBLEM_CONTENT_TYPE, toProblem, toTunekitError } from './problem-details.js';
 import type { ServerContext } from './server-context.js';
 
@@ -83,22 +84,113 @@ export async function rejectRequest(
   request: Pick<AdapterRequest, 'headers' | 'ip' | 'requestId'>,
   error: TunekitError,
 ): Promise<AdapterResponse> {
-  if (route && isMutating(route)) {
+  const denied = error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN';
+  if (route && (isMutating(route) || denied)) {
     const principal = await server.authenticator.authenticate(request.headers).catch(() => undefined);
-    await server.kit.audit
-      .record(
-        {
-          action: `http.${route.operationId}`,
-          resourceType: 'http',
-          resourceId: route.path,
-          outcome: 'failure',
-          details: { method: route.method, status: error.status, code: error.code },
-        },
-        { actor: principal?.id ?? 'anonymous', requestId: request.requestId, ip: request.ip },
-      )
-      .catch((caught: unknown) => server.kit.logger.error({ err: caught }, 'audit record failed'));
+    await recordRequestAudit(
+      server,
+      {
+        action: `http.${route.operationId}`,
+        resourceType: 'http',
+        resourceId: route.path,
+        outcome: denied ? 'denied' : 'failure',
+        details: { method: route.method, status: error.status, code: error.code },
+      },
+      { actor: principal?.id ?? 'anonymous', requestId: request.requestId, ip: request.ip },
+    );
   }
   return problemResponse(error, request.requestId);
+}
+
+/**
+ * Writes the HTTP layer's audit event of a request. Failures of anonymous callers go through the
+ * per-address budget (`limits.anonymousAuditPerMinute`): past it they are counted and written as one
+ * `http.suppressed` summary per address and window, so a flood cannot grow the log without bound.
+ */
+export async function recordRequestAudit(
+  server: ServerContext,
+  entry: Parameters<ServerContext['kit']['audit']['record']>[0],
+  operation: OperationContext,
+): Promise<void> {
+  const { kit } = server;
+  let event = entry;
+  if (operation.actor === 'anonymous' && entry.outcome !== 'success') {
+    const decision = server.anonymousAudit.admit(operation.ip ?? 'unknown');
+    if (decision.kind === 'suppress') return;
+    if (decision.kind === 'summary') {
+      event = {
+        action: 'http.suppressed',
+        resourceType: 'http',
+        outcome: entry.outcome,
+        details: {
+          suppressed: decision.suppressed,
+          since: decision.since,
+          reason: 'anonymous failures past limits.anonymousAuditPerMinute from this address',
+          latest: { action: entry.action, ...(entry.details ?? {}) },
+        },
+      };
+    }
+  }
+  await kit.audit
+    .record(event, operation)
+    .catch((error: unknown) => kit.logger.error({ err: error }, 'audit record failed'));
+}
+
+/** The nesting depth of a parsed JSON value (iterative: a hostile depth cannot overflow the stack). */
+export function jsonDepth(value: unknown, stopAt = Number.POSITIVE_INFINITY): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    const level = depth + 1;
+    if (level > deepest) deepest = level;
+    if (deepest > stopAt) return deepest;
+    for (const child of Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, level]);
+    }
+  }
+  return deepest;
+}
+
+/** Throws `VALIDATION_FAILED` (400) when a JSON body nests deeper than the server allows. */
+function assertJsonDepth(body: unknown, limit: number): void {
+  if (jsonDepth(body, limit) > limit) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: `The JSON body nests deeper than ${limit} levels`,
+      details: { issues: [{ path: '(body)', message: `nested deeper than ${limit}` }], limit },
+    });
+  }
+}
+
+/**
+ * Checks credentials before the body is read: a route that is not public answers 401 at once when
+ * the request has no valid credentials, so an anonymous caller cannot make the server parse or
+ * spool a large body. Returns the error to answer with (the adapter closes the connection without
+ * reading the body), or undefined to go on.
+ */
+export async function authenticateBeforeBody(
+  server: ServerContext,
+  route: AnyRouteDefinition,
+  headers: Record<string, string | string[] | undefined>,
+): Promise<TunekitError | undefined> {
+  if (route.access === 'public') return undefined;
+  try {
+    await server.ready;
+    const principal = await server.authenticator.authenticate(headers);
+    if (principal) return undefined;
+    return new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Credentials are required' });
+  } catch (error) {
+    return toTunekitError(error);
+  }
+}
+
+/** Whether a request carries a body (declared length above zero, or chunked). */
+export function hasRequestBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = Number(headers['content-length'] ?? 0);
+  return (Number.isFinite(length) && length > 0) || headers['transfer-encoding'] !== undefined;
 }
 
 /** Whether the route changes state. */
@@ -168,6 +260,7 @@ export async function handleRoute(
     }
     const params = parsePart(route.params, request.params, 'path parameters');
     const query = parsePart(route.query, request.query, 'query');
+    if (!route.rawBody) assertJsonDepth(request.body, server.limits.maxJsonDepth);
     const body = route.rawBody ? undefined : parsePart(route.body, request.body, 'request body');
     const result = await route.handler({
       kit,
@@ -185,6 +278,8 @@ export async function handleRoute(
     });
     if (isRouteReply(result)) {
       if (result.kind === 'events') {
+        // Streams are long-lived: each holds a slot of limits.streams until it ends.
+        const release = server.streamLimiter.acquire(principal?.id ?? `anonymous:${request.ip}`);
         return {
           status: 200,
           headers: {
@@ -194,7 +289,7 @@ export async function handleRoute(
             // A stream is long-lived; its connection is not reused, so shutdown need not wait for keep-alive timeouts.
             connection: 'close',
           },
-          events: wireEvents(result.events),
+          events: releasingWhenDone(wireEvents(result.events), release),
         };
       }
       status = result.status ?? route.status ?? 200;
@@ -222,19 +317,19 @@ export async function handleRoute(
     outcome = error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED' ? 'denied' : 'failure';
     return problemResponse(error, request.requestId);
   } finally {
-    if (isMutating(route) && !auditedByService) {
-      await kit.audit
-        .record(
-          {
-            action: `http.${route.operationId}`,
-            resourceType: 'http',
-            resourceId: route.path,
-            outcome,
-            details: { method: route.method, status, ...(errorCode ? { code: errorCode } : {}) },
-          },
-          operation,
-        )
-        .catch((error: unknown) => kit.logger.error({ err: error }, 'audit record failed'));
+    // Every mutating request is audited, and every denied one of any method (a denied GET too).
+    if ((isMutating(route) || outcome === 'denied') && !auditedByService) {
+      await recordRequestAudit(
+        server,
+        {
+          action: `http.${route.operationId}`,
+          resourceType: 'http',
+          resourceId: route.path,
+          outcome,
+          details: { method: route.method, status, ...(errorCode ? { code: errorCode } : {}) },
+        },
+        operation,
+      );
     }
   }
 }

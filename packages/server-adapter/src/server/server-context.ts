@@ -3,6 +3,9 @@ import { type Authenticator, createAuthenticator } from '../auth/authenticator.j
 import { createLoginRateLimiter, type LoginRateLimiter } from '../auth/login-rate-limiter.js';
 import { createUserStore, type UserStore } from '../auth/user-store.js';
 import { createModelCache, type ModelCache } from '../inference/model-cache.js';
+import { type AnonymousAuditLimiter, createAnonymousAuditLimiter } from './anonymous-audit-limiter.js';
+import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
+import { type ServerLimits, ServerLimitsSchema } from './server-limits.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, type TunekitServerOptions } from './server-options.js';
 
 /** Per-mount state shared by the routes: auth, users, model cache, limits. One per adapter instance. */
@@ -12,7 +15,18 @@ export interface ServerContext {
   readonly authenticator: Authenticator;
   readonly users: UserStore;
   readonly models: ModelCache;
+  /** Failed logins per client address. */
   readonly loginLimiter: LoginRateLimiter;
+  /** Failed logins per account (from any address). */
+  readonly accountLoginLimiter: LoginRateLimiter;
+  /** The limits in force (defaults applied). */
+  readonly limits: ServerLimits;
+  /** Open event streams per principal and in all. */
+  readonly streamLimiter: ConcurrencyLimiter;
+  /** Generations running per principal and in all. */
+  readonly generationLimiter: ConcurrencyLimiter;
+  /** How many audit events anonymous failures may write per address. */
+  readonly anonymousAudit: AnonymousAuditLimiter;
   readonly predictors: ReadonlyMap<string, Predictor>;
   readonly bodyLimit: number;
   readonly uploadLimit: number;
@@ -29,6 +43,7 @@ export interface ServerContext {
 
 /** Creates the shared state of one mounted adapter. */
 export function createServerContext(kit: Tunekit, options: TunekitServerOptions = {}): ServerContext {
+  const limits = ServerLimitsSchema.parse(options.limits ?? {});
   const users = createUserStore(kit);
   const models = createModelCache(kit, options.models);
   const ready = (async () => {
@@ -43,7 +58,18 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     authenticator: createAuthenticator(options.auth, users),
     users,
     models,
-    loginLimiter: createLoginRateLimiter(options.loginRateLimit),
+    loginLimiter: createLoginRateLimiter({
+      max: options.loginRateLimit?.max ?? limits.login.perAddress,
+      windowMs: options.loginRateLimit?.windowMs ?? limits.login.windowMs,
+    }),
+    accountLoginLimiter: createLoginRateLimiter({
+      max: limits.login.perAccount,
+      windowMs: options.loginRateLimit?.windowMs ?? limits.login.windowMs,
+    }),
+    limits,
+    streamLimiter: createConcurrencyLimiter({ what: 'event streams', ...limits.streams }),
+    generationLimiter: createConcurrencyLimiter({ what: 'generations', ...limits.generations }),
+    anonymousAudit: createAnonymousAuditLimiter(limits.anonymousAuditPerMinute),
     predictors: new Map((options.predictors ?? []).map((predictor) => [predictor.id, predictor])),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,

@@ -3,6 +3,7 @@ import type { AuthOptions } from '../auth/authenticator.js';
 import type { LoginRateLimitOptions } from '../auth/login-rate-limiter.js';
 import type { CreateUserInput } from '../auth/user-store.js';
 import type { ServedModelInput } from '../inference/model-cache.js';
+import type { ServerLimitsInput } from './server-limits.js';
 
 /** Options shared by `tunekitFastify`, `tunekitExpress` and `createServer`. */
 export interface TunekitServerOptions {
@@ -20,8 +21,13 @@ export interface TunekitServerOptions {
   bodyLimit?: number;
   /** Largest dataset upload in bytes (default 256 MiB). */
   uploadLimit?: number;
-  /** Login attempts per client address (default 10 per minute). */
+  /**
+   * Failed login attempts per client address (default `limits.login`: 30 per minute). Overrides
+   * `limits.login.perAddress` and `windowMs` when set.
+   */
   loginRateLimit?: LoginRateLimitOptions;
+  /** Quotas, timeouts and bounds on what callers control (see `ServerLimitsSchema`; safe defaults). */
+  limits?: ServerLimitsInput;
   /** Service id of the model registry plugin (default `registry`). */
   registryService?: string;
   /** Name and version reported by `/`. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Tunekit } from '@tunekit/core';
 import express from 'express';
 import { tunekitExpress } from '../express/tunekit-express.js';
+import { createLimitedHttpServer } from '../server/apply-connection-limits.js';
 import { createServer } from '../server/create-server.js';
 import type { ServerContext } from '../server/server-context.js';
 import type { TunekitServerOptions } from '../server/server-options.js';
@@ -36,10 +37,11 @@ export async function startTestServer(
   const app = express();
   app.disable('x-powered-by');
   const router = tunekitExpress(kit, options);
+  const { trustedProxies } = router.tunekit.limits;
+  app.set('trust proxy', trustedProxies.length > 0 ? trustedProxies : false);
   app.use(prefix, router);
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
+  const server: Server = createLimitedHttpServer(router.tunekit.limits, app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}${prefix}`,

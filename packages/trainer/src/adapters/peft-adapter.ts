@@ -1,14 +1,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { LoraConfigSchema, TunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
-import { isLoraTarget } from '../lora/lora-weights.js';
+import { loraModuleSettings } from '../lora/lora-module-settings.js';
+import { isLoraTarget, PEFT_PREFIX } from '../lora/lora-weights.js';
 import type { LoadedModel } from '../models/load-model.js';
 import type { LoadReport } from '../models/load-report.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
 import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import { loraConfigToPeftConfig, peftConfigToLoraConfig } from './peft-lora-config.js';
 
 /** File names of a PEFT adapter folder. */
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
@@ -65,49 +67,44 @@ export interface SavePeftAdapterOptions {
 }
 
 /**
- * PEFT's `adapter_config.json` for a LoRA adapter (the fields `LoraConfig` writes; unknown keys
- * are ignored by PEFT when loading, missing ones take its defaults).
+ * PEFT's `adapter_config.json` for a LoRA adapter: every LoRA field of the settings (see
+ * `loraConfigToPeftConfig`), with `modules_to_save` including `options.modulesToSave`.
  */
 export function peftAdapterConfig(
   config: ResolvedLoraConfig,
   options: SavePeftAdapterOptions = {},
 ): Record<string, unknown> {
-  return {
-    peft_type: 'LORA',
-    task_type: options.taskType ?? 'CAUSAL_LM',
-    base_model_name_or_path: options.baseModel ?? null,
-    revision: null,
-    inference_mode: true,
-    r: config.r,
-    lora_alpha: config.alpha,
-    lora_dropout: config.dropout,
-    target_modules: config.targetModules,
-    fan_in_fan_out: options.modelType === 'gpt2',
-    bias: config.bias,
-    use_rslora: config.rsLora,
-    use_dora: false,
-    init_lora_weights: true,
-    modules_to_save: options.modulesToSave ?? null,
-    layers_to_transform: null,
-    layers_pattern: null,
-    rank_pattern: {},
-    alpha_pattern: {},
-  };
+  return loraConfigToPeftConfig(config, options);
+}
+
+/** Whether a non-LoRA adapter tensor (`base_model.model.<name>`) is one the settings train in full. */
+function isSavedTensor(key: string, config: ResolvedLoraConfig, modulesToSave: readonly string[]): boolean {
+  if (!key.startsWith(PEFT_PREFIX)) return false;
+  const name = key.slice(PEFT_PREFIX.length);
+  const ofModule = modulesToSave.some((module) => new RegExp(`^(.*\\.)?${module}\\..+$`).test(name));
+  const bias =
+    (config.bias === 'all' && name.includes('bias')) ||
+    (config.bias === 'lora_only' &&
+      name.endsWith('.bias') &&
+      isLoraTarget(config, name.slice(0, -'.bias'.length)));
+  return ofModule || bias;
 }
 
 /**
- * Checks PEFT key names and shapes (`lora_A` `[r, in]`, `lora_B` `[out, r]`); returns the weights without
- * adapter names. Tensors of `modulesToSave` (`base_model.model.classifier.weight`) are kept as they are.
+ * Checks PEFT key names and shapes (`lora_A` `[r, in]`, `lora_B` `[out, r]`, with each module's rank
+ * from `rankPattern`); returns the weights without adapter names. Tensors trained in full
+ * (`modulesToSave`, and biases with `bias` `all`/`lora_only`: `base_model.model.classifier.weight`,
+ * `base_model.model.<module>.bias`) are kept as they are.
  */
 export function validatePeftWeights(
   weights: TensorMap,
   config: ResolvedLoraConfig,
   modulesToSave: readonly string[] = [],
 ): TensorMap {
+  const saved = [...new Set([...(config.modulesToSave ?? []), ...modulesToSave])];
   const normalized: TensorMap = new Map();
   for (const [key, tensor] of weights) {
-    const saved = modulesToSave.some((module) => key.startsWith(`base_model.model.${module}.`));
-    if (saved && !key.includes('.lora_')) {
+    if (!key.includes('.lora_') && isSavedTensor(key, config, saved)) {
       normalized.set(key, tensor);
       continue;
     }
@@ -116,17 +113,18 @@ export function validatePeftWeights(
       throw new TunekitError({
         code: 'ADAPTER_INVALID',
         status: 422,
-        message: `"${key}" is not a PEFT LoRA key (base_model.model.<module>.lora_A|lora_B.weight)`,
+        message: `"${key}" is not a PEFT LoRA key (base_model.model.<module>.lora_A|lora_B.weight) nor a tensor the config trains in full (modules_to_save, bias)`,
       });
     }
     const [, module, which] = match;
     const targeted = module !== undefined && isLoraTarget(config, module);
+    const rank = loraModuleSettings(config, module ?? '').r;
     const rankAxis = which === 'A' ? 0 : 1;
-    if (!targeted || tensor.shape.length !== 2 || tensor.shape[rankAxis] !== config.r) {
+    if (!targeted || tensor.shape.length !== 2 || tensor.shape[rankAxis] !== rank) {
       throw new TunekitError({
         code: 'ADAPTER_INVALID',
         status: 422,
-        message: `${key} has shape [${tensor.shape.join(', ')}]; expected rank ${config.r} on axis ${rankAxis} of a targeted module (${config.targetModules.join(', ')})`,
+        message: `${key} has shape [${tensor.shape.join(', ')}]; expected rank ${rank} on axis ${rankAxis} of a targeted module (${String(config.targetModules)})`,
       });
     }
     normalized.set(`base_model.model.${module}.lora_${which}.weight`, tensor);
@@ -201,22 +199,20 @@ export async function loadPeftAdapter(
       message: `Only LoRA adapters are supported, got peft_type ${String(raw.peft_type)}`,
     });
   }
-  if (!Array.isArray(raw.target_modules)) {
+  const parsed = LoraConfigSchema.safeParse(peftConfigToLoraConfig(raw));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
     throw new TunekitError({
       code: 'ADAPTER_INVALID',
       status: 422,
-      message: 'target_modules must be a list of module names (regular expressions are not supported)',
+      message: `${join(directory, PEFT_CONFIG_FILE)}: ${parsed.error.issues.map((item) => `${item.path.join('.')}: ${item.message}`).join('; ')}`,
+      details: { field: issue?.path.join('.'), issues: parsed.error.issues },
     });
   }
-  const config = resolveLoraConfig({
-    r: raw.r as number,
-    alpha: raw.lora_alpha as number,
-    dropout: (raw.lora_dropout ?? 0) as number,
-    targetModules: raw.target_modules as string[],
-    rsLora: (raw.use_rslora ?? false) as boolean,
-  });
+  const modelType = (options.model?.config as { model_type?: unknown } | undefined)?.model_type;
+  const config = resolveLoraConfig(parsed.data, typeof modelType === 'string' ? modelType : undefined);
   const weights = await readSafetensors(join(directory, PEFT_WEIGHTS_FILE));
-  const modulesToSave = Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : [];
+  const modulesToSave = config.modulesToSave ?? [];
   const strict = options.strict ?? true;
   const unpaired = pairAdapterKeys(weights);
   let report: LoadReport;

@@ -1,4 +1,4 @@
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type ArtifactStore, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
@@ -63,9 +63,17 @@ async function materialize(
       details: { uri },
     });
   }
-  const folder = await mkdtemp(join(tmpdir(), 'tunekit-open-model-'));
+  // The process id in the name lets a restarted server remove copies a killed process left behind.
+  const folder = await mkdtemp(join(tmpdir(), `tunekit-open-model-${process.pid}-`));
+  try {
+    for (const file of files)
+      await writeFile(join(folder, basename(file.uri)), await artifacts.get(file.uri));
+  } catch (error) {
+    // The caller never sees this folder when resolving fails: remove it here.
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
   temporary.push(folder);
-  for (const file of files) await writeFile(join(folder, basename(file.uri)), await artifacts.get(file.uri));
   return folder;
 }
 

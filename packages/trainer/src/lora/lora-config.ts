@@ -6,8 +6,11 @@ import {
   TunekitError,
 } from '@tunekit/core';
 
-/** LoRA settings with the target modules resolved: what the graph builders and adapter files use. */
-export type ResolvedLoraConfig = LoraConfig & { targetModules: string[] };
+/**
+ * LoRA settings with the target modules resolved (names/suffixes, or one regular expression): what
+ * the graph builders and adapter files use.
+ */
+export type ResolvedLoraConfig = LoraConfig & { targetModules: string[] | string };
 
 /**
  * LoRA target modules by `model_type`, as PEFT's defaults
@@ -47,7 +50,10 @@ export function resolveLoraConfig(
   return { ...parsed, targetModules: [...defaults] };
 }
 
-/** Scaling factor applied to `B·A`: `alpha / r`, or `alpha / sqrt(r)` with rsLoRA. */
+/**
+ * Scaling factor applied to `B·A` for the default rank and alpha: `alpha / r`, or `alpha / sqrt(r)`
+ * with rsLoRA. Per-module values (`rankPattern`, `alphaPattern`) come from `loraModuleSettings`.
+ */
 export function loraScaling(config: LoraConfig): number {
   return config.rsLora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
 }

@@ -1,7 +1,7 @@
 import { TunekitError } from '@tunekit/core';
 import { SeededRandom } from '../data/seeded-random.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
-import { loraScaling, type ResolvedLoraConfig } from './lora-config.js';
+import { isPeftTarget, type LoraTargeting, loraModuleSettings } from './lora-module-settings.js';
 
 /** PEFT's prefix for tensors of a wrapped model (`base_model.model.`). */
 export const PEFT_PREFIX = 'base_model.model.';
@@ -11,11 +11,16 @@ export function loraTensorNames(modulePath: string): { a: string; b: string } {
   return { a: `${PEFT_PREFIX}${modulePath}.lora_A.weight`, b: `${PEFT_PREFIX}${modulePath}.lora_B.weight` };
 }
 
-/** Whether a module path (`transformer.h.0.attn.c_attn`) is targeted: its last name is in `targetModules`. */
-export function isLoraTarget(config: ResolvedLoraConfig, modulePath: string): boolean {
-  const last = modulePath.split('.').at(-1) ?? modulePath;
-  return config.targetModules.includes(last) || config.targetModules.includes(modulePath);
+/**
+ * Whether a module path (`transformer.h.0.attn.c_attn`) is adapted, by PEFT's rules (names, dotted
+ * suffixes or one regular expression; `excludeModules`, `layersToTransform`; see `isPeftTarget`).
+ */
+export function isLoraTarget(config: LoraTargeting, modulePath: string): boolean {
+  return isPeftTarget(config, modulePath);
 }
+
+/** How fresh adapters start (PEFT `init_lora_weights`): `true` Kaiming-uniform A, `gaussian` normal A, `false` random B too. */
+export type LoraInitialization = boolean | 'gaussian';
 
 /** A linear layer that LoRA can adapt: its module path and input/output sizes. */
 export interface LoraTargetModule {
@@ -25,42 +30,53 @@ export interface LoraTargetModule {
 }
 
 /**
- * PEFT's initialisation: `lora_A` `[r, in]` Kaiming-uniform with a = √5 (uniform in ±1/√in),
- * `lora_B` `[out, r]` zeros — so a fresh adapter leaves the model unchanged.
+ * PEFT's initialisation (`init_lora_weights`), with each module's rank from `rankPattern`:
+ * `true` (default): `lora_A` `[r, in]` Kaiming-uniform with a = √5 (uniform in ±1/√in), `lora_B`
+ * `[out, r]` zeros, so a fresh adapter leaves the model unchanged; `'gaussian'`: A normal with
+ * standard deviation 1/r, B zeros; `false`: B as well as A drawn like nn.Linear's default (uniform in
+ * ±1/√fan_in), so the adapter changes the model from the start (PEFT's testing option).
  */
 export function initializeLoraWeights(
-  config: ResolvedLoraConfig,
+  config: LoraTargeting & { initLoraWeights?: LoraInitialization },
   modules: readonly LoraTargetModule[],
   seed: number,
 ): TensorMap {
   const random = new SeededRandom(seed);
+  const uniform = (bound: number) => (random.next() * 2 - 1) * bound;
+  const normal = () => {
+    const u = 1 - random.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.next());
+  };
+  const mode = config.initLoraWeights ?? true;
   const tensors: TensorMap = new Map();
   for (const module of modules) {
+    const { r } = loraModuleSettings(config, module.modulePath);
     const names = loraTensorNames(module.modulePath);
-    const bound = 1 / Math.sqrt(module.inFeatures);
-    const a = new Float32Array(config.r * module.inFeatures);
-    for (let index = 0; index < a.length; index += 1) a[index] = (random.next() * 2 - 1) * bound;
-    tensors.set(names.a, { shape: [config.r, module.inFeatures], data: a });
-    tensors.set(names.b, {
-      shape: [module.outFeatures, config.r],
-      data: new Float32Array(module.outFeatures * config.r),
-    });
+    const a = new Float32Array(r * module.inFeatures);
+    for (let index = 0; index < a.length; index += 1) {
+      a[index] = mode === 'gaussian' ? normal() / r : uniform(1 / Math.sqrt(module.inFeatures));
+    }
+    const b = new Float32Array(module.outFeatures * r);
+    if (mode === false)
+      for (let index = 0; index < b.length; index += 1) b[index] = uniform(1 / Math.sqrt(r));
+    tensors.set(names.a, { shape: [r, module.inFeatures], data: a });
+    tensors.set(names.b, { shape: [module.outFeatures, r], data: b });
   }
   return tensors;
 }
 
 /**
  * Merges adapters into base weights: `W += scaling · (B·A)ᵀ` for Conv1D layout (`[in, out]`,
- * `fanInFanOut` true, GPT-2) or `W += scaling · B·A` for Linear layout (`[out, in]`). Returns a new
- * map; untouched tensors are shared, merged ones are copies.
+ * `fanInFanOut` true, GPT-2) or `W += scaling · B·A` for Linear layout (`[out, in]`), with each
+ * module's scaling from `rankPattern`/`alphaPattern`/`rsLora` (see `loraModuleSettings`). Returns a
+ * new map; untouched tensors are shared, merged ones are copies.
  */
 export function mergeLora(
   weights: TensorMap,
   adapters: TensorMap,
-  config: ResolvedLoraConfig,
+  config: LoraTargeting,
   options: { fanInFanOut: boolean },
 ): TensorMap {
-  const scaling = loraScaling(config);
   const merged: TensorMap = new Map(weights);
   for (const [name, tensor] of adapters) {
     if (!name.endsWith('.lora_A.weight')) continue;
@@ -75,6 +91,7 @@ export function mergeLora(
         details: { modulePath },
       });
     }
+    const { scaling } = loraModuleSettings(config, modulePath);
     const [r, inFeatures] = tensor.shape as [number, number];
     const outFeatures = b.shape[0] as number;
     const data = Float32Array.from(base.data);

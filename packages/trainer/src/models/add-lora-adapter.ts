@@ -1,4 +1,4 @@
-import { loraScaling } from '../lora/lora-config.js';
+import { loraModuleSettings } from '../lora/lora-module-settings.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import type { ApplyDropout } from './create-dropout.js';
 import type { LoraGraphAdapters } from './lora-module-values.js';
@@ -20,7 +20,7 @@ export function addLoraAdapter(
   if (!adapter || !lora) return output;
   const down = graph.gemm(dropout(x, lora.config.dropout), adapter.a, undefined, {
     transB: true,
-    alpha: loraScaling(lora.config),
+    alpha: loraModuleSettings(lora.config, modulePath).scaling,
   });
   return graph.gemm(down, adapter.b, output, { transB: true });
 }

@@ -1,5 +1,5 @@
 import type { ResolvedLoraConfig } from '../lora/lora-config.js';
-import { loraTensorNames } from '../lora/lora-weights.js';
+import { loraTensorNames, PEFT_PREFIX } from '../lora/lora-weights.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { declareWeights } from './declare-weights.js';
@@ -29,10 +29,24 @@ export interface DeclaredModelWeights {
 
 /**
  * Declares a model's base weights and then its LoRA adapters (see {@link declareWeights}) and
- * returns their values with the per-module A/B values the forward builders apply.
+ * returns their values with the per-module A/B values the forward builders apply. Adapter tensors that
+ * are not LoRA tensors (`base_model.model.<name>`: PEFT `modules_to_save` and trained biases) replace
+ * the base tensor `<name>`.
  */
 export function declareModelWeights(graph: Graph, options: DeclareModelWeightsOptions): DeclaredModelWeights {
-  const values = declareWeights(graph, options.weights, options.trainable.base, options.parameters);
+  // Base tensors the adapter trains in full (modules_to_save, biases) are declared once, as adapter
+  // tensors under their PEFT names, and the forward finds them under their base names.
+  const saved = options.adapters
+    ? [...options.adapters.resolved.tensors.keys()]
+        .filter((name) => !name.includes('.lora_') && name.startsWith(PEFT_PREFIX))
+        .map((name) => name.slice(PEFT_PREFIX.length))
+    : [];
+  const savedNames = new Set(saved);
+  const base =
+    saved.length > 0
+      ? new Map([...options.weights].filter(([name]) => !savedNames.has(name)))
+      : options.weights;
+  const values = declareWeights(graph, base, options.trainable.base, options.parameters);
   if (!options.adapters) return { values, lora: undefined };
   const { config, resolved } = options.adapters;
   for (const [name, value] of declareWeights(
@@ -43,6 +57,7 @@ export function declareModelWeights(graph: Graph, options: DeclareModelWeightsOp
   )) {
     values.set(name, value);
   }
+  for (const name of saved) values.set(name, values.get(`${PEFT_PREFIX}${name}`) as Value);
   const modules = new Map<string, LoraModuleValues>(
     resolved.modules.map((modulePath) => {
       const names = loraTensorNames(modulePath);

@@ -38,6 +38,9 @@ export type LoadModelOptions = z.input<typeof LoadModelOptionsSchema> & {
   onWarning?: (message: string, details: Record<string, unknown>) => void;
 };
 
+/** Storage types read as float32. */
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
 /** `model.safetensors.index.json`: which shard file holds each tensor. */
 const ShardIndexSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
@@ -149,11 +152,11 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
     try {
       for (const name of reader.names) {
         const role = architecture.checkpointTensorRole?.(config, name) ?? { kind: 'weight', name };
-        const entry: CheckpointTensor = {
-          name,
-          role,
-          dtype: reader.header.entries.get(name)?.dtype ?? 'F32',
-        };
+        const dtype = reader.header.entries.get(name)?.dtype ?? 'F32';
+        // A buffer stored as integers or booleans (a causal mask as BOOL/U8) is recomputed by the
+        // graphs; it is not read, and not written back.
+        if (role.kind === 'buffer' && !FLOAT_DTYPES.has(dtype)) continue;
+        const entry: CheckpointTensor = { name, role, dtype };
         layout.tensors.push(entry);
         if (role.kind === 'tied') continue;
         const tensor = await reader.read(name);

@@ -5,6 +5,7 @@ import {
   isLoraTarget,
   type LoraTargetModule,
   loraTensorNames,
+  PEFT_PREFIX,
 } from '../lora/lora-weights.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 import type { LoraAdapters } from './model-architecture.js';
@@ -36,6 +37,7 @@ export function resolveLoraAdapters(
   linearModules: readonly LoraTargetModule[],
   lora: LoraAdapters,
   description: LoraTargetDescription,
+  baseWeights?: TensorMap,
 ): ResolvedLoraAdapters {
   const targets = linearModules.filter((module) => isLoraTarget(lora.config, module.modulePath));
   if (targets.length === 0) {
@@ -63,5 +65,40 @@ export function resolveLoraAdapters(
       tensors.set(name, lora.weights?.get(name) ?? (initial.get(name) as FloatTensor));
     }
   }
-  return { modules: targets.map((module) => module.modulePath), tensors };
+  const modules = targets.map((module) => module.modulePath);
+  if (baseWeights) {
+    for (const name of savedTensorNames(lora.config, modules, baseWeights.keys())) {
+      const peftName = `${PEFT_PREFIX}${name}`;
+      const base = baseWeights.get(name) as FloatTensor;
+      tensors.set(
+        peftName,
+        lora.weights?.get(peftName) ?? { shape: [...base.shape], data: base.data.slice() },
+      );
+    }
+  }
+  return { modules, tensors };
+}
+
+/**
+ * Base tensors that an adapter trains in full and saves (under `base_model.model.<name>`): those of
+ * `modulesToSave` (PEFT matches a module name at the end of a dotted path, its tensors below it) and
+ * the biases `bias` asks for: `all`, every tensor with `bias` in its name (as PEFT marks them
+ * trainable, LayerNorm biases included); `lora_only`, the biases of the adapted modules.
+ */
+export function savedTensorNames(
+  config: LoraAdapters['config'],
+  adaptedModules: readonly string[],
+  baseNames: Iterable<string>,
+): string[] {
+  const modulesToSave = (config as { modulesToSave?: readonly string[] | null }).modulesToSave ?? [];
+  const bias = (config as { bias?: string }).bias ?? 'none';
+  const adaptedBiases = new Set(adaptedModules.map((module) => `${module}.bias`));
+  const saved: string[] = [];
+  for (const name of baseNames) {
+    const ofSavedModule = modulesToSave.some((module) => new RegExp(`^(.*\\.)?${module}\\..+$`).test(name));
+    const savedBias =
+      (bias === 'all' && name.includes('bias')) || (bias === 'lora_only' && adaptedBiases.has(name));
+    if (ofSavedModule || savedBias) saved.push(name);
+  }
+  return saved;
 }

@@ -41,6 +41,11 @@ export interface TrainerPluginOptions {
   worker?: boolean;
   /** Job kind to register (default {@link TRAINING_JOB_KIND}, `train`). */
   jobKind?: string;
+  /**
+   * The device every job of this process trains on, whatever its input asks (`tunekit worker
+   * --device`): a GPU worker trains on `cuda`, a CPU worker on `cpu`. Default: the job's `device`.
+   */
+  device?: 'cpu' | 'cuda';
 }
 
 async function readRows(source: TrainingDataSource, kit: Tunekit): Promise<unknown[]> {
@@ -190,7 +195,7 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
                   lora: input.lora,
                   adapter: input.adapter,
                   trainable,
-                  device: input.device,
+                  device: pluginOptions.device ?? input.device,
                   threads: input.threads,
                   dropout: input.dropout,
                   quantization: input.quantization,
@@ -224,7 +229,7 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
             tokenizer: input.tokenizer,
             lora: input.adapter ? await loadPeftAdapter(input.adapter) : input.lora,
             trainable,
-            device: input.device,
+            device: pluginOptions.device ?? input.device,
             threads: input.threads,
             dropout: input.dropout,
             quantization: input.quantization,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveLoraConfig } from '../lora/lora-config.js';
 import { createModel } from '../models/create-model.js';
 import { loadModel } from '../models/load-model.js';
 import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
@@ -57,7 +58,7 @@ describe('LoRA on a 4-bit frozen base (createTrainer({ quantization }))', () => 
       config: model.config,
       weights: model.weights,
       lora: {
-        config: { r: 8, alpha: 16, dropout: 0, targetModules: llamaModules, rsLora: false, bias: 'none' },
+        config: resolveLoraConfig({ r: 8, alpha: 16, targetModules: llamaModules }),
       },
       trainable: 'lora',
       dropout: false,
@@ -122,7 +123,7 @@ describe('LoRA on a 4-bit frozen base (createTrainer({ quantization }))', () => 
         config: model.config,
         weights: model.weights,
         lora: {
-          config: { r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj'], rsLora: false, bias: 'none' },
+          config: resolveLoraConfig({ r: 4, alpha: 8, targetModules: ['q_proj'] }),
         },
         trainable: 'lora',
         dropout: false,

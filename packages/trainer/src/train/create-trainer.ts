@@ -204,7 +204,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       throw new TunekitError({
         code: 'VALIDATION_FAILED',
         status: 400,
-        message: `LoRA targetModules [${config.targetModules.join(', ')}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
+        message: `LoRA targetModules [${String(config.targetModules)}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
         details: { issues: [{ path: 'lora.targetModules', message: 'match no module' }], modules: names },
       });
     }

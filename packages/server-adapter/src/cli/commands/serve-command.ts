@@ -5,9 +5,10 @@ import { z } from 'zod';
 import { type CreateServerOptions, createServer } from '../../server/create-server.js';
 import { type CliCommand, type CliContext, ExitCode } from '../cli-command.js';
 import { createFirstAdmin, ensureJwtSecret, type FirstAdmin } from '../first-run-state.js';
-import { DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
+import { cliLoggerOf, DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
 import { parseCommandLine } from '../parse-command-line.js';
+import { scaleOutOptionsFromEnvironment } from '../scale-out-options.js';
 
 /** The `tunekit serve` configuration file (JSON): server options plus where the kit keeps its state. */
 export const ServeConfigSchema = z
@@ -45,6 +46,8 @@ Options:
   --host <address>  interface to listen on (default 127.0.0.1)
   --port <port>     port (default 3000; 0 picks a free one)
   --data <folder>   data directory (default ./.tunekit)
+  --log-level <l>   trace|debug|info|warn|error|silent (default info, or TUNEKIT_LOG_LEVEL): JSON
+                    lines on stderr (pretty on a terminal), one per request with its latency
   -h, --help        this text`;
 
 /** A running `tunekit serve`. */
@@ -70,6 +73,7 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
       host: { type: 'string' },
       port: { type: 'string' },
       data: { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,7 +94,27 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
   const plugins: TunekitPlugin[] = [];
   if (config.trainer) plugins.push((await import('@tunekit/trainer')).trainerPlugin());
   if (config.registry) plugins.push((await import('@tunekit/registry')).registryPlugin());
-  const kit = await createTunekit({ dataDirectory, plugins });
+  // pino on stderr: the kit's logs (jobs, datasets …), training steps at debug, one line per request.
+  const logger = cliLoggerOf(context, values['log-level'], 'info');
+  // In a deployment (TUNEKIT_STORAGE_URL …) the API submits jobs that `tunekit worker` processes run.
+  const kit = await createTunekit({
+    dataDirectory,
+    plugins,
+    logger,
+    ...scaleOutOptionsFromEnvironment(context.env, { work: false }),
+  });
+  kit.events.on('training:step', (event) =>
+    logger.debug(
+      {
+        jobId: event.jobId,
+        step: event.step,
+        loss: event.loss,
+        learningRate: event.learningRate,
+        tokensPerSecond: event.tokensPerSecond,
+      },
+      'training step',
+    ),
+  );
   const serverOptions = config.server as CreateServerOptions;
   const jwtSecret =
     context.env.TUNEKIT_JWT_SECRET ||
@@ -108,6 +132,18 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
     await kit.close();
     throw error;
   }
+  server.app.addHook('onResponse', async (request, reply) => {
+    logger.info(
+      {
+        requestId: request.id,
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
   try {
     await server.context.ready;
     const firstAdmin = await createFirstAdmin(server.context.users);

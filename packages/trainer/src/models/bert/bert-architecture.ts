@@ -67,13 +67,18 @@ function resolveAdapters(
   weights: TensorMap,
   lora: LoraAdapters,
 ): ResolvedLoraAdapters {
-  const adapters = resolveLoraAdapters(encoderLinearModules(settings), lora, {
-    modelName: settings.variant,
-    moduleNames:
-      settings.variant === 'distilbert'
-        ? 'q_lin, k_lin, v_lin, out_lin, lin1, lin2'
-        : 'query, key, value, dense',
-  });
+  const adapters = resolveLoraAdapters(
+    encoderLinearModules(settings),
+    lora,
+    {
+      modelName: settings.variant,
+      moduleNames:
+        settings.variant === 'distilbert'
+          ? 'q_lin, k_lin, v_lin, out_lin, lin1, lin2'
+          : 'query, key, value, dense',
+    },
+    weights,
+  );
   for (const head of trainableHeadTensors(settings)) {
     const base = weights.get(head.name) as FloatTensor;
     adapters.tensors.set(

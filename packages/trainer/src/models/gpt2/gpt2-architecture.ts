@@ -1,4 +1,5 @@
 import { Graph, type Value } from '../../onnx/graph.js';
+import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { buildCausalTrainingGraph } from '../build-causal-training-graph.js';
 import { declareCausalInferenceInputs } from '../declare-causal-inference-inputs.js';
 import { declareCausalInferenceWeights } from '../declare-causal-inference-weights.js';
@@ -23,12 +24,14 @@ import {
 } from './gpt2-weights.js';
 
 /** Adapter tensors for the targeted modules: the given ones, PEFT-initialised where missing. */
-function resolveAdapters(config: Gpt2Config, lora: LoraAdapters | undefined) {
+function resolveAdapters(config: Gpt2Config, lora: LoraAdapters | undefined, weights: TensorMap) {
   if (!lora) return undefined;
-  const resolved = resolveLoraAdapters(gpt2LinearModules(config), lora, {
-    modelName: 'GPT-2',
-    moduleNames: 'c_attn, c_proj, c_fc',
-  });
+  const resolved = resolveLoraAdapters(
+    gpt2LinearModules(config),
+    lora,
+    { modelName: 'GPT-2', moduleNames: 'c_attn, c_proj, c_fc' },
+    weights,
+  );
   return { config: lora.config, resolved };
 }
 
@@ -38,7 +41,7 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<Gpt2Config>): Tra
   return buildCausalTrainingGraph(options, {
     name: 'gpt2-training',
     weights,
-    adapters: resolveAdapters(config, options.lora),
+    adapters: resolveAdapters(config, options.lora, weights),
     vocabularySize: config.vocab_size,
     linearModules: gpt2LinearModules(config),
     linearLayout: 'in-out',
@@ -61,7 +64,7 @@ function buildInferenceGraph(options: BuildInferenceGraphOptions<Gpt2Config>): I
   });
   const { values, lora, quantized } = declareCausalInferenceWeights(graph, {
     weights,
-    adapters: resolveAdapters(config, options.lora),
+    adapters: resolveAdapters(config, options.lora, weights),
     quantization: options.quantization,
     linearModules: gpt2LinearModules(config),
     linearLayout: 'in-out',

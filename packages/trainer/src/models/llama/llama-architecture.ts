@@ -1,4 +1,5 @@
 import { Graph } from '../../onnx/graph.js';
+import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { buildCausalTrainingGraph } from '../build-causal-training-graph.js';
 import { declareCausalInferenceInputs } from '../declare-causal-inference-inputs.js';
 import { declareCausalInferenceWeights } from '../declare-causal-inference-weights.js';
@@ -26,12 +27,17 @@ const parseConfig = (config: LlamaConfig): LlamaConfig =>
   config.model_type === 'qwen2' ? Qwen2ConfigSchema.parse(config) : LlamaConfigSchema.parse(config);
 
 /** Adapter tensors for the targeted modules: the given ones, PEFT-initialised where missing. */
-function resolveAdapters(config: LlamaConfig, lora: LoraAdapters | undefined) {
+function resolveAdapters(config: LlamaConfig, lora: LoraAdapters | undefined, weights: TensorMap) {
   if (!lora) return undefined;
-  const resolved = resolveLoraAdapters(llamaLinearModules(config), lora, {
-    modelName: config.model_type,
-    moduleNames: 'q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj',
-  });
+  const resolved = resolveLoraAdapters(
+    llamaLinearModules(config),
+    lora,
+    {
+      modelName: config.model_type,
+      moduleNames: 'q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj',
+    },
+    weights,
+  );
   return { config: lora.config, resolved };
 }
 
@@ -41,7 +47,7 @@ function buildTrainingGraph(options: BuildTrainingGraphOptions<LlamaConfig>): Tr
   return buildCausalTrainingGraph(options, {
     name: `${config.model_type}-training`,
     weights,
-    adapters: resolveAdapters(config, options.lora),
+    adapters: resolveAdapters(config, options.lora, weights),
     vocabularySize: config.vocab_size,
     linearModules: llamaLinearModules(config),
     linearLayout: 'out-in',
@@ -63,7 +69,7 @@ function buildInferenceGraph(options: BuildInferenceGraphOptions<LlamaConfig>): 
   });
   const { values, lora, quantized } = declareCausalInferenceWeights(graph, {
     weights,
-    adapters: resolveAdapters(config, options.lora),
+    adapters: resolveAdapters(config, options.lora, weights),
     quantization: options.quantization,
     linearModules: llamaLinearModules(config),
     linearLayout: 'out-in',

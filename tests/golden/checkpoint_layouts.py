@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Tiny random checkpoints in the exact layouts of named public Hugging Face checkpoints, with
+PyTorch logits for the base model and for the base + a LoRA adapter.
+
+    /usr/bin/python3 tests/golden/checkpoint_layouts.py
+
+Writes packages/trainer/src/models/fixtures/layouts/<name>/: config.json (the public config's
+fields, tiny sizes), model.safetensors (or shards + model.safetensors.index.json) with the public
+file's key names, key order and dtype, adapter/ (PEFT adapter_config.json + adapter_model.safetensors,
+non-zero B), and expected.safetensors (base.logits, adapter.logits for manifest.json's input_ids),
+plus manifest.json (sources, input ids). F16/BF16 weights are upcast to float32 before the forward,
+as Tunekit reads them. The forward passes are the ones of gpt2_lora.py / llama_lora.py (written out
+from transformers' modeling code: no transformers or PEFT on this machine).
+
+Sources of the layouts (key names, dtypes, config fields):
+- gpt2, distilgpt2: the Hub files name the transformer's tensors without `transformer.`
+  (`h.0.attn.c_attn.weight`, `wte.weight`), store the causal-mask buffers `h.N.attn.bias`
+  (F32 [1, 1, n_positions, n_positions]) and no lm_head (tied); config GPT2LMHeadModel with
+  n_ctx/n_positions, task_specific_params. Key names as read by public loaders of gpt2's
+  model.safetensors (e.g. code in the search corpus printing `h.3.attn.bias`); masked_bias (a scalar
+  -1e4 buffer of older files) is included for distilgpt2 to cover it.
+- SmolLM2-135M: LlamaForCausalLM, tied embeddings (no lm_head.weight), 9 heads / 3 KV heads,
+  head_dim 64, rope_theta 100000, rms_norm_eps 1e-5, torch_dtype bfloat16 (config as printed in
+  satyasundar/erav3-s13 README.md and other public copies of HuggingFaceTB/SmolLM2-135M config.json).
+- Qwen2.5-0.5B: Qwen2ForCausalLM, q/k/v biases, tied embeddings, 14 heads / 2 KV heads,
+  rope_theta 1e6, rms_norm_eps 1e-6, bfloat16, use_sliding_window false (from the public config.json;
+  recalled, not re-read through the search tool in this session).
+- TinyLlama-1.1B-Chat-v1.0: LlamaForCausalLM, untied lm_head.weight, 32 heads / 4 KV heads,
+  rms_norm_eps 1e-5, bfloat16 (public config.json; recalled, not re-read). Written here as two shards
+  with model.safetensors.index.json, the way larger Llama checkpoints ship, to cover sharded loading.
+"""
+import json, math, os, struct, sys
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpt2_lora  # noqa: E402
+import llama_lora  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "packages", "trainer", "src", "models", "fixtures", "layouts")
+DT = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+LORA_R, LORA_ALPHA = 2, 4
+IDS = [[5, 17, 33, 2, 48, 9, 21, 40], [11, 3, 7, 29, 44, 1, 60, 12]]
+
+
+def tensor_bytes(t):
+    t = t.contiguous()
+    return (t.view(torch.int32) if t.dtype == torch.float32 else t.view(torch.int16)).numpy().tobytes()
+
+
+def save(path, tensors):
+    """safetensors with the keys in the given order (as the Hub's files list them)."""
+    header, offset, blobs = {"__metadata__": {"format": "pt"}}, 0, []
+    for name, t in tensors.items():
+        b = tensor_bytes(t)
+        header[name] = {"dtype": DT[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def gpt2_forward(c, w, adapter, ids):
+    """gpt2_lora.forward (tied head) with this config and LoRA settings."""
+    gpt2_lora.CONFIG = c
+    gpt2_lora.LORA = dict(r=LORA_R, alpha=LORA_ALPHA)
+    mask = torch.ones_like(ids)
+    if adapter is not None:
+        full = {}
+        for path, fin, fout in gpt2_lora.lora_modules():
+            for which in ("A", "B"):
+                key = f"base_model.model.{path}.lora_{which}.weight"
+                r = adapter.get(key)
+                full[key] = r if r is not None else torch.zeros((LORA_R, fin) if which == "A" else (fout, LORA_R))
+        adapter = full
+    return gpt2_lora.forward(w, adapter, ids, mask)
+
+
+def llama_forward(c, w, adapter, ids):
+    llama_lora.LORA = dict(r=LORA_R, alpha=LORA_ALPHA)
+    mask = torch.ones_like(ids)
+    if adapter is not None:
+        full = {}
+        for path, fin, fout in llama_lora.linear_modules(c):
+            for which in ("A", "B"):
+                key = f"base_model.model.{path}.lora_{which}.weight"
+                r = adapter.get(key)
+                full[key] = r if r is not None else torch.zeros((LORA_R, fin) if which == "A" else (fout, LORA_R))
+        adapter = full
+    return llama_lora.forward(c, w, adapter, ids, mask)
+
+
+def gpt2_fixture(name, g, n_layer, masked_bias):
+    c = dict(model_type="gpt2", vocab_size=64, n_positions=32, n_ctx=32, n_embd=16, n_layer=n_layer, n_head=2,
+             n_inner=None, activation_function="gelu_new", layer_norm_epsilon=1e-5, resid_pdrop=0.1,
+             embd_pdrop=0.1, attn_pdrop=0.1, initializer_range=0.02, bos_token_id=63, eos_token_id=63,
+             architectures=["GPT2LMHeadModel"], summary_type="cls_index", summary_use_proj=True,
+             summary_activation=None, summary_proj_to_labels=True, summary_first_dropout=0.1,
+             task_specific_params={"text-generation": {"do_sample": True, "max_length": 50}})
+    d, P = c["n_embd"], c["n_positions"]
+    r = lambda *s, std=0.1: torch.randn(*s, generator=g) * std
+    canonical = {"transformer.wte.weight": r(64, d), "transformer.wpe.weight": r(P, d, std=0.05)}
+    for i in range(n_layer):
+        p = f"transformer.h.{i}."
+        canonical.update({
+            p + "ln_1.weight": 1 + r(d), p + "ln_1.bias": r(d),
+            p + "attn.c_attn.weight": r(d, 3 * d, std=0.2), p + "attn.c_attn.bias": r(3 * d),
+            p + "attn.c_proj.weight": r(d, d, std=0.2), p + "attn.c_proj.bias": r(d),
+            p + "ln_2.weight": 1 + r(d), p + "ln_2.bias": r(d),
+            p + "mlp.c_fc.weight": r(d, 4 * d, std=0.2), p + "mlp.c_fc.bias": r(4 * d),
+            p + "mlp.c_proj.weight": r(4 * d, d, std=0.1), p + "mlp.c_proj.bias": r(d),
+        })
+    canonical["transformer.ln_f.weight"] = 1 + r(d)
+    canonical["transformer.ln_f.bias"] = r(d)
+    # The Hub file: no prefix, a causal-mask buffer per layer (and masked_bias in older files), sorted keys.
+    stored = {}
+    for key, t in canonical.items():
+        stored[key[len("transformer."):]] = t
+    for i in range(n_layer):
+        stored[f"h.{i}.attn.bias"] = torch.tril(torch.ones(P, P)).view(1, 1, P, P)
+        if masked_bias:
+            stored[f"h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
+    stored = dict(sorted(stored.items()))
+    adapter = {}
+    for i in range(n_layer):
+        path = f"transformer.h.{i}.attn.c_attn"
+        adapter[f"base_model.model.{path}.lora_A.weight"] = (torch.rand(LORA_R, d, generator=g) * 2 - 1) / math.sqrt(d)
+        adapter[f"base_model.model.{path}.lora_B.weight"] = torch.randn(3 * d, LORA_R, generator=g) * 0.1
+    targets = ["c_attn"]
+    return c, stored, canonical, adapter, targets, gpt2_forward
+
+
+def llama_fixture(kind, g, dtype, tied, bias, extra):
+    c = dict(model_type=kind, vocab_size=64, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
+             num_attention_heads=4, num_key_value_heads=2, head_dim=4, max_position_embeddings=64,
+             rms_norm_eps=1e-5, rope_theta=10000.0, rope_scaling=None, tie_word_embeddings=tied,
+             initializer_range=0.02, hidden_act="silu", attention_dropout=0.0, **extra)
+    if kind == "llama":
+        c.update(attention_bias=False, mlp_bias=False)
+    d = c["hidden_size"]
+    r = lambda *s, std=0.1: torch.randn(*s, generator=g) * std
+    w = {"model.embed_tokens.weight": r(64, d, std=0.2)}
+    for i in range(2):
+        p = f"model.layers.{i}."
+        w[p + "input_layernorm.weight"] = 1 + r(d)
+        for path, fin, fout in [m for m in llama_lora.linear_modules(c) if m[0].startswith(p)]:
+            w[path + ".weight"] = r(fout, fin, std=0.2)
+            if bias and path.split(".")[-1] in ("q_proj", "k_proj", "v_proj"):
+                w[path + ".bias"] = r(fout)
+        w[p + "post_attention_layernorm.weight"] = 1 + r(d)
+    w["model.norm.weight"] = 1 + r(d)
+    if not tied:
+        w["lm_head.weight"] = r(64, d, std=0.2)
+    stored = {k: v.to(dtype) for k, v in sorted(w.items())}
+    canonical = {k: v.float() for k, v in stored.items()}
+    adapter = {}
+    for path, fin, fout in llama_lora.linear_modules(c):
+        if path.split(".")[-1] in ("q_proj", "v_proj"):
+            adapter[f"base_model.model.{path}.lora_A.weight"] = (torch.rand(LORA_R, fin, generator=g) * 2 - 1) / math.sqrt(fin)
+            adapter[f"base_model.model.{path}.lora_B.weight"] = torch.randn(fout, LORA_R, generator=g) * 0.1
+    return c, stored, canonical, adapter, ["q_proj", "v_proj"], llama_forward
+
+
+def main():
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(20261206)
+    fixtures = {
+        "gpt2": gpt2_fixture("gpt2", g, 2, masked_bias=False),
+        "distilgpt2": gpt2_fixture("distilgpt2", g, 2, masked_bias=True),
+        "smollm2-135m": llama_fixture("llama", g, torch.bfloat16, tied=True, bias=False,
+                                      extra=dict(architectures=["LlamaForCausalLM"], bos_token_id=0, eos_token_id=0,
+                                                 is_llama_config=True, pretraining_tp=1, rope_interleaved=False,
+                                                 torch_dtype="bfloat16", use_cache=True)),
+        "qwen2.5-0.5b": llama_fixture("qwen2", g, torch.bfloat16, tied=True, bias=True,
+                                      extra=dict(architectures=["Qwen2ForCausalLM"], bos_token_id=63, eos_token_id=63,
+                                                 max_window_layers=2, sliding_window=64, use_sliding_window=False,
+                                                 torch_dtype="bfloat16", use_cache=True)),
+        "tinyllama-1.1b": llama_fixture("llama", g, torch.bfloat16, tied=False, bias=False,
+                                        extra=dict(architectures=["LlamaForCausalLM"], bos_token_id=1, eos_token_id=2,
+                                                   pretraining_tp=1, torch_dtype="bfloat16", use_cache=True)),
+    }
+    ids = torch.tensor(IDS)
+    manifest = {"input_ids": IDS, "lora": {"r": LORA_R, "alpha": LORA_ALPHA}, "fixtures": {}}
+    for name, (c, stored, canonical, adapter, targets, forward) in fixtures.items():
+        out = os.path.join(OUT, name)
+        os.makedirs(os.path.join(out, "adapter"), exist_ok=True)
+        for stale in os.listdir(out):
+            if stale.endswith(".safetensors") or stale.endswith(".json"):
+                os.remove(os.path.join(out, stale))
+        json.dump(c, open(os.path.join(out, "config.json"), "w"), indent=2)
+        if name == "tinyllama-1.1b":
+            keys = list(stored)
+            half = len(keys) // 2
+            shards = {"model-00001-of-00002.safetensors": keys[:half], "model-00002-of-00002.safetensors": keys[half:]}
+            for file, names in shards.items():
+                save(os.path.join(out, file), {k: stored[k] for k in names})
+            total = sum(t.numel() * t.element_size() for t in stored.values())
+            index = {"metadata": {"total_size": total},
+                     "weight_map": {k: f for f, names in shards.items() for k in names}}
+            json.dump(index, open(os.path.join(out, "model.safetensors.index.json"), "w"), indent=2)
+        else:
+            save(os.path.join(out, "model.safetensors"), stored)
+        save(os.path.join(out, "adapter", "adapter_model.safetensors"), adapter)
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": LORA_R, "lora_alpha": LORA_ALPHA,
+                   "lora_dropout": 0.0, "target_modules": targets, "fan_in_fan_out": c["model_type"] == "gpt2",
+                   "bias": "none", "use_rslora": False, "use_dora": False, "init_lora_weights": True,
+                   "modules_to_save": None, "rank_pattern": {}, "alpha_pattern": {}},
+                  open(os.path.join(out, "adapter", "adapter_config.json"), "w"), indent=2)
+        with torch.no_grad():
+            base = forward(c, canonical, None, ids)
+            with_adapter = forward(c, canonical, adapter, ids)
+        save(os.path.join(out, "expected.safetensors"),
+             {"base.logits": base.contiguous(), "adapter.logits": with_adapter.contiguous()})
+        manifest["fixtures"][name] = {"keys": list(stored), "dtype": DT[next(iter(stored.values())).dtype],
+                                      "sharded": name == "tinyllama-1.1b"}
+        print(name, len(stored), "tensors", base.shape)
+    json.dump(manifest, open(os.path.join(OUT, "manifest.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
