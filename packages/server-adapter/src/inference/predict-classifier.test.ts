@@ -148,7 +148,7 @@ describe.each<AdapterName>(['fastify', 'express'])(
       kit.jobs.register('train', async () => ({ output: adapterDirectory }));
       const job = await kit.jobs.submit(
         'train',
-        { baseModel: bertDirectory, dataset: { rows: [{ text: 'win', label: 'spam' }] } },
+        { baseModel: bertDirectory, dataset: { rows: [{ text: 'win', label: 'spam' }] }, lora: { r: 8 } },
         { owner: 'alice' },
       );
       jobId = job.id;
