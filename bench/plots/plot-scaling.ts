@@ -39,7 +39,8 @@ export function linePlot(title: string, xLabel: string, yLabel: string, series: 
   const ticks = [...new Set(all.map(([x]) => x))].sort((a, b) => a - b);
   const yTicks = Array.from({ length: 5 }, (_, index) => (yMax * index) / 4);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>${title}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${title}</text>`,
     `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="black"/>`,

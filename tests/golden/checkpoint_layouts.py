@@ -13,6 +13,8 @@ as Tunekit reads them. The forward passes are the ones of gpt2_lora.py / llama_l
 from transformers' modeling code: no transformers or PEFT on this machine).
 
 Sources of the layouts (key names, dtypes, config fields):
+- gpt2-untied: GPT-2 as transformers' save_pretrained writes it (`transformer.` prefix, no buffers) with
+  `tie_word_embeddings: false` and its own `lm_head.weight` (the case the issue found silently tied).
 - gpt2, distilgpt2: the Hub files name the transformer's tensors without `transformer.`
   (`h.0.attn.c_attn.weight`, `wte.weight`), store the causal-mask buffers `h.N.attn.bias`
   (F32 [1, 1, n_positions, n_positions]) and no lm_head (tied); config GPT2LMHeadModel with
@@ -92,7 +94,7 @@ def llama_forward(c, w, adapter, ids):
     return llama_lora.forward(c, w, adapter, ids, mask)
 
 
-def gpt2_fixture(name, g, n_layer, masked_bias):
+def gpt2_fixture(name, g, n_layer, masked_bias, untied=False):
     c = dict(model_type="gpt2", vocab_size=64, n_positions=32, n_ctx=32, n_embd=16, n_layer=n_layer, n_head=2,
              n_inner=None, activation_function="gelu_new", layer_norm_epsilon=1e-5, resid_pdrop=0.1,
              embd_pdrop=0.1, attn_pdrop=0.1, initializer_range=0.02, bos_token_id=63, eos_token_id=63,
@@ -114,6 +116,16 @@ def gpt2_fixture(name, g, n_layer, masked_bias):
         })
     canonical["transformer.ln_f.weight"] = 1 + r(d)
     canonical["transformer.ln_f.bias"] = r(d)
+    if untied:
+        # transformers' own save_pretrained layout (with the prefix, no buffers) and its own head.
+        c["tie_word_embeddings"] = False
+        canonical["lm_head.weight"] = r(64, d, std=0.2)
+        adapter = {}
+        for i in range(n_layer):
+            path = f"transformer.h.{i}.attn.c_attn"
+            adapter[f"base_model.model.{path}.lora_A.weight"] = (torch.rand(LORA_R, d, generator=g) * 2 - 1) / math.sqrt(d)
+            adapter[f"base_model.model.{path}.lora_B.weight"] = torch.randn(3 * d, LORA_R, generator=g) * 0.1
+        return c, dict(canonical), canonical, adapter, ["c_attn"], gpt2_forward
     # The Hub file: no prefix, a causal-mask buffer per layer (and masked_bias in older files), sorted keys.
     stored = {}
     for key, t in canonical.items():
@@ -169,6 +181,7 @@ def main():
     fixtures = {
         "gpt2": gpt2_fixture("gpt2", g, 2, masked_bias=False),
         "distilgpt2": gpt2_fixture("distilgpt2", g, 2, masked_bias=True),
+        "gpt2-untied": gpt2_fixture("gpt2-untied", g, 2, masked_bias=False, untied=True),
         "smollm2-135m": llama_fixture("llama", g, torch.bfloat16, tied=True, bias=False,
                                       extra=dict(architectures=["LlamaForCausalLM"], bos_token_id=0, eos_token_id=0,
                                                  is_llama_config=True, pretraining_tp=1, rope_interleaved=False,

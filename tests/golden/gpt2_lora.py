@@ -151,7 +151,8 @@ def forward(w, adapter, ids, mask):
         m = F.layer_norm(h, (d,), w[p + ".ln_2.weight"], w[p + ".ln_2.bias"], eps)
         h = h + conv1d(gelu_new(conv1d(m, p + ".mlp.c_fc")), p + ".mlp.c_proj")
     h = F.layer_norm(h, (d,), w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], eps)
-    return h @ w["transformer.wte.weight"].T
+    # Tied head unless the weights carry their own lm_head.weight (tie_word_embeddings false).
+    return h @ w.get("lm_head.weight", w["transformer.wte.weight"]).T
 
 
 def causal_lm_loss(logits, labels):

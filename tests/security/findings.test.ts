@@ -257,4 +257,21 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
     const events = await fixture.kit.audit.query({ actor: 'viewer', outcome: 'denied' });
     expect(events.items.map((event) => event.action)).toContain('http.listAuditLogs');
   });
+
+  it('medium: a registered model name belongs to its owner: another user cannot add a version', async () => {
+    fixture = await startSecurityFixture(adapter);
+    const register = async (user: 'alice' | 'bob' | 'admin') =>
+      call(`${fixture?.url}/models`, 'POST', await (fixture as SecurityFixture).as(user), {
+        name: 'alice-model',
+        artifactUri: `artifact://models/alice-model/${user}`,
+      });
+    expect((await register('alice')).status).toBe(201);
+    const bob = await register('bob');
+    expect(bob.status).toBe(403);
+    expect(bob.body.code).toBe('FORBIDDEN');
+    expect((await register('alice')).status).toBe(201);
+    expect((await register('admin')).status).toBe(201);
+    const versions = await call(`${fixture.url}/models?name=alice-model`, 'GET', await fixture.as('alice'));
+    expect((versions.body.items as unknown[]).length).toBe(3);
+  });
 });

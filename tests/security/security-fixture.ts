@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTunekit, type Tunekit } from '@tunekit/core';
+import { registryPlugin } from '@tunekit/registry';
 import type { ServerLimitsInput, TunekitServerOptions } from '@tunekit/server-adapter';
 import {
   type AdapterName,
@@ -47,7 +48,7 @@ export async function startSecurityFixture(
   const directory = await mkdtemp(join(tmpdir(), 'tunekit-security-'));
   const modelFolder = join(directory, 'tiny');
   await mkdir(modelFolder);
-  const kit = await createTunekit({ dataDirectory: join(directory, 'kit') });
+  const kit = await createTunekit({ dataDirectory: join(directory, 'kit'), plugins: [registryPlugin()] });
   kit.jobs.register<{ hyperparameters?: { maxSteps?: number } }, { output: string }>(
     'train',
     async (input, context) => {

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type Tunekit, TunekitError } from '@tunekit/core';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import { openApiDocument } from '../openapi/openapi-document.js';
 import type { AnyRouteDefinition } from '../routes/route-definition.js';
 import { routesOf } from '../routes/route-table.js';
@@ -16,6 +17,24 @@ import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
 import type { TunekitServerOptions } from '../server/server-options.js';
 import { webUiResponse } from '../ui/web-ui-response.js';
+
+/**
+ * Loads `express`, an optional peer dependency: the host app brings it, and apps that mount Tunekit
+ * on Fastify never load it. Express 5 is a CommonJS package, so `require` gives the module at once.
+ */
+function loadExpress(): typeof import('express') {
+  try {
+    return createRequire(import.meta.url)('express') as typeof import('express');
+  } catch (error) {
+    throw new TunekitError({
+      code: 'NOT_IMPLEMENTED',
+      status: 501,
+      message:
+        'tunekitExpress needs the "express" package (an optional peer dependency): npm install express',
+      details: { cause: error instanceof Error ? error.message : String(error) },
+    });
+  }
+}
 
 /** Options of {@link tunekitExpress}. */
 export interface TunekitExpressOptions extends TunekitServerOptions {
@@ -104,6 +123,7 @@ async function send(
 export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}): TunekitRouter {
   const { context, notFound = true, ...serverOptions } = options;
   const server = context ?? createServerContext(kit, serverOptions);
+  const express = loadExpress();
   const router = express.Router() as TunekitRouter;
   router.tunekit = server;
   const json = express.json({ limit: server.bodyLimit, type: ['application/json', 'application/*+json'] });

@@ -129,8 +129,20 @@ export const modelRoutes = [
           });
         }
       }
+      // A registered name belongs to whoever registered its first version: only they and admins
+      // add versions (else another user's `alice-model@2` would be what Alice's clients serve).
+      const registry = registryOf(server);
+      const first = (await registry.versions(body.name))[0];
+      if (first && first.createdBy !== principal?.id && !principal?.roles.includes('admin')) {
+        throw new TunekitError({
+          code: 'FORBIDDEN',
+          status: 403,
+          message: `Model "${body.name}" belongs to another user; only its owner or an admin adds versions`,
+          details: { name: body.name },
+        });
+      }
       // model.register is audited on success; its own input check runs before its audit wrapper.
-      return serviceAudited(registryOf(server).register(body, operation));
+      return serviceAudited(registry.register(body, operation));
     },
   }),
   defineRoute({

@@ -11,6 +11,7 @@ import { modelRoutes } from './model-routes.js';
 import { openaiRoutes } from './openai-routes.js';
 import { rlhfRoutes } from './rlhf-routes.js';
 import type { AnyRouteDefinition } from './route-definition.js';
+import { trainingMetricsRoute } from './training-metrics-route.js';
 import { trainingRoutes } from './training-routes.js';
 import { userRoutes } from './user-routes.js';
 
@@ -21,6 +22,7 @@ export const routeTable: readonly AnyRouteDefinition[] = [
   ...userRoutes,
   ...datasetRoutes,
   ...trainingRoutes,
+  trainingMetricsRoute,
   ...rlhfRoutes,
   ...modelRoutes,
   ...inferenceRoutes,

@@ -105,7 +105,7 @@ function view(job: Job): JobView {
 }
 
 /** Loads a job and checks the caller may act on it; a job the caller may not see is reported as missing. */
-async function ownedJob(
+export async function ownedJob(
   kit: Tunekit,
   principal: Principal | undefined,
   id: string,

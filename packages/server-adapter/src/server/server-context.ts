@@ -7,6 +7,7 @@ import { type AnonymousAuditLimiter, createAnonymousAuditLimiter } from './anony
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
 import { type ServerLimits, ServerLimitsSchema } from './server-limits.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, type TunekitServerOptions } from './server-options.js';
+import { createTrainingHistory, type TrainingHistory } from './training-history.js';
 
 /** Per-mount state shared by the routes: auth, users, model cache, limits. One per adapter instance. */
 export interface ServerContext {
@@ -15,6 +16,8 @@ export interface ServerContext {
   readonly authenticator: Authenticator;
   readonly users: UserStore;
   readonly models: ModelCache;
+  /** Metric curves of the training runs this server saw (the dashboard's charts). */
+  readonly history: TrainingHistory;
   /** Failed logins per client address. */
   readonly loginLimiter: LoginRateLimiter;
   /** Failed logins per account (from any address). */
@@ -46,6 +49,7 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
   const limits = ServerLimitsSchema.parse(options.limits ?? {});
   const users = createUserStore(kit);
   const models = createModelCache(kit, options.models);
+  const history = createTrainingHistory(kit);
   const ready = (async () => {
     for (const user of options.users ?? []) {
       if (!(await users.get(user.username))) await users.create(user);
@@ -58,6 +62,7 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     authenticator: createAuthenticator(options.auth, users),
     users,
     models,
+    history,
     loginLimiter: createLoginRateLimiter({
       max: options.loginRateLimit?.max ?? limits.login.perAddress,
       windowMs: options.loginRateLimit?.windowMs ?? limits.login.windowMs,
@@ -77,6 +82,9 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     ready,
     draining: false,
     streams: new Set(),
-    close: () => models.close(),
+    close: () => {
+      history.close();
+      return models.close();
+    },
   };
 }

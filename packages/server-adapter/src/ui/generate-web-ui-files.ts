@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 
 /** Folder of the web UI's hand-written files (HTML, ES modules, CSS). */
 export const WEB_UI_SOURCE_FOLDER = new URL('./assets/', import.meta.url);
@@ -21,7 +22,16 @@ function literal(text: string): string {
 }
 
 /**
- * The source of `src/ui/web-ui-files.ts`: every file of `src/ui/assets/` as a string constant, so
+ * Third-party files vendored into the UI (served from the package, never a CDN), by served name:
+ * uPlot (MIT, https://github.com/leeoniya/uPlot), the charting library of the dashboard.
+ */
+export const VENDORED_WEB_UI_FILES: Readonly<Record<string, string>> = {
+  'uplot.js': 'uplot/dist/uPlot.esm.js',
+  'uplot.css': 'uplot/dist/uPlot.min.css',
+};
+
+/**
+ * The source of `src/ui/web-ui-files.ts`: every file of `src/ui/assets/` (and the vendored files) as a string constant, so
  * that the built package serves the UI without copying non-TypeScript files. Run
  * `npm run generate:ui -w @tunekit/server-adapter` after editing an asset; a test fails while the
  * committed module differs.
@@ -31,6 +41,11 @@ export async function generateWebUiFiles(): Promise<string> {
   const entries: string[] = [];
   for (const name of names) {
     const text = await readFile(new URL(name, WEB_UI_SOURCE_FOLDER), 'utf8');
+    entries.push(`  ${literal(name)}:\n    ${literal(text)},`);
+  }
+  const require = createRequire(import.meta.url);
+  for (const [name, module] of Object.entries(VENDORED_WEB_UI_FILES)) {
+    const text = await readFile(require.resolve(module), 'utf8');
     entries.push(`  ${literal(name)}:\n    ${literal(text)},`);
   }
   return [

@@ -49,8 +49,16 @@ async function expectServedUi(base: string) {
 }
 
 describe('web UI files', () => {
-  it('are the page, its two modules and its stylesheet, with no inline script or style', () => {
-    expect(webUiFileNames().sort()).toEqual(['api.js', 'app.js', 'index.html', 'style.css']);
+  it('are the page, its modules, its stylesheet and the vendored uPlot, with no inline script or style', () => {
+    expect(webUiFileNames().sort()).toEqual([
+      'api.js',
+      'app.js',
+      'charts.js',
+      'index.html',
+      'style.css',
+      'uplot.css',
+      'uplot.js',
+    ]);
     const page = webUiResponse('')?.body as string;
     expect(page).not.toMatch(/<script(?![^>]*\bsrc=)/);
     expect(page).not.toMatch(/\sstyle=|<style|\son[a-z]+=/i);

@@ -82,7 +82,7 @@ async function fileKeys(folder: string): Promise<string[]> {
   }
 }
 
-const NAMES = ['gpt2', 'distilgpt2', 'smollm2-135m', 'qwen2.5-0.5b', 'tinyllama-1.1b'];
+const NAMES = ['gpt2', 'distilgpt2', 'gpt2-untied', 'smollm2-135m', 'qwen2.5-0.5b', 'tinyllama-1.1b'];
 const rows = Array.from({ length: 8 }, (_, index) => ({ text: `a stitch in time saves nine ${index}` }));
 
 describe.each(NAMES)('checkpoint layout %s', (name) => {

@@ -2,6 +2,7 @@
 // Plain DOM code, no framework: each view is a function that fills <main> from the JSON API.
 // Values from the server are always set with textContent (never as HTML).
 import { ApiError, logIn, logOut, request, serverSentEvents, session } from './api.js';
+import { alignRuns, lineChart } from './charts.js';
 
 const main = document.getElementById('main');
 const errorBox = document.getElementById('error');
@@ -281,21 +282,74 @@ async function trainView(parameters) {
   return [element('h2', {}, 'Train a model'), form];
 }
 
-async function jobsView() {
-  const page = await request('train?limit=100');
+async function jobsView(parameters) {
+  const status = parameters.get('status') ?? '';
+  const page = await request(`train?limit=100${status ? `&status=${encodeURIComponent(status)}` : ''}`);
+  const selected = new Set((parameters.get('compare') ?? '').split(',').filter(Boolean));
   const rows = page.items.map((job) => [
+    element('input', {
+      type: 'checkbox',
+      name: 'compare',
+      value: job.id,
+      'aria-label': `Compare ${job.id}`,
+      checked: selected.has(job.id),
+    }),
     element('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id),
     statusBadge(job.status),
     `${Math.round((job.progress ?? 0) * 100)} %`,
     job.progress_message ?? '',
     formatDate(job.created_at),
   ]);
-  return [
-    element('h2', {}, 'Training jobs'),
+  const filter = element(
+    'select',
+    {
+      name: 'status',
+      'aria-label': 'Status filter',
+      onchange: (event) => {
+        location.hash = event.target.value ? `#/jobs?status=${event.target.value}` : '#/jobs';
+      },
+    },
+    ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'].map((value) =>
+      element('option', { value, selected: value === status }, value || 'all statuses'),
+    ),
+  );
+  const compareButton = element(
+    'button',
+    {
+      type: 'button',
+      onclick: () => {
+        const ids = [...main.querySelectorAll('input[name="compare"]:checked')].map((box) => box.value);
+        const query = new URLSearchParams({ ...(status ? { status } : {}), compare: ids.join(',') });
+        location.hash = `#/jobs?${query}`;
+      },
+    },
+    'Compare selected',
+  );
+  const content = [
+    element('h2', {}, 'Training runs'),
+    element('p', {}, element('label', {}, 'Show ', filter), ' ', compareButton),
     rows.length > 0
-      ? table('Training jobs', ['Job', 'Status', 'Progress', 'Message', 'Created'], rows)
+      ? table('Training jobs', ['Compare', 'Job', 'Status', 'Progress', 'Message', 'Created'], rows)
       : element('p', {}, 'No jobs yet.'),
   ];
+  if (selected.size > 0) {
+    // Compare: each selected run's training loss on one chart (MLflow/W&B style).
+    const runs = await Promise.all(
+      [...selected].map(async (id) => {
+        const curves = await request(`train/${encodeURIComponent(id)}/metrics`);
+        return {
+          label: id.slice(0, 8),
+          points: curves.steps.map((point) => ({ x: point.step, y: point.loss })),
+        };
+      }),
+    );
+    const { x, series } = alignRuns(runs);
+    content.push(
+      element('h3', {}, 'Comparison'),
+      lineChart({ title: 'Training loss by run', yLabel: 'loss', x, series }).figure,
+    );
+  }
+  return content;
 }
 
 async function jobView(id) {
@@ -338,6 +392,48 @@ async function jobView(id) {
   }
 
   update(job);
+  // Charts: the curves so far (GET /train/{id}/metrics), then each step and evaluation as it comes.
+  const curves = await request(`train/${encodeURIComponent(id)}/metrics`, { signal });
+  const points = curves.steps;
+  const evaluations = curves.evaluations.map((evaluation) => ({
+    step: evaluation.step,
+    loss: evaluation.metrics.validationLoss ?? evaluation.metrics.loss,
+  }));
+  const lossChart = lineChart({ title: 'Loss', yLabel: 'loss' });
+  const rateChart = lineChart({
+    title: 'Learning rate',
+    yLabel: 'learning rate',
+    yFormat: (value) => value.toExponential(2),
+  });
+  const speedChart = lineChart({ title: 'Tokens per second', yLabel: 'tokens/s' });
+  function redraw() {
+    const training = {
+      label: 'training loss',
+      points: points.map((point) => ({ x: point.step, y: point.loss })),
+    };
+    const validation = {
+      label: 'eval loss',
+      points: evaluations.map((point) => ({ x: point.step, y: point.loss })),
+    };
+    const aligned = alignRuns([training, validation]);
+    lossChart.update(aligned.x, aligned.series);
+    const steps = points.map((point) => point.step);
+    rateChart.update(steps, [{ label: 'learning rate', values: points.map((point) => point.learning_rate) }]);
+    speedChart.update(steps, [
+      { label: 'tokens/s', values: points.map((point) => point.tokens_per_second ?? null) },
+    ]);
+  }
+  redraw();
+  // Live steps can come by the hundred per second: redraw at most twice a second.
+  let redrawPending = false;
+  function scheduleRedraw() {
+    if (redrawPending) return;
+    redrawPending = true;
+    setTimeout(() => {
+      redrawPending = false;
+      if (!signal.aborted) redraw();
+    }, 500);
+  }
   // Follow the job live until it ends (or the user leaves this view). The server ends the stream
   // after the final status; a stream that ends earlier (a restart) is followed again after a pause.
   void attempt(async () => {
@@ -348,11 +444,24 @@ async function jobView(id) {
       )) {
         if (event === 'status') update(data);
         else if (event === 'progress') setProgress(data.progress, data.message);
-        else if (event === 'step') loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
-        else if (event === 'failed') message.textContent = data.error;
+        else if (event === 'step') {
+          loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
+          points.push({
+            step: data.step,
+            loss: data.loss,
+            learning_rate: data.learning_rate,
+            tokens_per_second: data.tokens_per_second,
+          });
+          scheduleRedraw();
+        } else if (event === 'evaluated') {
+          evaluations.push({ step: data.step, loss: data.metrics.validationLoss ?? data.metrics.loss });
+          scheduleRedraw();
+        } else if (event === 'failed') message.textContent = data.error;
         else if (event === 'error') throw new ApiError(data.status ?? 500, data);
         if (event !== 'status') {
           log.prepend(element('li', {}, `${event} ${JSON.stringify(data)}`));
+          // The newest 200 events: a long run would otherwise grow the page without bound.
+          while (log.childElementCount > 200) log.lastElementChild.remove();
         }
       }
       if (!finalStatuses.has(lastStatus)) await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -377,6 +486,13 @@ async function jobView(id) {
     ),
     bar,
     element('p', {}, stop),
+    element(
+      'section',
+      { class: 'charts', 'aria-label': 'Charts' },
+      lossChart.figure,
+      rateChart.figure,
+      speedChart.figure,
+    ),
     element('h3', {}, 'Live events'),
     log,
   ];
@@ -423,7 +539,7 @@ async function render() {
   const views = {
     datasets: () => datasetsView(),
     train: () => trainView(new URLSearchParams(search)),
-    jobs: () => (id ? jobView(decodeURIComponent(id)) : jobsView()),
+    jobs: () => (id ? jobView(decodeURIComponent(id)) : jobsView(new URLSearchParams(search))),
     models: () => modelsView(),
   };
   const view = views[section] ?? views.jobs;
