@@ -148,7 +148,12 @@ describe.each<AdapterName>(['fastify', 'express'])(
       kit.jobs.register('train', async () => ({ output: adapterDirectory }));
       const job = await kit.jobs.submit(
         'train',
-        { baseModel: bertDirectory, dataset: { rows: [{ text: 'win', label: 'spam' }] }, lora: { r: 8 } },
+        {
+          baseModel: bertDirectory,
+          dataset: { rows: [{ text: 'win', label: 'spam' }] },
+          // What the real job records: its LoRA settings make its output an adapter over baseModel.
+          lora: { r: 4, alpha: 8, targetModules: ['query', 'value'] },
+        },
         { owner: 'alice' },
       );
       jobId = job.id;

@@ -115,6 +115,7 @@ export async function startWorker(argv: string[], context: CliContext): Promise<
         status: ready ? 'ok' : 'shutting down',
         version: packageVersion(),
         engine,
+        runnerId: (kit.jobs as { runnerId?: string }).runnerId,
         concurrency,
         kinds: kinds ?? 'all',
         running: runningCount(),
