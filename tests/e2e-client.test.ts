@@ -55,7 +55,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       `${lines.join('\n')}\n`,
       'application/x-ndjson',
     );
-    expect(version).toMatchObject({ name: 'cats', rowCount: 24, rowFormat: 'text' });
+    expect(version).toMatchObject({ name: 'cats', row_count: 24, row_format: 'text' });
 
     // Train a tiny LoRA adapter and follow the job over Server-Sent Events until it ends.
     const { data: accepted, response } = await alice.POST('/train', {
@@ -64,7 +64,13 @@ describe('end to end through the typed client on 127.0.0.1', () => {
         dataset_version_id: version.id,
         output_name: 'cats-lora',
         lora: { r: 4, alpha: 8 },
-        hyperparameters: { maxSteps: 6, batchSize: 4, maxLength: 32, learningRate: 0.01, checkpointEvery: 3 },
+        hyperparameters: {
+          max_steps: 6,
+          batch_size: 4,
+          max_length: 32,
+          learning_rate: 0.01,
+          checkpoint_every: 3,
+        },
         threads: 1,
         register_as: { name: 'cats-lora', task: 'text-generation', language: 'en', tags: ['e2e'] },
       },
@@ -101,7 +107,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       params: { path: { id: versionId } },
       body: {},
     });
-    expect(deployed).toMatchObject({ id: versionId, stage: 'production', trainingJobId: jobId });
+    expect(deployed).toMatchObject({ id: versionId, stage: 'production', training_job_id: jobId });
 
     // Generate with the production version (base model + trained adapter, loaded lazily), as JSON and as SSE.
     const { data: generated } = await alice.POST('/generate', {
@@ -135,11 +141,11 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       body: {
         name: 'base-vs-lora',
         variants: [
-          { modelId: 'tiny-gpt2', weight: 1, name: 'base' },
-          { modelId: versionId, weight: 1, name: 'lora' },
+          { model_id: 'tiny-gpt2', weight: 1, name: 'base' },
+          { model_id: versionId, weight: 1, name: 'lora' },
         ],
-        successMetric: { kind: 'rating', name: 'rating' },
-        minSamplesPerVariant: 5,
+        success_metric: { kind: 'rating', name: 'rating' },
+        min_samples_per_variant: 5,
       },
     });
     const testId = test?.id as string;
@@ -155,12 +161,12 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       });
       const { response: recorded } = await alice.POST('/feedback', {
         body: {
-          modelId: assignment?.modelId as string,
+          model_id: assignment?.model_id as string,
           input: 'the cat',
           output: generated?.text ?? '',
           rating: assignment?.variant === 'lora' ? 5 : 2,
-          abTestId: testId,
-          unitId,
+          ab_test_id: testId,
+          unit_id: unitId,
         },
       });
       expect(recorded.status).toBe(201);
@@ -176,13 +182,13 @@ describe('end to end through the typed client on 127.0.0.1', () => {
     expect(byName.lora?.mean).toBe(5);
     expect(byName.base?.mean).toBe(2);
     expect(summary.winner).toBe('lora');
-    const { data: stats } = await admin.GET('/feedback/stats', { params: { query: { abTestId: testId } } });
+    const { data: stats } = await admin.GET('/feedback/stats', { params: { query: { ab_test_id: testId } } });
     expect(stats).toMatchObject({ count: 30 });
 
     // Everything alice changed is in the audit log with her name and a request id.
     const { data: audit } = await admin.GET('/audit/logs', {
       params: { query: { actor: 'alice', action: 'http.submitTraining' } },
     });
-    expect(audit?.items[0]).toMatchObject({ outcome: 'success', requestId: expect.any(String) });
+    expect(audit?.items[0]).toMatchObject({ outcome: 'success', request_id: expect.any(String) });
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit, type Tunekit } from '@tunekit/core';
+import { createTunekit, type TrainingJobInput, type Tunekit } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import { createServer, type TunekitServer } from '@tunekit/server-adapter';
 import { trainerPlugin } from '@tunekit/trainer';
@@ -194,11 +194,10 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
       .poll(() => page.locator('#job-status').textContent(), { timeout: 120_000 })
       .toBe('succeeded');
     const job = (await kit.jobs.list({ kind: 'train' })).items.find(
-      (candidate) => (candidate.input as { outputName?: string }).outputName === 'polite-dpo',
+      (candidate) => (candidate.input as TrainingJobInput).outputName === 'polite-dpo',
     );
     expect(job).toBeDefined();
-    const input = (job as { input: unknown }).input as { dpo?: { beta: number } };
-    expect(input.dpo).toEqual({ beta: 0.1 });
+    expect(((job as { input: unknown }).input as TrainingJobInput).dpo).toEqual({ beta: 0.1 });
     expect(problems).toEqual([]);
     await page.context().close();
   });

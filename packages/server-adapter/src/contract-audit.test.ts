@@ -58,7 +58,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       ]);
     };
     // Feedback: the service's event on success; the HTTP layer's when denied, invalid or unauthenticated.
-    const feedback = { modelId: 'm', input: 'a', output: 'b', rating: 4 };
+    const feedback = { model_id: 'm', input: 'a', output: 'b', rating: 4 };
     await expectOne(await send('alice', 'POST', '/feedback', feedback), {
       status: 201,
       actor: 'alice',
@@ -83,7 +83,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       outcome: 'denied',
       action: 'http.recordFeedback',
     });
-    await expectOne(await send('alice', 'POST', '/feedback', '{"modelId": '), {
+    await expectOne(await send('alice', 'POST', '/feedback', '{"model_id": '), {
       status: 400,
       actor: 'alice',
       outcome: 'failure',
@@ -136,7 +136,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         base_model: 'tiny',
         dataset_version_id: version,
         output_name: 'audit-run',
-        hyperparameters: { maxSteps: 1 },
+        hyperparameters: { max_steps: 1 },
       }),
       {
         status: 202,
@@ -148,7 +148,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     // Model stage changes: the registry audits success and failure.
     const registered = await send('alice', 'POST', '/models', {
       name: `audit-${adapter}`,
-      artifactUri: 'artifact://models/audit/0',
+      artifact_uri: 'artifact://models/audit/0',
     });
     await expectOne(registered, {
       status: 201,
@@ -185,10 +185,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const abTest = await send('admin', 'POST', '/ab-tests', {
       name: `audit-${adapter}`,
       variants: [
-        { modelId: 'a', weight: 1 },
-        { modelId: 'b', weight: 1 },
+        { model_id: 'a', weight: 1 },
+        { model_id: 'b', weight: 1 },
       ],
-      successMetric: { kind: 'rating', name: 'rating' },
+      success_metric: { kind: 'rating', name: 'rating' },
     });
     await expectOne(abTest, { status: 201, actor: 'admin', outcome: 'success', action: 'abtest.create' });
     await expectOne(await send('admin', 'POST', `/ab-tests/${abTest.payload.id as string}/stop`, {}), {
@@ -252,10 +252,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       const recorded = await call(
         '/feedback',
         json('alice', 'POST', {
-          modelId,
+          model_id: modelId,
           input: `question ${index}`,
           output: 'a rude answer',
-          correctedText: 'a polite answer',
+          corrected_text: 'a polite answer',
           type: 'correction',
         }),
       );
@@ -265,7 +265,11 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const jobsBefore = (await kit.jobs.list()).items.length;
     const refused = await call(
       '/rlhf',
-      json('alice', 'POST', { base_model: 'tiny', output_name: 'polite', feedback_filter: { modelId } }),
+      json('alice', 'POST', {
+        base_model: 'tiny',
+        output_name: 'polite',
+        feedback_filter: { model_id: modelId },
+      }),
     );
     expect(refused.status).toBe(403);
     expect((await kit.jobs.list()).items.length).toBe(jobsBefore);
@@ -274,10 +278,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       json('admin', 'POST', {
         base_model: 'tiny',
         output_name: 'polite',
-        feedback_filter: { modelId },
+        feedback_filter: { model_id: modelId },
         beta: 0.2,
         lora: { r: 4 },
-        hyperparameters: { maxSteps: 2 },
+        hyperparameters: { max_steps: 2 },
       }),
     );
     expect(started.status).toBe(202);
@@ -306,7 +310,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       json('admin', 'POST', {
         base_model: 'tiny',
         output_name: 'none',
-        feedback_filter: { modelId: 'nobody' },
+        feedback_filter: { model_id: 'nobody' },
       }),
     );
     expect(empty.status).toBe(422);

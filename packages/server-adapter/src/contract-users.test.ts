@@ -21,9 +21,9 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const text = await listed.text();
     expect(text).not.toContain('passwordHash');
     expect(text).not.toContain('$scrypt$');
-    const { items } = JSON.parse(text) as { items: Array<{ username: string; hasPassword: boolean }> };
+    const { items } = JSON.parse(text) as { items: Array<{ username: string; has_password: boolean }> };
     expect(items.map((user) => user.username)).toEqual(expect.arrayContaining(['admin', 'alice', 'victor']));
-    expect(items.every((user) => user.hasPassword)).toBe(true);
+    expect(items.every((user) => user.has_password)).toBe(true);
     expect((await admin.GET('/users', { params: { query: { limit: 2 } } })).data?.items).toHaveLength(2);
     for (const user of ['alice', 'victor']) expect((await call('/users', as(user))).status).toBe(403);
     expect((await call('/users', { headers: { 'x-api-key': apiKey } })).status).toBe(403);
@@ -40,14 +40,14 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     });
 
     const created = await admin.POST('/users', {
-      body: { username: 'carol', password: 'Tulip-Garden-42', roles: ['user'], displayName: 'Carol' },
+      body: { username: 'carol', password: 'Tulip-Garden-42', roles: ['user'], display_name: 'Carol' },
     });
     expect(created.response.status).toBe(201);
     expect(created.data).toMatchObject({
       username: 'carol',
       roles: ['user'],
       disabled: false,
-      hasPassword: true,
+      has_password: true,
     });
     expect(JSON.stringify(created.data)).not.toContain('scrypt');
     const login = async (username: string, password: string) => {
@@ -205,18 +205,18 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'Green-Meadow-22' });
+    const wrong = await change({ current_password: 'not-the-password', new_password: 'Green-Meadow-22' });
     expect(wrong.status).toBe(403);
     expect(await wrong.json()).toMatchObject({ code: 'CURRENT_PASSWORD_INCORRECT' });
     for (const newPassword of ['short', 'xxxxxyyyyyxxxxx', 'my-name-is-frank', 'Blue-Lagoon-11']) {
-      const weak = await change({ currentPassword: 'Blue-Lagoon-11', newPassword });
+      const weak = await change({ current_password: 'Blue-Lagoon-11', new_password: newPassword });
       expect(weak.status).toBe(400);
       expect(await weak.json()).toMatchObject({
         code: 'VALIDATION_FAILED',
-        issues: [expect.objectContaining({ path: 'newPassword' })],
+        issues: [expect.objectContaining({ path: 'new_password' })],
       });
     }
-    expect((await change({ newPassword: 'Green-Meadow-22' })).status).toBe(400);
+    expect((await change({ new_password: 'Green-Meadow-22' })).status).toBe(400);
     await frank.changePassword('Blue-Lagoon-11', 'Green-Meadow-22');
     expect((await frank.GET('/auth/me')).data).toMatchObject({ id: 'frank', roles: ['user'] });
     const stale = await call('/auth/me', { headers: { authorization: `Bearer ${oldToken}` } });
@@ -232,7 +232,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const keyCaller = await call('/users/me/password', {
       method: 'POST',
       headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-      body: JSON.stringify({ currentPassword: 'whatever', newPassword: 'Green-Meadow-33' }),
+      body: JSON.stringify({ current_password: 'whatever', new_password: 'Green-Meadow-33' }),
     });
     expect(keyCaller.status).toBe(404);
     expect((await call('/users/me/password', json('none', 'POST', {}))).status).toBe(401);

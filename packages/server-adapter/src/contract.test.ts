@@ -88,7 +88,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       rows,
       'application/x-ndjson',
     );
-    expect(version).toMatchObject({ name: `contract-${adapter}`, rowCount: 20, fileFormat: 'jsonl' });
+    expect(version).toMatchObject({ name: `contract-${adapter}`, row_count: 20, file_format: 'jsonl' });
     const form = new FormData();
     form.append('file', new Blob(['text\nfirst\nsecond\n']), 'rows.csv');
     const multipart = await call(
@@ -96,7 +96,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       as('alice', { method: 'POST', body: form }),
     );
     expect(multipart.status).toBe(201);
-    expect(await multipart.json()).toMatchObject({ rowCount: 2, fileFormat: 'csv' });
+    expect(await multipart.json()).toMatchObject({ row_count: 2, file_format: 'csv' });
     const { data: list } = await client.GET('/datasets');
     expect(list?.items.map((dataset) => dataset.name)).toContain(`contract-${adapter}`);
     const { data: versions } = await client.GET('/datasets/{name}/versions', {
@@ -106,7 +106,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const { data: stats } = await client.GET('/dataset-versions/{id}/stats', {
       params: { path: { id: version.id } },
     });
-    expect(stats).toMatchObject({ rowCount: 20 });
+    expect(stats).toMatchObject({ row_count: 20 });
     const validate = await call(
       '/datasets/validate',
       as('alice', {
@@ -115,7 +115,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         body: '{"text":"a"}\n{"nope":1}\n',
       }),
     );
-    expect(await validate.json()).toMatchObject({ report: { validRows: 1, invalidRows: 1 } });
+    expect(await validate.json()).toMatchObject({ report: { valid_rows: 1, invalid_rows: 1 } });
   });
 
   it('rejects oversized uploads and JSON bodies with 413, malformed JSON with 400, storing nothing', async () => {
@@ -130,7 +130,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(await kit.datasets.get('too-big')).toBeUndefined();
     const jsonBody = await call(
       '/feedback',
-      json('alice', 'POST', { modelId: 'm', input: 'x'.repeat(70 * 1024), output: 'y' }),
+      json('alice', 'POST', { model_id: 'm', input: 'x'.repeat(70 * 1024), output: 'y' }),
     );
     expect(jsonBody.status).toBe(413);
     const malformed = await call(
@@ -160,6 +160,13 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     });
     expect(tooLarge.items[0]).toMatchObject({
       details: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', status: 413 }),
+    });
+    // One wire format: a camelCase field is refused with the snake_case spelling to use, nothing stored.
+    const camel = await call('/feedback', json('alice', 'POST', { modelId: 'm', input: 'x', output: 'y' }));
+    expect(camel.status).toBe(400);
+    expect(await camel.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      detail: expect.stringContaining('send "model_id"'),
     });
   });
 
@@ -200,7 +207,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(audit.status).toBe(200);
     expect(((await audit.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await call(`/train?status=${junk}`, as('admin'))).status).toBe(400);
-    const feedback = await call(`/feedback?modelId=${junk}`, as('admin'));
+    const feedback = await call(`/feedback?model_id=${junk}`, as('admin'));
     expect(((await feedback.json()) as { items: unknown[] }).items).toEqual([]);
     expect((await call(`/datasets/${junk}`, as('alice'))).status).toBe(400);
   });
@@ -232,7 +239,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         base_model: base,
         dataset_version_id: version,
         output_name: 'contract-run',
-        hyperparameters: { maxSteps: 4 },
+        hyperparameters: { max_steps: 4 },
       },
     });
     expect(response.status).toBe(202);
@@ -260,7 +267,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         base_model: base,
         dataset_version_id: version,
         output_name: 'slow-run',
-        hyperparameters: { maxSteps: 200 },
+        hyperparameters: { max_steps: 200 },
       },
     });
     const slowId = slow.data?.job_id as string;
@@ -286,10 +293,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       body: {
         name: 'contract',
         variants: [
-          { modelId: 'a', weight: 1 },
-          { modelId: 'b', weight: 1 },
+          { model_id: 'a', weight: 1 },
+          { model_id: 'b', weight: 1 },
         ],
-        successMetric: { kind: 'rating', name: 'rating' },
+        success_metric: { kind: 'rating', name: 'rating' },
       },
     });
     expect(response.status).toBe(201);
@@ -306,29 +313,29 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       });
       const { response: recorded } = await user.POST('/feedback', {
         body: {
-          modelId: assignment?.modelId as string,
+          model_id: assignment?.model_id as string,
           input: 'hi',
           output: 'hello',
           rating: assignment?.variant === 'a' ? 5 : 3,
-          abTestId: id,
-          unitId: `u${unit}`,
+          ab_test_id: id,
+          unit_id: `u${unit}`,
         },
       });
       expect(recorded.status).toBe(201);
     }
     const { data: results } = await user.GET('/ab-tests/{id}/results', { params: { path: { id } } });
     expect(results).toBeDefined();
-    const { data: stats } = await client.GET('/feedback/stats', { params: { query: { abTestId: id } } });
+    const { data: stats } = await client.GET('/feedback/stats', { params: { query: { ab_test_id: id } } });
     expect(stats).toMatchObject({ count: 20 });
     const feedback = await kit.feedback.list({ abTestId: id });
     expect(feedback.items.every((item) => item.userId === 'ci-bot')).toBe(true);
     await user.POST('/feedback', {
-      body: { modelId: 'a', input: 'translate: chat', output: 'cat', correctedText: 'chat', rating: 2 },
+      body: { model_id: 'a', input: 'translate: chat', output: 'cat', corrected_text: 'chat', rating: 2 },
     });
     const { data: exported } = await client.POST('/feedback/export', {
       body: { as: 'sft', name: `feedback-sft-${adapter}` },
     });
-    expect(exported).toMatchObject({ rows: 1, version: { name: `feedback-sft-${adapter}`, rowCount: 1 } });
+    expect(exported).toMatchObject({ rows: 1, version: { name: `feedback-sft-${adapter}`, row_count: 1 } });
     expect((await user.POST('/feedback/export', { body: { as: 'sft' } })).response.status).toBe(403);
     const { data: stopped } = await client.POST('/ab-tests/{id}/stop', {
       params: { path: { id } },
@@ -364,7 +371,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       const { data, response } = await alice.POST('/models', {
         body: {
           name: `contract-${adapter}`,
-          artifactUri: `artifact://models/contract/${index}`,
+          artifact_uri: `artifact://models/contract/${index}`,
           description,
           task: index === 0 ? 'text-classification' : 'summarization',
           language: index === 0 ? 'en' : 'fr',
@@ -374,7 +381,9 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       expect(response.status).toBe(201);
       ids.push(data?.id as string);
     }
-    const traversal = await alice.POST('/models', { body: { name: 'x', artifactUri: 'file:///etc/passwd' } });
+    const traversal = await alice.POST('/models', {
+      body: { name: 'x', artifact_uri: 'file:///etc/passwd' },
+    });
     expect(traversal.response.status).toBe(400);
     const { data: list } = await alice.GET('/models', { params: { query: { name: `contract-${adapter}` } } });
     expect(list?.items).toHaveLength(2);
@@ -451,7 +460,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     });
     expect(response.status).toBe(200);
     expect(evaluation).toMatchObject({
-      modelId: 'keywords',
+      model_id: 'keywords',
       metrics: { accuracy: expect.objectContaining({ value: 1 }) },
     });
     const { data: comparison } = await client.POST('/evaluate/compare', {
@@ -462,7 +471,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         bootstrap_resamples: 0,
       },
     });
-    expect(comparison?.modelIds).toEqual(['keywords', 'always-negative']);
+    expect(comparison?.model_ids).toEqual(['keywords', 'always-negative']);
     const viewer = await call(
       '/evaluate/keywords',
       json('victor', 'POST', { dataset: { rows }, evaluators: ['accuracy'] }),

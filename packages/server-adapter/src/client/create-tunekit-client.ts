@@ -151,7 +151,7 @@ export function createTunekitClient(options: TunekitClientOptions): TunekitClien
     },
     async changePassword(currentPassword: string, newPassword: string) {
       const { data, error, response } = await client.POST('/users/me/password', {
-        body: { currentPassword, newPassword },
+        body: { current_password: currentPassword, new_password: newPassword },
       });
       if (!data) throw new TunekitClientError(response.status, (error ?? {}) as { code?: string });
       if (data.access_token) token = data.access_token;

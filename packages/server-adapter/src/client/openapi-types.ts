@@ -903,7 +903,7 @@ export interface components {
             status: number;
             detail: string;
             code: string;
-            requestId?: string;
+            request_id?: string;
             issues?: {
                 path: string;
                 message: string;
@@ -1253,19 +1253,19 @@ export interface operations {
                         items: {
                             id: string;
                             username: string;
-                            displayName?: string;
+                            display_name?: string;
                             /** Format: email */
                             email?: string;
                             roles: ("admin" | "user" | "viewer")[];
                             /** @default false */
                             disabled: boolean;
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt?: string;
-                            hasPassword: boolean;
+                            updated_at?: string;
+                            has_password: boolean;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -1320,7 +1320,7 @@ export interface operations {
                     username: string;
                     password: string;
                     roles: ("admin" | "user" | "viewer")[];
-                    displayName?: string;
+                    display_name?: string;
                     /** Format: email */
                     email?: string;
                 };
@@ -1336,17 +1336,17 @@ export interface operations {
                     "application/json": {
                         id: string;
                         username: string;
-                        displayName?: string;
+                        display_name?: string;
                         /** Format: email */
                         email?: string;
                         roles: ("admin" | "user" | "viewer")[];
                         /** @default false */
                         disabled: boolean;
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         /** Format: date-time */
-                        updatedAt?: string;
-                        hasPassword: boolean;
+                        updated_at?: string;
+                        has_password: boolean;
                     };
                 };
             };
@@ -1464,7 +1464,7 @@ export interface operations {
                 "application/json": {
                     roles?: ("admin" | "user" | "viewer")[];
                     disabled?: boolean;
-                    displayName?: string;
+                    display_name?: string;
                     /** Format: email */
                     email?: string;
                 };
@@ -1480,17 +1480,17 @@ export interface operations {
                     "application/json": {
                         id: string;
                         username: string;
-                        displayName?: string;
+                        display_name?: string;
                         /** Format: email */
                         email?: string;
                         roles: ("admin" | "user" | "viewer")[];
                         /** @default false */
                         disabled: boolean;
                         /** Format: date-time */
-                        createdAt: string;
+                        created_at: string;
                         /** Format: date-time */
-                        updatedAt?: string;
-                        hasPassword: boolean;
+                        updated_at?: string;
+                        has_password: boolean;
                     };
                 };
             };
@@ -1542,8 +1542,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    currentPassword: string;
-                    newPassword: string;
+                    current_password: string;
+                    new_password: string;
                 };
             };
         };
@@ -1618,13 +1618,13 @@ export interface operations {
                             /** @enum {string} */
                             kind: "training" | "validation" | "test" | "feedback";
                             description?: string;
-                            latestVersionId?: string;
-                            versionCount: number;
-                            createdAt: string;
-                            updatedAt: string;
+                            latest_version_id?: string;
+                            version_count: number;
+                            created_at: string;
+                            updated_at: string;
                             version?: number;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -1702,27 +1702,27 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        datasetId: string;
+                        dataset_id: string;
                         name: string;
                         /** @enum {string} */
                         kind: "training" | "validation" | "test" | "feedback";
                         /** @enum {string} */
-                        rowFormat: "text" | "classification" | "prompt-completion" | "chat" | "preference";
+                        row_format: "text" | "classification" | "prompt-completion" | "chat" | "preference";
                         /** @enum {string} */
-                        fileFormat?: "jsonl" | "json" | "csv" | "parquet";
+                        file_format?: "jsonl" | "json" | "csv" | "parquet";
                         /** @enum {string} */
                         origin: "file" | "rows" | "stream" | "split" | "filter";
                         sha256: string;
                         uri: string;
-                        rowCount: number;
+                        row_count: number;
                         bytes: number;
-                        sourceBytes?: number;
+                        source_bytes?: number;
                         /** @enum {string} */
                         mode: "strict" | "lenient";
-                        droppedRowCount: number;
-                        parentVersionId?: string;
+                        dropped_row_count: number;
+                        parent_version_id?: string;
                         description?: string;
-                        createdAt: string;
+                        created_at: string;
                         version?: number;
                     };
                 };
@@ -1797,9 +1797,9 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        fileFormat?: "jsonl" | "json" | "csv" | "parquet";
+                        file_format?: "jsonl" | "json" | "csv" | "parquet";
                         /** @enum {string} */
-                        rowFormat: "text" | "classification" | "prompt-completion" | "chat" | "preference";
+                        row_format: "text" | "classification" | "prompt-completion" | "chat" | "preference";
                         report: {
                             [key: string]: unknown;
                         };
@@ -1867,10 +1867,10 @@ export interface operations {
                         /** @enum {string} */
                         kind: "training" | "validation" | "test" | "feedback";
                         description?: string;
-                        latestVersionId?: string;
-                        versionCount: number;
-                        createdAt: string;
-                        updatedAt: string;
+                        latest_version_id?: string;
+                        version_count: number;
+                        created_at: string;
+                        updated_at: string;
                         version?: number;
                     };
                 };
@@ -1933,27 +1933,27 @@ export interface operations {
                     "application/json": {
                         items: {
                             id: string;
-                            datasetId: string;
+                            dataset_id: string;
                             name: string;
                             /** @enum {string} */
                             kind: "training" | "validation" | "test" | "feedback";
                             /** @enum {string} */
-                            rowFormat: "text" | "classification" | "prompt-completion" | "chat" | "preference";
+                            row_format: "text" | "classification" | "prompt-completion" | "chat" | "preference";
                             /** @enum {string} */
-                            fileFormat?: "jsonl" | "json" | "csv" | "parquet";
+                            file_format?: "jsonl" | "json" | "csv" | "parquet";
                             /** @enum {string} */
                             origin: "file" | "rows" | "stream" | "split" | "filter";
                             sha256: string;
                             uri: string;
-                            rowCount: number;
+                            row_count: number;
                             bytes: number;
-                            sourceBytes?: number;
+                            source_bytes?: number;
                             /** @enum {string} */
                             mode: "strict" | "lenient";
-                            droppedRowCount: number;
-                            parentVersionId?: string;
+                            dropped_row_count: number;
+                            parent_version_id?: string;
                             description?: string;
-                            createdAt: string;
+                            created_at: string;
                             version?: number;
                         }[];
                     };
@@ -2085,23 +2085,23 @@ export interface operations {
                             owner?: string;
                             /** @default 0 */
                             progress: number;
-                            progressMessage?: string;
+                            progress_message?: string;
                             /** @default {} */
                             metrics: {
                                 [key: string]: number;
                             };
                             /** @default 0 */
                             attempt: number;
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
+                            created_at: string;
+                            started_at?: string;
+                            finished_at?: string;
                             error?: {
                                 code: string;
                                 message: string;
                             };
                             output?: unknown;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -2164,28 +2164,28 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        targetModules?: string[] | string;
-                        excludeModules?: string[] | string;
-                        layersToTransform?: number[] | number;
-                        layersPattern?: string[] | string;
+                        target_modules?: string[] | string;
+                        exclude_modules?: string[] | string;
+                        layers_to_transform?: number[] | number;
+                        layers_pattern?: string[] | string;
                         /** @default {} */
-                        rankPattern?: {
+                        rank_pattern?: {
                             [key: string]: number;
                         };
                         /** @default {} */
-                        alphaPattern?: {
+                        alpha_pattern?: {
                             [key: string]: number;
                         };
                         /** @default false */
-                        rsLora?: boolean;
-                        modulesToSave?: string[];
+                        rs_lora?: boolean;
+                        modules_to_save?: string[];
                         /**
                          * @default none
                          * @enum {string}
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        initLoraWeights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | "gaussian";
                     };
                     /**
                      * @default {
@@ -2199,25 +2199,25 @@ export interface operations {
                     hyperparameters?: {
                         /** @default 1 */
                         epochs?: number;
-                        maxSteps?: number;
+                        max_steps?: number;
                         /** @default 8 */
-                        batchSize?: number;
+                        batch_size?: number;
                         /** @default 1 */
-                        gradientAccumulationSteps?: number;
+                        gradient_accumulation_steps?: number;
                         /** @default 0.001 */
-                        learningRate?: number;
-                        weightDecay?: number;
-                        warmupSteps?: number;
+                        learning_rate?: number;
+                        weight_decay?: number;
+                        warmup_steps?: number;
                         /** @enum {string} */
                         schedule?: "constant" | "linear" | "cosine";
-                        maxGradientNorm?: number;
-                        maxLength?: number;
-                        evalEvery?: number;
-                        checkpointEvery?: number;
-                        earlyStopping?: {
+                        max_gradient_norm?: number;
+                        max_length?: number;
+                        eval_every?: number;
+                        checkpoint_every?: number;
+                        early_stopping?: {
                             patience: number;
                             /** @default 0 */
-                            minDelta?: number;
+                            min_delta?: number;
                         };
                         /** @default 42 */
                         seed?: number;
@@ -2230,7 +2230,7 @@ export interface operations {
                         task?: string;
                         language?: string | string[];
                         license?: string;
-                        baseModel?: string;
+                        base_model?: string;
                     };
                     /**
                      * @default cpu
@@ -2322,16 +2322,16 @@ export interface operations {
                         owner?: string;
                         /** @default 0 */
                         progress: number;
-                        progressMessage?: string;
+                        progress_message?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
                         };
                         /** @default 0 */
                         attempt: number;
-                        createdAt: string;
-                        startedAt?: string;
-                        finishedAt?: string;
+                        created_at: string;
+                        started_at?: string;
+                        finished_at?: string;
                         error?: {
                             code: string;
                             message: string;
@@ -2403,16 +2403,16 @@ export interface operations {
                         owner?: string;
                         /** @default 0 */
                         progress: number;
-                        progressMessage?: string;
+                        progress_message?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
                         };
                         /** @default 0 */
                         attempt: number;
-                        createdAt: string;
-                        startedAt?: string;
-                        finishedAt?: string;
+                        created_at: string;
+                        started_at?: string;
+                        finished_at?: string;
                         error?: {
                             code: string;
                             message: string;
@@ -2484,16 +2484,16 @@ export interface operations {
                         owner?: string;
                         /** @default 0 */
                         progress: number;
-                        progressMessage?: string;
+                        progress_message?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
                         };
                         /** @default 0 */
                         attempt: number;
-                        createdAt: string;
-                        startedAt?: string;
-                        finishedAt?: string;
+                        created_at: string;
+                        started_at?: string;
+                        finished_at?: string;
                         error?: {
                             code: string;
                             message: string;
@@ -2691,23 +2691,23 @@ export interface operations {
                             owner?: string;
                             /** @default 0 */
                             progress: number;
-                            progressMessage?: string;
+                            progress_message?: string;
                             /** @default {} */
                             metrics: {
                                 [key: string]: number;
                             };
                             /** @default 0 */
                             attempt: number;
-                            createdAt: string;
-                            startedAt?: string;
-                            finishedAt?: string;
+                            created_at: string;
+                            started_at?: string;
+                            finished_at?: string;
                             error?: {
                                 code: string;
                                 message: string;
                             };
                             output?: unknown;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -2841,28 +2841,28 @@ export interface operations {
                         alpha?: number;
                         /** @default 0 */
                         dropout?: number;
-                        targetModules?: string[] | string;
-                        excludeModules?: string[] | string;
-                        layersToTransform?: number[] | number;
-                        layersPattern?: string[] | string;
+                        target_modules?: string[] | string;
+                        exclude_modules?: string[] | string;
+                        layers_to_transform?: number[] | number;
+                        layers_pattern?: string[] | string;
                         /** @default {} */
-                        rankPattern?: {
+                        rank_pattern?: {
                             [key: string]: number;
                         };
                         /** @default {} */
-                        alphaPattern?: {
+                        alpha_pattern?: {
                             [key: string]: number;
                         };
                         /** @default false */
-                        rsLora?: boolean;
-                        modulesToSave?: string[];
+                        rs_lora?: boolean;
+                        modules_to_save?: string[];
                         /**
                          * @default none
                          * @enum {string}
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        initLoraWeights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | "gaussian";
                     };
                     /**
                      * @default {
@@ -2876,25 +2876,25 @@ export interface operations {
                     hyperparameters?: {
                         /** @default 1 */
                         epochs?: number;
-                        maxSteps?: number;
+                        max_steps?: number;
                         /** @default 8 */
-                        batchSize?: number;
+                        batch_size?: number;
                         /** @default 1 */
-                        gradientAccumulationSteps?: number;
+                        gradient_accumulation_steps?: number;
                         /** @default 0.001 */
-                        learningRate?: number;
-                        weightDecay?: number;
-                        warmupSteps?: number;
+                        learning_rate?: number;
+                        weight_decay?: number;
+                        warmup_steps?: number;
                         /** @enum {string} */
                         schedule?: "constant" | "linear" | "cosine";
-                        maxGradientNorm?: number;
-                        maxLength?: number;
-                        evalEvery?: number;
-                        checkpointEvery?: number;
-                        earlyStopping?: {
+                        max_gradient_norm?: number;
+                        max_length?: number;
+                        eval_every?: number;
+                        checkpoint_every?: number;
+                        early_stopping?: {
                             patience: number;
                             /** @default 0 */
-                            minDelta?: number;
+                            min_delta?: number;
                         };
                         /** @default 42 */
                         seed?: number;
@@ -2907,7 +2907,7 @@ export interface operations {
                         task?: string;
                         language?: string | string[];
                         license?: string;
-                        baseModel?: string;
+                        base_model?: string;
                     };
                     /**
                      * @default cpu
@@ -2917,9 +2917,9 @@ export interface operations {
                     threads?: number;
                     dataset_version_id?: string;
                     feedback_filter?: {
-                        modelId?: string;
-                        userId?: string;
-                        abTestId?: string;
+                        model_id?: string;
+                        user_id?: string;
+                        ab_test_id?: string;
                         type?: string;
                         /** Format: date-time */
                         from?: string;
@@ -3010,16 +3010,16 @@ export interface operations {
                         owner?: string;
                         /** @default 0 */
                         progress: number;
-                        progressMessage?: string;
+                        progress_message?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
                         };
                         /** @default 0 */
                         attempt: number;
-                        createdAt: string;
-                        startedAt?: string;
-                        finishedAt?: string;
+                        created_at: string;
+                        started_at?: string;
+                        finished_at?: string;
                         error?: {
                             code: string;
                             message: string;
@@ -3094,18 +3094,18 @@ export interface operations {
                         items: {
                             id: string;
                             name: string;
-                            versionNumber: number;
+                            version_number: number;
                             /** @enum {string} */
                             stage: "draft" | "staging" | "production" | "archived";
-                            artifactUri: string;
-                            baseModel?: string;
+                            artifact_uri: string;
+                            base_model?: string;
                             /** @enum {string} */
-                            baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                            base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                             task?: string;
                             /** @default [] */
                             language: string[];
                             license?: string;
-                            libraryName?: string;
+                            library_name?: string;
                             /** @default {} */
                             metrics: {
                                 [key: string]: number;
@@ -3116,26 +3116,26 @@ export interface operations {
                             description: string;
                             /** @default [] */
                             datasets: string[];
-                            intendedUse?: string;
+                            intended_use?: string;
                             limitations?: string;
                             /** @default {} */
-                            trainingParameters: {
+                            training_parameters: {
                                 [key: string]: unknown;
                             };
-                            trainingJobId?: string;
-                            datasetVersionId?: string;
-                            parentVersionId?: string;
-                            cardUri?: string;
+                            training_job_id?: string;
+                            dataset_version_id?: string;
+                            parent_version_id?: string;
+                            card_uri?: string;
                             /** @default system */
-                            createdBy: string;
-                            createdAt: string;
-                            updatedAt: string;
-                            stageChangedAt: string;
-                            deployedAt?: string;
+                            created_by: string;
+                            created_at: string;
+                            updated_at: string;
+                            stage_changed_at: string;
+                            deployed_at?: string;
                             /** @default 0 */
                             version: number;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -3188,8 +3188,8 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    artifactUri: string;
-                    baseModel?: string;
+                    artifact_uri: string;
+                    base_model?: string;
                     task?: string;
                     language?: string | string[];
                     metrics?: {
@@ -3197,8 +3197,8 @@ export interface operations {
                     };
                     tags?: string[];
                     description?: string;
-                    trainingJobId?: string;
-                    datasetVersionId?: string;
+                    training_job_id?: string;
+                    dataset_version_id?: string;
                 };
             };
         };
@@ -3212,18 +3212,18 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        versionNumber: number;
+                        version_number: number;
                         /** @enum {string} */
                         stage: "draft" | "staging" | "production" | "archived";
-                        artifactUri: string;
-                        baseModel?: string;
+                        artifact_uri: string;
+                        base_model?: string;
                         /** @enum {string} */
-                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                         task?: string;
                         /** @default [] */
                         language: string[];
                         license?: string;
-                        libraryName?: string;
+                        library_name?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
@@ -3234,22 +3234,22 @@ export interface operations {
                         description: string;
                         /** @default [] */
                         datasets: string[];
-                        intendedUse?: string;
+                        intended_use?: string;
                         limitations?: string;
                         /** @default {} */
-                        trainingParameters: {
+                        training_parameters: {
                             [key: string]: unknown;
                         };
-                        trainingJobId?: string;
-                        datasetVersionId?: string;
-                        parentVersionId?: string;
-                        cardUri?: string;
+                        training_job_id?: string;
+                        dataset_version_id?: string;
+                        parent_version_id?: string;
+                        card_uri?: string;
                         /** @default system */
-                        createdBy: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        stageChangedAt: string;
-                        deployedAt?: string;
+                        created_by: string;
+                        created_at: string;
+                        updated_at: string;
+                        stage_changed_at: string;
+                        deployed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -3322,18 +3322,18 @@ export interface operations {
                         items: {
                             id: string;
                             name: string;
-                            versionNumber: number;
+                            version_number: number;
                             /** @enum {string} */
                             stage: "draft" | "staging" | "production" | "archived";
-                            artifactUri: string;
-                            baseModel?: string;
+                            artifact_uri: string;
+                            base_model?: string;
                             /** @enum {string} */
-                            baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                            base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                             task?: string;
                             /** @default [] */
                             language: string[];
                             license?: string;
-                            libraryName?: string;
+                            library_name?: string;
                             /** @default {} */
                             metrics: {
                                 [key: string]: number;
@@ -3344,26 +3344,26 @@ export interface operations {
                             description: string;
                             /** @default [] */
                             datasets: string[];
-                            intendedUse?: string;
+                            intended_use?: string;
                             limitations?: string;
                             /** @default {} */
-                            trainingParameters: {
+                            training_parameters: {
                                 [key: string]: unknown;
                             };
-                            trainingJobId?: string;
-                            datasetVersionId?: string;
-                            parentVersionId?: string;
-                            cardUri?: string;
+                            training_job_id?: string;
+                            dataset_version_id?: string;
+                            parent_version_id?: string;
+                            card_uri?: string;
                             /** @default system */
-                            createdBy: string;
-                            createdAt: string;
-                            updatedAt: string;
-                            stageChangedAt: string;
-                            deployedAt?: string;
+                            created_by: string;
+                            created_at: string;
+                            updated_at: string;
+                            stage_changed_at: string;
+                            deployed_at?: string;
                             /** @default 0 */
                             version: number;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -3425,18 +3425,18 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        versionNumber: number;
+                        version_number: number;
                         /** @enum {string} */
                         stage: "draft" | "staging" | "production" | "archived";
-                        artifactUri: string;
-                        baseModel?: string;
+                        artifact_uri: string;
+                        base_model?: string;
                         /** @enum {string} */
-                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                         task?: string;
                         /** @default [] */
                         language: string[];
                         license?: string;
-                        libraryName?: string;
+                        library_name?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
@@ -3447,22 +3447,22 @@ export interface operations {
                         description: string;
                         /** @default [] */
                         datasets: string[];
-                        intendedUse?: string;
+                        intended_use?: string;
                         limitations?: string;
                         /** @default {} */
-                        trainingParameters: {
+                        training_parameters: {
                             [key: string]: unknown;
                         };
-                        trainingJobId?: string;
-                        datasetVersionId?: string;
-                        parentVersionId?: string;
-                        cardUri?: string;
+                        training_job_id?: string;
+                        dataset_version_id?: string;
+                        parent_version_id?: string;
+                        card_uri?: string;
                         /** @default system */
-                        createdBy: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        stageChangedAt: string;
-                        deployedAt?: string;
+                        created_by: string;
+                        created_at: string;
+                        updated_at: string;
+                        stage_changed_at: string;
+                        deployed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -3526,23 +3526,23 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        versionNumber: number;
+                        version_number: number;
                         /** @enum {string} */
                         stage: "draft" | "staging" | "production" | "archived";
                         description: string;
                         language: string[];
                         license?: string;
-                        libraryName?: string;
+                        library_name?: string;
                         tags: string[];
                         datasets: string[];
-                        metricNames: string[];
+                        metric_names: string[];
                         metrics: {
                             [key: string]: number;
                         };
-                        baseModel?: string;
+                        base_model?: string;
                         /** @enum {string} */
-                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
-                        pipelineTag?: string;
+                        base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
+                        pipeline_tag?: string;
                         results: {
                             task: {
                                 type: string;
@@ -3558,18 +3558,18 @@ export interface operations {
                                 name?: string;
                             }[];
                         }[];
-                        intendedUse: string;
-                        outOfScopeUse: string;
+                        intended_use: string;
+                        out_of_scope_use: string;
                         limitations: string;
-                        trainingParameters: {
+                        training_parameters: {
                             [key: string]: unknown;
                         };
-                        trainingJobId?: string;
-                        datasetVersionId?: string;
-                        parentVersionId?: string;
-                        artifactUri: string;
-                        gettingStarted: string;
-                        generatedAt: string;
+                        training_job_id?: string;
+                        dataset_version_id?: string;
+                        parent_version_id?: string;
+                        artifact_uri: string;
+                        getting_started: string;
+                        generated_at: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -3646,18 +3646,18 @@ export interface operations {
                             model: {
                                 id: string;
                                 name: string;
-                                versionNumber: number;
+                                version_number: number;
                                 /** @enum {string} */
                                 stage: "draft" | "staging" | "production" | "archived";
-                                artifactUri: string;
-                                baseModel?: string;
+                                artifact_uri: string;
+                                base_model?: string;
                                 /** @enum {string} */
-                                baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                                base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                                 task?: string;
                                 /** @default [] */
                                 language: string[];
                                 license?: string;
-                                libraryName?: string;
+                                library_name?: string;
                                 /** @default {} */
                                 metrics: {
                                     [key: string]: number;
@@ -3668,22 +3668,22 @@ export interface operations {
                                 description: string;
                                 /** @default [] */
                                 datasets: string[];
-                                intendedUse?: string;
+                                intended_use?: string;
                                 limitations?: string;
                                 /** @default {} */
-                                trainingParameters: {
+                                training_parameters: {
                                     [key: string]: unknown;
                                 };
-                                trainingJobId?: string;
-                                datasetVersionId?: string;
-                                parentVersionId?: string;
-                                cardUri?: string;
+                                training_job_id?: string;
+                                dataset_version_id?: string;
+                                parent_version_id?: string;
+                                card_uri?: string;
                                 /** @default system */
-                                createdBy: string;
-                                createdAt: string;
-                                updatedAt: string;
-                                stageChangedAt: string;
-                                deployedAt?: string;
+                                created_by: string;
+                                created_at: string;
+                                updated_at: string;
+                                stage_changed_at: string;
+                                deployed_at?: string;
                                 /** @default 0 */
                                 version: number;
                             };
@@ -3758,18 +3758,18 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        versionNumber: number;
+                        version_number: number;
                         /** @enum {string} */
                         stage: "draft" | "staging" | "production" | "archived";
-                        artifactUri: string;
-                        baseModel?: string;
+                        artifact_uri: string;
+                        base_model?: string;
                         /** @enum {string} */
-                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                         task?: string;
                         /** @default [] */
                         language: string[];
                         license?: string;
-                        libraryName?: string;
+                        library_name?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
@@ -3780,22 +3780,22 @@ export interface operations {
                         description: string;
                         /** @default [] */
                         datasets: string[];
-                        intendedUse?: string;
+                        intended_use?: string;
                         limitations?: string;
                         /** @default {} */
-                        trainingParameters: {
+                        training_parameters: {
                             [key: string]: unknown;
                         };
-                        trainingJobId?: string;
-                        datasetVersionId?: string;
-                        parentVersionId?: string;
-                        cardUri?: string;
+                        training_job_id?: string;
+                        dataset_version_id?: string;
+                        parent_version_id?: string;
+                        card_uri?: string;
                         /** @default system */
-                        createdBy: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        stageChangedAt: string;
-                        deployedAt?: string;
+                        created_by: string;
+                        created_at: string;
+                        updated_at: string;
+                        stage_changed_at: string;
+                        deployed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -3865,18 +3865,18 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        versionNumber: number;
+                        version_number: number;
                         /** @enum {string} */
                         stage: "draft" | "staging" | "production" | "archived";
-                        artifactUri: string;
-                        baseModel?: string;
+                        artifact_uri: string;
+                        base_model?: string;
                         /** @enum {string} */
-                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                         task?: string;
                         /** @default [] */
                         language: string[];
                         license?: string;
-                        libraryName?: string;
+                        library_name?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
@@ -3887,22 +3887,22 @@ export interface operations {
                         description: string;
                         /** @default [] */
                         datasets: string[];
-                        intendedUse?: string;
+                        intended_use?: string;
                         limitations?: string;
                         /** @default {} */
-                        trainingParameters: {
+                        training_parameters: {
                             [key: string]: unknown;
                         };
-                        trainingJobId?: string;
-                        datasetVersionId?: string;
-                        parentVersionId?: string;
-                        cardUri?: string;
+                        training_job_id?: string;
+                        dataset_version_id?: string;
+                        parent_version_id?: string;
+                        card_uri?: string;
                         /** @default system */
-                        createdBy: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        stageChangedAt: string;
-                        deployedAt?: string;
+                        created_by: string;
+                        created_at: string;
+                        updated_at: string;
+                        stage_changed_at: string;
+                        deployed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -3972,18 +3972,18 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        versionNumber: number;
+                        version_number: number;
                         /** @enum {string} */
                         stage: "draft" | "staging" | "production" | "archived";
-                        artifactUri: string;
-                        baseModel?: string;
+                        artifact_uri: string;
+                        base_model?: string;
                         /** @enum {string} */
-                        baseModelRelation?: "adapter" | "merge" | "quantized" | "finetune";
+                        base_model_relation?: "adapter" | "merge" | "quantized" | "finetune";
                         task?: string;
                         /** @default [] */
                         language: string[];
                         license?: string;
-                        libraryName?: string;
+                        library_name?: string;
                         /** @default {} */
                         metrics: {
                             [key: string]: number;
@@ -3994,22 +3994,22 @@ export interface operations {
                         description: string;
                         /** @default [] */
                         datasets: string[];
-                        intendedUse?: string;
+                        intended_use?: string;
                         limitations?: string;
                         /** @default {} */
-                        trainingParameters: {
+                        training_parameters: {
                             [key: string]: unknown;
                         };
-                        trainingJobId?: string;
-                        datasetVersionId?: string;
-                        parentVersionId?: string;
-                        cardUri?: string;
+                        training_job_id?: string;
+                        dataset_version_id?: string;
+                        parent_version_id?: string;
+                        card_uri?: string;
                         /** @default system */
-                        createdBy: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        stageChangedAt: string;
-                        deployedAt?: string;
+                        created_by: string;
+                        created_at: string;
+                        updated_at: string;
+                        stage_changed_at: string;
+                        deployed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -4600,16 +4600,16 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        modelIds: [
+                        model_ids: [
                             string,
                             string
                         ];
-                        evaluationIds: [
+                        evaluation_ids: [
                             string,
                             string
                         ];
-                        datasetVersionId?: string;
-                        sampleCount: number;
+                        dataset_version_id?: string;
+                        sample_count: number;
                         metrics: {
                             [key: string]: {
                                 a: number | null;
@@ -4617,25 +4617,25 @@ export interface operations {
                                 difference: number | null;
                                 lower?: number;
                                 upper?: number;
-                                lowerIsBetter: boolean;
+                                lower_is_better: boolean;
                                 /** @enum {string} */
                                 better: "a" | "b" | "not-significant";
                             };
                         };
-                        mcNemar?: {
+                        mc_nemar?: {
                             /** @enum {string} */
                             method: "exact-binomial" | "chi-square-continuity";
-                            onlyACorrect: number;
-                            onlyBCorrect: number;
+                            only_a_correct: number;
+                            only_b_correct: number;
                             statistic: number;
-                            pValue: number;
+                            p_value: number;
                         };
-                        primaryMetric: string;
+                        primary_metric: string;
                         /** @enum {string} */
                         verdict: "a" | "b" | "not-significant";
                         alpha: number;
                         owner?: string;
-                        createdAt: string;
+                        created_at: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -4721,12 +4721,12 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name?: string;
-                        modelId: string;
-                        datasetVersionId?: string;
+                        model_id: string;
+                        dataset_version_id?: string;
                         /** @enum {string} */
                         status: "running" | "succeeded" | "failed";
                         evaluators: string[];
-                        sampleCount: number;
+                        sample_count: number;
                         metrics: {
                             [key: string]: {
                                 value: number | null;
@@ -4737,19 +4737,19 @@ export interface operations {
                         details: {
                             [key: string]: unknown;
                         };
-                        confidenceLevel: number;
-                        bootstrapResamples: number;
-                        bootstrapSeed: number;
+                        confidence_level: number;
+                        bootstrap_resamples: number;
+                        bootstrap_seed: number;
                         concurrency: number;
-                        samplesUri?: string;
-                        durationMs?: number;
+                        samples_uri?: string;
+                        duration_ms?: number;
                         error?: {
                             code: string;
                             message: string;
                         };
                         owner?: string;
-                        createdAt: string;
-                        finishedAt?: string;
+                        created_at: string;
+                        finished_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -4821,10 +4821,10 @@ export interface operations {
                             status: "active" | "paused" | "completed";
                             variants: {
                                 name: string;
-                                modelId: string;
+                                model_id: string;
                                 weight: number;
                             }[];
-                            successMetric: {
+                            success_metric: {
                                 /** @enum {string} */
                                 kind: "binary" | "numeric" | "rating";
                                 name: string;
@@ -4834,7 +4834,7 @@ export interface operations {
                                  */
                                 direction: "increase" | "decrease";
                             };
-                            minSamplesPerVariant: number;
+                            min_samples_per_variant: number;
                             alpha: number;
                             seed: string;
                             allocation: {
@@ -4845,13 +4845,13 @@ export interface operations {
                             winner?: string | null;
                             results?: unknown;
                             owner?: string;
-                            createdAt: string;
-                            updatedAt: string;
-                            completedAt?: string;
+                            created_at: string;
+                            updated_at: string;
+                            completed_at?: string;
                             /** @default 0 */
                             version: number;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -4906,11 +4906,11 @@ export interface operations {
                     name: string;
                     description?: string;
                     variants: {
-                        modelId: string;
+                        model_id: string;
                         weight: number;
                         name?: string;
                     }[];
-                    successMetric: {
+                    success_metric: {
                         /** @enum {string} */
                         kind: "binary" | "numeric" | "rating";
                         name: string;
@@ -4920,7 +4920,7 @@ export interface operations {
                          */
                         direction?: "increase" | "decrease";
                     };
-                    minSamplesPerVariant?: number;
+                    min_samples_per_variant?: number;
                     alpha?: number;
                     seed?: string;
                 };
@@ -4941,10 +4941,10 @@ export interface operations {
                         status: "active" | "paused" | "completed";
                         variants: {
                             name: string;
-                            modelId: string;
+                            model_id: string;
                             weight: number;
                         }[];
-                        successMetric: {
+                        success_metric: {
                             /** @enum {string} */
                             kind: "binary" | "numeric" | "rating";
                             name: string;
@@ -4954,7 +4954,7 @@ export interface operations {
                              */
                             direction: "increase" | "decrease";
                         };
-                        minSamplesPerVariant: number;
+                        min_samples_per_variant: number;
                         alpha: number;
                         seed: string;
                         allocation: {
@@ -4965,9 +4965,9 @@ export interface operations {
                         winner?: string | null;
                         results?: unknown;
                         owner?: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        completedAt?: string;
+                        created_at: string;
+                        updated_at: string;
+                        completed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -5036,10 +5036,10 @@ export interface operations {
                         status: "active" | "paused" | "completed";
                         variants: {
                             name: string;
-                            modelId: string;
+                            model_id: string;
                             weight: number;
                         }[];
-                        successMetric: {
+                        success_metric: {
                             /** @enum {string} */
                             kind: "binary" | "numeric" | "rating";
                             name: string;
@@ -5049,7 +5049,7 @@ export interface operations {
                              */
                             direction: "increase" | "decrease";
                         };
-                        minSamplesPerVariant: number;
+                        min_samples_per_variant: number;
                         alpha: number;
                         seed: string;
                         allocation: {
@@ -5060,9 +5060,9 @@ export interface operations {
                         winner?: string | null;
                         results?: unknown;
                         owner?: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        completedAt?: string;
+                        created_at: string;
+                        updated_at: string;
+                        completed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -5130,10 +5130,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        testId: string;
+                        test_id: string;
                         variant: string;
-                        modelId: string;
-                        inExperiment: boolean;
+                        model_id: string;
+                        in_experiment: boolean;
                         bucket: number;
                     };
                 };
@@ -5204,15 +5204,15 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        testId: string;
-                        unitId: string;
+                        test_id: string;
+                        unit_id: string;
                         variant: string;
                         exposures: number;
-                        outcomeCount: number;
-                        outcomeSum: number;
-                        outcomeMax: number | null;
-                        firstSeenAt: string;
-                        lastSeenAt: string;
+                        outcome_count: number;
+                        outcome_sum: number;
+                        outcome_max: number | null;
+                        first_seen_at: string;
+                        last_seen_at: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -5348,10 +5348,10 @@ export interface operations {
                         status: "active" | "paused" | "completed";
                         variants: {
                             name: string;
-                            modelId: string;
+                            model_id: string;
                             weight: number;
                         }[];
-                        successMetric: {
+                        success_metric: {
                             /** @enum {string} */
                             kind: "binary" | "numeric" | "rating";
                             name: string;
@@ -5361,7 +5361,7 @@ export interface operations {
                              */
                             direction: "increase" | "decrease";
                         };
-                        minSamplesPerVariant: number;
+                        min_samples_per_variant: number;
                         alpha: number;
                         seed: string;
                         allocation: {
@@ -5372,9 +5372,9 @@ export interface operations {
                         winner?: string | null;
                         results?: unknown;
                         owner?: string;
-                        createdAt: string;
-                        updatedAt: string;
-                        completedAt?: string;
+                        created_at: string;
+                        updated_at: string;
+                        completed_at?: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -5423,9 +5423,9 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                modelId?: string;
-                userId?: string;
-                abTestId?: string;
+                model_id?: string;
+                user_id?: string;
+                ab_test_id?: string;
                 type?: string;
                 from?: string;
                 to?: string;
@@ -5445,27 +5445,27 @@ export interface operations {
                     "application/json": {
                         items: {
                             id: string;
-                            modelId: string;
-                            userId: string;
-                            sessionId?: string;
+                            model_id: string;
+                            user_id: string;
+                            session_id?: string;
                             input: string;
                             output: string;
-                            correctedText?: string;
+                            corrected_text?: string;
                             rating?: number;
                             type: string;
-                            transformationType?: string;
+                            transformation_type?: string;
                             tags: string[];
-                            abTestId?: string;
-                            unitId?: string;
+                            ab_test_id?: string;
+                            unit_id?: string;
                             variant?: string;
                             metadata?: {
                                 [key: string]: unknown;
                             };
-                            createdAt: string;
+                            created_at: string;
                             /** @default 0 */
                             version: number;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };
@@ -5517,18 +5517,18 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    modelId: string;
-                    userId?: string;
-                    sessionId?: string;
+                    model_id: string;
+                    user_id?: string;
+                    session_id?: string;
                     input: string;
                     output: string;
-                    correctedText?: string;
+                    corrected_text?: string;
                     rating?: number;
                     type?: string;
-                    transformationType?: string;
+                    transformation_type?: string;
                     tags?: string[];
-                    abTestId?: string;
-                    unitId?: string;
+                    ab_test_id?: string;
+                    unit_id?: string;
                     metadata?: {
                         [key: string]: unknown;
                     };
@@ -5544,23 +5544,23 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        modelId: string;
-                        userId: string;
-                        sessionId?: string;
+                        model_id: string;
+                        user_id: string;
+                        session_id?: string;
                         input: string;
                         output: string;
-                        correctedText?: string;
+                        corrected_text?: string;
                         rating?: number;
                         type: string;
-                        transformationType?: string;
+                        transformation_type?: string;
                         tags: string[];
-                        abTestId?: string;
-                        unitId?: string;
+                        ab_test_id?: string;
+                        unit_id?: string;
                         variant?: string;
                         metadata?: {
                             [key: string]: unknown;
                         };
-                        createdAt: string;
+                        created_at: string;
                         /** @default 0 */
                         version: number;
                     };
@@ -5607,13 +5607,13 @@ export interface operations {
     getFeedbackStats: {
         parameters: {
             query?: {
-                modelId?: string;
-                userId?: string;
-                abTestId?: string;
+                model_id?: string;
+                user_id?: string;
+                ab_test_id?: string;
                 type?: string;
                 from?: string;
                 to?: string;
-                groupBy?: "day" | "model" | "variant";
+                group_by?: "day" | "model" | "variant";
             };
             header?: never;
             path?: never;
@@ -5684,16 +5684,16 @@ export interface operations {
                     as: "sft" | "preference";
                     name?: string;
                     filter?: {
-                        modelId?: string;
-                        userId?: string;
-                        abTestId?: string;
+                        model_id?: string;
+                        user_id?: string;
+                        ab_test_id?: string;
                         type?: string;
                         /** Format: date-time */
                         from?: string;
                         /** Format: date-time */
                         to?: string;
                     };
-                    lowRatingThreshold?: number;
+                    low_rating_threshold?: number;
                     description?: string;
                 };
             };
@@ -5708,27 +5708,27 @@ export interface operations {
                     "application/json": {
                         version: {
                             id: string;
-                            datasetId: string;
+                            dataset_id: string;
                             name: string;
                             /** @enum {string} */
                             kind: "training" | "validation" | "test" | "feedback";
                             /** @enum {string} */
-                            rowFormat: "text" | "classification" | "prompt-completion" | "chat" | "preference";
+                            row_format: "text" | "classification" | "prompt-completion" | "chat" | "preference";
                             /** @enum {string} */
-                            fileFormat?: "jsonl" | "json" | "csv" | "parquet";
+                            file_format?: "jsonl" | "json" | "csv" | "parquet";
                             /** @enum {string} */
                             origin: "file" | "rows" | "stream" | "split" | "filter";
                             sha256: string;
                             uri: string;
-                            rowCount: number;
+                            row_count: number;
                             bytes: number;
-                            sourceBytes?: number;
+                            source_bytes?: number;
                             /** @enum {string} */
                             mode: "strict" | "lenient";
-                            droppedRowCount: number;
-                            parentVersionId?: string;
+                            dropped_row_count: number;
+                            parent_version_id?: string;
                             description?: string;
-                            createdAt: string;
+                            created_at: string;
                             version?: number;
                         };
                         rows: number;
@@ -5779,8 +5779,8 @@ export interface operations {
             query?: {
                 actor?: string;
                 action?: string;
-                resourceType?: string;
-                resourceId?: string;
+                resource_type?: string;
+                resource_id?: string;
                 outcome?: "success" | "failure" | "denied";
                 from?: string;
                 to?: string;
@@ -5807,20 +5807,20 @@ export interface operations {
                             time: string;
                             actor: string;
                             action: string;
-                            resourceType: string;
-                            resourceId?: string;
+                            resource_type: string;
+                            resource_id?: string;
                             /** @enum {string} */
                             outcome: "success" | "failure" | "denied";
-                            requestId?: string;
+                            request_id?: string;
                             ip?: string;
                             details: {
                                 [key: string]: unknown;
                             };
-                            previousHash: string;
+                            previous_hash: string;
                             hash: string;
                             version?: number;
                         }[];
-                        nextCursor?: string;
+                        next_cursor?: string;
                     };
                 };
             };

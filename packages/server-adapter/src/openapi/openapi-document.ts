@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AnyRouteDefinition } from '../routes/route-definition.js';
 import { routesOf } from '../routes/route-table.js';
 import { ProblemDetailsSchema } from '../server/problem-details.js';
+import { toSnakeCase, toWireJsonSchema } from '../wire/wire-case.js';
 
 /** An OpenAPI 3.1 document (plain JSON). */
 export type OpenApiDocument = Record<string, unknown> & {
@@ -28,14 +29,15 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
     unrepresentable: 'any',
     target: 'draft-2020-12',
   }) as JsonSchema;
-  return json;
+  // The wire format is snake_case: property names as the server reads and writes them.
+  return toWireJsonSchema(json);
 }
 
 function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
   if (!schema) return [];
   const json = schemaOf(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({
-    name,
+    name: toSnakeCase(name),
     in: location,
     required: location === 'path' || (json.required ?? []).includes(name),
     schema: property,

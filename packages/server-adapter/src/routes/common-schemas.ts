@@ -15,4 +15,4 @@ export function pageOf<T extends z.ZodType>(item: T) {
 }
 
 /** A loosely typed JSON object (records whose full schema lives in the services). */
-export const JsonObjectSchema = z.record(z.string(), z.unknown());
+export const JsonObjectSchema = z.looseObject({});

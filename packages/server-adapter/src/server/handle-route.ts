@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type OperationContext, type Principal, TunekitError, validationFailed } from '@tunekit/core';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   type AnyRouteDefinition,
   isRouteReply,
@@ -8,6 +8,7 @@ import {
   type ServerSentEvent,
   type ServiceAuditOptions,
 } from '../routes/route-definition.js';
+import { fromWire, toSnakeCase, toWire, wirePath } from '../wire/wire-case.js';
 import { releasingWhenDone } from './concurrency-limiter.js';
 import { PROBLEM_CONTENT_TYPE, toProblem, toTunekitError } from './problem-details.js';
 import type { ServerContext } from './server-context.js';
@@ -29,6 +30,12 @@ export type AdapterResponse =
   | { status: number; headers: Record<string, string>; body: string }
   | { status: number; headers: Record<string, string>; events: AsyncIterable<ServerSentEvent> };
 
+/** Server-Sent Events with their JSON data in the wire's snake_case. */
+async function* wireEvents(events: AsyncIterable<ServerSentEvent>): AsyncIterable<ServerSentEvent> {
+  for await (const event of events)
+    yield event.rawData === undefined ? { ...event, data: toWire(undefined, event.data) } : event;
+}
+
 /** Serialises one Server-Sent Event. */
 export function formatServerSentEvent(event: ServerSentEvent): string {
   const data = event.rawData ?? JSON.stringify(event.data);
@@ -38,6 +45,11 @@ export function formatServerSentEvent(event: ServerSentEvent): string {
 /** An error response for an adapter (problem+json). */
 export function problemResponse(error: unknown, requestId: string): AdapterResponse {
   const problem = toProblem(toTunekitError(error), requestId);
+  // Field paths in the wire's casing (services name their own camelCase fields).
+  problem.issues = problem.issues?.map((issue) => ({
+    ...issue,
+    path: issue.path.split('.').map(toSnakeCase).join('.'),
+  }));
   return {
     status: problem.status,
     headers: {
@@ -46,14 +58,18 @@ export function problemResponse(error: unknown, requestId: string): AdapterRespo
         ? { 'retry-after': String(problem.details.retryAfterSeconds) }
         : {}),
     },
-    body: JSON.stringify(problem),
+    body: JSON.stringify(toWire(undefined, problem)),
   };
 }
 
+/** Validates a request part sent in the wire's snake_case into the route schema's shape. */
 function parsePart(schema: z.ZodType | undefined, value: unknown, what: string): unknown {
   if (!schema) return value;
-  const result = schema.safeParse(value);
-  if (!result.success) throw validationFailed(result.error, what);
+  const result = schema.safeParse(fromWire(schema, value));
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => ({ ...issue, path: wirePath(issue.path) }));
+    throw validationFailed(new z.ZodError(issues as z.core.$ZodIssue[]), what);
+  }
   return result.data;
 }
 
@@ -273,7 +289,7 @@ export async function handleRoute(
             // A stream is long-lived; its connection is not reused, so shutdown need not wait for keep-alive timeouts.
             connection: 'close',
           },
-          events: releasingWhenDone(result.events, release),
+          events: releasingWhenDone(wireEvents(result.events), release),
         };
       }
       status = result.status ?? route.status ?? 200;
@@ -283,14 +299,14 @@ export async function handleRoute(
       return {
         status,
         headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(result.body),
+        body: JSON.stringify(toWire(route.response, result.body)),
       };
     }
     status = route.status ?? 200;
     return {
       status,
       headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify(result ?? null),
+      body: JSON.stringify(toWire(route.response, result ?? null)),
     };
   } catch (caught) {
     const error = toTunekitError(caught);

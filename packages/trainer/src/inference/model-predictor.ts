@@ -37,8 +37,7 @@ export function modelPredictor(model: OpenedModel, options: ModelPredictorOption
       if (!options.skipGeneration) prediction.text = (await model.generate(prompt, generation)).text;
       if (reference !== undefined) {
         const { tokenizer } = model;
-        const start = tokenizer.specialTokens.bos ?? tokenizer.specialTokens.eos;
-        const context = [...(start === undefined ? [] : [start]), ...tokenizer.encode(prompt)];
+        const context = tokenizer.encode(prompt, { addSpecialTokens: true });
         const continuation = tokenizer.encode(reference);
         // Keep the end of a long context: the reference tokens are what is scored.
         const room = Math.max(1, model.maxPositions - continuation.length);

@@ -94,9 +94,9 @@ export interface OpenedModel {
    */
   logProbabilities(tokenIds: readonly number[]): Promise<number[]>;
   /**
-   * Perplexity of texts: each text is encoded, preceded by the beginning-of-sequence token (else the
-   * end-of-sequence token, as documents are separated in training) and scored in windows of the
-   * model's positions.
+   * Perplexity of texts: each text is encoded with the tokenizer's special tokens (a Llama `<s>`;
+   * none for GPT-2, whose first token is context, as in Hugging Face's perplexity recipe) and scored
+   * in windows of the model's positions.
    */
   perplexity(texts: readonly string[]): Promise<PerplexityResult>;
   /** Classifies one text (classifiers). */
@@ -246,7 +246,6 @@ export async function openModel(
       }
       return result;
     };
-    const start = tokenizer.specialTokens.bos ?? tokenizer.specialTokens.eos;
     return {
       task: 'text-generation',
       device: opened.device,
@@ -260,7 +259,7 @@ export async function openModel(
         let total = 0;
         let tokens = 0;
         for (const text of texts) {
-          const ids = [...(start === undefined ? [] : [start]), ...tokenizer.encode(text)];
+          const ids = tokenizer.encode(text, { addSpecialTokens: true });
           // Windows of the model's positions, each overlapping the previous by one context token.
           for (let begin = 0; begin + 1 < ids.length; begin += maxPositions - 1) {
             const scores = await logProbabilities(ids.slice(begin, begin + maxPositions));

@@ -166,7 +166,7 @@ async function datasetsView() {
         body.append('file', file, file.name);
         const version = await request(`datasets?${query}`, { method: 'POST', body });
         uploaded.replaceChildren(
-          `Uploaded ${version.name}: ${version.rowCount} rows (version ${version.id}). `,
+          `Uploaded ${version.name}: ${version.row_count} rows (version ${version.id}). `,
           element('a', { href: `#/train?dataset=${encodeURIComponent(version.id)}` }, 'Train on it'),
         );
         target.reset();
@@ -191,15 +191,15 @@ async function datasetsView() {
         page.items.map((dataset) => [
           dataset.name,
           dataset.kind,
-          dataset.versionCount,
-          dataset.latestVersionId
+          dataset.version_count,
+          dataset.latest_version_id
             ? element(
                 'a',
-                { href: `#/train?dataset=${encodeURIComponent(dataset.latestVersionId)}` },
-                dataset.latestVersionId,
+                { href: `#/train?dataset=${encodeURIComponent(dataset.latest_version_id)}` },
+                dataset.latest_version_id,
               )
             : '',
-          formatDate(dataset.updatedAt),
+          formatDate(dataset.updated_at),
         ]),
       ),
     );
@@ -220,11 +220,11 @@ async function trainView(parameters) {
     request('datasets?kind=feedback&limit=100'),
   ]);
   const versionOptions = [...training.items, ...feedback.items]
-    .filter((dataset) => dataset.latestVersionId)
+    .filter((dataset) => dataset.latest_version_id)
     .map((dataset) =>
       element(
         'option',
-        { value: dataset.latestVersionId },
+        { value: dataset.latest_version_id },
         dataset.kind === 'feedback' ? `${dataset.name} (feedback)` : dataset.name,
       ),
     );
@@ -235,10 +235,10 @@ async function trainView(parameters) {
       'aria-label': 'Submit a training job',
       onsubmit: onSubmit(async (data) => {
         const hyperparameters = {};
-        for (const name of ['maxSteps', 'batchSize', 'maxLength']) {
+        for (const name of ['max_steps', 'batch_size', 'max_length']) {
           if (data.get(name)) hyperparameters[name] = Number.parseInt(String(data.get(name)), 10);
         }
-        if (data.get('learningRate')) hyperparameters.learningRate = Number(data.get('learningRate'));
+        if (data.get('learning_rate')) hyperparameters.learning_rate = Number(data.get('learning_rate'));
         const body = {
           base_model: String(data.get('base_model')),
           dataset_version_id: String(data.get('dataset_version_id')),
@@ -259,10 +259,10 @@ async function trainView(parameters) {
       : field('Base model (served model id)', { name: 'base_model', required: true }),
     field('Dataset version', { name: 'dataset_version_id', required: true }, 'select'),
     field('Output name', { name: 'output_name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]*' }),
-    number('maxSteps', 'Max steps', { min: 1, value: 20 }),
-    number('batchSize', 'Batch size', { min: 1, value: 4 }),
-    number('learningRate', 'Learning rate', { min: 0, max: 1, step: 'any', value: 0.0005 }),
-    number('maxLength', 'Max length (tokens)', { min: 2, value: 128 }),
+    number('max_steps', 'Max steps', { min: 1, value: 20 }),
+    number('batch_size', 'Batch size', { min: 1, value: 4 }),
+    number('learning_rate', 'Learning rate', { min: 0, max: 1, step: 'any', value: 0.0005 }),
+    number('max_length', 'Max length (tokens)', { min: 2, value: 128 }),
     number('lora_r', 'LoRA rank (0: all weights)', { min: 0, value: 8 }),
     field('Register as (optional model name)', { name: 'register_as' }),
     number('dpo_beta', 'DPO β (optional: preference pairs)', { min: 0, step: 'any' }),
@@ -297,8 +297,8 @@ async function jobsView(parameters) {
     element('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id),
     statusBadge(job.status),
     `${Math.round((job.progress ?? 0) * 100)} %`,
-    job.progressMessage ?? '',
-    formatDate(job.createdAt),
+    job.progress_message ?? '',
+    formatDate(job.created_at),
   ]);
   const filter = element(
     'select',
@@ -380,7 +380,7 @@ async function jobView(id) {
   function update(snapshot) {
     lastStatus = snapshot.status;
     status.replaceChildren(statusBadge(snapshot.status));
-    setProgress(snapshot.progress ?? 0, snapshot.progressMessage);
+    setProgress(snapshot.progress ?? 0, snapshot.progress_message);
     if (snapshot.error)
       message.textContent = `${snapshot.error.code ?? ''} ${snapshot.error.message ?? ''}`.trim();
     stop.disabled = finalStatuses.has(snapshot.status);
@@ -449,8 +449,8 @@ async function jobView(id) {
           points.push({
             step: data.step,
             loss: data.loss,
-            learning_rate: data.learningRate,
-            tokens_per_second: data.tokensPerSecond,
+            learning_rate: data.learning_rate,
+            tokens_per_second: data.tokens_per_second,
           });
           scheduleRedraw();
         } else if (event === 'evaluated') {
@@ -482,7 +482,7 @@ async function jobView(id) {
       element('dt', {}, 'Loss'),
       loss,
       element('dt', {}, 'Created'),
-      element('dd', {}, formatDate(job.createdAt)),
+      element('dd', {}, formatDate(job.created_at)),
     ),
     bar,
     element('p', {}, stop),
@@ -502,11 +502,11 @@ async function modelsView() {
   const page = await request('models?limit=100');
   const rows = page.items.map((model) => [
     model.name,
-    model.versionNumber,
+    model.version_number,
     element('span', { 'data-stage': model.stage }, model.stage),
-    model.baseModel ?? '',
+    model.base_model ?? '',
     model.task ?? '',
-    formatDate(model.createdAt),
+    formatDate(model.created_at),
   ]);
   return [
     element('h2', {}, 'Models'),
