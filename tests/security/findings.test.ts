@@ -52,7 +52,7 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
       `${fixture.url}/train`,
       'POST',
       alice,
-      trainBody(fixture.datasetVersionId, { hyperparameters: { maxSteps: 1_000_000 } }),
+      trainBody(fixture.datasetVersionId, { hyperparameters: { max_steps: 1_000_000 } }),
     );
     expect(long.status).toBe(400);
     expect(JSON.stringify(long.body)).toContain('maxSteps');
@@ -192,7 +192,7 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
       `${fixture.url}/train`,
       'POST',
       await fixture.as('alice'),
-      trainBody(fixture.datasetVersionId, { hyperparameters: { maxSteps: 1 } }),
+      trainBody(fixture.datasetVersionId, { hyperparameters: { max_steps: 1 } }),
     );
     const id = String(aliceJob.body.job_id);
     expect((await fixture.kit.jobs.wait(id, { timeoutMs: 10_000 })).status).toBe('succeeded');
@@ -267,7 +267,7 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
     const register = async (user: 'alice' | 'bob' | 'admin') =>
       call(`${fixture?.url}/models`, 'POST', await (fixture as SecurityFixture).as(user), {
         name: 'alice-model',
-        artifactUri: `artifact://models/alice-model/${user}`,
+        artifact_uri: `artifact://models/alice-model/${user}`,
       });
     expect((await register('alice')).status).toBe(201);
     const bob = await register('bob');
