@@ -397,7 +397,7 @@ async function jobView(id) {
   const points = curves.steps;
   const evaluations = curves.evaluations.map((evaluation) => ({
     step: evaluation.step,
-    loss: evaluation.metrics.validationLoss ?? evaluation.metrics.loss,
+    loss: evaluation.metrics.validation_loss ?? evaluation.metrics.loss,
   }));
   const lossChart = lineChart({ title: 'Loss', yLabel: 'loss' });
   const rateChart = lineChart({
@@ -454,7 +454,7 @@ async function jobView(id) {
           });
           scheduleRedraw();
         } else if (event === 'evaluated') {
-          evaluations.push({ step: data.step, loss: data.metrics.validationLoss ?? data.metrics.loss });
+          evaluations.push({ step: data.step, loss: data.metrics.validation_loss ?? data.metrics.loss });
           scheduleRedraw();
         } else if (event === 'failed') message.textContent = data.error;
         else if (event === 'error') throw new ApiError(data.status ?? 500, data);
