@@ -48,7 +48,7 @@ describe('createServer graceful shutdown', () => {
       expect(server.context.draining).toBe(true);
       const finished = await upload;
       expect(finished.status).toBe(201);
-      expect(JSON.parse(finished.body)).toMatchObject({ rowCount: 2 });
+      expect(JSON.parse(finished.body)).toMatchObject({ row_count: 2 });
       // The event stream ended on shutdown.
       let ended = false;
       while (!ended) ended = (await reader.read()).done;
