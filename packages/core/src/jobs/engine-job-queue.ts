@@ -14,6 +14,7 @@ import type {
   JobQueue,
   SubmitOptions,
 } from './job-queue.js';
+import { listJobRecords, withLiveProgress } from './job-record-queries.js';
 import type { DeliveryOutcome, EngineEvent, QueueDelivery, QueueEngine } from './queue-engine.js';
 
 /** Default of {@link EngineJobQueueOptions.shutdownGraceMs}: 30 seconds. */
@@ -613,29 +614,11 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
     },
 
     async get(id) {
-      const stored = await records.get(id);
-      const run = local.get(id);
-      if (stored === undefined || run === undefined || stored.status !== 'running') return stored;
-      // Progress is persisted throttled; the running job's latest progress is in memory.
-      return {
-        ...stored,
-        progress: run.job.progress,
-        progressMessage: run.job.progressMessage,
-        metrics: run.job.metrics,
-      };
+      return withLiveProgress(await records.get(id), local.get(id));
     },
 
-    async list(query: JobListQuery = {}) {
-      const filter: Partial<Job> = {};
-      if (query.kind !== undefined) filter.kind = query.kind;
-      if (query.owner !== undefined) filter.owner = query.owner;
-      if (query.status !== undefined) filter.status = query.status;
-      return records.list({
-        filter,
-        sort: { field: 'createdAt', direction: 'desc' },
-        limit: query.limit,
-        cursor: query.cursor,
-      });
+    list(query: JobListQuery = {}) {
+      return listJobRecords(records, query);
     },
 
     async cancel(id, reason = 'cancelled by request') {

@@ -19,6 +19,7 @@ import {
   Unchanged,
   updateRecord,
 } from './job-queue-runtime.js';
+import { listJobRecords, withLiveProgress } from './job-record-queries.js';
 import { pollJobQueue, recoverLapsedJobs, sweepJobs } from './recover-lapsed-jobs.js';
 import { type JobWaiting, waitForJob } from './wait-for-job.js';
 
@@ -268,31 +269,11 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
     },
 
     async get(id) {
-      const stored = await records.get(id);
-      const run = runtime.held.get(id);
-      if (stored === undefined || run === undefined || stored.status !== 'running') {
-        return stored;
-      }
-      // Progress is persisted throttled; the running job's latest progress is in memory.
-      return {
-        ...stored,
-        progress: run.job.progress,
-        progressMessage: run.job.progressMessage,
-        metrics: run.job.metrics,
-      };
+      return withLiveProgress(await records.get(id), runtime.held.get(id));
     },
 
-    async list(query: JobListQuery = {}) {
-      const filter: Partial<Job> = {};
-      if (query.kind !== undefined) filter.kind = query.kind;
-      if (query.owner !== undefined) filter.owner = query.owner;
-      if (query.status !== undefined) filter.status = query.status;
-      return records.list({
-        filter,
-        sort: { field: 'createdAt', direction: 'desc' },
-        limit: query.limit,
-        cursor: query.cursor,
-      });
+    list(query: JobListQuery = {}) {
+      return listJobRecords(records, query);
     },
 
     async cancel(id, reason = 'cancelled by request') {
