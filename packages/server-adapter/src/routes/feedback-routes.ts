@@ -1,6 +1,7 @@
 import { DatasetVersionSchema, FeedbackSchema } from '@tunekit/core';
 import { z } from 'zod';
 import { JsonObjectSchema, PageQuerySchema, pageOf } from './common-schemas.js';
+import { assertMayAddDatasetVersion } from './dataset-ownership.js';
 import { defineRoute } from './route-definition.js';
 
 /** `POST /feedback` body; `userId` is the caller unless an admin records for someone else. */
@@ -96,7 +97,10 @@ export const feedbackRoutes = [
       .strict(),
     response: z.object({ version: DatasetVersionSchema, rows: z.number().int(), skipped: z.number().int() }),
     // feedback.export (and the dataset.register of the exported version) are audited on success.
-    handler: async ({ kit, body, operation, serviceAudited }) =>
-      serviceAudited(kit.feedback.export(body, operation)),
+    handler: async ({ kit, principal, body, operation, serviceAudited }) => {
+      // The exported version joins a dataset: the caller must own it (or be an admin) when it exists.
+      await assertMayAddDatasetVersion(kit, principal, body.name ?? `feedback-${body.as}`);
+      return serviceAudited(kit.feedback.export(body, operation));
+    },
   }),
 ];
