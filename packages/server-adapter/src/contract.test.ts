@@ -307,10 +307,12 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         params: { path: { id } },
         body: { unit_id: `u${unit}` },
       });
-      await user.POST('/ab-tests/{id}/record', {
+      const exposureToken = assignment?.exposure_token as string;
+      const { response: exposed } = await user.POST('/ab-tests/{id}/record', {
         params: { path: { id } },
-        body: { unit_id: `u${unit}`, exposure: true },
+        body: { unit_id: `u${unit}`, exposure: true, exposure_token: exposureToken },
       });
+      expect(exposed.status).toBe(200);
       const { response: recorded } = await user.POST('/feedback', {
         body: {
           model_id: assignment?.model_id as string,
@@ -319,6 +321,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
           rating: assignment?.variant === 'a' ? 5 : 3,
           ab_test_id: id,
           unit_id: `u${unit}`,
+          exposure_token: exposureToken,
         },
       });
       expect(recorded.status).toBe(201);

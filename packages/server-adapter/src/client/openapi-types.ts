@@ -5139,6 +5139,8 @@ export interface operations {
                         model_id: string;
                         in_experiment: boolean;
                         bucket: number;
+                        exposure_token: string;
+                        exposure_token_expires_at: string;
                     };
                 };
             };
@@ -5196,6 +5198,7 @@ export interface operations {
                     /** @constant */
                     exposure?: true;
                     outcome?: number | boolean;
+                    exposure_token?: string;
                 };
             };
         };
@@ -5533,6 +5536,7 @@ export interface operations {
                     tags?: string[];
                     ab_test_id?: string;
                     unit_id?: string;
+                    exposure_token?: string;
                     metadata?: {
                         [key: string]: unknown;
                     };
