@@ -86,7 +86,7 @@ async function fileKeys(path: string): Promise<string[]> {
 const wordTokenizer = (cls: number, sep: number, pad: number): Tokenizer => ({
   name: 'words',
   vocabSize: 40,
-  specialTokens: { cls, sep, pad, eos: sep },
+  specialTokens: { bos: cls, eos: sep, pad },
   encode: (text, options) => {
     const ids = text
       .split(' ')
