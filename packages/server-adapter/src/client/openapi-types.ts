@@ -2189,7 +2189,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
@@ -2866,7 +2866,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
