@@ -2225,6 +2225,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
@@ -2902,6 +2903,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
