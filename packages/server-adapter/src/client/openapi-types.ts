@@ -2189,7 +2189,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
@@ -2225,6 +2225,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
@@ -2866,7 +2867,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
@@ -2902,6 +2903,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
