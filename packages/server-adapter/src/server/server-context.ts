@@ -1,10 +1,12 @@
-import type { Predictor, Tunekit } from '@tunekit/core';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
 import { type Authenticator, createAuthenticator } from '../auth/authenticator.js';
 import { createLoginRateLimiter, type LoginRateLimiter } from '../auth/login-rate-limiter.js';
 import { createUserStore, type UserStore } from '../auth/user-store.js';
 import { createModelCache, type ModelCache } from '../inference/model-cache.js';
 import { type AnonymousAuditLimiter, createAnonymousAuditLimiter } from './anonymous-audit-limiter.js';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
+import { createExposureTokens, type ExposureTokens } from './exposure-tokens.js';
 import { type ServerLimits, ServerLimitsSchema } from './server-limits.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, type TunekitServerOptions } from './server-options.js';
 import { createTrainingHistory, type TrainingHistory } from './training-history.js';
@@ -30,6 +32,8 @@ export interface ServerContext {
   readonly generationLimiter: ConcurrencyLimiter;
   /** How many audit events anonymous failures may write per address. */
   readonly anonymousAudit: AnonymousAuditLimiter;
+  /** Signs and checks A/B exposure tokens (`assign` issues them, `record` and `/feedback` require them). */
+  readonly exposureTokens: ExposureTokens;
   readonly predictors: ReadonlyMap<string, Predictor>;
   readonly bodyLimit: number;
   readonly uploadLimit: number;
@@ -42,6 +46,24 @@ export interface ServerContext {
   readonly streams: Set<AbortController>;
   /** Releases loaded models. */
   close(): Promise<void>;
+}
+
+/**
+ * A 32-byte key for `purpose`, derived (HKDF-SHA256) from `signingSecret`, else `auth.jwtSecret`,
+ * so that one secret never signs two kinds of token; random per process when neither is set.
+ */
+export function derivedServerKey(options: TunekitServerOptions, purpose: string): Uint8Array {
+  if (options.signingSecret !== undefined && options.signingSecret.length < 32) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'Invalid server options: signingSecret: needs at least 32 characters',
+      details: { issues: [{ path: 'signingSecret', message: 'needs at least 32 characters' }] },
+    });
+  }
+  const secret = options.signingSecret ?? options.auth?.jwtSecret;
+  if (secret === undefined) return randomBytes(32);
+  return new Uint8Array(hkdfSync('sha256', secret, 'tunekit', purpose, 32));
 }
 
 /** Creates the shared state of one mounted adapter. */
@@ -75,6 +97,10 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     streamLimiter: createConcurrencyLimiter({ what: 'event streams', ...limits.streams }),
     generationLimiter: createConcurrencyLimiter({ what: 'generations', ...limits.generations }),
     anonymousAudit: createAnonymousAuditLimiter(limits.anonymousAuditPerMinute),
+    exposureTokens: createExposureTokens(
+      derivedServerKey(options, 'ab-test exposure tokens'),
+      limits.exposureTokenTtlMs,
+    ),
     predictors: new Map((options.predictors ?? []).map((predictor) => [predictor.id, predictor])),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,

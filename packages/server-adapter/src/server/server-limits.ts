@@ -41,6 +41,12 @@ export const ServerLimitsSchema = z
     streams: concurrency(8, 256),
     /** Generations (`/generate`, `/predict`) running at once. */
     generations: concurrency(2, 16),
+    /** How long an A/B exposure token from `POST /ab-tests/{id}/assign` is accepted (default 30 days). */
+    exposureTokenTtlMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(30 * 24 * 60 * 60 * 1000),
     /** Training bounds checked on `POST /train` and `POST /rlhf`. */
     training: z
       .object({

@@ -136,6 +136,13 @@ export interface BuildInferenceGraphOptions<Config> {
    * (GPT-2, Llama, Qwen2; `MODEL_UNSUPPORTED` otherwise).
    */
   quantization?: QuantizationOptions;
+  /**
+   * BERT-family encoders: also output `last_hidden_state` `[batch, sequence, hidden]` and, for BERT,
+   * `pooler_output` `[batch, hidden]`, as transformers' `BertModel` returns them (to compare a
+   * pretraining checkpoint, which has no trained classifier, with a reference). Ignored by causal
+   * language models.
+   */
+  encoderOutputs?: boolean;
 }
 
 /**
