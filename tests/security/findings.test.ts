@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adapters,
@@ -349,5 +350,56 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
       body: '{"text":"mine"}\n',
     });
     expect(bobs.status).toBe(201);
+  });
+
+  it('medium: the OpenAI-compatible /v1 routes take a slot of limits.generations (429 with Retry-After)', async () => {
+    fixture = await startSecurityFixture(adapter, { generations: { perUser: 1, total: 16 } });
+    const alice = await fixture.as('alice');
+    const limiter = fixture.server.context.generationLimiter;
+    const chat = () =>
+      call(`${fixture?.url}/v1/chat/completions`, 'POST', alice, {
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    const completion = () =>
+      call(`${fixture?.url}/v1/completions`, 'POST', alice, { model: 'tiny', prompt: 'hi' });
+    // Alice's one generation is running (held here as /generate would hold it).
+    const release = limiter.acquire('alice');
+    for (const response of [await chat(), await completion()]) {
+      expect(response.status).toBe(429);
+      expect(response.body.code).toBe('RATE_LIMITED');
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    release();
+    // With the slot free the request runs (the fixture's model folder is empty, so loading fails),
+    // and a failed completion gives its slot back.
+    const ran = await chat();
+    expect(ran.status).not.toBe(429);
+    expect(limiter.active('alice')).toBe(0);
+  });
+
+  it('medium: the suppressed count of an anonymous flood that stops is written at shutdown', async () => {
+    fixture = await startSecurityFixture(adapter, { anonymousAuditPerMinute: 5 });
+    const { kit, directory } = fixture;
+    for (let index = 0; index < 20; index += 1) {
+      await call(`${fixture.url}/train`, 'POST', {}, { anything: index });
+    }
+    const summaries = async () => (await kit.audit.query({ action: 'http.suppressed' })).items;
+    expect(await summaries()).toEqual([]);
+    // The flood stops; the server shuts down within the minute: the count is not lost.
+    await fixture.server.close();
+    fixture = undefined;
+    try {
+      const written = await summaries();
+      expect(written).toHaveLength(1);
+      expect(written[0]?.details).toMatchObject({
+        suppressed: 15,
+        latest: { action: 'http.submitTraining' },
+      });
+      expect(written[0]?.actor).toBe('anonymous');
+    } finally {
+      await kit.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

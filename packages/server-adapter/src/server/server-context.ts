@@ -4,7 +4,12 @@ import { type Authenticator, createAuthenticator } from '../auth/authenticator.j
 import { createLoginRateLimiter, type LoginRateLimiter } from '../auth/login-rate-limiter.js';
 import { createUserStore, type UserStore } from '../auth/user-store.js';
 import { createModelCache, type ModelCache } from '../inference/model-cache.js';
-import { type AnonymousAuditLimiter, createAnonymousAuditLimiter } from './anonymous-audit-limiter.js';
+import {
+  ANONYMOUS_AUDIT_WINDOW_MS,
+  type AnonymousAuditLimiter,
+  createAnonymousAuditLimiter,
+  suppressedAuditEntry,
+} from './anonymous-audit-limiter.js';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
 import { createExposureTokens, type ExposureTokens } from './exposure-tokens.js';
 import { type ServerLimits, ServerLimitsSchema } from './server-limits.js';
@@ -44,7 +49,12 @@ export interface ServerContext {
   draining: boolean;
   /** Open event streams; aborted on shutdown so that in-flight SSE responses end. */
   readonly streams: Set<AbortController>;
-  /** Releases loaded models. */
+  /**
+   * Writes the `http.suppressed` summaries of anonymous-failure windows that have ended (every
+   * window with `all`): runs every minute and at `close`, so a flood that stops is still counted.
+   */
+  flushAnonymousAudit(all?: boolean): Promise<void>;
+  /** Writes the pending anonymous-audit summaries and releases loaded models. */
   close(): Promise<void>;
 }
 
@@ -78,6 +88,18 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     }
   })();
   ready.catch(() => undefined);
+  const anonymousAudit = createAnonymousAuditLimiter(limits.anonymousAuditPerMinute);
+  const flushAnonymousAudit = async (all = false) => {
+    for (const summary of anonymousAudit.flush(all)) {
+      await kit.audit
+        .record(suppressedAuditEntry(summary, 'failure'), { actor: 'anonymous', ip: summary.address })
+        .catch((error: unknown) => kit.logger.error({ err: error }, 'audit record failed'));
+    }
+  };
+  // The last window of a flood that stops is written by this timer (it keeps no process alive).
+  const flushTimer = setInterval(() => void flushAnonymousAudit(false), ANONYMOUS_AUDIT_WINDOW_MS);
+  flushTimer.unref();
+  let closing: Promise<void> | undefined;
   return {
     kit,
     options,
@@ -96,7 +118,8 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     limits,
     streamLimiter: createConcurrencyLimiter({ what: 'event streams', ...limits.streams }),
     generationLimiter: createConcurrencyLimiter({ what: 'generations', ...limits.generations }),
-    anonymousAudit: createAnonymousAuditLimiter(limits.anonymousAuditPerMinute),
+    anonymousAudit,
+    flushAnonymousAudit,
     exposureTokens: createExposureTokens(
       derivedServerKey(options, 'ab-test exposure tokens'),
       limits.exposureTokenTtlMs,
@@ -108,9 +131,14 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     ready,
     draining: false,
     streams: new Set(),
-    close: () => {
-      history.close();
-      return models.close();
+    close() {
+      closing ??= (async () => {
+        clearInterval(flushTimer);
+        history.close();
+        await flushAnonymousAudit(true);
+        await models.close();
+      })();
+      return closing;
     },
   };
 }

@@ -58,6 +58,14 @@ export interface BuildTrainingGraphOptions<Config> {
    */
   headChunkTokens?: number;
   /**
+   * Gradient checkpointing (default false): the backward pass recomputes each transformer layer's
+   * activations from the layer's input instead of keeping them from the forward pass (GPT-2, Llama,
+   * Qwen2, Mistral: their layers are `Graph.recomputeSegment`s). Same gradients; peak memory drops
+   * by the activations of all layers but one, for about one more forward pass of compute. See
+   * docs/performance.md for measured figures.
+   */
+  gradientCheckpointing?: boolean;
+  /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
    * {@link TrainingGraph.preference}).

@@ -75,6 +75,13 @@ export interface CreateTrainerOptions {
   threads?: number;
   /** Dropout nodes in training mode (default false: exact resume needs it off). */
   dropout?: boolean;
+  /**
+   * Gradient checkpointing (default false): the training graph recomputes each transformer layer's
+   * activations in the backward pass instead of keeping them (causal language models). Same
+   * gradients, less peak memory, about one more forward pass per step. See
+   * `BuildTrainingGraphOptions.gradientCheckpointing`.
+   */
+  gradientCheckpointing?: boolean;
   /** Event bus for `training:*`, `checkpoint:*` and `warning:raised`. */
   events?: Pick<EventBus, 'emit'>;
   /** Job id carried on the events. */
@@ -323,6 +330,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         gradients,
         preference,
         quantization: options.quantization,
+        gradientCheckpointing: gradients ? options.gradientCheckpointing : undefined,
         externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
