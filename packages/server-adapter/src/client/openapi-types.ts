@@ -2276,6 +2276,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
@@ -3034,6 +3035,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
