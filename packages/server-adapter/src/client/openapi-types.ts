@@ -2240,7 +2240,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
@@ -2999,7 +2999,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
