@@ -177,12 +177,36 @@ export function createModelCache(
     });
   };
 
-  /** The source of a served id; `NOT_FOUND` when unknown. */
+  /**
+   * `NOT_FOUND` for an id that names no served model, saying what would: a bare name means its
+   * production version, so a name whose versions are all drafts gets the versions to name or promote.
+   */
+  const notServed = async (id: string): Promise<TunekitError> => {
+    const registry = kit.has({ id: 'registry' })
+      ? kit.get<{ versions(name: string): Promise<Array<{ id: string; stage: string }>> }>({ id: 'registry' })
+      : undefined;
+    let hint = '';
+    if (registry !== undefined && !id.startsWith(JOB_MODEL_PREFIX)) {
+      const name = id.split('@')[0] ?? id;
+      const versions = await registry.versions(name).catch(() => []);
+      if (versions.length > 0) {
+        const listed = versions.map((version) => `${version.id} (${version.stage})`).join(', ');
+        hint = id.includes('@')
+          ? `: ${name} has ${listed}`
+          : `: a bare name is served as its production version, and ${name} has none (${listed}); name a version ("${versions.at(-1)?.id}") or promote one to production (tunekit models promote, or POST /models/{id}/transition)`;
+      }
+    }
+    if (hint === '') {
+      const known = [...sources.keys()];
+      hint = `: served are ${known.length > 0 ? `${known.join(', ')}, ` : ''}the outputs of finished train jobs (job:<id>) and registry versions they registered (name@<n>, name@stage, or a bare name for its production version)`;
+    }
+    return new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served${hint}` });
+  };
+
+  /** The source of a served id; `NOT_FOUND`, saying which ids would work, when unknown. */
   const requireSource = async (id: string): Promise<ServedModel> => {
     const source = await describe(id);
-    if (!source) {
-      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
-    }
+    if (!source) throw await notServed(id);
     return source;
   };
 
