@@ -126,8 +126,24 @@ async function documents(): Promise<Array<{ file: string; text: string }>> {
   );
 }
 
+/** Scripts running at once: two, one per core of the CI machine (the tests themselves are concurrent). */
+const parallelRuns = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+
 /** Runs a script verbatim in its own folder; resolves with its exit code and output. */
-function runScript(script: DocScript, timeoutMs: number) {
+async function runScript(script: DocScript, timeoutMs: number) {
+  if (running >= parallelRuns) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await spawnScript(script, timeoutMs);
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
+
+function spawnScript(script: DocScript, timeoutMs: number) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn(process.execPath, [tsxCli, '--tsconfig', join(root, 'tsconfig.json'), 'block.ts'], {
       cwd: script.folder,
@@ -249,7 +265,9 @@ describe('documentation code blocks', async () => {
   const taste = scripts.find(
     (script) => script.blocks[0]?.file === 'README.md' && script.code.includes("submit('train'"),
   );
-  it('runs the README taste verbatim: the loss falls, the registry has the version, a newcomer can read it', async () => {
+  it.concurrent('runs the README taste verbatim: the loss falls, the registry has the version, a newcomer can read it', async ({
+    expect,
+  }) => {
     expect(taste).toBeDefined();
     const started = performance.now();
     const { code, output } = await runScript(taste as DocScript, 170_000);
@@ -270,15 +288,15 @@ describe('documentation code blocks', async () => {
   }, 180_000);
 
   const others = scripts.filter((script) => script.runs && script !== taste);
-  it.each(others.map((script) => [script.name, script] as const))(
+  it.concurrent.for(others.map((script) => [script.name, script] as const))(
     'runs %s verbatim',
-    async (_name, script) => {
+    { timeout: 240_000 },
+    async ([, script], { expect }) => {
       const started = performance.now();
       const { code, output } = await runScript(script, 120_000);
       const seconds = (performance.now() - started) / 1000;
       expect(output.slice(-3000), `exit ${code} after ${seconds.toFixed(1)} s`).not.toMatch(/^\w*Error/m);
       expect(code, output.slice(-3000)).toBe(0);
     },
-    130_000,
   );
 });
