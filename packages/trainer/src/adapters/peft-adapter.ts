@@ -8,8 +8,9 @@ import { isLoraTarget, PEFT_PREFIX } from '../lora/lora-weights.js';
 import type { LoadedModel } from '../models/load-model.js';
 import type { LoadReport } from '../models/load-report.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
-import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';
+import { readSafetensors, type SafetensorsDtype, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import { convertBaseWeightAdapter } from './convert-base-weight-adapter.js';
 import { loraConfigToPeftConfig, peftConfigToLoraConfig } from './peft-lora-config.js';
 
 /** File names of a PEFT adapter folder. */
@@ -64,6 +65,8 @@ export interface SavePeftAdapterOptions {
   taskType?: 'CAUSAL_LM' | 'SEQ_CLS';
   /** Modules trained in full and saved with the adapter (PEFT `modules_to_save`, e.g. `['classifier']`). */
   modulesToSave?: string[];
+  /** Storage type of the adapter tensors: F32 (default, as PEFT saves adapters), F16 or BF16. */
+  dtype?: SafetensorsDtype;
 }
 
 /**
@@ -145,12 +148,18 @@ export async function savePeftAdapter(
       message: 'The adapters have no weights yet (train first)',
     });
   }
-  const weights = validatePeftWeights(adapters.weights, adapters.config, options.modulesToSave);
+  // A PiSSA/OLoRA adapter is saved converted to LoRA for the original base (rank 2r), as PEFT's
+  // path_initial_model_for_weight_conversion does.
+  const saved = convertBaseWeightAdapter(adapters);
+  const weights = validatePeftWeights(saved.weights as TensorMap, saved.config, options.modulesToSave);
   await mkdir(directory, { recursive: true });
-  await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, { metadata: { format: 'pt' } });
+  await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, {
+    dtype: options.dtype ?? 'F32',
+    metadata: { format: 'pt' },
+  });
   await writeFile(
     join(directory, PEFT_CONFIG_FILE),
-    `${JSON.stringify(peftAdapterConfig(adapters.config, options), null, 2)}\n`,
+    `${JSON.stringify(peftAdapterConfig(saved.config, options), null, 2)}\n`,
   );
 }
 

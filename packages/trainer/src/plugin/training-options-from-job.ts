@@ -14,6 +14,7 @@ function defined<T extends Record<string, unknown>>(value: T): Partial<T> {
  * others as they are, and `dpo`. Every hyper-parameter of the contract reaches the trainer.
  */
 export function trainingOptionsFromJob(input: TrainingJobInput): TrainingOptionsInput {
+  // `gradientCheckpointing` shapes the graph: it goes to `createTrainer`, not to `train`.
   const {
     schedule,
     warmupSteps,
@@ -24,6 +25,7 @@ export function trainingOptionsFromJob(input: TrainingJobInput): TrainingOptions
     decoupledWeightDecay,
     biasCorrection,
     checkpointEvery,
+    gradientCheckpointing: _graph,
     ...rest
   } = input.hyperparameters;
   const scheduleOptions = defined({ kind: schedule, warmupSteps, minimumRatio: minimumLearningRateRatio });

@@ -7,6 +7,7 @@ import {
   TunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
+import type { SaveModelOptions } from '../adapters/save-model-options.js';
 import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
@@ -21,6 +22,11 @@ import type {
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
+import {
+  type BaseWeightInitialization,
+  initializeFromBaseWeights,
+  isBaseWeightInitialization,
+} from '../lora/initialize-from-base-weights.js';
 import { DEFAULT_LORA_TARGET_MODULES, resolveLoraConfig } from '../lora/lora-config.js';
 import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
@@ -74,6 +80,13 @@ export interface CreateTrainerOptions {
   threads?: number;
   /** Dropout nodes in training mode (default false: exact resume needs it off). */
   dropout?: boolean;
+  /**
+   * Gradient checkpointing (default false): the training graph recomputes each transformer layer's
+   * activations in the backward pass instead of keeping them (causal language models). Same
+   * gradients, less peak memory, about one more forward pass per step. See
+   * `BuildTrainingGraphOptions.gradientCheckpointing`.
+   */
+  gradientCheckpointing?: boolean;
   /** Event bus for `training:*`, `checkpoint:*` and `warning:raised`. */
   events?: Pick<EventBus, 'emit'>;
   /** Job id carried on the events. */
@@ -119,10 +132,16 @@ export interface Trainer {
   generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
   /** Streams a completion token by token. */
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
-  /** Saves the LoRA adapters in PEFT's format (`adapter_config.json` + `adapter_model.safetensors`). */
-  saveAdapter(directory: string): Promise<string>;
-  /** Merges the adapters into the base (if any) and writes a full Hugging Face model folder. */
-  saveMerged(directory: string): Promise<string>;
+  /**
+   * Saves the LoRA adapters in PEFT's format (`adapter_config.json` + `adapter_model.safetensors`),
+   * float32 as PEFT saves them unless `dtype` asks for F16/BF16.
+   */
+  saveAdapter(directory: string, options?: { dtype?: 'auto' | 'F32' | 'F16' | 'BF16' }): Promise<string>;
+  /**
+   * Merges the adapters into the base (if any) and writes a full Hugging Face model folder in the
+   * checkpoint's layout and dtypes, sharded past `maxShardSize` (default 5GB); see `SaveModelOptions`.
+   */
+  saveMerged(directory: string, options?: SaveModelOptions): Promise<string>;
   /** Releases the onnxruntime sessions. */
   close(): Promise<void>;
 }
@@ -183,7 +202,7 @@ function modelType(config: unknown): string | undefined {
  * CUDA through onnxruntime, with the training session built once and reused across steps.
  */
 export async function createTrainer(options: CreateTrainerOptions): Promise<Trainer> {
-  const model = await resolveModel(options.model);
+  let model = await resolveModel(options.model);
   const tokenizer = await resolveTokenizer(options.tokenizer, model);
   const ort: OnnxRuntime = await loadOnnxRuntime();
   const trainable = options.trainable ?? (options.lora ? 'lora' : 'full');
@@ -219,6 +238,35 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         adapters.weights,
       ),
     );
+  }
+  if (
+    adapters &&
+    !adapters.weights &&
+    isBaseWeightInitialization(adapters.config.initLoraWeights) &&
+    model.architecture.loraTargetModules
+  ) {
+    // PiSSA / OLoRA: the adapters start from each targeted weight's decomposition and the base keeps
+    // the residual (a new weights map: the caller's model is not changed).
+    const config = adapters.config;
+    const initialised = initializeFromBaseWeights(
+      { ...config, initLoraWeights: config.initLoraWeights as BaseWeightInitialization },
+      model.architecture
+        .loraTargetModules(model.config)
+        .filter((module) => isLoraTarget(config, module.modulePath)),
+      model.weights,
+      { fanInFanOut: modelType(model.config) === 'gpt2', seed: adapters.seed ?? 0 },
+    );
+    model = { ...model, weights: initialised.weights };
+    adapters = {
+      ...adapters,
+      weights: initialised.adapters,
+      initialWeights: new Map(
+        [...initialised.adapters].map(([name, tensor]) => [
+          name,
+          { shape: [...tensor.shape], data: tensor.data.slice() },
+        ]),
+      ),
+    };
   }
   if (trainable === 'lora' && !adapters) {
     throw new TunekitError({
@@ -316,6 +364,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         gradients,
         preference,
         quantization: options.quantization,
+        gradientCheckpointing: gradients ? options.gradientCheckpointing : undefined,
         externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
@@ -542,7 +591,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     async *stream(prompt, generationOptions) {
       yield* (await generator()).stream(prompt, generationOptions);
     },
-    async saveAdapter(directory) {
+    async saveAdapter(directory, saveOptions) {
       if (!adapters) {
         throw new TunekitError({
           code: 'ADAPTER_INVALID',
@@ -551,11 +600,11 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         });
       }
       const { saveTrained } = await import('../adapters/save-trained.js');
-      return saveTrained(trainer, directory);
+      return saveTrained(trainer, directory, saveOptions);
     },
-    async saveMerged(directory) {
+    async saveMerged(directory, saveOptions) {
       const { mergeAndSave } = await import('../adapters/save-trained.js');
-      return mergeAndSave(trainer, directory);
+      return mergeAndSave(trainer, directory, saveOptions);
     },
     async close() {
       for (const training of trainingByObjective.values()) {
