@@ -131,9 +131,14 @@ describe('trainerPlugin', () => {
     ]);
     expect(await artifacts.exists('artifact://models/adapters/job-1/adapter_config.json')).toBe(true);
 
-    // A retry of the same job resumes from its checkpoint instead of starting over.
+    // A retry of the same job resumes from its checkpoint instead of starting over (here with the
+    // gradientCheckpointing hyperparameter, which reaches the worker's trainer: same adapters).
     const retried = await run(
-      { ...input, baseModel: model, hyperparameters: { ...input.hyperparameters, maxSteps: 8 } },
+      {
+        ...input,
+        baseModel: model,
+        hyperparameters: { ...input.hyperparameters, maxSteps: 8, gradientCheckpointing: true },
+      },
       { attempt: 2 },
     ).result;
     expect(retried.steps).toBe(8);
