@@ -1,5 +1,6 @@
 // @tunekit/trainer public API. Keep this barrel explicit: one line per exported module.
 
+export * from './adapters/convert-base-weight-adapter.js';
 export * from './adapters/peft-adapter.js';
 export * from './adapters/save-model-options.js';
 export * from './adapters/save-trained.js';

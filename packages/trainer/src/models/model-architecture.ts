@@ -27,6 +27,12 @@ export interface LoraAdapters {
   strict?: boolean;
   /** What loading matched (set by `loadPeftAdapter`). */
   report?: LoadReport;
+  /**
+   * The adapters as a base-weight initialisation (`initLoraWeights` `pissa*`/`olora`) created them
+   * (set by `createTrainer`): saving writes `[A; A₀]`, `[B, −B₀]` at rank 2r, a plain LoRA adapter
+   * for the original base, as PEFT's `path_initial_model_for_weight_conversion` does.
+   */
+  initialWeights?: TensorMap;
 }
 
 /** Options of {@link ModelArchitecture.buildTrainingGraph}. */
@@ -57,6 +63,14 @@ export interface BuildTrainingGraphOptions<Config> {
    * `defaultChunkTokens`).
    */
   headChunkTokens?: number;
+  /**
+   * Gradient checkpointing (default false): the backward pass recomputes each transformer layer's
+   * activations from the layer's input instead of keeping them from the forward pass (GPT-2, Llama,
+   * Qwen2, Mistral: their layers are `Graph.recomputeSegment`s). Same gradients; peak memory drops
+   * by the activations of all layers but one, for about one more forward pass of compute. See
+   * docs/performance.md for measured figures.
+   */
+  gradientCheckpointing?: boolean;
   /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
