@@ -1,4 +1,4 @@
-import { createSeededRandom } from '@tunekit/core';
+import { createSeededRandom } from '@tunekit/core/statistics';
 import { describe, expect, it } from 'vitest';
 import { createHnswVectorIndex } from './hnsw-vector-index.js';
 

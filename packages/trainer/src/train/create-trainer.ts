@@ -5,6 +5,7 @@ import {
   type LoraConfigInput,
   type QuantizationOptions,
   TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
@@ -352,11 +353,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
   const generator = async (): Promise<TextGenerator> => {
     if (inference) return inference;
     if (classification) {
-      throw new TunekitError({
-        code: 'MODEL_UNSUPPORTED',
-        status: 400,
-        message: `A ${String((model.config as Record<string, unknown>).model_type)} sequence classifier does not generate text: use createClassifier(...).predict`,
-      });
+      throw tunekitError(
+        'MODEL_TASK_MISMATCH',
+        `A ${String((model.config as Record<string, unknown>).model_type)} sequence classifier does not generate text: use createClassifier(...).predict`,
+      );
     }
     const graph = model.architecture.buildInferenceGraph({
       config: model.config,
@@ -544,11 +544,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     },
     async saveAdapter(directory) {
       if (!adapters) {
-        throw new TunekitError({
-          code: 'ADAPTER_INVALID',
-          status: 400,
-          message: 'This trainer trains the full model, not adapters: use saveMerged',
-        });
+        throw tunekitError(
+          'ADAPTER_INVALID',
+          'This trainer trains the full model, not adapters: use saveMerged',
+        );
       }
       const { saveTrained } = await import('../adapters/save-trained.js');
       return saveTrained(trainer, directory);
