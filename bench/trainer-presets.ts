@@ -10,6 +10,7 @@
  *   BENCH_LARGE=1 npx tsx bench/trainer-presets.ts            # smollm2-135m and qwen2.5-0.5b
  *   BENCH_PRESETS=smollm2-135m BENCH_LARGE=1 …                # one preset
  *   BENCH_MICRO_BATCHES=4 (default 2: the first, then 1 timed)  BENCH_TORCH=0 (skip PyTorch)
+ *   BENCH_CHECKPOINTING=1 (gradient checkpointing on) or `both` (Tunekit measured without, then with)
  *
  * Without BENCH_LARGE=1 it prints nothing (these presets take minutes each on 2 cores).
  */
@@ -146,6 +147,7 @@ async function measure(directory: string): Promise<void> {
       lora: { config: lora, seed: 0 },
       trainable: 'lora',
       dropout: false,
+      gradientCheckpointing: process.env.BENCH_CHECKPOINTING === '1',
       externalDataThreshold: trainer.TRAINING_EXTERNAL_DATA_THRESHOLD,
     });
   const built = performance.now();
@@ -206,6 +208,7 @@ async function measure(directory: string): Promise<void> {
     JSON.stringify({
       impl: 'tunekit-onnxruntime',
       prepacking: process.env.BENCH_PREPACK === '1',
+      gradient_checkpointing: process.env.BENCH_CHECKPOINTING === '1',
       load_s: round((loaded - started) / 1000),
       graph_build_s: round((built - loaded) / 1000),
       session_create_s: round((opened - built) / 1000),
@@ -246,7 +249,12 @@ function torchReference(name: PresetName): Record<string, unknown> | undefined {
   return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
 }
 
-function child(mode: string, name: PresetName, directory: string): Record<string, unknown> {
+function child(
+  mode: string,
+  name: PresetName,
+  directory: string,
+  env: Record<string, string> = {},
+): Record<string, unknown> {
   const output = execFileSync(
     process.execPath,
     // From the device bundle (`.js`, no tsx there) the script runs as is.
@@ -257,7 +265,12 @@ function child(mode: string, name: PresetName, directory: string): Record<string
       name,
       directory,
     ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+      env: { ...process.env, ...env },
+    },
   );
   const line = output
     .trim()
@@ -289,7 +302,14 @@ if (mode === 'setup') {
     const directory = mkdtempSync(join(tmpdir(), `tunekit-${name}-`));
     try {
       child('setup', name, directory);
-      const ours = child('measure', name, directory);
+      const modes =
+        process.env.BENCH_CHECKPOINTING === 'both' ? ['0', '1'] : [process.env.BENCH_CHECKPOINTING ?? '0'];
+      const [ours, ...others] = modes.map((checkpointing) =>
+        child('measure', name, directory, { BENCH_CHECKPOINTING: checkpointing }),
+      ) as [Record<string, unknown>, ...Array<Record<string, unknown>>];
+      for (const other of others) {
+        console.log(JSON.stringify({ figure: 'trainer-presets-variant', preset: name, threads, ...other }));
+      }
       const reference = torchReference(name);
       const flops = flopsPerToken(name);
       const achieved = (ours.tokens_per_s as number) * flops;

@@ -157,7 +157,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
       });
       await alice.POST('/ab-tests/{id}/record', {
         params: { path: { id: testId } },
-        body: { unit_id: unitId, exposure: true },
+        body: { unit_id: unitId, exposure: true, exposure_token: assignment?.exposure_token },
       });
       const { response: recorded } = await alice.POST('/feedback', {
         body: {
@@ -167,6 +167,7 @@ describe('end to end through the typed client on 127.0.0.1', () => {
           rating: assignment?.variant === 'lora' ? 5 : 2,
           ab_test_id: testId,
           unit_id: unitId,
+          exposure_token: assignment?.exposure_token,
         },
       });
       expect(recorded.status).toBe(201);

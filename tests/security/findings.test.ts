@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adapters,
@@ -264,12 +265,18 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
 
   it('medium: a registered model name belongs to its owner: another user cannot add a version', async () => {
     fixture = await startSecurityFixture(adapter);
+    const outputs = {
+      alice: (await fixture.finishedJobOutput('alice')).output,
+      bob: (await fixture.finishedJobOutput('bob')).output,
+      admin: 'artifact://models/admin-upload/1',
+    };
     const register = async (user: 'alice' | 'bob' | 'admin') =>
       call(`${fixture?.url}/models`, 'POST', await (fixture as SecurityFixture).as(user), {
         name: 'alice-model',
-        artifact_uri: `artifact://models/alice-model/${user}`,
+        artifact_uri: outputs[user],
       });
     expect((await register('alice')).status).toBe(201);
+    // Bob's artifact is his own: the name is what he may not take.
     const bob = await register('bob');
     expect(bob.status).toBe(403);
     expect(bob.body.code).toBe('FORBIDDEN');
@@ -277,5 +284,122 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
     expect((await register('admin')).status).toBe(201);
     const versions = await call(`${fixture.url}/models?name=alice-model`, 'GET', await fixture.as('alice'));
     expect((versions.body.items as unknown[]).length).toBe(3);
+  });
+
+  it("medium: artifact_uri must be the caller's own artifact; registering never writes into another user's folder", async () => {
+    fixture = await startSecurityFixture(adapter);
+    const alice = await fixture.finishedJobOutput('alice');
+    const bob = await fixture.finishedJobOutput('bob');
+    const as = async (user: 'alice' | 'bob' | 'admin', name: string, uri: string, extra = {}) =>
+      call(`${fixture?.url}/models`, 'POST', await (fixture as SecurityFixture).as(user), {
+        name,
+        artifact_uri: uri,
+        ...extra,
+      });
+    const datasetFolder = 'artifact://datasets/alice-data';
+    const attempts = [
+      await as('bob', 'bob-steals', alice.output),
+      await as('bob', 'bob-steals', `${alice.output}/`),
+      await as('bob', 'bob-steals', datasetFolder),
+      await as('bob', 'bob-steals', 'artifact://models/out'),
+      // His own job id does not make Alice's output his.
+      await as('bob', 'bob-steals', alice.output, { training_job_id: bob.jobId }),
+    ];
+    expect(attempts.map((attempt) => attempt.status)).toEqual([403, 403, 403, 403, 403]);
+    expect(attempts[0]?.body.code).toBe('FORBIDDEN');
+    // Nothing was written into Alice's output or the dataset folder.
+    expect(await fixture.kit.artifacts.exists(`${alice.output}/README.md`)).toBe(false);
+    expect(await fixture.kit.artifacts.exists(`${alice.output}/model-card.json`)).toBe(false);
+    expect(await fixture.kit.artifacts.exists(`${datasetFolder}/README.md`)).toBe(false);
+    // ".." cannot climb out of one's own output.
+    const climb = await as('bob', 'bob-climbs', `${bob.output}/../${alice.jobId}`);
+    expect(climb.status).toBe(400);
+    // Each owner registers their own output (the card lands in it); an admin registers any artifact.
+    expect((await as('bob', 'bob-model', bob.output)).status).toBe(201);
+    expect(
+      (await as('alice', 'alice-model', `${alice.output}/`, { training_job_id: alice.jobId })).status,
+    ).toBe(201);
+    expect(await fixture.kit.artifacts.exists(`${alice.output}/README.md`)).toBe(true);
+    expect((await as('admin', 'shared-model', datasetFolder)).status).toBe(201);
+  });
+
+  it("medium: another user cannot push a version that becomes latest_version_id of someone else's dataset", async () => {
+    fixture = await startSecurityFixture(adapter);
+    const upload = async (user: 'alice' | 'bob' | 'admin', rows: string) =>
+      fetch(`${fixture?.url}/datasets?name=alice-data`, {
+        method: 'POST',
+        headers: { ...(await (fixture as SecurityFixture).as(user)), 'content-type': 'application/x-ndjson' },
+        body: rows,
+      });
+    const poisoned = await upload('bob', '{"text":"poison"}\n');
+    expect(poisoned.status).toBe(403);
+    expect(((await poisoned.json()) as { code: string }).code).toBe('FORBIDDEN');
+    const dataset = await call(`${fixture.url}/datasets/alice-data`, 'GET', await fixture.as('alice'));
+    expect(dataset.body.latest_version_id).toBe(fixture.datasetVersionId);
+    expect(dataset.body.created_by).toBe('alice');
+    expect(dataset.body.version_count).toBe(1);
+    // The owner and admins add versions; each version records its uploader.
+    const second = await upload('alice', '{"text":"three"}\n');
+    expect(second.status).toBe(201);
+    expect(((await second.json()) as { created_by: string }).created_by).toBe('alice');
+    expect((await upload('admin', '{"text":"four"}\n')).status).toBe(201);
+    // A new name is anyone's.
+    const bobs = await fetch(`${fixture.url}/datasets?name=bob-data`, {
+      method: 'POST',
+      headers: { ...(await fixture.as('bob')), 'content-type': 'application/x-ndjson' },
+      body: '{"text":"mine"}\n',
+    });
+    expect(bobs.status).toBe(201);
+  });
+
+  it('medium: the OpenAI-compatible /v1 routes take a slot of limits.generations (429 with Retry-After)', async () => {
+    fixture = await startSecurityFixture(adapter, { generations: { perUser: 1, total: 16 } });
+    const alice = await fixture.as('alice');
+    const limiter = fixture.server.context.generationLimiter;
+    const chat = () =>
+      call(`${fixture?.url}/v1/chat/completions`, 'POST', alice, {
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    const completion = () =>
+      call(`${fixture?.url}/v1/completions`, 'POST', alice, { model: 'tiny', prompt: 'hi' });
+    // Alice's one generation is running (held here as /generate would hold it).
+    const release = limiter.acquire('alice');
+    for (const response of [await chat(), await completion()]) {
+      expect(response.status).toBe(429);
+      expect(response.body.code).toBe('RATE_LIMITED');
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    release();
+    // With the slot free the request runs (the fixture's model folder is empty, so loading fails),
+    // and a failed completion gives its slot back.
+    const ran = await chat();
+    expect(ran.status).not.toBe(429);
+    expect(limiter.active('alice')).toBe(0);
+  });
+
+  it('medium: the suppressed count of an anonymous flood that stops is written at shutdown', async () => {
+    fixture = await startSecurityFixture(adapter, { anonymousAuditPerMinute: 5 });
+    const { kit, directory } = fixture;
+    for (let index = 0; index < 20; index += 1) {
+      await call(`${fixture.url}/train`, 'POST', {}, { anything: index });
+    }
+    const summaries = async () => (await kit.audit.query({ action: 'http.suppressed' })).items;
+    expect(await summaries()).toEqual([]);
+    // The flood stops; the server shuts down within the minute: the count is not lost.
+    await fixture.server.close();
+    fixture = undefined;
+    try {
+      const written = await summaries();
+      expect(written).toHaveLength(1);
+      expect(written[0]?.details).toMatchObject({
+        suppressed: 15,
+        latest: { action: 'http.submitTraining' },
+      });
+      expect(written[0]?.actor).toBe('anonymous');
+    } finally {
+      await kit.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -28,6 +28,8 @@ export interface SecurityFixture {
   as(user: keyof typeof passwords): Promise<Record<string, string>>;
   /** A dataset version id uploaded by alice. */
   datasetVersionId: string;
+  /** Runs a training job of `user` to success and returns its output folder (`artifact://…`). */
+  finishedJobOutput(user: keyof typeof passwords): Promise<{ jobId: string; output: string }>;
   close(): Promise<void>;
 }
 
@@ -49,7 +51,12 @@ export async function startSecurityFixture(
     'train',
     async (input, context) => {
       // maxSteps 1 finishes at once (a "finished" job); anything else runs until aborted.
-      if (input.hyperparameters?.maxSteps === 1) return { output: 'artifact://outputs/fake/' };
+      if (input.hyperparameters?.maxSteps === 1) {
+        // Each job writes into its own output folder, as the trainer does.
+        const output = `artifact://models/out/${context.jobId}`;
+        await kit.artifacts.put(`${output}/adapter_config.json`, '{}');
+        return { output };
+      }
       await new Promise((_resolve, reject) => {
         context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
       });
@@ -95,6 +102,18 @@ export async function startSecurityFixture(
     directory,
     as,
     datasetVersionId,
+    async finishedJobOutput(user) {
+      const accepted = await call(
+        `${server.url}/train`,
+        'POST',
+        await as(user),
+        trainBody(datasetVersionId, { hyperparameters: { max_steps: 1 } }),
+      );
+      if (accepted.status !== 202) throw new Error(`POST /train answered ${accepted.status}`);
+      const jobId = String(accepted.body.job_id);
+      const job = await kit.jobs.wait(jobId, { timeoutMs: 20_000 });
+      return { jobId, output: String((job.output as { output: string }).output) };
+    },
     async close() {
       await server.close();
       await kit.close();

@@ -30,7 +30,10 @@ import {
   UpdateModelInputSchema,
 } from './model-registry.js';
 import type { HnswParameters } from './recommend/hnsw-vector-index.js';
-import { createRecommendationIndex } from './recommend/recommendation-index.js';
+import {
+  createRecommendationIndex,
+  type RecommendationIndexOptions,
+} from './recommend/recommendation-index.js';
 import {
   allVersionsOf,
   audited,
@@ -76,6 +79,8 @@ export interface ModelRegistryOptions {
   indexFolderUri?: string;
   /** HNSW parameters of the index. */
   hnsw?: HnswParameters;
+  /** When the index is written back (see {@link RecommendationIndexOptions.snapshot}). */
+  indexSnapshot?: RecommendationIndexOptions['snapshot'];
   /**
    * How long a stage-change lease on a name is held at most (default 60,000 ms): a process that dies
    * holding it blocks stage changes of that name until then.
@@ -131,6 +136,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
       events,
       logger,
       hnsw: options.hnsw,
+      ...(options.indexSnapshot === undefined ? {} : { snapshot: options.indexSnapshot }),
     }),
     leaseMs: options.leaseMs ?? 60_000,
     leaseWaitMs: options.leaseWaitMs ?? 30_000,

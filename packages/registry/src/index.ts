@@ -57,6 +57,7 @@ export {
   type VectorSearchCounts,
   type VectorSearchHit,
 } from './recommend/hnsw-vector-index.js';
+export { decodeLabelTable, encodeLabelTable, type LabelTable } from './recommend/label-table.js';
 export {
   createRecommendationIndex,
   type IndexLoadOutcome,

@@ -282,8 +282,8 @@ describe.each<HarnessDriver>(['memory', 'sqlite'])('model registry on %s storage
       const metadata = JSON.parse(
         new TextDecoder().decode(await harness.artifacts.get('artifact://registry/index/index.json')),
       );
-      expect(metadata).toMatchObject({ embedder: 'hashing', dimensions: 256 });
-      expect(metadata.labels).toHaveLength(15);
+      expect(metadata).toMatchObject({ format: 2, embedder: 'hashing', dimensions: 256, labelCount: 15 });
+      expect(await harness.artifacts.exists('artifact://registry/index/labels.bin')).toBe(true);
       const rebuildsBefore = harness.eventsOf('registry:index-rebuilt').length;
 
       // Another process registers and deletes while this index is on disk.

@@ -146,9 +146,24 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       },
     );
     // Model stage changes: the registry audits success and failure.
+    // A user registers an artifact of their own: the output of a job they ran.
+    const aliceRun = await send('alice', 'POST', '/train', {
+      base_model: 'tiny',
+      dataset_version_id: version,
+      output_name: 'audit-model',
+      hyperparameters: { max_steps: 1 },
+    });
+    const aliceJob = await kit.jobs.wait(aliceRun.payload.job_id as string, { timeoutMs: 20_000 });
+    await expectOne(
+      await send('bob', 'POST', '/models', {
+        name: `audit-bob-${adapter}`,
+        artifact_uri: (aliceJob.output as { output: string }).output,
+      }),
+      { status: 403, actor: 'bob', outcome: 'denied', action: 'http.registerModel' },
+    );
     const registered = await send('alice', 'POST', '/models', {
       name: `audit-${adapter}`,
-      artifact_uri: 'artifact://models/audit/0',
+      artifact_uri: (aliceJob.output as { output: string }).output,
     });
     await expectOne(registered, {
       status: 201,

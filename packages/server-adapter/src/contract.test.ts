@@ -307,10 +307,12 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
         params: { path: { id } },
         body: { unit_id: `u${unit}` },
       });
-      await user.POST('/ab-tests/{id}/record', {
+      const exposureToken = assignment?.exposure_token as string;
+      const { response: exposed } = await user.POST('/ab-tests/{id}/record', {
         params: { path: { id } },
-        body: { unit_id: `u${unit}`, exposure: true },
+        body: { unit_id: `u${unit}`, exposure: true, exposure_token: exposureToken },
       });
+      expect(exposed.status).toBe(200);
       const { response: recorded } = await user.POST('/feedback', {
         body: {
           model_id: assignment?.model_id as string,
@@ -319,6 +321,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
           rating: assignment?.variant === 'a' ? 5 : 3,
           ab_test_id: id,
           unit_id: `u${unit}`,
+          exposure_token: exposureToken,
         },
       });
       expect(recorded.status).toBe(201);
@@ -364,14 +367,26 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     const admin = createTunekitClient({ baseUrl: server.url, token: tokens.admin });
     const alice = createTunekitClient({ baseUrl: server.url, token: tokens.alice });
     const ids: string[] = [];
+    const version = (await kit.datasets.get(`contract-${adapter}`))?.latestVersionId as string;
     for (const [index, description] of [
       'sentiment classifier for movie reviews',
       'french summarizer of news',
     ].entries()) {
+      // A user registers artifacts of their own: the output of a job they ran.
+      const { data: accepted } = await alice.POST('/train', {
+        body: {
+          base_model: 'tiny',
+          dataset_version_id: version,
+          output_name: `contract-model-${index}`,
+          hyperparameters: { max_steps: 1 },
+        },
+      });
+      const job = await kit.jobs.wait(accepted?.job_id as string, { timeoutMs: 20_000 });
       const { data, response } = await alice.POST('/models', {
         body: {
           name: `contract-${adapter}`,
-          artifact_uri: `artifact://models/contract/${index}`,
+          artifact_uri: (job.output as { output: string }).output,
+          training_job_id: job.id,
           description,
           task: index === 0 ? 'text-classification' : 'summarization',
           language: index === 0 ? 'en' : 'fr',
@@ -385,6 +400,11 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       body: { name: 'x', artifact_uri: 'file:///etc/passwd' },
     });
     expect(traversal.response.status).toBe(400);
+    // Someone else's artifact (here: not from any job of alice's) is refused.
+    const foreign = await alice.POST('/models', {
+      body: { name: 'x', artifact_uri: 'artifact://models/contract/elsewhere' },
+    });
+    expect(foreign.response.status).toBe(403);
     const { data: list } = await alice.GET('/models', { params: { query: { name: `contract-${adapter}` } } });
     expect(list?.items).toHaveLength(2);
     const { data: french } = await alice.GET('/models/search', { params: { query: { language: 'fr' } } });

@@ -17,6 +17,7 @@ export {
   savePeftAdapter,
   validatePeftWeights,
 } from './adapters/peft-adapter.js';
+export { type SaveModelOptions, SaveModelOptionsSchema } from './adapters/save-model-options.js';
 export { mergeAndSave, saveModelFolder, saveTrained } from './adapters/save-trained.js';
 export {
   createDeviceSession,
@@ -127,6 +128,7 @@ export {
   BertConfigSchema,
   type BertFamilyConfig,
   type BertForwardOptions,
+  type BertForwardOutputs,
   BUILT_IN_ARCHITECTURES,
   type BuildInferenceGraphOptions,
   type BuildTrainingGraphOptions,
@@ -141,11 +143,13 @@ export {
   buildSiluGate,
   type CausalLanguageModelLoss,
   type CausalLanguageModelLossOptions,
+  type CheckpointDtype,
   type CheckpointLayout,
   type CheckpointTensor,
   type CheckpointTensorRole,
   type CreateModelOptions,
   CreateModelSettingsSchema,
+  checkpointDtypes,
   createDropout,
   createEncoderWeights,
   createGpt2Weights,
@@ -261,19 +265,29 @@ export {
 } from './quantization/index.js';
 export {
   bfloat16ToFloat32,
+  DEFAULT_MAX_SHARD_SIZE,
   type FloatTensor,
   float16ToFloat32,
   float32ToBfloat16,
   float32ToFloat16,
+  parseShardSize,
+  planSafetensorsShards,
   readSafetensors,
+  SAFETENSORS_INDEX_FILE,
   type SafetensorsDtype,
   type SafetensorsEntry,
   type SafetensorsHeader,
   SafetensorsReader,
+  type SafetensorsShard,
+  type SafetensorsShardPlan,
+  safetensorsDtypeBytes,
   shapeSize,
   type TensorMap,
   type WriteSafetensorsOptions,
+  type WriteSafetensorsShardsOptions,
+  type WrittenSafetensorsShards,
   writeSafetensors,
+  writeSafetensorsShards,
 } from './safetensors/index.js';
 export {
   type ByteLevelTokenizerOptions,

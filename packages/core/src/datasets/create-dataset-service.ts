@@ -119,7 +119,12 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   }
 
   /** Upserts the dataset record after a version was added or removed. */
-  const refreshDataset = async (name: string, kind: Dataset['kind'], description?: string) => {
+  const refreshDataset = async (
+    name: string,
+    kind: Dataset['kind'],
+    description?: string,
+    createdBy?: string,
+  ) => {
     const all = await listVersions(name);
     const latest = all.reduce<DatasetVersion | undefined>(
       (newest, version) => (newest === undefined || version.createdAt >= newest.createdAt ? version : newest),
@@ -133,6 +138,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         name,
         kind,
         description,
+        ...(createdBy === undefined ? {} : { createdBy }),
         latestVersionId: latest?.id,
         versionCount: all.length,
         createdAt: now,
@@ -204,9 +210,10 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         droppedRowCount: ingested.report.invalidRows,
         parentVersionId: request.parentVersionId,
         description: request.description,
+        ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
         createdAt: new Date().toISOString(),
       });
-      await refreshDataset(request.name, request.kind, request.description);
+      await refreshDataset(request.name, request.kind, request.description, request.createdBy);
       return { version, reused: false };
     } finally {
       await rm(directory, { recursive: true, force: true });
@@ -240,7 +247,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     async register(input, context) {
       const parsed = parseOrThrow(RegisterInputSchema, input, 'dataset registration');
       try {
-        const { version, reused } = await store(parsed);
+        const { version, reused } = await store({ ...parsed, createdBy: context?.actor });
         announce(version, reused);
         await audit(
           {
@@ -403,6 +410,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
             parentVersionId: parent.id,
             description: `${target.split} split (seed ${parsed.seed}) of ${parent.name} ${parent.id}`,
             origin: 'split',
+            createdBy: context?.actor,
           });
           announce(version, reused);
           result[target.split] = version;
@@ -474,6 +482,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           parentVersionId: parent.id,
           description: filterOptions.description ?? `filtered from ${parent.name} ${parent.id}`,
           origin: 'filter',
+          createdBy: context?.actor,
         }).catch((error: unknown) => {
           if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
             throw new TunekitError({

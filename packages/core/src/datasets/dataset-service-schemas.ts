@@ -78,4 +78,6 @@ export interface StoreRequest {
   parentVersionId?: string;
   description?: string;
   origin?: DatasetOrigin;
+  /** Who registers it (`context.actor`): the version's `createdBy`, and the dataset's when it is new. */
+  createdBy?: string;
 }

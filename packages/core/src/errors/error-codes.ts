@@ -164,6 +164,11 @@ export const ErrorCodes = {
     status: 409,
     description: 'The A/B test is completed (or paused) and cannot take this operation.',
   },
+  ABTEST_EXPOSURE_INVALID: {
+    status: 403,
+    description:
+      'An A/B exposure token is forged, expired, or names another test, unit or caller: only units the server assigned take observations.',
+  },
   FEEDBACK_INVALID_RATING: { status: 400, description: 'A feedback rating must be an integer from 1 to 5.' },
   FEEDBACK_TEXT_TOO_LONG: { status: 413, description: 'A feedback text exceeds its configured size limit.' },
   INVALID_TRANSITION: {

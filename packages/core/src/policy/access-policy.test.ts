@@ -25,6 +25,7 @@ const matrix: Record<Permission, 'AUV' | 'AU' | 'A' | 'AV'> = {
   'evaluations:run': 'AU',
   'abtests:read': 'AUV',
   'abtests:manage': 'A',
+  'abtests:record': 'A',
   'feedback:create': 'AU',
   'feedback:read': 'A',
   'audit:read': 'A',

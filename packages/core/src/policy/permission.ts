@@ -19,6 +19,8 @@ export const PermissionSchema = z.enum([
   'evaluations:run',
   'abtests:read',
   'abtests:manage',
+  /** Record A/B exposures and outcomes for any unit without an exposure token (trusted backends). */
+  'abtests:record',
   'feedback:create',
   'feedback:read',
   'audit:read',

@@ -43,6 +43,8 @@ export const DatasetVersionSchema = z.object({
   /** The version this one was derived from (split, filter, feedback export …). */
   parentVersionId: z.string().optional(),
   description: z.string().optional(),
+  /** Who registered this version (the uploader: the actor of the call), when known. */
+  createdBy: z.string().optional(),
   createdAt: z.string(),
   /** Compare-and-set counter maintained by the storage collection. */
   version: z.number().int().min(0).optional(),

@@ -25,6 +25,12 @@ export const DatasetSchema = z.object({
   name: DatasetNameSchema,
   kind: DatasetKindSchema,
   description: z.string().optional(),
+  /**
+   * Who registered its first version (the actor of that call): the dataset's owner. Over HTTP only
+   * the owner and admins add versions. Absent on datasets created before owners were recorded, and
+   * on datasets registered without an operation context.
+   */
+  createdBy: z.string().optional(),
   /** The most recently registered version. */
   latestVersionId: z.string().optional(),
   versionCount: z.number().int().min(0),

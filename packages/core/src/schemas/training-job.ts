@@ -48,6 +48,12 @@ export const HyperparametersSchema = z
       .optional(),
     /** Seed of shuffling, dropout and sampling. */
     seed: z.number().int().default(42),
+    /**
+     * Recompute each transformer layer's activations in the backward pass instead of keeping them
+     * (gradient checkpointing; causal language models): less peak memory, about one more forward
+     * pass of compute per step. Same gradients. Default false.
+     */
+    gradientCheckpointing: z.boolean().optional(),
   })
   .strict();
 

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSeededRandom } from '@tunekit/core/statistics';
 import { describe, expect, it } from 'vitest';
 import { createHnswVectorIndex } from './hnsw-vector-index.js';
@@ -93,6 +96,84 @@ describe('createHnswVectorIndex', () => {
     await expect(
       createHnswVectorIndex(12, {}, { bytes: serialized.bytes, labels: serialized.labels.slice(1) }),
     ).rejects.toThrow(/labels/);
+  });
+
+  it('loads in place from a file written by writeIndexFile', async () => {
+    const vectors = randomVectors(40, 12, 6);
+    const index = await createHnswVectorIndex(12);
+    vectors.forEach((vector, position) => {
+      index.upsert(`v${position}`, vector);
+    });
+    index.remove('v5');
+    const folder = await mkdtemp(join(tmpdir(), 'hnsw-test-'));
+    try {
+      const path = join(folder, 'index.bin');
+      const labels = await index.writeIndexFile(path);
+      expect(labels[5]).toBeNull();
+      const loaded = await createHnswVectorIndex(12, {}, { path, labels });
+      expect(loaded.size).toBe(39);
+      expect(loaded.search(vectors[9] as Float32Array, 1)[0]?.id).toBe('v9');
+      await expect(createHnswVectorIndex(16, {}, { path, labels })).rejects.toThrow(/12 dimensions/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('reuses the labels of removed items, so churn does not grow the graph', async () => {
+    const vectors = randomVectors(400, 8, 7);
+    const index = await createHnswVectorIndex(8, { capacity: 128 });
+    for (let position = 0; position < 100; position += 1) {
+      index.upsert(`item-${position}`, vectors[position] as Float32Array);
+    }
+    // 300 more ids arrive while as many old ones leave: the live count stays at 100 (item-300…399).
+    for (let position = 100; position < 400; position += 1) {
+      index.remove(`item-${position - 100}`);
+      index.upsert(`item-${position}`, vectors[position] as Float32Array);
+    }
+    expect(index.size).toBe(100);
+    expect(index.capacity).toBe(128);
+    const serialized = await index.serialize();
+    expect(serialized.labels).toHaveLength(100);
+    expect(serialized.labels.filter((id) => id === null)).toHaveLength(0);
+    for (const position of [300, 350, 399]) {
+      const hits = index.search(vectors[position] as Float32Array, 1);
+      expect(hits[0]).toMatchObject({ id: `item-${position}` });
+      expect(hits[0]?.score).toBeCloseTo(1, 5);
+    }
+    expect(index.has('item-250')).toBe(false);
+    const everything = index.search(vectors[0] as Float32Array, 1000).map((hit) => hit.id);
+    expect(new Set(everything)).toEqual(new Set(index.ids()));
+  });
+
+  it('estimates filter selectivity from a sample instead of testing every item', async () => {
+    const vectors = randomVectors(6000, 8, 8);
+    const index = await createHnswVectorIndex(8, {
+      capacity: 6000,
+      efSearch: 32,
+      exactFilterLimit: 100,
+      filterSampleSize: 256,
+    });
+    vectors.forEach((vector, position) => {
+      index.upsert(`item-${position}`, vector);
+    });
+    let calls = 0;
+    const half = (id: string) => {
+      calls += 1;
+      return Number(id.slice(5)) % 2 === 0;
+    };
+    const hits = index.search(vectors[10] as Float32Array, 10, half);
+    expect(hits).toHaveLength(10);
+    expect(hits.every((hit) => half(hit.id))).toBe(true);
+    expect(hits[0]?.id).toBe('item-10');
+    // The sample and the graph's visits, far fewer than the 6,000 items a count would test.
+    expect(calls).toBeLessThan(3000);
+    expect(index.searchCounts).toEqual({ sparse: 0, graph: 1, exact: 0 });
+    // A filter matching 30 items (well under the sample's resolution) goes to the exact path.
+    const rare = (id: string) => Number(id.slice(5)) % 200 === 0;
+    const rareHits = index.search(vectors[10] as Float32Array, 50, rare);
+    expect(rareHits).toHaveLength(30);
+    expect(rareHits).toEqual(index.searchExact(vectors[10] as Float32Array, 50, rare));
+    expect(index.searchCounts.exact).toBe(1);
   });
 });
 

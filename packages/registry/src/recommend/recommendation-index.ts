@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import {
   type ArtifactStore,
   type Embedder,
@@ -16,20 +21,39 @@ import {
   type VectorIndex,
   type VectorSearchHit,
 } from './hnsw-vector-index.js';
+import { decodeLabelTable, encodeLabelTable } from './label-table.js';
 
-/** Metadata persisted next to the hnswlib file. */
-export const RecommendationIndexMetadataSchema = z.object({
-  format: z.literal(1),
+const metadataCommon = {
   embedder: z.string().min(1),
   dimensions: z.number().int().positive(),
   /** sha256 of the hnswlib file, checked before loading it. */
   sha256: z.string().length(64),
-  /** `labels[label]`: the version id, or null when deleted. */
-  labels: z.array(z.string().nullable()),
-  /** Version id → FNV-1a of the text it was embedded from (re-embedded when the text changes). */
-  fingerprints: z.record(z.string(), z.number().int()),
   savedAt: z.string(),
-});
+};
+
+/**
+ * Metadata persisted next to the hnswlib file. Format 2 (written now) keeps the labels and text
+ * fingerprints in the binary `labels.bin` ({@link encodeLabelTable}) and its checksum here; format 1
+ * (still read) held them in this JSON, which at 1,000,000 cards took ~40 s to write and read back.
+ */
+export const RecommendationIndexMetadataSchema = z.discriminatedUnion('format', [
+  z.object({
+    format: z.literal(1),
+    ...metadataCommon,
+    /** `labels[label]`: the version id, or null when deleted. */
+    labels: z.array(z.string().nullable()),
+    /** Version id → FNV-1a of the text it was embedded from (re-embedded when the text changes). */
+    fingerprints: z.record(z.string(), z.number().int()),
+  }),
+  z.object({
+    format: z.literal(2),
+    ...metadataCommon,
+    /** Labels in the table (live and deleted). */
+    labelCount: z.number().int().min(0),
+    /** sha256 of `labels.bin`. */
+    labelsSha256: z.string().length(64),
+  }),
+]);
 
 /** Metadata persisted next to the hnswlib file. */
 export type RecommendationIndexMetadata = z.infer<typeof RecommendationIndexMetadataSchema>;
@@ -48,6 +72,15 @@ export interface RecommendationIndexOptions {
   hnsw?: HnswParameters;
   /** Texts embedded per call while rebuilding (default 256). */
   batchSize?: number;
+  /**
+   * When changes are written back. Each save rewrites the whole hnswlib file (~1.7 KB per card at
+   * 384 dimensions: 1.7 GB at 1,000,000 cards), so a save follows at once only when the unsaved
+   * changes reach `changeFraction` of the items (default 0.01, at least 1: small catalogues save
+   * every change), and otherwise after `delaySeconds` (default 300). Unsaved changes are never lost:
+   * loading reconciles the index with storage (adds, re-embeds and removes what differs), and
+   * {@link RecommendationIndex.flush} saves them now.
+   */
+  snapshot?: { changeFraction?: number; delaySeconds?: number };
 }
 
 /** How the index came to be when it was (re)loaded. */
@@ -110,12 +143,18 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
   const { artifacts } = options;
   const folder = (options.folderUri ?? 'artifact://registry/index').replace(/\/+$/, '');
   const binaryUri = `${folder}/hnsw.bin`;
+  const labelsUri = `${folder}/labels.bin`;
   const metadataUri = `${folder}/index.json`;
   const batchSize = options.batchSize ?? 256;
+  const changeFraction = options.snapshot?.changeFraction ?? 0.01;
+  const delaySeconds = options.snapshot?.delaySeconds ?? 300;
   let state: LoadedState | undefined;
   let loading: Promise<IndexLoadOutcome | undefined> | undefined;
   let saving: Promise<void> = Promise.resolve();
   let saveScheduled = false;
+  // Changes since the last save, and the timer that saves them when they stay few.
+  let unsavedChanges = 0;
+  let saveTimer: NodeJS.Timeout | undefined;
   // Serializes mutations so that a rebuild never interleaves with an upsert.
   let tail: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
@@ -136,22 +175,59 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
   const save = async (): Promise<void> => {
     const current = state;
     if (current === undefined) return;
-    const serialized = await current.index.serialize();
-    const metadata: RecommendationIndexMetadata = {
-      format: 1,
-      embedder: current.embedder.name,
-      dimensions: current.embedder.dimensions,
-      sha256: createHash('sha256').update(serialized.bytes).digest('hex'),
-      labels: serialized.labels,
-      fingerprints: Object.fromEntries(current.fingerprints),
-      savedAt: new Date().toISOString(),
-    };
-    // The binary first: a reader that sees new metadata with an old binary fails the checksum and rebuilds.
-    await artifacts.put(binaryUri, serialized.bytes);
-    await artifacts.put(metadataUri, JSON.stringify(metadata));
+    unsavedChanges = 0;
+    // hnswlib writes a file; it is streamed to the store, never held whole in memory.
+    const scratch = await mkdtemp(join(tmpdir(), 'tunekit-index-'));
+    try {
+      const path = join(scratch, 'hnsw.bin');
+      const labels = await current.index.writeIndexFile(path);
+      const fingerprints = Uint32Array.from(labels, (id) =>
+        id === null ? 0 : (current.fingerprints.get(id) ?? 0),
+      );
+      const table = encodeLabelTable({ labels, fingerprints });
+      // The binary files first: a reader that sees new metadata with old files fails a checksum and rebuilds.
+      const binary = await artifacts.put(binaryUri, createReadStream(path));
+      const labelsInfo = await artifacts.put(labelsUri, table);
+      const metadata: RecommendationIndexMetadata = {
+        format: 2,
+        embedder: current.embedder.name,
+        dimensions: current.embedder.dimensions,
+        sha256: binary.sha256,
+        labelCount: labels.length,
+        labelsSha256: labelsInfo.sha256,
+        savedAt: new Date().toISOString(),
+      };
+      await artifacts.put(metadataUri, JSON.stringify(metadata));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  };
+
+  const clearSaveTimer = () => {
+    if (saveTimer !== undefined) clearTimeout(saveTimer);
+    saveTimer = undefined;
+  };
+
+  /** Counts a change; saves now when enough have gathered, otherwise within `delaySeconds`. */
+  const changed = (count = 1) => {
+    unsavedChanges += count;
+    const items = state?.index.size ?? 0;
+    if (unsavedChanges >= Math.max(1, Math.ceil(changeFraction * items))) {
+      scheduleSave();
+      return;
+    }
+    if (saveTimer === undefined) {
+      saveTimer = setTimeout(() => {
+        saveTimer = undefined;
+        if (unsavedChanges > 0) scheduleSave();
+      }, delaySeconds * 1000);
+      // A pending snapshot never keeps the process alive (loading reconciles what was not saved).
+      saveTimer.unref();
+    }
   };
 
   const scheduleSave = () => {
+    clearSaveTimer();
     if (saveScheduled) return;
     saveScheduled = true;
     saving = saving.then(async () => {
@@ -194,10 +270,55 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     return built;
   };
 
+  /**
+   * The hnswlib file as a local path (the store's own file when it has one, otherwise a copy streamed
+   * into `scratch`) once its sha256 matches; undefined when it does not.
+   */
+  const localBinary = async (expectedSha256: string, scratch: string): Promise<string | undefined> => {
+    const hash = createHash('sha256');
+    let path = artifacts.localPath?.(binaryUri);
+    if (path !== undefined) {
+      await pipeline(createReadStream(path), hash);
+    } else {
+      path = join(scratch, 'hnsw.bin');
+      const file = createWriteStream(path);
+      await pipeline(
+        artifacts.stream(binaryUri),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        file,
+      );
+    }
+    return hash.digest('hex') === expectedSha256 ? path : undefined;
+  };
+
+  /** Labels and fingerprints of persisted metadata (format 1 inline, format 2 from `labels.bin`). */
+  const readLabels = async (
+    metadata: RecommendationIndexMetadata,
+  ): Promise<{ labels: Array<string | null>; fingerprints: Map<string, number> } | undefined> => {
+    if (metadata.format === 1) {
+      return { labels: metadata.labels, fingerprints: new Map(Object.entries(metadata.fingerprints)) };
+    }
+    if (!(await artifacts.exists(labelsUri))) return undefined;
+    const bytes = await artifacts.get(labelsUri);
+    if (createHash('sha256').update(bytes).digest('hex') !== metadata.labelsSha256) return undefined;
+    const table = decodeLabelTable(bytes);
+    if (table.labels.length !== metadata.labelCount) return undefined;
+    const fingerprints = new Map<string, number>();
+    table.labels.forEach((id, label) => {
+      if (id !== null) fingerprints.set(id, table.fingerprints[label] as number);
+    });
+    return { labels: table.labels, fingerprints };
+  };
+
   const readPersisted = async (
     embedder: Embedder,
   ): Promise<
-    { index: VectorIndex; metadata: RecommendationIndexMetadata } | 'missing' | 'corrupt' | 'embedder-changed'
+    { index: VectorIndex; fingerprints: Map<string, number> } | 'missing' | 'corrupt' | 'embedder-changed'
   > => {
     if (!(await artifacts.exists(metadataUri)) || !(await artifacts.exists(binaryUri))) return 'missing';
     let metadata: RecommendationIndexMetadata;
@@ -211,17 +332,27 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     if (metadata.embedder !== embedder.name || metadata.dimensions !== embedder.dimensions) {
       return 'embedder-changed';
     }
+    const scratch = await mkdtemp(join(tmpdir(), 'tunekit-index-'));
     try {
-      const bytes = await artifacts.get(binaryUri);
-      if (createHash('sha256').update(bytes).digest('hex') !== metadata.sha256) return 'corrupt';
+      const table = await readLabels(metadata);
+      if (table === undefined) return 'corrupt';
+      const path = await localBinary(metadata.sha256, scratch);
+      if (path === undefined) return 'corrupt';
       const index = await createHnswVectorIndex(embedder.dimensions, options.hnsw, {
-        bytes,
-        labels: metadata.labels,
+        path,
+        labels: table.labels,
       });
-      return { index, metadata };
+      return { index, fingerprints: table.fingerprints };
     } catch (error) {
-      if (TunekitError.isInstance(error) && error.code !== 'ARTIFACT_CHECKSUM_MISMATCH') throw error;
+      if (
+        TunekitError.isInstance(error) &&
+        error.code !== 'ARTIFACT_CHECKSUM_MISMATCH' &&
+        error.code !== 'VALIDATION_FAILED'
+      )
+        throw error;
       return 'corrupt';
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   };
 
@@ -235,9 +366,8 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
       return { kind: 'rebuilt', reason: persisted };
     }
     // Reconcile with storage: other processes (or a crash before a save) may have changed versions.
-    const { index, metadata } = persisted;
+    const { index, fingerprints } = persisted;
     const records = new Map(versions.map((version) => [version.id, version]));
-    const fingerprints = new Map(Object.entries(metadata.fingerprints));
     let removed = 0;
     for (const id of index.ids()) {
       if (!records.has(id)) {
@@ -286,7 +416,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
         const [vector] = await current.embedder.embed([embeddingText(version)]);
         current.index.upsert(version.id, vector as Float32Array);
         current.fingerprints.set(version.id, print);
-        scheduleSave();
+        changed();
       });
     },
     async refresh(version) {
@@ -299,7 +429,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
         const current = state as LoadedState;
         current.records.delete(versionId);
         current.fingerprints.delete(versionId);
-        if (current.index.remove(versionId)) scheduleSave();
+        if (current.index.remove(versionId)) changed();
       });
     },
     async search(vector, k, filter, exclude) {
@@ -330,6 +460,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
       await this.flush();
     },
     async flush() {
+      if (unsavedChanges > 0) scheduleSave();
       // A save scheduled while another one runs is chained behind it; wait until none is left.
       let pending: Promise<void>;
       do {
@@ -348,6 +479,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     },
     async unload() {
       await this.flush();
+      clearSaveTimer();
       await exclusive(async () => {
         state = undefined;
       });

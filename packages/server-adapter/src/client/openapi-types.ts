@@ -184,7 +184,7 @@ export interface paths {
         /** List datasets */
         get: operations["listDatasets"];
         put?: never;
-        /** Upload a file as a new dataset version (multipart or raw body) */
+        /** Upload a file as a new dataset version (multipart or raw body; yours or a new name, unless admin) */
         post: operations["uploadDataset"];
         delete?: never;
         options?: never;
@@ -441,7 +441,7 @@ export interface paths {
         /** List model versions (filters: name, stage, base_model, language, task, tag) */
         get: operations["listModels"];
         put?: never;
-        /** Register a model version from an artifact in the store */
+        /** Register a model version from an artifact in the store (yours: inside an output of your job, unless admin) */
         post: operations["registerModel"];
         delete?: never;
         options?: never;
@@ -1618,6 +1618,7 @@ export interface operations {
                             /** @enum {string} */
                             kind: "training" | "validation" | "test" | "feedback";
                             description?: string;
+                            created_by?: string;
                             latest_version_id?: string;
                             version_count: number;
                             created_at: string;
@@ -1694,7 +1695,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Upload a file as a new dataset version (multipart or raw body) */
+            /** @description Upload a file as a new dataset version (multipart or raw body; yours or a new name, unless admin) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1722,6 +1723,7 @@ export interface operations {
                         dropped_row_count: number;
                         parent_version_id?: string;
                         description?: string;
+                        created_by?: string;
                         created_at: string;
                         version?: number;
                     };
@@ -1867,6 +1869,7 @@ export interface operations {
                         /** @enum {string} */
                         kind: "training" | "validation" | "test" | "feedback";
                         description?: string;
+                        created_by?: string;
                         latest_version_id?: string;
                         version_count: number;
                         created_at: string;
@@ -1953,6 +1956,7 @@ export interface operations {
                             dropped_row_count: number;
                             parent_version_id?: string;
                             description?: string;
+                            created_by?: string;
                             created_at: string;
                             version?: number;
                         }[];
@@ -3203,7 +3207,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Register a model version from an artifact in the store */
+            /** @description Register a model version from an artifact in the store (yours: inside an output of your job, unless admin) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5135,6 +5139,8 @@ export interface operations {
                         model_id: string;
                         in_experiment: boolean;
                         bucket: number;
+                        exposure_token: string;
+                        exposure_token_expires_at: string;
                     };
                 };
             };
@@ -5192,6 +5198,7 @@ export interface operations {
                     /** @constant */
                     exposure?: true;
                     outcome?: number | boolean;
+                    exposure_token?: string;
                 };
             };
         };
@@ -5529,6 +5536,7 @@ export interface operations {
                     tags?: string[];
                     ab_test_id?: string;
                     unit_id?: string;
+                    exposure_token?: string;
                     metadata?: {
                         [key: string]: unknown;
                     };
@@ -5728,6 +5736,7 @@ export interface operations {
                             dropped_row_count: number;
                             parent_version_id?: string;
                             description?: string;
+                            created_by?: string;
                             created_at: string;
                             version?: number;
                         };

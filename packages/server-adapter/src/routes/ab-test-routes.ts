@@ -2,10 +2,12 @@ import {
   ABTestSchema,
   ABTestStatusSchema,
   ABTestUnitSchema,
+  type Principal,
   SuccessMetricSchema,
   TunekitError,
 } from '@tunekit/core';
 import { z } from 'zod';
+import type { ServerContext } from '../server/server-context.js';
 import { IdParamsSchema, JsonObjectSchema, PageQuerySchema, pageOf } from './common-schemas.js';
 import { defineRoute } from './route-definition.js';
 
@@ -37,6 +39,34 @@ async function requireTest(kit: import('@tunekit/core').Tunekit, id: string) {
   const test = await kit.abTests.get(id);
   if (!test) throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No A/B test "${id}"` });
   return test;
+}
+
+/**
+ * Checks that the server assigned `unitId` of test `testId` to this caller (`exposure_token` from
+ * `assign`), unless the caller holds `abtests:record` (a trusted backend). Without a token: 400
+ * `VALIDATION_FAILED`; a forged, expired or mismatched one: 403 `ABTEST_EXPOSURE_INVALID`. So outcomes
+ * cannot be recorded for invented unit ids.
+ */
+export function assertAssignedUnit(
+  server: ServerContext,
+  principal: Principal | undefined,
+  testId: string,
+  unitId: string,
+  token: string | undefined,
+): void {
+  if (server.kit.policy.can(principal, 'abtests:record')) return;
+  if (token === undefined) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message:
+        'Invalid request body: exposure_token: required (the token POST /ab-tests/{id}/assign returned for this unit)',
+      details: {
+        issues: [{ path: 'exposure_token', message: 'required without the abtests:record permission' }],
+      },
+    });
+  }
+  server.exposureTokens.verify(token, { testId, unitId, principal: principal?.id ?? 'anonymous' });
 }
 
 /** A/B test routes: create, list, get, assign, record, results, stop. */
@@ -93,8 +123,24 @@ export const abTestRoutes = [
       modelId: z.string(),
       inExperiment: z.boolean(),
       bucket: z.number(),
+      /**
+       * Signed proof that the server assigned this unit, for this caller: `POST /ab-tests/{id}/record`
+       * and `POST /feedback` with `ab_test_id` require it (unless the caller holds `abtests:record`).
+       */
+      exposureToken: z.string(),
+      /** When the token stops being accepted (`limits.exposureTokenTtlMs` after assignment). */
+      exposureTokenExpiresAt: z.string(),
     }),
-    handler: async ({ kit, params, body }) => kit.abTests.assign(params.id, body.unit_id),
+    handler: async ({ kit, server, principal, params, body }) => {
+      const assignment = await kit.abTests.assign(params.id, body.unit_id);
+      const { token, expiresAt } = server.exposureTokens.issue({
+        testId: assignment.testId,
+        unitId: body.unit_id,
+        variant: assignment.variant,
+        principal: principal?.id ?? 'anonymous',
+      });
+      return { ...assignment, exposureToken: token, exposureTokenExpiresAt: expiresAt };
+    },
   }),
   defineRoute({
     method: 'POST',
@@ -107,18 +153,22 @@ export const abTestRoutes = [
     body: UnitSchema.extend({
       exposure: z.literal(true).optional(),
       outcome: z.union([z.number(), z.boolean()]).optional(),
+      /** The `exposure_token` that `assign` returned for this unit (required without `abtests:record`). */
+      exposure_token: z.string().min(1).max(4096).optional(),
     }).refine(
       (body) => (body.exposure === true) !== (body.outcome !== undefined),
       'give either exposure: true or an outcome',
     ),
     response: ABTestUnitSchema,
-    handler: async ({ kit, params, body, operation }) =>
-      kit.abTests.record(
+    handler: async ({ kit, server, principal, params, body, operation }) => {
+      assertAssignedUnit(server, principal, params.id, body.unit_id, body.exposure_token);
+      return kit.abTests.record(
         params.id,
         body.unit_id,
         body.outcome !== undefined ? { outcome: body.outcome } : { exposure: true },
         operation,
-      ),
+      );
+    },
   }),
   defineRoute({
     method: 'GET',

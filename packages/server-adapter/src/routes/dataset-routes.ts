@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import { uploadedFile } from '../server/upload-stream.js';
 import { JsonObjectSchema, PageQuerySchema, pageOf } from './common-schemas.js';
+import { assertMayAddDatasetVersion } from './dataset-ownership.js';
 import { defineRoute, type RouteContext } from './route-definition.js';
 
 const uploadBody = {
@@ -49,7 +50,8 @@ export const uploadDatasetRoute = defineRoute({
   method: 'POST',
   path: '/datasets',
   operationId: 'uploadDataset',
-  summary: 'Upload a file as a new dataset version (multipart or raw body)',
+  summary:
+    'Upload a file as a new dataset version (multipart or raw body; yours or a new name, unless admin)',
   tag: 'datasets',
   access: 'datasets:create',
   query: UploadDatasetQuerySchema,
@@ -58,6 +60,8 @@ export const uploadDatasetRoute = defineRoute({
   status: 201,
   handler: async (context) => {
     const { kit, query, operation, serviceAudited } = context;
+    // Only the dataset's owner (or an admin) adds versions: checked before the upload is read.
+    await assertMayAddDatasetVersion(kit, context.principal, query.name);
     const file = await requireFile(context);
     // dataset.register is audited on success and on every failure (the query schema covers its input
     // checks), including an upload past the size limit.

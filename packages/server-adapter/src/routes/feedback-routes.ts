@@ -1,6 +1,8 @@
 import { DatasetVersionSchema, FeedbackSchema } from '@tunekit/core';
 import { z } from 'zod';
+import { assertAssignedUnit } from './ab-test-routes.js';
 import { JsonObjectSchema, PageQuerySchema, pageOf } from './common-schemas.js';
+import { assertMayAddDatasetVersion } from './dataset-ownership.js';
 import { defineRoute } from './route-definition.js';
 
 /** `POST /feedback` body; `userId` is the caller unless an admin records for someone else. */
@@ -18,6 +20,11 @@ export const RecordFeedbackRequestSchema = z
     tags: z.array(z.string().min(1).max(100)).max(50).optional(),
     abTestId: z.string().min(1).max(200).optional(),
     unitId: z.string().min(1).max(200).optional(),
+    /**
+     * With `abTestId`: the `exposure_token` that `POST /ab-tests/{id}/assign` returned for the unit
+     * (`unitId`, default the user id); required unless the caller holds `abtests:record`.
+     */
+    exposureToken: z.string().min(1).max(4096).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -44,10 +51,15 @@ export const feedbackRoutes = [
     body: RecordFeedbackRequestSchema,
     response: FeedbackSchema,
     status: 201,
-    handler: async ({ kit, principal, body, operation, serviceAudited }) => {
+    handler: async ({ kit, server, principal, body, operation, serviceAudited }) => {
       const admin = kit.policy.can(principal, 'feedback:read');
       const userId = admin && body.userId ? body.userId : (principal?.id ?? 'anonymous');
-      return serviceAudited(kit.feedback.record({ ...body, userId }, operation));
+      const { exposureToken, ...feedback } = body;
+      // Feedback on an A/B test counts as the unit's outcome: only for units the server assigned.
+      if (feedback.abTestId !== undefined) {
+        assertAssignedUnit(server, principal, feedback.abTestId, feedback.unitId ?? userId, exposureToken);
+      }
+      return serviceAudited(kit.feedback.record({ ...feedback, userId }, operation));
     },
   }),
   defineRoute({
@@ -96,7 +108,10 @@ export const feedbackRoutes = [
       .strict(),
     response: z.object({ version: DatasetVersionSchema, rows: z.number().int(), skipped: z.number().int() }),
     // feedback.export (and the dataset.register of the exported version) are audited on success.
-    handler: async ({ kit, body, operation, serviceAudited }) =>
-      serviceAudited(kit.feedback.export(body, operation)),
+    handler: async ({ kit, principal, body, operation, serviceAudited }) => {
+      // The exported version joins a dataset: the caller must own it (or be an admin) when it exists.
+      await assertMayAddDatasetVersion(kit, principal, body.name ?? `feedback-${body.as}`);
+      return serviceAudited(kit.feedback.export(body, operation));
+    },
   }),
 ];

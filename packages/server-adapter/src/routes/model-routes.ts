@@ -9,6 +9,7 @@ import {
 import type { ModelRegistry } from '@tunekit/registry';
 import { z } from 'zod';
 import type { ServerContext } from '../server/server-context.js';
+import { assertOwnsArtifact } from './artifact-ownership.js';
 import { PageQuerySchema, pageOf } from './common-schemas.js';
 import { defineRoute } from './route-definition.js';
 
@@ -99,7 +100,8 @@ export const modelRoutes = [
     method: 'POST',
     path: '/models',
     operationId: 'registerModel',
-    summary: 'Register a model version from an artifact in the store',
+    summary:
+      'Register a model version from an artifact in the store (yours: inside an output of your job, unless admin)',
     tag: 'models',
     access: 'models:register',
     body: z
@@ -141,6 +143,9 @@ export const modelRoutes = [
           details: { name: body.name },
         });
       }
+      // The artifact must be the caller's (inside an output of their job) unless they are an admin:
+      // registering writes README.md and model-card.json into the artifact's folder.
+      await assertOwnsArtifact(kit, principal, body.artifactUri, body.trainingJobId);
       // model.register is audited on success; its own input check runs before its audit wrapper.
       return serviceAudited(registry.register(body, operation));
     },

@@ -7,6 +7,7 @@ import type { LoadedModel } from '../inference/model-cache.js';
 import type { ServerContext } from '../server/server-context.js';
 import { REGISTRY_SERVICE_ID } from './model-routes.js';
 import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
+import { withGenerationSlot } from './with-generation-slot.js';
 
 /**
  * OpenAI-compatible routes (`/v1/chat/completions`, `/v1/completions`, `/v1/models`), so that the
@@ -206,57 +207,70 @@ export const chatCompletionsRoute = defineRoute({
   mutating: false,
   body: ChatCompletionRequestSchema,
   response: ChatCompletionSchema,
-  handler: async ({ kit, server, principal, body, signal }) => {
-    const model = await loadModel({ kit, server, principal }, body.model);
-    const prompt = model.chatPrompt(
-      body.messages.map((message) => ({
-        // A developer message is OpenAI's newer name of a system message.
-        role: message.role === 'developer' ? 'system' : message.role,
-        content: textOf(message.content),
-      })),
-    );
-    const options = generationOptions(body, body.max_completion_tokens);
-    const id = `chatcmpl-${randomUUID()}`;
-    const created = now();
-    if (body.stream) {
-      const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
+  // Each completion holds a slot of limits.generations, like POST /generate.
+  handler: async ({ kit, server, principal, body, signal }) =>
+    withGenerationSlot(server, principal, async () => {
+      const model = await loadModel({ kit, server, principal }, body.model);
+      const prompt = model.chatPrompt(
+        body.messages.map((message) => ({
+          // A developer message is OpenAI's newer name of a system message.
+          role: message.role === 'developer' ? 'system' : message.role,
+          content: textOf(message.content),
+        })),
+      );
+      const options = generationOptions(body, body.max_completion_tokens);
+      const id = `chatcmpl-${randomUUID()}`;
+      const created = now();
+      if (body.stream) {
+        const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
+          id,
+          object: 'chat.completion.chunk',
+          created,
+          model: body.model,
+          system_fingerprint: null,
+          choices: [
+            {
+              index: 0,
+              delta:
+                text === undefined
+                  ? {}
+                  : text === ''
+                    ? { role: 'assistant', content: '' }
+                    : { content: text },
+              finish_reason: finishReason,
+              logprobs: null,
+            },
+          ],
+        });
+        return eventStreamReply(
+          completionChunks(
+            model,
+            prompt,
+            options,
+            chunk,
+            body.stream_options?.include_usage === true,
+            signal,
+          ),
+        );
+      }
+      const result = await model.generate(prompt, options);
+      return {
         id,
-        object: 'chat.completion.chunk',
+        object: 'chat.completion' as const,
         created,
         model: body.model,
         system_fingerprint: null,
         choices: [
           {
             index: 0,
-            delta:
-              text === undefined ? {} : text === '' ? { role: 'assistant', content: '' } : { content: text },
-            finish_reason: finishReason,
+            message: { role: 'assistant' as const, content: result.text, refusal: null },
+            finish_reason: result.finishReason,
             logprobs: null,
           },
         ],
-      });
-      return eventStreamReply(
-        completionChunks(model, prompt, options, chunk, body.stream_options?.include_usage === true, signal),
-      );
-    }
-    const result = await model.generate(prompt, options);
-    return {
-      id,
-      object: 'chat.completion' as const,
-      created,
-      model: body.model,
-      system_fingerprint: null,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant' as const, content: result.text, refusal: null },
-          finish_reason: result.finishReason,
-          logprobs: null,
-        },
-      ],
-      usage: usageOf(model, prompt, result.tokensGenerated),
-    };
-  },
+        usage: usageOf(model, prompt, result.tokensGenerated),
+      };
+    }),
 });
 
 /** `POST /v1/completions`: OpenAI's legacy text completion over a served model. */
@@ -270,37 +284,46 @@ export const completionsRoute = defineRoute({
   mutating: false,
   body: CompletionRequestSchema,
   response: CompletionSchema,
-  handler: async ({ kit, server, principal, body, signal }) => {
-    const model = await loadModel({ kit, server, principal }, body.model);
-    const prompt = Array.isArray(body.prompt) ? (body.prompt[0] as string) : body.prompt;
-    // The legacy endpoint's default max_tokens is 16.
-    const options = generationOptions(body, body.max_tokens ?? 16);
-    const id = `cmpl-${randomUUID()}`;
-    const created = now();
-    if (body.stream) {
-      const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
+  // Each completion holds a slot of limits.generations, like POST /generate.
+  handler: async ({ kit, server, principal, body, signal }) =>
+    withGenerationSlot(server, principal, async () => {
+      const model = await loadModel({ kit, server, principal }, body.model);
+      const prompt = Array.isArray(body.prompt) ? (body.prompt[0] as string) : body.prompt;
+      // The legacy endpoint's default max_tokens is 16.
+      const options = generationOptions(body, body.max_tokens ?? 16);
+      const id = `cmpl-${randomUUID()}`;
+      const created = now();
+      if (body.stream) {
+        const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
+          id,
+          object: 'text_completion',
+          created,
+          model: body.model,
+          system_fingerprint: null,
+          choices: [{ index: 0, text: text ?? '', finish_reason: finishReason, logprobs: null }],
+        });
+        return eventStreamReply(
+          completionChunks(
+            model,
+            prompt,
+            options,
+            chunk,
+            body.stream_options?.include_usage === true,
+            signal,
+          ),
+        );
+      }
+      const result = await model.generate(prompt, options);
+      return {
         id,
-        object: 'text_completion',
+        object: 'text_completion' as const,
         created,
         model: body.model,
         system_fingerprint: null,
-        choices: [{ index: 0, text: text ?? '', finish_reason: finishReason, logprobs: null }],
-      });
-      return eventStreamReply(
-        completionChunks(model, prompt, options, chunk, body.stream_options?.include_usage === true, signal),
-      );
-    }
-    const result = await model.generate(prompt, options);
-    return {
-      id,
-      object: 'text_completion' as const,
-      created,
-      model: body.model,
-      system_fingerprint: null,
-      choices: [{ index: 0, text: result.text, finish_reason: result.finishReason, logprobs: null }],
-      usage: usageOf(model, prompt, result.tokensGenerated),
-    };
-  },
+        choices: [{ index: 0, text: result.text, finish_reason: result.finishReason, logprobs: null }],
+        usage: usageOf(model, prompt, result.tokensGenerated),
+      };
+    }),
 });
 
 /** The registry's production versions, as `{ name, created }` (empty without the registry plugin). */

@@ -1,5 +1,6 @@
 import { JobStatusSchema, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
+import { assertMayAddDatasetVersion } from './dataset-ownership.js';
 import { FeedbackFilterQuerySchema } from './feedback-routes.js';
 import { defineRoute } from './route-definition.js';
 import { getTrainingRoute, submitTrainingJob, TrainRequestSchema } from './training-routes.js';
@@ -49,6 +50,7 @@ export const rlhfRoutes = [
       if (!datasetVersionId) {
         // Exporting reads every user's feedback: the caller needs that right too.
         kit.policy.assertCan(principal, 'feedback:read');
+        await assertMayAddDatasetVersion(kit, principal, `rlhf-${training.output_name}`);
         const exported = await kit.feedback.export(
           { as: 'preference', filter, name: `rlhf-${training.output_name}` },
           operation,

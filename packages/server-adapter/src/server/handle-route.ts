@@ -9,6 +9,7 @@ import {
   type ServiceAuditOptions,
 } from '../routes/route-definition.js';
 import { fromWire, toSnakeCase, toWire, wirePath } from '../wire/wire-case.js';
+import { suppressedAuditEntry } from './anonymous-audit-limiter.js';
 import { releasingWhenDone } from './concurrency-limiter.js';
 import { PROBLEM_CONTENT_TYPE, toProblem, toTunekitError } from './problem-details.js';
 import type { ServerContext } from './server-context.js';
@@ -115,20 +116,11 @@ export async function recordRequestAudit(
   const { kit } = server;
   let event = entry;
   if (operation.actor === 'anonymous' && entry.outcome !== 'success') {
-    const decision = server.anonymousAudit.admit(operation.ip ?? 'unknown');
+    const latest = { action: entry.action, ...(entry.details ?? {}) };
+    const decision = server.anonymousAudit.admit(operation.ip ?? 'unknown', latest);
     if (decision.kind === 'suppress') return;
     if (decision.kind === 'summary') {
-      event = {
-        action: 'http.suppressed',
-        resourceType: 'http',
-        outcome: entry.outcome,
-        details: {
-          suppressed: decision.suppressed,
-          since: decision.since,
-          reason: 'anonymous failures past limits.anonymousAuditPerMinute from this address',
-          latest: { action: entry.action, ...(entry.details ?? {}) },
-        },
-      };
+      event = suppressedAuditEntry({ ...decision, latest }, entry.outcome);
     }
   }
   await kit.audit

@@ -1,10 +1,17 @@
-import type { Predictor, Tunekit } from '@tunekit/core';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
 import { type Authenticator, createAuthenticator } from '../auth/authenticator.js';
 import { createLoginRateLimiter, type LoginRateLimiter } from '../auth/login-rate-limiter.js';
 import { createUserStore, type UserStore } from '../auth/user-store.js';
 import { createModelCache, type ModelCache } from '../inference/model-cache.js';
-import { type AnonymousAuditLimiter, createAnonymousAuditLimiter } from './anonymous-audit-limiter.js';
+import {
+  ANONYMOUS_AUDIT_WINDOW_MS,
+  type AnonymousAuditLimiter,
+  createAnonymousAuditLimiter,
+  suppressedAuditEntry,
+} from './anonymous-audit-limiter.js';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter.js';
+import { createExposureTokens, type ExposureTokens } from './exposure-tokens.js';
 import { type ServerLimits, ServerLimitsSchema } from './server-limits.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, type TunekitServerOptions } from './server-options.js';
 import { createTrainingHistory, type TrainingHistory } from './training-history.js';
@@ -30,6 +37,8 @@ export interface ServerContext {
   readonly generationLimiter: ConcurrencyLimiter;
   /** How many audit events anonymous failures may write per address. */
   readonly anonymousAudit: AnonymousAuditLimiter;
+  /** Signs and checks A/B exposure tokens (`assign` issues them, `record` and `/feedback` require them). */
+  readonly exposureTokens: ExposureTokens;
   readonly predictors: ReadonlyMap<string, Predictor>;
   readonly bodyLimit: number;
   readonly uploadLimit: number;
@@ -40,8 +49,31 @@ export interface ServerContext {
   draining: boolean;
   /** Open event streams; aborted on shutdown so that in-flight SSE responses end. */
   readonly streams: Set<AbortController>;
-  /** Releases loaded models. */
+  /**
+   * Writes the `http.suppressed` summaries of anonymous-failure windows that have ended (every
+   * window with `all`): runs every minute and at `close`, so a flood that stops is still counted.
+   */
+  flushAnonymousAudit(all?: boolean): Promise<void>;
+  /** Writes the pending anonymous-audit summaries and releases loaded models. */
   close(): Promise<void>;
+}
+
+/**
+ * A 32-byte key for `purpose`, derived (HKDF-SHA256) from `signingSecret`, else `auth.jwtSecret`,
+ * so that one secret never signs two kinds of token; random per process when neither is set.
+ */
+export function derivedServerKey(options: TunekitServerOptions, purpose: string): Uint8Array {
+  if (options.signingSecret !== undefined && options.signingSecret.length < 32) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'Invalid server options: signingSecret: needs at least 32 characters',
+      details: { issues: [{ path: 'signingSecret', message: 'needs at least 32 characters' }] },
+    });
+  }
+  const secret = options.signingSecret ?? options.auth?.jwtSecret;
+  if (secret === undefined) return randomBytes(32);
+  return new Uint8Array(hkdfSync('sha256', secret, 'tunekit', purpose, 32));
 }
 
 /** Creates the shared state of one mounted adapter. */
@@ -56,6 +88,18 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     }
   })();
   ready.catch(() => undefined);
+  const anonymousAudit = createAnonymousAuditLimiter(limits.anonymousAuditPerMinute);
+  const flushAnonymousAudit = async (all = false) => {
+    for (const summary of anonymousAudit.flush(all)) {
+      await kit.audit
+        .record(suppressedAuditEntry(summary, 'failure'), { actor: 'anonymous', ip: summary.address })
+        .catch((error: unknown) => kit.logger.error({ err: error }, 'audit record failed'));
+    }
+  };
+  // The last window of a flood that stops is written by this timer (it keeps no process alive).
+  const flushTimer = setInterval(() => void flushAnonymousAudit(false), ANONYMOUS_AUDIT_WINDOW_MS);
+  flushTimer.unref();
+  let closing: Promise<void> | undefined;
   return {
     kit,
     options,
@@ -74,7 +118,12 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     limits,
     streamLimiter: createConcurrencyLimiter({ what: 'event streams', ...limits.streams }),
     generationLimiter: createConcurrencyLimiter({ what: 'generations', ...limits.generations }),
-    anonymousAudit: createAnonymousAuditLimiter(limits.anonymousAuditPerMinute),
+    anonymousAudit,
+    flushAnonymousAudit,
+    exposureTokens: createExposureTokens(
+      derivedServerKey(options, 'ab-test exposure tokens'),
+      limits.exposureTokenTtlMs,
+    ),
     predictors: new Map((options.predictors ?? []).map((predictor) => [predictor.id, predictor])),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
@@ -82,9 +131,14 @@ export function createServerContext(kit: Tunekit, options: TunekitServerOptions 
     ready,
     draining: false,
     streams: new Set(),
-    close: () => {
-      history.close();
-      return models.close();
+    close() {
+      closing ??= (async () => {
+        clearInterval(flushTimer);
+        history.close();
+        await flushAnonymousAudit(true);
+        await models.close();
+      })();
+      return closing;
     },
   };
 }

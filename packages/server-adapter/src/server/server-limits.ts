@@ -39,8 +39,14 @@ export const ServerLimitsSchema = z
       .default(6 * 60 * 60 * 1000),
     /** Open Server-Sent Event streams (job events, streamed generations). */
     streams: concurrency(8, 256),
-    /** Generations (`/generate`, `/predict`) running at once. */
+    /** Generations (`/generate`, `/v1/chat/completions`, `/v1/completions`) running at once. */
     generations: concurrency(2, 16),
+    /** How long an A/B exposure token from `POST /ab-tests/{id}/assign` is accepted (default 30 days). */
+    exposureTokenTtlMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(30 * 24 * 60 * 60 * 1000),
     /** Training bounds checked on `POST /train` and `POST /rlhf`. */
     training: z
       .object({

@@ -26,6 +26,12 @@ export interface TunekitServerOptions {
    * `limits.login.perAddress` and `windowMs` when set.
    */
   loginRateLimit?: LoginRateLimitOptions;
+  /**
+   * Secret of the server's own signatures (A/B exposure tokens), at least 32 characters. Default:
+   * derived from `auth.jwtSecret`; without either, a random key per process (tokens then stop
+   * verifying after a restart). `tunekit serve` reads `TUNEKIT_SIGNING_SECRET`.
+   */
+  signingSecret?: string;
   /** Quotas, timeouts and bounds on what callers control (see `ServerLimitsSchema`; safe defaults). */
   limits?: ServerLimitsInput;
   /** Service id of the model registry plugin (default `registry`). */

@@ -8,7 +8,7 @@ import { isLoraTarget, PEFT_PREFIX } from '../lora/lora-weights.js';
 import type { LoadedModel } from '../models/load-model.js';
 import type { LoadReport } from '../models/load-report.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
-import { readSafetensors, writeSafetensors } from '../safetensors/safetensors-file.js';
+import { readSafetensors, type SafetensorsDtype, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { loraConfigToPeftConfig, peftConfigToLoraConfig } from './peft-lora-config.js';
 
@@ -64,6 +64,8 @@ export interface SavePeftAdapterOptions {
   taskType?: 'CAUSAL_LM' | 'SEQ_CLS';
   /** Modules trained in full and saved with the adapter (PEFT `modules_to_save`, e.g. `['classifier']`). */
   modulesToSave?: string[];
+  /** Storage type of the adapter tensors: F32 (default, as PEFT saves adapters), F16 or BF16. */
+  dtype?: SafetensorsDtype;
 }
 
 /**
@@ -147,7 +149,10 @@ export async function savePeftAdapter(
   }
   const weights = validatePeftWeights(adapters.weights, adapters.config, options.modulesToSave);
   await mkdir(directory, { recursive: true });
-  await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, { metadata: { format: 'pt' } });
+  await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, {
+    dtype: options.dtype ?? 'F32',
+    metadata: { format: 'pt' },
+  });
   await writeFile(
     join(directory, PEFT_CONFIG_FILE),
     `${JSON.stringify(peftAdapterConfig(adapters.config, options), null, 2)}\n`,

@@ -1,35 +1,61 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseOrThrow } from '@tunekit/core';
 import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
 import { mergeLora } from '../lora/lora-weights.js';
-import { type CheckpointLayout, toCheckpointLayout } from '../models/checkpoint-layout.js';
-import { writeSafetensors } from '../safetensors/safetensors-file.js';
+import {
+  type CheckpointDtype,
+  type CheckpointLayout,
+  checkpointDtypes,
+  toCheckpointLayout,
+} from '../models/checkpoint-layout.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import {
+  type WrittenSafetensorsShards,
+  writeSafetensorsShards,
+} from '../safetensors/write-safetensors-shards.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { Trainer } from '../train/create-trainer.js';
 import { savePeftAdapter } from './peft-adapter.js';
+import { type SaveModelOptions, SaveModelOptionsSchema } from './save-model-options.js';
+
+/** `config.json`'s name of each storage type (`torch_dtype`). */
+const TORCH_DTYPE: Record<CheckpointDtype, string> = {
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+};
 
 /**
- * Writes a Hugging Face model folder: `config.json`, `model.safetensors` (float32),
- * `generation_config.json` and the tokenizer files. With the `layout` the model was loaded with, the
- * tensors are written under the names and in the order of that checkpoint (GPT-2's `h.0.…` without
- * `transformer.`, buffers and tied copies included), one file (shards are not written back).
+ * Writes a Hugging Face model folder: `config.json`, the weights, `generation_config.json` and the
+ * tokenizer files. With the `layout` the model was loaded with, the tensors are written under the
+ * names and in the order of that checkpoint (GPT-2's `h.0.…` without `transformer.`, buffers and tied
+ * copies included) and, by default, each in the dtype it was read in (a BF16 checkpoint stays BF16).
+ * The weights go to `model.safetensors`, or, past `maxShardSize` (default 5GB), to
+ * `model-0000i-of-0000N.safetensors` shards with `model.safetensors.index.json`, split as
+ * transformers' `save_pretrained` splits them. Returns what was written.
  */
 export async function saveModelFolder(
   directory: string,
   model: { config: unknown; weights: TensorMap; layout?: CheckpointLayout },
   tokenizer?: Tokenizer,
-): Promise<void> {
+  options: SaveModelOptions = {},
+): Promise<WrittenSafetensorsShards> {
+  const { dtype, maxShardSize } = parseOrThrow(SaveModelOptionsSchema, options, 'save options');
   await mkdir(directory, { recursive: true });
-  await writeSafetensors(
-    join(directory, 'model.safetensors'),
-    toCheckpointLayout(model.weights, model.layout),
-    {
-      metadata: { format: 'pt' },
-    },
-  );
-  await writeFile(join(directory, 'config.json'), `${JSON.stringify(model.config, null, 2)}\n`);
-  const config = model.config as Record<string, unknown>;
+  const tensors = toCheckpointLayout(model.weights, model.layout);
+  const written = await writeSafetensorsShards(directory, tensors, {
+    ...(dtype === 'auto' ? { dtypes: checkpointDtypes(tensors.keys(), model.layout) } : { dtype }),
+    maxShardSize,
+  });
+  const config = { ...(model.config as Record<string, unknown>) };
+  if (dtype !== 'auto') {
+    // transformers ≥ 4.56 names the field `dtype`; earlier versions `torch_dtype`.
+    config[
+      Object.hasOwn(config, 'dtype') && !Object.hasOwn(config, 'torch_dtype') ? 'dtype' : 'torch_dtype'
+    ] = TORCH_DTYPE[dtype];
+  }
+  await writeFile(join(directory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   await writeFile(
     join(directory, 'generation_config.json'),
     `${JSON.stringify(
@@ -42,6 +68,7 @@ export async function saveModelFolder(
     )}\n`,
   );
   await tokenizer?.save(directory);
+  return written;
 }
 
 /**
@@ -49,7 +76,11 @@ export async function saveModelFolder(
  * `adapter_model.safetensors`) when it trains LoRA adapters, else the full model folder.
  * Returns the directory.
  */
-export async function saveTrained(trainer: Trainer, directory: string): Promise<string> {
+export async function saveTrained(
+  trainer: Trainer,
+  directory: string,
+  options: SaveModelOptions = {},
+): Promise<string> {
   const adapters = trainer.adapters;
   if (adapters) {
     await savePeftAdapter(directory, adapters, {
@@ -58,9 +89,11 @@ export async function saveTrained(trainer: Trainer, directory: string): Promise<
       ...(trainer.model.architecture.task === 'sequence-classification'
         ? { taskType: 'SEQ_CLS' as const, modulesToSave: ['classifier'] }
         : {}),
+      // PEFT keeps adapters in float32 whatever the base's dtype; only an explicit dtype changes that.
+      dtype: options.dtype === undefined || options.dtype === 'auto' ? 'F32' : options.dtype,
     });
   } else {
-    await saveModelFolder(directory, trainer.model, trainer.tokenizer);
+    await saveModelFolder(directory, trainer.model, trainer.tokenizer, options);
   }
   return directory;
 }
@@ -68,9 +101,14 @@ export async function saveTrained(trainer: Trainer, directory: string): Promise<
 /**
  * Merge-and-save: folds the trainer's LoRA adapters into the base weights (PEFT's
  * `merge_and_unload`: `W += scaling·(B·A)ᵀ` for GPT-2's Conv1D layout) and writes a plain Hugging
- * Face model folder that loads without PEFT. Without adapters it saves the (fully trained) model.
+ * Face model folder that loads without PEFT, in the checkpoint's dtypes and sharded past
+ * `maxShardSize` (see {@link saveModelFolder}). Without adapters it saves the (fully trained) model.
  */
-export async function mergeAndSave(trainer: Trainer, directory: string): Promise<string> {
+export async function mergeAndSave(
+  trainer: Trainer,
+  directory: string,
+  options: SaveModelOptions = {},
+): Promise<string> {
   const adapters = trainer.adapters;
   let weights = trainer.model.weights;
   if (adapters?.weights) {
@@ -84,6 +122,7 @@ export async function mergeAndSave(trainer: Trainer, directory: string): Promise
     directory,
     { config: trainer.model.config, weights, layout: trainer.model.layout },
     trainer.tokenizer,
+    options,
   );
   return directory;
 }

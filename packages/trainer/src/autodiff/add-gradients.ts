@@ -26,6 +26,14 @@ export interface AddGradientsOptions {
   wrt: readonly Value[];
   /** Rule table (default {@link GRADIENT_RULES}); extend it to support more operators. */
   rules?: GradientRuleTable;
+  /**
+   * Gradient checkpointing (default false): the backward pass of each recompute segment
+   * ({@link Graph.recomputeSegment}, e.g. a transformer layer) reads a copy of the segment's forward
+   * values recomputed from its inputs, built only once the gradient reaches the segment, instead of
+   * the forward pass's values, which onnxruntime can then free as soon as the forward pass is done
+   * with them. The gradients are the same; the price is one more forward pass through the segments.
+   */
+  recompute?: boolean;
 }
 
 /**
@@ -69,14 +77,19 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     return total;
   };
   for (const seed of seeds) contribute(seed.value.name, seed.gradient);
+  const recomputed = options.recompute ? createRecomputation(graph, forwardNodes) : undefined;
   for (const node of relevantNodes) {
     const outputGradients = node.outputs.map((output) => gradientOf(output));
     if (outputGradients.every((gradient) => gradient === undefined)) continue;
+    // The forward values this node's gradient reads: recomputed copies inside a checkpointed segment.
+    const forwardValue =
+      recomputed?.forNode(node, outputGradients.find((gradient) => gradient !== undefined) as Value) ??
+      ((name: string) => graph.value(name));
     const custom =
       node.outputs.length === 1 ? graph.customGradients.get(node.outputs[0] as string) : undefined;
     if (custom) {
       const inputGradients = graph.scope(`grad/${node.name}`, () =>
-        custom.gradient(outputGradients[0] as Value),
+        custom.gradient(outputGradients[0] as Value, (value) => forwardValue(value.name)),
       );
       custom.inputs.forEach((input, index) => {
         const gradient = inputGradients[index];
@@ -96,8 +109,8 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     const context: GradientContext = {
       graph,
       node,
-      inputs: node.inputs.map((input) => (input === '' ? undefined : graph.value(input))),
-      outputs: node.outputs.map((output) => graph.value(output)),
+      inputs: node.inputs.map((input) => (input === '' ? undefined : forwardValue(input))),
+      outputs: node.outputs.map((output) => forwardValue(output)),
       outputGradients,
       needsGradient: (index) => {
         const input = node.inputs[index];
@@ -117,6 +130,83 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     result.set(value.name, gradientOf(value.name) ?? graph.zerosLike(value));
   }
   return result;
+}
+
+/**
+ * Gradient checkpointing: for each recompute segment, on the first backward node that reaches it, a
+ * copy of the segment's forward nodes. Its inputs produced outside the segment (float values computed
+ * by other nodes: the layer's input hidden states, rotary tables, the attention mask bias) enter
+ * through `x + 0·g[0]`, where `g` is the gradient arriving at the segment: an ordering dependency
+ * (onnxruntime cannot run the copy before the backward pass gets there, nor merge it with the
+ * original as a common sub-expression) that costs one element-wise pass over those inputs. Nodes of
+ * the segment that depend on none of them (weight-only work) are not copied.
+ */
+function createRecomputation(graph: Graph, forwardNodes: readonly GraphNode[]) {
+  const segments = new Map<string, GraphNode[]>();
+  for (const node of forwardNodes) {
+    const segment = graph.nodeSegments.get(node.name);
+    if (segment === undefined) continue;
+    const list = segments.get(segment) ?? [];
+    list.push(node);
+    segments.set(segment, list);
+  }
+  const copies = new Map<string, Map<string, Value>>();
+
+  const recompute = (segment: string, nodes: readonly GraphNode[], arriving: Value): Map<string, Value> =>
+    graph.scope(`recompute/${segment}`, () => {
+      const produced = new Set(nodes.flatMap((node) => node.outputs));
+      const flat = graph.reshape(arriving, [-1]);
+      // g[0]·0: a one-element tensor that exists only once the gradient does.
+      const gate = graph.mul(
+        graph.node('Slice', [flat, graph.int64s([0]), graph.int64s([1])], {}, [
+          { dtype: arriving.dtype, shape: [1] },
+        ])[0] as Value,
+        graph.scalar(0, arriving.dtype),
+      );
+      const copy = new Map<string, Value>();
+      const entry = (name: string): Value | undefined => {
+        if (name === '' || produced.has(name)) return copy.get(name);
+        const value = graph.value(name);
+        if (!graph.producers.has(name) || !isFloatingType(value.dtype)) return undefined;
+        let gated = copy.get(name);
+        if (gated === undefined) {
+          const typedGate = value.dtype === arriving.dtype ? gate : graph.cast(gate, value.dtype);
+          gated = graph.add(value, typedGate);
+          copy.set(name, gated);
+        }
+        return gated;
+      };
+      for (const node of nodes) {
+        const inputs = node.inputs.map((name) => entry(name));
+        if (inputs.every((input) => input === undefined)) continue;
+        const outputs = graph.node(
+          node.opType,
+          node.inputs.map((name, index) => (name === '' ? '' : (inputs[index] ?? graph.value(name)))),
+          node.attributes,
+          node.outputs.map((name) => graph.value(name)),
+          { domain: node.domain },
+        );
+        node.outputs.forEach((name, index) => {
+          copy.set(name, outputs[index] as Value);
+        });
+      }
+      return copy;
+    });
+
+  return {
+    /** How `node`'s gradient reads forward values (undefined: outside every segment, the originals). */
+    forNode(node: GraphNode, arriving: Value): ((name: string) => Value) | undefined {
+      const segment = graph.nodeSegments.get(node.name);
+      if (segment === undefined) return undefined;
+      let copy = copies.get(segment);
+      if (copy === undefined) {
+        copy = recompute(segment, segments.get(segment) ?? [], arriving);
+        copies.set(segment, copy);
+      }
+      const values = copy;
+      return (name) => values.get(name) ?? graph.value(name);
+    },
+  };
 }
 
 function resolveSeeds(graph: Graph, options: AddGradientsOptions): Array<{ value: Value; gradient: Value }> {

@@ -25,9 +25,10 @@ export function buildActivation(graph: Graph, x: Value, name: ActivationName): V
     case 'silu': {
       const sigmoid = graph.sigmoid(x);
       const y = graph.mul(x, sigmoid);
-      graph.customGradient(y, [x], (dy) => [
-        graph.mul(dy, graph.add(sigmoid, graph.mul(y, graph.sub(scalar(1), sigmoid)))),
-      ]);
+      graph.customGradient(y, [x], (dy, forward) => {
+        const [s, out] = [forward(sigmoid), forward(y)];
+        return [graph.mul(dy, graph.add(s, graph.mul(out, graph.sub(scalar(1), s))))];
+      });
       return y;
     }
     case 'gelu_new': {
@@ -36,10 +37,11 @@ export function buildActivation(graph: Graph, x: Value, name: ActivationName): V
       const square = graph.mul(x, x);
       const sigmoid = graph.sigmoid(graph.mul(x, graph.add(graph.mul(square, scalar(cubic)), scalar(k))));
       const y = graph.mul(x, sigmoid);
-      graph.customGradient(y, [x], (dy) => {
+      graph.customGradient(y, [x], (dy, forward) => {
+        const [s, out] = [forward(sigmoid), forward(y)];
         // dz/dx = k + 3·cubic·x², and d(x·σ(z))/dx = σ + x·σ·(1 − σ)·dz/dx = σ + y·(1 − σ)·dz/dx.
-        const slope = graph.add(graph.mul(square, scalar(3 * cubic)), scalar(k));
-        const local = graph.add(sigmoid, graph.mul(graph.mul(y, graph.sub(scalar(1), sigmoid)), slope));
+        const slope = graph.add(graph.mul(forward(square), scalar(3 * cubic)), scalar(k));
+        const local = graph.add(s, graph.mul(graph.mul(out, graph.sub(scalar(1), s)), slope));
         return [graph.mul(dy, local)];
       });
       return y;

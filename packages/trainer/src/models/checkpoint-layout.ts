@@ -60,3 +60,32 @@ export function toCheckpointLayout(weights: TensorMap, layout: CheckpointLayout 
   for (const [name, value] of weights) if (!covered.has(name) && !written.has(name)) written.set(name, value);
   return written;
 }
+
+/** Storage types a checkpoint's floating-point tensors can be written in. */
+export type CheckpointDtype = 'F32' | 'F16' | 'BF16';
+
+const CHECKPOINT_DTYPES = new Set<string>(['F32', 'F16', 'BF16']);
+
+/**
+ * The storage type of each tensor to write (checkpoint names, as {@link toCheckpointLayout} returns
+ * them): the dtype each was read in, and for tensors the layout lacks (a newly initialised head) the
+ * dtype most of the checkpoint's weights have. Without a layout, everything is F32.
+ */
+export function checkpointDtypes(
+  written: Iterable<string>,
+  layout: CheckpointLayout | undefined,
+): Map<string, CheckpointDtype> {
+  const read = new Map<string, CheckpointDtype>();
+  const counts = new Map<CheckpointDtype, number>();
+  for (const tensor of layout?.tensors ?? []) {
+    if (!CHECKPOINT_DTYPES.has(tensor.dtype)) continue;
+    const dtype = tensor.dtype as CheckpointDtype;
+    read.set(tensor.name, dtype);
+    if (tensor.role.kind === 'weight') counts.set(dtype, (counts.get(dtype) ?? 0) + 1);
+  }
+  let common: CheckpointDtype = 'F32';
+  for (const [dtype, count] of counts) if (count > (counts.get(common) ?? 0)) common = dtype;
+  const dtypes = new Map<string, CheckpointDtype>();
+  for (const name of written) dtypes.set(name, read.get(name) ?? common);
+  return dtypes;
+}

@@ -1,14 +1,19 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
-import { readSafetensors, SafetensorsReader } from '../safetensors/safetensors-file.js';
+import { saveModelFolder } from '../adapters/save-trained.js';
+import { bfloat16ToFloat32, float32ToBfloat16 } from '../safetensors/float-conversion.js';
+import { readSafetensors, SafetensorsReader, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { createTrainer } from '../train/create-trainer.js';
+import { toCheckpointLayout } from './checkpoint-layout.js';
 import { type LoadedModel, loadModel } from './load-model.js';
 import type { LoraAdapters } from './model-architecture.js';
 
@@ -73,6 +78,36 @@ function maxDifference(actual: Float32Array, expected: Float32Array): number {
   return worst;
 }
 
+/** Each tensor's dtype in a safetensors header. */
+async function headerDtypes(path: string): Promise<Record<string, string>> {
+  const reader = await SafetensorsReader.open(path);
+  try {
+    return Object.fromEntries([...reader.header.entries].map(([name, entry]) => [name, entry.dtype]));
+  } finally {
+    await reader.close();
+  }
+}
+
+/** A float32 value rounded to bfloat16 and back (round to nearest even, as torch converts). */
+function roundToBfloat16(value: number): number {
+  return bfloat16ToFloat32(float32ToBfloat16(value));
+}
+
+/** Debian's python3 with torch, when installed (CI has none: the PyTorch reader check then does not run). */
+function pythonWithTorch(): string | undefined {
+  if (!existsSync('/usr/bin/python3')) return undefined;
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    return '/usr/bin/python3';
+  } catch {
+    return undefined;
+  }
+}
+const python = pythonWithTorch();
+const savedCheckpointCheck = fileURLToPath(
+  new URL('../../../../tests/golden/saved_checkpoint_check.py', import.meta.url),
+);
+
 async function fileKeys(folder: string): Promise<string[]> {
   const reader = await SafetensorsReader.open(join(folder, 'model.safetensors'));
   try {
@@ -103,7 +138,7 @@ describe.each(NAMES)('checkpoint layout %s', (name) => {
     expect(adapted).toBeLessThan(1e-5);
   });
 
-  it('round-trips: LoRA train → save adapter → reload → merge → save (layout read) → reload, logits within 1e-5', async () => {
+  it('round-trips: LoRA train → save adapter → reload → merge → save (layout and dtypes read) → reload, logits within 1e-5', async () => {
     const folder = join(root, name);
     const targetModules = name.includes('gpt2') ? ['c_attn'] : ['q_proj', 'v_proj'];
     const trainer = await createTrainer({
@@ -116,15 +151,102 @@ describe.each(NAMES)('checkpoint layout %s', (name) => {
     const out = join(directory, name);
     await trainer.saveAdapter(join(out, 'adapter'));
     await trainer.saveMerged(join(out, 'merged'));
+    await trainer.saveMerged(join(out, 'merged-f32'), { dtype: 'F32' });
+    // Re-sharded as transformers would with a small max_shard_size (3 files or more).
+    const sharded = join(out, 'merged-sharded');
+    await trainer.saveMerged(sharded, { maxShardSize: 1500 });
     await trainer.close();
     const model = await loadModel(folder);
     const adapter = await loadPeftAdapter(join(out, 'adapter'), { model });
+    // PEFT saves adapters in float32 whatever the base's dtype.
+    expect(Object.values(await headerDtypes(join(out, 'adapter', 'adapter_model.safetensors')))).toEqual(
+      Array.from(adapter.weights?.keys() ?? [], () => 'F32'),
+    );
     const live = await logits(model, adapter);
     const untrained = await logits(model);
     expect(maxDifference(live, untrained)).toBeGreaterThan(1e-4);
-    const merged = await loadModel(join(out, 'merged'));
-    expect(maxDifference(await logits(merged), live)).toBeLessThan(1e-5);
-    // Saved in the layout that was read: same names, same order (shards written back as one file).
+    const mergedF32 = await loadModel(join(out, 'merged-f32'));
+    expect(maxDifference(await logits(mergedF32), live)).toBeLessThan(1e-5);
+    // Saved in the layout and dtypes that were read: same names, same order, same dtype per tensor
+    // (a BF16 checkpoint stays BF16, its values float32's rounded to nearest even).
+    const expectedDtypes = Object.fromEntries(
+      model.layout?.tensors.map((tensor) => [tensor.name, tensor.dtype]) ?? [],
+    );
+    expect(await headerDtypes(join(out, 'merged', 'model.safetensors'))).toEqual(expectedDtypes);
     expect(await fileKeys(join(out, 'merged'))).toEqual(manifest.fixtures[name]?.keys);
+    const merged = await loadModel(join(out, 'merged'));
+    const round = manifest.fixtures[name]?.dtype === 'BF16' ? roundToBfloat16 : (value: number) => value;
+    for (const [weight, tensor] of mergedF32.weights) {
+      expect(Array.from(merged.weights.get(weight)?.data ?? []), weight).toEqual(
+        Array.from(tensor.data, round),
+      );
+    }
+    const reloaded = await loadModel(sharded);
+    expect(await readdir(sharded)).toContain('model.safetensors.index.json');
+    // huggingface_hub's split keeps the order except for tensors over the limit, which get a shard
+    // of their own when met: the names are those read, the order the shards' (as transformers reads them).
+    expect(reloaded.layout?.tensors.map((tensor) => tensor.name).sort()).toEqual(
+      [...(manifest.fixtures[name]?.keys ?? [])].sort(),
+    );
+    expect(
+      Object.fromEntries(reloaded.layout?.tensors.map((tensor) => [tensor.name, tensor.dtype]) ?? []),
+    ).toEqual(expectedDtypes);
+    expect(maxDifference(await logits(reloaded), await logits(merged))).toBe(0);
+    if (python) {
+      // An independent reader (PyTorch): shard names, index, total_size, and each tensor equal to
+      // torch's own conversion of the float32 save to the saved dtype, bit for bit.
+      for (const saved of [join(out, 'merged'), sharded]) {
+        const check = JSON.parse(
+          execFileSync(python, [savedCheckpointCheck, saved, join(out, 'merged-f32')]).toString(),
+        ) as { ok: boolean; errors: string[]; files: string[] };
+        expect(check.errors).toEqual([]);
+        expect(check.ok).toBe(true);
+        if (saved === sharded) expect(check.files.length).toBeGreaterThanOrEqual(3);
+      }
+    }
+  });
+});
+
+describe.skipIf(!python)('tests/golden/saved_checkpoint_check.py (needs /usr/bin/python3 with torch)', () => {
+  it('rejects BF16 written by truncation instead of rounding, and a wrong total_size', async () => {
+    const read = await loadModel(join(root, 'smollm2-135m'));
+    // Values that BF16 cannot hold exactly (the fixture's are BF16 already), so rounding matters.
+    const weights: TensorMap = new Map(
+      [...read.weights].map(([weight, tensor]) => [
+        weight,
+        { shape: tensor.shape, data: Float32Array.from(tensor.data, (value) => value * 1.0001 + 1e-4) },
+      ]),
+    );
+    const model = { ...read, weights };
+    const out = join(directory, 'checker');
+    await saveModelFolder(join(out, 'f32'), model, undefined, { dtype: 'F32' });
+    await saveModelFolder(join(out, 'good'), model, undefined, { maxShardSize: 1500 });
+    const run = (saved: string) =>
+      JSON.parse(
+        execFileSync(python as string, [savedCheckpointCheck, saved, join(out, 'f32')]).toString(),
+      ) as {
+        ok: boolean;
+        errors: string[];
+      };
+    expect(run(join(out, 'good'))).toMatchObject({ ok: true, errors: [] });
+    // Truncated BF16 (the top 16 bits, no rounding) differs from torch's conversion.
+    const truncated: TensorMap = new Map();
+    for (const [tensorName, value] of toCheckpointLayout(model.weights, model.layout)) {
+      const data = Float32Array.from(value.data, (entry) => {
+        const bits = new Uint32Array(Float32Array.of(entry).buffer)[0] as number;
+        return new Float32Array(Uint32Array.of((bits & 0xffff0000) >>> 0).buffer)[0] as number;
+      });
+      truncated.set(tensorName, { shape: value.shape, data });
+    }
+    await mkdir(join(out, 'bad'), { recursive: true });
+    await writeSafetensors(join(out, 'bad', 'model.safetensors'), truncated, { dtype: 'BF16' });
+    const bad = run(join(out, 'bad'));
+    expect(bad.ok).toBe(false);
+    expect(bad.errors.join('\n')).toMatch(/bits differ/);
+    const index = join(out, 'good', 'model.safetensors.index.json');
+    const parsed = JSON.parse(await readFile(index, 'utf8')) as { metadata: { total_size: number } };
+    parsed.metadata.total_size += 2;
+    await writeFile(index, `${JSON.stringify(parsed, null, 2)}\n`);
+    expect(run(join(out, 'good')).errors).toEqual([expect.stringMatching(/total_size/)]);
   });
 });

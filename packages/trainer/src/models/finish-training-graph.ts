@@ -34,7 +34,9 @@ export function finishTrainingGraph(
     const wrt = parameters.map((parameter) => graph.value(parameter.inputName));
     const gradients = addGradients(
       graph,
-      ending.seeds ? { seeds: ending.seeds, wrt } : { loss: ending.loss, wrt },
+      ending.seeds
+        ? { seeds: ending.seeds, wrt, recompute: options.gradientCheckpointing }
+        : { loss: ending.loss, wrt, recompute: options.gradientCheckpointing },
     );
     for (const parameter of parameters) {
       graph.output(gradients.get(parameter.inputName) as Value, parameter.gradientName);

@@ -56,7 +56,8 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * The safetensors files of a folder, in order: `model.safetensors`, or the shards that
- * `model.safetensors.index.json` names (in the order they first appear). A folder with only PyTorch
+ * `model.safetensors.index.json` names, sorted by name as transformers reads them
+ * (`model-00001-of-0000N…` first). A folder with only PyTorch
  * pickles (`pytorch_model.bin`, sharded or not) is refused with `MODEL_WEIGHTS_UNSUPPORTED`.
  */
 export async function findWeightFiles(directory: string): Promise<string[]> {
@@ -75,7 +76,7 @@ export async function findWeightFiles(directory: string): Promise<string[]> {
         cause: error,
       });
     }
-    const files = [...new Set(Object.values(parsed.weight_map))];
+    const files = [...new Set(Object.values(parsed.weight_map))].sort();
     for (const file of files) {
       if (file.includes('/') || file.includes('\\') || !(await exists(join(directory, file)))) {
         throw new TunekitError({

@@ -58,6 +58,14 @@ export interface BuildTrainingGraphOptions<Config> {
    */
   headChunkTokens?: number;
   /**
+   * Gradient checkpointing (default false): the backward pass recomputes each transformer layer's
+   * activations from the layer's input instead of keeping them from the forward pass (GPT-2, Llama,
+   * Qwen2, Mistral: their layers are `Graph.recomputeSegment`s). Same gradients; peak memory drops
+   * by the activations of all layers but one, for about one more forward pass of compute. See
+   * docs/performance.md for measured figures.
+   */
+  gradientCheckpointing?: boolean;
+  /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
    * {@link TrainingGraph.preference}).
@@ -136,6 +144,13 @@ export interface BuildInferenceGraphOptions<Config> {
    * (GPT-2, Llama, Qwen2; `MODEL_UNSUPPORTED` otherwise).
    */
   quantization?: QuantizationOptions;
+  /**
+   * BERT-family encoders: also output `last_hidden_state` `[batch, sequence, hidden]` and, for BERT,
+   * `pooler_output` `[batch, hidden]`, as transformers' `BertModel` returns them (to compare a
+   * pretraining checkpoint, which has no trained classifier, with a reference). Ignored by causal
+   * language models.
+   */
+  encoderOutputs?: boolean;
 }
 
 /**

@@ -41,8 +41,12 @@ export interface Initializer extends Value {
 export interface CustomGradient {
   /** The sub-graph's inputs that receive gradients. */
   inputs: Value[];
-  /** d(objective)/d(each input) from d(objective)/d(output). */
-  gradient: (outputGradient: Value) => Value[];
+  /**
+   * d(objective)/d(each input) from d(objective)/d(output). Forward values the gradient reads must
+   * go through `forward`: with gradient checkpointing it returns their recomputed copy (so the
+   * forward pass's one can be freed), otherwise the value itself.
+   */
+  gradient: (outputGradient: Value, forward: (value: Value) => Value) => Value[];
 }
 
 /** Attribute names whose numeric values are floats, not ints. */

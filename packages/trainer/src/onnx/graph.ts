@@ -54,7 +54,10 @@ export class Graph {
   readonly customGradients = new Map<string, CustomGradient>();
   /** Values of an enclosing graph that this sub-graph reads (see {@link Graph.outerValue}). */
   readonly outerValues = new Set<string>();
+  /** Recompute segment of each node built inside {@link Graph.recomputeSegment}, by node name. */
+  readonly nodeSegments = new Map<string, string>();
   private readonly scopes: string[] = [];
+  private readonly segments: string[] = [];
   private counter = 0;
   private symbolCounter = 0;
 
@@ -74,7 +77,7 @@ export class Graph {
   customGradient(
     output: Value,
     inputs: readonly Value[],
-    gradient: (outputGradient: Value) => Value[],
+    gradient: (outputGradient: Value, forward: (value: Value) => Value) => Value[],
   ): void {
     if (!this.producers.has(output.name)) {
       throw graphError(`customGradient: ${output.name} is not produced by a node`, { output: output.name });
@@ -90,6 +93,23 @@ export class Graph {
     } finally {
       this.scopes.pop();
     }
+  }
+
+  /**
+   * Runs `build` in `scope` (as {@link Graph.scope}) and marks its nodes as one recompute segment:
+   * with gradient checkpointing (`addGradients({ recompute: true })`) the backward pass recomputes
+   * the segment's activations from its inputs instead of keeping them alive from the forward pass.
+   * Transformer layers are segments. Nested segments: the innermost wins.
+   */
+  recomputeSegment<T>(scope: string, build: () => T): T {
+    return this.scope(scope, () => {
+      this.segments.push(this.scopes.join('/'));
+      try {
+        return build();
+      } finally {
+        this.segments.pop();
+      }
+    });
   }
 
   /** A fresh unique name under the current scope. */
@@ -213,6 +233,8 @@ export class Graph {
     };
     this.nodes.push(node);
     for (const output of outputs) this.producers.set(output.name, node);
+    const segment = this.segments[this.segments.length - 1];
+    if (segment !== undefined) this.nodeSegments.set(name, segment);
     return outputs;
   }
 

@@ -7,7 +7,15 @@ import type { TrainingOptionsInput } from '../train/training-options.js';
  * `weightDecay` → `adamW.weightDecay`, `checkpointEvery` → `checkpoint.every`) and `dpo`.
  */
 export function trainingOptionsFromJob(input: TrainingJobInput): TrainingOptionsInput {
-  const { schedule, warmupSteps, weightDecay, checkpointEvery, ...rest } = input.hyperparameters;
+  // `gradientCheckpointing` shapes the graph: it goes to `createTrainer`, not to `train`.
+  const {
+    schedule,
+    warmupSteps,
+    weightDecay,
+    checkpointEvery,
+    gradientCheckpointing: _graph,
+    ...rest
+  } = input.hyperparameters;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
   return {
     ...defined,

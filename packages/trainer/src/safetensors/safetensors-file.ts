@@ -150,22 +150,30 @@ export async function readSafetensors(path: string): Promise<TensorMap> {
 
 /** Options of {@link writeSafetensors}. */
 export interface WriteSafetensorsOptions {
-  /** Storage type (default F32). */
+  /** Storage type of the tensors `dtypes` does not name (default F32). */
   dtype?: SafetensorsDtype;
+  /** Storage type per tensor name (a checkpoint that mixes F32 buffers with BF16 weights). */
+  dtypes?: ReadonlyMap<string, SafetensorsDtype>;
   /** String metadata (`__metadata__`), e.g. `{ format: 'pt' }`. */
   metadata?: Record<string, string>;
 }
 
+/** Bytes per element of a storage type. */
+export function safetensorsDtypeBytes(dtype: SafetensorsDtype): number {
+  return BYTES[dtype];
+}
+
 /**
  * Writes tensors to a safetensors file in the given order, streaming them chunk by chunk (F32 data is
- * written from the tensors' own memory; F16/BF16 through a bounded conversion buffer).
+ * written from the tensors' own memory; F16/BF16 through a bounded conversion buffer, rounded to
+ * nearest even as torch's `.to(torch.float16 | torch.bfloat16)` does).
  */
 export async function writeSafetensors(
   path: string,
   tensors: TensorMap,
   options: WriteSafetensorsOptions = {},
 ): Promise<void> {
-  const dtype = options.dtype ?? 'F32';
+  const dtypeOf = (name: string): SafetensorsDtype => options.dtypes?.get(name) ?? options.dtype ?? 'F32';
   const header: Record<string, unknown> = { __metadata__: options.metadata ?? { format: 'pt' } };
   let offset = 0;
   for (const [name, tensor] of tensors) {
@@ -174,6 +182,9 @@ export async function writeSafetensors(
         name,
       });
     }
+    const dtype = dtypeOf(name);
+    if (!Object.hasOwn(BYTES, dtype))
+      throw invalid(`Cannot write "${name}" as ${String(dtype)}`, { name, dtype });
     const length = tensor.data.length * BYTES[dtype];
     header[name] = { dtype, shape: tensor.shape, data_offsets: [offset, offset + length] };
     offset += length;
@@ -188,7 +199,8 @@ export async function writeSafetensors(
   try {
     await handle.write(prefix);
     await handle.write(headerBytes);
-    for (const tensor of tensors.values()) {
+    for (const [name, tensor] of tensors) {
+      const dtype = dtypeOf(name);
       if (dtype === 'F32') {
         const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
         for (let start = 0; start < bytes.byteLength; start += CHUNK_ELEMENTS * 4) {

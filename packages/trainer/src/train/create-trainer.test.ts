@@ -126,6 +126,33 @@ describe('createTrainer', () => {
     }
   });
 
+  it('gradientCheckpointing trains the same loss curve (with dropout: the recomputed layers see the same masks)', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'tunekit-checkpointing-'));
+    try {
+      const model = await createTinyGpt2(join(folder, 'model'), { resid_pdrop: 0.2, attn_pdrop: 0.2 });
+      const curve = async (gradientCheckpointing: boolean) => {
+        const trainer = await createTrainer({
+          model,
+          lora: { r: 4, dropout: 0.1 },
+          dropout: true,
+          gradientCheckpointing,
+          threads: 1,
+        });
+        const result = await trainer.train(rows.slice(0, 8), { maxSteps: 4, batchSize: 4, maxLength: 32 });
+        await trainer.close();
+        return result.lossHistory;
+      };
+      const plain = await curve(false);
+      const checkpointed = await curve(true);
+      expect(plain).toHaveLength(4);
+      checkpointed.forEach((loss, index) => {
+        expect(loss).toBeCloseTo(plain[index] as number, 5);
+      });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('with dropout, a cancelled and resumed run draws the same masks: its loss curve equals the uninterrupted one', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'tunekit-dropout-resume-'));
     try {

@@ -8,6 +8,7 @@ import {
   tunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
+import type { SaveModelOptions } from '../adapters/save-model-options.js';
 import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
@@ -75,6 +76,13 @@ export interface CreateTrainerOptions {
   threads?: number;
   /** Dropout nodes in training mode (default false: exact resume needs it off). */
   dropout?: boolean;
+  /**
+   * Gradient checkpointing (default false): the training graph recomputes each transformer layer's
+   * activations in the backward pass instead of keeping them (causal language models). Same
+   * gradients, less peak memory, about one more forward pass per step. See
+   * `BuildTrainingGraphOptions.gradientCheckpointing`.
+   */
+  gradientCheckpointing?: boolean;
   /** Event bus for `training:*`, `checkpoint:*` and `warning:raised`. */
   events?: Pick<EventBus, 'emit'>;
   /** Job id carried on the events. */
@@ -120,10 +128,16 @@ export interface Trainer {
   generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
   /** Streams a completion token by token. */
   stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
-  /** Saves the LoRA adapters in PEFT's format (`adapter_config.json` + `adapter_model.safetensors`). */
-  saveAdapter(directory: string): Promise<string>;
-  /** Merges the adapters into the base (if any) and writes a full Hugging Face model folder. */
-  saveMerged(directory: string): Promise<string>;
+  /**
+   * Saves the LoRA adapters in PEFT's format (`adapter_config.json` + `adapter_model.safetensors`),
+   * float32 as PEFT saves them unless `dtype` asks for F16/BF16.
+   */
+  saveAdapter(directory: string, options?: { dtype?: 'auto' | 'F32' | 'F16' | 'BF16' }): Promise<string>;
+  /**
+   * Merges the adapters into the base (if any) and writes a full Hugging Face model folder in the
+   * checkpoint's layout and dtypes, sharded past `maxShardSize` (default 5GB); see `SaveModelOptions`.
+   */
+  saveMerged(directory: string, options?: SaveModelOptions): Promise<string>;
   /** Releases the onnxruntime sessions. */
   close(): Promise<void>;
 }
@@ -317,6 +331,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         gradients,
         preference,
         quantization: options.quantization,
+        gradientCheckpointing: gradients ? options.gradientCheckpointing : undefined,
         externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
@@ -542,7 +557,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     async *stream(prompt, generationOptions) {
       yield* (await generator()).stream(prompt, generationOptions);
     },
-    async saveAdapter(directory) {
+    async saveAdapter(directory, saveOptions) {
       if (!adapters) {
         throw tunekitError(
           'ADAPTER_INVALID',
@@ -550,11 +565,11 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         );
       }
       const { saveTrained } = await import('../adapters/save-trained.js');
-      return saveTrained(trainer, directory);
+      return saveTrained(trainer, directory, saveOptions);
     },
-    async saveMerged(directory) {
+    async saveMerged(directory, saveOptions) {
       const { mergeAndSave } = await import('../adapters/save-trained.js');
-      return mergeAndSave(trainer, directory);
+      return mergeAndSave(trainer, directory, saveOptions);
     },
     async close() {
       for (const training of trainingByObjective.values()) {

@@ -31,6 +31,7 @@ port.on('message', (message: MainToWorkerMessage) => {
         device: request.device,
         threads: request.threads,
         dropout: request.dropout,
+        gradientCheckpointing: request.gradientCheckpointing,
         quantization: request.quantization,
         jobId: request.jobId,
         events: { emit: (name, payload) => send({ type: 'event', name, payload }) },

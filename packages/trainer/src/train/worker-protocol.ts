@@ -16,6 +16,8 @@ export interface WorkerTrainingRequest {
   device?: Device;
   threads?: number;
   dropout?: boolean;
+  /** Recompute layer activations in the backward pass (see `CreateTrainerOptions.gradientCheckpointing`). */
+  gradientCheckpointing?: boolean;
   /** A 4-bit frozen base (see `CreateTrainerOptions.quantization`). */
   quantization?: QuantizationOptions;
   jobId?: string;

@@ -37,7 +37,8 @@ const usage = `Usage: tunekit serve [--config tunekit.json] [--host 127.0.0.1] [
 Starts the Tunekit HTTP API and its web UI. State (SQLite, artifacts) persists in the data
 directory (default ./.tunekit). On first run it generates a JWT secret (<data>/jwt-secret, mode
 0600; TUNEKIT_JWT_SECRET overrides it) and, when no user exists, creates the user "admin" with a
-one-time password printed once. A model name without a version (e.g. "tone") serves the registry's
+one-time password printed once. TUNEKIT_SIGNING_SECRET (32+ characters) signs A/B exposure tokens
+(default: derived from the JWT secret). A model name without a version (e.g. "tone") serves the registry's
 production version. SIGINT/SIGTERM shut down gracefully: in-flight requests finish, running jobs
 stay recoverable.
 
@@ -125,6 +126,8 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
     server = await createServer(kit, {
       ...serverOptions,
       auth: { ...serverOptions.auth, jwtSecret },
+      // Signs A/B exposure tokens (default: derived from the JWT secret).
+      signingSecret: context.env.TUNEKIT_SIGNING_SECRET || serverOptions.signingSecret,
       prefix: config.prefix,
       closeKit: true,
     });

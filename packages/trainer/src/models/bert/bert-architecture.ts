@@ -135,7 +135,7 @@ function makeArchitecture<Config extends BertFamilyConfig>(
       { base: options.trainable === 'full', adapters: true },
       parameters,
     );
-    const logits = buildBertForward(graph, {
+    const { logits } = buildBertForward(graph, {
       settings,
       weight: model.weight,
       lora: model.lora,
@@ -167,14 +167,18 @@ function makeArchitecture<Config extends BertFamilyConfig>(
     const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
     const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'sequence_length']);
     const model = declareModel(graph, settings, weights, options.lora, { base: false, adapters: false }, []);
-    const logits = buildBertForward(graph, {
+    const outputs = buildBertForward(graph, {
       settings,
       weight: model.weight,
       lora: model.lora,
       inputIds,
       attentionMask,
     });
-    graph.output(graph.identity(logits), 'logits');
+    graph.output(graph.identity(outputs.logits), 'logits');
+    if (options.encoderOutputs) {
+      graph.output(graph.identity(outputs.lastHiddenState), 'last_hidden_state');
+      if (outputs.poolerOutput) graph.output(graph.identity(outputs.poolerOutput), 'pooler_output');
+    }
     return finishInferenceGraph(graph, options.externalDataThreshold, {
       layers: settings.layers,
       heads: settings.heads,

@@ -21,15 +21,26 @@ export interface BertForwardOptions {
   attentionMask: Value;
 }
 
+/** What {@link buildBertForward} computes. */
+export interface BertForwardOutputs {
+  /** Classification logits `[batch, labels]`. */
+  logits: Value;
+  /** The encoder's output `[batch, sequence, hidden]` (transformers' `last_hidden_state`). */
+  lastHiddenState: Value;
+  /** BERT only: `tanh(pooler.dense(first token))` `[batch, hidden]` (transformers' `pooler_output`). */
+  poolerOutput?: Value;
+}
+
 /**
- * Builds a BERT-family sequence classifier's forward pass and returns its logits `[batch, labels]`.
+ * Builds a BERT-family sequence classifier's forward pass: its logits `[batch, labels]`, the
+ * encoder's last hidden state and (BERT) the pooler output.
  * Post-LayerNorm encoder blocks (erf-GELU MLP), padding mask, the first token pooled by the
  * variant's head (BERT: pooler `tanh(dense)` then `classifier`; RoBERTa: `classifier.dense`, tanh,
  * `classifier.out_proj`; DistilBERT: `pre_classifier`, ReLU, `classifier`). Token types are all 0
  * (single-sentence classification). RoBERTa's positions count non-padding tokens from
  * `pad_token_id + 1`, as Hugging Face's `create_position_ids_from_input_ids`.
  */
-export function buildBertForward(graph: Graph, options: BertForwardOptions): Value {
+export function buildBertForward(graph: Graph, options: BertForwardOptions): BertForwardOutputs {
   const { settings, weight } = options;
   const names = encoderNames(settings);
   const d = settings.hiddenSize;
@@ -125,22 +136,24 @@ export function buildBertForward(graph: Graph, options: BertForwardOptions): Val
       [graph.slice(batchSequenceShape, [0], [1], [0]), graph.int64s([-1, d])],
       0,
     );
+    const lastHiddenState = graph.reshapeLike(hidden, batchShape, [batch, sequence, d]);
     // The first token of each row: [batch, sequence, d] → [sequence, batch, d] → row 0 (Gather on
     // axis 0, whose gradient is a ScatterND; a Slice on the dynamic sequence axis has none).
-    const sequenceFirst = graph.transpose(
-      graph.reshapeLike(hidden, batchShape, [batch, sequence, d]),
-      [1, 0, 2],
-    );
+    const sequenceFirst = graph.transpose(lastHiddenState, [1, 0, 2]);
     const first = graph.gather(sequenceFirst, graph.constant([0], 'int64', []), 0);
     if (settings.variant === 'bert') {
-      const pooled = graph.tanh(linear(first, 'bert.pooler.dense'));
-      return linear(dropout(pooled, settings.classifierDropout), 'classifier');
+      const poolerOutput = graph.tanh(linear(first, 'bert.pooler.dense'));
+      const logits = linear(dropout(poolerOutput, settings.classifierDropout), 'classifier');
+      return { logits, lastHiddenState, poolerOutput };
     }
     if (settings.variant === 'roberta') {
       const dense = graph.tanh(linear(dropout(first, settings.classifierDropout), 'classifier.dense'));
-      return linear(dropout(dense, settings.classifierDropout), 'classifier.out_proj');
+      return {
+        logits: linear(dropout(dense, settings.classifierDropout), 'classifier.out_proj'),
+        lastHiddenState,
+      };
     }
     const pre = graph.relu(linear(first, 'pre_classifier'));
-    return linear(dropout(pre, settings.classifierDropout), 'classifier');
+    return { logits: linear(dropout(pre, settings.classifierDropout), 'classifier'), lastHiddenState };
   });
 }

@@ -115,7 +115,7 @@ export function buildGpt2Forward(graph: Graph, options: Gpt2ForwardOptions): Gpt
 
   for (let layer = 0; layer < config.n_layer; layer += 1) {
     const prefix = `transformer.h.${layer}`;
-    hidden = graph.scope(`h.${layer}`, () => {
+    hidden = graph.recomputeSegment(`h.${layer}`, () => {
       const attentionOutput = graph.scope('attn', () => {
         const normalized = layerNorm(hidden, `${prefix}.ln_1`);
         const qkv = linear(normalized, `${prefix}.attn.c_attn`);

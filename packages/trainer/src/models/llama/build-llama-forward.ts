@@ -106,7 +106,7 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
 
   for (let layer = 0; layer < config.num_hidden_layers; layer += 1) {
     const prefix = `model.layers.${layer}`;
-    hidden = graph.scope(`layers.${layer}`, () => {
+    hidden = graph.recomputeSegment(`layers.${layer}`, () => {
       const attentionOutput = graph.scope('self_attn', () => {
         const normalized = rmsNorm(hidden, `${prefix}.input_layernorm.weight`);
         const q = linear(normalized, `${prefix}.self_attn.q_proj`);

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import {
+  type ArtifactStore,
+  createMemoryArtifactStore,
+  type ModelVersion,
+  ModelVersionSchema,
+} from '@tunekit/core';
+import { describe, expect, it } from 'vitest';
+import { createHashingEmbedder } from '../embedders/hashing-embedder.js';
+import { createHnswVectorIndex } from './hnsw-vector-index.js';
+import { createRecommendationIndex } from './recommendation-index.js';
+
+const now = '2026-12-07T00:00:00.000Z';
+const version = (name: string, description: string): ModelVersion =>
+  ModelVersionSchema.parse({
+    id: `${name}@1`,
+    name,
+    versionNumber: 1,
+    stage: 'draft',
+    artifactUri: `artifact://models/${name}`,
+    description,
+    createdAt: now,
+    updatedAt: now,
+    stageChangedAt: now,
+  });
+
+const topics = ['legal contracts', 'medical notes', 'code completion', 'poetry', 'weather reports'];
+const catalogue = (count: number) =>
+  Array.from({ length: count }, (_, position) =>
+    version(`model-${position}`, `${topics[position % topics.length]} number ${position}`),
+  );
+
+function open(artifacts: ArtifactStore, versions: ModelVersion[], snapshot?: { changeFraction?: number }) {
+  return createRecommendationIndex({
+    artifacts,
+    resolveEmbedder: () => createHashingEmbedder({ dimensions: 64 }),
+    loadVersions: async () => [...versions],
+    ...(snapshot === undefined ? {} : { snapshot }),
+  });
+}
+
+describe('createRecommendationIndex persistence', () => {
+  it('saves only when changes reach the snapshot fraction (or on flush), and reconciles unsaved ones', async () => {
+    const artifacts = createMemoryArtifactStore();
+    const versions = catalogue(200);
+    const index = open(artifacts, versions, { changeFraction: 0.05 });
+    expect(await index.ensureLoaded()).toEqual({ kind: 'rebuilt', reason: 'missing' });
+    await index.flush();
+    const savedAt = async () =>
+      JSON.parse(new TextDecoder().decode(await artifacts.get('artifact://registry/index/index.json')))
+        .savedAt;
+    const first = await savedAt();
+
+    // 5 changes at 200 items: under 5% (10), nothing written yet.
+    const added = Array.from({ length: 5 }, (_, position) => version(`extra-${position}`, 'icelandic sagas'));
+    for (const item of added) {
+      versions.push(item);
+      await index.upsert(item);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await savedAt()).toBe(first);
+
+    // Another process loads the old snapshot and still finds the unsaved versions (re-embedded).
+    const reader = open(artifacts, versions);
+    expect(await reader.ensureLoaded()).toEqual({ kind: 'loaded', added: 5, removed: 0, reembedded: 0 });
+    const hits = await reader.search(await reader.embed('icelandic sagas'), 5);
+    expect(hits.map((hit) => hit.version.id).sort()).toEqual(added.map((item) => item.id).sort());
+
+    // Enough changes trigger a save on their own; flush saves the rest.
+    for (let position = 0; position < 10; position += 1) await index.remove(`model-${position}@1`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = await savedAt();
+    expect(second).not.toBe(first);
+    await index.remove('model-10@1');
+    await index.flush();
+    const metadata = JSON.parse(
+      new TextDecoder().decode(await artifacts.get('artifact://registry/index/index.json')),
+    );
+    expect(metadata).toMatchObject({ format: 2, labelCount: 205 });
+    await index.unload();
+  });
+
+  it('reads format-1 metadata (labels and fingerprints in the JSON) without rebuilding', async () => {
+    const artifacts = createMemoryArtifactStore();
+    const versions = catalogue(30);
+    const embedder = createHashingEmbedder({ dimensions: 64 });
+    const { fnv1a32 } = await import('@tunekit/core');
+    const { embeddingText } = await import('../model-filters.js');
+    const vectors = await embedder.embed(versions.map(embeddingText));
+    const vectorIndex = await createHnswVectorIndex(64);
+    versions.forEach((item, position) => {
+      vectorIndex.upsert(item.id, vectors[position] as Float32Array);
+    });
+    const serialized = await vectorIndex.serialize();
+    await artifacts.put('artifact://registry/index/hnsw.bin', serialized.bytes);
+    await artifacts.put(
+      'artifact://registry/index/index.json',
+      JSON.stringify({
+        format: 1,
+        embedder: embedder.name,
+        dimensions: 64,
+        sha256: createHash('sha256').update(serialized.bytes).digest('hex'),
+        labels: serialized.labels,
+        fingerprints: Object.fromEntries(versions.map((item) => [item.id, fnv1a32(embeddingText(item))])),
+        savedAt: now,
+      }),
+    );
+    const index = open(artifacts, versions);
+    expect(await index.ensureLoaded()).toEqual({ kind: 'loaded', added: 0, removed: 0, reembedded: 0 });
+    expect((await index.search(await index.embed('poetry number 3'), 1))[0]?.version.id).toBe('model-3@1');
+  });
+
+  it('rebuilds when labels.bin is missing or does not match its checksum', async () => {
+    const artifacts = createMemoryArtifactStore();
+    const versions = catalogue(20);
+    const index = open(artifacts, versions);
+    await index.ensureLoaded();
+    await index.flush();
+    await artifacts.put('artifact://registry/index/labels.bin', new Uint8Array([1, 2, 3]));
+    expect(await open(artifacts, versions).ensureLoaded()).toEqual({ kind: 'rebuilt', reason: 'corrupt' });
+    await artifacts.delete('artifact://registry/index/labels.bin');
+    expect(await open(artifacts, versions).ensureLoaded()).toEqual({ kind: 'rebuilt', reason: 'corrupt' });
+  });
+});
