@@ -27,10 +27,17 @@ import { createRecommendationIndex } from '../packages/registry/src/recommend/re
 
 const sizes = (process.env.REGISTRY_SCALE_SIZES ?? '100000').split(',').filter(Boolean).map(Number);
 const efValues = (process.env.REGISTRY_SCALE_EF ?? '64,128,256').split(',').map(Number);
+/** HNSW build candidate list (the registry's default 200; lower builds faster, e.g. for 1M cards). */
+const efConstruction = Number(process.env.REGISTRY_SCALE_EFC ?? 200);
 const DIMENSIONS = 384;
 const K = 10;
-/** Per-dimension noise: a noise vector of norm 0.8 (same-topic cards at cosine ~0.68, others ~0.18). */
-const NOISE = 0.8 / Math.sqrt(384);
+/**
+ * Norm of each card's noise vector (`REGISTRY_SCALE_NOISE`, default 0.8: same-topic cards at cosine
+ * ~0.68, others ~0.18). Larger values blur the topics (1.5: same-topic cosine ~0.38), which makes
+ * the nearest neighbours harder for the graph to find.
+ */
+const noiseNorm = Number(process.env.REGISTRY_SCALE_NOISE ?? 0.8);
+const NOISE = noiseNorm / Math.sqrt(384);
 const TASKS = [
   'text-generation',
   'text-classification',
@@ -87,7 +94,15 @@ const percentile = (sorted: number[], fraction: number) =>
 const load = () => loadavg().map((value) => Number(value.toFixed(2)));
 const megabytes = (bytes: number) => Math.round(bytes / 1048576);
 const emit = (figure: Record<string, unknown>) =>
-  console.log(JSON.stringify({ bench: 'registry-scale', ...figure, dimensions: DIMENSIONS, load: load() }));
+  console.log(
+    JSON.stringify({
+      bench: 'registry-scale',
+      ...figure,
+      dimensions: DIMENSIONS,
+      noise: noiseNorm,
+      load: load(),
+    }),
+  );
 
 for (const cards of sizes) {
   const queryCount = cards >= 1_000_000 ? 100 : 200;
@@ -141,7 +156,7 @@ for (const cards of sizes) {
       artifacts,
       resolveEmbedder: () => embedder,
       loadVersions: async () => versions,
-      hnsw: { efSearch },
+      hnsw: { efSearch, efConstruction },
     });
   try {
     const rssBefore = process.memoryUsage().rss;
@@ -156,7 +171,7 @@ for (const cards of sizes) {
       value: Number(((performance.now() - started) / 1000).toFixed(1)),
       cpu_seconds: Number((process.cpuUsage(cpu).user / 1e6).toFixed(1)),
       m: 16,
-      efConstruction: 200,
+      efConstruction,
     });
     emit({
       figure: 'rss-after-build-mb',

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createTunekit } from '@tunekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -46,6 +47,39 @@ async function tunekit(
     const failure = error as { code: number; stdout: string; stderr: string };
     return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
   }
+}
+
+/** Starts `tunekit train` (JSON events), sends SIGINT after its first step; resolves with the job id once it exits 130. */
+async function interruptedRun(data: string): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      'train',
+      example,
+      '--json',
+      '--data',
+      data,
+      '--set',
+      'hyperparameters.maxSteps=30',
+      '--set',
+      'hyperparameters.evalEvery=0',
+    ],
+    { cwd: root, env: { ...process.env, TUNEKIT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  let jobId: string | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (jobId === undefined && /"type":"step"/.test(output)) {
+      jobId = /"jobId":"([^"]+)"/.exec(output)?.[1];
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code).toBe(130);
+  expect(jobId).toBeDefined();
+  return jobId as string;
 }
 
 describe('tunekit train (the real binary)', () => {
@@ -162,4 +196,30 @@ describe('tunekit train (the real binary)', () => {
     },
     180_000,
   );
+
+  it('--resume re-queues only the named job: another interrupted run of the same store stays interrupted', async () => {
+    const data = join(directory, 'two-interrupted');
+    const first = await interruptedRun(data);
+    const second = await interruptedRun(data);
+    expect(second).not.toBe(first);
+    const resumed = await tunekit(['train', '--resume', first, '--json'], data);
+    expect(resumed.code).toBe(0);
+    const events = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; jobId?: string; step?: number; status?: string });
+    // Every event is the named job's: the other run did not start in this process.
+    expect(new Set(events.map((event) => event.jobId))).toEqual(new Set([first]));
+    expect(events.filter((event) => event.type === 'step').at(-1)?.step).toBe(30);
+    expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'succeeded' });
+    // The store after the process exited: the second run is still interrupted (running, lease released).
+    const kit = await createTunekit({ dataDirectory: data, jobs: { recover: false } });
+    try {
+      expect((await kit.jobs.get(first))?.status).toBe('succeeded');
+      // …and never ran again: a recovering process would have claimed it (attempt 2).
+      expect(await kit.jobs.get(second)).toMatchObject({ status: 'running', attempt: 1 });
+    } finally {
+      await kit.close();
+    }
+  }, 180_000);
 });

@@ -7,6 +7,7 @@
  * @module @tunekit/trainer
  */
 
+export { convertBaseWeightAdapter } from './adapters/convert-base-weight-adapter.js';
 export {
   type LoadPeftAdapterOptions,
   loadPeftAdapter,
@@ -106,10 +107,14 @@ export {
 export {
   adapterKeyReport,
   applyModulesToSave,
+  type BaseWeightAdapters,
+  type BaseWeightInitialization,
   type CheckAdapterKeysOptions,
   checkAdapterKeys,
   DEFAULT_LORA_TARGET_MODULES,
+  initializeFromBaseWeights,
   initializeLoraWeights,
+  isBaseWeightInitialization,
   isLoraTarget,
   type LoraInitialization,
   type LoraTargetModule,
@@ -118,6 +123,7 @@ export {
   mergeLora,
   PEFT_PREFIX,
   type ResolvedLoraConfig,
+  reducedQr,
   resolveLoraConfig,
 } from './lora/index.js';
 export {
@@ -343,6 +349,7 @@ export {
   TrainingOptionsSchema,
 } from './train/training-options.js';
 export {
+  checkpointName,
   computeReferenceLogProbabilities,
   type EvaluationResult,
   evaluateSequences,

@@ -45,6 +45,11 @@ export const ErrorCodes = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },
+  JOB_NOT_RESUMABLE: {
+    status: 409,
+    description:
+      'The job cannot resume: it is queued, succeeded, or still running on a live runner (or its queue engine cannot re-queue it).',
+  },
   DEPENDENCY_MISSING: {
     status: 500,
     description: 'An optional package that the chosen engine or store needs is not installed.',

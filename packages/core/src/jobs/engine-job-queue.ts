@@ -653,6 +653,20 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       return updated;
     },
 
+    async resume(id) {
+      assertOpen();
+      const job = await records.get(id);
+      if (job === undefined) throw codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
+      // The engine re-delivers the jobs of a worker that died by itself; a cancelled or failed job
+      // keeps its engine id (BullMQ and pg-boss ignore a second job with the same id), so it is not
+      // re-queued here.
+      throw codedError(
+        'JOB_NOT_RESUMABLE',
+        `Job ${id} is ${job.status}: ${engine.name} re-runs interrupted jobs itself and cannot re-queue a finished one`,
+        { jobId: id, status: job.status, engine: engine.name },
+      );
+    },
+
     wait(id, waitOptions = {}) {
       return new Promise<Job>((resolve, reject) => {
         let done = false;

@@ -114,12 +114,16 @@ export async function executeRun(
 
     const input = job.input;
     if (!run.isSettled()) {
-      Promise.resolve()
+      const handling = Promise.resolve()
         .then(() => kind.handler(input, context))
         .then(
           (output) => run.settle({ type: 'succeeded', output }),
           (error: unknown) => run.settle({ type: 'failed', error }),
         );
+      runtime.handlers.set(id, handling);
+      void handling.then(() => {
+        if (runtime.handlers.get(id) === handling) runtime.handlers.delete(id);
+      });
     }
 
     const result = await outcome;

@@ -366,4 +366,68 @@ describe('createInProcessJobQueue', () => {
       code: 'JOB_INTERRUPTED',
     });
   });
+
+  it('resumes only the named interrupted job (recover off), and a cancelled one, with attempt > 1', async () => {
+    const storage = await createStorage({ driver: 'memory' });
+    const first = createInProcessJobQueue({ storage, events: createEventBus() });
+    await first.start();
+    first.register('resumable', (_input, context) => untilAborted(context.signal), {
+      requeueOnRecovery: true,
+    });
+    const named = await first.submit('resumable', { name: 'named' });
+    const other = await first.submit('resumable', { name: 'other' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await first.close();
+
+    const { queue } = await setup({ storage, recover: false });
+    const runs: unknown[] = [];
+    let checkpointSaved = false;
+    const release = deferred();
+    queue.register(
+      'resumable',
+      async (input: { name: string }, context) => {
+        runs.push({ name: input.name, attempt: context.attempt });
+        if (input.name === 'cancel-me' && context.attempt === 1) {
+          // Like the trainer: on abort, it still saves a checkpoint before it returns.
+          await untilAborted(context.signal).catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          checkpointSaved = true;
+          throw new Error('cancelled');
+        }
+        if (input.name === 'cancel-me') return `resumed with checkpoint: ${checkpointSaved}`;
+        await release.promise;
+        return input.name;
+      },
+      { requeueOnRecovery: true },
+    );
+    const resumed = await queue.resume(named.id);
+    expect(resumed).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 2 });
+    // Running here (live lease): not resumable a second time.
+    await expect.poll(() => runs.length).toBe(1);
+    await expect(queue.resume(named.id)).rejects.toMatchObject({ code: 'JOB_NOT_RESUMABLE' });
+    release.resolve();
+    expect(await queue.wait(named.id)).toMatchObject({ status: 'succeeded', attempt: 2, output: 'named' });
+    // The other interrupted job was left alone.
+    expect((await queue.get(other.id))?.status).toBe('running');
+    expect(runs).toEqual([{ name: 'named', attempt: 2 }]);
+
+    const cancelMe = await queue.submit('resumable', { name: 'cancel-me' });
+    await expect.poll(() => runs.length).toBe(2);
+    await queue.cancel(cancelMe.id);
+    expect(await queue.resume(cancelMe.id)).toMatchObject({ status: 'queued' });
+    // The resume waited for the stopped handler's checkpoint.
+    expect(await queue.wait(cancelMe.id)).toMatchObject({
+      status: 'succeeded',
+      attempt: 2,
+      output: 'resumed with checkpoint: true',
+    });
+    expect((await queue.get(cancelMe.id))?.error).toBeUndefined();
+
+    await expect(queue.resume(cancelMe.id)).rejects.toMatchObject({
+      code: 'JOB_NOT_RESUMABLE',
+      status: 409,
+      details: { status: 'succeeded' },
+    });
+    await expect(queue.resume('no-such-job')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
 });

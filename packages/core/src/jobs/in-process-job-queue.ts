@@ -14,6 +14,7 @@ import {
   enqueue,
   FINAL_JOB_STATUSES,
   hasCode,
+  isLapsed,
   type JobQueueRuntime,
   track,
   Unchanged,
@@ -22,6 +23,9 @@ import {
 import { listJobRecords, withLiveProgress } from './job-record-queries.js';
 import { pollJobQueue, recoverLapsedJobs, sweepJobs } from './recover-lapsed-jobs.js';
 import { type JobWaiting, waitForJob } from './wait-for-job.js';
+
+/** How long `resume` waits for a stopped handler of the same job to return (it saves its checkpoint). */
+const RESUME_HANDLER_WAIT_MS = 60_000;
 
 /** Name of the storage collection that holds job records. */
 export const JOBS_COLLECTION = 'jobs';
@@ -162,6 +166,7 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
     active: new Map(),
     held: new Map(),
     lapsedByKind: new Map(),
+    handlers: new Map(),
     background: new Set(),
     sequence: 0,
     started: false,
@@ -329,6 +334,67 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
         events.emit('job:cancelled', { jobId: id, kind: updated.kind });
         return updated;
       }
+    },
+
+    async resume(id) {
+      assertOpen();
+      // A handler that was stopped here may still be saving what the next attempt resumes from
+      // (bounded: a handler that ignores its signal does not block the resume for ever).
+      const stopping = runtime.handlers.get(id);
+      if (stopping !== undefined && !runtime.active.has(id) && !runtime.held.has(id)) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          stopping,
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, RESUME_HANDLER_WAIT_MS);
+            timer.unref?.();
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      let updated: Job;
+      try {
+        updated = await updateRecord(runtime, id, (current) => {
+          const interrupted =
+            current.status === 'cancelled' ||
+            current.status === 'failed' ||
+            (current.status === 'running' && isLapsed(runtime, current));
+          if (!interrupted || runtime.held.has(id) || runtime.active.has(id)) {
+            throw new Unchanged(current);
+          }
+          return {
+            ...current,
+            status: 'queued',
+            // One more attempt than it used: the handler sees `attempt > 1` and resumes.
+            maxAttempts: Math.max(current.maxAttempts, current.attempt + 1),
+            error: undefined,
+            finishedAt: undefined,
+            notBefore: undefined,
+            leaseExpiresAt: undefined,
+          };
+        });
+      } catch (error) {
+        if (hasCode(error, 'NOT_FOUND')) {
+          throw codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
+        }
+        if (error instanceof Unchanged) {
+          const status = error.current.status;
+          throw codedError(
+            'JOB_NOT_RESUMABLE',
+            status === 'running'
+              ? `Job ${id} is still running on a live runner`
+              : `Job ${id} ${status === 'succeeded' ? 'already succeeded' : `is ${status}`}; only a cancelled, failed or interrupted job resumes`,
+            { jobId: id, status },
+          );
+        }
+        throw error;
+      }
+      runtime.logger.info({ jobId: id, kind: updated.kind, attempt: updated.attempt }, 'Resuming a job');
+      enqueue(runtime, updated);
+      events.emit('job:queued', { jobId: id, kind: updated.kind, owner: updated.owner });
+      runtime.dispatch();
+      await bumpRevision(runtime);
+      return updated;
     },
 
     wait(id, waitOptions = {}) {

@@ -88,6 +88,12 @@ export interface JobQueueRuntime {
   readonly held: Map<string, ActiveRun>;
   /** Lapsed running jobs of kinds not registered here, from the last sweep: recovered on register. */
   readonly lapsedByKind: Map<string, Job[]>;
+  /**
+   * Handlers still running here, by job id, until they return: a cancelled or timed-out job is
+   * settled at once, but its handler may still be writing (the trainer saves its last checkpoint),
+   * and `resume` waits for that before the next attempt starts.
+   */
+  readonly handlers: Map<string, Promise<void>>;
   /** Promises the queue waits for when it closes. */
   readonly background: Set<Promise<unknown>>;
   /** Order of arrival of pending entries. */

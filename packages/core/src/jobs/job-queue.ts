@@ -89,6 +89,15 @@ export interface JobQueue {
    * next renews its lease.
    */
   cancel(id: string, reason?: string): Promise<Job>;
+  /**
+   * Re-queues an interrupted job so that it continues where it stopped: a `cancelled` or `failed`
+   * job, or a `running` one whose runner is gone (its lease lapsed or was released at close). Its
+   * next attempt starts with `attempt > 1`, so a resumable handler (the trainer) continues from its
+   * last checkpoint. Only this job is re-queued (unlike a queue started with `recover`, which takes
+   * every interrupted job of the store). Throws `JOB_NOT_FOUND`, or `JOB_NOT_RESUMABLE` for a job
+   * that is queued, succeeded or running on a live runner.
+   */
+  resume(id: string): Promise<Job>;
   /** Resolves with the job once it reaches a final status, whichever runner ran it. */
   wait(id: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Job>;
   /**

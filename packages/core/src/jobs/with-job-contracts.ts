@@ -100,6 +100,7 @@ export function withJobContracts<Queue extends JobQueue>(queue: Queue, extension
     get: (id) => queue.get(id),
     list: (query) => queue.list(query),
     cancel: (id, reason) => queue.cancel(id, reason),
+    resume: (id) => queue.resume(id),
     wait: (id, options) => queue.wait(id, options),
     close: () => queue.close(),
   };

@@ -29,9 +29,13 @@ const ModuleSelectorSchema = z.union([z.array(z.string().min(1)).min(1), Pattern
  * - `modulesToSave`: modules trained in full and saved with the adapter (a new head);
  * - `bias`: `none`, `all` (every bias trained and saved, as PEFT does) or `lora_only` (the biases of
  *   the adapted modules);
- * - `initLoraWeights`: `true` (A Kaiming-uniform, B zeros), `gaussian` (A normal, std 1/r) or
- *   `false` (B random too: the adapter changes the model from the start).
- * PEFT options Tunekit does not implement (DoRA, PiSSA/OLoRA/LoftQ initialisation, `lora_bias`,
+ * - `initLoraWeights`: `true` (A Kaiming-uniform, B zeros), `gaussian` (A normal, std 1/r),
+ *   `false` (B random too: the adapter changes the model from the start), `pissa` (A, B from the
+ *   principal singular vectors of each adapted weight, which keeps the residual), `pissa_niter_<K>`
+ *   (the same from a randomized SVD with K subspace iterations) or `olora` (A, B from a QR
+ *   decomposition): PEFT's definitions; the adapter is saved converted to a plain LoRA adapter of
+ *   rank 2r for the original base, as PEFT's `path_initial_model_for_weight_conversion` does.
+ * PEFT options Tunekit does not implement (DoRA, LoftQ/EVA/CorDA initialisation, `lora_bias`,
  * layer replication) are refused when an `adapter_config.json` asks for them
  * (`LORA_CONFIG_UNSUPPORTED`, naming the field).
  *
@@ -55,7 +59,13 @@ export const LoraConfigSchema = z
     rsLora: z.boolean().default(false),
     modulesToSave: z.array(z.string().min(1)).optional(),
     bias: z.enum(['none', 'all', 'lora_only']).default('none'),
-    initLoraWeights: z.union([z.boolean(), z.literal('gaussian')]).default(true),
+    initLoraWeights: z
+      .union([
+        z.boolean(),
+        z.enum(['gaussian', 'pissa', 'olora']),
+        z.string().regex(/^pissa_niter_[1-9][0-9]*$/, 'expected pissa_niter_<K>'),
+      ])
+      .default(true),
   })
   .strict();
 

@@ -120,7 +120,7 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
       .map((line) => JSON.parse(line) as Required<MetricPoint>);
   };
 
-  return {
+  const tracker: LocalTracker = {
     kind: 'local',
     directory,
     async startRun(start) {
@@ -141,6 +141,14 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
       await writeJsonAtomically(join(folder, 'config.json'), config);
       return run;
     },
+    async readJobMetrics(jobId) {
+      const runs = (await tracker.listRuns()).filter((run) => run.tags['tunekit.job_id'] === jobId);
+      runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+      const points: Array<Required<MetricPoint>> = [];
+      for (const run of runs) points.push(...(await readMetrics(run.id)));
+      return points;
+    },
+
     async listRuns(query = {}) {
       let entries: string[];
       try {
@@ -207,6 +215,7 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
       };
     },
   };
+  return tracker;
 }
 
 /** Lower is better for losses, errors and perplexity; higher for everything else. */

@@ -114,6 +114,12 @@ export interface TrackerHub {
   /** The open run with this key (runs opened from events use the job id as key). */
   run(key: string): TrackedRun | undefined;
   stats(): TrackerDeliveryStats[];
+  /**
+   * The stored metric points of a training job (every run of it, oldest first), read back from the
+   * first tracker that can (`readJobMetrics`: the local tracker's `metrics.jsonl`); empty when
+   * none can. Lets a process chart runs it did not see: trained before it started, or elsewhere.
+   */
+  jobMetrics(jobId: string): Promise<Array<Required<MetricPoint>>>;
   /** Sends everything buffered and waits until the queues drain or the deadline passes. */
   flush(options?: { timeoutMs?: number }): Promise<TrackerFlushResult>;
   /** Stops listening, ends open runs as `killed`, flushes within the deadline and closes the trackers. */
@@ -342,6 +348,18 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
 
   return {
     add,
+    async jobMetrics(jobId) {
+      for (const { name, value } of trackerEntries()) {
+        if (value.readJobMetrics === undefined) continue;
+        try {
+          const points = await value.readJobMetrics(jobId);
+          if (points.length > 0) return points;
+        } catch (error) {
+          options.logger?.warn({ err: error, tracker: name, jobId }, 'Reading stored job metrics failed');
+        }
+      }
+      return [];
+    },
     remove(name) {
       const removed = options.extensions
         ? options.extensions.remove('tracker', name)

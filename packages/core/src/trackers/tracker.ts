@@ -82,6 +82,12 @@ export interface Tracker {
   startRun(options: TrackerStartRunOptions): Promise<TrackerRun>;
   /** Releases timers and connections (called by the hub on close). */
   close?(): Promise<void>;
+  /**
+   * Reads back the stored metric points of a training job's runs (tagged `tunekit.job_id`), oldest
+   * run first, for trackers that keep them where this process can read (the local tracker's
+   * `metrics.jsonl`). Optional: remote trackers may leave it out.
+   */
+  readJobMetrics?(jobId: string): Promise<Array<Required<MetricPoint>>>;
 }
 
 /** The MLflow-style upper-case name of a status (`FINISHED`, `KILLED` …). */

@@ -22,9 +22,11 @@ export interface HnswParameters {
   seed?: number;
   /**
    * Filtered searches matching at most this many items are answered exactly (brute force over the
-   * matches) instead of through the graph (default 256). Each match scored exactly costs one read of
-   * its vector out of hnswlib (`getPoint`, 15–100 µs at 384 dimensions), so at 2,000 matches the
-   * exact path took ~250 ms where the graph's filtered search took a few ms
+   * matches) instead of through the graph (default 256); above it, the exact path is still taken
+   * when a cost estimate says it is cheaper (very selective filters over large catalogues, where
+   * the graph would visit most items to collect `efSearch` matches). Each match scored exactly
+   * costs one read of its vector out of hnswlib (`getPoint`, 15–100 µs at 384 dimensions), so at
+   * 2,000 matches the exact path took ~250 ms where the graph's filtered search took a few ms
    * (`bench/registry-scale.ts`).
    */
   exactFilterLimit?: number;
@@ -350,14 +352,21 @@ export async function createHnswVectorIndex(
       else freeLabels.push(label);
     });
     // Posting lists are not persisted: count non-zeros from the stored vectors, build on first search.
-    for (const label of labelOf.values()) {
-      const count = countNonZero(graph.getPoint(label));
-      nonZeroOf[label] = count;
-      liveNonZero += count;
+    // Only when they may be used: each `getPoint` crosses into hnswlib (15–100 µs at 384
+    // dimensions), which at 1,000,000 cards would add minutes to every load.
+    if (sparseMaximumDensity > 0) {
+      for (const label of labelOf.values()) {
+        const count = countNonZero(graph.getPoint(label));
+        nonZeroOf[label] = count;
+        liveNonZero += count;
+      }
     }
   }
 
-  const isSparse = () => labelOf.size > 0 && liveNonZero <= sparseMaximumDensity * labelOf.size * dimensions;
+  const isSparse = () =>
+    sparseMaximumDensity > 0 &&
+    labelOf.size > 0 &&
+    liveNonZero <= sparseMaximumDensity * labelOf.size * dimensions;
 
   /** Posting lists, built from the stored vectors when vectors are sparse and none exist yet. */
   const currentPostings = (): SparsePostingLists | undefined => {
@@ -397,6 +406,18 @@ export async function createHnswVectorIndex(
   };
 
   const liveIds = () => [...labelOf.keys()];
+
+  /**
+   * Whether scoring `matching` items exactly costs less than a filtered graph search. Exact: every
+   * live item's filter call plus one vector read per match (`getPoint`, ~50 filter calls' worth).
+   * Graph: to collect `efSearch` matches it visits about `efSearch / share` items, each a filter
+   * call plus a distance (~2 filter calls' worth). Measured in `bench/registry-scale.ts`.
+   */
+  const exactIsCheaper = (matching: number) => {
+    if (matching <= 0) return true;
+    const items = labelOf.size;
+    return items + 50 * matching < (2 * efSearch * items) / matching;
+  };
 
   /**
    * How many live items pass `filter`: counted over every item when there are at most
@@ -563,7 +584,7 @@ export async function createHnswVectorIndex(
         // An exact count is known when every live item was tested; an estimate is not, and the
         // graph search below falls back to an exact scan when it finds fewer than k.
         matching = estimate.exact ? estimate.matching : labelOf.size;
-        if (estimate.matching <= exactFilterLimit) {
+        if (estimate.matching <= exactFilterLimit || exactIsCheaper(estimate.matching)) {
           searchCounts.exact += 1;
           return searchExact(query, wanted, filter);
         }

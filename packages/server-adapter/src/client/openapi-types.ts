@@ -329,6 +329,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/train/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume an interrupted training job from its last checkpoint */
+        post: operations["resumeTraining"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/train/{id}/events": {
         parameters: {
             query?: never;
@@ -562,6 +579,40 @@ export interface paths {
         put?: never;
         /** Roll a registered model (by name) back to its previous production version */
         post: operations["rollbackModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{id}/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Evaluation results of a model over its versions */
+        get: operations["getModelEvaluations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{id}/readme": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model card of a version rendered as README.md (markdown) */
+        get: operations["getModelReadme"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2189,7 +2240,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
@@ -2225,6 +2276,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
@@ -2475,6 +2527,87 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Cancel a training job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        kind: string;
+                        /** @enum {string} */
+                        status: "queued" | "validating" | "running" | "succeeded" | "failed" | "cancelled";
+                        owner?: string;
+                        /** @default 0 */
+                        progress: number;
+                        progress_message?: string;
+                        /** @default {} */
+                        metrics: {
+                            [key: string]: number;
+                        };
+                        /** @default 0 */
+                        attempt: number;
+                        created_at: string;
+                        started_at?: string;
+                        finished_at?: string;
+                        error?: {
+                            code: string;
+                            message: string;
+                        };
+                        output?: unknown;
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    resumeTraining: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Resume an interrupted training job from its last checkpoint */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2866,7 +2999,7 @@ export interface operations {
                          */
                         bias?: "none" | "all" | "lora_only";
                         /** @default true */
-                        init_lora_weights?: boolean | "gaussian";
+                        init_lora_weights?: boolean | ("gaussian" | "pissa" | "olora") | string;
                     };
                     /**
                      * @default {
@@ -2902,6 +3035,7 @@ export interface operations {
                         };
                         /** @default 42 */
                         seed?: number;
+                        gradient_checkpointing?: boolean;
                     };
                     register_as?: {
                         name: string;
@@ -4016,6 +4150,173 @@ export interface operations {
                         deployed_at?: string;
                         /** @default 0 */
                         version: number;
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getModelEvaluations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Evaluation results of a model over its versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        versions: {
+                            id: string;
+                            version_number: number;
+                            /** @enum {string} */
+                            stage: "draft" | "staging" | "production" | "archived";
+                            metrics: {
+                                [key: string]: number;
+                            };
+                            created_at: string;
+                        }[];
+                        evaluations: {
+                            id: string;
+                            name?: string;
+                            model_id: string;
+                            dataset_version_id?: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            evaluators: string[];
+                            sample_count: number;
+                            metrics: {
+                                [key: string]: {
+                                    value: number | null;
+                                    lower?: number;
+                                    upper?: number;
+                                };
+                            };
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            confidence_level: number;
+                            bootstrap_resamples: number;
+                            bootstrap_seed: number;
+                            concurrency: number;
+                            samples_uri?: string;
+                            duration_ms?: number;
+                            error?: {
+                                code: string;
+                                message: string;
+                            };
+                            owner?: string;
+                            created_at: string;
+                            finished_at?: string;
+                            /** @default 0 */
+                            version: number;
+                            version_id: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid input (failing fields in `issues`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getModelReadme: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Model card of a version rendered as README.md (markdown) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        markdown: string;
                     };
                 };
             };

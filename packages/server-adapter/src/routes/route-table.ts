@@ -7,6 +7,8 @@ import { evaluationRoutes } from './evaluation-routes.js';
 import { feedbackRoutes } from './feedback-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { inferenceRoutes } from './inference-routes.js';
+import { modelEvaluationsRoute } from './model-evaluations-route.js';
+import { modelReadmeRoute } from './model-readme-route.js';
 import { modelRoutes } from './model-routes.js';
 import { openaiRoutes } from './openai-routes.js';
 import { rlhfRoutes } from './rlhf-routes.js';
@@ -25,6 +27,8 @@ export const routeTable: readonly AnyRouteDefinition[] = [
   trainingMetricsRoute,
   ...rlhfRoutes,
   ...modelRoutes,
+  modelEvaluationsRoute,
+  modelReadmeRoute,
   ...inferenceRoutes,
   ...openaiRoutes,
   ...evaluationRoutes,

@@ -322,6 +322,25 @@ export const stopTrainingRoute = defineRoute({
   },
 });
 
+/**
+ * `POST /train/{id}/resume`: re-queues an interrupted run (stopped, failed, or left running by a
+ * process that stopped) so that it continues from its last checkpoint; only this job.
+ */
+export const resumeTrainingRoute = defineRoute({
+  method: 'POST',
+  path: '/train/{id}/resume',
+  operationId: 'resumeTraining',
+  summary: 'Resume an interrupted training job from its last checkpoint',
+  tag: 'training',
+  access: 'jobs:cancel',
+  params: IdParamsSchema,
+  response: JobViewSchema,
+  handler: async ({ kit, principal, params }) => {
+    await ownedJob(kit, principal, params.id, 'jobs:cancel');
+    return view(await kit.jobs.resume(params.id));
+  },
+});
+
 const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** What a polled job must change for its stream to get a new `status` event. */
@@ -499,6 +518,7 @@ export const trainingRoutes = [
   getTrainingRoute,
   getTaskRoute,
   stopTrainingRoute,
+  resumeTrainingRoute,
   trainingEventsRoute,
   listCheckpointsRoute,
   listExperimentsRoute,

@@ -23,9 +23,11 @@ function literal(text: string): string {
 
 /**
  * Third-party files vendored into the UI (served from the package, never a CDN), by served name:
- * uPlot (MIT, https://github.com/leeoniya/uPlot), the charting library of the dashboard.
+ * uPlot (MIT, https://github.com/leeoniya/uPlot), the charting library of the dashboard, and
+ * markdown-it (MIT, https://github.com/markdown-it/markdown-it), which renders model cards.
  */
 export const VENDORED_WEB_UI_FILES: Readonly<Record<string, string>> = {
+  'markdown-it.js': 'markdown-it/dist/markdown-it.min.js',
   'uplot.js': 'uplot/dist/uPlot.esm.js',
   'uplot.css': 'uplot/dist/uPlot.min.css',
 };

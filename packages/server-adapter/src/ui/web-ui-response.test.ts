@@ -49,12 +49,16 @@ async function expectServedUi(base: string) {
 }
 
 describe('web UI files', () => {
-  it('are the page, its modules, its stylesheet and the vendored uPlot, with no inline script or style', () => {
+  it('are the page, its modules, its stylesheet and the vendored uPlot and markdown-it, with no inline script or style', () => {
     expect(webUiFileNames().sort()).toEqual([
       'api.js',
       'app.js',
       'charts.js',
+      'dom.js',
       'index.html',
+      'insight-views.js',
+      'markdown-it.js',
+      'markdown.js',
       'style.css',
       'uplot.css',
       'uplot.js',

@@ -10,6 +10,7 @@ import type { LoadReport } from '../models/load-report.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
 import { readSafetensors, type SafetensorsDtype, writeSafetensors } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
+import { convertBaseWeightAdapter } from './convert-base-weight-adapter.js';
 import { loraConfigToPeftConfig, peftConfigToLoraConfig } from './peft-lora-config.js';
 
 /** File names of a PEFT adapter folder. */
@@ -147,7 +148,10 @@ export async function savePeftAdapter(
       message: 'The adapters have no weights yet (train first)',
     });
   }
-  const weights = validatePeftWeights(adapters.weights, adapters.config, options.modulesToSave);
+  // A PiSSA/OLoRA adapter is saved converted to LoRA for the original base (rank 2r), as PEFT's
+  // path_initial_model_for_weight_conversion does.
+  const saved = convertBaseWeightAdapter(adapters);
+  const weights = validatePeftWeights(saved.weights as TensorMap, saved.config, options.modulesToSave);
   await mkdir(directory, { recursive: true });
   await writeSafetensors(join(directory, PEFT_WEIGHTS_FILE), weights, {
     dtype: options.dtype ?? 'F32',
@@ -155,7 +159,7 @@ export async function savePeftAdapter(
   });
   await writeFile(
     join(directory, PEFT_CONFIG_FILE),
-    `${JSON.stringify(peftAdapterConfig(adapters.config, options), null, 2)}\n`,
+    `${JSON.stringify(peftAdapterConfig(saved.config, options), null, 2)}\n`,
   );
 }
 

@@ -73,7 +73,9 @@ export function peftConfigToLoraConfig(raw: Record<string, unknown>): Record<str
         throw unsupported(
           field,
           value,
-          'only true, false and "gaussian" (pissa, olora, loftq, eva, corda and orthogonal initialisations are not implemented)',
+          typeof value === 'string' && /^(pissa|olora)/.test(value)
+            ? 'an adapter saved with a PiSSA/OLoRA initialisation applies to the residual base that initialisation produced (and PEFT re-runs the decomposition when it loads it): save it converted with path_initial_model_for_weight_conversion (Tunekit saves such adapters converted), or set init_lora_weights to true and load it onto the residual model'
+            : 'only true, false and "gaussian" when loading (loftq, eva, corda and orthogonal initialisations are not implemented)',
         );
       }
       if (value !== null && value !== undefined) config[mapped] = value;
@@ -100,7 +102,7 @@ export interface PeftWritableLoraConfig {
   rsLora?: boolean;
   modulesToSave?: readonly string[] | null;
   bias?: 'none' | 'all' | 'lora_only';
-  initLoraWeights?: boolean | 'gaussian';
+  initLoraWeights?: boolean | string;
 }
 
 /** File-level fields of {@link loraConfigToPeftConfig}. */

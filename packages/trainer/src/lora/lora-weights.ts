@@ -19,8 +19,12 @@ export function isLoraTarget(config: LoraTargeting, modulePath: string): boolean
   return isPeftTarget(config, modulePath);
 }
 
-/** How fresh adapters start (PEFT `init_lora_weights`): `true` Kaiming-uniform A, `gaussian` normal A, `false` random B too. */
-export type LoraInitialization = boolean | 'gaussian';
+/**
+ * How fresh adapters start (PEFT `init_lora_weights`): `true` Kaiming-uniform A, `gaussian` normal A,
+ * `false` random B too; `pissa`, `pissa_niter_<K>` and `olora` start from the base weights (see
+ * `initializeFromBaseWeights`).
+ */
+export type LoraInitialization = boolean | string;
 
 /** A linear layer that LoRA can adapt: its module path and input/output sizes. */
 export interface LoraTargetModule {
@@ -48,6 +52,14 @@ export function initializeLoraWeights(
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.next());
   };
   const mode = config.initLoraWeights ?? true;
+  if (typeof mode === 'string' && mode !== 'gaussian') {
+    throw new TunekitError({
+      code: 'LORA_CONFIG_UNSUPPORTED',
+      status: 422,
+      message: `init_lora_weights "${mode}" starts from the base weights: create the adapters with initializeFromBaseWeights (createTrainer does), not from a seed`,
+      details: { field: 'init_lora_weights', value: mode },
+    });
+  }
   const tensors: TensorMap = new Map();
   for (const module of modules) {
     const { r } = loraModuleSettings(config, module.modulePath);

@@ -27,6 +27,12 @@ export interface LoraAdapters {
   strict?: boolean;
   /** What loading matched (set by `loadPeftAdapter`). */
   report?: LoadReport;
+  /**
+   * The adapters as a base-weight initialisation (`initLoraWeights` `pissa*`/`olora`) created them
+   * (set by `createTrainer`): saving writes `[A; A₀]`, `[B, −B₀]` at rank 2r, a plain LoRA adapter
+   * for the original base, as PEFT's `path_initial_model_for_weight_conversion` does.
+   */
+  initialWeights?: TensorMap;
 }
 
 /** Options of {@link ModelArchitecture.buildTrainingGraph}. */

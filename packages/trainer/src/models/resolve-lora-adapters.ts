@@ -57,7 +57,13 @@ export function resolveLoraAdapters(
       { strict: lora.strict },
     );
   }
-  const initial = initializeLoraWeights(lora.config, targets, lora.seed ?? 0);
+  // Only modules without tensors start from the seed (a PiSSA/OLoRA adapter always has all of them).
+  const missing = targets.filter((module) => {
+    const names = loraTensorNames(module.modulePath);
+    return !lora.weights?.has(names.a) || !lora.weights?.has(names.b);
+  });
+  const initial =
+    missing.length > 0 ? initializeLoraWeights(lora.config, targets, lora.seed ?? 0) : new Map();
   const tensors: TensorMap = new Map();
   for (const module of targets) {
     const names = loraTensorNames(module.modulePath);

@@ -23,6 +23,11 @@ import type {
 } from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
+import {
+  type BaseWeightInitialization,
+  initializeFromBaseWeights,
+  isBaseWeightInitialization,
+} from '../lora/initialize-from-base-weights.js';
 import { DEFAULT_LORA_TARGET_MODULES, resolveLoraConfig } from '../lora/lora-config.js';
 import { isLoraTarget } from '../lora/lora-weights.js';
 import { type LoadedModel, loadModel } from '../models/load-model.js';
@@ -198,7 +203,7 @@ function modelType(config: unknown): string | undefined {
  * CUDA through onnxruntime, with the training session built once and reused across steps.
  */
 export async function createTrainer(options: CreateTrainerOptions): Promise<Trainer> {
-  const model = await resolveModel(options.model);
+  let model = await resolveModel(options.model);
   const tokenizer = await resolveTokenizer(options.tokenizer, model);
   const ort: OnnxRuntime = await loadOnnxRuntime();
   const trainable = options.trainable ?? (options.lora ? 'lora' : 'full');
@@ -234,6 +239,35 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         adapters.weights,
       ),
     );
+  }
+  if (
+    adapters &&
+    !adapters.weights &&
+    isBaseWeightInitialization(adapters.config.initLoraWeights) &&
+    model.architecture.loraTargetModules
+  ) {
+    // PiSSA / OLoRA: the adapters start from each targeted weight's decomposition and the base keeps
+    // the residual (a new weights map: the caller's model is not changed).
+    const config = adapters.config;
+    const initialised = initializeFromBaseWeights(
+      { ...config, initLoraWeights: config.initLoraWeights as BaseWeightInitialization },
+      model.architecture
+        .loraTargetModules(model.config)
+        .filter((module) => isLoraTarget(config, module.modulePath)),
+      model.weights,
+      { fanInFanOut: modelType(model.config) === 'gpt2', seed: adapters.seed ?? 0 },
+    );
+    model = { ...model, weights: initialised.weights };
+    adapters = {
+      ...adapters,
+      weights: initialised.adapters,
+      initialWeights: new Map(
+        [...initialised.adapters].map(([name, tensor]) => [
+          name,
+          { shape: [...tensor.shape], data: tensor.data.slice() },
+        ]),
+      ),
+    };
   }
   if (trainable === 'lora' && !adapters) {
     throw new TunekitError({

@@ -148,7 +148,7 @@ async function trainLocally(
     data: options.data,
     plugins: ['trainer', 'registry'],
     logger,
-    recover: options.resume !== undefined,
+    recover: false,
   });
   let closed = false;
   try {
@@ -163,13 +163,9 @@ async function trainLocally(
           message: `No training job ${options.resume} in ${dataDirectoryOf(context, options.data)}`,
         });
       }
-      if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') {
-        throw new TunekitError({
-          code: 'JOB_NOT_CANCELLABLE',
-          status: 409,
-          message: `Job ${job.id} already ${job.status}; only an interrupted run can resume`,
-        });
-      }
+      // Re-queues this job only (the kit opens with recovery off, so other interrupted jobs of the
+      // store stay as they are); a cancelled or failed run resumes too, from its last checkpoint.
+      await kit.jobs.resume(job.id);
       jobId = job.id;
       totalSteps = (job.input as { hyperparameters?: { maxSteps?: number } }).hyperparameters?.maxSteps;
     } else {

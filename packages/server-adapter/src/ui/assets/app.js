@@ -1,8 +1,11 @@
-// Tunekit web UI: log in, upload datasets, submit training jobs, follow them live, list models.
+// Tunekit web UI: log in, upload datasets, submit training jobs, follow them live (stop, resume),
+// compare runs, models with their cards and evaluations, dataset statistics, A/B tests, feedback.
 // Plain DOM code, no framework: each view is a function that fills <main> from the JSON API.
-// Values from the server are always set with textContent (never as HTML).
+// Values from the server are always set as text (never as HTML); model cards go through markdown.js.
 import { ApiError, logIn, logOut, request, serverSentEvents, session } from './api.js';
 import { alignRuns, lineChart } from './charts.js';
+import { element, field, formatDate, statusBadge, table } from './dom.js';
+import { abTestsView, abTestView, datasetView, feedbackView, modelView } from './insight-views.js';
 
 const main = document.getElementById('main');
 const errorBox = document.getElementById('error');
@@ -11,56 +14,6 @@ const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Aborted when the user leaves a view (stops its event stream). */
 let viewController = new AbortController();
-
-/** Creates an element: `element('a', { href: '#/jobs' }, 'Jobs')`; `on…` attributes add listeners. */
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === false) continue;
-    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
-    else if (value === true) node.setAttribute(name, '');
-    else node.setAttribute(name, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child !== undefined && child !== null) node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-/** A labelled form field: `field('Name', { name: 'name', required: true })`. */
-function field(label, attributes, tag = 'input') {
-  const id = `field-${attributes.name}`;
-  return [element('label', { for: id }, label), element(tag, { id, ...attributes })];
-}
-
-/** A table with a header row and one row per item. */
-function table(caption, headings, rows) {
-  return element(
-    'table',
-    {},
-    element('caption', {}, caption),
-    element(
-      'thead',
-      {},
-      element(
-        'tr',
-        {},
-        headings.map((heading) => element('th', { scope: 'col' }, heading)),
-      ),
-    ),
-    element(
-      'tbody',
-      {},
-      rows.map((cells) =>
-        element(
-          'tr',
-          {},
-          cells.map((cell) => element('td', {}, cell)),
-        ),
-      ),
-    ),
-  );
-}
 
 /** Shows an error (problem+json detail, code and failing fields) above the view. */
 function showError(error) {
@@ -113,14 +66,6 @@ function onSubmit(action) {
       button.disabled = false;
     }
   };
-}
-
-function formatDate(value) {
-  return value ? new Date(value).toLocaleString() : '';
-}
-
-function statusBadge(status) {
-  return element('span', { class: `status-${status}`, 'data-status': status }, status);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +134,7 @@ async function datasetsView() {
         'Datasets',
         ['Name', 'Kind', 'Versions', 'Latest version', 'Updated'],
         page.items.map((dataset) => [
-          dataset.name,
+          element('a', { href: `#/datasets/${encodeURIComponent(dataset.name)}` }, dataset.name),
           dataset.kind,
           dataset.version_count,
           dataset.latest_version_id
@@ -374,6 +319,23 @@ async function jobView(id) {
     },
     'Stop',
   );
+  // An interrupted run (stopped, failed, or left by a process that stopped) continues from its
+  // last checkpoint: POST /train/{id}/resume re-queues this job, then the view follows it again.
+  const resume = element(
+    'button',
+    {
+      type: 'button',
+      id: 'job-resume',
+      onclick: () =>
+        attempt(async () => {
+          resume.disabled = true;
+          update(await request(`train/${encodeURIComponent(id)}/resume`, { method: 'POST' }));
+          message.textContent = 'resumed from the last checkpoint';
+          follow();
+        }),
+    },
+    'Resume',
+  );
 
   let lastStatus = job.status;
   /** Applies a job snapshot (from GET /train/{id}, the stop answer or a `status` event). */
@@ -384,6 +346,8 @@ async function jobView(id) {
     if (snapshot.error)
       message.textContent = `${snapshot.error.code ?? ''} ${snapshot.error.message ?? ''}`.trim();
     stop.disabled = finalStatuses.has(snapshot.status);
+    resume.hidden = !(snapshot.status === 'cancelled' || snapshot.status === 'failed');
+    resume.disabled = false;
   }
   function setProgress(value, text) {
     bar.value = value;
@@ -395,9 +359,10 @@ async function jobView(id) {
   // Charts: the curves so far (GET /train/{id}/metrics), then each step and evaluation as it comes.
   const curves = await request(`train/${encodeURIComponent(id)}/metrics`, { signal });
   const points = curves.steps;
+  const evaluationLoss = (metrics) => metrics.validation_loss ?? metrics.validationLoss ?? metrics.loss;
   const evaluations = curves.evaluations.map((evaluation) => ({
     step: evaluation.step,
-    loss: evaluation.metrics.validation_loss ?? evaluation.metrics.loss,
+    loss: evaluationLoss(evaluation.metrics),
   }));
   const lossChart = lineChart({ title: 'Loss', yLabel: 'loss' });
   const rateChart = lineChart({
@@ -436,37 +401,39 @@ async function jobView(id) {
   }
   // Follow the job live until it ends (or the user leaves this view). The server ends the stream
   // after the final status; a stream that ends earlier (a restart) is followed again after a pause.
-  void attempt(async () => {
-    while (!finalStatuses.has(lastStatus) && !signal.aborted) {
-      for await (const { event, data } of serverSentEvents(
-        `train/${encodeURIComponent(id)}/events`,
-        signal,
-      )) {
-        if (event === 'status') update(data);
-        else if (event === 'progress') setProgress(data.progress, data.message);
-        else if (event === 'step') {
-          loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
-          points.push({
-            step: data.step,
-            loss: data.loss,
-            learning_rate: data.learning_rate,
-            tokens_per_second: data.tokens_per_second,
-          });
-          scheduleRedraw();
-        } else if (event === 'evaluated') {
-          evaluations.push({ step: data.step, loss: data.metrics.validation_loss ?? data.metrics.loss });
-          scheduleRedraw();
-        } else if (event === 'failed') message.textContent = data.error;
-        else if (event === 'error') throw new ApiError(data.status ?? 500, data);
-        if (event !== 'status') {
-          log.prepend(element('li', {}, `${event} ${JSON.stringify(data)}`));
-          // The newest 200 events: a long run would otherwise grow the page without bound.
-          while (log.childElementCount > 200) log.lastElementChild.remove();
+  const follow = () =>
+    void attempt(async () => {
+      while (!finalStatuses.has(lastStatus) && !signal.aborted) {
+        for await (const { event, data } of serverSentEvents(
+          `train/${encodeURIComponent(id)}/events`,
+          signal,
+        )) {
+          if (event === 'status') update(data);
+          else if (event === 'progress') setProgress(data.progress, data.message);
+          else if (event === 'step') {
+            loss.textContent = `${data.loss.toFixed(4)} at step ${data.step}`;
+            points.push({
+              step: data.step,
+              loss: data.loss,
+              learning_rate: data.learning_rate,
+              tokens_per_second: data.tokens_per_second,
+            });
+            scheduleRedraw();
+          } else if (event === 'evaluated') {
+            evaluations.push({ step: data.step, loss: evaluationLoss(data.metrics) });
+            scheduleRedraw();
+          } else if (event === 'failed') message.textContent = data.error;
+          else if (event === 'error') throw new ApiError(data.status ?? 500, data);
+          if (event !== 'status') {
+            log.prepend(element('li', {}, `${event} ${JSON.stringify(data)}`));
+            // The newest 200 events: a long run would otherwise grow the page without bound.
+            while (log.childElementCount > 200) log.lastElementChild.remove();
+          }
         }
+        if (!finalStatuses.has(lastStatus)) await new Promise((resolve) => setTimeout(resolve, 2000));
       }
-      if (!finalStatuses.has(lastStatus)) await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  });
+    });
+  follow();
 
   return [
     element('h2', {}, `Job ${id}`),
@@ -485,7 +452,7 @@ async function jobView(id) {
       element('dd', {}, formatDate(job.created_at)),
     ),
     bar,
-    element('p', {}, stop),
+    element('p', {}, stop, ' ', resume),
     element(
       'section',
       { class: 'charts', 'aria-label': 'Charts' },
@@ -501,7 +468,7 @@ async function jobView(id) {
 async function modelsView() {
   const page = await request('models?limit=100');
   const rows = page.items.map((model) => [
-    model.name,
+    element('a', { href: `#/models/${encodeURIComponent(model.name)}` }, model.name),
     model.version_number,
     element('span', { 'data-stage': model.stage }, model.stage),
     model.base_model ?? '',
@@ -536,11 +503,14 @@ async function render() {
     main.replaceChildren(...loginView());
     return;
   }
+  const parameters = new URLSearchParams(search);
   const views = {
-    datasets: () => datasetsView(),
-    train: () => trainView(new URLSearchParams(search)),
-    jobs: () => (id ? jobView(decodeURIComponent(id)) : jobsView(new URLSearchParams(search))),
-    models: () => modelsView(),
+    datasets: () => (id ? datasetView(decodeURIComponent(id), parameters) : datasetsView()),
+    train: () => trainView(parameters),
+    jobs: () => (id ? jobView(decodeURIComponent(id)) : jobsView(parameters)),
+    models: () => (id ? modelView(decodeURIComponent(id), parameters) : modelsView()),
+    'ab-tests': () => (id ? abTestView(decodeURIComponent(id)) : abTestsView()),
+    feedback: () => feedbackView({ onSubmit }),
   };
   const view = views[section] ?? views.jobs;
   const content = await attempt(view);

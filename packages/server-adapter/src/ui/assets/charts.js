@@ -95,6 +95,11 @@ export function barChart({ title, labels, values, lower, upper, yLabel, width = 
   const holder = document.createElement('div');
   figure.append(holder, caption);
   const x = labels.map((_, index) => index);
+  // Bars start at zero; the y range also holds the interval ends (uPlot's auto range would not).
+  const ends = [...values, ...(upper ?? []), ...(lower ?? [])].filter((value) => value != null);
+  const top = Math.max(0, ...ends);
+  const bottom = Math.min(0, ...ends);
+  const margin = (top - bottom || 1) * 0.08;
   const drawIntervals = (plot) => {
     if (!lower || !upper) return;
     const context = plot.ctx;
@@ -121,7 +126,11 @@ export function barChart({ title, labels, values, lower, upper, yLabel, width = 
     {
       width,
       height,
-      scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
+      scales: {
+        x: { time: false, range: [-0.5, labels.length - 0.5] },
+        y: { range: [bottom < 0 ? bottom - margin : 0, top + margin] },
+      },
+      legend: { show: false },
       axes: [
         { values: (_, ticks) => ticks.map((tick) => labels[tick] ?? ''), splits: () => x },
         { label: yLabel },
