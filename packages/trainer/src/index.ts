@@ -349,7 +349,6 @@ export {
   TrainingOptionsSchema,
 } from './train/training-options.js';
 export {
-  checkpointName,
   computeReferenceLogProbabilities,
   type EvaluationResult,
   evaluateSequences,
