@@ -208,6 +208,7 @@ function graphsOf(
     training('full', { trainable: 'full' }),
   ];
   if (decoder) {
+    graphs.push(training('lora+checkpointing', { lora, dropout: true, gradientCheckpointing: true }));
     graphs.push(training('dpo-lora', { lora, preference: { beta: 0.1 } }));
     graphs.push(training('dpo-full', { trainable: 'full', preference: { beta: 0.1 } }));
     for (const backward of ['dequantize', 'transposed-copy'] as const) {
@@ -257,7 +258,7 @@ describe('CUDA readiness: every node of every graph has an onnxruntime CUDA kern
         seen,
       );
     }
-    expect(all.length).toBe(3 * 10 + 3 * 4);
+    expect(all.length).toBe(3 * 11 + 3 * 4);
     // The check sees the operators it should (a walk that found nothing would pass vacuously).
     for (const operator of [
       'Loop',
