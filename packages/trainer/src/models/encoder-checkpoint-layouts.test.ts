@@ -38,7 +38,7 @@ afterAll(async () => {
 
 /** The inference graph's outputs (logits, last_hidden_state, BERT's pooler_output) for the fixture's inputs. */
 async function run(
-  model: Pick<LoadedModel, 'architecture' | 'config' | 'weights'>,
+  model: Pick<LoadedModel<unknown>, 'architecture' | 'config' | 'weights'>,
   fixture: EncoderFixture,
   lora?: LoraAdapters,
 ): Promise<Record<string, Float32Array>> {
