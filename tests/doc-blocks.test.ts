@@ -1,41 +1,119 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The README is a test: every fenced TypeScript block of README.md and docs/*.md is extracted.
- * README blocks (and docs blocks whose info string says `run`) run verbatim with tsx in a fresh
- * folder; blocks marked `fragment` (they continue an earlier block or elide setup) are compiled for
- * syntax errors only. Info strings: ```ts, ```ts run, ```ts fragment.
+ * The documentation is a test. Every fenced TypeScript block of README.md and docs/*.md is extracted
+ * and says in its info string how it is checked:
+ *
+ * - ```ts run — a script on its own: it runs verbatim with tsx in a fresh folder and must exit 0.
+ * - ```ts continues — goes on from the previous `run` block of the same guide and the blocks that
+ *   continued it (it uses their `kit`, their variables); the chain runs verbatim as one script.
+ *   `ts run <name>` … `ts continues <name>` join a named chain across other `run` blocks.
+ * - ```ts check <reason> — cannot run here (a remote MLflow, a GPU, a Redis server…): the reason is
+ *   required, and the block is type-checked on its own.
+ *
+ * README.md blocks run whatever their info string. Every script, run or not, is also type-checked
+ * with the repository's compiler options, so a guide cannot drift from the API's types.
  */
 const root = join(import.meta.dirname, '..');
 const workspace = join(root, '.doc-tests');
 const tsxCli = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
+/** One fenced block. */
 interface DocBlock {
   file: string;
   index: number;
   line: number;
-  info: string[];
+  mode: 'run' | 'continues' | 'check' | 'unmarked';
+  reason: string;
   code: string;
 }
 
-/** Fenced ```ts / ```typescript blocks of a markdown text, with their info-string words. */
+/** What is checked: one block, or a chain of blocks run as one script. */
+interface DocScript {
+  name: string;
+  folder: string;
+  blocks: DocBlock[];
+  runs: boolean;
+  code: string;
+}
+
+/** Fenced ```ts / ```typescript blocks of a markdown text, with their mode and reason. */
 function extractBlocks(file: string, markdown: string): DocBlock[] {
   const blocks: DocBlock[] = [];
   const fence = /^```(ts|typescript)([^\n]*)\n([\s\S]*?)^```[ \t]*$/gm;
   for (let match = fence.exec(markdown); match !== null; match = fence.exec(markdown)) {
+    const [word = '', ...rest] = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
+    const mode = word === 'run' || word === 'continues' || word === 'check' ? word : 'unmarked';
     blocks.push({
       file,
       index: blocks.length,
       line: markdown.slice(0, match.index).split('\n').length,
-      info: (match[2] ?? '').trim().split(/\s+/).filter(Boolean),
+      mode,
+      reason: mode === 'unmarked' ? '' : rest.join(' '),
       code: match[3] ?? '',
     });
   }
   return blocks;
+}
+
+/**
+ * Groups a guide's blocks into scripts: a `run` block and the `continues` blocks after it form one
+ * (a `check` block between them stands alone). `ts run <name>` names a chain that a later
+ * `ts continues <name>` joins even when other `run` blocks come between.
+ */
+function scriptsOf(blocks: DocBlock[]): { scripts: DocScript[]; problems: string[] } {
+  const scripts: DocScript[] = [];
+  const problems: string[] = [];
+  let chain: DocScript | undefined;
+  const named = new Map<string, DocScript>();
+  for (const block of blocks) {
+    const where = `${block.file}:${block.line}`;
+    const mode = block.file === 'README.md' && block.mode === 'unmarked' ? 'run' : block.mode;
+    if (mode === 'unmarked') {
+      problems.push(
+        `${where}: mark the block \`ts run\`, \`ts continues\` or \`ts check <why it cannot run>\``,
+      );
+      continue;
+    }
+    if (mode === 'check' && block.reason.length < 10) {
+      problems.push(`${where}: \`ts check\` needs the reason the block cannot run`);
+    }
+    if (mode === 'continues') {
+      const target = block.reason === '' ? chain : named.get(block.reason);
+      if (target === undefined) {
+        problems.push(
+          `${where}: \`ts continues${block.reason ? ` ${block.reason}` : ''}\` but no such \`ts run\` block before it in ${block.file}`,
+        );
+        continue;
+      }
+      target.blocks.push(block);
+      continue;
+    }
+    const name = `${block.file.replace(/[^A-Za-z0-9]+/g, '-')}-${block.line}`;
+    const script: DocScript = {
+      name,
+      folder: join(workspace, name),
+      blocks: [block],
+      runs: mode === 'run',
+      code: '',
+    };
+    scripts.push(script);
+    // A `check` block stands alone and does not interrupt the chain around it.
+    if (mode === 'run') {
+      chain = script;
+      if (block.reason !== '') named.set(block.reason, script);
+    }
+  }
+  for (const script of scripts) {
+    script.code = `${script.blocks
+      .map((block) => `// ${block.file}:${block.line}\n${block.code}`)
+      .join('\n')}\nexport {};\n`;
+  }
+  return { scripts, problems };
 }
 
 async function documents(): Promise<Array<{ file: string; text: string }>> {
@@ -48,15 +126,27 @@ async function documents(): Promise<Array<{ file: string; text: string }>> {
   );
 }
 
-/** Runs a block verbatim in its own folder; resolves with its exit code and output. */
-async function runBlock(block: DocBlock, timeoutMs: number) {
-  const folder = join(workspace, `${block.file.replace(/[^A-Za-z0-9]+/g, '-')}-${block.index}`);
-  await rm(folder, { recursive: true, force: true });
-  await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, 'block.ts'), block.code);
+/** Scripts running at once: two, one per core of the CI machine (the tests themselves are concurrent). */
+const parallelRuns = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs a script verbatim in its own folder; resolves with its exit code and output. */
+async function runScript(script: DocScript, timeoutMs: number) {
+  if (running >= parallelRuns) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await spawnScript(script, timeoutMs);
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
+
+function spawnScript(script: DocScript, timeoutMs: number) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn(process.execPath, [tsxCli, '--tsconfig', join(root, 'tsconfig.json'), 'block.ts'], {
-      cwd: folder,
+      cwd: script.folder,
       env: { ...process.env, NODE_ENV: 'test' },
     });
     let output = '';
@@ -74,49 +164,113 @@ async function runBlock(block: DocBlock, timeoutMs: number) {
   });
 }
 
-/** Syntax errors of a block (TypeScript's parser; no type check, fragments elide their setup). */
-function syntaxErrors(block: DocBlock): string[] {
-  const result = ts.transpileModule(block.code, {
-    reportDiagnostics: true,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  return (result.diagnostics ?? []).map((diagnostic) =>
-    ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
+/** Type errors of the scripts, with the repository's compiler options (workspace packages from source). */
+function typeErrors(scripts: DocScript[]): Map<string, string[]> {
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
+    },
   );
+  if (config === undefined) throw new Error('tsconfig.json could not be read');
+  const files = scripts.map((script) => join(script.folder, 'block.ts'));
+  const program = ts.createProgram(files, { ...config.options, noEmit: true, incremental: false });
+  const errors = new Map<string, string[]>();
+  for (const script of scripts) {
+    const source = program.getSourceFile(join(script.folder, 'block.ts'));
+    const diagnostics = source
+      ? [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]
+      : [];
+    errors.set(
+      script.name,
+      diagnostics.map((diagnostic) => {
+        const line =
+          diagnostic.file && diagnostic.start !== undefined
+            ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1
+            : 0;
+        return `${relative(root, join(script.folder, 'block.ts'))}:${line}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
+      }),
+    );
+  }
+  return errors;
 }
 
-afterAll(async () => {
-  await rm(workspace, { recursive: true, force: true });
-});
-
 describe('documentation code blocks', async () => {
-  const blocks = (await documents()).flatMap(({ file, text }) => extractBlocks(file, text));
+  const all = (await documents()).map(({ file, text }) => scriptsOf(extractBlocks(file, text)));
+  const scripts = all.flatMap((guide) => guide.scripts);
+  const problems = all.flatMap((guide) => guide.problems);
+  let errors = new Map<string, string[]>();
 
-  it('finds the blocks (the extractor reads info strings)', () => {
-    expect(blocks.length).toBeGreaterThan(20);
-    expect(extractBlocks('x.md', '```ts run\nconsole.log(1)\n```\n')).toEqual([
-      { file: 'x.md', index: 0, line: 1, info: ['run'], code: 'console.log(1)\n' },
+  beforeAll(async () => {
+    await rm(workspace, { recursive: true, force: true });
+    for (const script of scripts) {
+      await mkdir(script.folder, { recursive: true });
+      await writeFile(join(script.folder, 'block.ts'), script.code);
+    }
+    errors = typeErrors(scripts);
+  }, 180_000);
+
+  afterAll(async () => {
+    await rm(workspace, { recursive: true, force: true });
+  });
+
+  it('reads info strings: run, continues (chained into one script), check with its reason', () => {
+    const blocks = extractBlocks(
+      'x.md',
+      '```ts run\nconst a = 1;\n```\n\n```ts continues\nconsole.log(a);\n```\n\n```ts check needs a GPU to run\nx;\n```\n\n```ts\ny;\n```\n',
+    );
+    expect(blocks.map((block) => [block.mode, block.reason])).toEqual([
+      ['run', ''],
+      ['continues', ''],
+      ['check', 'needs a GPU to run'],
+      ['unmarked', ''],
+    ]);
+    const { scripts: chained, problems: found } = scriptsOf(blocks);
+    expect(chained.map((script) => [script.runs, script.blocks.length])).toEqual([
+      [true, 2],
+      [false, 1],
+    ]);
+    expect(chained[0]?.code).toContain('const a = 1;\n\n// x.md:5\nconsole.log(a);');
+    expect(found).toEqual([
+      'x.md:13: mark the block `ts run`, `ts continues` or `ts check <why it cannot run>`',
+    ]);
+    expect(scriptsOf(extractBlocks('y.md', '```ts continues\nz;\n```\n')).problems).toEqual([
+      'y.md:1: `ts continues` but no such `ts run` block before it in y.md',
+    ]);
+    const named = scriptsOf(
+      extractBlocks(
+        'z.md',
+        '```ts run server\na;\n```\n```ts run\nb;\n```\n```ts continues server\nc;\n```\n',
+      ),
+    ).scripts;
+    expect(named.map((script) => script.blocks.map((block) => block.code))).toEqual([
+      ['a;\n', 'c;\n'],
+      ['b;\n'],
     ]);
   });
 
-  it.each(blocks.map((block) => [`${block.file}:${block.line}`, block] as const))(
-    'compiles %s without syntax errors',
-    (_name, block) => {
-      expect(syntaxErrors(block)).toEqual([]);
-    },
-  );
+  it('every docs block is marked run, continues or check with a reason', () => {
+    expect(scripts.length).toBeGreaterThan(10);
+    expect(problems).toEqual([]);
+  });
 
-  const runnable = blocks.filter(
-    (block) => !block.info.includes('fragment') && (block.file === 'README.md' || block.info.includes('run')),
-  );
+  it.each(scripts.map((script) => [script.name, script] as const))('type-checks %s', (_name, script) => {
+    expect(errors.get(script.name)).toEqual([]);
+  });
 
-  it('runs the README taste verbatim: the loss falls, the registry has the version, a newcomer can read it', async () => {
-    const taste = runnable.find(
-      (block) => block.file === 'README.md' && block.code.includes("submit('train'"),
-    );
+  const taste = scripts.find(
+    (script) => script.blocks[0]?.file === 'README.md' && script.code.includes("submit('train'"),
+  );
+  it.concurrent('runs the README taste verbatim: the loss falls, the registry has the version, a newcomer can read it', async ({
+    expect,
+  }) => {
     expect(taste).toBeDefined();
     const started = performance.now();
-    const { code, output } = await runBlock(taste as DocBlock, 170_000);
+    const { code, output } = await runScript(taste as DocScript, 170_000);
     const seconds = (performance.now() - started) / 1000;
     expect(output).not.toContain('Error');
     expect(code).toBe(0);
@@ -133,16 +287,16 @@ describe('documentation code blocks', async () => {
     console.log(`README taste: ${seconds.toFixed(1)} s\n${output}`);
   }, 180_000);
 
-  const others = runnable.filter(
-    (block) => !(block.file === 'README.md' && block.code.includes("submit('train'")),
-  );
-  it.runIf(others.length > 0).each(others.map((block) => [`${block.file}:${block.line}`, block] as const))(
+  const others = scripts.filter((script) => script.runs && script !== taste);
+  it.concurrent.for(others.map((script) => [script.name, script] as const))(
     'runs %s verbatim',
-    async (_name, block) => {
-      const { code, output } = await runBlock(block, 120_000);
-      expect(output.slice(-2000)).not.toMatch(/^\w*Error/m);
-      expect(code).toBe(0);
+    { timeout: 240_000 },
+    async ([, script], { expect }) => {
+      const started = performance.now();
+      const { code, output } = await runScript(script, 120_000);
+      const seconds = (performance.now() - started) / 1000;
+      expect(output.slice(-3000), `exit ${code} after ${seconds.toFixed(1)} s`).not.toMatch(/^\w*Error/m);
+      expect(code, output.slice(-3000)).toBe(0);
     },
-    130_000,
   );
 });

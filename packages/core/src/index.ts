@@ -62,6 +62,11 @@ export {
 } from './artifacts/file-artifact-store.js';
 export { createMemoryArtifactStore } from './artifacts/memory-artifact-store.js';
 export {
+  createS3ArtifactStore,
+  type S3ArtifactStoreOptions,
+  S3ArtifactStoreOptionsSchema,
+} from './artifacts/s3-artifact-store.js';
+export {
   AUDIT_EVENTS_COLLECTION,
   AUDIT_GENESIS_HASH,
   AUDIT_HEAD_COLLECTION,

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createTunekit,
   type Predictor,
@@ -6,6 +9,7 @@ import {
   trainingOutputUri,
 } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
+import { createModel } from '@tunekit/trainer';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type AdapterName, type RunningTestServer, startTestServer } from './testing/start-test-server.js';
 
@@ -61,6 +65,8 @@ export function keywordClassifier(
 export interface ContractServer {
   readonly kit: Tunekit;
   readonly server: RunningTestServer;
+  /** Folder of the real GPT-2 (byte-level, one layer) served as `tiny-gpt2`. */
+  readonly gpt2Folder: string;
   /** Access tokens by username, filled before the tests run. */
   readonly tokens: Record<string, string>;
   /** `init` with the bearer token of `user`. */
@@ -78,6 +84,7 @@ export interface ContractServer {
 export function useContractServer(adapter: AdapterName): ContractServer {
   let kit: Tunekit | undefined;
   let server: RunningTestServer | undefined;
+  let folder: string | undefined;
   const tokens: Record<string, string> = {};
   const as = (user: string, init: RequestInit = {}): RequestInit => ({
     ...init,
@@ -90,6 +97,15 @@ export function useContractServer(adapter: AdapterName): ContractServer {
 
   beforeAll(async () => {
     kit = await startKit();
+    folder = await mkdtemp(join(tmpdir(), 'tunekit-contract-'));
+    await createModel({
+      architecture: 'gpt2',
+      directory: join(folder, 'tiny-gpt2'),
+      n_layer: 1,
+      n_embd: 16,
+      n_head: 2,
+      n_positions: 32,
+    });
     server = await startTestServer(adapter, kit, {
       auth: {
         jwtSecret: secret,
@@ -102,7 +118,7 @@ export function useContractServer(adapter: AdapterName): ContractServer {
       bodyLimit: 64 * 1024,
       uploadLimit: 256 * 1024,
       loginRateLimit: { max: 50 },
-      models: { tiny: { path: '/nonexistent/tiny-model' } },
+      models: { tiny: { path: '/nonexistent/tiny-model' }, 'tiny-gpt2': { path: join(folder, 'tiny-gpt2') } },
       predictors: [
         keywordClassifier('keywords', /good|great|love/),
         keywordClassifier('always-negative', /$^/),
@@ -120,6 +136,7 @@ export function useContractServer(adapter: AdapterName): ContractServer {
   afterAll(async () => {
     await server?.close();
     await kit?.close();
+    if (folder) await rm(folder, { recursive: true, force: true });
   });
   return {
     get kit() {
@@ -127,6 +144,9 @@ export function useContractServer(adapter: AdapterName): ContractServer {
     },
     get server() {
       return server as RunningTestServer;
+    },
+    get gpt2Folder() {
+      return join(folder as string, 'tiny-gpt2');
     },
     tokens,
     as,

@@ -353,6 +353,10 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
   it('answers inference routes with coded errors for unknown models and invalid options', async () => {
     const generate = await call('/generate', json('alice', 'POST', { prompt: 'hi', model: 'missing' }));
     expect(generate.status).toBe(404);
+    // The 404 says what is served instead.
+    expect(((await generate.json()) as { detail: string }).detail).toMatch(
+      /No model "missing" is served: served are tiny, tiny-gpt2, .*job:<id>/,
+    );
     const invalid = await call('/generate', json('alice', 'POST', { prompt: 'hi', max_tokens: 0 }));
     expect(await invalid.json()).toMatchObject({
       status: 400,
@@ -361,6 +365,65 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect((await call('/predict', json('alice', 'POST', { text: 'great', model: 'missing' }))).status).toBe(
       404,
     );
+  });
+
+  it('names fields in the wire casing in validation errors, also those a service or a server limit reports', async () => {
+    const response = await call(
+      '/train',
+      json('alice', 'POST', {
+        base_model: 'tiny',
+        dataset_version_id: 'none',
+        output_name: 'too-long',
+        hyperparameters: { max_steps: 200_000, batch_size: 4 },
+      }),
+    );
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { detail: string; issues: Array<{ path: string }> };
+    expect(problem.issues.map((issue) => issue.path)).toEqual(['hyperparameters.max_steps']);
+    expect(problem.detail).toContain('hyperparameters.max_steps must be at most 100000');
+    expect(JSON.stringify(problem)).not.toMatch(/maxSteps|batchSize/);
+  });
+
+  it('evaluates a served language model over HTTP with its real per-token log-probabilities (perplexity)', async () => {
+    const rows = [
+      { prompt: 'the cat', completion: ' sat on the mat' },
+      { prompt: 'a dog', completion: ' ran in the park' },
+    ];
+    const response = await call(
+      '/evaluate/tiny-gpt2',
+      json('alice', 'POST', {
+        dataset: { rows },
+        evaluators: ['perplexity'],
+        bootstrap_resamples: 0,
+        max_tokens: 2,
+      }),
+    );
+    expect(response.status).toBe(200);
+    const evaluation = (await response.json()) as {
+      model_id: string;
+      metrics: Record<string, { value: number }>;
+    };
+    expect(evaluation.model_id).toBe('tiny-gpt2');
+    // The same model opened here: exp(−Σ log p / Σ tokens) over each completion after its prompt.
+    const { openModel } = await import('@tunekit/trainer');
+    const model = await openModel(fixture.gpt2Folder);
+    let sum = 0;
+    let count = 0;
+    for (const row of rows) {
+      const context = model.tokenizer.encode(row.prompt, { addSpecialTokens: true });
+      const continuation = model.tokenizer.encode(row.completion);
+      const scores = await model.logProbabilities([...context, ...continuation]);
+      for (const score of scores.slice(-continuation.length)) {
+        sum += score;
+        count += 1;
+      }
+    }
+    await model.close();
+    expect(count).toBe(' sat on the mat'.length + ' ran in the park'.length);
+    expect(evaluation.metrics.negative_log_likelihood?.value).toBeCloseTo(-sum / count, 5);
+    expect(evaluation.metrics.perplexity?.value).toBeCloseTo(Math.exp(-sum / count), 3);
+    // An untrained byte-level model is near-uniform over its 257 ids.
+    expect(evaluation.metrics.perplexity?.value).toBeGreaterThan(100);
   });
 
   it('registers, lists, searches, recommends, transitions, deploys and rolls back models (admin transitions only)', async () => {

@@ -29,16 +29,41 @@ export const HyperparametersSchema = z
     learningRate: z.number().positive().max(1).default(1e-3),
     /** AdamW weight decay (default 0.01). */
     weightDecay: z.number().min(0).optional(),
+    /** AdamW's β1 and β2, the decay rates of the moment estimates (default `[0.9, 0.999]`, PyTorch's). */
+    adamBetas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).optional(),
+    /** AdamW's ε, added to the denominator (default 1e-8). */
+    adamEpsilon: z.number().positive().max(1).optional(),
+    /** Decoupled weight decay (AdamW, default true); false is Adam with L2 regularization. */
+    decoupledWeightDecay: z.boolean().optional(),
+    /** Adam's bias correction of the moments (default true). */
+    biasCorrection: z.boolean().optional(),
     /** Linear warmup steps of the learning rate. */
     warmupSteps: z.number().int().min(0).optional(),
     /** Decay after warmup (default `linear`). */
     schedule: z.enum(['constant', 'linear', 'cosine']).optional(),
+    /**
+     * Fraction of the peak learning rate the `linear` and `cosine` schedules decay to at the last
+     * step (default 0).
+     */
+    minimumLearningRateRatio: z.number().min(0).max(1).optional(),
     /** Global gradient-norm clipping (0 disables; default 1). */
     maxGradientNorm: z.number().min(0).optional(),
     /** Longest sequence in tokens (default: the model's positions, at most 1024). */
     maxLength: z.number().int().min(2).max(1_000_000).optional(),
+    /** Pack `{ text }` rows into full windows of `maxLength` tokens (default true for text, false otherwise). */
+    packing: z.boolean().optional(),
+    /** Rows longer than `maxLength`: cut (`truncate`, the default, counted in a warning) or dropped (`reject`). */
+    overflow: z.enum(['truncate', 'reject']).optional(),
+    /** Shuffle the training sequences each epoch, seeded by `seed` (default true). */
+    shuffle: z.boolean().optional(),
+    /** A NaN or infinite loss or gradient: fail the job (`error`, the default) or skip that step. */
+    onNonFinite: z.enum(['error', 'skip']).optional(),
+    /** Emit `training:step` (trackers, progress) every N optimizer steps (default 1). */
+    logEvery: z.number().int().positive().optional(),
     /** Evaluate on the validation split every N optimizer steps (0: only at the end). */
     evalEvery: z.number().int().min(0).optional(),
+    /** At most this many validation batches per evaluation (default: all). */
+    evalBatches: z.number().int().positive().optional(),
     /** Save a checkpoint every N optimizer steps (0: only at the end). */
     checkpointEvery: z.number().int().min(0).optional(),
     /** Stop when the validation loss has not improved by `minDelta` for `patience` evaluations. */

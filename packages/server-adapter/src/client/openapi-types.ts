@@ -2262,12 +2262,28 @@ export interface operations {
                         /** @default 0.001 */
                         learning_rate?: number;
                         weight_decay?: number;
+                        adam_betas?: [
+                            number,
+                            number
+                        ];
+                        adam_epsilon?: number;
+                        decoupled_weight_decay?: boolean;
+                        bias_correction?: boolean;
                         warmup_steps?: number;
                         /** @enum {string} */
                         schedule?: "constant" | "linear" | "cosine";
+                        minimum_learning_rate_ratio?: number;
                         max_gradient_norm?: number;
                         max_length?: number;
+                        packing?: boolean;
+                        /** @enum {string} */
+                        overflow?: "truncate" | "reject";
+                        shuffle?: boolean;
+                        /** @enum {string} */
+                        on_non_finite?: "error" | "skip";
+                        log_every?: number;
                         eval_every?: number;
+                        eval_batches?: number;
                         checkpoint_every?: number;
                         early_stopping?: {
                             patience: number;
@@ -3021,12 +3037,28 @@ export interface operations {
                         /** @default 0.001 */
                         learning_rate?: number;
                         weight_decay?: number;
+                        adam_betas?: [
+                            number,
+                            number
+                        ];
+                        adam_epsilon?: number;
+                        decoupled_weight_decay?: boolean;
+                        bias_correction?: boolean;
                         warmup_steps?: number;
                         /** @enum {string} */
                         schedule?: "constant" | "linear" | "cosine";
+                        minimum_learning_rate_ratio?: number;
                         max_gradient_norm?: number;
                         max_length?: number;
+                        packing?: boolean;
+                        /** @enum {string} */
+                        overflow?: "truncate" | "reject";
+                        shuffle?: boolean;
+                        /** @enum {string} */
+                        on_non_finite?: "error" | "skip";
+                        log_every?: number;
                         eval_every?: number;
+                        eval_batches?: number;
                         checkpoint_every?: number;
                         early_stopping?: {
                             patience: number;

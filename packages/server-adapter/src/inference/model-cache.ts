@@ -102,6 +102,32 @@ interface RegistryVersion {
 /** Prefix of model ids that name the output of a finished training job (`job:<jobId>`). */
 export const JOB_MODEL_PREFIX = 'job:';
 
+/**
+ * `NOT_FOUND` for an id that names no served model, saying what would: the configured ids, `job:<id>`
+ * and registry versions. A bare name means its production version, so for a name whose versions are
+ * all drafts (a fresh `registerAs`) it lists the versions to name or promote.
+ */
+export async function modelNotServed(kit: Tunekit, id: string, configured: string[]): Promise<TunekitError> {
+  const registry = kit.has({ id: 'registry' })
+    ? kit.get<{ versions(name: string): Promise<Array<{ id: string; stage: string }>> }>({ id: 'registry' })
+    : undefined;
+  let hint = '';
+  if (registry !== undefined && !id.startsWith(JOB_MODEL_PREFIX)) {
+    const name = id.split('@')[0] ?? id;
+    const versions = await registry.versions(name).catch(() => []);
+    if (versions.length > 0) {
+      const listed = versions.map((version) => `${version.id} (${version.stage})`).join(', ');
+      hint = id.includes('@')
+        ? `: ${name} has ${listed}`
+        : `: a bare name is served as its production version, and ${name} has none (${listed}); name a version ("${versions.at(-1)?.id}") or promote one to production (tunekit models promote, or POST /models/{id}/transition)`;
+    }
+  }
+  if (hint === '') {
+    hint = `: served are ${configured.length > 0 ? `${configured.join(', ')}, ` : ''}the outputs of finished train jobs (job:<id>) and the registry versions they registered (name@<n>, name@stage, or a bare name for its production version)`;
+  }
+  return new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served${hint}` });
+}
+
 /** Creates the model cache over configured models and `job:<id>` outputs of finished `train` jobs. */
 export function createModelCache(
   kit: Tunekit,
@@ -177,12 +203,10 @@ export function createModelCache(
     });
   };
 
-  /** The source of a served id; `NOT_FOUND` when unknown. */
+  /** The source of a served id; `NOT_FOUND`, saying which ids would work, when unknown. */
   const requireSource = async (id: string): Promise<ServedModel> => {
     const source = await describe(id);
-    if (!source) {
-      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
-    }
+    if (!source) throw await modelNotServed(kit, id, [...sources.keys()]);
     return source;
   };
 

@@ -1,6 +1,7 @@
-import { EvaluationComparisonSchema, EvaluationSchema, type Predictor, TunekitError } from '@tunekit/core';
+import { EvaluationComparisonSchema, EvaluationSchema, type Predictor } from '@tunekit/core';
 import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
+import { modelNotServed } from '../inference/model-cache.js';
 import type { ServerContext } from '../server/server-context.js';
 import { defineRoute } from './route-definition.js';
 
@@ -22,11 +23,16 @@ const EvaluationRunSchema = z.object({
   max_tokens: z.number().int().min(1).max(1024).default(32),
 });
 
-function predictorFor(server: ServerContext, id: string, maxTokens: number): Predictor {
+/**
+ * The predictor of a served id: a configured classifier, or a generative model the model cache
+ * resolves (configured, `job:<id>`, registry versions); its per-token log-probabilities are the
+ * model's own, so `perplexity` evaluates the real model. `NOT_FOUND`, naming what is served, otherwise.
+ */
+async function predictorFor(server: ServerContext, id: string, maxTokens: number): Promise<Predictor> {
   const classifier = server.predictors.get(id);
   if (classifier) return classifier;
-  if (!server.models.configured().includes(id) && !id.startsWith('job:')) {
-    throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+  if ((await server.models.describe(id)) === undefined) {
+    throw await modelNotServed(server.kit, id, server.models.configured());
   }
   return server.models.predictor(id, { temperature: 0, maxTokens });
 }
@@ -59,7 +65,7 @@ export const evaluateModelRoute = defineRoute({
     // evaluation.run is audited on success; some failures (unknown evaluator, bad dataset) are not.
     return serviceAudited(
       kit.evaluators.evaluate(
-        { ...runOptions(body), model: predictorFor(server, params.model_id, body.max_tokens) },
+        { ...runOptions(body), model: await predictorFor(server, params.model_id, body.max_tokens) },
         operation,
       ),
     );
@@ -87,8 +93,8 @@ export const compareModelsRoute = defineRoute({
         {
           ...runOptions(body),
           models: [
-            predictorFor(server, body.models[0], body.max_tokens),
-            predictorFor(server, body.models[1], body.max_tokens),
+            await predictorFor(server, body.models[0], body.max_tokens),
+            await predictorFor(server, body.models[1], body.max_tokens),
           ],
           primaryMetric: body.primary_metric,
         },

@@ -1,6 +1,7 @@
 import { TunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
+import { modelNotServed } from '../inference/model-cache.js';
 import { releasingWhenDone } from '../server/concurrency-limiter.js';
 import type { ServerContext } from '../server/server-context.js';
 import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
@@ -242,8 +243,7 @@ export const modelInfoRoute = defineRoute({
     const id = modelId(server, query.model);
     await assertModelAccess(kit, principal, id);
     const source = await server.models.describe(id);
-    if (!source)
-      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+    if (!source) throw await modelNotServed(kit, id, server.models.configured());
     return {
       id,
       base_model: source.baseModel,

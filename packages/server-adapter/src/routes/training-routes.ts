@@ -206,11 +206,12 @@ export async function submitTrainingJob(
 
 /** Throws `VALIDATION_FAILED` (400) when a training request asks for more than `limits.training` allows. */
 function assertTrainingBounds(limits: ServerLimits['training'], body: TrainRequest): void {
+  // Paths in the wire's casing: this is what the HTTP caller sent.
   const checks: Array<[string, number | undefined, number]> = [
-    ['hyperparameters.maxSteps', body.hyperparameters.maxSteps, limits.maxSteps],
+    ['hyperparameters.max_steps', body.hyperparameters.maxSteps, limits.maxSteps],
     ['hyperparameters.epochs', body.hyperparameters.epochs, limits.maxEpochs],
-    ['hyperparameters.batchSize', body.hyperparameters.batchSize, limits.maxBatchSize],
-    ['hyperparameters.maxLength', body.hyperparameters.maxLength, limits.maxSequenceLength],
+    ['hyperparameters.batch_size', body.hyperparameters.batchSize, limits.maxBatchSize],
+    ['hyperparameters.max_length', body.hyperparameters.maxLength, limits.maxSequenceLength],
     ['lora.r', body.lora?.r, limits.maxLoraRank],
   ];
   const issues = checks

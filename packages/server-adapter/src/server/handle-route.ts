@@ -11,7 +11,7 @@ import {
 import { fromWire, toSnakeCase, toWire, wirePath } from '../wire/wire-case.js';
 import { suppressedAuditEntry } from './anonymous-audit-limiter.js';
 import { releasingWhenDone } from './concurrency-limiter.js';
-import { PROBLEM_CONTENT_TYPE, toProblem, toTunekitError } from './problem-details.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails, toProblem, toTunekitError } from './problem-details.js';
 import type { ServerContext } from './server-context.js';
 
 /** A request as an adapter hands it over: already routed, body parsed by the framework (or a stream). */
@@ -43,14 +43,45 @@ export function formatServerSentEvent(event: ServerSentEvent): string {
   return `${event.id ? `id: ${event.id}\n` : ''}${event.event ? `event: ${event.event}\n` : ''}data: ${data}\n\n`;
 }
 
-/** An error response for an adapter (problem+json). */
+/**
+ * A problem document in the wire's casing. Services validate their own camelCase fields, so their
+ * errors name `maxSteps` where the HTTP caller sent `max_steps`: the issue paths, the field names
+ * the detail and the issue messages quote (those of the issue paths, and `details.received`, the
+ * fields a job input had), and `details.received` itself become snake_case. Other words stay.
+ */
+export function toWireProblem(problem: ProblemDetails): ProblemDetails {
+  const received = Array.isArray(problem.details?.received)
+    ? problem.details.received.filter((field): field is string => typeof field === 'string')
+    : [];
+  const fields = new Set(
+    [...(problem.issues ?? []).flatMap((issue) => issue.path.split('.')), ...received].filter(
+      (field) => toSnakeCase(field) !== field,
+    ),
+  );
+  const rename = (text: string) =>
+    fields.size === 0
+      ? text
+      : text.replace(/[A-Za-z][A-Za-z0-9]*/g, (word) => (fields.has(word) ? toSnakeCase(word) : word));
+  return {
+    ...problem,
+    detail: rename(problem.detail),
+    ...(problem.issues
+      ? {
+          issues: problem.issues.map((issue) => ({
+            path: issue.path.split('.').map(toSnakeCase).join('.'),
+            message: rename(issue.message),
+          })),
+        }
+      : {}),
+    ...(problem.details && received.length > 0
+      ? { details: { ...problem.details, received: received.map(toSnakeCase) } }
+      : {}),
+  };
+}
+
+/** An error response for an adapter (problem+json), field names in the wire's casing. */
 export function problemResponse(error: unknown, requestId: string): AdapterResponse {
-  const problem = toProblem(toTunekitError(error), requestId);
-  // Field paths in the wire's casing (services name their own camelCase fields).
-  problem.issues = problem.issues?.map((issue) => ({
-    ...issue,
-    path: issue.path.split('.').map(toSnakeCase).join('.'),
-  }));
+  const problem = toWireProblem(toProblem(toTunekitError(error), requestId));
   return {
     status: problem.status,
     headers: {

@@ -146,6 +146,62 @@ describe('trainerPlugin', () => {
     expect((started as EventEnvelope).payload).toMatchObject({ params: { resumedFromStep: 6 } });
   });
 
+  it("passes every hyper-parameter of the job's contract to the trainer (optimizer, schedule floor, evaluation, logging)", async () => {
+    const { run, seen } = await setUp(memoryArtifactStore(), false);
+    const hyperparameters = {
+      maxSteps: 4,
+      batchSize: 4,
+      maxLength: 32,
+      learningRate: 1e-2,
+      weightDecay: 0.05,
+      adamBetas: [0.8, 0.95],
+      adamEpsilon: 1e-6,
+      decoupledWeightDecay: false,
+      biasCorrection: false,
+      schedule: 'linear',
+      warmupSteps: 1,
+      minimumLearningRateRatio: 0.5,
+      maxGradientNorm: 0.5,
+      packing: true,
+      overflow: 'reject',
+      shuffle: false,
+      onNonFinite: 'skip',
+      logEvery: 2,
+      evalBatches: 1,
+      seed: 7,
+    };
+    const output = await run({ ...input, baseModel: model, hyperparameters }).result;
+    expect(output.steps).toBe(4);
+    const started = seen.find((envelope) => envelope.name === 'training:started')?.payload as {
+      params: Record<string, unknown>;
+    };
+    expect(started.params).toMatchObject({
+      learningRate: 1e-2,
+      adamW: {
+        weightDecay: 0.05,
+        betas: [0.8, 0.95],
+        epsilon: 1e-6,
+        decoupledWeightDecay: false,
+        biasCorrection: false,
+      },
+      schedule: { kind: 'linear', warmupSteps: 1, minimumRatio: 0.5 },
+      maxGradientNorm: 0.5,
+      packing: true,
+      overflow: 'reject',
+      shuffle: false,
+      onNonFinite: 'skip',
+      logEvery: 2,
+      evalBatches: 1,
+      seed: 7,
+    });
+    // The trainer acts on them: a step event every 2 steps, and the linear decay stops at half the peak.
+    const steps = seen
+      .filter((envelope) => envelope.name === 'training:step')
+      .map((envelope) => envelope.payload as { step: number; learningRate: number });
+    expect(steps.map((step) => step.step)).toEqual([2, 4]);
+    expect(steps.at(-1)?.learningRate).toBeGreaterThanOrEqual(0.5e-2);
+  });
+
   it('fails the job with a coded reason on bad input or a missing model', async () => {
     const { run } = await setUp(memoryArtifactStore(), false);
     const invalid = await run({ dataset: { rows } }).result.catch((caught: unknown) => caught);
