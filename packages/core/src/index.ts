@@ -76,9 +76,13 @@ export {
   type AuditQuery,
   AuditQuerySchema,
   type AuditVerification,
+  type AuditVerifyOptions,
   canonicalJson,
   createAuditLog,
   hashAuditEvent,
+  macAuditEvent,
+  type SignedAuditHead,
+  SignedAuditHeadSchema,
 } from './audit/audit-log.js';
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
 export { assignSplits, SplitIndex, type SplitRatios } from './datasets/assign-splits.js';

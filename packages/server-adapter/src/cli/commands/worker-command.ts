@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTunekit, type Tunekit, type TunekitPlugin } from '@tunekit/core';
+import { auditOptionsFromEnvironment } from '../audit-options.js';
 import { type CliCommand, type CliContext, CliUsageError, ExitCode } from '../cli-command.js';
 import { cliLoggerOf, dataDirectoryOf } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
@@ -97,6 +98,7 @@ export async function startWorker(argv: string[], context: CliContext): Promise<
   const kit = await createTunekit({
     ...(shared.storage === undefined ? { dataDirectory: dataDirectoryOf(context, values.data) } : {}),
     ...shared,
+    ...auditOptionsFromEnvironment(context.env),
     plugins,
     logger,
   });
