@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit, type Tunekit } from '@tunekit/core';
+import { createTunekit, type Tunekit, type TunekitOptions } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import type { ServerLimitsInput, TunekitServerOptions } from '@tunekit/server-adapter';
 import {
@@ -46,11 +46,16 @@ export async function startSecurityFixture(
   adapter: AdapterName,
   limits: ServerLimitsInput = {},
   options: TunekitServerOptions = {},
+  kitOptions: Pick<TunekitOptions, 'audit'> = {},
 ): Promise<SecurityFixture> {
   const directory = await mkdtemp(join(tmpdir(), 'tunekit-security-'));
   const modelFolder = join(directory, 'tiny');
   await mkdir(modelFolder);
-  const kit = await createTunekit({ dataDirectory: join(directory, 'kit'), plugins: [registryPlugin()] });
+  const kit = await createTunekit({
+    dataDirectory: join(directory, 'kit'),
+    plugins: [registryPlugin()],
+    ...kitOptions,
+  });
   kit.jobs.register<{ hyperparameters?: { maxSteps?: number } }, { output: string }>(
     'train',
     async (input, context) => {

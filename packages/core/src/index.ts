@@ -62,6 +62,11 @@ export {
 } from './artifacts/file-artifact-store.js';
 export { createMemoryArtifactStore } from './artifacts/memory-artifact-store.js';
 export {
+  createS3ArtifactStore,
+  type S3ArtifactStoreOptions,
+  S3ArtifactStoreOptionsSchema,
+} from './artifacts/s3-artifact-store.js';
+export {
   AUDIT_EVENTS_COLLECTION,
   AUDIT_GENESIS_HASH,
   AUDIT_HEAD_COLLECTION,
@@ -71,9 +76,13 @@ export {
   type AuditQuery,
   AuditQuerySchema,
   type AuditVerification,
+  type AuditVerifyOptions,
   canonicalJson,
   createAuditLog,
   hashAuditEvent,
+  macAuditEvent,
+  type SignedAuditHead,
+  SignedAuditHeadSchema,
 } from './audit/audit-log.js';
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
 export { assignSplits, SplitIndex, type SplitRatios } from './datasets/assign-splits.js';

@@ -13,16 +13,11 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
 import { createKeyMutex } from '../storage/key-mutex.js';
+import { artifactChecksumMismatch, artifactNotFound } from './artifact-errors.js';
+import { createArtifactLookups } from './artifact-lookups.js';
 import type { ArtifactInfo, ArtifactStore } from './artifact-store.js';
-import {
-  parseArtifactPrefix,
-  parseArtifactUri,
-  RESERVED_NAME_PREFIX,
-  toArtifactUri,
-} from './artifact-uri.js';
+import { parseArtifactUri, RESERVED_NAME_PREFIX, toArtifactUri } from './artifact-uri.js';
 
 /** Options of {@link createFileArtifactStore}. */
 export interface FileArtifactStoreOptions {
@@ -45,24 +40,6 @@ export interface FileArtifactStore extends ArtifactStore {
 
 /** Chunk size used when reading artifacts. */
 const readChunkSize = 1024 * 1024;
-
-function notFound(uri: string): TunekitError {
-  return new TunekitError({
-    code: 'ARTIFACT_NOT_FOUND',
-    status: ErrorCodes.ARTIFACT_NOT_FOUND.status,
-    message: `No artifact at ${uri}`,
-    details: { uri },
-  });
-}
-
-function checksumMismatch(uri: string, expected: string, actual: string): TunekitError {
-  return new TunekitError({
-    code: 'ARTIFACT_CHECKSUM_MISMATCH',
-    status: ErrorCodes.ARTIFACT_CHECKSUM_MISMATCH.status,
-    message: `Artifact ${uri} is corrupt: sha256 ${actual} does not match the recorded ${expected}`,
-    details: { uri, expected, actual },
-  });
-}
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -124,7 +101,7 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): File
         handle = await open(absolute, 'r');
       } catch (error) {
         if (isMissing(error)) {
-          throw notFound(uri);
+          throw artifactNotFound(uri);
         }
         throw error;
       }
@@ -134,7 +111,7 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): File
       } catch (error) {
         await handle.close();
         if (isMissing(error)) {
-          throw checksumMismatch(uri, '(missing checksum file)', '(not computed)');
+          throw artifactChecksumMismatch(uri, '(missing checksum file)', '(not computed)');
         }
         throw error;
       }
@@ -261,7 +238,7 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): File
         const content = await handle.readFile();
         const actual = createHash('sha256').update(content).digest('hex');
         if (actual !== expected) {
-          throw checksumMismatch(uri, expected, actual);
+          throw artifactChecksumMismatch(uri, expected, actual);
         }
         return new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
       } finally {
@@ -296,7 +273,7 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): File
           }
           const actual = hash.digest('hex');
           if (actual !== opened.expected) {
-            throw checksumMismatch(uri, opened.expected, actual);
+            throw artifactChecksumMismatch(uri, opened.expected, actual);
           }
           output.end();
         } catch (error) {
@@ -308,30 +285,16 @@ export function createFileArtifactStore(options: FileArtifactStoreOptions): File
       return output;
     },
 
-    async exists(uri) {
-      return (await infoOf(parseArtifactUri(uri))) !== undefined;
-    },
-
-    async stat(uri) {
-      return infoOf(parseArtifactUri(uri));
-    },
-
-    async list(prefix) {
-      const pathPrefix = parseArtifactPrefix(prefix);
-      // Start the walk at the deepest folder the prefix names.
-      const slash = pathPrefix.lastIndexOf('/');
-      const start = slash === -1 ? '' : pathPrefix.slice(0, slash);
-      const files: string[] = [];
-      await walk(start, files);
-      const infos: ArtifactInfo[] = [];
-      for (const relative of files.filter((file) => file.startsWith(pathPrefix)).sort()) {
-        const info = await infoOf(relative);
-        if (info !== undefined) {
-          infos.push(info);
-        }
-      }
-      return infos;
-    },
+    ...createArtifactLookups({
+      infoOf,
+      async listPaths(pathPrefix) {
+        // Start the walk at the deepest folder the prefix names.
+        const slash = pathPrefix.lastIndexOf('/');
+        const files: string[] = [];
+        await walk(slash === -1 ? '' : pathPrefix.slice(0, slash), files);
+        return files.filter((file) => file.startsWith(pathPrefix));
+      },
+    }),
 
     async delete(uri) {
       const absolute = pathOf(parseArtifactUri(uri));

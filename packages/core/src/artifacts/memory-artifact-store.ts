@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { artifactNotFound } from './artifact-errors.js';
 import type { ArtifactInfo, ArtifactStore } from './artifact-store.js';
 import { parseArtifactPrefix, parseArtifactUri, toArtifactUri } from './artifact-uri.js';
 
@@ -34,14 +33,7 @@ export function createMemoryArtifactStore(): ArtifactStore {
   const artifacts = new Map<string, MemoryArtifact>();
   const find = (uri: string): MemoryArtifact => {
     const artifact = artifacts.get(parseArtifactUri(uri));
-    if (artifact === undefined) {
-      throw new TunekitError({
-        code: 'ARTIFACT_NOT_FOUND',
-        status: ErrorCodes.ARTIFACT_NOT_FOUND.status,
-        message: `No artifact at ${uri}`,
-        details: { uri },
-      });
-    }
+    if (artifact === undefined) throw artifactNotFound(uri);
     return artifact;
   };
   const store: ArtifactStore = {

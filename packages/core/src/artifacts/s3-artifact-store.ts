@@ -4,6 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
+import { artifactChecksumMismatch, artifactNotFound } from './artifact-errors.js';
+import { createArtifactLookups } from './artifact-lookups.js';
 import type { ArtifactInfo, ArtifactStore } from './artifact-store.js';
 import {
   parseArtifactPrefix,
@@ -74,24 +76,6 @@ async function loadSdk(): Promise<{ s3: S3Module; storage: UploadModule }> {
       cause: error,
     });
   }
-}
-
-function notFound(uri: string): TunekitError {
-  return new TunekitError({
-    code: 'ARTIFACT_NOT_FOUND',
-    status: ErrorCodes.ARTIFACT_NOT_FOUND.status,
-    message: `No artifact at ${uri}`,
-    details: { uri },
-  });
-}
-
-function checksumMismatch(uri: string, expected: string, actual: string): TunekitError {
-  return new TunekitError({
-    code: 'ARTIFACT_CHECKSUM_MISMATCH',
-    status: ErrorCodes.ARTIFACT_CHECKSUM_MISMATCH.status,
-    message: `Artifact ${uri} is corrupt: sha256 ${actual} does not match the recorded ${expected}`,
-    details: { uri, expected, actual },
-  });
 }
 
 function storageFailed(what: string, error: unknown): TunekitError {
@@ -187,7 +171,7 @@ export function createS3ArtifactStore(input: S3ArtifactStoreOptions): ArtifactSt
       const result = await client.send(new s3.GetObjectCommand({ Bucket: options.bucket, Key: keyOf(path) }));
       return { body: result.Body as Readable, expected: result.Metadata?.[SHA256_METADATA] };
     } catch (error) {
-      if (isMissing(error)) throw notFound(uri);
+      if (isMissing(error)) throw artifactNotFound(uri);
       throw storageFailed(`GET ${path}`, error);
     }
   };
@@ -290,7 +274,8 @@ export function createS3ArtifactStore(input: S3ArtifactStoreOptions): ArtifactSt
       for await (const chunk of body) chunks.push(chunk as Buffer);
       const content = Buffer.concat(chunks);
       const actual = createHash('sha256').update(content).digest('hex');
-      if (expected !== undefined && expected !== actual) throw checksumMismatch(uri, expected, actual);
+      if (expected !== undefined && expected !== actual)
+        throw artifactChecksumMismatch(uri, expected, actual);
       return new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
     },
 
@@ -305,7 +290,9 @@ export function createS3ArtifactStore(input: S3ArtifactStoreOptions): ArtifactSt
         flush(callback) {
           const actual = hash.digest('hex');
           callback(
-            expected !== undefined && expected !== actual ? checksumMismatch(uri, expected, actual) : null,
+            expected !== undefined && expected !== actual
+              ? artifactChecksumMismatch(uri, expected, actual)
+              : null,
           );
         },
       });
@@ -320,19 +307,8 @@ export function createS3ArtifactStore(input: S3ArtifactStoreOptions): ArtifactSt
       return output;
     },
 
-    async exists(uri) {
-      return (await head(parseArtifactUri(uri))) !== undefined;
-    },
-
-    async stat(uri) {
-      return head(parseArtifactUri(uri));
-    },
-
-    async list(prefix) {
-      const paths = await listPaths(parseArtifactPrefix(prefix));
-      const infos = await Promise.all(paths.map((path) => head(path)));
-      return infos.filter((info): info is ArtifactInfo => info !== undefined);
-    },
+    // One HEAD per object: the sha256 lives in the object's metadata, which a listing does not return.
+    ...createArtifactLookups({ infoOf: head, listPaths }),
 
     async delete(uri) {
       const path = parseArtifactUri(uri);

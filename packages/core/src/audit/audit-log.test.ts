@@ -2,10 +2,18 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditEventSchema } from '../schemas/audit-event.js';
+import { z } from 'zod';
+import { type AuditEvent, AuditEventSchema } from '../schemas/audit-event.js';
 import type { Storage } from '../storage/collection.js';
 import { createStorage } from '../storage/create-storage.js';
-import { AUDIT_EVENTS_COLLECTION, AUDIT_GENESIS_HASH, createAuditLog, hashAuditEvent } from './audit-log.js';
+import {
+  AUDIT_EVENTS_COLLECTION,
+  AUDIT_GENESIS_HASH,
+  AUDIT_HEAD_COLLECTION,
+  createAuditLog,
+  hashAuditEvent,
+  macAuditEvent,
+} from './audit-log.js';
 
 const opened: Storage[] = [];
 async function memoryStorage(): Promise<Storage> {
@@ -18,11 +26,12 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((storage) => storage.close()));
 });
 
-async function seeded(count: number) {
+async function seeded(count: number, key?: string) {
   const storage = await memoryStorage();
   let tick = Date.parse('2025-01-01T00:00:00.000Z');
   const audit = createAuditLog({
     storage,
+    key,
     now: () => {
       tick += 60_000;
       return new Date(tick);
@@ -66,7 +75,7 @@ describe('audit log', () => {
     });
     expect(first.hash).toBe(hashAuditEvent(first));
     expect(second.previousHash).toBe(first.hash);
-    expect(await audit.verify()).toEqual({ valid: true, checked: 3 });
+    expect(await audit.verify()).toEqual({ valid: true, checked: 3, keyed: false, unkeyedEvents: 0 });
     const system = await audit.append({ action: 'kit.start', resourceType: 'kit', outcome: 'success' });
     expect(system).toMatchObject({ actor: 'system', sequence: 4, details: {} });
   });
@@ -88,7 +97,7 @@ describe('audit log', () => {
     expect(page.items.map((event) => event.sequence)).toEqual(
       Array.from({ length: 40 }, (_, index) => index + 1),
     );
-    expect(await audit.verify()).toEqual({ valid: true, checked: 40 });
+    expect(await audit.verify()).toEqual({ valid: true, checked: 40, keyed: false, unkeyedEvents: 0 });
   });
 
   it('rejects a malformed entry with a readable validation error', async () => {
@@ -138,6 +147,8 @@ describe('audit log', () => {
       brokenAt: 3,
       eventId: third.id,
       reason: 'event 3 does not match its hash (edited)',
+      keyed: false,
+      unkeyedEvents: 0,
     });
   });
 
@@ -193,6 +204,111 @@ describe('audit log', () => {
     const audit = createAuditLog({ storage: second });
     const event = await audit.append({ action: 'a.c', resourceType: 'a', outcome: 'failure' });
     expect(event.sequence).toBe(2);
-    expect(await audit.verify()).toEqual({ valid: true, checked: 2 });
+    expect(await audit.verify()).toEqual({ valid: true, checked: 2, keyed: false, unkeyedEvents: 0 });
+  });
+});
+
+describe('keyed audit chain', () => {
+  const key = 'audit-key-of-at-least-thirty-two-characters';
+
+  /** What an attacker with write access to the database does: edit event `at`, then re-hash and re-chain everything after it and move the head. */
+  async function rechain(
+    storage: Storage,
+    events: Awaited<ReturnType<typeof seeded>>['events'],
+    count: number,
+    at: number,
+  ) {
+    let previousHash: string | undefined;
+    for (let sequence = 1; sequence <= count; sequence += 1) {
+      const event = (await events.list({ filter: { sequence }, limit: 1 })).items[0] as AuditEvent;
+      if (sequence < at) {
+        previousHash = event.hash;
+        continue;
+      }
+      const edited = {
+        ...event,
+        ...(sequence === at ? { actor: 'mallory' } : {}),
+        previousHash: previousHash as string,
+      };
+      const hash = hashAuditEvent(edited);
+      await events.set({ ...edited, hash });
+      previousHash = hash;
+    }
+    const heads = storage.collection(AUDIT_HEAD_COLLECTION, z.object({ id: z.string() }).passthrough());
+    await heads.set({ id: 'head', sequence: count, hash: previousHash });
+  }
+
+  it('links every event with a MAC and verifies them', async () => {
+    const { audit, bySequence } = await seeded(4, key);
+    const first = await bySequence(1);
+    const second = await bySequence(2);
+    expect(first.mac).toBe(macAuditEvent(key, AUDIT_GENESIS_HASH, first.hash));
+    expect(second.mac).toBe(macAuditEvent(key, first.mac as string, second.hash));
+    expect(await audit.verify()).toEqual({ valid: true, checked: 4, keyed: true, unkeyedEvents: 0 });
+  });
+
+  it('detects an edit re-chained by someone without the key (the unkeyed chain does not)', async () => {
+    const { storage, audit, events } = await seeded(5, key);
+    await rechain(storage, events, 5, 2);
+    // The hash chain alone is fooled: this is what the key is for.
+    expect(await createAuditLog({ storage }).verify()).toMatchObject({ valid: true, keyed: false });
+    const result = await audit.verify();
+    expect(result).toMatchObject({ valid: false, brokenAt: 2, checked: 1, keyed: true });
+    expect(result.reason).toMatch(/does not match its MAC/);
+  });
+
+  it('detects a stripped MAC and a log written with another key', async () => {
+    const { audit, events, bySequence } = await seeded(3, key);
+    const third = await bySequence(3);
+    const { mac: _mac, ...stripped } = third;
+    await events.set(stripped);
+    expect(await audit.verify()).toMatchObject({
+      valid: false,
+      brokenAt: 3,
+      reason: expect.stringMatching(/no MAC/),
+    });
+    const other = await seeded(2, key);
+    const wrongKey = createAuditLog({ storage: other.storage, key: `${key}-other` });
+    expect(await wrongKey.verify()).toMatchObject({ valid: false, brokenAt: 1 });
+  });
+
+  it('detects a deleted tail with a rewound head against an exported head', async () => {
+    const { storage, audit, events, bySequence } = await seeded(5, key);
+    const exported = await audit.exportHead();
+    expect(exported).toMatchObject({
+      sequence: 5,
+      hash: (await bySequence(5)).hash,
+      mac: (await bySequence(5)).mac,
+    });
+    expect(await audit.verify({ head: exported })).toMatchObject({ valid: true, checked: 5 });
+    // Delete events 4 and 5 and rewind the head to event 3: the chain itself is consistent again.
+    const third = await bySequence(3);
+    await events.delete((await bySequence(5)).id);
+    await events.delete((await bySequence(4)).id);
+    const heads = storage.collection(AUDIT_HEAD_COLLECTION, z.object({ id: z.string() }).passthrough());
+    await heads.set({ id: 'head', sequence: 3, hash: third.hash, mac: third.mac });
+    expect(await audit.verify()).toMatchObject({ valid: true, checked: 3 });
+    expect(await audit.verify({ head: exported })).toMatchObject({
+      valid: false,
+      brokenAt: 4,
+      reason: 'events 4 to 5 of the exported head are missing (deleted from the end)',
+    });
+    // A head whose signature does not match is refused (forged or from another key).
+    const forged = { ...exported, sequence: 3, hash: third.hash, mac: third.mac as string };
+    expect(await audit.verify({ head: forged })).toMatchObject({
+      valid: false,
+      reason: expect.stringMatching(/not signed with this audit key/),
+    });
+  });
+
+  it('accepts events written before the key as an unkeyed prefix, and needs a key to export', async () => {
+    const storage = await memoryStorage();
+    const unkeyed = createAuditLog({ storage });
+    await unkeyed.record({ action: 'a.b', resourceType: 'a', outcome: 'success' });
+    await expect(unkeyed.exportHead()).rejects.toMatchObject({ code: 'AUDIT_KEY_MISSING' });
+    const keyed = createAuditLog({ storage, key });
+    await keyed.record({ action: 'a.c', resourceType: 'a', outcome: 'success' });
+    expect(await keyed.verify()).toEqual({ valid: true, checked: 2, keyed: true, unkeyedEvents: 1 });
+    expect(() => createAuditLog({ storage, key: 'short' })).toThrow(/at least 32/);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { z } from 'zod';
 import { TunekitError } from '../errors/tunekit-error.js';
@@ -29,8 +29,34 @@ const AuditHeadSchema = z.object({
   id: z.literal('head'),
   sequence: z.number().int().min(0),
   hash: z.string(),
+  mac: z.string().optional(),
   version: z.number().int().min(0).optional(),
 });
+
+const HexDigestSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The chain head as {@link AuditLog.exportHead} signs it: keep a copy outside the server (a ticket,
+ * another system's log) and later `verify({ head })` proves the log still contains that event
+ * unchanged, so a deleted tail or a rewritten chain is detected even by whoever can rewrite the head.
+ */
+export const SignedAuditHeadSchema = z
+  .object({
+    /** Sequence of the last event when exported (0: empty log). */
+    sequence: z.number().int().min(0),
+    /** Its `hash`. */
+    hash: HexDigestSchema,
+    /** Its `mac`. */
+    mac: HexDigestSchema,
+    /** When the head was exported (ISO time). */
+    exportedAt: z.string().min(1),
+    /** `sha256-hmac` of the other fields' canonical JSON with the audit key (hex). */
+    signature: HexDigestSchema,
+  })
+  .strict();
+
+/** A signed export of the audit chain head. */
+export type SignedAuditHead = z.infer<typeof SignedAuditHeadSchema>;
 
 /** A query over the audit log. */
 export const AuditQuerySchema = z.object({
@@ -73,6 +99,16 @@ export interface AuditVerification {
   eventId?: string;
   /** Why the chain is broken. */
   reason?: string;
+  /** Whether the keyed links (`mac`) were checked: the log has a key. */
+  keyed: boolean;
+  /** Events before the first keyed one (written before a key was configured): only their hashes are checked. */
+  unkeyedEvents: number;
+}
+
+/** Options of {@link AuditLog.verify}. */
+export interface AuditVerifyOptions {
+  /** A head exported earlier ({@link AuditLog.exportHead}): the log must still contain it, unchanged. */
+  head?: SignedAuditHead;
 }
 
 /** The audit log (`kit.audit`): the {@link AuditSink} services write to, plus query and verification. */
@@ -84,8 +120,15 @@ export interface AuditLog extends AuditSink {
   get(id: string): Promise<AuditEvent | undefined>;
   /** Events matching the filters, newest first by default, with cursor pagination. */
   query(query?: AuditQuery): Promise<AuditPage>;
-  /** Recomputes the hash chain over every event and reports the first break. */
-  verify(): Promise<AuditVerification>;
+  /**
+   * Recomputes the hash chain (and, with a key, the keyed `mac` links) over every event and reports
+   * the first break; with `head`, also checks that exported head against the log.
+   */
+  verify(options?: AuditVerifyOptions): Promise<AuditVerification>;
+  /** Signs the current chain head with the audit key (`AUDIT_KEY_MISSING` without one). */
+  exportHead(): Promise<SignedAuditHead>;
+  /** Whether the log has a key (keyed chain, signed heads). */
+  readonly keyed: boolean;
 }
 
 /** Options of {@link createAuditLog}. */
@@ -93,14 +136,36 @@ export interface AuditLogOptions {
   storage: Storage;
   /** Clock for event times (tests). */
   now?: () => Date;
+  /**
+   * HMAC key of the keyed chain (at least 32 characters or bytes), kept outside the database. Without
+   * it events carry only the unkeyed hash chain, which anyone with write access can recompute.
+   */
+  key?: string | Uint8Array;
 }
 
 /** The sha256 (hex) of an event's canonical JSON without `hash` and `version`. */
 export function hashAuditEvent(
   event: Omit<AuditEvent, 'hash' | 'version'> & { hash?: string; version?: number },
 ): string {
-  const { hash: _hash, version: _version, ...content } = event;
+  const { hash: _hash, version: _version, mac: _mac, ...content } = event as typeof event & { mac?: string };
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+/** The keyed link of an event: HMAC-SHA256 of the previous event's `mac` and this event's `hash`. */
+export function macAuditEvent(key: string | Uint8Array, previousMac: string, hash: string): string {
+  return createHmac('sha256', key).update(`tunekit-audit-chain:${previousMac}:${hash}`).digest('hex');
+}
+
+function signHead(key: string | Uint8Array, head: Omit<SignedAuditHead, 'signature'>): string {
+  return createHmac('sha256', key)
+    .update(`tunekit-audit-head:${canonicalJson(head)}`)
+    .digest('hex');
+}
+
+function sameHex(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /** Canonical JSON: keys sorted at every level, no whitespace, `undefined` fields left out. */
@@ -122,12 +187,21 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   );
   const heads = options.storage.collection(AUDIT_HEAD_COLLECTION, AuditHeadSchema);
   const now = options.now ?? (() => new Date());
+  const key = options.key;
+  if (key !== undefined && (typeof key === 'string' ? key.length : key.byteLength) < 32) {
+    throw new TunekitError({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+      message: 'Invalid audit options: key: needs at least 32 characters or bytes',
+      details: { issues: [{ path: 'key', message: 'needs at least 32 characters or bytes' }] },
+    });
+  }
   let chain: Promise<unknown> = Promise.resolve();
 
   const buildEvent = (
     entry: z.infer<typeof AuditEntryInputSchema>,
     context: OperationContext,
-    head: { sequence: number; hash: string } | undefined,
+    head: { sequence: number; hash: string; mac?: string } | undefined,
   ): AuditEvent => {
     const base = {
       id: randomUUID(),
@@ -144,7 +218,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       details: JSON.parse(JSON.stringify(entry.details ?? {})) as Record<string, unknown>,
       previousHash: head?.hash ?? AUDIT_GENESIS_HASH,
     };
-    return { ...base, hash: hashAuditEvent(base) };
+    const hash = hashAuditEvent(base);
+    if (key === undefined) return { ...base, hash };
+    return { ...base, hash, mac: macAuditEvent(key, head?.mac ?? AUDIT_GENESIS_HASH, hash) };
   };
 
   const appendOnce = async (entry: z.infer<typeof AuditEntryInputSchema>, context: OperationContext) => {
@@ -154,12 +230,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       // CONFLICT (and `append` retries) when another writer moved the head in between.
       await heads.update('head', (current) => {
         event = buildEvent(entry, context, current);
-        return { ...current, sequence: event.sequence, hash: event.hash };
+        return { ...current, sequence: event.sequence, hash: event.hash, mac: event.mac };
       });
     } catch (error) {
       if (!(TunekitError.isInstance(error) && error.code === 'NOT_FOUND')) throw error;
       event = buildEvent(entry, context, undefined);
-      await heads.set({ id: 'head', sequence: event.sequence, hash: event.hash });
+      await heads.set({ id: 'head', sequence: event.sequence, hash: event.hash, mac: event.mac });
     }
     if (event === undefined) throw new Error('unreachable: the audit head update built no event');
     await events.set(event);
@@ -213,10 +289,57 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         ? { items: page.items }
         : { items: page.items, nextCursor: page.nextCursor };
     },
-    async verify() {
+    keyed: key !== undefined,
+    async exportHead() {
+      if (key === undefined) {
+        throw new TunekitError({
+          code: 'AUDIT_KEY_MISSING',
+          status: 503,
+          message: 'The audit log has no key: configure one (audit.key, TUNEKIT_AUDIT_KEY) to sign its head',
+        });
+      }
+      const head = await heads.get('head');
+      const unsigned = {
+        sequence: head?.sequence ?? 0,
+        hash: head?.hash ?? AUDIT_GENESIS_HASH,
+        mac: head?.mac ?? AUDIT_GENESIS_HASH,
+        exportedAt: now().toISOString(),
+      };
+      return { ...unsigned, signature: signHead(key, unsigned) };
+    },
+    async verify(verifyOptions = {}) {
+      const keyed = key !== undefined;
+      const exported =
+        verifyOptions.head === undefined
+          ? undefined
+          : parseOrThrow(SignedAuditHeadSchema, verifyOptions.head, 'exported audit head');
       let expected = 1;
       let previousHash = AUDIT_GENESIS_HASH;
+      let previousMac = AUDIT_GENESIS_HASH;
+      let seenKeyed = false;
+      let unkeyedEvents = 0;
       let checked = 0;
+      let exportedFound = false;
+      const result = (broken?: { brokenAt: number; eventId?: string; reason: string }): AuditVerification =>
+        broken === undefined
+          ? { valid: true, checked, keyed, unkeyedEvents }
+          : { valid: false, checked, keyed, unkeyedEvents, ...broken };
+      if (exported !== undefined) {
+        if (key === undefined) {
+          return result({
+            brokenAt: exported.sequence,
+            reason: 'the log has no key to check an exported head with',
+          });
+        }
+        const { signature, ...unsigned } = exported;
+        if (!sameHex(signHead(key, unsigned), signature)) {
+          return result({
+            brokenAt: exported.sequence,
+            reason: 'the exported head is not signed with this audit key (forged or another key)',
+          });
+        }
+        exportedFound = exported.sequence === 0;
+      }
       let cursor: string | undefined;
       do {
         const page = await events.list({
@@ -225,13 +348,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
           cursor,
         });
         for (const event of page.items) {
-          const broken = (reason: string): AuditVerification => ({
-            valid: false,
-            checked,
-            brokenAt: expected,
-            eventId: event.id,
-            reason,
-          });
+          const broken = (reason: string) => result({ brokenAt: expected, eventId: event.id, reason });
           if (event.sequence > expected) {
             return broken(
               `event ${expected} is missing (deleted): the next event has sequence ${event.sequence}`,
@@ -250,26 +367,54 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
           if (hashAuditEvent(event) !== event.hash) {
             return broken(`event ${expected} does not match its hash (edited)`);
           }
+          if (key !== undefined) {
+            if (event.mac === undefined) {
+              if (seenKeyed) {
+                return broken(
+                  `event ${expected} has no MAC after keyed events (written without the key, or stripped)`,
+                );
+              }
+              unkeyedEvents += 1;
+            } else {
+              if (!sameHex(macAuditEvent(key, previousMac, event.hash), event.mac)) {
+                return broken(
+                  `event ${expected} does not match its MAC (edited and re-hashed, re-chained, or written with another key)`,
+                );
+              }
+              seenKeyed = true;
+              previousMac = event.mac;
+            }
+          }
+          if (exported !== undefined && event.sequence === exported.sequence) {
+            if (event.hash !== exported.hash || (event.mac ?? AUDIT_GENESIS_HASH) !== exported.mac) {
+              return broken(`event ${expected} differs from the exported head (the log was rewritten)`);
+            }
+            exportedFound = true;
+          }
           previousHash = event.hash;
           expected += 1;
           checked += 1;
         }
         cursor = page.nextCursor;
       } while (cursor !== undefined);
-      const head = await heads.get('head');
       const last = expected - 1;
+      if (exported !== undefined && !exportedFound) {
+        return result({
+          brokenAt: last + 1,
+          reason: `events ${last + 1} to ${exported.sequence} of the exported head are missing (deleted from the end)`,
+        });
+      }
+      const head = await heads.get('head');
       if (head && (head.sequence !== last || head.hash !== previousHash)) {
-        return {
-          valid: false,
-          checked,
+        return result({
           brokenAt: last + 1,
           reason:
             head.sequence > last
               ? `events ${last + 1} to ${head.sequence} are missing (deleted from the end)`
               : `the chain head (sequence ${head.sequence}) does not match the last event (sequence ${last})`,
-        };
+        });
       }
-      return { valid: true, checked };
+      return result();
     },
   };
 }

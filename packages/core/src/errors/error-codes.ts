@@ -164,6 +164,11 @@ export const ErrorCodes = {
     description:
       'An A/B exposure token is forged, expired, or names another test, unit or caller: only units the server assigned take observations.',
   },
+  AUDIT_KEY_MISSING: {
+    status: 503,
+    description:
+      'The audit log has no key (audit.key, TUNEKIT_AUDIT_KEY), so it cannot sign or check a chain head.',
+  },
   FEEDBACK_INVALID_RATING: { status: 400, description: 'A feedback rating must be an integer from 1 to 5.' },
   FEEDBACK_TEXT_TOO_LONG: { status: 413, description: 'A feedback text exceeds its configured size limit.' },
   INVALID_TRANSITION: {

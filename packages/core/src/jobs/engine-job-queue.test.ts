@@ -214,6 +214,39 @@ for (const { engine, skipReason, options } of engines) {
     }, 40_000);
 
     it(title(
+      'a job that runs longer than three leases stays with its worker: one run, attempt 1, no redelivery',
+    ), async () => {
+      // The lease is renewed while the handler runs; a training lasts far longer than a lease. The
+      // worker polls slowly and a second worker quickly: a job given up by the first would go to the second.
+      const { api, worker, close } = await pair({ concurrency: 1, pollIntervalMs: 5_000 });
+      counter += 0;
+      const other = await createTunekit(options(`tk_${engine.replace('-', '_')}_${process.pid}_${counter}`));
+      try {
+        const runs: string[] = [];
+        const handler = async (_input: unknown, job: { jobId: string; signal: AbortSignal }) => {
+          runs.push(job.jobId);
+          await sleep(6_500);
+          if (job.signal.aborted) throw new Error('aborted: the job was taken away');
+          return 'done';
+        };
+        worker.jobs.register('long', handler);
+        api.jobs.register('long', async () => undefined);
+        const job = await api.jobs.submit('long', {});
+        while (runs.length === 0) await sleep(20);
+        other.jobs.register('long', handler);
+        expect(await api.jobs.wait(job.id, { timeoutMs: 30_000 })).toMatchObject({
+          status: 'succeeded',
+          attempt: 1,
+          output: 'done',
+        });
+        expect(runs).toEqual([job.id]);
+      } finally {
+        await other.close();
+        await close();
+      }
+    }, 40_000);
+
+    it(title(
       'a worker that shuts down gives its running job back; another worker resumes it as attempt 2',
     ), async () => {
       const { api, worker, close } = await pair();

@@ -64,6 +64,8 @@ export interface EngineJobQueue extends JobQueue {
   start(): Promise<void>;
   /** How many jobs run in this process now. */
   readonly runningCount: number;
+  /** The ids of the jobs that run in this process now (a worker's health endpoint shows them). */
+  readonly runningJobIds: string[];
 }
 
 type RunOutcome =
@@ -516,6 +518,9 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
     engine: engine.name,
     get runningCount() {
       return local.size;
+    },
+    get runningJobIds() {
+      return [...local.keys()];
     },
 
     async start() {

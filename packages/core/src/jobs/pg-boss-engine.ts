@@ -2,7 +2,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import type { Logger } from '../logger/logger.js';
 import { createSilentLogger } from '../logger/logger.js';
-import type { EngineEvent, EngineJob, QueueDelivery, QueueEngine } from './queue-engine.js';
+import type { DeliveryOutcome, EngineEvent, EngineJob, QueueDelivery, QueueEngine } from './queue-engine.js';
 
 /** Options of {@link createPgBossEngine}. */
 export interface PgBossEngineOptions {
@@ -54,6 +54,15 @@ type PgClientConstructor = new (config: {
   on(event: string, listener: (...args: never[]) => void): void;
 };
 
+/** The fetch loops of one kind in this process. */
+interface WorkLoop {
+  stopped: boolean;
+  /** Ends the current idle wait at once. */
+  wake: (() => void) | undefined;
+  /** One promise per loop, settled when it stops. */
+  done: Array<Promise<void>>;
+}
+
 /** Where processes publish progress and final states (PostgreSQL NOTIFY). */
 const channelOf = (schema: string) => `${schema}_events`;
 
@@ -83,7 +92,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
   const channel = channelOf(schema);
   let boss: PgBoss | undefined;
   const created = new Map<string, Promise<void>>();
-  const working = new Set<string>();
+  const loops = new Map<string, WorkLoop>();
   const inFlight = new Set<Promise<unknown>>();
   let listener: { end(): Promise<void> } | undefined;
   const followers = new Map<string, Set<(event: EngineEvent) => void>>();
@@ -127,6 +136,17 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
   };
   const notify = (payload: EngineEvent) =>
     sql('SELECT pg_notify($1, $2)', [channel, JSON.stringify(payload)]).then(() => undefined);
+
+  /** Stops every fetch loop and waits for the deliveries being handled. */
+  const stopLoops = async () => {
+    for (const loop of loops.values()) {
+      loop.stopped = true;
+      loop.wake?.();
+    }
+    await Promise.allSettled([...loops.values()].flatMap((loop) => loop.done));
+    loops.clear();
+    await waitForInFlight();
+  };
 
   /** Waits until no delivery is being handled (each one settles and leaves the set). */
   const waitForInFlight = async () => {
@@ -179,63 +199,97 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
     async work(kind, workOptions, process) {
       const instance = started();
       await ensureQueue(kind);
-      working.add(kind);
-      const run = async (jobs: Array<{ id: string }>) => {
-        for (const job of jobs) {
-          const delivery: QueueDelivery = {
-            jobId: job.id,
-            kind,
-            publishProgress: (progress) => notify({ type: 'progress', ...progress }),
-          };
-          // The lease: push the expiry forward while the job runs.
-          const renew = setInterval(
-            () => {
-              void sql(
-                `UPDATE ${schema}.job SET expire_in = (now() - started_on) + make_interval(secs => $3)
-                 WHERE name = $1 AND id = $2 AND state = 'active'`,
-                [kind, job.id, leaseSeconds],
-              ).catch((error: unknown) =>
-                logger.warn({ err: error, jobId: job.id }, 'Renewing a pg-boss job failed'),
-              );
-            },
-            (leaseSeconds * 1000) / 3,
+      const loop: WorkLoop = { stopped: false, wake: undefined, done: [] };
+      loops.set(kind, loop);
+      const handle = async (jobId: string) => {
+        // One NOTIFY after the other: sent at once over the pool's connections they arrive out of order.
+        let published: Promise<void> = Promise.resolve();
+        const delivery: QueueDelivery = {
+          jobId,
+          kind,
+          publishProgress: (progress) => {
+            published = published
+              .catch(() => undefined)
+              .then(() => notify({ type: 'progress', ...progress }));
+            return published;
+          },
+        };
+        // The lease: push the expiry forward while the job runs (pg-boss 10 has no heartbeat API).
+        const renew = setInterval(
+          () => {
+            void sql(
+              `UPDATE ${schema}.job SET expire_in = (now() - started_on) + make_interval(secs => $3)
+               WHERE name = $1 AND id = $2 AND state = 'active'`,
+              [kind, jobId, leaseSeconds],
+            ).catch((error: unknown) => logger.warn({ err: error, jobId }, 'Renewing a pg-boss job failed'));
+          },
+          (leaseSeconds * 1000) / 3,
+        );
+        try {
+          const outcome = await process(delivery).catch(
+            (error: unknown): DeliveryOutcome => ({
+              type: 'retry',
+              reason: error instanceof Error ? error.message : String(error),
+            }),
           );
-          const handling = (async () => {
-            try {
-              const outcome = await process(delivery);
-              if (outcome.type === 'retry') throw new Error(outcome.reason);
-              if (outcome.type === 'failed') {
-                // No retry left: pg-boss fails a job whose retry count reached its limit.
-                await sql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [
-                  kind,
-                  job.id,
-                ]);
-                throw new Error(outcome.reason);
-              }
-              if (outcome.type === 'release') {
-                // Back to the queue at once, without using up a retry.
-                await sql(
-                  `UPDATE ${schema}.job SET state = 'retry', start_after = now(), retry_limit = retry_limit + 1
-                     WHERE name = $1 AND id = $2 AND state = 'active'`,
-                  [kind, job.id],
-                );
-              }
-            } finally {
-              clearInterval(renew);
-              await notify({ type: 'finished', jobId: job.id, kind }).catch(() => undefined);
-            }
-          })();
-          inFlight.add(handling);
+          if (outcome.type === 'done') await instance.complete(kind, jobId);
+          else if (outcome.type === 'retry') await instance.fail(kind, jobId, { message: outcome.reason });
+          else if (outcome.type === 'failed') {
+            // No retry left: pg-boss fails a job whose retry count reached its limit (no API sets it).
+            await sql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [
+              kind,
+              jobId,
+            ]);
+            await instance.fail(kind, jobId, { message: outcome.reason });
+          } else {
+            // Back to the queue at once, without using up a retry (no API: pg-boss's fail waits a retry delay).
+            await sql(
+              `UPDATE ${schema}.job SET state = 'retry', start_after = now(), retry_limit = retry_limit + 1
+                 WHERE name = $1 AND id = $2 AND state = 'active'`,
+              [kind, jobId],
+            );
+          }
+        } catch (error) {
+          logger.warn({ err: error, jobId, kind }, 'Settling a pg-boss job failed; its expiry returns it');
+        } finally {
+          clearInterval(renew);
+          await published.catch(() => undefined);
+          await notify({ type: 'finished', jobId, kind }).catch(() => undefined);
+        }
+      };
+      // Our own fetch loop rather than pg-boss's `work`: `work` races each handler against the job's
+      // expiry and fails the job when it runs longer, while a training runs far longer than a lease.
+      const next = async () => {
+        while (!loop.stopped) {
+          let jobs: Array<{ id: string }> = [];
           try {
-            await handling;
-          } finally {
-            inFlight.delete(handling);
+            jobs = await instance.fetch(kind, { batchSize: 1 });
+          } catch (error) {
+            logger.warn({ err: error, kind }, 'Fetching pg-boss jobs failed; retrying');
+          }
+          if (jobs.length === 0) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, pollingIntervalSeconds * 1000);
+              loop.wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            loop.wake = undefined;
+            continue;
+          }
+          for (const job of jobs) {
+            const handling = handle(job.id);
+            inFlight.add(handling);
+            try {
+              await handling;
+            } finally {
+              inFlight.delete(handling);
+            }
           }
         }
       };
-      for (let loop = 0; loop < workOptions.concurrency; loop++) {
-        await instance.work(kind, { batchSize: 1, pollingIntervalSeconds }, run);
-      }
+      for (let index = 0; index < workOptions.concurrency; index++) loop.done.push(next());
     },
 
     async follow(kind, onEvent) {
@@ -274,17 +328,14 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
     async stopWorking() {
       const instance = boss;
       if (instance === undefined) return;
-      for (const kind of working) await instance.offWork(kind);
-      working.clear();
-      await waitForInFlight();
+      await stopLoops();
     },
 
     async close() {
       const instance = boss;
       boss = undefined;
       if (instance !== undefined) {
-        for (const kind of working) await instance.offWork(kind);
-        await waitForInFlight();
+        await stopLoops();
         await instance.stop({ graceful: true, wait: true, timeout: 5_000 });
       }
       await listener?.end();

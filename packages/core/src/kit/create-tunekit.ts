@@ -149,7 +149,7 @@ export async function createTunekit(options: TunekitOptions = {}): Promise<Tunek
     // Built-in services: add one line per service here (created after storage, artifacts, events and
     // jobs, before plugins; wrap in closeOnKitClose(service, (s) => s.close()) when it must be closed).
     // Example: kit.datasets = createDatasetService({ storage, artifacts, events, jobs, logger });
-    kit.audit = createAuditLog({ storage });
+    kit.audit = createAuditLog({ storage, key: parsed.audit?.key });
     kit.datasets = createDatasetService({
       storage,
       artifacts,

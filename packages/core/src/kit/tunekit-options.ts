@@ -144,6 +144,21 @@ export const TunekitOptionsSchema = z
     jobs: JobsOptionsSchema.optional(),
     /** Experiment trackers every training run reports to (local, MLflow, W&B …). */
     trackers: z.array(TrackerInstanceSchema).optional(),
+    /** Audit log options. */
+    audit: z
+      .object({
+        /**
+         * Key of the keyed audit chain (HMAC-SHA256), at least 32 characters or bytes. Keep it
+         * outside the database (configuration, a secret manager; `tunekit` commands read
+         * `TUNEKIT_AUDIT_KEY`): with it, an edited, re-chained or truncated log is detected by
+         * `kit.audit.verify()`. Every process writing to one storage needs the same key.
+         */
+        key: z
+          .union([z.string().min(32), z.instanceof(Uint8Array).refine((key) => key.byteLength >= 32)])
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -11,7 +11,7 @@ export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
 
 /**
  * One append-only audit event. `hash` is the sha256 of the canonical JSON of every other field
- * (keys sorted, `hash` and storage `version` left out), and `previousHash` is the hash of the event
+ * (keys sorted, `hash`, `mac` and storage `version` left out), and `previousHash` is the hash of the event
  * with the previous `sequence` (64 zeros for the first), so an edited, deleted or reordered event
  * breaks the chain.
  */
@@ -33,6 +33,12 @@ export const AuditEventSchema = z.object({
   details: z.record(z.string(), z.unknown()),
   previousHash: HashSchema,
   hash: HashSchema,
+  /**
+   * Keyed link of the chain: HMAC-SHA256, with the audit key kept outside the database, of the
+   * previous event's `mac` (64 zeros for the first keyed event) and this event's `hash`. Present when
+   * the log was written with a key; without the key nobody can re-chain edited events unnoticed.
+   */
+  mac: HashSchema.optional(),
   /** Storage compare-and-set version (not part of the hash). */
   version: z.number().int().min(0).optional(),
 });

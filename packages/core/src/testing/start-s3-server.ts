@@ -69,6 +69,14 @@ export async function startS3Server(
     output += data.toString();
   });
   let stopping: Promise<void> | undefined;
+  // A server that dies under a test shows up as ECONNREFUSED in the test: say why it died.
+  child.once('exit', (code, signal) => {
+    if (stopping === undefined) {
+      process.stderr.write(
+        `s3rver on port ${port} exited (${code ?? signal}) while in use: ${output.trim().slice(-4000)}\n`,
+      );
+    }
+  });
   const stop = () => {
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {

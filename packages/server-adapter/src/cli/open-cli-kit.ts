@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { createTunekit, type Logger, type Tunekit, type TunekitPlugin } from '@tunekit/core';
+import { auditOptionsFromEnvironment } from './audit-options.js';
 import type { CliContext } from './cli-command.js';
 import { CliUsageError } from './cli-command.js';
 import { createCliLogger, type LogLevel, LogLevelSchema } from './cli-logger.js';
@@ -55,5 +56,6 @@ export async function openCliKit(context: CliContext, options: OpenCliKitOptions
     plugins,
     logger: options.logger,
     jobs: { recover: options.recover ?? false },
+    ...auditOptionsFromEnvironment(context.env),
   });
 }

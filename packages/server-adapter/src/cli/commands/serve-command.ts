@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createTunekit, parseOrThrow, type TunekitPlugin } from '@tunekit/core';
 import { z } from 'zod';
 import { type CreateServerOptions, createServer } from '../../server/create-server.js';
+import { auditOptionsFromEnvironment } from '../audit-options.js';
 import { type CliCommand, type CliContext, ExitCode } from '../cli-command.js';
 import { createFirstAdmin, ensureJwtSecret, type FirstAdmin } from '../first-run-state.js';
 import { cliLoggerOf, DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
@@ -38,7 +39,7 @@ Starts the Tunekit HTTP API and its web UI. State (SQLite, artifacts) persists i
 directory (default ./.tunekit). On first run it generates a JWT secret (<data>/jwt-secret, mode
 0600; TUNEKIT_JWT_SECRET overrides it) and, when no user exists, creates the user "admin" with a
 one-time password printed once. TUNEKIT_SIGNING_SECRET (32+ characters) signs A/B exposure tokens
-(default: derived from the JWT secret). A model name without a version (e.g. "tone") serves the registry's
+(default: derived from the JWT secret). TUNEKIT_AUDIT_KEY (32+ characters) keys the audit chain. A model name without a version (e.g. "tone") serves the registry's
 production version. SIGINT/SIGTERM shut down gracefully: in-flight requests finish, running jobs
 stay recoverable.
 
@@ -103,6 +104,7 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
     plugins,
     logger,
     ...scaleOutOptionsFromEnvironment(context.env, { work: false }),
+    ...auditOptionsFromEnvironment(context.env),
   });
   kit.events.on('training:step', (event) =>
     logger.debug(

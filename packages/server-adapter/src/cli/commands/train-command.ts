@@ -4,6 +4,7 @@ import { type CliCommand, type CliContext, CliUsageError, ExitCode } from '../cl
 import { cliLoggerOf, dataDirectoryOf, openCliKit } from '../open-cli-kit.js';
 import { onePositional, parseCommandLine } from '../parse-command-line.js';
 import { readTrainConfig, resolveTrainingInput, validateTrainConfig } from '../train-config.js';
+import { trainRemotely } from '../train-remotely.js';
 import {
   createProgressReporter,
   type ProgressMode,
@@ -13,6 +14,7 @@ import {
 
 const usage = `Usage: tunekit train <config.yaml|config.json> [--set key=value]… [options]
        tunekit train --resume <job-id> [options]
+       tunekit train <config.yaml|config.json> --server <url> [options]
 
 Fine-tunes a model from one configuration file: the training job input that kit.jobs.submit('train')
 and POST /train validate (same schema), e.g.
@@ -25,12 +27,20 @@ and POST /train validate (same schema), e.g.
 
 It trains in this process on the embedded store (./.tunekit). On a terminal a progress bar shows
 step/total, loss, learning rate, tokens/s, ETA and the last eval loss; otherwise one line per step.
-Ctrl-C stops at the next step and keeps a checkpoint; \`tunekit train --resume <job-id>\` continues.
+Ctrl-C stops at the next step and keeps a checkpoint; \`tunekit train --resume <job-id>\` continues
+(that job only).
+
+With --server it submits the same file to a Tunekit server instead (typed client; dataset files
+are uploaded, baseModel names a model the server serves) and follows the run over SSE with the same
+bar, lines or --json; Ctrl-C stops the job on the server (its checkpoint stays) and
+\`tunekit train --resume <job-id> --server <url>\` continues it there. Credentials come from
+TUNEKIT_API_KEY, TUNEKIT_TOKEN, or TUNEKIT_USERNAME and TUNEKIT_PASSWORD.
 Exit status: 0 done, 1 failed, 2 wrong command line, 130 interrupted.
 
 Options:
   --set <key=value>    override a field (repeatable; dotted keys: --set hyperparameters.maxSteps=50)
   --resume <job-id>    continue an interrupted run from its last checkpoint
+  --server <url>       train on a Tunekit server (e.g. http://127.0.0.1:3000) instead of here
   --json               one JSON object per event on stdout (no bar)
   --data <folder>      data directory (default ./.tunekit, or TUNEKIT_DATA)
   --log-level <level>  trace|debug|info|warn|error|silent (default: warn with the bar, else info;
@@ -109,9 +119,9 @@ async function waitOrInterrupt(
   }
 }
 
-function summary(job: Job): string {
-  const output = (job.output ?? {}) as Record<string, unknown>;
-  const parts = [`job ${job.id} succeeded`];
+function summary(jobId: string, jobOutput: unknown): string {
+  const output = (jobOutput ?? {}) as Record<string, unknown>;
+  const parts = [`job ${jobId} succeeded`];
   if (typeof output.steps === 'number') parts.push(`${output.steps} steps`);
   if (typeof output.finalLoss === 'number') parts.push(`final loss ${output.finalLoss.toFixed(4)}`);
   if (typeof output.bestValidationLoss === 'number') {
@@ -123,6 +133,45 @@ function summary(job: Job): string {
   const registeredId = typeof registered === 'string' ? registered : registered?.id;
   if (registeredId) lines.push(`registered: ${registeredId}`);
   return lines.join('\n');
+}
+
+/** Reports how a run ended (the summary lines on success, else a `finished` event); returns the exit status. */
+function reportFinished(
+  context: CliContext,
+  reporter: ProgressReporter,
+  mode: ProgressMode,
+  finished: Extract<TrainingProgressEvent, { type: 'finished' }>,
+): number {
+  if (finished.status === 'succeeded' && mode !== 'json') {
+    reporter.close();
+    context.stdout.write(`${summary(finished.jobId, finished.output)}\n`);
+  } else {
+    reporter.report(finished);
+    reporter.close();
+  }
+  return exitCodeOf(finished.status);
+}
+
+/** Runs `tunekit train --server URL`: the same file and the same output, on a remote server. */
+async function trainOnServer(
+  context: CliContext,
+  options: { server: string; config?: string; sets: string[]; resume?: string; mode: ProgressMode },
+): Promise<number> {
+  const reporter = createProgressReporter(options.mode, context.stdout);
+  try {
+    const configPath = options.config ? resolve(context.cwd, options.config) : undefined;
+    const file = configPath ? await readTrainConfig(configPath, options.sets) : undefined;
+    const { jobId, outcome } = await trainRemotely(context, {
+      server: options.server,
+      file,
+      configPath,
+      resume: options.resume,
+      reporter,
+    });
+    return reportFinished(context, reporter, options.mode, { type: 'finished', jobId, ...outcome });
+  } finally {
+    reporter.close();
+  }
 }
 
 /** Runs `tunekit train` in this process on the embedded store. */
@@ -201,14 +250,7 @@ async function trainLocally(
         output: outcome.output,
       };
     }
-    if (finished.status === 'succeeded' && options.mode !== 'json' && outcome !== 'interrupted') {
-      reporter.close();
-      context.stdout.write(`${summary(outcome)}\n`);
-    } else {
-      reporter.report(finished);
-      reporter.close();
-    }
-    return exitCodeOf(finished.status);
+    return reportFinished(context, reporter, options.mode, finished);
   } finally {
     reporter.close();
     if (!closed) await kit.close();
@@ -230,6 +272,7 @@ export const trainCommand: CliCommand = {
         json: { type: 'boolean' },
         data: { type: 'string' },
         'log-level': { type: 'string' },
+        server: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -239,6 +282,17 @@ export const trainCommand: CliCommand = {
     const config =
       values.resume === undefined ? onePositional('train', positionals, 'config file') : undefined;
     const mode: ProgressMode = values.json ? 'json' : context.stdout.isTTY ? 'bar' : 'lines';
+    if (values.server !== undefined) {
+      if (values.data !== undefined)
+        throw new CliUsageError('--data is for local runs, not --server', 'train');
+      return trainOnServer(context, {
+        server: values.server,
+        config,
+        sets: values.set ?? [],
+        resume: values.resume,
+        mode,
+      });
+    }
     return trainLocally(context, {
       config,
       sets: values.set ?? [],

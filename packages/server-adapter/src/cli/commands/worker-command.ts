@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTunekit, type Tunekit, type TunekitPlugin } from '@tunekit/core';
+import { auditOptionsFromEnvironment } from '../audit-options.js';
 import { type CliCommand, type CliContext, CliUsageError, ExitCode } from '../cli-command.js';
 import { cliLoggerOf, dataDirectoryOf } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
@@ -22,7 +23,7 @@ and checkpoints it, and its job goes back to the queue for another worker. A sec
 once (the engine then recovers the job after TUNEKIT_LEASE_MS).
 
 Health: GET /live (200 while the process runs), GET /ready (200 while it takes jobs, 503 while it
-starts or shuts down), GET /health (JSON: status, engine, running jobs).
+starts or shuts down), GET /health (JSON: status, engine, runnerId, how many jobs run and their ids).
 
 Options:
   --concurrency <n>   jobs at once in this process (default 1)
@@ -97,11 +98,13 @@ export async function startWorker(argv: string[], context: CliContext): Promise<
   const kit = await createTunekit({
     ...(shared.storage === undefined ? { dataDirectory: dataDirectoryOf(context, values.data) } : {}),
     ...shared,
+    ...auditOptionsFromEnvironment(context.env),
     plugins,
     logger,
   });
   const engine = (kit.jobs as { engine?: string }).engine ?? 'in-process';
   const runningCount = () => (kit.jobs as { runningCount?: number }).runningCount ?? 0;
+  const runningJobIds = () => (kit.jobs as { runningJobIds?: string[] }).runningJobIds ?? [];
   const health: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const reply = (status: number, body: unknown) => {
@@ -119,6 +122,7 @@ export async function startWorker(argv: string[], context: CliContext): Promise<
         concurrency,
         kinds: kinds ?? 'all',
         running: runningCount(),
+        jobs: runningJobIds(),
       });
     } else reply(404, { status: 'not found' });
   });

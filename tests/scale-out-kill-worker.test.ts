@@ -1,0 +1,354 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createS3ArtifactStore } from '@tunekit/core';
+import {
+  findPostgresBinaries,
+  findRedisServer,
+  findS3Server,
+  POSTGRES_SERVER_MISSING_REASON,
+  type PostgresTestServer,
+  REDIS_SERVER_MISSING_REASON,
+  type RedisTestServer,
+  S3_SERVER_MISSING_REASON,
+  type S3TestServer,
+  startPostgresServer,
+  startRedisServer,
+  startS3Server,
+} from '@tunekit/core/testing';
+import { type ClientServerSentEvent, createTunekitClient } from '@tunekit/server-adapter/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
+
+// The failure that matters: a worker dies in the middle of a training. Real servers (redis-server or
+// PostgreSQL, s3rver), a `tunekit serve` process as the API (jobs are submitted and followed over
+// HTTP and Server-Sent Events) and two `tunekit worker` processes, one of which is SIGKILLed once
+// the checkpoint of the training it runs is published in S3. The process layout of deploy/compose.yaml.
+const root = join(import.meta.dirname, '..');
+// The `tunekit` command as npm installs it (bin/tunekit.js over the built dist/, as in the Docker image).
+const cli = join(root, 'packages', 'server-adapter', 'bin', 'tunekit.js');
+const missingS3 = findS3Server() === undefined ? S3_SERVER_MISSING_REASON : undefined;
+const engines = [
+  { engine: 'bullmq', missing: findRedisServer() === undefined ? REDIS_SERVER_MISSING_REASON : missingS3 },
+  {
+    engine: 'pg-boss',
+    missing: findPostgresBinaries() === undefined ? POSTGRES_SERVER_MISSING_REASON : missingS3,
+  },
+] as const;
+for (const { engine, missing } of engines) {
+  if (missing !== undefined) console.warn(`scale-out kill test on ${engine} skipped: ${missing}`);
+}
+
+/** Three trainings on two workers: both workers busy when one dies, one job waiting in the queue. */
+const JOBS = 3;
+const STEPS = 20;
+const CHECKPOINT_EVERY = 4;
+const ADMIN = { username: 'admin', password: 'scale-out-admin-password' };
+const JWT_SECRET = 'scale-out-test-secret-of-at-least-32-chars';
+
+let directory: string;
+let model: string;
+let redis: RedisTestServer | undefined;
+let postgres: PostgresTestServer | undefined;
+let s3: S3TestServer | undefined;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'tunekit-scale-out-'));
+  [model, redis, postgres, s3] = await Promise.all([
+    // Wider and longer than the default tiny model so that a training lasts seconds, not a blink:
+    // the kill must fall between a published checkpoint and the end of the run.
+    createTinyGpt2(join(directory, 'model'), { n_positions: 128, n_embd: 128, n_layer: 4, n_head: 4 }),
+    startRedisServer(),
+    startPostgresServer(),
+    startS3Server(),
+  ]);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([redis?.stop(), postgres?.stop(), s3?.stop()]);
+  await rm(directory, { recursive: true, force: true });
+});
+
+interface CliProcess {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Runs the `tunekit` CLI and waits until its output matches `ready`. */
+async function startCli(args: string[], env: Record<string, string>, ready: RegExp) {
+  const child = spawn(process.execPath, [cli, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (data) => {
+    output += data.toString();
+  });
+  child.stderr?.on('data', (data) => {
+    output += data.toString();
+  });
+  const running: CliProcess = { child, output: () => output };
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const match = ready.exec(output);
+    if (match) return { ...running, match };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`tunekit ${args[0]} did not start: ${output.slice(-3000)}`);
+}
+
+interface WorkerProcess extends CliProcess {
+  health: string;
+  runnerId: string;
+}
+
+interface WorkerHealth {
+  runnerId: string;
+  jobs: string[];
+}
+
+async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  const started = await startCli(
+    ['worker', '--concurrency', '1', '--health-port', '0', '--log-level', 'warn'],
+    env,
+    /health on (http:\/\/\S+)/,
+  );
+  const health = started.match[1] as string;
+  const { runnerId } = (await (await fetch(`${health}/health`)).json()) as WorkerHealth;
+  return { child: started.child, output: started.output, health, runnerId };
+}
+
+const stopped = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+
+/** The steps reported by a job's SSE `progress` events. */
+const stepsOf = (events: ClientServerSentEvent[]) =>
+  events
+    .filter((event) => event.event === 'progress')
+    .map((event) => (event.data as { metrics?: { step?: number } }).metrics?.step)
+    .filter((step): step is number => typeof step === 'number');
+
+for (const { engine, missing } of engines) {
+  describe.skipIf(missing !== undefined)(`scale-out on ${engine}`, () => {
+    it(`${JOBS} trainings over a tunekit serve API and 2 workers, one SIGKILLed after its checkpoint is in S3: the other resumes it, SSE follows it, each job succeeds once${missing ? ` (skipped: ${missing})` : ''}`, async () => {
+      const began = Date.now();
+      const tag = `${engine.replace('-', '_')}_${process.pid}`;
+      const storageUrl =
+        engine === 'bullmq' ? (redis as RedisTestServer).url : (postgres as PostgresTestServer).uri;
+      const bucket = s3 as S3TestServer;
+      const env = {
+        TUNEKIT_STORAGE_URL: storageUrl,
+        TUNEKIT_QUEUE_ENGINE: engine,
+        TUNEKIT_S3_BUCKET: bucket.bucket,
+        TUNEKIT_S3_ENDPOINT: bucket.endpoint,
+        TUNEKIT_S3_PREFIX: `${tag}/`,
+        AWS_ACCESS_KEY_ID: bucket.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: bucket.credentials.secretAccessKey,
+        TUNEKIT_JWT_SECRET: JWT_SECRET,
+        TUNEKIT_LEASE_MS: '12000',
+        TUNEKIT_POLL_INTERVAL_MS: '500',
+      };
+      // The test reads the shared bucket directly only to see when a checkpoint is published.
+      const artifacts = createS3ArtifactStore({
+        bucket: bucket.bucket,
+        endpoint: bucket.endpoint,
+        prefix: `${tag}/`,
+        credentials: { ...bucket.credentials },
+      });
+      const config = join(directory, `serve-${engine}.json`);
+      await writeFile(
+        config,
+        JSON.stringify({
+          dataDirectory: join(directory, `api-${engine}`),
+          port: 0,
+          registry: false,
+          server: {
+            users: [{ ...ADMIN, roles: ['admin'] }],
+            models: { 'tiny-gpt2': { path: model, baseModel: 'tiny-gpt2', threads: 1 } },
+          },
+        }),
+      );
+      const processes: CliProcess[] = [];
+      const streams = new AbortController();
+      try {
+        const [api, ...workers] = await Promise.all([
+          startCli(['serve', '--config', config, '--log-level', 'warn'], env, /listening on (http:\/\/\S+)/),
+          startWorker(env),
+          startWorker(env),
+        ]);
+        processes.push(api, ...workers);
+        const client = createTunekitClient({ baseUrl: api.match[1] as string });
+        await client.login(ADMIN.username, ADMIN.password);
+        const rows = Array.from({ length: 16 }, (_, index) =>
+          JSON.stringify({ text: `to be or not to be, take ${index}: that is the question. `.repeat(3) }),
+        );
+        const dataset = (await client.uploadDataset(
+          { name: `lines-${engine}`, kind: 'training' },
+          `${rows.join('\n')}\n`,
+          'application/x-ndjson',
+        )) as { id: string };
+        const jobIds: string[] = [];
+        for (let index = 0; index < JOBS; index++) {
+          const { data, response } = await client.POST('/train', {
+            body: {
+              base_model: 'tiny-gpt2',
+              dataset_version_id: dataset.id,
+              output_name: `lines-${index}`,
+              lora: { r: 4, alpha: 8 },
+              threads: 1,
+              hyperparameters: {
+                max_steps: STEPS,
+                batch_size: 8,
+                max_length: 96,
+                seed: 7,
+                checkpoint_every: CHECKPOINT_EVERY,
+              },
+            },
+          });
+          expect(response.status).toBe(202);
+          jobIds.push(data?.job_id as string);
+        }
+        // One SSE request per job against the API, open from submit to the job's end.
+        const events = new Map<string, ClientServerSentEvent[]>(jobIds.map((id) => [id, []]));
+        const followed = jobIds.map(async (id) => {
+          try {
+            for await (const event of client.trainingEvents(id, { signal: streams.signal }))
+              events.get(id)?.push(event);
+          } catch (error) {
+            if (!streams.signal.aborted) throw error;
+          }
+        });
+        for (const following of followed) following.catch(() => undefined);
+
+        // Kill -9 the worker of a running job once a complete checkpoint of it is in S3 (its
+        // manifest, trainer_state.json, is published last) and the job is past that step.
+        let victim: { jobId: string; worker: WorkerProcess; checkpointStep: number; eventsBefore: number };
+        const deadline = Date.now() + 90_000;
+        const looked: string[] = [];
+        search: while (true) {
+          if (Date.now() > deadline) {
+            const seen = [...events].map(
+              ([id, list]) => `${id}: ${list.map((event) => event.event).join(',')}`,
+            );
+            const listed = await artifacts.list('artifact://jobs/');
+            throw new Error(
+              `no job reached a published checkpoint in 90 s\n${looked
+                .filter((line, index) => index < 4 || !line.includes('"jobs":[]'))
+                .slice(-40)
+                .join('\n')}\n${seen.join('\n')}\nS3: ${listed.map((info) => info.uri).join(' ')}\n` +
+                processes.map((process) => process.output().slice(-1500)).join('\n---\n'),
+            );
+          }
+          for (const worker of workers) {
+            const health = (await (await fetch(`${worker.health}/health`)).json()) as WorkerHealth;
+            looked.push(`${Date.now() - began} ${worker.runnerId.slice(0, 4)} ${JSON.stringify(health)}`);
+            for (const jobId of health.jobs) {
+              const saved = (await artifacts.list(`artifact://jobs/${jobId}/checkpoints/`))
+                .map((info) => /step-(\d+)\/trainer_state\.json$/.exec(info.uri)?.[1])
+                .filter((step): step is string => step !== undefined)
+                .map(Number);
+              const last = stepsOf(events.get(jobId) ?? []).at(-1) ?? 0;
+              looked.push(`${Date.now() - began} ${jobId.slice(0, 4)} saved ${saved} last ${last}`);
+              // Past a published checkpoint and not finished: the last one it published is before STEPS.
+              if (saved.length === 0 || Math.max(...saved) >= STEPS) continue;
+              worker.child.kill('SIGKILL');
+              await stopped(worker.child);
+              victim = {
+                jobId,
+                worker,
+                checkpointStep: Math.max(...saved),
+                eventsBefore: (events.get(jobId) ?? []).length,
+              };
+              break search;
+            }
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const survivor = workers.find((worker) => worker !== victim.worker) as WorkerProcess;
+
+        // Every SSE stream ends on its job's final status; each job succeeded, once.
+        await Promise.race([
+          Promise.all(followed),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('the jobs did not finish in 150 s')), 150_000),
+          ),
+        ]);
+        const finals = jobIds.map((id) => {
+          const final = events.get(id)?.at(-1);
+          expect(final?.event, `the stream of ${id} ends on its status`).toBe('status');
+          return final?.data as { id: string; status: string; attempt: number };
+        });
+        expect(finals.map((job) => job.status)).toEqual(Array(JOBS).fill('succeeded'));
+        const { data: listed } = await client.GET('/train', { params: { query: { limit: 100 } } });
+        expect(listed?.items).toHaveLength(JOBS);
+        const history = (id: string) =>
+          (events.get(id) ?? [])
+            .map((event) =>
+              event.event === 'status'
+                ? `status:${(event.data as { status: string }).status}#${(event.data as { attempt: number }).attempt}`
+                : `${event.event}:${(event.data as { metrics?: { step?: number } }).metrics?.step ?? ''}`,
+            )
+            .join(' ');
+        const logs = () =>
+          `killed ${victim.jobId} at ${victim.eventsBefore} events\n${jobIds.map((id) => `${id}: ${history(id)}`).join('\n')}\n${processes
+            .map((process) => process.output().slice(-4000))
+            .join('\n---\n')}`;
+        for (const job of finals) expect(job.attempt, logs()).toBe(job.id === victim.jobId ? 2 : 1);
+
+        // The killed job's stream followed it across workers: steps from the first worker, a status
+        // event for the second attempt, then steps from the survivor starting after the checkpoint.
+        const killed = events.get(victim.jobId) ?? [];
+        const before = stepsOf(killed.slice(0, victim.eventsBefore));
+        const after = stepsOf(killed.slice(victim.eventsBefore));
+        const diagnosis = JSON.stringify({ checkpointStep: victim.checkpointStep, before, after });
+        expect(before.length, diagnosis).toBeGreaterThan(0);
+        expect(
+          killed
+            .slice(victim.eventsBefore)
+            .some((event) => event.event === 'status' && (event.data as { attempt: number }).attempt === 2),
+        ).toBe(true);
+        expect(after[0], diagnosis).toBeGreaterThan(1);
+        expect(after[0], diagnosis).toBeGreaterThanOrEqual(victim.checkpointStep + 1);
+        expect(after.at(-1), diagnosis).toBe(STEPS);
+        // The survivor ran the second attempt: it is the only worker left.
+        expect(survivor.child.exitCode).toBeNull();
+
+        // Same loss curve as an uninterrupted run of the same input (all jobs are the same input).
+        const lastCheckpoint = `step-${String(STEPS).padStart(6, '0')}`;
+        const lossCurve = async (jobId: string) => {
+          const uri = `artifact://jobs/${jobId}/checkpoints/${lastCheckpoint}/trainer_state.json`;
+          return (JSON.parse(Buffer.from(await artifacts.get(uri)).toString()) as { lossHistory: number[] })
+            .lossHistory;
+        };
+        const reference = await lossCurve(jobIds.find((id) => id !== victim.jobId) as string);
+        const recovered = await lossCurve(victim.jobId);
+        expect(recovered).toHaveLength(STEPS);
+        for (const [index, loss] of recovered.entries())
+          expect(loss).toBeCloseTo(reference[index] as number, 5);
+        // Nothing lost or duplicated in the artifact store: each job's last checkpoint, once.
+        for (const jobId of jobIds) {
+          const files = (await artifacts.list(`artifact://jobs/${jobId}/`)).map((info) => info.uri);
+          expect(new Set(files).size).toBe(files.length);
+          expect(files.filter((uri) => uri.includes(`${lastCheckpoint}/trainer_state.json`))).toHaveLength(1);
+        }
+        console.info(
+          `scale-out on ${engine}: ${JOBS} jobs, killed at checkpoint step ${victim.checkpointStep}, resumed at step ${after[0]}, ${Math.round((Date.now() - began) / 1000)} s`,
+        );
+      } finally {
+        streams.abort();
+        for (const { child } of processes) {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.kill('SIGTERM');
+            await stopped(child);
+          }
+        }
+        artifacts.close();
+      }
+    }, 240_000);
+  });
+}
