@@ -19,14 +19,19 @@ and without special tokens, decoded text}). The structures follow the published 
   with <0xNN> tokens, ByteFallback/Fuse/Strip decoder, `<s>` added);
 - t5-unigram: SentencePiece Unigram with a Metaspace pre-tokenizer and `</s>` appended;
 - bert-wordpiece: BERT's normalizer (lower case, strip accents), BertPreTokenizer, WordPiece with
-  `##` continuation, `[CLS] $A [SEP]`.
+  `##` continuation, `[CLS] $A [SEP]`;
+- llama3-added-tokens: llama3 plus added tokens as real files carry them: a reserved special token,
+  `<mask>` with lstrip (RoBERTa's), non-special unnormalized `<tool_call>`/`</tool_call>`; extra texts
+  exercise them (and decoding with skip_special_tokens);
+- bert-cased-added-tokens: bert-base-cased's normalizer (no lower-casing, accents kept) with a
+  normalized non-special added token and an unnormalized special one.
 The vocabularies are trained here on a small corpus (deterministic), not the real ones. `decoded` is
 the Rust decoder's text, with transformers' clean_up_tokenization applied where tokenizer_config.json
 sets clean_up_tokenization_spaces (BERT), as transformers' decode() returns it.
 """
 import json, os
 import tokenizers
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "packages", "trainer", "src", "tokenizers", "fixtures")
@@ -129,7 +134,51 @@ def build():
     out["bert-wordpiece"] = (bert, {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
                                     "unk_token": "[UNK]", "mask_token": "[MASK]", "do_lower_case": True,
                                     "clean_up_tokenization_spaces": True}, None)
+
+    # Edge cases of added tokens: Llama 3's reserved special tokens, a non-special added token that is
+    # not normalized (a tool-call tag, as chat models add them), RoBERTa's <mask> with lstrip; they are
+    # matched before the pre-tokenizer splits the text. (A single_word token is refused by Tunekit's
+    # loader: @huggingface/tokenizers matches it inside words; load-tokenizer.test.ts.)
+    added = Tokenizer.from_str(llama3.to_str())
+    added.add_special_tokens([AddedToken("<|reserved_special_token_0|>", special=True, normalized=False),
+                              AddedToken("<mask>", special=True, lstrip=True, normalized=False)])
+    added.add_tokens([AddedToken("<tool_call>", special=False, normalized=False),
+                      AddedToken("</tool_call>", special=False, normalized=False)])
+    out["llama3-added-tokens"] = (added, {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
+                                          "mask_token": "<mask>"}, None)
+
+    # Cased BERT (bert-base-cased: lowercase false, accents kept) with added tokens: a normalized
+    # non-special token and a special one that is not normalized.
+    cased = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    cased.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False, clean_text=True,
+                                                  handle_chinese_chars=True)
+    cased.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    cased.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+                                        show_progress=False)
+    cased.train_from_iterator(CORPUS, trainer)
+    cased.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cased.token_to_id("[CLS]")), ("[SEP]", cased.token_to_id("[SEP]"))])
+    cased.add_tokens([AddedToken("COVID19", special=False, normalized=True)])
+    cased.add_special_tokens([AddedToken("[NEW]", special=True, normalized=False)])
+    out["bert-cased-added-tokens"] = (cased, {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                                              "unk_token": "[UNK]", "mask_token": "[MASK]", "do_lower_case": False,
+                                              "clean_up_tokenization_spaces": True}, None)
     return out
+
+
+EXTRA_TEXTS = {
+    "llama3-added-tokens": [
+        "call <tool_call>{\"name\": \"f\"}</tool_call> now",
+        "x<|reserved_special_token_0|>y <|eot_id|>",
+        "fill the    <mask> here",
+        "<tool_call><tool_call> </tool_call>x",
+    ],
+    "bert-cased-added-tokens": [
+        "COVID19 and covid19 [NEW] Café Naïve",
+        "Hello [NEW]world COVID19s",
+    ],
+}
 
 
 def clean_up_tokenization(text):
@@ -152,13 +201,18 @@ def main():
             json.dump(data, f, ensure_ascii=False)
         reference = Tokenizer.from_str(json.dumps(data))
         cases = []
-        for text in TEXTS:
+        for text in TEXTS + EXTRA_TEXTS.get(name, []):
             with_special = reference.encode(text, add_special_tokens=True).ids
             plain = reference.encode(text, add_special_tokens=False).ids
             decoded = reference.decode(plain, skip_special_tokens=False)
+            skipped = reference.decode(with_special, skip_special_tokens=True)
             if config.get("clean_up_tokenization_spaces"):
                 decoded = clean_up_tokenization(decoded)
-            cases.append(dict(text=text, ids=with_special, idsWithoutSpecialTokens=plain, decoded=decoded))
+                skipped = clean_up_tokenization(skipped)
+            case = dict(text=text, ids=with_special, idsWithoutSpecialTokens=plain, decoded=decoded)
+            if name in EXTRA_TEXTS:
+                case["decodedSkippingSpecialTokens"] = skipped
+            cases.append(case)
         json.dump({"tokenizer_class": "PreTrainedTokenizerFast", **config},
                   open(os.path.join(folder, "tokenizer_config.json"), "w"), ensure_ascii=False, indent=1)
         json.dump({"tokenizers": tokenizers.__version__, "cases": cases},

@@ -95,6 +95,11 @@ export const ErrorCodes = {
   },
   TOKENIZER_NOT_FOUND: { status: 404, description: 'The folder has no tokenizer.json.' },
   TOKENIZER_INVALID: { status: 400, description: 'A tokenizer file cannot be read or parsed.' },
+  TOKENIZER_UNSUPPORTED: {
+    status: 422,
+    description:
+      'A tokenizer.json uses a feature Tunekit cannot reproduce exactly (details.field names it, e.g. an added token with single_word); refused rather than giving other ids than Hugging Face tokenizers.',
+  },
   CHAT_TEMPLATE_INVALID: {
     status: 400,
     description: 'A Jinja chat template does not parse, fails to render or cannot locate assistant turns.',

@@ -10,7 +10,14 @@ const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 interface References {
   tokenizers: string;
-  cases: Array<{ text: string; ids: number[]; idsWithoutSpecialTokens: number[]; decoded: string }>;
+  cases: Array<{
+    text: string;
+    ids: number[];
+    idsWithoutSpecialTokens: number[];
+    decoded: string;
+    /** Only in the added-token fixtures: `decode(ids, skip_special_tokens=True)`. */
+    decodedSkippingSpecialTokens?: string;
+  }>;
 }
 
 const NAMES = [
@@ -21,6 +28,8 @@ const NAMES = [
   'llama2-byte-fallback',
   't5-unigram',
   'bert-wordpiece',
+  'llama3-added-tokens',
+  'bert-cased-added-tokens',
 ];
 
 describe.each(NAMES)('%s tokenizer.json against Hugging Face tokenizers', (name) => {
@@ -39,6 +48,11 @@ describe.each(NAMES)('%s tokenizer.json against Hugging Face tokenizers', (name)
         tokenizer.decode(reference.idsWithoutSpecialTokens, { skipSpecialTokens: false }),
         reference.text,
       ).toEqual(reference.decoded);
+      if (reference.decodedSkippingSpecialTokens !== undefined) {
+        expect(tokenizer.decode(reference.ids, { skipSpecialTokens: true }), reference.text).toEqual(
+          reference.decodedSkippingSpecialTokens,
+        );
+      }
     }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
@@ -103,6 +103,28 @@ describe('loadTokenizer', () => {
     expect(loaded.decode(byteLevel.encode(text))).toBe(text);
     expect(loaded.vocabSize).toBe(258);
     expect(loaded.specialTokens).toMatchObject({ eos: 256, pad: 257 });
+  });
+
+  it('refuses added tokens with single_word (Hugging Face matches them only between word boundaries; the JS library anywhere)', async () => {
+    const folder = join(directory, 'single-word');
+    await mkdir(folder, { recursive: true });
+    const added = {
+      id: 7,
+      content: 'hello',
+      single_word: true,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: false,
+    };
+    await writeFile(
+      join(folder, 'tokenizer.json'),
+      JSON.stringify({ ...tinyBpe, added_tokens: [...tinyBpe.added_tokens, added] }),
+    );
+    await expect(loadTokenizer(folder)).rejects.toMatchObject({
+      code: 'TOKENIZER_UNSUPPORTED',
+      details: { field: 'added_tokens.single_word', tokens: ['hello'] },
+    });
   });
 
   it('fails with a coded error when the folder has no tokenizer.json', async () => {

@@ -39,6 +39,22 @@ export async function loadTokenizer(directory: string): Promise<Tokenizer> {
       details: { directory: folder },
     });
   }
+  // @huggingface/tokenizers matches added tokens anywhere; Hugging Face's own library matches a
+  // single_word token only between word boundaries ("zebra" not inside "zebras"): refuse rather
+  // than give other ids.
+  const singleWord = (
+    (tokenizerJson.added_tokens ?? []) as Array<{ content?: string; single_word?: boolean }>
+  )
+    .filter((token) => token.single_word === true)
+    .map((token) => token.content);
+  if (singleWord.length > 0) {
+    throw new TunekitError({
+      code: 'TOKENIZER_UNSUPPORTED',
+      status: 422,
+      message: `${tokenizerPath}: added token(s) ${singleWord.map((content) => JSON.stringify(content)).join(', ')} set single_word, which Tunekit's tokenizer does not implement (they would also match inside words and give other ids than Hugging Face tokenizers)`,
+      details: { field: 'added_tokens.single_word', tokens: singleWord },
+    });
+  }
   const config = (await readJson(join(folder, 'tokenizer_config.json'))) ?? {};
   const { Tokenizer: HuggingFaceTokenizer } = await import('@huggingface/tokenizers');
   let tokenizer: InstanceType<typeof HuggingFaceTokenizer>;
