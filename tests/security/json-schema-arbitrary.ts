@@ -14,6 +14,7 @@ const hostileString = fc.constantFrom(
   '..%2F..%2Fetc%2Fpasswd',
   'artifact://../x',
   'job:00000000-0000-4000-8000-000000000000',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text is the attack (log4shell).
   '${jndi:ldap://x}',
   "' OR 1=1 --",
   '<script>alert(1)</script>',
