@@ -45,21 +45,31 @@ function packageBuild(directory: string, entry: Record<string, string>): Options
   };
 }
 
+/**
+ * The build entries of a package, from its package.json `exports` (the one list of entry points):
+ * `.` builds from `src/index.ts` to `dist/index`, `./<subpath>` from `src/<subpath>/index.ts` to
+ * `dist/<subpath>/index`. Extra entries (files loaded at run time, not imported) are added by name.
+ */
+function entriesOf(directory: string, extra: Record<string, string> = {}): Record<string, string> {
+  const manifest = JSON.parse(readFileSync(`packages/${directory}/package.json`, 'utf8')) as {
+    exports: Record<string, unknown>;
+  };
+  const entries: Record<string, string> = {};
+  for (const subpath of Object.keys(manifest.exports)) {
+    if (subpath === './package.json') continue;
+    const name = subpath === '.' ? 'index' : `${subpath.slice(2)}/index`;
+    entries[name] = `packages/${directory}/src/${name}.ts`;
+  }
+  return { ...entries, ...extra };
+}
+
 export default defineConfig([
-  packageBuild('core', {
-    index: 'packages/core/src/index.ts',
-    'testing/index': 'packages/core/src/testing/index.ts',
-  }),
-  packageBuild('trainer', {
-    index: 'packages/trainer/src/index.ts',
+  packageBuild('core', entriesOf('core')),
+  packageBuild(
+    'trainer',
     // Loaded by trainInWorker as `new URL('./training-worker.js', import.meta.url)`.
-    'training-worker': 'packages/trainer/src/train/training-worker.ts',
-  }),
-  packageBuild('registry', { index: 'packages/registry/src/index.ts' }),
-  packageBuild('server-adapter', {
-    index: 'packages/server-adapter/src/index.ts',
-    'client/index': 'packages/server-adapter/src/client/index.ts',
-    'cli/index': 'packages/server-adapter/src/cli/index.ts',
-    'ai-provider/index': 'packages/server-adapter/src/ai-provider/index.ts',
-  }),
+    entriesOf('trainer', { 'training-worker': 'packages/trainer/src/train/training-worker.ts' }),
+  ),
+  packageBuild('registry', entriesOf('registry')),
+  packageBuild('server-adapter', entriesOf('server-adapter')),
 ]);

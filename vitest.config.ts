@@ -6,24 +6,12 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** One vitest configuration for every package: workspace imports resolve to source, not dist. */
 export default defineConfig({
   resolve: {
+    // `@tunekit/<package>` → packages/<package>/src/index.ts and `@tunekit/<package>/<subpath>` →
+    // packages/<package>/src/<subpath>/index.ts: the convention every package.json `exports` follows
+    // (tests/api-report/api-report.ts reads the entry points the same way).
     alias: [
-      { find: /^@tunekit\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
-      { find: /^@tunekit\/core$/, replacement: source('./packages/core/src/index.ts') },
-      { find: /^@tunekit\/trainer$/, replacement: source('./packages/trainer/src/index.ts') },
-      { find: /^@tunekit\/registry$/, replacement: source('./packages/registry/src/index.ts') },
-      {
-        find: /^@tunekit\/server-adapter\/client$/,
-        replacement: source('./packages/server-adapter/src/client/index.ts'),
-      },
-      {
-        find: /^@tunekit\/server-adapter\/ai-provider$/,
-        replacement: source('./packages/server-adapter/src/ai-provider/index.ts'),
-      },
-      {
-        find: /^@tunekit\/server-adapter\/cli$/,
-        replacement: source('./packages/server-adapter/src/cli/index.ts'),
-      },
-      { find: /^@tunekit\/server-adapter$/, replacement: source('./packages/server-adapter/src/index.ts') },
+      { find: /^@tunekit\/([a-z-]+)$/, replacement: source('./packages/$1/src/index.ts') },
+      { find: /^@tunekit\/([a-z-]+)\/([a-z-]+)$/, replacement: source('./packages/$1/src/$2/index.ts') },
     ],
   },
   test: {

@@ -12,7 +12,7 @@
 // embedder the cards are ~45% dense (character trigrams), so at 100,000 cards most queries read ~9.5% of
 // a full scan and the default `sparseCostFraction` (1/32) sends them to the graph; see docs/registry.md.
 import { performance } from 'node:perf_hooks';
-import { createSeededRandom } from '../packages/core/src/datasets/seeded-random.js';
+import { createSeededRandom } from '@tunekit/core/statistics';
 import { createHashingEmbedder } from '../packages/registry/src/embedders/hashing-embedder.js';
 import { createHnswVectorIndex } from '../packages/registry/src/recommend/hnsw-vector-index.js';
 

@@ -19,7 +19,7 @@ const ADMIN_KEY = 'tk_bench_admin_0123456789abcdef';
 async function serve(directory: string, adapter: 'fastify' | 'express'): Promise<void> {
   const { createTunekit } = await import('@tunekit/core');
   const { registryPlugin } = await import('@tunekit/registry');
-  const { startTestServer } = await import('../packages/server-adapter/src/testing/start-test-server.js');
+  const { startTestServer } = await import('@tunekit/server-adapter/testing');
   const kit = await createTunekit({ dataDirectory: directory, plugins: [registryPlugin()] });
   const server = await startTestServer(adapter, kit, {
     prefix: '',

@@ -172,7 +172,7 @@ async function measure(directory: string): Promise<void> {
   const vocabulary = (model.config as { vocab_size: number }).vocab_size;
   model = undefined;
   graph = undefined;
-  const random = new trainer.SeededRandom(1);
+  const random = new (await import('@tunekit/core/statistics')).SeededRandom(1);
   const sequences = Array.from({ length: microBatches }, () => {
     const ids = Array.from({ length: SEQUENCE }, () => random.nextInt(vocabulary));
     return { inputIds: ids, labels: [...ids] };

@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SeededRandom } from '@tunekit/core/statistics';
 import {
   createDeviceSession,
   type Device,
@@ -25,7 +26,6 @@ import {
   loadOnnxRuntime,
   resolveLoraConfig,
   runTraining,
-  SeededRandom,
   type TokenSequence,
   TrainingOptionsSchema,
 } from '@tunekit/trainer';

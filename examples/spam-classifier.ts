@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { classificationMetrics } from '@tunekit/core';
+import { SeededRandom } from '@tunekit/core/statistics';
 import {
   createClassifier,
   createModel,
   createTrainer,
   loadTokenizer,
-  SeededRandom,
   writeWordPieceTokenizer,
 } from '@tunekit/trainer';
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { createTunekit, type Tunekit } from '@tunekit/core';
 import { createServer, type TunekitServer } from '@tunekit/server-adapter';
 import { createTunekitProvider } from '@tunekit/server-adapter/ai-provider';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { generateText, streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 const apiKey = 'sk-tunekit-ai-sdk-provider-test';
 let directory: string;

@@ -6,8 +6,8 @@ import { registryPlugin } from '@tunekit/registry';
 import { createServer, type TunekitServer } from '@tunekit/server-adapter';
 import { type ClientServerSentEvent, createTunekitClient } from '@tunekit/server-adapter/client';
 import { trainerPlugin } from '@tunekit/trainer';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 let directory: string;
 let kit: Tunekit;

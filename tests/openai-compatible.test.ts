@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { createTunekit, type Tunekit } from '@tunekit/core';
 import { type ModelRegistry, registryPlugin } from '@tunekit/registry';
 import { createServer, type TunekitServer } from '@tunekit/server-adapter';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 const apiKey = 'sk-tunekit-openai-compatibility-test';
 let directory: string;

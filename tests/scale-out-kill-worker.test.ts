@@ -18,8 +18,8 @@ import {
   startS3Server,
 } from '@tunekit/core/testing';
 import { type ClientServerSentEvent, createTunekitClient } from '@tunekit/server-adapter/client';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 // The failure that matters: a worker dies in the middle of a training. Real servers (redis-server or
 // PostgreSQL, s3rver), a `tunekit serve` process as the API (jobs are submitted and followed over

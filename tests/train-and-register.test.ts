@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { createTunekit, type TrainingJobOutput, type TunekitEventMap } from '@tunekit/core';
 import { RegistryKey, registryPlugin } from '@tunekit/registry';
 import { trainerPlugin } from '@tunekit/trainer';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 let directory: string;
 let model: string;

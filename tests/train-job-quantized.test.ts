@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTunekit, type TrainingJobInputInput } from '@tunekit/core';
 import { trainerPlugin } from '@tunekit/trainer';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 let directory: string;
 let model: string;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventBus, createFileArtifactStore, createStorage } from '@tunekit/core';
 import { createModelRegistry, createTransformersEmbedder } from '@tunekit/registry';
-import { Graph, saveSerializedModel, serializeModel } from '@tunekit/trainer';
+import { Graph, saveSerializedModel, serializeModel } from '@tunekit/trainer/onnx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const words = [

@@ -6,9 +6,9 @@ import { createTunekit, TRAINING_JOB_KIND, type Tunekit } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import { createServer, type TunekitServer } from '@tunekit/server-adapter';
 import { trainerPlugin } from '@tunekit/trainer';
+import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTinyGpt2 } from '../packages/trainer/src/testing/create-tiny-gpt2.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);

@@ -3,7 +3,8 @@
  * square MatMul (`n × n · n × n`, 2n³ FLOP) on `threads` intra-op threads. The denominator of the
  * benches' efficiency share.
  */
-import { createDeviceSession, Graph, loadOnnxRuntime, serializeModel } from '@tunekit/trainer';
+import { createDeviceSession, loadOnnxRuntime } from '@tunekit/trainer';
+import { Graph, serializeModel } from '@tunekit/trainer/onnx';
 
 export async function measureMatmulPeak(threads: number, n = 2048, repeats = 6): Promise<number> {
   const ort = await loadOnnxRuntime();

@@ -5,11 +5,7 @@ import { join } from 'node:path';
 import { createTunekit, type Tunekit, type TunekitOptions } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import type { ServerLimitsInput, TunekitServerOptions } from '@tunekit/server-adapter';
-import {
-  type AdapterName,
-  type RunningTestServer,
-  startTestServer,
-} from '../../packages/server-adapter/src/testing/start-test-server.js';
+import { type AdapterName, type RunningTestServer, startTestServer } from '@tunekit/server-adapter/testing';
 
 /** Both adapters: every security test runs against each. */
 export const adapters: AdapterName[] = ['fastify', 'express'];

@@ -1,10 +1,7 @@
 import { connect } from 'node:net';
 import { createTunekit, type Tunekit } from '@tunekit/core';
+import { type AdapterName, startTestServer } from '@tunekit/server-adapter/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type AdapterName,
-  startTestServer,
-} from '../../packages/server-adapter/src/testing/start-test-server.js';
 
 /** Sends raw bytes on a socket and returns whatever the server writes back until it closes or `waitMs` passes. */
 async function rawRequest(

@@ -1,4 +1,11 @@
-// @tunekit/core public API. Keep this barrel explicit: one line per exported module.
+/**
+ * `@tunekit/core`: The kit (`createTunekit`), plugins, events, storage, jobs, trackers, datasets,
+ * evaluators, A/B tests, feedback, audit, access policy, metrics and the error catalogue.
+ *
+ * Guides: [getting-started](../../../docs/getting-started.md), [plugins](../../../docs/plugins.md), [storage](../../../docs/storage.md), [datasets](../../../docs/datasets.md), [evaluation](../../../docs/evaluation.md), [ab-testing](../../../docs/ab-testing.md), [feedback](../../../docs/feedback.md), [trackers](../../../docs/trackers.md), [audit-and-policy](../../../docs/audit-and-policy.md), [scale-out](../../../docs/scale-out.md).
+ *
+ * @module @tunekit/core
+ */
 export {
   type ABTestAggregateStore,
   type ABTestAggregateStoreOptions,
@@ -11,11 +18,8 @@ export {
   type ABVariantResult,
   allocationShares,
   computeABTestResults,
-  computeABTestResultsFromStatistics,
   type SampleRatioCheck,
   SRM_THRESHOLD,
-  unitValue,
-  variantStatisticsOfUnits,
 } from './ab-tests/ab-test-results.js';
 export type {
   ABAssignment,
@@ -26,31 +30,11 @@ export type {
   StopABTestOptions,
   UpdateABTestInput,
 } from './ab-tests/ab-test-service.js';
-export {
-  allocateBuckets,
-  bucketCounts,
-  bucketTable,
-  reallocateBuckets,
-} from './ab-tests/bucket-allocation.js';
 export { type ABTestServiceOptions, createABTestService } from './ab-tests/create-ab-test-service.js';
-export { type DoubleDouble, DoubleDoubleSchema } from './ab-tests/double-double.js';
-export { fnv1a32, growthBookHashV2, hashBucketV2 } from './ab-tests/fnv1a.js';
-export {
-  type BinaryIntervalMethod,
-  newcombeDifferenceInterval,
-  type ProportionCount,
-  wilsonScoreInterval,
-} from './ab-tests/proportion-intervals.js';
-export {
-  emptyVariantStatistics,
-  summarizeVariantStatistics,
-  type VariantStatistics,
-  VariantStatisticsSchema,
-} from './ab-tests/variant-statistics.js';
+export { type VariantStatistics, VariantStatisticsSchema } from './ab-tests/variant-statistics.js';
 export type { ArtifactInfo, ArtifactStore } from './artifacts/artifact-store.js';
 export {
   ARTIFACT_SCHEME,
-  parseArtifactPrefix,
   parseArtifactUri,
   RESERVED_NAME_PREFIX,
   toArtifactUri,
@@ -104,42 +88,35 @@ export type {
 } from './datasets/dataset-service.js';
 export type { DatasetSource } from './datasets/dataset-source.js';
 export type { DatasetStats, DatasetStatsOptions, TokenCounter } from './datasets/dataset-stats.js';
-export { detectFileFormat, hasParquetMagic } from './datasets/detect-file-format.js';
+export { detectFileFormat } from './datasets/detect-file-format.js';
 export { detectRowFormat } from './datasets/detect-row-format.js';
 export { type IngestRowsOptions, type IngestRowsResult, ingestRows } from './datasets/ingest-rows.js';
-export {
-  type HistogramBin,
-  type LengthSummary,
-  quantile,
-  summarizeLengths,
-} from './datasets/length-summary.js';
+export type { HistogramBin, LengthSummary } from './datasets/length-summary.js';
 export {
   type OpenDatasetSourceOptions,
   type OpenedDatasetSource,
   openDatasetSource,
 } from './datasets/open-dataset-source.js';
-export {
-  type PopulationStability,
-  populationStabilityIndex,
-  type StabilityBin,
-} from './datasets/population-stability-index.js';
+export type { PopulationStability, StabilityBin } from './datasets/population-stability-index.js';
 export type { RawRow, RowIssueCategory } from './datasets/raw-row.js';
 export { readCsvRows } from './datasets/read-csv-rows.js';
 export { readJsonArrayRows } from './datasets/read-json-array-rows.js';
-export { readJsonlRows, stripByteOrderMark } from './datasets/read-jsonl-rows.js';
+export { readJsonlRows } from './datasets/read-jsonl-rows.js';
 export { readParquetRows } from './datasets/read-parquet-rows.js';
-export { rowDigest } from './datasets/row-digest.js';
 export { rowInput, rowLabel, rowText } from './datasets/row-text.js';
-export { createSeededRandom, shuffleInPlace } from './datasets/seeded-random.js';
-export { type SplitLine, splitLines } from './datasets/split-lines.js';
+export type { SplitLine } from './datasets/split-lines.js';
 export {
-  formatRowIssues,
   type RowIssue,
   type ValidationReport,
   ValidationReportBuilder,
 } from './datasets/validation-report.js';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
-export { TunekitError, type TunekitErrorOptions } from './errors/tunekit-error.js';
+export {
+  TunekitError,
+  type TunekitErrorExtras,
+  type TunekitErrorOptions,
+  tunekitError,
+} from './errors/tunekit-error.js';
 export {
   parseOrThrow,
   toValidationIssues,
@@ -155,7 +132,6 @@ export {
   exactMatchEvaluator,
   latencyEvaluator,
   perplexityEvaluator,
-  predictedLabel,
   rougeLEvaluator,
   throughputEvaluator,
   tokenF1Evaluator,
@@ -170,9 +146,7 @@ export {
   BLEU_SIGNATURE,
   type BleuScore,
   type BleuSegmentStatistics,
-  bleuSegmentStatistics,
   corpusBleu,
-  tokenize13a,
 } from './evaluators/corpus-bleu.js';
 export {
   createEvaluationService,
@@ -195,8 +169,8 @@ export type {
   SampleReference,
 } from './evaluators/evaluator.js';
 export type { Prediction, Predictor, PredictorInput } from './evaluators/predictor.js';
-export { longestCommonSubsequence, type RougeScore, rougeL, rougeTokenize } from './evaluators/rouge-l.js';
-export { exactMatchScore, normalizeAnswer, tokenF1Score } from './evaluators/text-normalization.js';
+export { type RougeScore, rougeL } from './evaluators/rouge-l.js';
+export { exactMatchScore, tokenF1Score } from './evaluators/text-normalization.js';
 export { createEventBus, type EventBusOptions } from './events/create-event-bus.js';
 export type { EventBus, EventEnvelope, EventListener } from './events/event-bus.js';
 export type { TunekitEventMap, TunekitEventName } from './events/tunekit-event-map.js';
@@ -218,7 +192,7 @@ export type {
   FeedbackSummary,
   RecordFeedbackInput,
 } from './feedback/feedback-service.js';
-export { type BullmqEngineOptions, createBullmqEngine, toBullmqPriority } from './jobs/bullmq-engine.js';
+export { type BullmqEngineOptions, createBullmqEngine } from './jobs/bullmq-engine.js';
 export {
   createEngineJobQueue,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -261,7 +235,7 @@ export {
 } from './jobs/with-job-contracts.js';
 export { createTunekit, DEFAULT_ARTIFACTS_FOLDER, DEFAULT_SQLITE_FILE } from './kit/create-tunekit.js';
 export type { OperationContext } from './kit/operation-context.js';
-export { installPluginServiceHints, PLUGIN_SERVICE_HINTS } from './kit/plugin-service-hints.js';
+export { PLUGIN_SERVICE_HINTS } from './kit/plugin-service-hints.js';
 export type { Tunekit } from './kit/tunekit.js';
 export {
   ArtifactStoreInstanceSchema,
@@ -292,12 +266,7 @@ export type {
   ExtensionPoints,
   Extensions,
 } from './plugins/extension-points.js';
-export {
-  createPluginHost,
-  orderPlugins,
-  type PluginHost,
-  type PluginHostOptions,
-} from './plugins/plugin-host.js';
+export { createPluginHost, type PluginHost, type PluginHostOptions } from './plugins/plugin-host.js';
 export { createServiceKey, type ServiceKey } from './plugins/service-key.js';
 export {
   type AccessPolicy,
@@ -422,11 +391,7 @@ export {
   QuantizationConfigSchema,
   type QuantizationOptions,
 } from './schemas/quantization-config.js';
-export {
-  ModelAliasSchema,
-  type RegisteredModel,
-  RegisteredModelSchema,
-} from './schemas/registered-model.js';
+export { ModelAliasSchema, type RegisteredModel, RegisteredModelSchema } from './schemas/registered-model.js';
 export {
   type Hyperparameters,
   HyperparametersSchema,
@@ -447,42 +412,6 @@ export {
   trainingOutputUri,
 } from './schemas/training-job.js';
 export { type User, UserSchema } from './schemas/user.js';
-export {
-  type BootstrapOptions,
-  bootstrapIndices,
-  percentileInterval,
-  quantileSorted,
-} from './statistics/bootstrap.js';
-export {
-  chiSquareSurvival,
-  normalCdf,
-  normalQuantile,
-  normalSurvival,
-  studentTCdf,
-  studentTQuantile,
-  studentTTwoSidedPValue,
-} from './statistics/distributions.js';
-export {
-  binomialTestHalf,
-  type ChiSquareResult,
-  chiSquareGoodnessOfFit,
-  type Interval,
-  type McNemarResult,
-  mcNemarTest,
-  meanConfidenceInterval,
-  proportionConfidenceInterval,
-  type SampleSummary,
-  summarize,
-  type TwoSampleTestResult,
-  twoProportionZTest,
-  welchTTest,
-} from './statistics/hypothesis-tests.js';
-export {
-  logGamma,
-  regularizedGammaP,
-  regularizedGammaQ,
-  regularizedIncompleteBeta,
-} from './statistics/special-functions.js';
 export type {
   Collection,
   CollectionOptions,
@@ -514,7 +443,6 @@ export {
 } from './storage/storage-options.js';
 export {
   createLocalTracker,
-  defaultMetricGoal,
   type LocalMetricSummary,
   type LocalRunComparison,
   type LocalRunConfig,
@@ -523,13 +451,7 @@ export {
   type LocalTracker,
   type LocalTrackerOptions,
 } from './trackers/local-tracker.js';
-export {
-  chunkLogBatch,
-  type MlflowKeyValue,
-  type MlflowLogBatchBody,
-  MlflowLogBatchLimits,
-  type MlflowMetric,
-} from './trackers/mlflow-log-batch.js';
+export type { MlflowKeyValue, MlflowLogBatchBody, MlflowMetric } from './trackers/mlflow-log-batch.js';
 export { createMlflowTracker, type MlflowTrackerOptions } from './trackers/mlflow-tracker.js';
 export {
   type MetricPoint,
@@ -542,12 +464,10 @@ export {
   type TrackerRunStatus,
   TrackerRunStatusSchema,
   type TrackerStartRunOptions,
-  toUpperStatus,
 } from './trackers/tracker.js';
 export {
   basicAuthorization,
   createTrackerHttpClient,
-  isRetryableStatus,
   type TrackerHttpClient,
   type TrackerHttpClientOptions,
   type TrackerHttpRequest,
@@ -563,9 +483,4 @@ export {
   type TrackerHubOptions,
   type TrackerRetryOptions,
 } from './trackers/tracker-hub.js';
-export {
-  createWandbTracker,
-  type WandbTrackerOptions,
-  wandbRunUploadUrlsQuery,
-  wandbUpsertBucketMutation,
-} from './trackers/wandb-tracker.js';
+export { createWandbTracker, type WandbTrackerOptions } from './trackers/wandb-tracker.js';

@@ -1,4 +1,11 @@
-// @tunekit/registry public API. Keep this barrel explicit: one line per exported module.
+/**
+ * `@tunekit/registry`: The model registry plugin: versions with lineage, stages and transitions, model
+ * cards, search, and `recommend` over an hnswlib index with pluggable embedders.
+ *
+ * Guides: [registry](../../../docs/registry.md).
+ *
+ * @module @tunekit/registry
+ */
 export { buildModelCard } from './cards/build-model-card.js';
 export { modelCardFrontMatter, renderModelCard } from './cards/render-model-card.js';
 export {

@@ -329,6 +329,7 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
       }),
     );
     expect(empty.status).toBe(422);
+    expect(await empty.json()).toMatchObject({ code: 'DATASET_EMPTY' });
     expect((await kit.jobs.list()).items.length).toBe(jobsBefore + 1);
   });
 });

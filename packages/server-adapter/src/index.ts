@@ -1,4 +1,11 @@
-// @tunekit/server-adapter public API. Keep this barrel explicit: one line per exported module.
+/**
+ * `@tunekit/server-adapter`: One route table served by a Fastify plugin and an Express router, with
+ * auth, audit, SSE, the OpenAPI document and `createServer`.
+ *
+ * Guides: [server](../../../docs/server.md), [security](../../../docs/security.md), [deploy](../../../docs/deploy.md), [dashboard](../../../docs/dashboard.md).
+ *
+ * @module @tunekit/server-adapter
+ */
 export {
   type ApiKey,
   ApiKeySchema,

@@ -1,49 +1,364 @@
-// @tunekit/trainer public API. Keep this barrel explicit: one line per exported module.
+/**
+ * `@tunekit/trainer`: The trainer plugin, model builders (GPT-2, Llama/Qwen2, BERT family), LoRA and
+ * PEFT adapters, the training loop, generation, classification and `openModel`, on onnxruntime-node.
+ *
+ * Guides: [training](../../../docs/training.md), [hugging-face-compatibility](../../../docs/hugging-face-compatibility.md), [performance](../../../docs/performance.md).
+ *
+ * @module @tunekit/trainer
+ */
 
-export * from './adapters/convert-base-weight-adapter.js';
-export * from './adapters/peft-adapter.js';
-export * from './adapters/save-model-options.js';
-export * from './adapters/save-trained.js';
-export * from './autodiff/index.js';
-export * from './backends/create-device-session.js';
-export * from './backends/create-graph-session.js';
-export * from './backends/onnxruntime-backend.js';
-export * from './backends/trainer-backend.js';
-export * from './data/batch-sampler.js';
-export * from './data/collate-batch.js';
-export * from './data/parse-row.js';
-export * from './data/prepare-classification-sequences.js';
-export * from './data/prepare-preference-pairs.js';
-export * from './data/prepare-sequences.js';
-export * from './data/seeded-random.js';
-export * from './data/training-row.js';
-export * from './export/export-model.js';
-export * from './generate/generation-options.js';
-export * from './generate/sample-token.js';
-export * from './generate/text-generator.js';
-export * from './inference/index.js';
-export * from './lora/index.js';
-export * from './models/index.js';
-export * from './onnx/index.js';
-export * from './optim/adamw.js';
-export * from './optim/clip-gradient-norm.js';
-export * from './optim/learning-rate-schedule.js';
-export * from './plugin/trainer-plugin.js';
-export * from './plugin/training-options-from-job.js';
-export * from './predict/create-classifier.js';
-export * from './quantization/index.js';
-export * from './safetensors/index.js';
-export * from './tokenizers/byte-level-tokenizer.js';
-export * from './tokenizers/jinja-chat-template.js';
-export * from './tokenizers/load-tokenizer.js';
-export * from './tokenizers/tokenizer.js';
-export * from './tokenizers/write-word-piece-tokenizer.js';
-export * from './train/checkpoint-manager.js';
-export * from './train/checkpoint-store.js';
-export * from './train/create-trainer.js';
-export * from './train/dropout-mask-feeds.js';
-export * from './train/train-in-worker.js';
-export * from './train/training-errors.js';
-export * from './train/training-options.js';
-export * from './train/training-run.js';
-export * from './train/worker-protocol.js';
+export { convertBaseWeightAdapter } from './adapters/convert-base-weight-adapter.js';
+export {
+  type LoadPeftAdapterOptions,
+  loadPeftAdapter,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  peftAdapterConfig,
+  type SavePeftAdapterOptions,
+  savePeftAdapter,
+  validatePeftWeights,
+} from './adapters/peft-adapter.js';
+export { type SaveModelOptions, SaveModelOptionsSchema } from './adapters/save-model-options.js';
+export { mergeAndSave, saveModelFolder, saveTrained } from './adapters/save-trained.js';
+export {
+  createDeviceSession,
+  type DeviceSession,
+  type DeviceSessionOptions,
+} from './backends/create-device-session.js';
+export {
+  createGraphSession,
+  TRAINING_EXTERNAL_DATA_THRESHOLD,
+  TRAINING_SESSION_EXTRA,
+} from './backends/create-graph-session.js';
+export {
+  cpuBackend,
+  createOnnxRuntimeBackend,
+  cudaBackend,
+  loadOnnxRuntime,
+  type OnnxRuntime,
+} from './backends/onnxruntime-backend.js';
+export type { BackendSessionOptions, Device, TrainerBackend } from './backends/trainer-backend.js';
+export { BatchSampler, type DataPosition } from './data/batch-sampler.js';
+export { type Batch, collateBatch } from './data/collate-batch.js';
+export { parseRow } from './data/parse-row.js';
+export {
+  type ClassificationRow,
+  ClassificationRowSchema,
+  encodeForClassification,
+  type PrepareClassificationOptions,
+  type PreparedClassification,
+  prepareClassificationSequences,
+} from './data/prepare-classification-sequences.js';
+export {
+  type PreferenceRow,
+  PreferenceRowSchema,
+  type PreparedPreferencePairs,
+  type PreparePreferencePairsOptions,
+  preparePreferencePairs,
+} from './data/prepare-preference-pairs.js';
+export {
+  IGNORE_INDEX,
+  type PreparedSequences,
+  type PrepareSequencesOptions,
+  prepareSequences,
+  rowSegments,
+  type TokenSequence,
+  tokenizeRow,
+} from './data/prepare-sequences.js';
+export {
+  type ChatFormatter,
+  type ChatMessage,
+  ChatMessageSchema,
+  ChatRowSchema,
+  PromptCompletionRowSchema,
+  simpleChatPrompt,
+  simpleChatTemplate,
+  TextRowSchema,
+  type TextSegment,
+  type TrainingRow,
+  TrainingRowSchema,
+} from './data/training-row.js';
+export {
+  type ExportedModel,
+  type ExportModelOptions,
+  ExportModelOptionsSchema,
+  exportModel,
+} from './export/export-model.js';
+export {
+  type GenerationChunk,
+  type GenerationOptions,
+  type GenerationOptionsInput,
+  GenerationOptionsSchema,
+  type GenerationResult,
+} from './generate/generation-options.js';
+export { sampleToken } from './generate/sample-token.js';
+export { TextGenerator, type TextGeneratorContext } from './generate/text-generator.js';
+export {
+  type ModelPredictorOptions,
+  modelPredictor,
+  type OpenedModel,
+  type OpenModelOptions,
+  OpenModelOptionsSchema,
+  openModel,
+  type PerplexityResult,
+  type ResolvedModelSource,
+  resolveModelSource,
+} from './inference/index.js';
+export {
+  adapterKeyReport,
+  applyModulesToSave,
+  type BaseWeightAdapters,
+  type BaseWeightInitialization,
+  type CheckAdapterKeysOptions,
+  checkAdapterKeys,
+  DEFAULT_LORA_TARGET_MODULES,
+  initializeFromBaseWeights,
+  initializeLoraWeights,
+  isBaseWeightInitialization,
+  isLoraTarget,
+  type LoraInitialization,
+  type LoraTargetModule,
+  loraScaling,
+  loraTensorNames,
+  mergeLora,
+  PEFT_PREFIX,
+  type ResolvedLoraConfig,
+  reducedQr,
+  resolveLoraConfig,
+} from './lora/index.js';
+export {
+  type ActivationName,
+  type ApplyDropout,
+  applyRotaryEmbedding,
+  type BertConfig,
+  BertConfigSchema,
+  type BertFamilyConfig,
+  type BertForwardOptions,
+  type BertForwardOutputs,
+  BUILT_IN_ARCHITECTURES,
+  type BuildInferenceGraphOptions,
+  type BuildTrainingGraphOptions,
+  bertArchitecture,
+  buildActivation,
+  buildBertForward,
+  buildCausalLanguageModelLoss,
+  buildGpt2Forward,
+  buildLlamaForward,
+  buildRmsNorm,
+  buildRotaryTables,
+  buildSiluGate,
+  type CausalLanguageModelLoss,
+  type CausalLanguageModelLossOptions,
+  type CheckpointDtype,
+  type CheckpointLayout,
+  type CheckpointTensor,
+  type CheckpointTensorRole,
+  type CreateModelOptions,
+  CreateModelSettingsSchema,
+  checkpointDtypes,
+  createDropout,
+  createEncoderWeights,
+  createGpt2Weights,
+  createLlamaWeights,
+  createModel,
+  type DistilBertConfig,
+  DistilBertConfigSchema,
+  type DropoutMaskCollector,
+  type DropoutMaskInput,
+  distilBertArchitecture,
+  dropoutMaskSize,
+  type EncoderLayerNames,
+  type EncoderNames,
+  type EncoderSettings,
+  encoderCheckpointTensorRole,
+  encoderHeadWeightNames,
+  encoderLinearModules,
+  encoderNames,
+  encoderSettings,
+  encoderUsablePositions,
+  encoderWeightShapes,
+  findWeightFiles,
+  type Gpt2Config,
+  Gpt2ConfigSchema,
+  type Gpt2ForwardOptions,
+  type Gpt2ForwardResult,
+  getArchitecture,
+  gpt2Architecture,
+  gpt2CheckpointTensorRole,
+  gpt2InnerSize,
+  gpt2LinearModules,
+  gpt2WeightShapes,
+  type InferenceGraph,
+  initializeEncoderHead,
+  type LlamaConfig,
+  LlamaConfigSchema,
+  type LlamaDimensions,
+  type LlamaForwardOptions,
+  type LlamaForwardResult,
+  type LoadedModel,
+  type LoadModelOptions,
+  LoadModelOptionsSchema,
+  type LoadReport,
+  type LoraAdapters,
+  type LoraModuleValues,
+  llamaArchitecture,
+  llamaCheckpointTensorRole,
+  llamaDimensions,
+  llamaLinearModules,
+  llamaWeightShapes,
+  loadModel,
+  type ModelArchitecture,
+  moduleToSaveName,
+  normalizeEncoderWeights,
+  normalizeGpt2Weights,
+  normalizeLlamaWeights,
+  Qwen2ConfigSchema,
+  qwen2Architecture,
+  type RobertaConfig,
+  RobertaConfigSchema,
+  type RopeScaling,
+  RopeScalingSchema,
+  robertaArchitecture,
+  rotaryInverseFrequencies,
+  type TrainableParameter,
+  type TrainingGraph,
+  toCheckpointLayout,
+  trainableHeadTensors,
+} from './models/index.js';
+export {
+  AdamW,
+  type AdamWOptions,
+  type AdamWOptionsInput,
+  AdamWOptionsSchema,
+  type AdamWState,
+} from './optim/adamw.js';
+export { clipGradientNorm, globalGradientNorm } from './optim/clip-gradient-norm.js';
+export {
+  type LearningRateSchedule,
+  type LearningRateScheduleInput,
+  LearningRateScheduleSchema,
+  learningRateFactor,
+} from './optim/learning-rate-schedule.js';
+export { type TrainerPluginOptions, trainerPlugin } from './plugin/trainer-plugin.js';
+export { trainingOptionsFromJob } from './plugin/training-options-from-job.js';
+export {
+  type ClassificationPrediction,
+  type Classifier,
+  type CreateClassifierOptions,
+  createClassifier,
+  type PredictOptions,
+  PredictOptionsSchema,
+} from './predict/create-classifier.js';
+export {
+  buildQuantizedLinear,
+  declareInt4BlockMatrix,
+  declareQuantizedLinears,
+  dequantizeInt4Blocks,
+  dequantizeInt4BlockValues,
+  type Int4BlockMatrix,
+  type Int4BlockValues,
+  int4BlockMatrixBytes,
+  type LinearWeightLayout,
+  MICROSOFT_DOMAIN,
+  matMulNBits,
+  type QuantizedLinearValues,
+  type QuantizedLinearWeight,
+  type QuantizedLinearWeights,
+  quantizeInt4Blocks,
+  quantizeLinearWeights,
+  roundHalfToEven,
+  transposeMatrix,
+} from './quantization/index.js';
+export {
+  bfloat16ToFloat32,
+  DEFAULT_MAX_SHARD_SIZE,
+  type FloatTensor,
+  float16ToFloat32,
+  float32ToBfloat16,
+  float32ToFloat16,
+  parseShardSize,
+  planSafetensorsShards,
+  readSafetensors,
+  SAFETENSORS_INDEX_FILE,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  SafetensorsReader,
+  type SafetensorsShard,
+  type SafetensorsShardPlan,
+  safetensorsDtypeBytes,
+  shapeSize,
+  type TensorMap,
+  type WriteSafetensorsOptions,
+  type WriteSafetensorsShardsOptions,
+  type WrittenSafetensorsShards,
+  writeSafetensors,
+  writeSafetensorsShards,
+} from './safetensors/index.js';
+export {
+  type ByteLevelTokenizerOptions,
+  bytesToUnicode,
+  createByteLevelTokenizer,
+} from './tokenizers/byte-level-tokenizer.js';
+export {
+  createJinjaChatFormatter,
+  type JinjaChatTemplate,
+  type JinjaChatTemplateOptions,
+} from './tokenizers/jinja-chat-template.js';
+export { loadTokenizer } from './tokenizers/load-tokenizer.js';
+export type { DecodeOptions, EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizers/tokenizer.js';
+export {
+  type WordPieceTokenizerOptions,
+  writeWordPieceTokenizer,
+} from './tokenizers/write-word-piece-tokenizer.js';
+export {
+  CHECKPOINT_MANIFEST,
+  CHECKPOINT_TENSORS,
+  type CheckpointContents,
+  checkpointName,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  type TrainerCheckpointState,
+} from './train/checkpoint-manager.js';
+export {
+  artifactCheckpointStore,
+  type CheckpointStore,
+  directoryCheckpointStore,
+} from './train/checkpoint-store.js';
+export {
+  type CreateTrainerOptions,
+  collectRows,
+  createTrainer,
+  type DatasetRows,
+  modelPositions,
+  resolveModel,
+  resolveTokenizer,
+  type Trainer,
+  type TrainerModel,
+  type TrainingControls,
+} from './train/create-trainer.js';
+export { DropoutMaskFeeds, type DropoutMaskKey, fillDropoutMask } from './train/dropout-mask-feeds.js';
+export { type TrainInWorkerControls, trainInWorker } from './train/train-in-worker.js';
+export { isOutOfMemoryError, trainingStepError } from './train/training-errors.js';
+export {
+  type CheckpointOptions,
+  CheckpointOptionsSchema,
+  type TrainingOptions,
+  type TrainingOptionsInput,
+  TrainingOptionsSchema,
+} from './train/training-options.js';
+export {
+  computeReferenceLogProbabilities,
+  type EvaluationResult,
+  evaluateSequences,
+  runTraining,
+  type TrainingResult,
+  type TrainingRunContext,
+} from './train/training-run.js';
+export type {
+  MainToWorkerMessage,
+  WorkerError,
+  WorkerToMainMessage,
+  WorkerTrainingRequest,
+} from './train/worker-protocol.js';

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSeededRandom } from '../datasets/seeded-random.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import { type ABTest, type ABTestUnit, ABTestUnitSchema } from '../schemas/ab-test.js';
 import {
@@ -11,6 +10,7 @@ import {
   summarize,
   twoProportionZTest,
 } from '../statistics/hypothesis-tests.js';
+import { createSeededRandom } from '../statistics/seeded-random.js';
 import type { Storage } from '../storage/collection.js';
 import { createStorage } from '../storage/create-storage.js';
 import {

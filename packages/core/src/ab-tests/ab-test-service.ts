@@ -60,7 +60,7 @@ export interface StopABTestOptions {
 
 /**
  * `kit.abTests`: deterministic, sticky traffic splitting between model variants, outcome recording
- * and frequentist results (seed 002's ab_tests).
+ * and frequentist results.
  */
 export interface ABTestService {
   create(input: CreateABTestInput, context?: OperationContext): Promise<ABTest>;

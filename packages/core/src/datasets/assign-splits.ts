@@ -1,4 +1,4 @@
-import { createSeededRandom, shuffleInPlace } from './seeded-random.js';
+import { createSeededRandom, shuffleInPlace } from '../statistics/seeded-random.js';
 
 /** Shares of the rows that go to each split; they add up to 1. */
 export interface SplitRatios {

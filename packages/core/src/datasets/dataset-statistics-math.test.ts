@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createSeededRandom } from '../statistics/seeded-random.js';
 import { assignSplits, SplitIndex } from './assign-splits.js';
 import { quantile, summarizeLengths } from './length-summary.js';
 import { populationStabilityIndex } from './population-stability-index.js';
-import { createSeededRandom } from './seeded-random.js';
 
 describe('createSeededRandom', () => {
   it('is mulberry32: reproducible for a seed, different across seeds', () => {

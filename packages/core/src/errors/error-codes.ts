@@ -15,6 +15,15 @@ export const ErrorCodes = {
   FORBIDDEN: { status: 403, description: 'The principal lacks the permission.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The body or file exceeds the configured limit.' },
   RATE_LIMITED: { status: 429, description: 'Too many requests.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The request body has a content type the route does not accept.',
+  },
+  ROUTE_INVALID: {
+    status: 500,
+    description:
+      "A plugin's route is not a route definition, or clashes with another route's method and path or operation id.",
+  },
   PLUGIN_DUPLICATE: { status: 500, description: 'Two plugins share a name.' },
   PLUGIN_MISSING_DEPENDENCY: {
     status: 500,
@@ -104,6 +113,7 @@ export const ErrorCodes = {
     status: 400,
     description: 'A Jinja chat template does not parse, fails to render or cannot locate assistant turns.',
   },
+  BACKEND_NOT_FOUND: { status: 400, description: 'No trainer backend is registered under that device name.' },
   BACKEND_UNAVAILABLE: {
     status: 500,
     description: 'The requested trainer backend (device) cannot create a session.',

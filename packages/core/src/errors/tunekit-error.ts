@@ -1,3 +1,5 @@
+import { type ErrorCode, ErrorCodes } from './error-codes.js';
+
 const marker = Symbol.for('tunekit.error');
 
 /** Options accepted by {@link TunekitError}. */
@@ -6,7 +8,11 @@ export interface TunekitErrorOptions {
   code: string;
   /** Human-readable message. */
   message: string;
-  /** HTTP status the server adapter answers with (defaults to 500). */
+  /**
+   * HTTP status the server adapter answers with. Leave it out for a code of the catalogue
+   * ({@link ErrorCodes}): the status is the catalogue's (use {@link tunekitError}). Only a code from
+   * outside the catalogue (e.g. relayed from a remote server) sets it; it then defaults to 500.
+   */
   status?: number;
   /** Structured details (failing fields, ids …), safe to show to a caller. */
   details?: Record<string, unknown>;
@@ -34,7 +40,7 @@ export class TunekitError extends Error {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TunekitError';
     this.code = options.code;
-    this.status = options.status ?? 500;
+    this.status = options.status ?? catalogueStatus(options.code) ?? 500;
     this.details = options.details ?? {};
   }
 
@@ -59,4 +65,36 @@ export class TunekitError extends Error {
       details: this.details,
     };
   }
+}
+
+/** The catalogue's HTTP status for `code`, or `undefined` for a code outside the catalogue. */
+function catalogueStatus(code: string): number | undefined {
+  return Object.hasOwn(ErrorCodes, code) ? ErrorCodes[code as keyof typeof ErrorCodes].status : undefined;
+}
+
+/** Options of {@link tunekitError} beyond code, message and details. */
+export interface TunekitErrorExtras {
+  /** The underlying error, if any (kept as the error's `cause`). */
+  cause?: unknown;
+}
+
+/**
+ * Builds a {@link TunekitError} from the catalogue: the HTTP status is the one
+ * {@link ErrorCodes} gives `code`, never typed at the throw site (as Fastify's `createError` does).
+ *
+ * @param code - a code of the catalogue, e.g. `'NOT_FOUND'`.
+ * @param message - what went wrong, for a person.
+ * @param details - structured details, safe to show to a caller (ids, failing fields …).
+ * @example
+ * ```ts
+ * throw tunekitError('NOT_FOUND', `No model version "${reference}"`, { reference });
+ * ```
+ */
+export function tunekitError(
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  extras: TunekitErrorExtras = {},
+): TunekitError {
+  return new TunekitError({ code, message, details, cause: extras.cause });
 }

@@ -113,7 +113,7 @@ export interface FeedbackListQuery extends FeedbackFilter {
 
 /**
  * `kit.feedback`: user feedback on model outputs (ratings, corrections), its statistics, and its
- * export as training data (seed 002's feedback loop).
+ * export as training data (the feedback → preference tuning loop).
  */
 export interface FeedbackService {
   /**

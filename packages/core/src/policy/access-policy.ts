@@ -10,7 +10,7 @@ import {
 } from './permission.js';
 
 /**
- * The built-in grants (seed 001's rules): `admin` everything; `user` creates jobs and reads or
+ * The built-in grants: `admin` everything; `user` creates jobs and reads or
  * cancels its own, registers datasets and models, runs evaluations, sends feedback; `viewer` only
  * reads its own jobs and the shared catalogues (datasets, models, A/B results). Experiments (every
  * run's metrics), feedback reading, model transitions and the audit log are admin-only.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** What a dataset is used for (seed 002's `datasets.type`). */
+/** What a dataset is used for: training, validation or evaluation data. */
 export const DatasetKindSchema = z.enum(['training', 'validation', 'test', 'feedback']);
 /** What a dataset is used for. */
 export type DatasetKind = z.infer<typeof DatasetKindSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * One piece of user feedback on a model output (seed 002's `feedback` table): a 1–5 rating, a
+ * One piece of user feedback on a model output: a 1–5 rating, a
  * corrected text, or both, optionally linked to an A/B test.
  */
 export const FeedbackSchema = z.object({
@@ -16,7 +16,7 @@ export const FeedbackSchema = z.object({
   rating: z.number().int().min(1).max(5).optional(),
   /** Kind of feedback, e.g. `rating`, `correction`, `thumbs`, `report`. */
   type: z.string().min(1).max(64),
-  /** What the model was asked to do (seed 002's `transformation_type`). */
+  /** What the model was asked to do (e.g. `summarize`, `translate`); feedback is grouped by it. */
   transformationType: z.string().max(128).optional(),
   tags: z.array(z.string().min(1).max(64)).max(32),
   abTestId: z.string().optional(),

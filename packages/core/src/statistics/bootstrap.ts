@@ -1,5 +1,5 @@
-import { createSeededRandom } from '../datasets/seeded-random.js';
 import type { Interval } from './hypothesis-tests.js';
+import { createSeededRandom } from './seeded-random.js';
 
 /** Options of {@link bootstrapIndices}. */
 export interface BootstrapOptions {

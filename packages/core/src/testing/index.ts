@@ -1,4 +1,11 @@
-// @tunekit/core/testing: helpers and compliance suites for third-party adapters (vitest is a peer dependency).
+/**
+ * `@tunekit/core/testing`: Compliance suites and helpers for third-party storage, artifact-store and
+ * queue adapters (vitest is an optional peer dependency).
+ *
+ * Guides: [storage](../../../../docs/storage.md).
+ *
+ * @module @tunekit/core/testing
+ */
 export {
   type ArtifactStoreComplianceOptions,
   describeArtifactStoreCompliance,

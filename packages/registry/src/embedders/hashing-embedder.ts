@@ -1,4 +1,5 @@
-import { type Embedder, fnv1a32, TunekitError } from '@tunekit/core';
+import { type Embedder, TunekitError } from '@tunekit/core';
+import { fnv1a32 } from '@tunekit/core/statistics';
 
 /** Options of {@link createHashingEmbedder}. */
 export interface HashingEmbedderOptions {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSeededRandom } from '@tunekit/core';
+import { createSeededRandom } from '@tunekit/core/statistics';
 import { describe, expect, it } from 'vitest';
 import { createHnswVectorIndex } from './hnsw-vector-index.js';
 

@@ -8,11 +8,11 @@ import {
   type ArtifactStore,
   type Embedder,
   type EventBus,
-  fnv1a32,
   type Logger,
   type ModelVersion,
   TunekitError,
 } from '@tunekit/core';
+import { fnv1a32 } from '@tunekit/core/statistics';
 import { z } from 'zod';
 import { embeddingText } from '../model-filters.js';
 import {

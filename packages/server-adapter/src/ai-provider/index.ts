@@ -1,3 +1,11 @@
+/**
+ * `@tunekit/server-adapter/ai-provider`: A Vercel AI SDK provider over Tunekit models, local or behind
+ * a Tunekit server.
+ *
+ * Guides: [server](../../../../docs/server.md).
+ *
+ * @module @tunekit/server-adapter/ai-provider
+ */
 export type {
   ChatBackend,
   ChatBackendChunk,

@@ -1,3 +1,11 @@
+/**
+ * `@tunekit/server-adapter/cli`: The `tunekit` command: serve, worker, train, datasets, models and
+ * users, as functions a host can embed.
+ *
+ * Guides: [cli](../../../../docs/cli.md).
+ *
+ * @module @tunekit/server-adapter/cli
+ */
 export {
   type CliCommand,
   type CliContext,

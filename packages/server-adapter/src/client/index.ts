@@ -1,4 +1,11 @@
-// @tunekit/server-adapter/client: the typed HTTP client.
+/**
+ * `@tunekit/server-adapter/client`: The typed HTTP client (openapi-fetch over the generated OpenAPI
+ * types) and its SSE reader.
+ *
+ * Guides: [server](../../../../docs/server.md).
+ *
+ * @module @tunekit/server-adapter/client
+ */
 export {
   type ClientServerSentEvent,
   createTunekitClient,

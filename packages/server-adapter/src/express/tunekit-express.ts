@@ -7,7 +7,6 @@ import { routesOf } from '../routes/route-table.js';
 import {
   type AdapterResponse,
   authenticateBeforeBody,
-  formatServerSentEvent,
   handleRoute,
   hasRequestBody,
   problemResponse,
@@ -16,6 +15,7 @@ import {
 import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
 import type { TunekitServerOptions } from '../server/server-options.js';
+import { writeServerSentEvents } from '../server/write-server-sent-events.js';
 import { webUiResponse } from '../ui/web-ui-response.js';
 
 /**
@@ -100,19 +100,7 @@ async function send(
   }
   response.status(result.status).set(result.headers);
   response.flushHeaders();
-  server.streams.add(controller);
-  try {
-    for await (const event of result.events) {
-      if (controller.signal.aborted) break;
-      response.write(formatServerSentEvent(event));
-    }
-  } catch (error) {
-    const problem = JSON.parse((problemResponse(error, requestId) as { body: string }).body) as unknown;
-    if (!response.writableEnded) response.write(formatServerSentEvent({ event: 'error', data: problem }));
-  } finally {
-    server.streams.delete(controller);
-    response.end();
-  }
+  await writeServerSentEvents(response, result.events, server, controller, requestId);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type Tunekit, TunekitError } from '@tunekit/core';
+import { type Tunekit, TunekitError, tunekitError } from '@tunekit/core';
 import type {
   FastifyError,
   FastifyInstance,
@@ -14,7 +14,6 @@ import { routesOf } from '../routes/route-table.js';
 import {
   type AdapterResponse,
   authenticateBeforeBody,
-  formatServerSentEvent,
   handleRoute,
   hasRequestBody,
   problemResponse,
@@ -23,6 +22,7 @@ import {
 import { requestIdOf } from '../server/request-id.js';
 import { createServerContext, type ServerContext } from '../server/server-context.js';
 import type { TunekitServerOptions } from '../server/server-options.js';
+import { writeServerSentEvents } from '../server/write-server-sent-events.js';
 import { webUiResponse } from '../ui/web-ui-response.js';
 
 /** Options of {@link tunekitFastify}. */
@@ -52,8 +52,7 @@ export function fromFastifyError(error: FastifyError): TunekitError {
       status: 413,
       message: 'The request body is too large',
     });
-  if (status === 415)
-    return new TunekitError({ code: 'VALIDATION_FAILED', status: 415, message: error.message });
+  if (status === 415) return tunekitError('UNSUPPORTED_MEDIA_TYPE', error.message);
   if (status >= 400 && status < 500) {
     return new TunekitError({
       code: 'VALIDATION_FAILED',
@@ -85,21 +84,7 @@ async function send(
     'x-request-id': String(reply.getHeader('x-request-id') ?? ''),
   });
   raw.flushHeaders();
-  server.streams.add(controller);
-  try {
-    for await (const event of response.events) {
-      if (controller.signal.aborted) break;
-      raw.write(formatServerSentEvent(event));
-    }
-  } catch (error) {
-    const problem = JSON.parse(
-      (problemResponse(error, String(request.id)) as { body: string }).body,
-    ) as unknown;
-    if (!raw.writableEnded) raw.write(formatServerSentEvent({ event: 'error', data: problem }));
-  } finally {
-    server.streams.delete(controller);
-    raw.end();
-  }
+  await writeServerSentEvents(raw, response.events, server, controller, String(request.id));
 }
 
 function routeHandler(server: ServerContext, route: AnyRouteDefinition) {

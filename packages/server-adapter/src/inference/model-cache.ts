@@ -13,7 +13,7 @@ import type {
 } from '@tunekit/trainer';
 import { z } from 'zod';
 
-/** A model the server can load: a local folder (seed 004: offline, from a path), optionally with a PEFT adapter. */
+/** A model the server can load: a local folder (offline, from a path), optionally with a PEFT adapter. */
 export const ServedModelSchema = z
   .object({
     /** Model folder (`config.json` + `model.safetensors`). */
@@ -63,7 +63,7 @@ export interface LoadedClassifier {
   readonly loadedAt: string;
   /** Label names by class id. */
   readonly labels: string[];
-  /** Classifies one text (seed 001's prediction, plus the label id and top-k scores). */
+  /** Classifies one text: label, probability and latency, plus the label id and top-k scores. */
   predict(text: string, options?: PredictOptions): Promise<ClassificationPrediction>;
 }
 

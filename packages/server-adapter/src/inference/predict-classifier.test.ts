@@ -197,7 +197,7 @@ describe.each<AdapterName>(['fastify', 'express'])(
       await kit.close();
     });
 
-    it('loads a configured BERT folder on first use, caches it and answers seed 001 shape', async () => {
+    it('loads a configured BERT folder on first use, caches it and answers { label, probability, latency_ms }', async () => {
       const health = async () =>
         ((await (await fetch(`${server.url}/health`)).json()) as { models_loaded: string[] }).models_loaded;
       expect(await health()).not.toContain('spam');

@@ -18,7 +18,7 @@ export const rootRoute = defineRoute({
   }),
 });
 
-/** `GET /health`: liveness plus which models are loaded (seed 004's `model_loaded`). */
+/** `GET /health`: liveness plus which models are loaded (`model_loaded`). */
 export const healthRoute = defineRoute({
   method: 'GET',
   path: '/health',

@@ -6,7 +6,7 @@ import { releasingWhenDone } from '../server/concurrency-limiter.js';
 import type { ServerContext } from '../server/server-context.js';
 import { defineRoute, eventStreamReply, type ServerSentEvent } from './route-definition.js';
 
-/** `POST /generate` body (seed 004's contract, plus `stream` and `model`). */
+/** `POST /generate` body: a prompt and generation parameters, plus `stream` and `model`. */
 export const GenerateRequestSchema = z
   .object({
     prompt: z.string().max(100_000),
@@ -135,7 +135,7 @@ export const ScoredLabelSchema = z.object({
   probability: z.number(),
 });
 
-/** `POST /predict` response (seed 001's shape, plus the model id, label id and top-k scores). */
+/** `POST /predict` response: `{ label, probability, latency_ms }` plus the model id, label id and top-k scores. */
 export const PredictResponseSchema = z.object({
   label: z.union([z.string(), z.number()]),
   label_id: z.number().int().optional(),
@@ -151,7 +151,7 @@ const round = (milliseconds: number) => Math.round(milliseconds * 100) / 100;
 
 /**
  * `POST /predict`: classification with a configured predictor, or with a BERT-family sequence classifier
- * loaded lazily through the trainer's `openModel` and cached (seed 001's response shape).
+ * loaded lazily through the trainer's `openModel` and cached.
  * A generative model answers `MODEL_TASK_MISMATCH` (400).
  */
 export const predictRoute = defineRoute({

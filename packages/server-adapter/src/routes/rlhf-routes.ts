@@ -1,4 +1,4 @@
-import { JobStatusSchema, TunekitError } from '@tunekit/core';
+import { JobStatusSchema, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { assertMayAddDatasetVersion } from './dataset-ownership.js';
 import { FeedbackFilterQuerySchema } from './feedback-routes.js';
@@ -6,7 +6,7 @@ import { defineRoute } from './route-definition.js';
 import { getTrainingRoute, submitTrainingJob, TrainRequestSchema } from './training-routes.js';
 
 /**
- * `POST /rlhf` body (seed 002's "RLHF start"): preference tuning from user feedback. Without
+ * `POST /rlhf` body: preference tuning (DPO) from user feedback. Without
  * `dataset_version_id`, the matching feedback is exported as preference pairs first (corrections:
  * the corrected text is chosen over the model's output; low ratings: the best-rated output for the
  * same input is chosen); then a DPO `train` job runs on them.
@@ -56,13 +56,11 @@ export const rlhfRoutes = [
           operation,
         );
         if (exported.rows === 0) {
-          throw new TunekitError({
-            code: 'VALIDATION_FAILED',
-            status: 422,
-            message:
-              'No preference pairs in the matching feedback (it needs corrections, or low and high ratings of the same input)',
-            details: { skipped: exported.skipped, filter },
-          });
+          throw tunekitError(
+            'DATASET_EMPTY',
+            'No preference pairs in the matching feedback (it needs corrections, or low and high ratings of the same input)',
+            { skipped: exported.skipped, filter },
+          );
         }
         datasetVersionId = exported.version.id;
         pairs = exported.rows;

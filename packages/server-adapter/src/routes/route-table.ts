@@ -1,4 +1,4 @@
-import { type Tunekit, TunekitError } from '@tunekit/core';
+import { type Tunekit, tunekitError } from '@tunekit/core';
 import { abTestRoutes } from './ab-test-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
@@ -60,11 +60,11 @@ export function routesOf(kit?: Tunekit): AnyRouteDefinition[] {
   const routes = [...routeTable];
   for (const { name, value } of kit?.extensions.list('route') ?? []) {
     if (!isRouteDefinition(value)) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 500,
-        message: `Plugin route "${name}" is not a route definition (method, path, operationId, summary, tag, access, response schema, handler)`,
-      });
+      throw tunekitError(
+        'ROUTE_INVALID',
+        `Plugin route "${name}" is not a route definition (method, path, operationId, summary, tag, access, response schema, handler)`,
+        { route: name },
+      );
     }
     const clash = routes.find(
       (route) =>
@@ -72,11 +72,11 @@ export function routesOf(kit?: Tunekit): AnyRouteDefinition[] {
         (route.method === value.method && route.path === value.path),
     );
     if (clash) {
-      throw new TunekitError({
-        code: 'CONFLICT',
-        status: 500,
-        message: `Plugin route "${name}" clashes with ${clash.method} ${clash.path} (${clash.operationId})`,
-      });
+      throw tunekitError(
+        'ROUTE_INVALID',
+        `Plugin route "${name}" clashes with ${clash.method} ${clash.path} (${clash.operationId})`,
+        { route: name, clashesWith: clash.operationId },
+      );
     }
     routes.push(value);
   }

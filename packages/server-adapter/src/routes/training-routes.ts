@@ -299,7 +299,7 @@ export const getTrainingRoute = defineRoute({
   handler: async ({ kit, principal, params }) => view(await ownedJob(kit, principal, params.id, 'jobs:read')),
 });
 
-/** `GET /task/{id}`: seed 001's name for `GET /train/{id}`. */
+/** `GET /task/{id}`: another name for `GET /train/{id}`, kept for clients that poll tasks. */
 export const getTaskRoute = defineRoute({
   ...getTrainingRoute,
   path: '/task/{id}',

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../data/seeded-random.js';
+import { SeededRandom } from '@tunekit/core/statistics';
 import { Graph, type Value } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/serialize-model.js';
 import { addGradients } from './add-gradients.js';

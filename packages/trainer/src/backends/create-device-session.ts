@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { TunekitError, tunekitError } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
 import { cpuBackend, cudaBackend } from './onnxruntime-backend.js';
 import type { BackendSessionOptions, Device, TrainerBackend } from './trainer-backend.js';
@@ -37,11 +37,9 @@ export async function createDeviceSession(
   const open = async (name: string): Promise<DeviceSession> => {
     const backend = backends[name];
     if (!backend) {
-      throw new TunekitError({
-        code: 'BACKEND_UNAVAILABLE',
-        status: 400,
-        message: `No trainer backend named "${name}"`,
-        details: { device: name, available: Object.keys(backends) },
+      throw tunekitError('BACKEND_NOT_FOUND', `No trainer backend named "${name}"`, {
+        device: name,
+        available: Object.keys(backends),
       });
     }
     return { session: await backend.createSession(model, options), device: name, backend };

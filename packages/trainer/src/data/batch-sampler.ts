@@ -1,4 +1,4 @@
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '@tunekit/core/statistics';
 
 /** Where a run is in its data: the epoch and the next batch of that epoch. */
 export interface DataPosition {

@@ -1,10 +1,10 @@
 import { TunekitError } from '@tunekit/core';
+import { SeededRandom } from '@tunekit/core/statistics';
 import { describe, expect, it } from 'vitest';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { BatchSampler } from './batch-sampler.js';
 import { collateBatch } from './collate-batch.js';
 import { IGNORE_INDEX, prepareSequences, tokenizeRow } from './prepare-sequences.js';
-import { SeededRandom } from './seeded-random.js';
 
 const tokenizer = createByteLevelTokenizer();
 const EOS = 256;

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { TunekitError, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
 import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
@@ -86,12 +86,11 @@ export async function exportModel(
   let bytes = 0;
   for (const tensor of weights.values()) bytes += tensor.data.byteLength;
   if (bytes > maxEmbeddedBytes) {
-    throw new TunekitError({
-      code: 'MODEL_UNSUPPORTED',
-      status: 400,
-      message: `The merged weights take ${(bytes / 1024 ** 3).toFixed(2)} GiB; exports above ${(maxEmbeddedBytes / 1024 ** 3).toFixed(2)} GiB (external data) are not supported yet`,
-      details: { bytes, maxEmbeddedBytes },
-    });
+    throw tunekitError(
+      'MODEL_UNSUPPORTED',
+      `The merged weights take ${(bytes / 1024 ** 3).toFixed(2)} GiB; exports above ${(maxEmbeddedBytes / 1024 ** 3).toFixed(2)} GiB (external data) are not supported yet`,
+      { bytes, maxEmbeddedBytes },
+    );
   }
   const graph = model.architecture.buildInferenceGraph({
     config,

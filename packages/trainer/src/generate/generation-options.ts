@@ -23,7 +23,7 @@ export type GenerationOptionsInput = z.input<typeof GenerationOptionsSchema>;
 /** Generation options after defaults. */
 export type GenerationOptions = z.output<typeof GenerationOptionsSchema>;
 
-/** The result of `generate` (seed 004's contract). */
+/** The result of `generate`: the text, its token count and why generation stopped. */
 export interface GenerationResult {
   text: string;
   tokensGenerated: number;

@@ -1,4 +1,4 @@
-import type { SeededRandom } from '../data/seeded-random.js';
+import type { SeededRandom } from '@tunekit/core/statistics';
 
 /**
  * Picks the next token from logits: greedy at temperature 0, else softmax(logits / temperature)

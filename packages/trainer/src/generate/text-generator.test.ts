@@ -1,7 +1,7 @@
+import { SeededRandom } from '@tunekit/core/statistics';
 import { describe, expect, it } from 'vitest';
 import { createDeviceSession } from '../backends/create-device-session.js';
 import { loadOnnxRuntime } from '../backends/onnxruntime-backend.js';
-import { SeededRandom } from '../data/seeded-random.js';
 import { bigramInferenceGraph } from '../testing/bigram-graphs.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { sampleToken } from './sample-token.js';

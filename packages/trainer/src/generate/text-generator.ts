@@ -1,6 +1,6 @@
+import { SeededRandom } from '@tunekit/core/statistics';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OnnxRuntime } from '../backends/onnxruntime-backend.js';
-import { SeededRandom } from '../data/seeded-random.js';
 import type { InferenceGraph } from '../models/model-architecture.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import {

@@ -1,5 +1,5 @@
 import { TunekitError } from '@tunekit/core';
-import { SeededRandom } from '../data/seeded-random.js';
+import { SeededRandom } from '@tunekit/core/statistics';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 import { isPeftTarget, type LoraTargeting, loraModuleSettings } from './lora-module-settings.js';
 

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { SeededRandom } from '@tunekit/core/statistics';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import type { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxRuntime } from '../backends/onnxruntime-backend.js';
-import { SeededRandom } from '../data/seeded-random.js';
 import { resolveLoraConfig } from '../lora/lora-config.js';
 import { readSafetensors } from '../safetensors/safetensors-file.js';
 import { defaultChunkTokens } from './build-chunked-head.js';

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../data/seeded-random.js';
+import { SeededRandom } from '@tunekit/core/statistics';
 
 /**
  * A deterministic sampler of the standard normal distribution for a seed (Box–Muller on

@@ -1,5 +1,33 @@
-export * from './data-type.js';
-export * from './graph.js';
-export * from './serialize-model.js';
+/**
+ * `@tunekit/trainer/onnx`: The ONNX graph builder the model builders use: tensors, shapes and data
+ * types, nodes, serialization to ModelProto with external data.
+ *
+ * Guides: [trainer-internals](../../../../docs/trainer-internals.md).
+ *
+ * @module @tunekit/trainer/onnx
+ */
+export { DATA_TYPE_SIZES, type DataType, isFloatingType, ONNX_DATA_TYPES } from './data-type.js';
+export {
+  type AttributeValue,
+  type CustomGradient,
+  type Dimension,
+  FLOAT_ATTRIBUTES,
+  Graph,
+  type GraphNode,
+  type GraphOptions,
+  type Initializer,
+  onnxTypeNumber,
+  type Value,
+} from './graph.js';
+export {
+  initializerBytes,
+  liveNodes,
+  type SerializedModel,
+  type SerializeModelOptions,
+  saveModel,
+  saveSerializedModel,
+  serializeModel,
+  serializeModelAuto,
+} from './serialize-model.js';
 export { broadcastShapes } from './shape-inference.js';
-export * from './tensor-data.js';
+export { type TensorData, tensorDataToNumbers, toTensorData } from './tensor-data.js';

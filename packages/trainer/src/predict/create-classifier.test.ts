@@ -51,7 +51,7 @@ describe('createClassifier', () => {
       model: modelDirectory,
       lora: { r: 4, alpha: 8, targetModules: ['query', 'value'] },
     });
-    await expect(trainer.generate('hello')).rejects.toMatchObject({ code: 'MODEL_UNSUPPORTED' });
+    await expect(trainer.generate('hello')).rejects.toMatchObject({ code: 'MODEL_TASK_MISMATCH' });
     const result = await trainer.train(rows, {
       maxSteps: 30,
       batchSize: 6,
@@ -113,6 +113,8 @@ describe('createClassifier', () => {
   it('refuses a causal language model', async () => {
     const directory = join(root, 'gpt2');
     await createModel({ architecture: 'gpt2', directory, vocab_size: 64, n_embd: 8, n_layer: 1, n_head: 2 });
-    await expect(createClassifier({ model: directory })).rejects.toMatchObject({ code: 'MODEL_UNSUPPORTED' });
+    await expect(createClassifier({ model: directory })).rejects.toMatchObject({
+      code: 'MODEL_TASK_MISMATCH',
+    });
   });
 });

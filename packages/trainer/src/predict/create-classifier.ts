@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { TunekitError, tunekitError } from '@tunekit/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { z } from 'zod';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
@@ -41,7 +41,7 @@ export const PredictOptionsSchema = z.object({
 /** Options of {@link Classifier.predict} as callers pass them. */
 export type PredictOptions = z.input<typeof PredictOptionsSchema>;
 
-/** One prediction (seed 001's response shape, plus the label id and the top-k scores). */
+/** One prediction: `{ label, probability, latency_ms }` plus the label id, base model, language and the top-k scores. */
 export interface ClassificationPrediction {
   /** Label name from the config's `id2label`. */
   label: string;
@@ -81,12 +81,11 @@ export async function createClassifier(options: CreateClassifierOptions): Promis
       ? { ...((await loadModel(options.model)) as TrainerModel), directory: options.model }
       : options.model;
   if (model.architecture.task !== 'sequence-classification') {
-    throw new TunekitError({
-      code: 'MODEL_UNSUPPORTED',
-      status: 400,
-      message: `createClassifier needs a sequence-classification model (bert, roberta, distilbert), got ${model.architecture.name}`,
-      details: { architecture: model.architecture.name },
-    });
+    throw tunekitError(
+      'MODEL_TASK_MISMATCH',
+      `createClassifier needs a sequence-classification model (bert, roberta, distilbert), got ${model.architecture.name}`,
+      { architecture: model.architecture.name },
+    );
   }
   const adapters =
     typeof options.adapter === 'string' ? await loadPeftAdapter(options.adapter) : options.adapter;

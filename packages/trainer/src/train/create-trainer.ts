@@ -5,6 +5,7 @@ import {
   type LoraConfigInput,
   type QuantizationOptions,
   TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { SaveModelOptions } from '../adapters/save-model-options.js';
@@ -401,11 +402,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
   const generator = async (): Promise<TextGenerator> => {
     if (inference) return inference;
     if (classification) {
-      throw new TunekitError({
-        code: 'MODEL_UNSUPPORTED',
-        status: 400,
-        message: `A ${String((model.config as Record<string, unknown>).model_type)} sequence classifier does not generate text: use createClassifier(...).predict`,
-      });
+      throw tunekitError(
+        'MODEL_TASK_MISMATCH',
+        `A ${String((model.config as Record<string, unknown>).model_type)} sequence classifier does not generate text: use createClassifier(...).predict`,
+      );
     }
     const graph = model.architecture.buildInferenceGraph({
       config: model.config,
@@ -593,11 +593,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     },
     async saveAdapter(directory, saveOptions) {
       if (!adapters) {
-        throw new TunekitError({
-          code: 'ADAPTER_INVALID',
-          status: 400,
-          message: 'This trainer trains the full model, not adapters: use saveMerged',
-        });
+        throw tunekitError(
+          'ADAPTER_INVALID',
+          'This trainer trains the full model, not adapters: use saveMerged',
+        );
       }
       const { saveTrained } = await import('../adapters/save-trained.js');
       return saveTrained(trainer, directory, saveOptions);

@@ -1,10 +1,10 @@
-import { type EventBus, TunekitError } from '@tunekit/core';
+import { type EventBus, TunekitError, tunekitError } from '@tunekit/core';
+import { SeededRandom } from '@tunekit/core/statistics';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import { BatchSampler, type DataPosition } from '../data/batch-sampler.js';
 import { type Batch, collateBatch } from '../data/collate-batch.js';
 import type { TokenSequence } from '../data/prepare-sequences.js';
-import { SeededRandom } from '../data/seeded-random.js';
 import type { TrainingGraph } from '../models/model-architecture.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradientNorm, globalGradientNorm } from '../optim/clip-gradient-norm.js';
@@ -297,11 +297,11 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
       graph.parameters.forEach((parameter, index) => {
         const saved = restored.parameters.get(parameter.name);
         if (!saved || saved.length !== parameters[index]?.length) {
-          throw new TunekitError({
-            code: 'CHECKPOINT_INVALID',
-            status: 400,
-            message: `Checkpoint ${name} does not match the model: parameter ${parameter.name} is missing or resized`,
-          });
+          throw tunekitError(
+            'CHECKPOINT_INVALID',
+            `Checkpoint ${name} does not match the model: parameter ${parameter.name} is missing or resized`,
+            { checkpoint: name, parameter: parameter.name },
+          );
         }
         (parameters[index] as Float32Array).set(saved);
       });

@@ -1,15 +1,44 @@
-// An ESM consumer of the packed packages (see ../run-consumer-test.sh).
+// An ESM consumer of the packed packages (see run-consumer-test.sh): a short train → register →
+// recommend flow, a Fastify and an Express host app, and the trainer's onnxruntime-node next to
+// @huggingface/transformers in one process.
+import { mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createTunekit } from '@tunekit/core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTunekit, type TrainingJobOutput } from '@tunekit/core';
 import { registryPlugin } from '@tunekit/registry';
 import { tunekitExpress, tunekitFastify } from '@tunekit/server-adapter';
 import { createTunekitClient } from '@tunekit/server-adapter/client';
-import { trainerPlugin } from '@tunekit/trainer';
+import { createModel, trainerPlugin } from '@tunekit/trainer';
 import express from 'express';
 import Fastify from 'fastify';
 
-const kit = await createTunekit({ plugins: [trainerPlugin(), registryPlugin()] });
+const dataDirectory = await mkdtemp(join(tmpdir(), 'tunekit-consumer-'));
+const kit = await createTunekit({ dataDirectory, plugins: [trainerPlugin(), registryPlugin()] });
 const registry = kit.registry;
+
+// Train a tiny GPT-2 for a few steps in the trainer's worker thread; the job registers its output.
+const base = join(dataDirectory, 'base');
+await createModel({
+  architecture: 'gpt2',
+  directory: base,
+  n_layer: 1,
+  n_embd: 16,
+  n_head: 2,
+  n_positions: 32,
+});
+const rows = ['Call me Ishmael.', 'Some years ago, never mind how long precisely,'].map((text) => ({ text }));
+const data = await kit.datasets.register({ name: 'moby', kind: 'training', source: { rows } });
+const job = await kit.jobs.submit('train', {
+  baseModel: base,
+  dataset: { versionId: data.id },
+  hyperparameters: { maxSteps: 3, batchSize: 2, learningRate: 5e-3 },
+  registerAs: { name: 'moby', description: 'opening lines of a whaling novel' },
+});
+const done = await kit.jobs.wait(job.id);
+const trained = (done.output as TrainingJobOutput | undefined)?.registered?.reference;
+if (done.status !== 'succeeded' || trained !== 'moby@1') throw new Error(`train: ${done.status} ${trained}`);
+console.log('train → register:', trained);
 await registry.register({
   name: 'notes',
   artifactUri: 'artifact://models/notes',

@@ -1,6 +1,8 @@
 /**
- * A small deterministic random generator (mulberry32) whose whole state is one 32-bit integer,
- * so it can be stored in a checkpoint and restored exactly.
+ * A small deterministic random generator (mulberry32) whose whole state is one 32-bit integer: the
+ * same seed gives the same sequence on every platform (reproducible dataset splits, bootstrap
+ * resamples, weight initialisation, batch order), and the state can be stored in a checkpoint and
+ * restored exactly. Tunekit's one seeded generator.
  */
 export class SeededRandom {
   private value: number;
@@ -44,4 +46,25 @@ export class SeededRandom {
     }
     return order;
   }
+}
+
+/**
+ * The {@link SeededRandom} sequence of `seed` as a function, for code that takes a random source.
+ *
+ * @returns a function giving floats in [0, 1).
+ */
+export function createSeededRandom(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
+}
+
+/** Shuffles `items` in place (Fisher–Yates) with the given random source. */
+export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    const swap = items[index] as T;
+    items[index] = items[other] as T;
+    items[other] = swap;
+  }
+  return items;
 }
