@@ -382,6 +382,39 @@ describe.each<AdapterName>(['fastify', 'express'])('HTTP contract (%s adapter, l
     expect(problem.issues.map((issue) => issue.path)).toEqual(['hyperparameters.max_steps']);
     expect(problem.detail).toContain('hyperparameters.max_steps must be at most 100000');
     expect(JSON.stringify(problem)).not.toMatch(/maxSteps|batchSize/);
+
+    // A rule of the job contract (checked when the job is submitted): its fields in snake_case too.
+    const version = (await kit.datasets.list()).items.find(
+      (dataset) => dataset.name === `contract-${adapter}`,
+    )?.latestVersionId as string;
+    const refused = await call(
+      '/train',
+      json('alice', 'POST', {
+        base_model: 'tiny',
+        dataset_version_id: version,
+        output_name: 'qlora',
+        quantization: { bits: 4, block_size: 32 },
+      }),
+    );
+    expect(refused.status).toBe(400);
+    const contract = (await refused.json()) as { detail: string; details: { received: string[] } };
+    expect(contract.detail).toContain('quantization: a 4-bit quantized base needs lora settings');
+    expect(contract.details.received).toEqual(expect.arrayContaining(['base_model', 'output_name']));
+    expect(JSON.stringify(contract)).not.toMatch(/baseModel|outputName|blockSize/);
+    const accepted = await call(
+      '/train',
+      json('alice', 'POST', {
+        base_model: 'tiny',
+        dataset_version_id: version,
+        output_name: 'qlora',
+        lora: { r: 4 },
+        quantization: { bits: 4, block_size: 32 },
+        hyperparameters: { max_steps: 1 },
+      }),
+    );
+    expect(accepted.status).toBe(202);
+    const { job_id } = (await accepted.json()) as { job_id: string };
+    expect((await kit.jobs.get(job_id))?.input).toMatchObject({ quantization: { bits: 4, blockSize: 32 } });
   });
 
   it('evaluates a served language model over HTTP with its real per-token log-probabilities (perplexity)', async () => {

@@ -2348,6 +2348,18 @@ export interface operations {
                         /** @default 0.1 */
                         beta?: number;
                     };
+                    quantization?: {
+                        /** @constant */
+                        bits: 4;
+                        /** @default 64 */
+                        block_size?: number;
+                        /**
+                         * @default dequantize
+                         * @enum {string}
+                         */
+                        backward?: "dequantize" | "transposed-copy";
+                    };
+                    dropout?: boolean;
                 };
             };
         };
@@ -3119,6 +3131,18 @@ export interface operations {
                      */
                     device?: "cpu" | "cuda" | "auto";
                     threads?: number;
+                    quantization?: {
+                        /** @constant */
+                        bits: 4;
+                        /** @default 64 */
+                        block_size?: number;
+                        /**
+                         * @default dequantize
+                         * @enum {string}
+                         */
+                        backward?: "dequantize" | "transposed-copy";
+                    };
+                    dropout?: boolean;
                     dataset_version_id?: string;
                     feedback_filter?: {
                         model_id?: string;

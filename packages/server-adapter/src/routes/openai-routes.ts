@@ -191,6 +191,61 @@ async function* completionChunks(
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** What one OpenAI route puts in its answers; everything else of a completion is shared. */
+interface CompletionShape<Kind extends string, Choice> {
+  /** `chatcmpl` or `cmpl`: the id prefix. */
+  idPrefix: string;
+  /** `object` of the whole answer (`chat.completion`, `text_completion`). */
+  object: Kind;
+  /** `object` of a streamed chunk (`chat.completion.chunk`, `text_completion`). */
+  chunkObject: string;
+  /** The choice of a streamed chunk: delta text (`''` first, `undefined` at the end) and finish reason. */
+  chunkChoice(text: string | undefined, finishReason: 'stop' | 'length' | null): Record<string, unknown>;
+  /** The choice of a whole answer. */
+  choice(result: { text: string; finishReason: 'stop' | 'length' }): Choice;
+}
+
+/**
+ * Answers an OpenAI completion request: SSE chunks (`stream: true`, with the usage chunk when
+ * `stream_options.include_usage`) or one JSON answer with usage. Both routes answer through it;
+ * they differ only by their {@link CompletionShape}.
+ */
+async function answerCompletion<Kind extends string, Choice>(
+  request: {
+    model: LoadedModel;
+    prompt: string;
+    options: ReturnType<typeof generationOptions>;
+    body: { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null };
+    signal: AbortSignal;
+  },
+  shape: CompletionShape<Kind, Choice>,
+) {
+  const { model, prompt, options, body, signal } = request;
+  const head = {
+    id: `${shape.idPrefix}-${randomUUID()}`,
+    created: now(),
+    model: body.model,
+    system_fingerprint: null,
+  };
+  if (body.stream) {
+    const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
+      ...head,
+      object: shape.chunkObject,
+      choices: [shape.chunkChoice(text, finishReason)],
+    });
+    return eventStreamReply(
+      completionChunks(model, prompt, options, chunk, body.stream_options?.include_usage === true, signal),
+    );
+  }
+  const result = await model.generate(prompt, options);
+  return {
+    ...head,
+    object: shape.object,
+    choices: [shape.choice(result)],
+    usage: usageOf(model, prompt, result.tokensGenerated),
+  };
+}
+
 /** The text of a chat message's content. */
 function textOf(content: string | { text: string }[]): string {
   return typeof content === 'string' ? content : content.map((part) => part.text).join('');
@@ -218,58 +273,27 @@ export const chatCompletionsRoute = defineRoute({
           content: textOf(message.content),
         })),
       );
-      const options = generationOptions(body, body.max_completion_tokens);
-      const id = `chatcmpl-${randomUUID()}`;
-      const created = now();
-      if (body.stream) {
-        const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
-          id,
-          object: 'chat.completion.chunk',
-          created,
-          model: body.model,
-          system_fingerprint: null,
-          choices: [
-            {
-              index: 0,
-              delta:
-                text === undefined
-                  ? {}
-                  : text === ''
-                    ? { role: 'assistant', content: '' }
-                    : { content: text },
-              finish_reason: finishReason,
-              logprobs: null,
-            },
-          ],
-        });
-        return eventStreamReply(
-          completionChunks(
-            model,
-            prompt,
-            options,
-            chunk,
-            body.stream_options?.include_usage === true,
-            signal,
-          ),
-        );
-      }
-      const result = await model.generate(prompt, options);
-      return {
-        id,
-        object: 'chat.completion' as const,
-        created,
-        model: body.model,
-        system_fingerprint: null,
-        choices: [
-          {
+      return answerCompletion(
+        { model, prompt, options: generationOptions(body, body.max_completion_tokens), body, signal },
+        {
+          idPrefix: 'chatcmpl',
+          object: 'chat.completion' as const,
+          chunkObject: 'chat.completion.chunk',
+          chunkChoice: (text, finishReason) => ({
+            index: 0,
+            delta:
+              text === undefined ? {} : text === '' ? { role: 'assistant', content: '' } : { content: text },
+            finish_reason: finishReason,
+            logprobs: null,
+          }),
+          choice: (result) => ({
             index: 0,
             message: { role: 'assistant' as const, content: result.text, refusal: null },
             finish_reason: result.finishReason,
             logprobs: null,
-          },
-        ],
-        usage: usageOf(model, prompt, result.tokensGenerated),
-      };
+          }),
+        },
+      );
     }),
 });
 
@@ -289,40 +313,27 @@ export const completionsRoute = defineRoute({
     withGenerationSlot(server, principal, async () => {
       const model = await loadModel({ kit, server, principal }, body.model);
       const prompt = Array.isArray(body.prompt) ? (body.prompt[0] as string) : body.prompt;
-      // The legacy endpoint's default max_tokens is 16.
-      const options = generationOptions(body, body.max_tokens ?? 16);
-      const id = `cmpl-${randomUUID()}`;
-      const created = now();
-      if (body.stream) {
-        const chunk = (text: string | undefined, finishReason: 'stop' | 'length' | null) => ({
-          id,
-          object: 'text_completion',
-          created,
-          model: body.model,
-          system_fingerprint: null,
-          choices: [{ index: 0, text: text ?? '', finish_reason: finishReason, logprobs: null }],
-        });
-        return eventStreamReply(
-          completionChunks(
-            model,
-            prompt,
-            options,
-            chunk,
-            body.stream_options?.include_usage === true,
-            signal,
-          ),
-        );
-      }
-      const result = await model.generate(prompt, options);
-      return {
-        id,
-        object: 'text_completion' as const,
-        created,
-        model: body.model,
-        system_fingerprint: null,
-        choices: [{ index: 0, text: result.text, finish_reason: result.finishReason, logprobs: null }],
-        usage: usageOf(model, prompt, result.tokensGenerated),
-      };
+      return answerCompletion(
+        // The legacy endpoint's default max_tokens is 16.
+        { model, prompt, options: generationOptions(body, body.max_tokens ?? 16), body, signal },
+        {
+          idPrefix: 'cmpl',
+          object: 'text_completion' as const,
+          chunkObject: 'text_completion',
+          chunkChoice: (text, finishReason) => ({
+            index: 0,
+            text: text ?? '',
+            finish_reason: finishReason,
+            logprobs: null,
+          }),
+          choice: (result) => ({
+            index: 0,
+            text: result.text,
+            finish_reason: result.finishReason,
+            logprobs: null,
+          }),
+        },
+      );
     }),
 });
 

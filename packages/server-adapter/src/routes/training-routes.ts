@@ -22,8 +22,8 @@ import {
 
 /**
  * `POST /train` body: a served base model, a dataset version and the run's settings. The settings
- * are core's training contract (`TrainingJobInputSchema`: LoRA, hyper-parameters, DPO, device,
- * threads, registration); only the model and data references differ, because a client names what
+ * are core's training contract (`TrainingJobInputSchema`: LoRA, hyper-parameters, DPO, a 4-bit
+ * base, dropout, device, threads, registration); only the model and data references differ, because a client names what
  * the server serves and never a path.
  */
 export const TrainRequestSchema = z
@@ -42,6 +42,9 @@ export const TrainRequestSchema = z
     device: TrainingJobInputSchema.shape.device,
     threads: TrainingJobInputSchema.shape.threads,
     dpo: TrainingJobInputSchema.shape.dpo,
+    /** A 4-bit quantized frozen base (QLoRA-style; needs `lora`). */
+    quantization: TrainingJobInputSchema.shape.quantization,
+    dropout: TrainingJobInputSchema.shape.dropout,
   })
   .strict();
 
@@ -193,6 +196,8 @@ export async function submitTrainingJob(
       validation: validation ? { versionId: validation.id } : undefined,
       hyperparameters: body.hyperparameters,
       dpo: body.dpo,
+      quantization: body.quantization,
+      dropout: body.dropout,
       outputName: body.output_name,
       ...(body.register_as
         ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }

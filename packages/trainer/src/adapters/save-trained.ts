@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseOrThrow } from '@tunekit/core';
 import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
-import { mergeLora } from '../lora/lora-weights.js';
+import { mergeLora, PEFT_PREFIX } from '../lora/lora-weights.js';
 import {
   type CheckpointDtype,
   type CheckpointLayout,
@@ -72,6 +72,16 @@ export async function saveModelFolder(
 }
 
 /**
+ * Top-level head modules (other than `classifier`, which PEFT's SEQ_CLS saves anyway) whose weights
+ * the checkpoint lacked and `loadModel` initialised, from the load report's `missingKeys`.
+ */
+function initialisedHeadModules(model: { report?: { missingKeys: string[] } }): string[] {
+  const modules = new Set((model.report?.missingKeys ?? []).map((key) => key.split('.')[0] as string));
+  modules.delete('classifier');
+  return [...modules];
+}
+
+/**
  * Saves what a trainer trained: the PEFT adapter (`adapter_config.json` +
  * `adapter_model.safetensors`) when it trains LoRA adapters, else the full model folder.
  * Returns the directory.
@@ -81,13 +91,26 @@ export async function saveTrained(
   directory: string,
   options: SaveModelOptions = {},
 ): Promise<string> {
-  const adapters = trainer.adapters;
+  let adapters = trainer.adapters;
   if (adapters) {
+    const classification = trainer.model.architecture.task === 'sequence-classification';
+    const initialised = classification ? initialisedHeadModules(trainer.model) : [];
+    if (initialised.length > 0 && adapters.weights) {
+      // A head the checkpoint lacked and LoRA does not train (DistilBERT's pre_classifier on a
+      // pretraining checkpoint) was initialised from Tunekit's seed: save it with the adapter, or
+      // PEFT (and any other seed) would start from another random head.
+      const weights = new Map(adapters.weights);
+      for (const [name, tensor] of trainer.model.weights) {
+        if (initialised.some((module) => name.startsWith(`${module}.`)))
+          weights.set(`${PEFT_PREFIX}${name}`, tensor);
+      }
+      adapters = { ...adapters, weights };
+    }
     await savePeftAdapter(directory, adapters, {
       baseModel: trainer.model.directory,
       modelType: (trainer.model.config as Record<string, unknown>).model_type as string | undefined,
-      ...(trainer.model.architecture.task === 'sequence-classification'
-        ? { taskType: 'SEQ_CLS' as const, modulesToSave: ['classifier'] }
+      ...(classification
+        ? { taskType: 'SEQ_CLS' as const, modulesToSave: ['classifier', ...initialised] }
         : {}),
       // PEFT keeps adapters in float32 whatever the base's dtype; only an explicit dtype changes that.
       dtype: options.dtype === undefined || options.dtype === 'auto' ? 'F32' : options.dtype,

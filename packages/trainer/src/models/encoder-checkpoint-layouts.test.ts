@@ -38,7 +38,7 @@ afterAll(async () => {
 
 /** The inference graph's outputs (logits, last_hidden_state, BERT's pooler_output) for the fixture's inputs. */
 async function run(
-  model: Pick<LoadedModel, 'architecture' | 'config' | 'weights'>,
+  model: Pick<LoadedModel<unknown>, 'architecture' | 'config' | 'weights'>,
   fixture: EncoderFixture,
   lora?: LoraAdapters,
 ): Promise<Record<string, Float32Array>> {
@@ -186,7 +186,18 @@ describe.each(NAMES)('encoder checkpoint layout %s', (name) => {
     await trainer.train(numbered, { maxSteps: 1, batchSize: 4, maxLength: 10, learningRate: 5e-2 });
     const out = join(directory, `${name}-pretraining`);
     await trainer.saveMerged(out);
+    await trainer.saveAdapter(`${out}-adapter`);
+    const live = (await run(trainer.model, fixture, trainer.adapters)).logits;
     await trainer.close();
+    // The adapter carries every head module the checkpoint lacked (DistilBERT: pre_classifier too), so
+    // a base whose new head is initialised otherwise (another seed; PEFT) gives the same logits.
+    const config = JSON.parse(await readFile(join(`${out}-adapter`, 'adapter_config.json'), 'utf8'));
+    expect(config.modules_to_save).toEqual(
+      name === 'distilbert-base-uncased' ? ['classifier', 'pre_classifier'] : ['classifier'],
+    );
+    const otherSeed = await loadModel(folder, { seed: 99 });
+    const adapter = await loadPeftAdapter(`${out}-adapter`, { model: otherSeed });
+    expect(maxDifference((await run(otherSeed, fixture, adapter)).logits, live)).toBeLessThan(1e-5);
     const keys = await fileKeys(join(out, 'model.safetensors'));
     expect(keys.slice(0, fixture.keys.length)).toEqual(fixture.keys);
     expect(keys.slice(fixture.keys.length).every((key) => /classifier/.test(key))).toBe(true);

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { createModelCache } from '../../inference/model-cache.js';
 import { type CliCommand, CliUsageError, ExitCode } from '../cli-command.js';
 import { formatTable } from '../format-table.js';
-import { cliLoggerOf, openCliKit } from '../open-cli-kit.js';
+import {
+  MODEL_COMMAND_OPTIONS,
+  MODEL_COMMAND_OPTIONS_USAGE,
+  withModelSession,
+} from '../model-command-session.js';
 import { parseCommandLine } from '../parse-command-line.js';
 
 const usage = `Usage: tunekit eval <model> <dataset> [options]
@@ -18,9 +21,7 @@ Options:
   --limit <n>          only the first n rows
   --max-tokens <n>     most generated tokens per row (default 32)
   --json               the evaluation record as JSON
-  --data <folder>      data directory (default ./.tunekit, or TUNEKIT_DATA)
-  --log-level <level>  default warn (or TUNEKIT_LOG_LEVEL)
-  -h, --help           this text`;
+${MODEL_COMMAND_OPTIONS_USAGE}`;
 
 /** `tunekit eval`: evaluates a model on a dataset with the kit's evaluators. */
 export const evalCommand: CliCommand = {
@@ -35,70 +36,61 @@ export const evalCommand: CliCommand = {
         evaluators: { type: 'string' },
         limit: { type: 'string' },
         'max-tokens': { type: 'string' },
-        json: { type: 'boolean' },
-        data: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...MODEL_COMMAND_OPTIONS,
       },
     });
     const [modelArgument, datasetArgument] = positionals;
     if (!modelArgument || !datasetArgument || positionals.length > 2) {
       throw new CliUsageError('give a model and a dataset', 'eval');
     }
-    const folder = resolve(context.cwd, modelArgument);
-    const local = existsSync(folder);
-    const kit = await openCliKit(context, {
-      data: values.data,
-      plugins: local ? [] : ['registry'],
-      logger: cliLoggerOf(context, values['log-level'], 'warn'),
-    });
-    const models = createModelCache(kit, local ? { [modelArgument]: { path: folder } } : {});
-    try {
-      const datasetPath = resolve(context.cwd, datasetArgument);
-      let dataset = datasetArgument;
-      if (existsSync(datasetPath)) {
-        const name = basename(datasetPath)
-          .replace(/\.[^.]+$/, '')
-          .replace(/[^A-Za-z0-9._-]+/g, '-');
-        // Registered under the file's name, with the kind the name already has (a new name: test).
-        const kind = (await kit.datasets.get(name))?.kind ?? 'test';
-        dataset = (
-          await kit.datasets.register({ name, kind, source: { path: datasetPath } }, { actor: 'cli' })
-        ).id;
-      }
-      const evaluation = await kit.evaluators.evaluate(
-        {
-          model: models.predictor(modelArgument, {
-            temperature: 0,
-            maxTokens: values['max-tokens'] ? Number(values['max-tokens']) : 32,
-          }),
-          dataset,
-          evaluators: (values.evaluators ?? 'exact-match,token-f1,rouge-l')
-            .split(',')
-            .map((name) => name.trim()),
-          limit: values.limit ? Number(values.limit) : undefined,
-          signal: context.signal,
-        },
-        { actor: 'cli' },
-      );
-      if (values.json) {
-        context.stdout.write(`${JSON.stringify(evaluation, null, 2)}\n`);
-      } else {
-        const rows = Object.entries(evaluation.metrics).map(([metric, value]) => ({ metric, ...value }));
-        context.stdout.write(
-          formatTable(rows, [
-            { header: 'METRIC', value: (row) => row.metric },
-            { header: 'VALUE', value: (row) => row.value },
-            { header: 'LOWER', value: (row) => row.lower },
-            { header: 'UPPER', value: (row) => row.upper },
-          ]),
+    return withModelSession(
+      context,
+      modelArgument,
+      { data: values.data, logLevel: values['log-level'] },
+      async ({ kit, models }) => {
+        const datasetPath = resolve(context.cwd, datasetArgument);
+        let dataset = datasetArgument;
+        if (existsSync(datasetPath)) {
+          const name = basename(datasetPath)
+            .replace(/\.[^.]+$/, '')
+            .replace(/[^A-Za-z0-9._-]+/g, '-');
+          // Registered under the file's name, with the kind the name already has (a new name: test).
+          const kind = (await kit.datasets.get(name))?.kind ?? 'test';
+          dataset = (
+            await kit.datasets.register({ name, kind, source: { path: datasetPath } }, { actor: 'cli' })
+          ).id;
+        }
+        const evaluation = await kit.evaluators.evaluate(
+          {
+            model: models.predictor(modelArgument, {
+              temperature: 0,
+              maxTokens: values['max-tokens'] ? Number(values['max-tokens']) : 32,
+            }),
+            dataset,
+            evaluators: (values.evaluators ?? 'exact-match,token-f1,rouge-l')
+              .split(',')
+              .map((name) => name.trim()),
+            limit: values.limit ? Number(values.limit) : undefined,
+            signal: context.signal,
+          },
+          { actor: 'cli' },
         );
-        context.stdout.write(`evaluation ${evaluation.id} of ${modelArgument}\n`);
-      }
-      return ExitCode.success;
-    } finally {
-      await models.close();
-      await kit.close();
-    }
+        if (values.json) {
+          context.stdout.write(`${JSON.stringify(evaluation, null, 2)}\n`);
+        } else {
+          const rows = Object.entries(evaluation.metrics).map(([metric, value]) => ({ metric, ...value }));
+          context.stdout.write(
+            formatTable(rows, [
+              { header: 'METRIC', value: (row) => row.metric },
+              { header: 'VALUE', value: (row) => row.value },
+              { header: 'LOWER', value: (row) => row.lower },
+              { header: 'UPPER', value: (row) => row.upper },
+            ]),
+          );
+          context.stdout.write(`evaluation ${evaluation.id} of ${modelArgument}\n`);
+        }
+        return ExitCode.success;
+      },
+    );
   },
 };

@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createModelCache } from '../../inference/model-cache.js';
 import { type CliCommand, CliUsageError, ExitCode } from '../cli-command.js';
-import { cliLoggerOf, openCliKit } from '../open-cli-kit.js';
+import {
+  MODEL_COMMAND_OPTIONS,
+  MODEL_COMMAND_OPTIONS_USAGE,
+  withModelSession,
+} from '../model-command-session.js';
 import { parseCommandLine } from '../parse-command-line.js';
 
 const usage = `Usage: tunekit generate <model> <prompt…> [options]
@@ -18,9 +19,7 @@ Options:
   --seed <n>           same seed, same text
   --stop <text>        stop at this text (repeatable)
   --json               one JSON object at the end instead of streamed text
-  --data <folder>      data directory (default ./.tunekit, or TUNEKIT_DATA)
-  --log-level <level>  default warn (or TUNEKIT_LOG_LEVEL)
-  -h, --help           this text`;
+${MODEL_COMMAND_OPTIONS_USAGE}`;
 
 /** `tunekit generate`: streams a generation from a model folder, a registry version or a job's output. */
 export const generateCommand: CliCommand = {
@@ -38,10 +37,7 @@ export const generateCommand: CliCommand = {
         'top-k': { type: 'string' },
         seed: { type: 'string' },
         stop: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        data: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        ...MODEL_COMMAND_OPTIONS,
       },
     });
     const [modelArgument, ...words] = positionals;
@@ -62,41 +58,35 @@ export const generateCommand: CliCommand = {
       seed: number('seed', values.seed),
       stop: values.stop ?? [],
     };
-    const folder = resolve(context.cwd, modelArgument);
-    const local = existsSync(folder);
-    const kit = await openCliKit(context, {
-      data: values.data,
-      plugins: local ? [] : ['registry'],
-      logger: cliLoggerOf(context, values['log-level'], 'warn'),
-    });
-    const models = createModelCache(kit, local ? { [modelArgument]: { path: folder } } : {});
-    try {
-      const model = await models.load(modelArgument);
-      const prompt = words.join(' ');
-      const started = performance.now();
-      let text = '';
-      let tokens = 0;
-      let finishReason: 'stop' | 'length' = 'length';
-      for await (const chunk of model.stream(prompt, options)) {
-        if (context.signal.aborted) break;
-        tokens += 1;
-        text += chunk.text;
-        if (chunk.finishReason) finishReason = chunk.finishReason;
-        if (!values.json && chunk.text) context.stdout.write(chunk.text);
-      }
-      const latencyMs = Math.round(performance.now() - started);
-      if (values.json) {
-        context.stdout.write(
-          `${JSON.stringify({ model: modelArgument, text, tokens_generated: tokens, finish_reason: finishReason, latency_ms: latencyMs })}\n`,
-        );
-      } else {
-        context.stdout.write('\n');
-      }
-      kit.logger.info({ model: modelArgument, tokensGenerated: tokens, latencyMs }, 'generated');
-      return context.signal.aborted ? ExitCode.cancelled : ExitCode.success;
-    } finally {
-      await models.close();
-      await kit.close();
-    }
+    return withModelSession(
+      context,
+      modelArgument,
+      { data: values.data, logLevel: values['log-level'] },
+      async ({ kit, models }) => {
+        const model = await models.load(modelArgument);
+        const prompt = words.join(' ');
+        const started = performance.now();
+        let text = '';
+        let tokens = 0;
+        let finishReason: 'stop' | 'length' = 'length';
+        for await (const chunk of model.stream(prompt, options)) {
+          if (context.signal.aborted) break;
+          tokens += 1;
+          text += chunk.text;
+          if (chunk.finishReason) finishReason = chunk.finishReason;
+          if (!values.json && chunk.text) context.stdout.write(chunk.text);
+        }
+        const latencyMs = Math.round(performance.now() - started);
+        if (values.json) {
+          context.stdout.write(
+            `${JSON.stringify({ model: modelArgument, text, tokens_generated: tokens, finish_reason: finishReason, latency_ms: latencyMs })}\n`,
+          );
+        } else {
+          context.stdout.write('\n');
+        }
+        kit.logger.info({ model: modelArgument, tokensGenerated: tokens, latencyMs }, 'generated');
+        return context.signal.aborted ? ExitCode.cancelled : ExitCode.success;
+      },
+    );
   },
 };
