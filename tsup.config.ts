@@ -38,7 +38,9 @@ function packageBuild(directory: string, entry: Record<string, string>): Options
     clean: true,
     target: 'node20',
     platform: 'node',
-    splitting: false,
+    // Shared chunks between entry points (root and subpaths), for ESM and CJS: one copy of each module
+    // in a package, not one per entry (the subpaths would otherwise bundle the root again).
+    splitting: true,
     // import.meta.url in the CJS output (the trainer resolves its worker file with it).
     shims: true,
     external: [...external, ...dependenciesOf(directory)],

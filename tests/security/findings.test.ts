@@ -56,7 +56,8 @@ describe.each(adapters)('issue 15 findings on %s', (adapter) => {
       trainBody(fixture.datasetVersionId, { hyperparameters: { max_steps: 1_000_000 } }),
     );
     expect(long.status).toBe(400);
-    expect(JSON.stringify(long.body)).toContain('maxSteps');
+    // The failing field in the wire's casing.
+    expect(long.body.issues).toEqual([expect.objectContaining({ path: 'hyperparameters.max_steps' })]);
   });
 
   it('medium: queued and running jobs are capped per user (429 with Retry-After)', async () => {

@@ -108,8 +108,12 @@ describe('W&B tracker (online)', () => {
       env: {},
     });
     const run = await tracker.startRun({ experiment: 'proj' });
-    await new Promise((resolve) => setTimeout(resolve, 120));
     const stored = server.runs.get(`team/proj/${run.id}`)!;
+    // Wait for two heartbeats (20 ms apart when idle; a loaded CI machine can delay timers by far more).
+    const deadline = Date.now() + 10_000;
+    while (stored.heartbeats < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(stored.heartbeats).toBeGreaterThanOrEqual(2);
     const heartbeat = server.requests.find(
       (request) => JSON.stringify(request.json) === '{"complete":false,"failed":false}',

@@ -100,6 +100,7 @@ export function barChart({ title, labels, values, lower, upper, yLabel, width = 
   const top = Math.max(0, ...ends);
   const bottom = Math.min(0, ...ends);
   const margin = (top - bottom || 1) * 0.08;
+  const labelEvery = Math.max(1, Math.ceil(labels.length / 8));
   const drawIntervals = (plot) => {
     if (!lower || !upper) return;
     const context = plot.ctx;
@@ -132,7 +133,11 @@ export function barChart({ title, labels, values, lower, upper, yLabel, width = 
       },
       legend: { show: false },
       axes: [
-        { values: (_, ticks) => ticks.map((tick) => labels[tick] ?? ''), splits: () => x },
+        // Every label when they fit (about 8), else every k-th (a 20-bin histogram).
+        {
+          values: (_, ticks) => ticks.map((tick) => (tick % labelEvery === 0 ? (labels[tick] ?? '') : '')),
+          splits: () => x,
+        },
         { label: yLabel },
       ],
       series: [
