@@ -30,6 +30,30 @@ export function findS3Server(): string | undefined {
   }
 }
 
+/**
+ * A `--import` module (a data: URL) that stops s3rver's filesystem store from removing a key's
+ * folder when its last object is deleted. s3rver 3 does that cleanup without a lock: a delete that
+ * empties `<prefix>/.tunekit-staging/` races a concurrent upload into the same folder, whose write
+ * stream then fails with ENOENT as an unhandled error and kills the server (seen in CI with two
+ * workers publishing checkpoints at once). S3 itself has no folders, so keeping them changes nothing
+ * a client can see.
+ */
+const keepDirectoriesPatch = (script: string) =>
+  `data:text/javascript,${encodeURIComponent(
+    [
+      `import { createRequire } from 'node:module';`,
+      `const require = createRequire(${JSON.stringify(script)});`,
+      `const FilesystemStore = require('../lib/stores/filesystem.js');`,
+      `const { unlink } = require('fs-extra');`,
+      `FilesystemStore.prototype.deleteObject = async function deleteObject(bucket, key) {`,
+      `  await Promise.all(['object', 'object.md5', 'metadata.json'].map((kind) =>`,
+      `    unlink(this.getResourcePath(bucket, key, kind)).catch((error) => {`,
+      `      if (error.code !== 'ENOENT') throw error;`,
+      `    })));`,
+      `};`,
+    ].join('\n'),
+  )}`;
+
 const answers = (port: number) =>
   new Promise<boolean>((resolveAnswer) => {
     const socket = connect({ host: '127.0.0.1', port });
@@ -61,7 +85,20 @@ export async function startS3Server(
   const port = await findFreePort();
   const child = spawn(
     process.execPath,
-    [script, '-d', directory, '-a', '127.0.0.1', '-p', String(port), '-s', '--configure-bucket', bucket],
+    [
+      '--import',
+      keepDirectoriesPatch(script),
+      script,
+      '-d',
+      directory,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-s',
+      '--configure-bucket',
+      bucket,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let output = '';
