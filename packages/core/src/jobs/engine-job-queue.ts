@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type ErrorCode, ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { createSilentLogger, type Logger } from '../logger/logger.js';
 import { type Job, JobSchema } from '../schemas/job.js';
@@ -93,10 +93,6 @@ class Unchanged {
   constructor(readonly current: Job) {}
 }
 
-function codedError(code: ErrorCode, message: string, details?: Record<string, unknown>): TunekitError {
-  return new TunekitError({ code, status: ErrorCodes[code].status, message, details });
-}
-
 function describeError(error: unknown): { code: string; message: string } {
   if (TunekitError.isInstance(error)) return { code: error.code, message: error.message };
   if (error instanceof Error) return { code: 'INTERNAL', message: error.message };
@@ -156,7 +152,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
   for (const name of ['concurrency', 'pollIntervalMs', 'shutdownGraceMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      throw codedError('VALIDATION_FAILED', `Job queue option ${name} must be a positive number`, {
+      throw tunekitError('VALIDATION_FAILED', `Job queue option ${name} must be a positive number`, {
         [name]: value,
       });
     }
@@ -183,7 +179,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
   let closed = false;
 
   const assertOpen = () => {
-    if (closed) throw codedError('KIT_CLOSED', 'The job queue is closed');
+    if (closed) throw tunekitError('KIT_CLOSED', 'The job queue is closed');
   };
 
   /** `records.update`, retried when a concurrent write wins the compare-and-set. */
@@ -402,21 +398,25 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       const durationMs = Date.now() - startedAt;
       if (result.type === 'timeout') {
         run.controller.abort(
-          codedError('JOB_TIMEOUT', `Job ${id} exceeded its timeout of ${timeoutMs} ms`, {
+          tunekitError('JOB_TIMEOUT', `Job ${id} exceeded its timeout of ${timeoutMs} ms`, {
             jobId: id,
             timeoutMs,
           }),
         );
       } else if (result.type === 'closing') {
-        run.controller.abort(codedError('KIT_CLOSED', 'The worker is shutting down', { jobId: id }));
+        run.controller.abort(tunekitError('KIT_CLOSED', 'The worker is shutting down', { jobId: id }));
       } else if (result.type === 'lost') {
         run.controller.abort(
           result.current.status === 'cancelled'
-            ? codedError('JOB_CANCELLED', `Job ${id} was cancelled`, { jobId: id })
-            : codedError('JOB_LEASE_LOST', `Job ${id} was taken over by runner ${result.current.runnerId}`, {
-                jobId: id,
-                holder: result.current.runnerId,
-              }),
+            ? tunekitError('JOB_CANCELLED', `Job ${id} was cancelled`, { jobId: id })
+            : tunekitError(
+                'JOB_LEASE_LOST',
+                `Job ${id} was taken over by runner ${result.current.runnerId}`,
+                {
+                  jobId: id,
+                  holder: result.current.runnerId,
+                },
+              ),
         );
       }
       if (result.type !== 'succeeded' && result.type !== 'failed') {
@@ -467,7 +467,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       }
       const error =
         result.type === 'timeout'
-          ? codedError('JOB_TIMEOUT', `Job ${id} exceeded its timeout of ${timeoutMs} ms`)
+          ? tunekitError('JOB_TIMEOUT', `Job ${id} exceeded its timeout of ${timeoutMs} ms`)
           : result.error;
       const described = describeError(error);
       if (claimed.attempt < claimed.maxAttempts && isRetryable(error)) {
@@ -537,12 +537,12 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
     ) {
       assertOpen();
       if (typeof kind !== 'string' || kind.length === 0 || typeof handler !== 'function') {
-        throw codedError('VALIDATION_FAILED', 'A job kind needs a non-empty name and a handler function', {
+        throw tunekitError('VALIDATION_FAILED', 'A job kind needs a non-empty name and a handler function', {
           kind,
         });
       }
       if (kinds.has(kind)) {
-        throw codedError('CONFLICT', `A handler for job kind "${kind}" is already registered`, { kind });
+        throw tunekitError('CONFLICT', `A handler for job kind "${kind}" is already registered`, { kind });
       }
       const registered = { handler: handler as JobHandler<unknown, unknown>, options: kindOptions };
       kinds.set(kind, registered);
@@ -568,7 +568,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       assertOpen();
       const registered = kinds.get(kind);
       if (registered === undefined) {
-        throw codedError('JOB_UNKNOWN_KIND', `No handler is registered for job kind "${kind}"`, {
+        throw tunekitError('JOB_UNKNOWN_KIND', `No handler is registered for job kind "${kind}"`, {
           kind,
           registered: [...kinds.keys()],
         });
@@ -606,13 +606,12 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
           error: describeError(error),
           finishedAt: new Date().toISOString(),
         });
-        throw new TunekitError({
-          code: 'JOB_ENGINE_FAILED',
-          status: ErrorCodes.JOB_ENGINE_FAILED.status,
-          message: `Queueing job ${job.id} on ${engine.name} failed: ${describeError(error).message}`,
-          details: { jobId: failed.id },
-          cause: error,
-        });
+        throw tunekitError(
+          'JOB_ENGINE_FAILED',
+          `Queueing job ${job.id} on ${engine.name} failed: ${describeError(error).message}`,
+          { jobId: failed.id },
+          { cause: error },
+        );
       }
       events.emit('job:queued', { jobId: job.id, kind, owner: job.owner });
       return job;
@@ -640,9 +639,9 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
         });
       } catch (error) {
         if (hasCode(error, 'NOT_FOUND'))
-          throw codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
+          throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
         if (error instanceof Unchanged) {
-          throw codedError('JOB_NOT_CANCELLABLE', `Job ${id} already ${error.current.status}`, {
+          throw tunekitError('JOB_NOT_CANCELLABLE', `Job ${id} already ${error.current.status}`, {
             jobId: id,
             status: error.current.status,
           });
@@ -661,11 +660,11 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
     async resume(id) {
       assertOpen();
       const job = await records.get(id);
-      if (job === undefined) throw codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
+      if (job === undefined) throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
       // The engine re-delivers the jobs of a worker that died by itself; a cancelled or failed job
       // keeps its engine id (BullMQ and pg-boss ignore a second job with the same id), so it is not
       // re-queued here.
-      throw codedError(
+      throw tunekitError(
         'JOB_NOT_RESUMABLE',
         `Job ${id} is ${job.status}: ${engine.name} re-runs interrupted jobs itself and cannot re-queue a finished one`,
         { jobId: id, status: job.status, engine: engine.name },
@@ -692,7 +691,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
           try {
             const job = await records.get(id);
             if (done) return;
-            if (job === undefined) fail(codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id }));
+            if (job === undefined) fail(tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id }));
             else if (FINAL_STATUSES.has(job.status)) {
               stop();
               resolve(job);
@@ -716,7 +715,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
           const timer = setTimeout(
             () =>
               fail(
-                codedError(
+                tunekitError(
                   'JOB_TIMEOUT',
                   `Timed out after ${waitOptions.timeoutMs} ms waiting for job ${id}`,
                   {
@@ -752,7 +751,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
         for (const unfollow of unfollows.splice(0)) unfollow();
         await engine.close();
         for (const fail of [...waiters])
-          fail(codedError('KIT_CLOSED', 'The job queue closed before the job finished'));
+          fail(tunekitError('KIT_CLOSED', 'The job queue closed before the job finished'));
       }
     },
   };
