@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors/error-codes.js';
-import { TunekitError, } from '../errors/tunekit-error.js';
+import { TunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger/logger.js';
 import type { Job } from '../schemas/job.js';
