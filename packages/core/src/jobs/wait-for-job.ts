@@ -11,6 +11,11 @@ export interface JobWaiting {
   readonly pollIntervalMs: number;
   /** Rejecters of pending waits, called with `KIT_CLOSED` when the queue closes. */
   readonly waiters: Set<(error: unknown) => void>;
+  /**
+   * Subscribes to jobs that other processes finished (an engine relays them); returns the
+   * unsubscribe. Without it, such jobs are seen by polling only.
+   */
+  readonly followFinished?: (listener: (jobId: string) => void) => () => void;
 }
 
 /**
@@ -63,7 +68,10 @@ export function waitForJob(
     cleanups.push(waiting.events.on('job:succeeded', onFinal));
     cleanups.push(waiting.events.on('job:failed', onFinal));
     cleanups.push(waiting.events.on('job:cancelled', onFinal));
-    // Jobs finished by other runners emit nothing here: polling sees them.
+    if (waiting.followFinished !== undefined) {
+      cleanups.push(waiting.followFinished((jobId) => onFinal({ jobId })));
+    }
+    // Jobs finished by other runners emit nothing here (unless followed): polling sees them.
     const poll = setInterval(() => void check(), waiting.pollIntervalMs);
     poll.unref?.();
     cleanups.push(() => clearInterval(poll));
