@@ -7,6 +7,7 @@ import type {
   Initializer,
   Value,
 } from './graph-types.js';
+import { type HalfPrecision, halfPrecisionProduct } from './half-precision-operand.js';
 import {
   broadcastShapes,
   clampSlice,
@@ -32,6 +33,13 @@ export interface GraphOptions {
   name?: string;
   /** Default opset of the `ai.onnx` domain (17). */
   opset?: number;
+  /**
+   * Mixed precision: {@link Graph.gemm} and {@link Graph.matmul} with a float32 operand cast their
+   * operands to this type, multiply in it and cast the product back to float32 (see
+   * `halfPrecisionProduct`); everything else stays float32. Default: none (every op in the type of
+   * its inputs).
+   */
+  matrixPrecision?: HalfPrecision;
 }
 
 /**
@@ -56,6 +64,12 @@ export class Graph {
   readonly outerValues = new Set<string>();
   /** Recompute segment of each node built inside {@link Graph.recomputeSegment}, by node name. */
   readonly nodeSegments = new Map<string, string>();
+  /** See {@link GraphOptions.matrixPrecision}. */
+  readonly matrixPrecision: HalfPrecision | undefined;
+  /** Half-precision value of float32 values, by float32 name (see `halfPrecisionOperand`). */
+  readonly halfPrecisionValues = new Map<string, Value>();
+  /** Float32 values that are casts of half-precision initializers (see `registerHalfPrecisionView`). */
+  readonly halfPrecisionInitializerViews = new Set<string>();
   private readonly scopes: string[] = [];
   private readonly segments: string[] = [];
   private counter = 0;
@@ -64,6 +78,12 @@ export class Graph {
   constructor(options: GraphOptions = {}) {
     this.name = options.name ?? 'tunekit';
     this.opset = options.opset ?? 17;
+    this.matrixPrecision = options.matrixPrecision;
+  }
+
+  /** Whether a matrix product of these operands runs under {@link GraphOptions.matrixPrecision}. */
+  private mixedPrecision(operands: ReadonlyArray<Value | undefined>): boolean {
+    return this.matrixPrecision !== undefined && operands.some((operand) => operand?.dtype === 'float32');
   }
 
   /**
@@ -185,7 +205,7 @@ export class Graph {
   /** Constant values of a value, when it is an initializer (`undefined` otherwise). */
   constantValues(value: Value | string): number[] | undefined {
     const initializer = this.initializers.get(typeof value === 'string' ? value : value.name);
-    return initializer ? tensorDataToNumbers(initializer.data) : undefined;
+    return initializer ? tensorDataToNumbers(initializer.data, initializer.dtype) : undefined;
   }
 
   /** Marks a value as a graph output, optionally renaming it with an Identity node. */
@@ -339,6 +359,9 @@ export class Graph {
 
   /** Matrix product with NumPy batch broadcasting (both operands rank ≥ 2). */
   matmul(a: Value, b: Value): Value {
+    if (this.mixedPrecision([a, b])) {
+      return halfPrecisionProduct(this, [a, b], ([x, y]) => this.matmul(x as Value, y as Value));
+    }
     if (a.shape.length < 2 || b.shape.length < 2) {
       throw graphError('MatMul operands must have rank ≥ 2', { a: a.shape, b: b.shape });
     }
@@ -358,6 +381,15 @@ export class Graph {
     c?: Value,
     options: { alpha?: number; beta?: number; transA?: boolean; transB?: boolean } = {},
   ): Value {
+    if (this.mixedPrecision([a, b, c])) {
+      const { beta, ...product } = options;
+      return halfPrecisionProduct(
+        this,
+        [a, b],
+        ([x, y]) => this.gemm(x as Value, y as Value, undefined, product),
+        c ? { value: c, beta: beta ?? 1 } : undefined,
+      );
+    }
     const rows = options.transA ? a.shape[1] : a.shape[0];
     const columns = options.transB ? b.shape[0] : b.shape[1];
     const attributes: Record<string, AttributeValue> = {};
@@ -507,6 +539,13 @@ export class Graph {
 
   /** Gathers slices of `data` along `axis` by integer `indices` (embedding lookup with axis 0). */
   gather(data: Value, indices: Value, axis = 0): Value {
+    const halfSource = this.halfPrecisionInitializerViews.has(data.name)
+      ? this.halfPrecisionValues.get(data.name)
+      : undefined;
+    if (halfSource) {
+      // A frozen half-precision table: gather its rows, then cast only them to float32.
+      return this.cast(this.gather(halfSource, indices, axis), data.dtype);
+    }
     const normalized = axis < 0 ? axis + data.shape.length : axis;
     const shape = [...data.shape.slice(0, normalized), ...indices.shape, ...data.shape.slice(normalized + 1)];
     return this.node('Gather', [data, indices], { axis: normalized }, [

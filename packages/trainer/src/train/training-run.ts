@@ -12,6 +12,7 @@ import { learningRateFactor } from '../optim/learning-rate-schedule.js';
 import { checkpointName, listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint-manager.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { DropoutMaskFeeds, type DropoutMaskKey } from './dropout-mask-feeds.js';
+import { DynamicLossScaler } from './dynamic-loss-scaler.js';
 import { trainingStepError } from './training-errors.js';
 import type { TrainingOptions } from './training-options.js';
 
@@ -45,6 +46,13 @@ export interface TrainingResult {
   bestCheckpoint?: string;
   /** Steps skipped for a non-finite loss or gradient (`onNonFinite: 'skip'`). */
   skippedSteps: number[];
+  /**
+   * float16 graphs: steps the loss scaler skipped because a gradient overflowed (inf or NaN) at the
+   * scale of that step, which then halved (see `DynamicLossScaler`); empty otherwise.
+   */
+  overflowSteps: number[];
+  /** float16 graphs: the loss scale at the end of the run. */
+  lossScale?: number;
   /** Training tokens per second (forward + backward + optimizer) over this run. */
   tokensPerSecond: number;
   /** Seconds this run took. */
@@ -83,7 +91,13 @@ function runBatch(
   batch: Batch,
   withGradients: boolean,
   dropout?: { feeds: DropoutMaskFeeds; key: DropoutMaskKey | undefined },
-  options: { reference?: Float32Array; parameters?: Float32Array[]; fetchSequences?: boolean } = {},
+  options: {
+    reference?: Float32Array;
+    parameters?: Float32Array[];
+    fetchSequences?: boolean;
+    /** The loss scale of a float16 graph (default 1: no gradients are fetched then). */
+    lossScale?: number;
+  } = {},
 ): Promise<InferenceSession.OnnxValueMapType> {
   const { ort, graph } = context;
   const parameters = options.parameters ?? context.parameters;
@@ -111,6 +125,10 @@ function runBatch(
       options.reference ?? new Float32Array(batch.batchSize),
       [batch.batchSize],
     );
+  }
+  // A loss-only evaluation session is built without the input.
+  if (graph.lossScale && session.inputNames.includes(graph.lossScale.input)) {
+    feeds[graph.lossScale.input] = new ort.Tensor('float32', Float32Array.of(options.lossScale ?? 1), []);
   }
   const fetches = withGradients
     ? [graph.lossName, ...graph.parameters.map((parameter) => parameter.gradientName)]
@@ -270,6 +288,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
   const optimizer = new AdamW(parameters, { learningRate: options.learningRate, ...options.adamW });
   const random = new SeededRandom(options.seed);
   const dropoutMasks = graph.dropout ? new DropoutMaskFeeds(context.ort, graph.dropout) : undefined;
+  const scaler = graph.lossScale ? new DynamicLossScaler(options.lossScaling) : undefined;
 
   let step = 0;
   let position: DataPosition = { epoch: 0, batch: 0 };
@@ -280,6 +299,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
   let lastCheckpoint: string | undefined;
   const evaluations: TrainingResult['evaluations'] = [];
   const skippedSteps: number[] = [];
+  const overflowSteps: number[] = [];
 
   const store = context.checkpoints;
   if (options.resume !== false) {
@@ -306,6 +326,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         (parameters[index] as Float32Array).set(saved);
       });
       optimizer.loadState(restored.optimizer);
+      if (scaler && restored.state.lossScaler) scaler.loadState(restored.state.lossScaler);
       step = restored.state.step;
       position = restored.state.dataPosition;
       random.state = restored.state.randomState;
@@ -357,6 +378,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         validationLoss,
         bestValidationLoss,
         evaluationsWithoutImprovement,
+        lossScaler: scaler?.state(),
       },
     );
     lastCheckpoint = store.location(name);
@@ -460,7 +482,10 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
             feeds: dropoutMasks,
             key: { seed: options.seed, step: stepNumber, microBatch: micro },
           },
-          { reference: references ? batchReference(references, indices) : undefined },
+          {
+            reference: references ? batchReference(references, indices) : undefined,
+            lossScale: scaler?.scale,
+          },
         );
       } catch (error) {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
@@ -484,7 +509,11 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         ? clipGradientNorm(gradientSums, options.maxGradientNorm)
         : globalGradientNorm(gradientSums);
     const learningRate = options.learningRate * learningRateFactor(options.schedule, step, totalSteps);
-    if (!Number.isFinite(loss) || !Number.isFinite(rawNorm)) {
+    if (scaler && Number.isFinite(loss) && !Number.isFinite(rawNorm)) {
+      // float16 overflow at this loss scale: skip the step and back the scale off (GradScaler).
+      scaler.update(false);
+      overflowSteps.push(stepNumber);
+    } else if (!Number.isFinite(loss) || !Number.isFinite(rawNorm)) {
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${rawNorm}`;
       if (options.onNonFinite === 'error') {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
@@ -503,6 +532,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
       });
     } else {
       optimizer.update(gradientSums, learningRate);
+      scaler?.update(true);
     }
     step = stepNumber;
     lossHistory.push(loss);
@@ -555,6 +585,8 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     lastCheckpoint,
     bestCheckpoint: bestCheckpoint && store ? store.location(bestCheckpoint.name) : undefined,
     skippedSteps,
+    overflowSteps,
+    lossScale: scaler?.scale,
     tokensPerSecond: trainedTokens / durationSeconds,
     durationSeconds,
   };
