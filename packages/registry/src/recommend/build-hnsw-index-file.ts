@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import {
   type HnswBuildMessage,
   HnswBuildMessageSchema,
@@ -41,10 +41,7 @@ function workerEntry(): URL {
 }
 
 const failed = (message: string, cause?: unknown) =>
-  new TunekitError({
-    code: 'REGISTRY_INDEX_BUILD_FAILED',
-    status: ErrorCodes.REGISTRY_INDEX_BUILD_FAILED.status,
-    message: `Building the HNSW index failed: ${message}`,
+  tunekitError('REGISTRY_INDEX_BUILD_FAILED', `Building the HNSW index failed: ${message}`, undefined, {
     cause,
   });
 
