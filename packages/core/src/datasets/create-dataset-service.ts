@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import type { AuditEntryInput, AuditSink } from '../audit/audit-sink.js';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { createAuditRecorder } from '../audit/create-audit-recorder.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { OperationContext } from '../kit/operation-context.js';
 import { createSilentLogger, type Logger } from '../logger/logger.js';
 import { type Dataset, DatasetNameSchema, DatasetSchema } from '../schemas/dataset.js';
 import type { DatasetRow, RowFormat } from '../schemas/dataset-row.js';
@@ -66,20 +66,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     indexes: ['datasetId'],
   });
 
-  const audit = async (entry: AuditEntryInput, context: OperationContext | undefined) => {
-    if (options.audit === undefined) {
-      return;
-    }
-    try {
-      await options.audit.record(entry, context);
-    } catch (error) {
-      logger.warn({ err: error, action: entry.action }, 'audit record failed');
-      events.emit('warning:raised', {
-        source: 'datasets',
-        message: `audit record of ${entry.action} failed: ${(error as Error).message}`,
-      });
-    }
-  };
+  const audit = createAuditRecorder({ sink: options.audit, source: 'datasets', logger, events });
 
   const requireVersion = async (versionId: string): Promise<DatasetVersion> => {
     const version = await versions.get(versionId);
@@ -246,48 +233,42 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const service: DatasetService = {
     async register(input, context) {
       const parsed = parseOrThrow(RegisterInputSchema, input, 'dataset registration');
-      try {
-        const { version, reused } = await store({ ...parsed, createdBy: context?.actor });
-        announce(version, reused);
-        await audit(
-          {
-            action: 'dataset.register',
-            resourceType: 'dataset-version',
-            resourceId: version.id,
-            outcome: 'success',
-            details: {
-              name: version.name,
-              rowCount: version.rowCount,
-              droppedRowCount: version.droppedRowCount,
-              reused,
-            },
-          },
-          context,
-        );
-        return version;
-      } catch (error) {
-        const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
-        const report = TunekitError.isInstance(error)
-          ? (error.details.report as { invalidRows?: number } | undefined)
-          : undefined;
-        events.emit('dataset:rejected', {
-          name: parsed.name,
-          code,
-          message: (error as Error).message,
-          invalidRows: report?.invalidRows,
-        });
-        await audit(
-          {
-            action: 'dataset.register',
-            resourceType: 'dataset',
-            resourceId: parsed.name,
-            outcome: 'failure',
-            details: { code, message: (error as Error).message },
-          },
-          context,
-        );
-        throw error;
-      }
+      const { version } = await audit.run(
+        {
+          action: 'dataset.register',
+          resourceType: 'dataset-version',
+          resultResourceId: (stored) => stored.version.id,
+          details: ({ version, reused }) => ({
+            name: version.name,
+            rowCount: version.rowCount,
+            droppedRowCount: version.droppedRowCount,
+            reused,
+          }),
+          // No version exists when registration fails: the entry names the dataset.
+          failure: { resourceType: 'dataset', resourceId: parsed.name },
+        },
+        context,
+        async () => {
+          try {
+            const stored = await store({ ...parsed, createdBy: context?.actor });
+            announce(stored.version, stored.reused);
+            return stored;
+          } catch (error) {
+            const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
+            const report = TunekitError.isInstance(error)
+              ? (error.details.report as { invalidRows?: number } | undefined)
+              : undefined;
+            events.emit('dataset:rejected', {
+              name: parsed.name,
+              code,
+              message: (error as Error).message,
+              invalidRows: report?.invalidRows,
+            });
+            throw error;
+          }
+        },
+      );
+      return version;
     },
 
     async validate(input) {
@@ -360,98 +341,86 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     async split(versionId, splitOptions, context) {
       const parsed = parseOrThrow(SplitOptionsSchema, splitOptions, 'split options');
       const parent = await requireVersion(versionId);
-      try {
-        const stratify = parsed.stratify ?? parent.rowFormat === 'classification';
-        let assignment: Uint8Array;
-        if (stratify) {
-          const labels: (string | undefined)[] = [];
-          for await (const row of readVersionRows(parent)) {
-            labels.push(rowLabel(row, parent.rowFormat));
-          }
-          assignment = assignSplits(labels, parsed, parsed.seed);
-        } else {
-          assignment = assignSplits(parent.rowCount, parsed, parsed.seed);
-        }
-        const targets: { split: keyof DatasetSplit; index: number; kind: Dataset['kind'] }[] = [
-          { split: 'train', index: SplitIndex.train, kind: 'training' },
-          { split: 'validation', index: SplitIndex.validation, kind: 'validation' },
-        ];
-        if (parsed.test > 0) {
-          targets.push({ split: 'test', index: SplitIndex.test, kind: 'test' });
-        }
-        for (const target of targets) {
-          const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
-          if (count === 0) {
-            throw new TunekitError({
-              code: 'VALIDATION_FAILED',
-              status: 400,
-              message: `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
-              details: { split: target.split, rowCount: parent.rowCount },
-            });
-          }
-        }
-        const result: Partial<DatasetSplit> = {};
-        for (const target of targets) {
-          async function* selected(): AsyncGenerator<DatasetRow> {
-            let index = 0;
+      const { split } = await audit.run(
+        {
+          action: 'dataset.split',
+          resourceType: 'dataset-version',
+          resourceId: parent.id,
+          details: ({ split, stratify }) => ({
+            seed: parsed.seed,
+            stratified: stratify,
+            train: split.train.id,
+            validation: split.validation.id,
+            test: split.test?.id,
+          }),
+        },
+        context,
+        async () => {
+          const stratify = parsed.stratify ?? parent.rowFormat === 'classification';
+          let assignment: Uint8Array;
+          if (stratify) {
+            const labels: (string | undefined)[] = [];
             for await (const row of readVersionRows(parent)) {
-              if (assignment[index] === target.index) {
-                yield row;
-              }
-              index += 1;
+              labels.push(rowLabel(row, parent.rowFormat));
+            }
+            assignment = assignSplits(labels, parsed, parsed.seed);
+          } else {
+            assignment = assignSplits(parent.rowCount, parsed, parsed.seed);
+          }
+          const targets: { split: keyof DatasetSplit; index: number; kind: Dataset['kind'] }[] = [
+            { split: 'train', index: SplitIndex.train, kind: 'training' },
+            { split: 'validation', index: SplitIndex.validation, kind: 'validation' },
+          ];
+          if (parsed.test > 0) {
+            targets.push({ split: 'test', index: SplitIndex.test, kind: 'test' });
+          }
+          for (const target of targets) {
+            const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
+            if (count === 0) {
+              throw new TunekitError({
+                code: 'VALIDATION_FAILED',
+                status: 400,
+                message: `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
+                details: { split: target.split, rowCount: parent.rowCount },
+              });
             }
           }
-          const { version, reused } = await store({
-            name: parsed.names[target.split] ?? `${parent.name}-${target.split}`,
-            kind: target.kind,
-            source: { rows: selected() },
-            rowFormat: parent.rowFormat,
-            mode: 'strict',
-            parentVersionId: parent.id,
-            description: `${target.split} split (seed ${parsed.seed}) of ${parent.name} ${parent.id}`,
-            origin: 'split',
-            createdBy: context?.actor,
+          const result: Partial<DatasetSplit> = {};
+          for (const target of targets) {
+            async function* selected(): AsyncGenerator<DatasetRow> {
+              let index = 0;
+              for await (const row of readVersionRows(parent)) {
+                if (assignment[index] === target.index) {
+                  yield row;
+                }
+                index += 1;
+              }
+            }
+            const { version, reused } = await store({
+              name: parsed.names[target.split] ?? `${parent.name}-${target.split}`,
+              kind: target.kind,
+              source: { rows: selected() },
+              rowFormat: parent.rowFormat,
+              mode: 'strict',
+              parentVersionId: parent.id,
+              description: `${target.split} split (seed ${parsed.seed}) of ${parent.name} ${parent.id}`,
+              origin: 'split',
+              createdBy: context?.actor,
+            });
+            announce(version, reused);
+            result[target.split] = version;
+          }
+          const split = result as DatasetSplit;
+          events.emit('dataset:split', {
+            versionId: parent.id,
+            trainVersionId: split.train.id,
+            validationVersionId: split.validation.id,
+            testVersionId: split.test?.id,
           });
-          announce(version, reused);
-          result[target.split] = version;
-        }
-        const split = result as DatasetSplit;
-        events.emit('dataset:split', {
-          versionId: parent.id,
-          trainVersionId: split.train.id,
-          validationVersionId: split.validation.id,
-          testVersionId: split.test?.id,
-        });
-        await audit(
-          {
-            action: 'dataset.split',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'success',
-            details: {
-              seed: parsed.seed,
-              stratified: stratify,
-              train: split.train.id,
-              validation: split.validation.id,
-              test: split.test?.id,
-            },
-          },
-          context,
-        );
-        return split;
-      } catch (error) {
-        await audit(
-          {
-            action: 'dataset.split',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'failure',
-            details: { message: (error as Error).message },
-          },
-          context,
-        );
-        throw error;
-      }
+          return { split, stratify };
+        },
+      );
+      return split;
     },
 
     async filter(versionId, predicate, filterOptions = {}, context) {
@@ -472,59 +441,46 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           index += 1;
         }
       }
-      try {
-        const { version, reused } = await store({
-          name,
-          kind: parent.kind,
-          source: { rows: keptRows() },
-          rowFormat: parent.rowFormat,
-          mode: 'strict',
-          parentVersionId: parent.id,
-          description: filterOptions.description ?? `filtered from ${parent.name} ${parent.id}`,
-          origin: 'filter',
-          createdBy: context?.actor,
-        }).catch((error: unknown) => {
-          if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
-            throw new TunekitError({
-              code: 'DATASET_EMPTY',
-              status: 422,
-              message: `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
-              details: { versionId: parent.id },
-            });
-          }
-          throw error;
-        });
-        announce(version, reused);
-        events.emit('dataset:filtered', {
-          versionId: parent.id,
-          childVersionId: version.id,
-          keptRows: kept,
-          removedRows: removed,
-        });
-        await audit(
-          {
-            action: 'dataset.filter',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'success',
-            details: { childVersionId: version.id, keptRows: kept, removedRows: removed },
-          },
-          context,
-        );
-        return version;
-      } catch (error) {
-        await audit(
-          {
-            action: 'dataset.filter',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'failure',
-            details: { message: (error as Error).message },
-          },
-          context,
-        );
-        throw error;
-      }
+      return audit.run(
+        {
+          action: 'dataset.filter',
+          resourceType: 'dataset-version',
+          resourceId: parent.id,
+          details: (version) => ({ childVersionId: version.id, keptRows: kept, removedRows: removed }),
+        },
+        context,
+        async () => {
+          const { version, reused } = await store({
+            name,
+            kind: parent.kind,
+            source: { rows: keptRows() },
+            rowFormat: parent.rowFormat,
+            mode: 'strict',
+            parentVersionId: parent.id,
+            description: filterOptions.description ?? `filtered from ${parent.name} ${parent.id}`,
+            origin: 'filter',
+            createdBy: context?.actor,
+          }).catch((error: unknown) => {
+            if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
+              throw new TunekitError({
+                code: 'DATASET_EMPTY',
+                status: 422,
+                message: `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
+                details: { versionId: parent.id },
+              });
+            }
+            throw error;
+          });
+          announce(version, reused);
+          events.emit('dataset:filtered', {
+            versionId: parent.id,
+            childVersionId: version.id,
+            keptRows: kept,
+            removedRows: removed,
+          });
+          return version;
+        },
+      );
     },
 
     async delete(name, context) {
@@ -540,7 +496,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
       await datasets.delete(name);
       const versionIds = all.map((version) => version.id);
       events.emit('dataset:deleted', { name, versionIds });
-      await audit(
+      await audit.record(
         {
           action: 'dataset.delete',
           resourceType: 'dataset',
@@ -564,7 +520,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         await refreshDataset(version.name, version.kind);
       }
       events.emit('dataset:deleted', { name: version.name, versionIds: [version.id] });
-      await audit(
+      await audit.record(
         {
           action: 'dataset.version.delete',
           resourceType: 'dataset-version',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ABTestService } from '../ab-tests/ab-test-service.js';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { createAuditRecorder } from '../audit/create-audit-recorder.js';
 import type { DatasetService } from '../datasets/dataset-service.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
@@ -157,7 +158,8 @@ function summarize(items: readonly Feedback[]): FeedbackSummary {
  * ```
  */
 export function createFeedbackService(options: FeedbackServiceOptions): FeedbackService {
-  const { storage, events, datasets, abTests, audit } = options;
+  const { storage, events, datasets, abTests } = options;
+  const audit = createAuditRecorder({ sink: options.audit, source: 'feedback', events });
   const limits = {
     input: options.limits?.maxInputLength ?? 100_000,
     output: options.limits?.maxOutputLength ?? 100_000,
@@ -406,7 +408,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         abTestId: stored.abTestId,
         variant: stored.variant,
       });
-      await audit?.record(
+      await audit.record(
         {
           action: 'feedback.record',
           resourceType: 'feedback',
@@ -458,7 +460,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
 
     async recomputeStats(context) {
       const report = await rebuildRollups();
-      await audit?.record(
+      await audit.record(
         {
           action: 'feedback.recompute-stats',
           resourceType: 'feedback',
@@ -564,7 +566,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         as: exportOptions.as,
         rows: rows.length,
       });
-      await audit?.record(
+      await audit.record(
         {
           action: 'feedback.export',
           resourceType: 'dataset-version',
