@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { createAuditRecorder } from '../audit/create-audit-recorder.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { createSilentLogger, type Logger } from '../logger/logger.js';
@@ -16,6 +16,7 @@ import type { Storage } from '../storage/collection.js';
 import { assignSplits, SplitIndex } from './assign-splits.js';
 import { compareDatasets } from './compare-datasets.js';
 import { computeDatasetStats } from './compute-dataset-stats.js';
+import { createDatasetRecords } from './dataset-records.js';
 import type { DatasetService, DatasetSplit } from './dataset-service.js';
 import {
   RegisterInputSchema,
@@ -71,11 +72,9 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const requireVersion = async (versionId: string): Promise<DatasetVersion> => {
     const version = await versions.get(versionId);
     if (version === undefined) {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `Dataset version "${versionId}" does not exist`,
-        details: { resourceType: 'dataset-version', id: versionId },
+      throw tunekitError('NOT_FOUND', `Dataset version "${versionId}" does not exist`, {
+        resourceType: 'dataset-version',
+        id: versionId,
       });
     }
     return version;
@@ -105,52 +104,13 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     }
   }
 
-  /** Upserts the dataset record after a version was added or removed. */
-  const refreshDataset = async (
-    name: string,
-    kind: Dataset['kind'],
-    description?: string,
-    createdBy?: string,
-  ) => {
-    const all = await listVersions(name);
-    const latest = all.reduce<DatasetVersion | undefined>(
-      (newest, version) => (newest === undefined || version.createdAt >= newest.createdAt ? version : newest),
-      undefined,
-    );
-    const now = new Date().toISOString();
-    const existing = await datasets.get(name);
-    if (existing === undefined) {
-      await datasets.set({
-        id: name,
-        name,
-        kind,
-        description,
-        ...(createdBy === undefined ? {} : { createdBy }),
-        latestVersionId: latest?.id,
-        versionCount: all.length,
-        createdAt: now,
-        updatedAt: now,
-      });
-      return;
-    }
-    await datasets.update(name, (current) => ({
-      ...current,
-      description: current.description ?? description,
-      latestVersionId: latest?.id,
-      versionCount: all.length,
-      updatedAt: now,
-    }));
-  };
+  const records = createDatasetRecords({ datasets, listVersions });
 
   const store = async (request: StoreRequest): Promise<{ version: DatasetVersion; reused: boolean }> => {
     const existingDataset = await datasets.get(request.name);
-    if (existingDataset !== undefined && existingDataset.kind !== request.kind) {
-      throw new TunekitError({
-        code: 'CONFLICT',
-        status: 409,
-        message: `Dataset "${request.name}" is a ${existingDataset.kind} dataset, not ${request.kind}`,
-        details: { name: request.name, kind: existingDataset.kind },
-      });
+    if (existingDataset !== undefined) {
+      // Checked before the source is read, and again (atomically for a new name) before writing.
+      await records.assertMayJoin(existingDataset, request);
     }
     if (request.parentVersionId !== undefined) {
       await requireVersion(request.parentVersionId);
@@ -174,34 +134,58 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         await opened.close();
       }
       const id = versionIdFor(request.name, ingested.sha256);
-      const existing = await versions.get(id);
-      if (existing !== undefined) {
-        return { version: existing, reused: true };
+      const created = await records.claim(request);
+      try {
+        const existing = await versions.get(id);
+        if (existing !== undefined) {
+          if (created) {
+            await records.refresh(request.name, request.kind, request.description, request.createdBy);
+          }
+          return { version: existing, reused: true };
+        }
+        const uri = `artifact://datasets/${request.name}/${ingested.sha256}.jsonl`;
+        await artifacts.put(uri, createReadStream(spooled));
+        const record = {
+          id,
+          datasetId: request.name,
+          name: request.name,
+          kind: request.kind,
+          rowFormat: ingested.rowFormat,
+          fileFormat: opened.fileFormat,
+          origin: request.origin ?? opened.origin,
+          sha256: ingested.sha256,
+          uri,
+          rowCount: ingested.rowCount,
+          bytes: ingested.bytes,
+          sourceBytes: opened.sourceBytes(),
+          mode: request.mode,
+          droppedRowCount: ingested.report.invalidRows,
+          parentVersionId: request.parentVersionId,
+          description: request.description,
+          ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
+          createdAt: new Date().toISOString(),
+        };
+        let version: DatasetVersion;
+        try {
+          version = await versions.create(record);
+        } catch (error) {
+          // The same content registered concurrently under this name: that version is this one.
+          const raced =
+            TunekitError.isInstance(error) && error.code === 'CONFLICT' && (await versions.get(id));
+          if (!raced) {
+            throw error;
+          }
+          return { version: raced, reused: true };
+        }
+        await records.refresh(request.name, request.kind, request.description, request.createdBy);
+        return { version, reused: false };
+      } catch (error) {
+        // A name this call claimed keeps no empty record behind when its first version failed.
+        if (created && (await listVersions(request.name)).length === 0) {
+          await datasets.delete(request.name).catch(() => undefined);
+        }
+        throw error;
       }
-      const uri = `artifact://datasets/${request.name}/${ingested.sha256}.jsonl`;
-      await artifacts.put(uri, createReadStream(spooled));
-      const version = await versions.set({
-        id,
-        datasetId: request.name,
-        name: request.name,
-        kind: request.kind,
-        rowFormat: ingested.rowFormat,
-        fileFormat: opened.fileFormat,
-        origin: request.origin ?? opened.origin,
-        sha256: ingested.sha256,
-        uri,
-        rowCount: ingested.rowCount,
-        bytes: ingested.bytes,
-        sourceBytes: opened.sourceBytes(),
-        mode: request.mode,
-        droppedRowCount: ingested.report.invalidRows,
-        parentVersionId: request.parentVersionId,
-        description: request.description,
-        ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
-        createdAt: new Date().toISOString(),
-      });
-      await refreshDataset(request.name, request.kind, request.description, request.createdBy);
-      return { version, reused: false };
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
@@ -377,12 +361,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           for (const target of targets) {
             const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
             if (count === 0) {
-              throw new TunekitError({
-                code: 'VALIDATION_FAILED',
-                status: 400,
-                message: `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
-                details: { split: target.split, rowCount: parent.rowCount },
-              });
+              throw tunekitError(
+                'VALIDATION_FAILED',
+                `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
+                { split: target.split, rowCount: parent.rowCount },
+              );
             }
           }
           const result: Partial<DatasetSplit> = {};
@@ -462,12 +445,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
             createdBy: context?.actor,
           }).catch((error: unknown) => {
             if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
-              throw new TunekitError({
-                code: 'DATASET_EMPTY',
-                status: 422,
-                message: `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
-                details: { versionId: parent.id },
-              });
+              throw tunekitError(
+                'DATASET_EMPTY',
+                `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
+                { versionId: parent.id },
+              );
             }
             throw error;
           });
@@ -517,7 +499,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
       await artifacts.delete(version.uri);
       await versions.delete(version.id);
       if ((await datasets.get(version.name)) !== undefined) {
-        await refreshDataset(version.name, version.kind);
+        await records.refresh(version.name, version.kind);
       }
       events.emit('dataset:deleted', { name: version.name, versionIds: [version.id] });
       await audit.record(

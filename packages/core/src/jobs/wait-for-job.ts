@@ -1,7 +1,8 @@
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Job } from '../schemas/job.js';
 import type { Collection } from '../storage/collection.js';
-import { codedError, FINAL_JOB_STATUSES } from './job-queue-runtime.js';
+import { FINAL_JOB_STATUSES } from './job-queue-runtime.js';
 
 /** What {@link waitForJob} reads: the job records, the local events and the queue's pending waits. */
 export interface JobWaiting {
@@ -50,7 +51,7 @@ export function waitForJob(
         if (done) return;
         if (job === undefined) {
           stop();
-          reject(codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id }));
+          reject(tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id }));
         } else if (FINAL_JOB_STATUSES.has(job.status)) {
           stop();
           resolve(job);
@@ -80,7 +81,7 @@ export function waitForJob(
         if (done) return;
         stop();
         reject(
-          codedError('JOB_TIMEOUT', `Timed out after ${waitOptions.timeoutMs} ms waiting for job ${id}`, {
+          tunekitError('JOB_TIMEOUT', `Timed out after ${waitOptions.timeoutMs} ms waiting for job ${id}`, {
             jobId: id,
           }),
         );
