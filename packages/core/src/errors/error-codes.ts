@@ -118,6 +118,11 @@ export const ErrorCodes = {
     status: 500,
     description: 'The requested trainer backend (device) cannot create a session.',
   },
+  PRECISION_UNSUPPORTED: {
+    status: 422,
+    description:
+      'The device has no kernels for the requested training precision (bfloat16 on the CPU execution provider, which has no bfloat16 MatMul or Gemm): use float16 or float32 there, or a CUDA device.',
+  },
   TRAINING_NON_FINITE: {
     status: 422,
     description: 'A training step produced a NaN or infinite loss or gradient.',
