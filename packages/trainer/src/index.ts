@@ -341,8 +341,24 @@ export {
   type LossScalingOptionsInput,
   LossScalingOptionsSchema,
 } from './train/dynamic-loss-scaler.js';
+export {
+  ACTIVATION_BYTES_PER_UNIT,
+  BYTES_PER_TRAINABLE_PARAMETER,
+  DEFAULT_LORA_MODULES_PER_LAYER,
+  estimateTrainingMemory,
+  type ModelMemoryShape,
+  readModelMemoryShape,
+  type TrainingMemoryEstimate,
+  type TrainingMemoryInput,
+  TrainingMemoryInputSchema,
+} from './train/estimate-training-memory.js';
 export { modelPositions, resolveModel, resolveTokenizer } from './train/resolve-model.js';
-export { type TrainInWorkerControls, trainInWorker } from './train/train-in-worker.js';
+export {
+  MEMORY_WATCH_INTERVAL_MS,
+  MINIMUM_WORKER_HEAP_MB,
+  type TrainInWorkerControls,
+  trainInWorker,
+} from './train/train-in-worker.js';
 export type { DatasetRows, Trainer, TrainerModel, TrainingControls } from './train/trainer.js';
 export { isOutOfMemoryError, trainingStepError } from './train/training-errors.js';
 export {

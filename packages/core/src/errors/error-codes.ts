@@ -42,6 +42,11 @@ export const ErrorCodes = {
   JOB_UNKNOWN_KIND: { status: 400, description: 'No handler is registered for the job kind.' },
   JOB_NOT_FOUND: { status: 404, description: 'No job with that id.' },
   JOB_TIMEOUT: { status: 504, description: 'The job exceeded its timeout.' },
+  JOB_MEMORY_LIMIT: {
+    status: 422,
+    description:
+      "The training job needs more memory than the server's per-job limit (estimated at submit, or measured while it ran): a smaller batch, length, LoRA rank or model fits.",
+  },
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   JOB_NOT_CANCELLABLE: { status: 409, description: 'The job already finished.' },
   JOB_INTERRUPTED: { status: 500, description: 'The process stopped while the job was running.' },

@@ -180,6 +180,12 @@ export const TrainingJobInputSchema = z
     outputName: ModelNameSchema.optional(),
     /** Register the output as a new model version under this name when training succeeds. */
     registerAs: RegisterAsSchema.optional(),
+    /**
+     * Memory the job may use, in MiB (the server sets `limits.jobMemoryLimitMb`). The trainer's
+     * worker gets it as its JavaScript heap limit, and a watchdog fails the job with
+     * `JOB_MEMORY_LIMIT` once the process's resident memory grew past it. Absent: no limit.
+     */
+    memoryLimitMb: z.number().int().min(1).optional(),
   })
   .strict()
   .superRefine((input, context) => {

@@ -8,7 +8,13 @@ import {
   TrainingJobInputSchema,
   type Tunekit,
   TunekitError,
+  tunekitError,
 } from '@tunekit/core';
+import {
+  DEFAULT_LORA_MODULES_PER_LAYER,
+  estimateTrainingMemory,
+  readModelMemoryShape,
+} from '@tunekit/trainer';
 import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
 import type { ServerLimits } from '../server/server-limits.js';
@@ -184,6 +190,7 @@ export async function submitTrainingJob(
   const validation = body.validation_dataset_version_id
     ? await versionOf(body.validation_dataset_version_id, 'validation_dataset_version_id')
     : undefined;
+  await assertMemoryEstimate(server.limits.jobMemoryLimitMb, base.path, body);
   const job = await kit.jobs.submit(
     TRAINING_JOB_KIND,
     {
@@ -202,11 +209,53 @@ export async function submitTrainingJob(
       ...(body.register_as
         ? { registerAs: { ...body.register_as, baseModel: base.baseModel ?? body.base_model } }
         : {}),
+      // The trainer's watchdog fails the job with JOB_MEMORY_LIMIT past it.
+      memoryLimitMb: server.limits.jobMemoryLimitMb,
     },
     // The job fails with JOB_TIMEOUT past limits.jobTimeLimitMs, whatever maxSteps says.
     { owner, timeoutMs: server.limits.jobTimeLimitMs },
   );
   return { job_id: job.id, status: job.status };
+}
+
+/**
+ * Throws `JOB_MEMORY_LIMIT` (422) when the job's memory estimate (`estimateTrainingMemory`: model
+ * weights + trainable parameters × 16 bytes + activations) exceeds `limits.jobMemoryLimitMb`.
+ * A base model that is not a readable local folder with a `config.json` is not estimated (the
+ * watchdog still bounds the job).
+ */
+async function assertMemoryEstimate(limitMb: number, modelFolder: string, body: TrainRequest): Promise<void> {
+  const shape = await readModelMemoryShape(modelFolder);
+  if (!shape) return;
+  const targets = body.lora?.targetModules;
+  const estimate = estimateTrainingMemory({
+    modelBytes: shape.modelBytes,
+    hiddenSize: shape.hiddenSize,
+    layers: shape.layers,
+    batchSize: body.hyperparameters.batchSize,
+    sequenceLength: body.hyperparameters.maxLength ?? shape.maxPositions ?? 512,
+    lora: body.lora
+      ? {
+          r: body.lora.r,
+          modulesPerLayer:
+            Array.isArray(targets) && targets.length > 0 ? targets.length : DEFAULT_LORA_MODULES_PER_LAYER,
+        }
+      : undefined,
+  });
+  const estimateMb = estimate.totalBytes / (1024 * 1024);
+  if (estimateMb > limitMb) {
+    throw tunekitError(
+      'JOB_MEMORY_LIMIT',
+      `The training job is estimated to need ${estimateMb.toFixed(1)} MiB, more than the server's per-job memory limit of ${limitMb} MiB: lower batch_size, max_length or lora.r, or use a smaller model`,
+      {
+        limitMb,
+        estimateMb: Math.round(estimateMb * 10) / 10,
+        modelBytes: estimate.modelBytes,
+        trainableParameters: estimate.trainableParameters,
+        activationBytes: estimate.activationBytes,
+      },
+    );
+  }
 }
 
 /** Throws `VALIDATION_FAILED` (400) when a training request asks for more than `limits.training` allows. */

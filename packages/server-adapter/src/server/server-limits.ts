@@ -1,4 +1,10 @@
+import { totalmem } from 'node:os';
 import { z } from 'zod';
+
+/** Default of `limits.jobMemoryLimitMb`: half of this machine's memory, at most 4 096 MiB. */
+export function defaultJobMemoryLimitMb(): number {
+  return Math.min(4096, Math.floor(totalmem() / 2 / (1024 * 1024)));
+}
 
 const concurrency = (perUser: number, total: number) =>
   z
@@ -37,6 +43,14 @@ export const ServerLimitsSchema = z
       .int()
       .min(1000)
       .default(6 * 60 * 60 * 1000),
+    /**
+     * Memory one training job may use, in MiB (default half of the machine's memory, at most
+     * 4 096; `tunekit serve` reads `TUNEKIT_JOB_MEMORY_LIMIT_MB`). A job whose estimate (model
+     * weights + 16 bytes per trainable parameter + activations) is larger is refused at submit with
+     * 422 `JOB_MEMORY_LIMIT`; a running job whose process memory grows past it is stopped and fails
+     * with `JOB_MEMORY_LIMIT` while the server keeps serving.
+     */
+    jobMemoryLimitMb: z.number().int().min(1).default(defaultJobMemoryLimitMb),
     /** Open Server-Sent Event streams (job events, streamed generations). */
     streams: concurrency(8, 256),
     /** Generations (`/generate`, `/v1/chat/completions`, `/v1/completions`) running at once. */

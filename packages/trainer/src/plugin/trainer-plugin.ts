@@ -189,7 +189,12 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
                   },
                   saveTo: outputFolder,
                 },
-                { signal: job.signal, onProgress: progress, events: { emit: mirror.relay } },
+                {
+                  signal: job.signal,
+                  onProgress: progress,
+                  events: { emit: mirror.relay },
+                  memoryLimitMb: input.memoryLimitMb,
+                },
               );
             } finally {
               // A cancelled or failed run still leaves its last checkpoint in the store.

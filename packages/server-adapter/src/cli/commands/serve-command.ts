@@ -41,7 +41,8 @@ directory (default ./.tunekit). On first run it generates a JWT secret (<data>/j
 one-time password printed once. TUNEKIT_SIGNING_SECRET (32+ characters) signs A/B exposure tokens
 (default: derived from the JWT secret). The audit chain is keyed (HMAC) with <data>/audit-key,
 generated on first run (mode 0600, outside the database); TUNEKIT_AUDIT_KEY (32+ characters)
-overrides it. A model name without a version (e.g. "tone") serves the registry's
+overrides it. TUNEKIT_JOB_MEMORY_LIMIT_MB sets the memory one training job may use (default half of
+the machine's memory, at most 4096 MiB). A model name without a version (e.g. "tone") serves the registry's
 production version. SIGINT/SIGTERM shut down gracefully: in-flight requests finish, running jobs
 stay recoverable.
 
@@ -137,6 +138,10 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
       auth: { ...serverOptions.auth, jwtSecret },
       // Signs A/B exposure tokens (default: derived from the JWT secret).
       signingSecret: context.env.TUNEKIT_SIGNING_SECRET || serverOptions.signingSecret,
+      // Per-job memory limit in MiB (validated with the other limits: a non-integer fails the start).
+      limits: context.env.TUNEKIT_JOB_MEMORY_LIMIT_MB
+        ? { ...serverOptions.limits, jobMemoryLimitMb: Number(context.env.TUNEKIT_JOB_MEMORY_LIMIT_MB) }
+        : serverOptions.limits,
       prefix: config.prefix,
       closeKit: true,
     });
