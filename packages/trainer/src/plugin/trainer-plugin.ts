@@ -12,11 +12,11 @@ import {
   TrainingJobInputSchema,
   type TrainingJobOutput,
   type Tunekit,
-  TunekitError,
   type TunekitEventMap,
   type TunekitEventName,
   type TunekitPlugin,
   trainingOutputUri,
+  tunekitError,
 } from '@tunekit/core';
 import { cpuBackend, cudaBackend } from '../backends/onnxruntime-backend.js';
 import type { TrainerBackend } from '../backends/trainer-backend.js';
@@ -64,11 +64,7 @@ async function readRows(source: TrainingDataSource, kit: Tunekit): Promise<unkno
       try {
         return JSON.parse(line) as unknown;
       } catch {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: `Line ${index + 1} of ${source.uri} is not JSON`,
-        });
+        throw tunekitError('VALIDATION_FAILED', `Line ${index + 1} of ${source.uri} is not JSON`);
       }
     });
 }

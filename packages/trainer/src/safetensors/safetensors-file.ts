@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import {
   bfloat16ToFloat32,
   float16ToFloat32,
@@ -32,7 +32,7 @@ const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 const CHUNK_ELEMENTS = 1 << 20;
 
 function invalid(message: string, details: Record<string, unknown> = {}): TunekitError {
-  return new TunekitError({ code: 'SAFETENSORS_INVALID', status: 422, message, details });
+  return tunekitError('SAFETENSORS_INVALID', message, details);
 }
 
 /**
