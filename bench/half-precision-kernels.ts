@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
-import { loadOnnxRuntime } from '../packages/trainer/src/backends/onnxruntime-backend.js';
+import { loadOnnxRuntime } from '@tunekit/trainer';
 
 const onnx = (createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace }).onnx;
 const ort = await loadOnnxRuntime();

@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createTunekit } from '../packages/core/src/kit/create-tunekit.js';
-import { createStorage } from '../packages/core/src/storage/create-storage.js';
+import { createStorage, createTunekit } from '@tunekit/core';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = 16;

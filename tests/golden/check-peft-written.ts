@@ -8,8 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
-import { loadPeftAdapter } from '../../packages/trainer/src/adapters/peft-adapter.js';
-import { loadModel } from '../../packages/trainer/src/models/load-model.js';
+import { loadModel, loadPeftAdapter } from '@tunekit/trainer';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = process.argv[2];

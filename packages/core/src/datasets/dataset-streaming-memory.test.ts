@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatasetService } from './create-dataset-service.js';
 import { createTestArtifactStore, createTestEvents, createTestStorage } from './dataset-test-harness.js';
-import { generateJsonlFile } from './generate-jsonl-file.js';
+import { generateJsonlFile } from '../testing/generate-jsonl-file.js';
 
 const TARGET_BYTES = 128 * 1024 * 1024;
 const GROWTH_LIMIT_BYTES = 100 * 1024 * 1024;
