@@ -413,6 +413,7 @@ export {
   TrainingJobSchema,
   trainingOutputUri,
 } from './schemas/training-job.js';
+export { type TrainingPrecision, TrainingPrecisionSchema } from './schemas/training-precision.js';
 export { type User, UserSchema } from './schemas/user.js';
 export type {
   Collection,

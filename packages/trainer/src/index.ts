@@ -20,6 +20,7 @@ export {
 } from './adapters/peft-adapter.js';
 export { type SaveModelOptions, SaveModelOptionsSchema } from './adapters/save-model-options.js';
 export { mergeAndSave, saveModelFolder, saveTrained } from './adapters/save-trained.js';
+export { checkTrainingPrecision } from './backends/check-training-precision.js';
 export {
   createDeviceSession,
   type DeviceSession,
@@ -329,6 +330,14 @@ export {
 export { collectRows } from './train/collect-rows.js';
 export { type CreateTrainerOptions, createTrainer } from './train/create-trainer.js';
 export { DropoutMaskFeeds, type DropoutMaskKey, fillDropoutMask } from './train/dropout-mask-feeds.js';
+export {
+  DynamicLossScaler,
+  type DynamicLossScalerState,
+  DynamicLossScalerStateSchema,
+  type LossScalingOptions,
+  type LossScalingOptionsInput,
+  LossScalingOptionsSchema,
+} from './train/dynamic-loss-scaler.js';
 export { modelPositions, resolveModel, resolveTokenizer } from './train/resolve-model.js';
 export { type TrainInWorkerControls, trainInWorker } from './train/train-in-worker.js';
 export type { DatasetRows, Trainer, TrainerModel, TrainingControls } from './train/trainer.js';
