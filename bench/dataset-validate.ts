@@ -11,12 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createDatasetService,
-  createEventBus,
-  createFileArtifactStore,
-  createStorage,
-} from '@tunekit/core';
+import { createDatasetService, createEventBus, createFileArtifactStore, createStorage } from '@tunekit/core';
 import { generateJsonlFile } from '@tunekit/core/testing';
 
 const megabytes = Number(process.env.DATASET_BENCH_MB ?? 300);

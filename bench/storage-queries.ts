@@ -12,7 +12,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import {
   type Collection,
   type CollectionQuery,
@@ -23,6 +22,7 @@ import {
   type StorageBackend,
 } from '@tunekit/core';
 import { findPostgresBinaries, startPostgresServer } from '@tunekit/core/testing';
+import { z } from 'zod';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
 const directory = await mkdtemp(join(tmpdir(), 'tunekit-bench-queries-'));

@@ -37,7 +37,10 @@ describe('API report', () => {
   });
 
   it('bench, tests and examples import packages through their entry points, never by source path', () => {
-    const files = execFileSync('git', ['ls-files', 'bench', 'tests', 'examples'], { cwd: root, encoding: 'utf8' })
+    const files = execFileSync('git', ['ls-files', 'bench', 'tests', 'examples'], {
+      cwd: root,
+      encoding: 'utf8',
+    })
       .split('\n')
       .filter((file) => /\.(ts|mts|cts)$/.test(file));
     const bySourcePath: string[] = [];

@@ -7,8 +7,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Tensor } from 'onnxruntime-node';
 import { loadModel, loadPeftAdapter } from '@tunekit/trainer';
+import type { Tensor } from 'onnxruntime-node';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = process.argv[2];

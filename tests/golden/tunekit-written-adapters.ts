@@ -11,8 +11,14 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  createTrainer,
+  type LoraAdapters,
+  loadModel,
+  loadPeftAdapter,
+  type Tokenizer,
+} from '@tunekit/trainer';
 import type { Tensor } from 'onnxruntime-node';
-import { createTrainer, type LoraAdapters, loadModel, loadPeftAdapter, type Tokenizer } from '@tunekit/trainer';
 
 const layouts = fileURLToPath(
   new URL('../../packages/trainer/src/models/fixtures/layouts/', import.meta.url),

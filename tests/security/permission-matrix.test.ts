@@ -1,6 +1,6 @@
 import { createAccessPolicy, type Principal, type Role } from '@tunekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RouteAccess, routeTable } from '@tunekit/server-adapter';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapters, type SecurityFixture, startSecurityFixture } from './security-fixture.js';
 
 type Caller = 'anonymous' | 'viewer' | 'alice' | 'admin';

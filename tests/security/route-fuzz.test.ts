@@ -1,6 +1,6 @@
+import { openApiDocument } from '@tunekit/server-adapter';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApiDocument } from '@tunekit/server-adapter';
 import { arbitraryOf, bodyTextOf, type JsonSchemaNode } from './json-schema-arbitrary.js';
 import { adapters, type SecurityFixture, startSecurityFixture } from './security-fixture.js';
 
