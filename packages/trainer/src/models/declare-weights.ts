@@ -25,7 +25,8 @@ export function declareWeights(
         initial: Float32Array.from(tensor.data),
       });
     } else {
-      values.set(name, graph.initializer(name, 'float32', tensor.shape, tensor.data));
+      // The tensor itself, not its data: a lazily loaded weight stays in its file (see Graph.initializer).
+      values.set(name, graph.initializer(name, 'float32', tensor.shape, tensor));
     }
   }
   return values;
