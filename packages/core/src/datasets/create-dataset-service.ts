@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditEntryInput, AuditSink } from '../audit/audit-sink.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
@@ -84,11 +84,9 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const requireVersion = async (versionId: string): Promise<DatasetVersion> => {
     const version = await versions.get(versionId);
     if (version === undefined) {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `Dataset version "${versionId}" does not exist`,
-        details: { resourceType: 'dataset-version', id: versionId },
+      throw tunekitError('NOT_FOUND', `Dataset version "${versionId}" does not exist`, {
+        resourceType: 'dataset-version',
+        id: versionId,
       });
     }
     return version;
@@ -158,12 +156,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const store = async (request: StoreRequest): Promise<{ version: DatasetVersion; reused: boolean }> => {
     const existingDataset = await datasets.get(request.name);
     if (existingDataset !== undefined && existingDataset.kind !== request.kind) {
-      throw new TunekitError({
-        code: 'CONFLICT',
-        status: 409,
-        message: `Dataset "${request.name}" is a ${existingDataset.kind} dataset, not ${request.kind}`,
-        details: { name: request.name, kind: existingDataset.kind },
-      });
+      throw tunekitError(
+        'CONFLICT',
+        `Dataset "${request.name}" is a ${existingDataset.kind} dataset, not ${request.kind}`,
+        { name: request.name, kind: existingDataset.kind },
+      );
     }
     if (request.parentVersionId !== undefined) {
       await requireVersion(request.parentVersionId);
@@ -382,12 +379,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         for (const target of targets) {
           const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
           if (count === 0) {
-            throw new TunekitError({
-              code: 'VALIDATION_FAILED',
-              status: 400,
-              message: `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
-              details: { split: target.split, rowCount: parent.rowCount },
-            });
+            throw tunekitError(
+              'VALIDATION_FAILED',
+              `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
+              { split: target.split, rowCount: parent.rowCount },
+            );
           }
         }
         const result: Partial<DatasetSplit> = {};
@@ -485,12 +481,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           createdBy: context?.actor,
         }).catch((error: unknown) => {
           if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
-            throw new TunekitError({
-              code: 'DATASET_EMPTY',
-              status: 422,
-              message: `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
-              details: { versionId: parent.id },
-            });
+            throw tunekitError(
+              'DATASET_EMPTY',
+              `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
+              { versionId: parent.id },
+            );
           }
           throw error;
         });

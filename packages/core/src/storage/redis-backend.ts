@@ -1,6 +1,5 @@
 import { Keyv } from 'keyv';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { StorageBackend } from './storage-backend.js';
 
 /** Compare-and-set in one server-side step: replace KEYS[1] with ARGV[2] only if it equals ARGV[1]. */
@@ -46,12 +45,12 @@ export async function createRedisBackend(url: string, connectTimeoutMs = 5_000):
     await client.get('tunekit::__ping__');
   } catch (error) {
     await adapter.disconnect().catch(() => undefined);
-    throw new TunekitError({
-      code: 'STORAGE_FAILED',
-      status: ErrorCodes.STORAGE_FAILED.status,
-      message: `Cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
+    throw tunekitError(
+      'STORAGE_FAILED',
+      `Cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      { cause: error },
+    );
   }
   const storedKey = (key: string) => adapter.createKeyPrefix(key, adapter.namespace);
 

@@ -3,8 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Keyv } from 'keyv';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { BackendCondition, BackendQuery, StorageBackend, StoredPrimitive } from './storage-backend.js';
 
 /** Options of {@link createSqlBackend}. */
@@ -25,12 +24,12 @@ type Query = (sql: string, parameters: unknown[]) => Promise<Row[]>;
 export const DEFAULT_STORAGE_TABLE = 'tunekit';
 
 function storageFailed(message: string, cause: unknown): TunekitError {
-  return new TunekitError({
-    code: 'STORAGE_FAILED',
-    status: ErrorCodes.STORAGE_FAILED.status,
-    message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause,
-  });
+  return tunekitError(
+    'STORAGE_FAILED',
+    `${message}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    undefined,
+    { cause },
+  );
 }
 
 const plainField = /^[A-Za-z_][A-Za-z0-9_]*$/;
