@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../onnx/graph.js';
 import { saveSerializedModel, serializeModel, serializeModelAuto } from '../onnx/serialize-model.js';
 import { SafetensorsReader, writeSafetensors } from '../safetensors/safetensors-file.js';
-import { createGraphSession } from './create-graph-session.js';
-import { loadOnnxRuntime } from './onnxruntime-backend.js';
+import { createGraphSession, TRAINING_SESSION_EXTRA } from './create-graph-session.js';
+import { cpuBackend, loadOnnxRuntime } from './onnxruntime-backend.js';
+import type { BackendSessionOptions, TrainerBackend } from './trainer-backend.js';
 
 describe('createGraphSession', () => {
   it('opens a graph with external data from a temporary folder (removed afterwards) and computes with it', async () => {
@@ -80,16 +81,17 @@ describe('createGraphSession', () => {
       const feeds = { x: new ort.Tensor('float32', input, [2, 512]) };
       const y = (await referenced.session.run(feeds)).y?.data as Float32Array;
       await referenced.session.release();
-      // The same graph with the values in memory (embedded) computes the same outputs.
+      // The same graph with the values in memory (embedded, same session settings) computes the same outputs.
       const embedded = await createGraphSession(
         serializeModel(build({ shape: [512, 512], data: weight }, { shape: [512], data: bias })),
+        { extra: TRAINING_SESSION_EXTRA },
       );
       const expected = (await embedded.session.run(feeds)).y?.data as Float32Array;
       await embedded.session.release();
       expect(Array.from(y)).toEqual(Array.from(expected));
       // Saved elsewhere, the referenced checkpoint file is copied beside the model.
       const saved = await saveSerializedModel(serialized, join(directory, 'saved'));
-      const fromPath = await ort.InferenceSession.create(saved);
+      const fromPath = await ort.InferenceSession.create(saved, { extra: { ...TRAINING_SESSION_EXTRA } });
       expect(Array.from((await fromPath.run(feeds)).y?.data as Float32Array)).toEqual(Array.from(expected));
       await fromPath.release();
       // Once the values are read (and may change in place), the graph embeds or copies them.
@@ -98,5 +100,38 @@ describe('createGraphSession', () => {
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
+  });
+
+  it('opens large graphs without pre-packing and without a memory pattern unless asked otherwise', async () => {
+    const seen: Array<BackendSessionOptions | undefined> = [];
+    const cpu = cpuBackend();
+    const recording: TrainerBackend = {
+      ...cpu,
+      createSession: (model, options) => {
+        seen.push(options);
+        return cpu.createSession(model, options);
+      },
+    };
+    const graph = new Graph({ name: 'large' });
+    const x = graph.input('x', 'float32', [1, 256]);
+    graph.output(
+      graph.gemm(x, graph.initializer('w', 'float32', [256, 256], new Float32Array(256 * 256))),
+      'y',
+    );
+    const large = serializeModelAuto(graph, 1024);
+    await (await createGraphSession(large, { backends: { cpu: recording } })).session.release();
+    await (
+      await createGraphSession(large, { backends: { cpu: recording }, memoryPattern: true })
+    ).session.release();
+    await (
+      await createGraphSession(serializeModel(graph), { backends: { cpu: recording } })
+    ).session.release();
+    expect(
+      seen.map((options) => [options?.memoryPattern, options?.extra?.['session.disable_prepacking']]),
+    ).toEqual([
+      [false, '1'],
+      [true, '1'],
+      [undefined, undefined],
+    ]);
   });
 });

@@ -17,9 +17,9 @@ describe('loadModel (lazy weights)', () => {
       architecture: 'qwen2',
       directory,
       seed: 3,
-      vocab_size: 64,
-      hidden_size: 32,
-      intermediate_size: 48,
+      vocab_size: 128,
+      hidden_size: 64,
+      intermediate_size: 128,
       num_hidden_layers: 2,
       num_attention_heads: 4,
       num_key_value_heads: 2,
@@ -37,7 +37,10 @@ describe('loadModel (lazy weights)', () => {
     const name = 'model.layers.0.mlp.down_proj.weight';
     expect(lazy.weights.get(name)?.file?.path).toBe(join(directory, 'model.safetensors'));
     expect(eager.weights.get(name)?.file).toBeUndefined();
-    const lora = { config: resolveLoraConfig({ r: 4, alpha: 8, targetModules: ['q_proj', 'down_proj'] }), seed: 1 };
+    const lora = {
+      config: resolveLoraConfig({ r: 4, alpha: 8, targetModules: ['q_proj', 'down_proj'] }),
+      seed: 1,
+    };
     const build = (model: typeof lazy) =>
       model.architecture.buildTrainingGraph({
         config: model.config,
@@ -45,7 +48,8 @@ describe('loadModel (lazy weights)', () => {
         lora,
         trainable: 'lora',
         dropout: false,
-        externalDataThreshold: 1024,
+        // Above 16 KiB the weights leave the model bytes (the 32 KiB embedding and MLP weights qualify).
+        externalDataThreshold: 16 * 1024,
       });
     const referenced = build(lazy);
     const copied = build(eager);
@@ -56,10 +60,11 @@ describe('loadModel (lazy weights)', () => {
     expect([...lazy.weights.values()].every((tensor) => tensor.file !== undefined)).toBe(true);
 
     const ort = await loadOnnxRuntime();
-    const ids = [5, 9, 2, 33, 17, 8, 1, 60];
+    const ids = [5, 9, 2, 33, 17, 8, 1, 120];
     const run = async (graph: TrainingGraph) => {
       const { session } = await createGraphSession(graph, { threads: 1 });
-      const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [1, 8]);
+      const int64 = (values: number[]) =>
+        new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [1, 8]);
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
         input_ids: int64(ids),
         attention_mask: int64(ids.map(() => 1)),
@@ -71,8 +76,10 @@ describe('loadModel (lazy weights)', () => {
       const outputs = await session.run(feeds);
       await session.release();
       return {
-        loss: (outputs.loss?.data as Float32Array)[0],
-        gradients: graph.parameters.map((parameter) => Array.from(outputs[parameter.gradientName]?.data as Float32Array)),
+        loss: Array.from(outputs.loss?.data as Float32Array)[0],
+        gradients: graph.parameters.map((parameter) =>
+          Array.from(outputs[parameter.gradientName]?.data as Float32Array),
+        ),
       };
     };
     const fromFile = await run(referenced);
@@ -81,6 +88,8 @@ describe('loadModel (lazy weights)', () => {
     expect(fromFile.loss).toBe(fromCopy.loss);
     expect(fromFile.gradients).toEqual(fromCopy.gradients);
     // The lazily loaded weights read back the same values as the eager load.
-    expect(Array.from(lazy.weights.get(name)?.data ?? [])).toEqual(Array.from(eager.weights.get(name)?.data ?? []));
+    expect(Array.from(lazy.weights.get(name)?.data ?? [])).toEqual(
+      Array.from(eager.weights.get(name)?.data ?? []),
+    );
   });
 });

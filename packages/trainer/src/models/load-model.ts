@@ -167,7 +167,8 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
         const entry: CheckpointTensor = { name, role, dtype };
         layout.tensors.push(entry);
         if (role.kind === 'tied') continue;
-        const tensor = role.kind === 'weight' && lazy ? await reader.readLazily(name) : await reader.read(name);
+        const tensor =
+          role.kind === 'weight' && lazy ? await reader.readLazily(name) : await reader.read(name);
         if (role.kind === 'weight') weights.set(role.name, tensor);
         else layout.kept.set(name, tensor);
         if (role.kind === 'head' || role.kind === 'unexpected') unexpectedKeys.push(name);

@@ -1,6 +1,6 @@
+import type { TensorFileRegion } from '../safetensors/tensor-map.js';
 import type { DataType } from './data-type.js';
 import type { Graph } from './graph.js';
-import type { TensorFileRegion } from '../safetensors/tensor-map.js';
 import type { TensorData } from './tensor-data.js';
 
 /** A dimension: a size, or a symbol (`batch`, `sequence`) for sizes known only at run time. */

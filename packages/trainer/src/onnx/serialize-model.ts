@@ -281,7 +281,8 @@ export function serializeModelAuto(graph: Graph, threshold = 1.5 * 2 ** 30): Ser
     folder = dirname(file.path);
     referenced += file.length;
   }
-  if (referenced > 0 && total - referenced <= threshold) return serializeModel(graph, { referenceFiles: true });
+  if (referenced > 0 && total - referenced <= threshold)
+    return serializeModel(graph, { referenceFiles: true });
   return serializeModel(graph, {
     externalData: {
       location: 'model.onnx.data',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileBackedTensor } from './file-backed-tensor.js';
+import { float16ToFloat32, float32ToFloat16 } from './float-conversion.js';
 import { SafetensorsReader, writeSafetensors } from './safetensors-file.js';
 import type { TensorMap } from './tensor-map.js';
 
@@ -41,17 +42,17 @@ describe('fileBackedTensor', () => {
 
   it('reads F16 tensors at once (they are converted) and refuses a file rewritten since loading', async () => {
     const path = join(directory, 'mixed.safetensors');
-    await writeSafetensors(path, tensors, { dtypes: new Map([['first', 'F16']]) });
+    await writeSafetensors(path, tensors, { dtypes: new Map([['second', 'F16']]) });
     const reader = await SafetensorsReader.open(path);
     const first = await reader.readLazily('first');
     const second = await reader.readLazily('second');
     await reader.close();
-    expect(first.file).toBeUndefined();
-    expect(Array.from(first.data)).toEqual([1, 2, 3]);
-    expect(second.file).toBeDefined();
+    expect(second.file).toBeUndefined();
+    expect(Array.from(second.data)).toEqual([-1.5, 0.25, float16ToFloat32(float32ToFloat16(1e-7)), 65504]);
+    expect(first.file).toBeDefined();
     // writeSafetensors replaces the file (new inode): the lazy tensor must not read the new bytes.
-    await writeSafetensors(path, new Map([['second', { shape: [2, 2], data: new Float32Array(4) }], ...tensors]));
-    expect(() => second.data).toThrowError(expect.objectContaining({ code: 'SAFETENSORS_INVALID' }));
+    await writeSafetensors(path, new Map([['first', { shape: [3], data: new Float32Array(3) }]]));
+    expect(() => first.data).toThrowError(expect.objectContaining({ code: 'SAFETENSORS_INVALID' }));
   });
 
   it('refuses a region whose length does not match the shape', () => {

@@ -77,7 +77,11 @@ export function assertSameFile(
     throw tunekitError(
       'SAFETENSORS_INVALID',
       `${region.path} changed on disk after its tensors were loaded lazily; load the model again`,
-      { path: region.path, recorded: identity, now: { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } },
+      {
+        path: region.path,
+        recorded: identity,
+        now: { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino },
+      },
     );
   }
 }

@@ -132,7 +132,12 @@ export class SafetensorsReader {
   }
 
   /** A tensor's header entry, storage type, element count and absolute byte position, checked. */
-  private locate(name: string): { entry: SafetensorsEntry; dtype: SafetensorsDtype; count: number; position: number } {
+  private locate(name: string): {
+    entry: SafetensorsEntry;
+    dtype: SafetensorsDtype;
+    count: number;
+    position: number;
+  } {
     const entry = this.header.entries.get(name);
     if (!entry) throw invalid(`${this.path}: no tensor "${name}"`, { name });
     const dtype = entry.dtype as SafetensorsDtype;
