@@ -118,6 +118,11 @@ export const ErrorCodes = {
     status: 500,
     description: 'The requested trainer backend (device) cannot create a session.',
   },
+  PRECISION_UNSUPPORTED: {
+    status: 422,
+    description:
+      'The device has no kernels for the requested training precision (bfloat16 on the CPU execution provider, which has no bfloat16 MatMul or Gemm): use float16 or float32 there, or a CUDA device.',
+  },
   TRAINING_NON_FINITE: {
     status: 422,
     description: 'A training step produced a NaN or infinite loss or gradient.',
@@ -157,6 +162,11 @@ export const ErrorCodes = {
     status: 422,
     description:
       'Dataset rows failed validation (strict mode), or none was valid; details.report lists them.',
+  },
+  DATASET_NAME_TAKEN: {
+    status: 409,
+    description:
+      'The dataset belongs to another user (another upload created the name first); only its owner or an admin adds versions.',
   },
   DATASET_EMPTY: { status: 422, description: 'The dataset file, stream or row list has no rows.' },
   DATASET_ROW_FORMAT_UNKNOWN: {
@@ -203,6 +213,11 @@ export const ErrorCodes = {
   EMBEDDER_UNAVAILABLE: {
     status: 500,
     description: 'The embedder cannot load (model folder missing, runtime failed to start).',
+  },
+  REGISTRY_INDEX_BUILD_FAILED: {
+    status: 500,
+    description:
+      'Building the recommendation index in its worker thread failed (the current index stays in use).',
   },
   USER_EXISTS: { status: 409, description: 'A user with that username already exists.' },
   LAST_ADMIN: {

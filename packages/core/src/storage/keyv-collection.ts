@@ -152,7 +152,8 @@ function matchesFilter<T>(record: T, filter: CollectionQuery<T>['filter']): bool
  * A {@link Collection} over a keyv store. Records live under the keys `<name>:<id>`; listing
  * enumerates the backend's keys with that prefix (or, for stores that cannot enumerate, a
  * per-collection index kept under `__index__:<name>`). Writes to one key are serialized in-process;
- * `update` is a compare-and-set on the stored value (atomic on SQLite, PostgreSQL and Redis).
+ * `update` is a compare-and-set on the stored value and `create` an insert-if-absent (both atomic
+ * on SQLite, PostgreSQL and Redis).
  */
 export function createKeyvCollection<T extends StoredRecord>(
   options: KeyvCollectionOptions<T>,
@@ -339,6 +340,37 @@ export function createKeyvCollection<T extends StoredRecord>(
       const parsed = validateRecord(record);
       await mutex.run(keyOf(parsed.id), async () => {
         await writeRaw(keyOf(parsed.id), parsed);
+        await changeIndex(parsed.id, true);
+      });
+      return parsed;
+    },
+
+    async create(record) {
+      const parsed = validateRecord(record);
+      const key = keyOf(parsed.id);
+      const taken = () =>
+        tunekitError('CONFLICT', `Record "${parsed.id}" already exists in collection "${name}"`, {
+          collection: name,
+          id: parsed.id,
+        });
+      await mutex.run(key, async () => {
+        if (backend.insertIfAbsent) {
+          let inserted: boolean;
+          try {
+            inserted = await backend.insertIfAbsent(key, parsed);
+          } catch (error) {
+            throw storageFailed(`Inserting "${key}" into ${backend.kind} storage failed`, error);
+          }
+          if (!inserted) {
+            throw taken();
+          }
+        } else {
+          const current = await readRaw(key);
+          if (current !== undefined && current !== null) {
+            throw taken();
+          }
+          await writeRaw(key, parsed);
+        }
         await changeIndex(parsed.id, true);
       });
       return parsed;

@@ -18,12 +18,13 @@ interface RedisClient {
   ): Promise<{ cursor: string | number; keys: string[] }>;
   mGet(keys: string[]): Promise<Array<string | null>>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  set(key: string, value: string, options: { condition: 'NX' }): Promise<string | null>;
 }
 
 /**
  * A backend over `@keyv/redis` (imported lazily). Listing is a `SCAN MATCH <prefix>*` (every key
- * present for the whole scan is returned; duplicates are dropped), and compare-and-set is a Lua
- * script, atomic on the server.
+ * present for the whole scan is returned; duplicates are dropped), compare-and-set is a Lua
+ * script, atomic on the server, and insert-if-absent is `SET NX`.
  */
 export async function createRedisBackend(url: string, connectTimeoutMs = 5_000): Promise<StorageBackend> {
   const redisModule = await import('@keyv/redis');
@@ -102,6 +103,10 @@ export async function createRedisBackend(url: string, connectTimeoutMs = 5_000):
         arguments: [raw, serialized],
       });
       return Number(swapped) === 1;
+    },
+    async insertIfAbsent(key, value) {
+      const serialized = (await keyv.serializeData({ value, expires: undefined })) as string;
+      return (await client.set(storedKey(key), serialized, { condition: 'NX' })) === 'OK';
     },
     async close() {
       await adapter.disconnect();

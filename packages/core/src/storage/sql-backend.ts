@@ -142,8 +142,9 @@ function sortRank(value: StoredPrimitive | undefined): number {
 /**
  * A backend over `@keyv/sqlite` or `@keyv/postgres` (imported lazily). Besides keyv's get/set/
  * delete it uses the adapter's SQL connection for two things keyv lacks: an exact prefix scan in
- * one query (no LIKE wildcards, no OFFSET paging that skips rows under concurrent deletes) and an
- * atomic compare-and-set (`UPDATE … WHERE key = ? AND value = <value read> RETURNING key`).
+ * one query (no LIKE wildcards, no OFFSET paging that skips rows under concurrent deletes), an
+ * atomic compare-and-set (`UPDATE … WHERE key = ? AND value = <value read> RETURNING key`) and an
+ * atomic insert-if-absent (`INSERT … ON CONFLICT (key) DO NOTHING RETURNING key`).
  */
 export async function createSqlBackend(options: SqlBackendOptions): Promise<StorageBackend> {
   const table = options.table ?? DEFAULT_STORAGE_TABLE;
@@ -154,6 +155,7 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
   let scanParameters: (start: string, end: string) => unknown[];
   let selectSql: string;
   let updateSql: string;
+  let insertSql: string;
   const label = options.dialect === 'sqlite' ? `SQLite file ${options.path}` : 'PostgreSQL';
   try {
     if (options.dialect === 'sqlite') {
@@ -173,6 +175,7 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       fieldSql = sqliteField;
       selectSql = `SELECT key, value FROM ${table} WHERE key = ?`;
       updateSql = `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? RETURNING key`;
+      insertSql = `INSERT INTO ${table} (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`;
     } else {
       const { KeyvPostgres } = await import('@keyv/postgres');
       // @keyv/postgres keeps one module-wide pool and ends it on any instance's disconnect; give
@@ -200,6 +203,7 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       fieldSql = postgresField;
       selectSql = `SELECT key, value FROM ${table} WHERE key = $1`;
       updateSql = `UPDATE ${table} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`;
+      insertSql = `INSERT INTO ${table} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`;
     }
     if (options.dialect === 'sqlite' && options.path !== ':memory:') {
       // WAL: readers do not block the writer and a commit appends to the log instead of rewriting
@@ -446,6 +450,11 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       }
       const updated = await query(updateSql, [serialized, storedKey(key), row.value]);
       return updated.length === 1;
+    },
+    async insertIfAbsent(key, value) {
+      const serialized = await keyv.serializeData({ value, expires: undefined });
+      const inserted = await query(insertSql, [storedKey(key), serialized]);
+      return inserted.length === 1;
     },
     async close() {
       await store.disconnect();
