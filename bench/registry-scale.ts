@@ -21,8 +21,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createFileArtifactStore, type Embedder, type ModelVersion } from '@tunekit/core';
-import { createRecommendationIndex } from '@tunekit/registry';
+import { createFileArtifactStore, type ModelVersion } from '@tunekit/core';
+import { createRecommendationIndex, type Embedder } from '@tunekit/registry';
 
 const sizes = (process.env.REGISTRY_SCALE_SIZES ?? '100000').split(',').filter(Boolean).map(Number);
 const efValues = (process.env.REGISTRY_SCALE_EF ?? '64,128,256').split(',').map(Number);

@@ -1,13 +1,13 @@
 import {
   createServiceKey,
   definePlugin,
-  type Embedder,
   type RegisteredOutput,
   TRAINING_JOB_KIND,
   type TunekitPlugin,
   tunekitError,
 } from '@tunekit/core';
 import { createModelRegistry } from './create-model-registry.js';
+import type { Embedder } from './embedders/embedder.js';
 import { createHashingEmbedder, type HashingEmbedderOptions } from './embedders/hashing-embedder.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { HnswParameters } from './recommend/hnsw-parameters.js';
