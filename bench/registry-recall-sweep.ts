@@ -12,7 +12,7 @@
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createHnswVectorIndex } from '../packages/registry/src/recommend/hnsw-vector-index.js';
+import { createHnswVectorIndex } from '@tunekit/registry';
 import { createCardEmbeddings } from './lib/synthetic-card-embeddings.js';
 
 const list = (name: string, fallback: string) =>

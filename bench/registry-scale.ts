@@ -23,9 +23,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createFileArtifactStore } from '../packages/core/src/artifacts/file-artifact-store.js';
-import type { Embedder, ModelVersion } from '../packages/core/src/index.js';
-import { createRecommendationIndex } from '../packages/registry/src/recommend/recommendation-index.js';
+import { createFileArtifactStore, type ModelVersion } from '@tunekit/core';
+import { createRecommendationIndex, type Embedder } from '@tunekit/registry';
 import { createCardEmbeddings } from './lib/synthetic-card-embeddings.js';
 
 const sizes = (process.env.REGISTRY_SCALE_SIZES ?? '100000').split(',').filter(Boolean).map(Number);
