@@ -69,6 +69,13 @@ export {
   SignedAuditHeadSchema,
 } from './audit/audit-log.js';
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
+export {
+  type AuditedOperation,
+  type AuditRecorder,
+  type AuditRecorderOptions,
+  auditErrorDetails,
+  createAuditRecorder,
+} from './audit/create-audit-recorder.js';
 export { assignSplits, SplitIndex, type SplitRatios } from './datasets/assign-splits.js';
 export { canonicalRow } from './datasets/canonical-row.js';
 export { type ComparedVersion, compareDatasets } from './datasets/compare-datasets.js';
@@ -261,7 +268,6 @@ export {
   type TunekitPlugin,
 } from './plugins/define-plugin.js';
 export type {
-  Embedder,
   ExtensionPointName,
   ExtensionPoints,
   Extensions,

@@ -214,6 +214,11 @@ export const ErrorCodes = {
     status: 500,
     description: 'The embedder cannot load (model folder missing, runtime failed to start).',
   },
+  REGISTRY_INDEX_BUILD_FAILED: {
+    status: 500,
+    description:
+      'Building the recommendation index in its worker thread failed (the current index stays in use).',
+  },
   USER_EXISTS: { status: 409, description: 'A user with that username already exists.' },
   LAST_ADMIN: {
     status: 409,

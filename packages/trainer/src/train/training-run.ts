@@ -5,6 +5,7 @@ import type { OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import { BatchSampler, type DataPosition } from '../data/batch-sampler.js';
 import { collateBatch } from '../data/collate-batch.js';
 import type { TokenSequence } from '../data/prepare-sequences.js';
+import { parseLoraTensorName } from '../lora/peft-names.js';
 import type { TrainingGraph } from '../models/model-architecture.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradientNorm, globalGradientNorm } from '../optim/clip-gradient-norm.js';
@@ -102,7 +103,9 @@ export async function computeReferenceLogProbabilities(
     });
   }
   const referenceParameters = graph.parameters.map((parameter) =>
-    parameter.name.endsWith('lora_B.weight') ? new Float32Array(parameter.initial.length) : parameter.initial,
+    parseLoraTensorName(parameter.name)?.matrix === 'B'
+      ? new Float32Array(parameter.initial.length)
+      : parameter.initial,
   );
   const session = context.evaluationSession ?? context.session;
   const dropout = context.graph.dropout
