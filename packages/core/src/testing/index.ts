@@ -1,6 +1,7 @@
 /**
  * `@tunekit/core/testing`: Compliance suites and helpers for third-party storage, artifact-store and
- * queue adapters (vitest is an optional peer dependency).
+ * queue adapters, throwaway PostgreSQL/Redis/S3 servers, and a large synthetic JSONL dataset
+ * generator for memory tests and benchmarks (vitest is an optional peer dependency).
  *
  * Guides: [storage](../../../../docs/storage.md).
  *
@@ -18,6 +19,7 @@ export {
 } from './describe-storage-compliance.js';
 export { findExecutable } from './find-executable.js';
 export { findFreePort } from './find-free-port.js';
+export { generateJsonlFile } from './generate-jsonl-file.js';
 export {
   findPostgresBinaries,
   POSTGRES_BINARY_DIRECTORIES,
