@@ -1,4 +1,5 @@
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
+import type { LoraTargeting } from '../lora/lora-module-settings.js';
 
 /**
  * Fields of PEFT's `adapter_config.json` that describe the file or the runtime rather than the
@@ -45,12 +46,11 @@ function isOff(value: unknown): boolean {
 }
 
 function unsupported(field: string, value: unknown, reason: string): TunekitError {
-  return new TunekitError({
-    code: 'LORA_CONFIG_UNSUPPORTED',
-    status: 422,
-    message: `adapter_config.json field "${field}" = ${JSON.stringify(value)} is not supported: ${reason}`,
-    details: { field, value },
-  });
+  return tunekitError(
+    'LORA_CONFIG_UNSUPPORTED',
+    `adapter_config.json field "${field}" = ${JSON.stringify(value)} is not supported: ${reason}`,
+    { field, value },
+  );
 }
 
 /**
@@ -88,19 +88,12 @@ export function peftConfigToLoraConfig(raw: Record<string, unknown>): Record<str
   return config;
 }
 
-/** The LoRA settings {@link loraConfigToPeftConfig} writes (Tunekit's camelCase names). */
-export interface PeftWritableLoraConfig {
-  r: number;
-  alpha: number;
+/**
+ * The LoRA settings {@link loraConfigToPeftConfig} writes (Tunekit's camelCase names): the targeting
+ * settings ({@link LoraTargeting}) plus dropout, bias and initialisation.
+ */
+export interface PeftWritableLoraConfig extends LoraTargeting {
   dropout?: number;
-  targetModules?: readonly string[] | string;
-  excludeModules?: readonly string[] | string | null;
-  layersToTransform?: readonly number[] | number | null;
-  layersPattern?: readonly string[] | string | null;
-  rankPattern?: Readonly<Record<string, number>>;
-  alphaPattern?: Readonly<Record<string, number>>;
-  rsLora?: boolean;
-  modulesToSave?: readonly string[] | null;
   bias?: 'none' | 'all' | 'lora_only';
   initLoraWeights?: boolean | string;
 }
