@@ -1,12 +1,16 @@
 /**
  * `@tunekit/core/testing`: Compliance suites and helpers for third-party storage, artifact-store and
- * queue adapters, throwaway PostgreSQL/Redis/S3 servers, and a large synthetic JSONL dataset
+ * queue adapters, throwaway PostgreSQL/Redis/S3 servers, in-memory MLflow and W&B servers for
+ * tracker tests, and a large synthetic JSONL dataset
  * generator for memory tests and benchmarks (vitest is an optional peer dependency).
  *
  * Guides: [storage](../../../../docs/storage.md).
  *
  * @module @tunekit/core/testing
  */
+
+export { type MlflowTestRun, MlflowTestServer } from '../trackers/test-servers/mlflow-test-server.js';
+export { type WandbTestRun, WandbTestServer } from '../trackers/test-servers/wandb-test-server.js';
 export {
   type ArtifactStoreComplianceOptions,
   describeArtifactStoreCompliance,
