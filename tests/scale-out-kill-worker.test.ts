@@ -40,10 +40,17 @@ for (const { engine, missing } of engines) {
   if (missing !== undefined) console.warn(`scale-out kill test on ${engine} skipped: ${missing}`);
 }
 
-/** Three trainings on two workers: both workers busy when one dies, one job waiting in the queue. */
-const JOBS = 3;
-const STEPS = 20;
-const CHECKPOINT_EVERY = 4;
+/**
+ * Six trainings on two workers (the issue's layout): both workers busy when one dies, four jobs
+ * waiting in the queue. Each job is cheap (a 2-layer width-64 GPT-2, 12 steps of 4 × 48 tokens) and
+ * checkpoints every 2 steps, so that the kill falls after a published checkpoint with steps left.
+ */
+const JOBS = 6;
+const STEPS = 12;
+const CHECKPOINT_EVERY = 2;
+const MODEL = { n_positions: 64, n_embd: 64, n_layer: 2, n_head: 2 };
+const BATCH = 4;
+const MAX_LENGTH = 48;
 const ADMIN = { username: 'admin', password: 'scale-out-admin-password' };
 const JWT_SECRET = 'scale-out-test-secret-of-at-least-32-chars';
 
@@ -56,9 +63,7 @@ let s3: S3TestServer | undefined;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'tunekit-scale-out-'));
   [model, redis, postgres, s3] = await Promise.all([
-    // Wider and longer than the default tiny model so that a training lasts seconds, not a blink:
-    // the kill must fall between a published checkpoint and the end of the run.
-    createTinyGpt2(join(directory, 'model'), { n_positions: 128, n_embd: 128, n_layer: 4, n_head: 4 }),
+    createTinyGpt2(join(directory, 'model'), MODEL),
     startRedisServer(),
     startPostgresServer(),
     startS3Server(),
@@ -169,6 +174,8 @@ for (const { engine, missing } of engines) {
           registry: false,
           server: {
             users: [{ ...ADMIN, roles: ['admin'] }],
+            // One admin submits every job: lift the per-user quota of active jobs (5 by default).
+            limits: { activeJobs: { perUser: JOBS } },
             models: { 'tiny-gpt2': { path: model, baseModel: 'tiny-gpt2', threads: 1 } },
           },
         }),
@@ -182,6 +189,7 @@ for (const { engine, missing } of engines) {
           startWorker(env),
         ]);
         processes.push(api, ...workers);
+        const upAt = Date.now() - began;
         const client = createTunekitClient({ baseUrl: api.match[1] as string });
         await client.login(ADMIN.username, ADMIN.password);
         const rows = Array.from({ length: 16 }, (_, index) =>
@@ -203,8 +211,8 @@ for (const { engine, missing } of engines) {
               threads: 1,
               hyperparameters: {
                 max_steps: STEPS,
-                batch_size: 8,
-                max_length: 96,
+                batch_size: BATCH,
+                max_length: MAX_LENGTH,
                 seed: 7,
                 checkpoint_every: CHECKPOINT_EVERY,
               },
@@ -215,10 +223,14 @@ for (const { engine, missing } of engines) {
         }
         // One SSE request per job against the API, open from submit to the job's end.
         const events = new Map<string, ClientServerSentEvent[]>(jobIds.map((id) => [id, []]));
+        // When each event arrived (ms since the test began), for the timing line.
+        const arrivals = new Map<string, number[]>(jobIds.map((id) => [id, []]));
         const followed = jobIds.map(async (id) => {
           try {
-            for await (const event of client.trainingEvents(id, { signal: streams.signal }))
+            for await (const event of client.trainingEvents(id, { signal: streams.signal })) {
               events.get(id)?.push(event);
+              arrivals.get(id)?.push(Date.now() - began);
+            }
           } catch (error) {
             if (!streams.signal.aborted) throw error;
           }
@@ -230,6 +242,7 @@ for (const { engine, missing } of engines) {
         let victim: { jobId: string; worker: WorkerProcess; checkpointStep: number; eventsBefore: number };
         const deadline = Date.now() + 90_000;
         const looked: string[] = [];
+        let killedAt = 0;
         search: while (true) {
           if (Date.now() > deadline) {
             const seen = [...events].map(
@@ -254,10 +267,12 @@ for (const { engine, missing } of engines) {
                 .map(Number);
               const last = stepsOf(events.get(jobId) ?? []).at(-1) ?? 0;
               looked.push(`${Date.now() - began} ${jobId.slice(0, 4)} saved ${saved} last ${last}`);
-              // Past a published checkpoint and not finished: the last one it published is before STEPS.
-              if (saved.length === 0 || Math.max(...saved) >= STEPS) continue;
+              // Past a published checkpoint with steps left to run after it: at least two checkpoint
+              // intervals, so that the run cannot publish its final checkpoint before the kill lands.
+              if (saved.length === 0 || Math.max(...saved) > STEPS - 2 * CHECKPOINT_EVERY) continue;
               worker.child.kill('SIGKILL');
               await stopped(worker.child);
+              killedAt = Date.now() - began;
               victim = {
                 jobId,
                 worker,
@@ -270,6 +285,19 @@ for (const { engine, missing } of engines) {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         const survivor = workers.find((worker) => worker !== victim.worker) as WorkerProcess;
+
+        // Where the time goes: process start, then per job its first and last event (s since start).
+        const seconds = (ms: number) => (ms / 1000).toFixed(1);
+        const timing = () => {
+          const timeline = jobIds.map((id) => {
+            const times = arrivals.get(id) ?? [];
+            const steps = (events.get(id) ?? []).flatMap((event, index) =>
+              event.event === 'progress' ? [times[index] as number] : [],
+            );
+            return `${id.slice(0, 4)}${id === victim.jobId ? '(killed)' : ''} ${seconds(steps[0] ?? 0)}-${seconds(times.at(-1) ?? 0)}`;
+          });
+          return `killed at checkpoint step ${victim.checkpointStep} (${seconds(killedAt)} s), ${seconds(Date.now() - began)} s; processes up ${seconds(upAt)} s; jobs ${timeline.join(', ')}`;
+        };
 
         // Every SSE stream ends on its job's final status; each job succeeded, once.
         await Promise.race([
@@ -305,7 +333,7 @@ for (const { engine, missing } of engines) {
         const killed = events.get(victim.jobId) ?? [];
         const before = stepsOf(killed.slice(0, victim.eventsBefore));
         const after = stepsOf(killed.slice(victim.eventsBefore));
-        const diagnosis = JSON.stringify({ checkpointStep: victim.checkpointStep, before, after });
+        const diagnosis = `${JSON.stringify({ checkpointStep: victim.checkpointStep, before, after })}\n${timing()}\n${history(victim.jobId)}`;
         expect(before.length, diagnosis).toBeGreaterThan(0);
         expect(
           killed
@@ -337,7 +365,7 @@ for (const { engine, missing } of engines) {
           expect(files.filter((uri) => uri.includes(`${lastCheckpoint}/trainer_state.json`))).toHaveLength(1);
         }
         console.info(
-          `scale-out on ${engine}: ${JOBS} jobs, killed at checkpoint step ${victim.checkpointStep}, resumed at step ${after[0]}, ${Math.round((Date.now() - began) / 1000)} s`,
+          `scale-out on ${engine}: ${JOBS} jobs of ${STEPS} steps, resumed at step ${after[0]}, ${timing()}`,
         );
       } finally {
         streams.abort();

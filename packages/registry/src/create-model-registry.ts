@@ -29,7 +29,7 @@ import {
   SearchModelsQuerySchema,
   UpdateModelInputSchema,
 } from './model-registry.js';
-import type { HnswParameters } from './recommend/hnsw-vector-index.js';
+import type { HnswParameters } from './recommend/hnsw-parameters.js';
 import {
   createRecommendationIndex,
   type RecommendationIndexOptions,

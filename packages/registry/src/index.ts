@@ -49,14 +49,8 @@ export {
   type UpdateModelInput,
   UpdateModelInputSchema,
 } from './model-registry.js';
-export {
-  createHnswVectorIndex,
-  type HnswParameters,
-  type SerializedVectorIndex,
-  type VectorIndex,
-  type VectorSearchCounts,
-  type VectorSearchHit,
-} from './recommend/hnsw-vector-index.js';
+export type { HnswParameters } from './recommend/hnsw-parameters.js';
+export { createHnswVectorIndex } from './recommend/hnsw-vector-index.js';
 export { decodeLabelTable, encodeLabelTable, type LabelTable } from './recommend/label-table.js';
 export {
   createRecommendationIndex,
@@ -67,6 +61,12 @@ export {
   type RecommendationIndexOptions,
 } from './recommend/recommendation-index.js';
 export { createSparsePostingLists, type SparsePostingLists } from './recommend/sparse-posting-lists.js';
+export type {
+  SerializedVectorIndex,
+  VectorIndex,
+  VectorSearchCounts,
+  VectorSearchHit,
+} from './recommend/vector-index.js';
 export {
   registerFromTrainingJob,
   registrationFromTrainingJob,

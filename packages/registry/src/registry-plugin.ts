@@ -11,7 +11,7 @@ import {
 import { createModelRegistry } from './create-model-registry.js';
 import { createHashingEmbedder, type HashingEmbedderOptions } from './embedders/hashing-embedder.js';
 import type { ModelRegistry } from './model-registry.js';
-import type { HnswParameters } from './recommend/hnsw-vector-index.js';
+import type { HnswParameters } from './recommend/hnsw-parameters.js';
 import { registerFromTrainingJob } from './register-from-training-job.js';
 
 /** Typed service key of the registry: `kit.get(RegistryKey)`. */

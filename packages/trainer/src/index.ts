@@ -326,20 +326,12 @@ export {
   type CheckpointStore,
   directoryCheckpointStore,
 } from './train/checkpoint-store.js';
-export {
-  type CreateTrainerOptions,
-  collectRows,
-  createTrainer,
-  type DatasetRows,
-  modelPositions,
-  resolveModel,
-  resolveTokenizer,
-  type Trainer,
-  type TrainerModel,
-  type TrainingControls,
-} from './train/create-trainer.js';
+export { collectRows } from './train/collect-rows.js';
+export { type CreateTrainerOptions, createTrainer } from './train/create-trainer.js';
 export { DropoutMaskFeeds, type DropoutMaskKey, fillDropoutMask } from './train/dropout-mask-feeds.js';
+export { modelPositions, resolveModel, resolveTokenizer } from './train/resolve-model.js';
 export { type TrainInWorkerControls, trainInWorker } from './train/train-in-worker.js';
+export type { DatasetRows, Trainer, TrainerModel, TrainingControls } from './train/trainer.js';
 export { isOutOfMemoryError, trainingStepError } from './train/training-errors.js';
 export {
   type CheckpointOptions,

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { type ABTest, type ABTestUnit, ABTestUnitSchema } from '../schemas/ab-test.js';
 import type { Storage } from '../storage/collection.js';
 import {
@@ -488,12 +487,11 @@ export function createABTestAggregateStore(options: ABTestAggregateStoreOptions)
 }
 
 function rebuildLost(testId: string): TunekitError {
-  return new TunekitError({
-    code: 'CONFLICT',
-    status: ErrorCodes.CONFLICT.status,
-    message: `Rebuilding the statistics of A/B test "${testId}" lost its shards to another process (it ran past rebuildTimeoutMs, or kept colliding with other rebuilds)`,
-    details: { testId },
-  });
+  return tunekitError(
+    'CONFLICT',
+    `Rebuilding the statistics of A/B test "${testId}" lost its shards to another process (it ran past rebuildTimeoutMs, or kept colliding with other rebuilds)`,
+    { testId },
+  );
 }
 
 /** Equal counts, and sums equal to 1e-12 relative. */

@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import { AB_TEST_BUCKETS, type BucketRange } from '../schemas/ab-test.js';
 
 /**
@@ -9,13 +8,8 @@ import { AB_TEST_BUCKETS, type BucketRange } from '../schemas/ab-test.js';
 export function bucketCounts(weights: readonly number[]): number[] {
   const total = weights.reduce((sum, weight) => sum + weight, 0);
   if (!(total > 0) || weights.some((weight) => !(weight >= 0) || !Number.isFinite(weight))) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: 'Variant weights must be finite, non-negative and not all zero',
-      details: {
-        issues: [{ path: 'variants.weight', message: 'must be finite, >= 0, with a positive sum' }],
-      },
+    throw tunekitError('VALIDATION_FAILED', 'Variant weights must be finite, non-negative and not all zero', {
+      issues: [{ path: 'variants.weight', message: 'must be finite, >= 0, with a positive sum' }],
     });
   }
   const exact = weights.map((weight) => (weight / total) * AB_TEST_BUCKETS);

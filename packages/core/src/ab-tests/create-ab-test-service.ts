@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
@@ -74,14 +73,6 @@ interface CachedTest {
   fallback: number;
 }
 
-function coded(
-  code: keyof typeof ErrorCodes,
-  message: string,
-  details?: Record<string, unknown>,
-): TunekitError {
-  return new TunekitError({ code, status: ErrorCodes[code].status, message, details });
-}
-
 /**
  * Creates `kit.abTests`. Tests live in the `ab-tests` collection, per-unit aggregates in
  * `ab-test-units` (one record per test and unit), and per-variant sufficient statistics in
@@ -128,7 +119,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
 
   const load = async (testId: string): Promise<CachedTest> => {
     const test = await tests.get(testId);
-    if (test === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
+    if (test === undefined) throw tunekitError('NOT_FOUND', `No A/B test "${testId}"`, { testId });
     return cacheTest(test);
   };
 
@@ -209,7 +200,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
       }));
       const names = new Set(variants.map((variant) => variant.name));
       if (names.size !== variants.length) {
-        throw coded(
+        throw tunekitError(
           'VALIDATION_FAILED',
           'Invalid A/B test: variants: names must be unique (give `name` when a model appears twice)',
           {
@@ -265,7 +256,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
       let movedBuckets = 0;
       const updated = await mutate(testId, 'abtest.update', context, (current) => {
         if (current.status === 'completed')
-          throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is completed`, { testId });
+          throw tunekitError('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is completed`, { testId });
         const next: ABTest = { ...current };
         if (parsed.name !== undefined) next.name = parsed.name;
         if (parsed.description !== undefined) next.description = parsed.description;
@@ -277,7 +268,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
             (name) => !current.variants.some((variant) => variant.name === name),
           );
           if (unknown.length > 0) {
-            throw coded(
+            throw tunekitError(
               'VALIDATION_FAILED',
               `Invalid A/B test update: weights: unknown variants ${unknown.join(', ')}`,
               {
@@ -314,7 +305,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
       let calls = 0;
       return (unitId: string) => {
         const entry = cache.get(testId);
-        if (entry === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
+        if (entry === undefined) throw tunekitError('NOT_FOUND', `No A/B test "${testId}"`, { testId });
         // Reading the clock costs as much as hashing: check the cache age every 1024 calls.
         calls = (calls + 1) & 1023;
         if (calls === 0 && Date.now() - entry.loadedAt > ttl) refreshInBackground(testId);
@@ -324,9 +315,13 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
 
     async record(testId, unitId, observation, context) {
       if (typeof unitId !== 'string' || unitId.length === 0) {
-        throw coded('VALIDATION_FAILED', 'Invalid A/B observation: unitId: must be a non-empty string', {
-          issues: [{ path: 'unitId', message: 'must be a non-empty string' }],
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          'Invalid A/B observation: unitId: must be a non-empty string',
+          {
+            issues: [{ path: 'unitId', message: 'must be a non-empty string' }],
+          },
+        );
       }
       const entry = cache.get(testId) ?? (await load(testId));
       const { test } = entry;
@@ -348,7 +343,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
               : kind === 'rating'
                 ? 'an integer rating 1..5'
                 : 'a finite number';
-          throw coded(
+          throw tunekitError(
             'VALIDATION_FAILED',
             `Invalid A/B observation: outcome: expected ${expected} for a ${kind} metric`,
             {
@@ -357,9 +352,13 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
           );
         }
       } else if (!('exposure' in observation) || observation.exposure !== true) {
-        throw coded('VALIDATION_FAILED', 'Invalid A/B observation: give { exposure: true } or { outcome }', {
-          issues: [{ path: '(root)', message: 'expected { exposure: true } or { outcome }' }],
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          'Invalid A/B observation: give { exposure: true } or { outcome }',
+          {
+            issues: [{ path: '(root)', message: 'expected { exposure: true } or { outcome }' }],
+          },
+        );
       }
       const key = `${testId}:${unitId}`;
       const stored = await withUnitLock(key, async () => {
@@ -367,7 +366,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
         const assigned = entry.test.version === latest.version ? entry : cacheTest(latest);
         return aggregates.changeUnit(latest, unitId, (current) => {
           if (latest.status === 'completed' || (latest.status === 'paused' && current === undefined)) {
-            throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is ${latest.status}`, {
+            throw tunekitError('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is ${latest.status}`, {
               testId,
               status: latest.status,
             });
@@ -393,7 +392,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
             next.outcomeSum += value;
             next.outcomeMax = next.outcomeMax === null ? value : Math.max(next.outcomeMax, value);
             if (!(Math.abs(next.outcomeSum) <= MAX_UNIT_TOTAL)) {
-              throw coded(
+              throw tunekitError(
                 'VALIDATION_FAILED',
                 `Invalid A/B observation: outcome: the unit's total would exceed ${MAX_UNIT_TOTAL} in magnitude`,
                 { issues: [{ path: 'outcome', message: `unit total beyond ±${MAX_UNIT_TOTAL}` }] },
@@ -414,13 +413,13 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
 
     async results(testId, resultsOptions = {}) {
       const test = await tests.get(testId);
-      if (test === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
+      if (test === undefined) throw tunekitError('NOT_FOUND', `No A/B test "${testId}"`, { testId });
       return computeABTestResultsFromStatistics(test, await aggregates.read(test), resultsOptions);
     },
 
     async recompute(testId, context) {
       const test = await tests.get(testId);
-      if (test === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
+      if (test === undefined) throw tunekitError('NOT_FOUND', `No A/B test "${testId}"`, { testId });
       try {
         const report = await aggregates.rebuild(test);
         await auditRecord('abtest.recompute', testId, 'success', context, {
@@ -439,7 +438,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
     async pause(testId, context) {
       const updated = await mutate(testId, 'abtest.pause', context, (current) => {
         if (current.status === 'completed')
-          throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is completed`, { testId });
+          throw tunekitError('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is completed`, { testId });
         return { ...current, status: 'paused' };
       });
       events.emit('abtest:paused', { testId });
@@ -449,7 +448,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
     async resume(testId, context) {
       const updated = await mutate(testId, 'abtest.resume', context, (current) => {
         if (current.status === 'completed')
-          throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is completed`, { testId });
+          throw tunekitError('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is completed`, { testId });
         return { ...current, status: 'active' };
       });
       events.emit('abtest:resumed', { testId });
@@ -458,16 +457,20 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
 
     async stop(testId, stopOptions = {}, context) {
       const test = await tests.get(testId);
-      if (test === undefined) throw coded('NOT_FOUND', `No A/B test "${testId}"`, { testId });
+      if (test === undefined) throw tunekitError('NOT_FOUND', `No A/B test "${testId}"`, { testId });
       if (test.status === 'completed')
-        throw coded('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is already completed`, { testId });
+        throw tunekitError('ABTEST_NOT_ACTIVE', `A/B test "${testId}" is already completed`, { testId });
       if (
         stopOptions.winner !== undefined &&
         !test.variants.some((variant) => variant.name === stopOptions.winner)
       ) {
-        throw coded('VALIDATION_FAILED', `Invalid stop: winner: no variant named "${stopOptions.winner}"`, {
-          issues: [{ path: 'winner', message: 'unknown variant' }],
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `Invalid stop: winner: no variant named "${stopOptions.winner}"`,
+          {
+            issues: [{ path: 'winner', message: 'unknown variant' }],
+          },
+        );
       }
       const results = computeABTestResultsFromStatistics(test, await aggregates.read(test));
       const winner = stopOptions.winner ?? results.winner;

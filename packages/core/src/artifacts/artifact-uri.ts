@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 
 /** Scheme of every artifact URI. */
 export const ARTIFACT_SCHEME = 'artifact://';
@@ -10,11 +9,9 @@ export const RESERVED_NAME_PREFIX = '.tunekit-';
 const maxUriLength = 1024;
 
 function invalid(uri: unknown, reason: string): TunekitError {
-  return new TunekitError({
-    code: 'ARTIFACT_INVALID_URI',
-    status: ErrorCodes.ARTIFACT_INVALID_URI.status,
-    message: `Invalid artifact URI ${JSON.stringify(uri)}: ${reason}`,
-    details: { uri, reason },
+  return tunekitError('ARTIFACT_INVALID_URI', `Invalid artifact URI ${JSON.stringify(uri)}: ${reason}`, {
+    uri,
+    reason,
   });
 }
 

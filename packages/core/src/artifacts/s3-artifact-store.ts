@@ -2,8 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { artifactChecksumMismatch, artifactNotFound } from './artifact-errors.js';
 import { createArtifactLookups } from './artifact-lookups.js';
 import type { ArtifactInfo, ArtifactStore } from './artifact-store.js';
@@ -68,23 +67,22 @@ async function loadSdk(): Promise<{ s3: S3Module; storage: UploadModule }> {
     const [s3, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
     return { s3, storage };
   } catch (error) {
-    throw new TunekitError({
-      code: 'DEPENDENCY_MISSING',
-      status: ErrorCodes.DEPENDENCY_MISSING.status,
-      message:
-        'The S3 artifact store needs the optional packages @aws-sdk/client-s3 and @aws-sdk/lib-storage: npm install @aws-sdk/client-s3 @aws-sdk/lib-storage',
-      cause: error,
-    });
+    throw tunekitError(
+      'DEPENDENCY_MISSING',
+      'The S3 artifact store needs the optional packages @aws-sdk/client-s3 and @aws-sdk/lib-storage: npm install @aws-sdk/client-s3 @aws-sdk/lib-storage',
+      undefined,
+      { cause: error },
+    );
   }
 }
 
 function storageFailed(what: string, error: unknown): TunekitError {
-  return new TunekitError({
-    code: 'STORAGE_FAILED',
-    status: ErrorCodes.STORAGE_FAILED.status,
-    message: `S3 ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
-    cause: error,
-  });
+  return tunekitError(
+    'STORAGE_FAILED',
+    `S3 ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+    undefined,
+    { cause: error },
+  );
 }
 
 const isMissing = (error: unknown) => {

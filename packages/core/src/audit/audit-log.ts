@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { z } from 'zod';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { OperationContext } from '../kit/operation-context.js';
 import { type AuditEvent, AuditEventSchema, AuditOutcomeSchema } from '../schemas/audit-event.js';
@@ -189,12 +189,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const now = options.now ?? (() => new Date());
   const key = options.key;
   if (key !== undefined && (typeof key === 'string' ? key.length : key.byteLength) < 32) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'Invalid audit options: key: needs at least 32 characters or bytes',
-      details: { issues: [{ path: 'key', message: 'needs at least 32 characters or bytes' }] },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'Invalid audit options: key: needs at least 32 characters or bytes',
+      { issues: [{ path: 'key', message: 'needs at least 32 characters or bytes' }] },
+    );
   }
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -292,11 +291,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     keyed: key !== undefined,
     async exportHead() {
       if (key === undefined) {
-        throw new TunekitError({
-          code: 'AUDIT_KEY_MISSING',
-          status: 503,
-          message: 'The audit log has no key: configure one (audit.key, TUNEKIT_AUDIT_KEY) to sign its head',
-        });
+        throw tunekitError(
+          'AUDIT_KEY_MISSING',
+          'The audit log has no key: configure one (audit.key, TUNEKIT_AUDIT_KEY) to sign its head',
+        );
       }
       const head = await heads.get('head');
       const unsigned = {
@@ -422,11 +420,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 function toTime(value: string | Date, field: string): number {
   const time = value instanceof Date ? value.getTime() : Date.parse(value);
   if (Number.isNaN(time)) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Invalid audit query: ${field}: not a date`,
-      details: { issues: [{ path: field, message: 'not a date' }] },
+    throw tunekitError('VALIDATION_FAILED', `Invalid audit query: ${field}: not a date`, {
+      issues: [{ path: field, message: 'not a date' }],
     });
   }
   return time;

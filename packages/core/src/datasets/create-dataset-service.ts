@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditEntryInput, AuditSink } from '../audit/audit-sink.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
@@ -84,11 +84,9 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const requireVersion = async (versionId: string): Promise<DatasetVersion> => {
     const version = await versions.get(versionId);
     if (version === undefined) {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `Dataset version "${versionId}" does not exist`,
-        details: { resourceType: 'dataset-version', id: versionId },
+      throw tunekitError('NOT_FOUND', `Dataset version "${versionId}" does not exist`, {
+        resourceType: 'dataset-version',
+        id: versionId,
       });
     }
     return version;
@@ -133,18 +131,25 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     const now = new Date().toISOString();
     const existing = await datasets.get(name);
     if (existing === undefined) {
-      await datasets.set({
-        id: name,
-        name,
-        kind,
-        description,
-        ...(createdBy === undefined ? {} : { createdBy }),
-        latestVersionId: latest?.id,
-        versionCount: all.length,
-        createdAt: now,
-        updatedAt: now,
-      });
-      return;
+      try {
+        await datasets.create({
+          id: name,
+          name,
+          kind,
+          description,
+          ...(createdBy === undefined ? {} : { createdBy }),
+          latestVersionId: latest?.id,
+          versionCount: all.length,
+          createdAt: now,
+          updatedAt: now,
+        });
+        return;
+      } catch (error) {
+        // Created by a concurrent registration since the read: update it like an existing one.
+        if (!TunekitError.isInstance(error) || error.code !== 'CONFLICT') {
+          throw error;
+        }
+      }
     }
     await datasets.update(name, (current) => ({
       ...current,
@@ -155,15 +160,80 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     }));
   };
 
+  /** The owner of a dataset: its `createdBy`, else that of its first version that records one. */
+  const ownerOf = async (dataset: Dataset): Promise<string | undefined> =>
+    dataset.createdBy ??
+    (await listVersions(dataset.name)).find((version) => version.createdBy !== undefined)?.createdBy;
+
+  /**
+   * Checks that `request` may add a version to the existing `dataset`: same kind, and, with
+   * `ownerOnly`, the same owner (`DATASET_NAME_TAKEN` otherwise).
+   */
+  const assertMayJoin = async (dataset: Dataset, request: StoreRequest): Promise<void> => {
+    if (dataset.kind !== request.kind) {
+      throw tunekitError(
+        'CONFLICT',
+        `Dataset "${request.name}" is a ${dataset.kind} dataset, not ${request.kind}`,
+        {
+          name: request.name,
+          kind: dataset.kind,
+        },
+      );
+    }
+    if (request.ownerOnly !== true) {
+      return;
+    }
+    const owner = await ownerOf(dataset);
+    if (owner === undefined || owner !== request.createdBy) {
+      throw tunekitError(
+        'DATASET_NAME_TAKEN',
+        owner === undefined
+          ? `Dataset "${request.name}" has no recorded owner; only an admin adds versions to it`
+          : `Dataset "${request.name}" belongs to another user; only its owner or an admin adds versions`,
+        { name: request.name },
+      );
+    }
+  };
+
+  /**
+   * Makes sure the dataset record exists before a version is written: an existing one is checked
+   * with {@link assertMayJoin}; a new name is claimed with an atomic insert-if-absent, so of two
+   * registrations racing to create it exactly one creates it (and owns it) and the other is checked
+   * against the winner. Returns whether this call created the record.
+   */
+  const claimDataset = async (request: StoreRequest): Promise<boolean> => {
+    const existing = await datasets.get(request.name);
+    if (existing !== undefined) {
+      await assertMayJoin(existing, request);
+      return false;
+    }
+    const now = new Date().toISOString();
+    try {
+      await datasets.create({
+        id: request.name,
+        name: request.name,
+        kind: request.kind,
+        description: request.description,
+        ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
+        versionCount: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+      return true;
+    } catch (error) {
+      if (!TunekitError.isInstance(error) || error.code !== 'CONFLICT') {
+        throw error;
+      }
+    }
+    await assertMayJoin(await datasets.require(request.name), request);
+    return false;
+  };
+
   const store = async (request: StoreRequest): Promise<{ version: DatasetVersion; reused: boolean }> => {
     const existingDataset = await datasets.get(request.name);
-    if (existingDataset !== undefined && existingDataset.kind !== request.kind) {
-      throw new TunekitError({
-        code: 'CONFLICT',
-        status: 409,
-        message: `Dataset "${request.name}" is a ${existingDataset.kind} dataset, not ${request.kind}`,
-        details: { name: request.name, kind: existingDataset.kind },
-      });
+    if (existingDataset !== undefined) {
+      // Checked before the source is read, and again (atomically for a new name) before writing.
+      await assertMayJoin(existingDataset, request);
     }
     if (request.parentVersionId !== undefined) {
       await requireVersion(request.parentVersionId);
@@ -187,34 +257,58 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         await opened.close();
       }
       const id = versionIdFor(request.name, ingested.sha256);
-      const existing = await versions.get(id);
-      if (existing !== undefined) {
-        return { version: existing, reused: true };
+      const created = await claimDataset(request);
+      try {
+        const existing = await versions.get(id);
+        if (existing !== undefined) {
+          if (created) {
+            await refreshDataset(request.name, request.kind, request.description, request.createdBy);
+          }
+          return { version: existing, reused: true };
+        }
+        const uri = `artifact://datasets/${request.name}/${ingested.sha256}.jsonl`;
+        await artifacts.put(uri, createReadStream(spooled));
+        const record = {
+          id,
+          datasetId: request.name,
+          name: request.name,
+          kind: request.kind,
+          rowFormat: ingested.rowFormat,
+          fileFormat: opened.fileFormat,
+          origin: request.origin ?? opened.origin,
+          sha256: ingested.sha256,
+          uri,
+          rowCount: ingested.rowCount,
+          bytes: ingested.bytes,
+          sourceBytes: opened.sourceBytes(),
+          mode: request.mode,
+          droppedRowCount: ingested.report.invalidRows,
+          parentVersionId: request.parentVersionId,
+          description: request.description,
+          ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
+          createdAt: new Date().toISOString(),
+        };
+        let version: DatasetVersion;
+        try {
+          version = await versions.create(record);
+        } catch (error) {
+          // The same content registered concurrently under this name: that version is this one.
+          const raced =
+            TunekitError.isInstance(error) && error.code === 'CONFLICT' && (await versions.get(id));
+          if (!raced) {
+            throw error;
+          }
+          return { version: raced, reused: true };
+        }
+        await refreshDataset(request.name, request.kind, request.description, request.createdBy);
+        return { version, reused: false };
+      } catch (error) {
+        // A name this call claimed keeps no empty record behind when its first version failed.
+        if (created && (await listVersions(request.name)).length === 0) {
+          await datasets.delete(request.name).catch(() => undefined);
+        }
+        throw error;
       }
-      const uri = `artifact://datasets/${request.name}/${ingested.sha256}.jsonl`;
-      await artifacts.put(uri, createReadStream(spooled));
-      const version = await versions.set({
-        id,
-        datasetId: request.name,
-        name: request.name,
-        kind: request.kind,
-        rowFormat: ingested.rowFormat,
-        fileFormat: opened.fileFormat,
-        origin: request.origin ?? opened.origin,
-        sha256: ingested.sha256,
-        uri,
-        rowCount: ingested.rowCount,
-        bytes: ingested.bytes,
-        sourceBytes: opened.sourceBytes(),
-        mode: request.mode,
-        droppedRowCount: ingested.report.invalidRows,
-        parentVersionId: request.parentVersionId,
-        description: request.description,
-        ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
-        createdAt: new Date().toISOString(),
-      });
-      await refreshDataset(request.name, request.kind, request.description, request.createdBy);
-      return { version, reused: false };
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
@@ -382,12 +476,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         for (const target of targets) {
           const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
           if (count === 0) {
-            throw new TunekitError({
-              code: 'VALIDATION_FAILED',
-              status: 400,
-              message: `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
-              details: { split: target.split, rowCount: parent.rowCount },
-            });
+            throw tunekitError(
+              'VALIDATION_FAILED',
+              `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
+              { split: target.split, rowCount: parent.rowCount },
+            );
           }
         }
         const result: Partial<DatasetSplit> = {};
@@ -485,12 +578,11 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           createdBy: context?.actor,
         }).catch((error: unknown) => {
           if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
-            throw new TunekitError({
-              code: 'DATASET_EMPTY',
-              status: 422,
-              message: `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
-              details: { versionId: parent.id },
-            });
+            throw tunekitError(
+              'DATASET_EMPTY',
+              `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
+              { versionId: parent.id },
+            );
           }
           throw error;
         });

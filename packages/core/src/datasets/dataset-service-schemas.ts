@@ -40,6 +40,13 @@ export const RegisterInputSchema = z.object({
   mode: z.enum(['strict', 'lenient']).default('strict'),
   parentVersionId: z.string().min(1).optional(),
   description: z.string().max(10_000).optional(),
+  /**
+   * Only the dataset's owner adds this version: the name must be new (the dataset record is then
+   * created atomically, insert-if-absent, with the caller as `createdBy`) or belong to the caller
+   * (`context.actor`). Of two registrations racing to create one name, the other caller's gets
+   * `DATASET_NAME_TAKEN` (409) and stores nothing. The server sets it for every non-admin upload.
+   */
+  ownerOnly: z.boolean().default(false),
 });
 
 /** Options of `datasets.split`: fractions that add up to 1, a seed, optional stratification and names. */
@@ -80,4 +87,6 @@ export interface StoreRequest {
   origin?: DatasetOrigin;
   /** Who registers it (`context.actor`): the version's `createdBy`, and the dataset's when it is new. */
   createdBy?: string;
+  /** Refuse (`DATASET_NAME_TAKEN`) unless the dataset is new or `createdBy` owns it. */
+  ownerOnly?: boolean;
 }

@@ -23,6 +23,13 @@ export interface RegisterDatasetInput {
   /** The version this one derives from (a feedback export, a hand-cleaned copy …). */
   parentVersionId?: string;
   description?: string;
+  /**
+   * Only the dataset's owner adds this version (default false): the name must be new (the dataset
+   * record is then created atomically, insert-if-absent, with `context.actor` as `createdBy`) or
+   * belong to `context.actor`; otherwise `DATASET_NAME_TAKEN` (409) and nothing is stored. Of two
+   * registrations racing to create one name, exactly one owns it. The server sets it for non-admins.
+   */
+  ownerOnly?: boolean;
 }
 
 /** Input of {@link DatasetService.validate}: a dry run of `register` that stores nothing. */
@@ -86,7 +93,8 @@ export interface DatasetService {
    * name returns the existing version.
    *
    * @throws `DATASET_INVALID` (strict mode with invalid rows; `details.report`), `DATASET_EMPTY`,
-   * `DATASET_ROW_FORMAT_UNKNOWN`, `CONFLICT` (the name exists with another kind), `NOT_FOUND` (parent).
+   * `DATASET_ROW_FORMAT_UNKNOWN`, `CONFLICT` (the name exists with another kind), `NOT_FOUND` (parent),
+   * `DATASET_NAME_TAKEN` (`ownerOnly` and the dataset is another actor's).
    */
   register(input: RegisterDatasetInput, context?: OperationContext): Promise<DatasetVersion>;
   /** Validates a source without storing anything (the report of a lenient registration). */

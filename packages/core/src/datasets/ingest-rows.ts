@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import { toValidationIssues } from '../errors/validation-error.js';
 import { type RowFormat, RowSchemas } from '../schemas/dataset-row.js';
 import { canonicalRow } from './canonical-row.js';
@@ -90,22 +90,16 @@ export async function ingestRows(
       const detected = await detectFormat(iterator, options.detectionRows ?? 100);
       lookahead = detected.lookahead;
       if (lookahead.length === 0) {
-        throw new TunekitError({
-          code: 'DATASET_EMPTY',
-          status: 422,
-          message: 'The dataset is empty: it has no rows',
-        });
+        throw tunekitError('DATASET_EMPTY', 'The dataset is empty: it has no rows');
       }
       if (detected.rowFormat === undefined) {
-        throw new TunekitError({
-          code: 'DATASET_ROW_FORMAT_UNKNOWN',
-          status: 422,
-          message:
-            `Cannot detect the row format from the first ${lookahead.length} rows` +
+        throw tunekitError(
+          'DATASET_ROW_FORMAT_UNKNOWN',
+          `Cannot detect the row format from the first ${lookahead.length} rows` +
             (detected.fieldsSeen === undefined ? '' : ` (fields: ${detected.fieldsSeen.join(', ')})`) +
             '; expected text, text+label, prompt+completion, messages, or prompt+chosen+rejected',
-          details: { fieldsSeen: detected.fieldsSeen ?? [] },
-        });
+          { fieldsSeen: detected.fieldsSeen ?? [] },
+        );
       }
       rowFormat = detected.rowFormat;
     }
@@ -183,22 +177,16 @@ export async function ingestRows(
     }
     const built = report.build();
     if (built.totalRows === 0) {
-      throw new TunekitError({
-        code: 'DATASET_EMPTY',
-        status: 422,
-        message: 'The dataset is empty: it has no rows',
-      });
+      throw tunekitError('DATASET_EMPTY', 'The dataset is empty: it has no rows');
     }
     if (built.invalidRows > 0 && (options.mode === 'strict' || built.validRows === 0)) {
-      throw new TunekitError({
-        code: 'DATASET_INVALID',
-        status: 422,
-        message:
-          `${built.invalidRows} of ${built.totalRows} rows are invalid` +
+      throw tunekitError(
+        'DATASET_INVALID',
+        `${built.invalidRows} of ${built.totalRows} rows are invalid` +
           (options.mode === 'strict' ? ' (strict mode)' : ' and none is valid') +
           `: ${formatRowIssues(built.issues)}`,
-        details: { report: built, rowFormat },
-      });
+        { report: built, rowFormat },
+      );
     }
     return { rowFormat, sha256: hash.digest('hex'), rowCount: built.validRows, bytes, report: built };
   } finally {

@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { DatasetFileFormat, DatasetOrigin } from '../schemas/dataset-version.js';
 import type { DatasetSource } from './dataset-source.js';
 import { detectFileFormat } from './detect-file-format.js';
@@ -33,12 +33,7 @@ export interface OpenDatasetSourceOptions {
 }
 
 function emptySourceError(what: string): TunekitError {
-  return new TunekitError({
-    code: 'DATASET_EMPTY',
-    status: 422,
-    message: `The dataset ${what} is empty: it has no rows`,
-    details: { source: what },
-  });
+  return tunekitError('DATASET_EMPTY', `The dataset ${what} is empty: it has no rows`, { source: what });
 }
 
 /** Fails with a coded error when `path` is missing or not a regular file. */
@@ -48,22 +43,12 @@ async function checkFile(path: string): Promise<void> {
     isFile = (await stat(path)).isFile();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `Dataset file "${path}" does not exist`,
-        details: { path },
-      });
+      throw tunekitError('NOT_FOUND', `Dataset file "${path}" does not exist`, { path });
     }
     throw error;
   }
   if (!isFile) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Dataset path "${path}" is not a file`,
-      details: { path },
-    });
+    throw tunekitError('VALIDATION_FAILED', `Dataset path "${path}" is not a file`, { path });
   }
 }
 

@@ -1,6 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { RawRow } from './raw-row.js';
 
 /** Columns whose cells hold JSON (a chat transcript in a CSV cell). */
@@ -53,12 +53,11 @@ export async function* readCsvRows(
         const seen = new Set<string>();
         for (const name of header) {
           if (name === '' || seen.has(name)) {
-            throw new TunekitError({
-              code: 'DATASET_INVALID',
-              status: 422,
-              message: `CSV header has ${name === '' ? 'an empty' : `a duplicate ("${name}")`} column name`,
-              details: { line: info.lines, header },
-            });
+            throw tunekitError(
+              'DATASET_INVALID',
+              `CSV header has ${name === '' ? 'an empty' : `a duplicate ("${name}")`} column name`,
+              { line: info.lines, header },
+            );
           }
           seen.add(name);
         }
@@ -87,12 +86,11 @@ export async function* readCsvRows(
       throw error;
     }
     const csvError = error as Error & { code?: string; lines?: number };
-    throw new TunekitError({
-      code: 'DATASET_INVALID',
-      status: 422,
-      message: `CSV cannot be parsed: ${csvError.message}`,
-      details: { reason: csvError.message, csvCode: csvError.code, line: csvError.lines },
-      cause: error,
-    });
+    throw tunekitError(
+      'DATASET_INVALID',
+      `CSV cannot be parsed: ${csvError.message}`,
+      { reason: csvError.message, csvCode: csvError.code, line: csvError.lines },
+      { cause: error },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { RawRow } from './raw-row.js';
 
 const OPEN_BRACKET = 0x5b;
@@ -131,12 +131,11 @@ export async function* readJsonArrayRows(
           continue;
         }
         if (byte !== OPEN_BRACKET) {
-          throw new TunekitError({
-            code: 'DATASET_INVALID',
-            status: 422,
-            message: 'A JSON dataset must be an array of rows (use JSON Lines for one object per line)',
-            details: { line },
-          });
+          throw tunekitError(
+            'DATASET_INVALID',
+            'A JSON dataset must be an array of rows (use JSON Lines for one object per line)',
+            { line },
+          );
         }
         state = 1;
       } else if (state === 1) {
@@ -150,12 +149,11 @@ export async function* readJsonArrayRows(
         elementLine = line;
         index -= 1; // re-read this byte as the element's first byte (it is not a newline)
       } else {
-        throw new TunekitError({
-          code: 'DATASET_INVALID',
-          status: 422,
-          message: `Unexpected content after the end of the JSON array at line ${line}`,
-          details: { line },
-        });
+        throw tunekitError(
+          'DATASET_INVALID',
+          `Unexpected content after the end of the JSON array at line ${line}`,
+          { line },
+        );
       }
     }
     if (state === 2 && elementStart >= 0) {

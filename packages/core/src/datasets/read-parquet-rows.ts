@@ -1,4 +1,4 @@
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { RawRow } from './raw-row.js';
 
 /** Converts parquet values to JSON values: int64 to numbers (or strings beyond 2^53), dates to ISO. */
@@ -36,13 +36,12 @@ export async function* readParquetRows(path: string): AsyncGenerator<RawRow> {
   const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
   const file = await asyncBufferFromFile(path);
   const unreadable = (error: unknown) =>
-    new TunekitError({
-      code: 'DATASET_INVALID',
-      status: 422,
-      message: `The file is not a readable Parquet file: ${(error as Error)?.message ?? String(error)}`,
-      details: { fileFormat: 'parquet' },
-      cause: error,
-    });
+    tunekitError(
+      'DATASET_INVALID',
+      `The file is not a readable Parquet file: ${(error as Error)?.message ?? String(error)}`,
+      { fileFormat: 'parquet' },
+      { cause: error },
+    );
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
     metadata = await parquetMetadataAsync(file);

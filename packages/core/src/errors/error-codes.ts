@@ -158,6 +158,11 @@ export const ErrorCodes = {
     description:
       'Dataset rows failed validation (strict mode), or none was valid; details.report lists them.',
   },
+  DATASET_NAME_TAKEN: {
+    status: 409,
+    description:
+      'The dataset belongs to another user (another upload created the name first); only its owner or an admin adds versions.',
+  },
   DATASET_EMPTY: { status: 422, description: 'The dataset file, stream or row list has no rows.' },
   DATASET_ROW_FORMAT_UNKNOWN: {
     status: 422,

@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { quantileSorted } from '../statistics/bootstrap.js';
 import { classificationMetrics } from './classification-metrics.js';
 import {
@@ -13,12 +12,11 @@ import { type RougeScore, rougeL } from './rouge-l.js';
 import { exactMatchScore, tokenF1Score } from './text-normalization.js';
 
 function missing(evaluator: string, sample: EvaluationSample, field: string): TunekitError {
-  return new TunekitError({
-    code: 'EVALUATION_MISSING_FIELD',
-    status: ErrorCodes.EVALUATION_MISSING_FIELD.status,
-    message: `Evaluator "${evaluator}" needs ${field} (sample ${sample.index})`,
-    details: { evaluator, sampleIndex: sample.index, field },
-  });
+  return tunekitError(
+    'EVALUATION_MISSING_FIELD',
+    `Evaluator "${evaluator}" needs ${field} (sample ${sample.index})`,
+    { evaluator, sampleIndex: sample.index, field },
+  );
 }
 
 /** The predicted label: `prediction.label`, else the arg-max of `prediction.probabilities`. */

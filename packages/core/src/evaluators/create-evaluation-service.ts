@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { DatasetService } from '../datasets/dataset-service.js';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
 import type { Extensions } from '../plugins/extension-points.js';
@@ -75,12 +74,7 @@ function pushReplicate(replicates: Map<string, number[]>, name: string, value: n
 
 function prepareRow(raw: unknown, fields: EvaluationFieldMap | undefined, index: number): PreparedRow {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: `Evaluation row ${index} is not an object`,
-      details: { row: index },
-    });
+    throw tunekitError('VALIDATION_FAILED', `Evaluation row ${index} is not an object`, { row: index });
   }
   const row = raw as Record<string, unknown>;
   const inputField = fields?.input ?? DEFAULT_INPUT_FIELDS.find((field) => row[field] !== undefined);
@@ -123,26 +117,22 @@ export function createEvaluationService(options: EvaluationServiceOptions): Eval
 
   const resolveEvaluators = (requested: EvaluationRunOptions['evaluators']): Evaluator[] => {
     if (requested.length === 0) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: ErrorCodes.VALIDATION_FAILED.status,
-        message: 'evaluators: at least one evaluator is required',
-        details: { issues: [{ path: 'evaluators', message: 'must not be empty' }] },
+      throw tunekitError('VALIDATION_FAILED', 'evaluators: at least one evaluator is required', {
+        issues: [{ path: 'evaluators', message: 'must not be empty' }],
       });
     }
     return requested.map((entry) => {
       if (typeof entry !== 'string') return entry;
       const found = extensions.get('evaluator', entry);
       if (found === undefined) {
-        throw new TunekitError({
-          code: 'EVALUATOR_NOT_FOUND',
-          status: ErrorCodes.EVALUATOR_NOT_FOUND.status,
-          message: `No evaluator named "${entry}"; registered: ${extensions
+        throw tunekitError(
+          'EVALUATOR_NOT_FOUND',
+          `No evaluator named "${entry}"; registered: ${extensions
             .list('evaluator')
             .map((item) => item.name)
             .join(', ')}`,
-          details: { evaluator: entry },
-        });
+          { evaluator: entry },
+        );
       }
       return found;
     });
@@ -159,20 +149,14 @@ export function createEvaluationService(options: EvaluationServiceOptions): Eval
     let datasetVersionId: string | undefined;
     if (typeof dataset === 'string') {
       if (datasets === undefined) {
-        throw new TunekitError({
-          code: 'SERVICE_MISSING',
-          status: ErrorCodes.SERVICE_MISSING.status,
-          message: 'Evaluating a dataset version id needs kit.datasets; pass rows instead',
-        });
+        throw tunekitError(
+          'SERVICE_MISSING',
+          'Evaluating a dataset version id needs kit.datasets; pass rows instead',
+        );
       }
       const version = await datasets.getVersion(dataset);
       if (version === undefined) {
-        throw new TunekitError({
-          code: 'NOT_FOUND',
-          status: ErrorCodes.NOT_FOUND.status,
-          message: `No dataset version "${dataset}"`,
-          details: { datasetVersionId: dataset },
-        });
+        throw tunekitError('NOT_FOUND', `No dataset version "${dataset}"`, { datasetVersionId: dataset });
       }
       datasetVersionId = version.id;
       source = datasets.rows(version.id) as AsyncIterable<unknown>;
@@ -215,13 +199,12 @@ export function createEvaluationService(options: EvaluationServiceOptions): Eval
           );
         } catch (error) {
           if (signal?.aborted) throw error;
-          throw new TunekitError({
-            code: 'EVALUATION_PREDICTION_FAILED',
-            status: ErrorCodes.EVALUATION_PREDICTION_FAILED.status,
-            message: `Model "${model.id}" failed on sample ${index}: ${error instanceof Error ? error.message : String(error)}`,
-            details: { modelId: model.id, sampleIndex: index },
-            cause: error,
-          });
+          throw tunekitError(
+            'EVALUATION_PREDICTION_FAILED',
+            `Model "${model.id}" failed on sample ${index}: ${error instanceof Error ? error.message : String(error)}`,
+            { modelId: model.id, sampleIndex: index },
+            { cause: error },
+          );
         }
         samples[index] = {
           index,

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import type { ABTestService } from '../ab-tests/ab-test-service.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { DatasetService } from '../datasets/dataset-service.js';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
@@ -238,12 +237,11 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
     for (const field of ['from', 'to'] as const) {
       const value = filter[field];
       if (value !== undefined && Number.isNaN(Date.parse(value))) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: ErrorCodes.VALIDATION_FAILED.status,
-          message: `Invalid feedback filter: ${field}: expected an ISO date or time, got ${JSON.stringify(value)}`,
-          details: { issues: [{ path: field, message: 'expected an ISO date or time' }] },
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `Invalid feedback filter: ${field}: expected an ISO date or time, got ${JSON.stringify(value)}`,
+          { issues: [{ path: field, message: 'expected an ISO date or time' }] },
+        );
       }
     }
   };
@@ -304,12 +302,11 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
       rating !== undefined &&
       !(typeof rating === 'number' && Number.isInteger(rating) && rating >= 1 && rating <= 5)
     ) {
-      throw new TunekitError({
-        code: 'FEEDBACK_INVALID_RATING',
-        status: ErrorCodes.FEEDBACK_INVALID_RATING.status,
-        message: `rating must be an integer from 1 to 5, got ${JSON.stringify(rating)}`,
-        details: { field: 'rating', value: rating },
-      });
+      throw tunekitError(
+        'FEEDBACK_INVALID_RATING',
+        `rating must be an integer from 1 to 5, got ${JSON.stringify(rating)}`,
+        { field: 'rating', value: rating },
+      );
     }
     const texts: Array<[string, unknown, number]> = [
       ['input', input.input, limits.input],
@@ -323,12 +320,11 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
     ];
     for (const [field, value, limit] of texts) {
       if (typeof value === 'string' && value.length > limit) {
-        throw new TunekitError({
-          code: 'FEEDBACK_TEXT_TOO_LONG',
-          status: ErrorCodes.FEEDBACK_TEXT_TOO_LONG.status,
-          message: `${field} is ${value.length} characters; the limit is ${limit}`,
-          details: { field, length: value.length, limit },
-        });
+        throw tunekitError(
+          'FEEDBACK_TEXT_TOO_LONG',
+          `${field} is ${value.length} characters; the limit is ${limit}`,
+          { field, length: value.length, limit },
+        );
       }
     }
   };
@@ -341,20 +337,11 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
       let unitId: string | undefined;
       if (parsed.abTestId !== undefined) {
         if (abTests === undefined) {
-          throw new TunekitError({
-            code: 'SERVICE_MISSING',
-            status: ErrorCodes.SERVICE_MISSING.status,
-            message: 'Feedback linked to an A/B test needs kit.abTests',
-          });
+          throw tunekitError('SERVICE_MISSING', 'Feedback linked to an A/B test needs kit.abTests');
         }
         const test = await abTests.get(parsed.abTestId);
         if (test === undefined) {
-          throw new TunekitError({
-            code: 'NOT_FOUND',
-            status: ErrorCodes.NOT_FOUND.status,
-            message: `No A/B test "${parsed.abTestId}"`,
-            details: { abTestId: parsed.abTestId },
-          });
+          throw tunekitError('NOT_FOUND', `No A/B test "${parsed.abTestId}"`, { abTestId: parsed.abTestId });
         }
         unitId = parsed.unitId ?? parsed.userId;
         variant = (await abTests.assign(test.id, unitId)).variant;
@@ -472,19 +459,14 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
 
     async export(exportOptions: ExportFeedbackOptions, context?: OperationContext) {
       if (datasets === undefined) {
-        throw new TunekitError({
-          code: 'SERVICE_MISSING',
-          status: ErrorCodes.SERVICE_MISSING.status,
-          message: 'Exporting feedback needs kit.datasets',
-        });
+        throw tunekitError('SERVICE_MISSING', 'Exporting feedback needs kit.datasets');
       }
       if (exportOptions.as !== 'sft' && exportOptions.as !== 'preference') {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: ErrorCodes.VALIDATION_FAILED.status,
-          message: `Invalid feedback export: as: expected 'sft' or 'preference'`,
-          details: { issues: [{ path: 'as', message: "expected 'sft' or 'preference'" }] },
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `Invalid feedback export: as: expected 'sft' or 'preference'`,
+          { issues: [{ path: 'as', message: "expected 'sft' or 'preference'" }] },
+        );
       }
       const threshold = exportOptions.lowRatingThreshold ?? 2;
       const items = await all(exportOptions.filter ?? {});
@@ -541,12 +523,11 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
       }
       const name = exportOptions.name ?? `feedback-${exportOptions.as}`;
       if (rows.length === 0) {
-        throw new TunekitError({
-          code: 'DATASET_EMPTY',
-          status: ErrorCodes.DATASET_EMPTY.status,
-          message: `No feedback matching the filter yields ${exportOptions.as === 'sft' ? 'corrections' : 'preference pairs'} (${items.length} matched)`,
-          details: { matched: items.length },
-        });
+        throw tunekitError(
+          'DATASET_EMPTY',
+          `No feedback matching the filter yields ${exportOptions.as === 'sft' ? 'corrections' : 'preference pairs'} (${items.length} matched)`,
+          { matched: items.length },
+        );
       }
       const version = await datasets.register(
         {

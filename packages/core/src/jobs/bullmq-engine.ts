@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { Logger } from '../logger/logger.js';
 import { createSilentLogger } from '../logger/logger.js';
 import type { EngineEvent, EngineJob, QueueDelivery, QueueEngine } from './queue-engine.js';
@@ -33,13 +32,12 @@ async function loadBullmq(): Promise<{ bullmq: BullmqModule; Redis: RedisConstru
     const Redis = ((ioredis as { default?: unknown }).default ?? ioredis.Redis) as RedisConstructor;
     return { bullmq, Redis };
   } catch (error) {
-    throw new TunekitError({
-      code: 'DEPENDENCY_MISSING',
-      status: ErrorCodes.DEPENDENCY_MISSING.status,
-      message:
-        'The BullMQ job engine needs the optional packages bullmq and ioredis: npm install bullmq ioredis',
-      cause: error,
-    });
+    throw tunekitError(
+      'DEPENDENCY_MISSING',
+      'The BullMQ job engine needs the optional packages bullmq and ioredis: npm install bullmq ioredis',
+      undefined,
+      { cause: error },
+    );
   }
 }
 
@@ -93,11 +91,7 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
 
   const loaded = () => {
     if (bullmq === undefined) {
-      throw new TunekitError({
-        code: 'KIT_CLOSED',
-        status: ErrorCodes.KIT_CLOSED.status,
-        message: 'The BullMQ engine is not started',
-      });
+      throw tunekitError('KIT_CLOSED', 'The BullMQ engine is not started');
     }
     return bullmq;
   };

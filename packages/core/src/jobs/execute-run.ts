@@ -1,11 +1,10 @@
-import type { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { Job } from '../schemas/job.js';
 import { claimJob } from './claim-job.js';
 import type { JobContext } from './job-queue.js';
 import {
   type ActiveRun,
   bumpRevision,
-  codedError,
   enqueue,
   type JobQueueRuntime,
   type RegisteredKind,
@@ -132,17 +131,17 @@ export async function executeRun(
     runtime.active.delete(id);
     if (result.type === 'timeout') {
       run.controller.abort(
-        codedError('JOB_TIMEOUT', `Job ${id} exceeded its timeout of ${timeoutMs} ms`, {
+        tunekitError('JOB_TIMEOUT', `Job ${id} exceeded its timeout of ${timeoutMs} ms`, {
           jobId: id,
           timeoutMs,
         }),
       );
     } else if (result.type === 'cancelled') {
       run.controller.abort(
-        codedError('JOB_CANCELLED', `Job ${id} was cancelled: ${result.reason}`, { jobId: id }),
+        tunekitError('JOB_CANCELLED', `Job ${id} was cancelled: ${result.reason}`, { jobId: id }),
       );
     } else if (result.type === 'closing') {
-      run.controller.abort(codedError('KIT_CLOSED', 'The job queue is closing', { jobId: id }));
+      run.controller.abort(tunekitError('KIT_CLOSED', 'The job queue is closing', { jobId: id }));
     } else if (result.type === 'lost') {
       run.controller.abort(lostError(runtime, id, result.current));
     }
@@ -179,7 +178,7 @@ export async function executeRun(
 
 function lostError(runtime: JobQueueRuntime, id: string, current: Job): TunekitError {
   if (current.status === 'cancelled') {
-    return codedError(
+    return tunekitError(
       'JOB_CANCELLED',
       `Job ${id} was cancelled: ${current.error?.message ?? 'by another runner'}`,
       {
@@ -187,7 +186,7 @@ function lostError(runtime: JobQueueRuntime, id: string, current: Job): TunekitE
       },
     );
   }
-  return codedError(
+  return tunekitError(
     'JOB_LEASE_LOST',
     `Runner ${runtime.runnerId} lost job ${id}: it is now ${current.status}${current.runnerId !== undefined && current.runnerId !== runtime.runnerId ? ` (runner ${current.runnerId})` : ''}`,
     { jobId: id, runnerId: runtime.runnerId, status: current.status, holder: current.runnerId },
@@ -279,7 +278,7 @@ async function finish(
   }
   const error =
     result.type === 'timeout'
-      ? codedError('JOB_TIMEOUT', `Job ${job.id} exceeded its timeout of ${timeoutMs} ms`)
+      ? tunekitError('JOB_TIMEOUT', `Job ${job.id} exceeded its timeout of ${timeoutMs} ms`)
       : result.error;
   const described = describeJobError(error);
   if (shouldRetryJob(job, error, runtime.closed)) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { createEventBus } from '../events/create-event-bus.js';
 import type { EventEnvelope } from '../events/event-bus.js';
 import { type Job, JobSchema } from '../schemas/job.js';
@@ -131,7 +131,7 @@ describe('createInProcessJobQueue', () => {
   it('fails after the last attempt with the error code, and honours retryable: false', async () => {
     const { queue } = await setup();
     queue.register('always', async () => {
-      throw new TunekitError({ code: 'NOT_FOUND', message: 'gone' });
+      throw tunekitError('NOT_FOUND', 'gone');
     });
     const job = await queue.submit('always', {}, { maxAttempts: 2, backoffMs: 1 });
     expect(await queue.wait(job.id)).toMatchObject({
@@ -142,11 +142,7 @@ describe('createInProcessJobQueue', () => {
     let calls = 0;
     queue.register('fatal', async () => {
       calls += 1;
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        message: 'bad input',
-        details: { retryable: false },
-      });
+      throw tunekitError('VALIDATION_FAILED', 'bad input', { retryable: false });
     });
     const fatal = await queue.submit('fatal', {}, { maxAttempts: 5, backoffMs: 1 });
     expect(await queue.wait(fatal.id)).toMatchObject({ status: 'failed', attempt: 1 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { createSilentLogger, type Logger } from '../logger/logger.js';
 import { type Job, JobSchema } from '../schemas/job.js';
@@ -10,7 +11,6 @@ import type { JobHandler, JobKindOptions, JobListQuery, JobQueue, SubmitOptions 
 import { createJobQueueRevisionStore } from './job-queue-revision.js';
 import {
   bumpRevision,
-  codedError,
   enqueue,
   FINAL_JOB_STATUSES,
   hasCode,
@@ -92,7 +92,7 @@ export interface InProcessJobQueue extends JobQueue {
 
 function assertPositive(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw codedError(
+    throw tunekitError(
       'VALIDATION_FAILED',
       `Job queue option ${name} must be a positive number of milliseconds`,
       {
@@ -192,7 +192,7 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
 
   const assertOpen = () => {
     if (runtime.closed) {
-      throw codedError('KIT_CLOSED', 'The job queue is closed');
+      throw tunekitError('KIT_CLOSED', 'The job queue is closed');
     }
   };
 
@@ -220,12 +220,12 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
     ) {
       assertOpen();
       if (typeof kind !== 'string' || kind.length === 0 || typeof handler !== 'function') {
-        throw codedError('VALIDATION_FAILED', 'A job kind needs a non-empty name and a handler function', {
+        throw tunekitError('VALIDATION_FAILED', 'A job kind needs a non-empty name and a handler function', {
           kind,
         });
       }
       if (runtime.kinds.has(kind)) {
-        throw codedError('CONFLICT', `A handler for job kind "${kind}" is already registered`, { kind });
+        throw tunekitError('CONFLICT', `A handler for job kind "${kind}" is already registered`, { kind });
       }
       runtime.kinds.set(kind, { handler: handler as JobHandler<unknown, unknown>, options: kindOptions });
       const lapsed = runtime.lapsedByKind.get(kind);
@@ -242,7 +242,7 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
       assertOpen();
       const registered = runtime.kinds.get(kind);
       if (registered === undefined) {
-        throw codedError('JOB_UNKNOWN_KIND', `No handler is registered for job kind "${kind}"`, {
+        throw tunekitError('JOB_UNKNOWN_KIND', `No handler is registered for job kind "${kind}"`, {
           kind,
           registered: [...runtime.kinds.keys()],
         });
@@ -317,13 +317,13 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
           });
         } catch (error) {
           if (hasCode(error, 'NOT_FOUND')) {
-            throw codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
+            throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
           }
           if (!(error instanceof Unchanged)) {
             throw error;
           }
           if (FINAL_JOB_STATUSES.has(error.current.status)) {
-            throw codedError('JOB_NOT_CANCELLABLE', `Job ${id} already ${error.current.status}`, {
+            throw tunekitError('JOB_NOT_CANCELLABLE', `Job ${id} already ${error.current.status}`, {
               jobId: id,
               status: error.current.status,
             });
@@ -375,11 +375,11 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
         });
       } catch (error) {
         if (hasCode(error, 'NOT_FOUND')) {
-          throw codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
+          throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
         }
         if (error instanceof Unchanged) {
           const status = error.current.status;
-          throw codedError(
+          throw tunekitError(
             'JOB_NOT_RESUMABLE',
             status === 'running'
               ? `Job ${id} is still running on a live runner`
@@ -416,7 +416,7 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
         await Promise.allSettled([...runtime.background]);
       }
       for (const rejectWaiter of [...waiters]) {
-        rejectWaiter(codedError('KIT_CLOSED', 'The job queue closed before the job finished'));
+        rejectWaiter(tunekitError('KIT_CLOSED', 'The job queue closed before the job finished'));
       }
     },
   };

@@ -1,4 +1,4 @@
-import { type ErrorCode, ErrorCodes } from '../errors/error-codes.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 import { TunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger/logger.js';
@@ -114,15 +114,6 @@ export interface JobQueueRuntime {
   polling: boolean;
   /** Starts as many pending jobs as there are free slots. */
   dispatch: () => void;
-}
-
-/** Builds a {@link TunekitError} whose status comes from the error catalogue. */
-export function codedError(
-  code: ErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-): TunekitError {
-  return new TunekitError({ code, status: ErrorCodes[code].status, message, details });
 }
 
 /** Whether `error` is a {@link TunekitError} with `code`. */

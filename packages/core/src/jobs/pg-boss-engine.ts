@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { Logger } from '../logger/logger.js';
 import { createSilentLogger } from '../logger/logger.js';
 import type { DeliveryOutcome, EngineEvent, EngineJob, QueueDelivery, QueueEngine } from './queue-engine.js';
@@ -31,13 +30,12 @@ async function loadPgBoss(): Promise<PgBossModule> {
     const module = (await import('pg-boss')) as unknown as { default?: PgBossModule };
     return (module.default ?? module) as PgBossModule;
   } catch (error) {
-    throw new TunekitError({
-      code: 'DEPENDENCY_MISSING',
-      status: ErrorCodes.DEPENDENCY_MISSING.status,
-      message:
-        'The pg-boss job engine needs the optional package pg-boss (10.x on Node 20): npm install pg-boss@10',
-      cause: error,
-    });
+    throw tunekitError(
+      'DEPENDENCY_MISSING',
+      'The pg-boss job engine needs the optional package pg-boss (10.x on Node 20): npm install pg-boss@10',
+      undefined,
+      { cause: error },
+    );
   }
 }
 
@@ -78,12 +76,7 @@ const channelOf = (schema: string) => `${schema}_events`;
 export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
   const schema = options.schema ?? 'tunekit_jobs';
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: 'The pg-boss schema must be a plain SQL identifier',
-      details: { schema },
-    });
+    throw tunekitError('VALIDATION_FAILED', 'The pg-boss schema must be a plain SQL identifier', { schema });
   }
   const logger = options.logger ?? createSilentLogger();
   const leaseSeconds = Math.max(2, Math.round((options.leaseMs ?? 30_000) / 1000));
@@ -99,11 +92,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
 
   const started = () => {
     if (boss === undefined) {
-      throw new TunekitError({
-        code: 'KIT_CLOSED',
-        status: ErrorCodes.KIT_CLOSED.status,
-        message: 'The pg-boss engine is not started',
-      });
+      throw tunekitError('KIT_CLOSED', 'The pg-boss engine is not started');
     }
     return boss;
   };

@@ -1,7 +1,8 @@
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Job } from '../schemas/job.js';
 import type { Collection } from '../storage/collection.js';
-import { codedError, FINAL_JOB_STATUSES } from './job-queue-runtime.js';
+import { FINAL_JOB_STATUSES } from './job-queue-runtime.js';
 
 /** What {@link waitForJob} reads: the job records, the local events and the queue's pending waits. */
 export interface JobWaiting {
@@ -11,6 +12,11 @@ export interface JobWaiting {
   readonly pollIntervalMs: number;
   /** Rejecters of pending waits, called with `KIT_CLOSED` when the queue closes. */
   readonly waiters: Set<(error: unknown) => void>;
+  /**
+   * Subscribes to jobs that other processes finished (an engine relays them); returns the
+   * unsubscribe. Without it, such jobs are seen by polling only.
+   */
+  readonly followFinished?: (listener: (jobId: string) => void) => () => void;
 }
 
 /**
@@ -45,7 +51,7 @@ export function waitForJob(
         if (done) return;
         if (job === undefined) {
           stop();
-          reject(codedError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id }));
+          reject(tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id }));
         } else if (FINAL_JOB_STATUSES.has(job.status)) {
           stop();
           resolve(job);
@@ -63,7 +69,10 @@ export function waitForJob(
     cleanups.push(waiting.events.on('job:succeeded', onFinal));
     cleanups.push(waiting.events.on('job:failed', onFinal));
     cleanups.push(waiting.events.on('job:cancelled', onFinal));
-    // Jobs finished by other runners emit nothing here: polling sees them.
+    if (waiting.followFinished !== undefined) {
+      cleanups.push(waiting.followFinished((jobId) => onFinal({ jobId })));
+    }
+    // Jobs finished by other runners emit nothing here (unless followed): polling sees them.
     const poll = setInterval(() => void check(), waiting.pollIntervalMs);
     poll.unref?.();
     cleanups.push(() => clearInterval(poll));
@@ -72,7 +81,7 @@ export function waitForJob(
         if (done) return;
         stop();
         reject(
-          codedError('JOB_TIMEOUT', `Timed out after ${waitOptions.timeoutMs} ms waiting for job ${id}`, {
+          tunekitError('JOB_TIMEOUT', `Timed out after ${waitOptions.timeoutMs} ms waiting for job ${id}`, {
             jobId: id,
           }),
         );

@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import { toValidationIssues } from '../errors/validation-error.js';
 import type { Extensions } from '../plugins/extension-points.js';
 import { CORE_JOB_INPUT_SCHEMAS } from './job-kinds.js';
@@ -48,15 +47,13 @@ export function parseJobInput(kind: string, schema: z.ZodType, input: unknown): 
   const issues = toValidationIssues(result.error);
   const received = sentFields(input);
   const listed = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-  throw new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: ErrorCodes.VALIDATION_FAILED.status,
-    message:
-      `Invalid input for job kind "${kind}" (nothing was queued): ${listed}. ` +
+  throw tunekitError(
+    'VALIDATION_FAILED',
+    `Invalid input for job kind "${kind}" (nothing was queued): ${listed}. ` +
       `Fields sent: ${received.length === 0 ? '(none)' : received.join(', ')}`,
-    details: { what: `input of job kind "${kind}"`, kind, issues, received },
-    cause: result.error,
-  });
+    { what: `input of job kind "${kind}"`, kind, issues, received },
+    { cause: result.error },
+  );
 }
 
 /**

@@ -7,8 +7,7 @@ import { createFileArtifactStore } from '../artifacts/file-artifact-store.js';
 import { createS3ArtifactStore, type S3ArtifactStoreOptions } from '../artifacts/s3-artifact-store.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { createDatasetService } from '../datasets/create-dataset-service.js';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import { createEvaluationService } from '../evaluators/create-evaluation-service.js';
 import { createEventBus } from '../events/create-event-bus.js';
@@ -39,11 +38,7 @@ type MutableKit = { -readonly [K in keyof Tunekit]: Tunekit[K] };
 type Cleanup = () => unknown;
 
 function kitClosed(): TunekitError {
-  return new TunekitError({
-    code: 'KIT_CLOSED',
-    status: ErrorCodes.KIT_CLOSED.status,
-    message: 'The kit has been closed; create a new one with createTunekit()',
-  });
+  return tunekitError('KIT_CLOSED', 'The kit has been closed; create a new one with createTunekit()');
 }
 
 /**

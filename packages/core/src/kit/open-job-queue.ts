@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import { createBullmqEngine } from '../jobs/bullmq-engine.js';
 import { createEngineJobQueue } from '../jobs/engine-job-queue.js';
@@ -28,12 +27,11 @@ function engineUrl(engine: 'bullmq' | 'pg-boss', options: TunekitOptions): strin
   const url = explicit ?? fromStorage;
   const scheme = engine === 'bullmq' ? /^rediss?:\/\// : /^postgres(ql)?:\/\//;
   if (url === undefined || !scheme.test(url)) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: `jobs.engine '${engine}' needs jobs.url (${engine === 'bullmq' ? 'redis://' : 'postgres://'}…), or a storage of that kind`,
-      details: { engine, url },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `jobs.engine '${engine}' needs jobs.url (${engine === 'bullmq' ? 'redis://' : 'postgres://'}…), or a storage of that kind`,
+      { engine, url },
+    );
   }
   return url;
 }

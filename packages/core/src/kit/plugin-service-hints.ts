@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 
 /**
  * Kit properties that plugins provide, with the plugin that provides each: reading one without
@@ -19,12 +18,11 @@ export function installPluginServiceHints(kit: object): void {
       configurable: true,
       enumerable: false,
       get() {
-        throw new TunekitError({
-          code: 'SERVICE_MISSING',
-          status: ErrorCodes.SERVICE_MISSING.status,
-          message: `kit.${property} needs the ${property} plugin: add ${hint.plugin} from ${hint.from} to createTunekit({ plugins: [...] })`,
-          details: { service: property, plugin: hint.plugin, package: hint.from },
-        });
+        throw tunekitError(
+          'SERVICE_MISSING',
+          `kit.${property} needs the ${property} plugin: add ${hint.plugin} from ${hint.from} to createTunekit({ plugins: [...] })`,
+          { service: property, plugin: hint.plugin, package: hint.from },
+        );
       },
     });
   }

@@ -1,5 +1,4 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { ExtensionPointName, ExtensionPoints, Extensions } from './extension-points.js';
 
 /**
@@ -26,20 +25,15 @@ export function createExtensions(): Extensions {
   return {
     add<P extends ExtensionPointName>(point: P, name: string, value: ExtensionPoints[P]) {
       if (typeof name !== 'string' || name.length === 0) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: ErrorCodes.VALIDATION_FAILED.status,
-          message: `An extension of "${point}" needs a non-empty name`,
-          details: { point },
+        throw tunekitError('VALIDATION_FAILED', `An extension of "${point}" needs a non-empty name`, {
+          point,
         });
       }
       const names = pointMap(point);
       if (names.has(name)) {
-        throw new TunekitError({
-          code: 'CONFLICT',
-          status: ErrorCodes.CONFLICT.status,
-          message: `An extension named "${name}" is already registered at "${point}"`,
-          details: { point, name },
+        throw tunekitError('CONFLICT', `An extension named "${name}" is already registered at "${point}"`, {
+          point,
+          name,
         });
       }
       names.set(name, value);

@@ -1,5 +1,5 @@
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import type { ErrorCodes } from '../errors/error-codes.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Tunekit } from '../kit/tunekit.js';
 import type { Logger } from '../logger/logger.js';
@@ -47,7 +47,7 @@ function pluginError(
   details: Record<string, unknown>,
   cause?: unknown,
 ) {
-  return new TunekitError({ code, status: ErrorCodes[code].status, message, details, cause });
+  return tunekitError(code, message, details, { cause });
 }
 
 function errorMessage(error: unknown): string {

@@ -1,4 +1,4 @@
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { Principal, Role } from '../schemas/principal.js';
 import {
   allPermissions,
@@ -95,19 +95,18 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
     can,
     assertCan(principal, permission, resource) {
       if (can(principal, permission, resource)) return;
-      throw new TunekitError({
-        code: 'FORBIDDEN',
-        status: 403,
-        message: principal
+      throw tunekitError(
+        'FORBIDDEN',
+        principal
           ? `"${principal.id}" may not ${permission}${resource?.id ? ` on ${resource.id}` : ''}`
           : `Anonymous callers may not ${permission}`,
-        details: {
+        {
           permission,
           principal: principal?.id,
           roles: principal?.roles ?? [],
           ...(resource?.id ? { resourceId: resource.id } : {}),
         },
-      });
+      );
     },
     scope,
     permissionsOf: (principal) => allPermissions.filter((permission) => holds(principal, permission)),

@@ -46,6 +46,13 @@ export interface Collection<T extends StoredRecord> {
   require(id: string): Promise<T>;
   /** Validates and stores the record (insert or replace). Returns the parsed record. */
   set(record: T): Promise<T>;
+  /**
+   * Validates and stores the record only if no record with its id exists: insert-if-absent, atomic
+   * on SQLite, PostgreSQL and Redis (and within one process on every backend). Of several concurrent
+   * creates of one id exactly one succeeds; the others throw `CONFLICT` (409) and store nothing.
+   * Returns the parsed record.
+   */
+  create(record: T): Promise<T>;
   delete(id: string): Promise<boolean>;
   list(query?: CollectionQuery<T>): Promise<CollectionPage<T>>;
   count(filter?: CollectionQuery<T>['filter']): Promise<number>;

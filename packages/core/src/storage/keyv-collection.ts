@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type {
   Collection,
@@ -45,21 +44,11 @@ interface DecodedCursor {
 }
 
 function validationFailed(message: string, details: Record<string, unknown> = {}): TunekitError {
-  return new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: ErrorCodes.VALIDATION_FAILED.status,
-    message,
-    details,
-  });
+  return tunekitError('VALIDATION_FAILED', message, details);
 }
 
 function storageFailed(message: string, cause?: unknown): TunekitError {
-  return new TunekitError({
-    code: 'STORAGE_FAILED',
-    status: ErrorCodes.STORAGE_FAILED.status,
-    message,
-    cause,
-  });
+  return tunekitError('STORAGE_FAILED', message, undefined, { cause });
 }
 
 /** Throws `VALIDATION_FAILED` unless `name` is a usable collection name. */
@@ -163,7 +152,8 @@ function matchesFilter<T>(record: T, filter: CollectionQuery<T>['filter']): bool
  * A {@link Collection} over a keyv store. Records live under the keys `<name>:<id>`; listing
  * enumerates the backend's keys with that prefix (or, for stores that cannot enumerate, a
  * per-collection index kept under `__index__:<name>`). Writes to one key are serialized in-process;
- * `update` is a compare-and-set on the stored value (atomic on SQLite, PostgreSQL and Redis).
+ * `update` is a compare-and-set on the stored value and `create` an insert-if-absent (both atomic
+ * on SQLite, PostgreSQL and Redis).
  */
 export function createKeyvCollection<T extends StoredRecord>(
   options: KeyvCollectionOptions<T>,
@@ -338,11 +328,9 @@ export function createKeyvCollection<T extends StoredRecord>(
     async require(id) {
       const record = await collection.get(id);
       if (record === undefined) {
-        throw new TunekitError({
-          code: 'NOT_FOUND',
-          status: ErrorCodes.NOT_FOUND.status,
-          message: `No record "${id}" in collection "${name}"`,
-          details: { collection: name, id },
+        throw tunekitError('NOT_FOUND', `No record "${id}" in collection "${name}"`, {
+          collection: name,
+          id,
         });
       }
       return record;
@@ -352,6 +340,37 @@ export function createKeyvCollection<T extends StoredRecord>(
       const parsed = validateRecord(record);
       await mutex.run(keyOf(parsed.id), async () => {
         await writeRaw(keyOf(parsed.id), parsed);
+        await changeIndex(parsed.id, true);
+      });
+      return parsed;
+    },
+
+    async create(record) {
+      const parsed = validateRecord(record);
+      const key = keyOf(parsed.id);
+      const taken = () =>
+        tunekitError('CONFLICT', `Record "${parsed.id}" already exists in collection "${name}"`, {
+          collection: name,
+          id: parsed.id,
+        });
+      await mutex.run(key, async () => {
+        if (backend.insertIfAbsent) {
+          let inserted: boolean;
+          try {
+            inserted = await backend.insertIfAbsent(key, parsed);
+          } catch (error) {
+            throw storageFailed(`Inserting "${key}" into ${backend.kind} storage failed`, error);
+          }
+          if (!inserted) {
+            throw taken();
+          }
+        } else {
+          const current = await readRaw(key);
+          if (current !== undefined && current !== null) {
+            throw taken();
+          }
+          await writeRaw(key, parsed);
+        }
         await changeIndex(parsed.id, true);
       });
       return parsed;
@@ -453,11 +472,9 @@ export function createKeyvCollection<T extends StoredRecord>(
       return mutex.run(key, async () => {
         const raw = await readRaw(key);
         if (raw === undefined || raw === null) {
-          throw new TunekitError({
-            code: 'NOT_FOUND',
-            status: ErrorCodes.NOT_FOUND.status,
-            message: `No record "${id}" in collection "${name}"`,
-            details: { collection: name, id },
+          throw tunekitError('NOT_FOUND', `No record "${id}" in collection "${name}"`, {
+            collection: name,
+            id,
           });
         }
         const current = decode(raw, id);
@@ -473,12 +490,11 @@ export function createKeyvCollection<T extends StoredRecord>(
         }
         const stored = { ...next, version: (current.version ?? 0) + 1 } as T;
         const conflict = () =>
-          new TunekitError({
-            code: 'CONFLICT',
-            status: ErrorCodes.CONFLICT.status,
-            message: `Record "${id}" in collection "${name}" changed during update (version ${current.version ?? 0} is stale)`,
-            details: { collection: name, id, expectedVersion: current.version ?? 0 },
-          });
+          tunekitError(
+            'CONFLICT',
+            `Record "${id}" in collection "${name}" changed during update (version ${current.version ?? 0} is stale)`,
+            { collection: name, id, expectedVersion: current.version ?? 0 },
+          );
         if (backend.compareAndSwap) {
           let swapped: boolean;
           try {

@@ -1,6 +1,5 @@
 import { Keyv } from 'keyv';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { StorageBackend } from './storage-backend.js';
 
 /** Compare-and-set in one server-side step: replace KEYS[1] with ARGV[2] only if it equals ARGV[1]. */
@@ -19,12 +18,13 @@ interface RedisClient {
   ): Promise<{ cursor: string | number; keys: string[] }>;
   mGet(keys: string[]): Promise<Array<string | null>>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  set(key: string, value: string, options: { condition: 'NX' }): Promise<string | null>;
 }
 
 /**
  * A backend over `@keyv/redis` (imported lazily). Listing is a `SCAN MATCH <prefix>*` (every key
- * present for the whole scan is returned; duplicates are dropped), and compare-and-set is a Lua
- * script, atomic on the server.
+ * present for the whole scan is returned; duplicates are dropped), compare-and-set is a Lua
+ * script, atomic on the server, and insert-if-absent is `SET NX`.
  */
 export async function createRedisBackend(url: string, connectTimeoutMs = 5_000): Promise<StorageBackend> {
   const redisModule = await import('@keyv/redis');
@@ -46,12 +46,12 @@ export async function createRedisBackend(url: string, connectTimeoutMs = 5_000):
     await client.get('tunekit::__ping__');
   } catch (error) {
     await adapter.disconnect().catch(() => undefined);
-    throw new TunekitError({
-      code: 'STORAGE_FAILED',
-      status: ErrorCodes.STORAGE_FAILED.status,
-      message: `Cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
+    throw tunekitError(
+      'STORAGE_FAILED',
+      `Cannot connect to Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      { cause: error },
+    );
   }
   const storedKey = (key: string) => adapter.createKeyPrefix(key, adapter.namespace);
 
@@ -103,6 +103,10 @@ export async function createRedisBackend(url: string, connectTimeoutMs = 5_000):
         arguments: [raw, serialized],
       });
       return Number(swapped) === 1;
+    },
+    async insertIfAbsent(key, value) {
+      const serialized = (await keyv.serializeData({ value, expires: undefined })) as string;
+      return (await client.set(storedKey(key), serialized, { condition: 'NX' })) === 'OK';
     },
     async close() {
       await adapter.disconnect();

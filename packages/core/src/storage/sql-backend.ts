@@ -3,8 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Keyv } from 'keyv';
-import { ErrorCodes } from '../errors/error-codes.js';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { type TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { BackendCondition, BackendQuery, StorageBackend, StoredPrimitive } from './storage-backend.js';
 
 /** Options of {@link createSqlBackend}. */
@@ -25,12 +24,12 @@ type Query = (sql: string, parameters: unknown[]) => Promise<Row[]>;
 export const DEFAULT_STORAGE_TABLE = 'tunekit';
 
 function storageFailed(message: string, cause: unknown): TunekitError {
-  return new TunekitError({
-    code: 'STORAGE_FAILED',
-    status: ErrorCodes.STORAGE_FAILED.status,
-    message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause,
-  });
+  return tunekitError(
+    'STORAGE_FAILED',
+    `${message}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    undefined,
+    { cause },
+  );
 }
 
 const plainField = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -143,8 +142,9 @@ function sortRank(value: StoredPrimitive | undefined): number {
 /**
  * A backend over `@keyv/sqlite` or `@keyv/postgres` (imported lazily). Besides keyv's get/set/
  * delete it uses the adapter's SQL connection for two things keyv lacks: an exact prefix scan in
- * one query (no LIKE wildcards, no OFFSET paging that skips rows under concurrent deletes) and an
- * atomic compare-and-set (`UPDATE … WHERE key = ? AND value = <value read> RETURNING key`).
+ * one query (no LIKE wildcards, no OFFSET paging that skips rows under concurrent deletes), an
+ * atomic compare-and-set (`UPDATE … WHERE key = ? AND value = <value read> RETURNING key`) and an
+ * atomic insert-if-absent (`INSERT … ON CONFLICT (key) DO NOTHING RETURNING key`).
  */
 export async function createSqlBackend(options: SqlBackendOptions): Promise<StorageBackend> {
   const table = options.table ?? DEFAULT_STORAGE_TABLE;
@@ -155,6 +155,7 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
   let scanParameters: (start: string, end: string) => unknown[];
   let selectSql: string;
   let updateSql: string;
+  let insertSql: string;
   const label = options.dialect === 'sqlite' ? `SQLite file ${options.path}` : 'PostgreSQL';
   try {
     if (options.dialect === 'sqlite') {
@@ -174,6 +175,7 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       fieldSql = sqliteField;
       selectSql = `SELECT key, value FROM ${table} WHERE key = ?`;
       updateSql = `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? RETURNING key`;
+      insertSql = `INSERT INTO ${table} (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`;
     } else {
       const { KeyvPostgres } = await import('@keyv/postgres');
       // @keyv/postgres keeps one module-wide pool and ends it on any instance's disconnect; give
@@ -201,6 +203,7 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       fieldSql = postgresField;
       selectSql = `SELECT key, value FROM ${table} WHERE key = $1`;
       updateSql = `UPDATE ${table} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`;
+      insertSql = `INSERT INTO ${table} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`;
     }
     if (options.dialect === 'sqlite' && options.path !== ':memory:') {
       // WAL: readers do not block the writer and a commit appends to the log instead of rewriting
@@ -447,6 +450,11 @@ export async function createSqlBackend(options: SqlBackendOptions): Promise<Stor
       }
       const updated = await query(updateSql, [serialized, storedKey(key), row.value]);
       return updated.length === 1;
+    },
+    async insertIfAbsent(key, value) {
+      const serialized = await keyv.serializeData({ value, expires: undefined });
+      const inserted = await query(insertSql, [storedKey(key), serialized]);
+      return inserted.length === 1;
     },
     async close() {
       await store.disconnect();

@@ -54,6 +54,13 @@ export interface StorageBackend {
    */
   compareAndSwap?(key: string, expected: unknown, next: unknown): Promise<boolean>;
   /**
+   * Atomically stores `value` under `key` only when no value is stored there yet (SQL
+   * `INSERT … ON CONFLICT DO NOTHING`, Redis `SET NX`). Returns false when the key was taken. Absent
+   * when the store has no atomic primitive; collections then check and write under their in-process
+   * lock, which is atomic within one process only.
+   */
+  insertIfAbsent?(key: string, value: unknown): Promise<boolean>;
+  /**
    * Returns, in order, the `[key, value]` pairs of the records under `prefix` that match `query`
    * (keys and values as `scan` yields them). Absent when the backend cannot evaluate queries;
    * collections then filter, sort and page in process.

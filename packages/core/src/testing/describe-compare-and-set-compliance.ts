@@ -11,15 +11,16 @@ export interface CompareAndSetComplianceHarness {
   open: () => Promise<Storage>;
   /** Opens a collection with a unique name in a fresh storage. */
   openCollection: (label?: string) => Promise<Collection<ComplianceRecord>>;
-  /** Whether compare-and-set is atomic across instances. */
+  /** Whether compare-and-set and insert-if-absent are atomic across instances. */
   atomic: boolean;
   /** Whether storages from successive factory calls share state. */
   persistent: boolean;
 }
 
 /**
- * The compare-and-set part of the storage compliance suite (`update` on `version`): updater
- * semantics, validation, conflicts, concurrency in one instance and across instances. Called by
+ * The compare-and-set part of the storage compliance suite (`update` on `version`, and `create`,
+ * insert-if-absent): updater semantics, validation, conflicts, concurrency in one instance and
+ * across instances. Called by
  * `describeStorageCompliance` inside its describe block.
  */
 export function describeCompareAndSetCompliance(harness: CompareAndSetComplianceHarness): void {
@@ -80,6 +81,69 @@ export function describeCompareAndSetCompliance(harness: CompareAndSetCompliance
       expect(await records.count()).toBe(40);
       expect((await pageThrough(records, { limit: 7 })).map((record) => record.id)).toHaveLength(40);
     });
+
+    test('create inserts a new record and refuses an existing id with CONFLICT, changing nothing', async () => {
+      const records = await openCollection();
+      expect(await records.create({ id: 'a', name: 'Alpha', group: 'red', tags: [] })).toEqual({
+        id: 'a',
+        name: 'Alpha',
+        group: 'red',
+        tags: [],
+      });
+      const error = await caught(records.create({ id: 'a', name: 'Other', group: 'blue', tags: [] }));
+      expect(error.code).toBe('CONFLICT');
+      expect(error.status).toBe(409);
+      expect(await records.require('a')).toEqual({ id: 'a', name: 'Alpha', group: 'red', tags: [] });
+      expect((await caught(records.create({ id: 'b', name: '', group: 'red', tags: [] }))).code).toBe(
+        'VALIDATION_FAILED',
+      );
+      expect(await records.get('b')).toBeUndefined();
+      expect((await pageThrough(records, { limit: 10 })).map((record) => record.id)).toEqual(['a']);
+    });
+
+    test('concurrent creates of one id in one process: exactly one wins', async () => {
+      const records = await openCollection();
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, index) =>
+          records.create({ id: 'only', name: `writer-${index}`, group: 'red', tags: [] }),
+        ),
+      );
+      const won = results.filter((result) => result.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const result of results.filter((entry) => entry.status === 'rejected')) {
+        expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
+      }
+      const winner = (won[0] as PromiseFulfilledResult<ComplianceRecord>).value;
+      expect(await records.require('only')).toEqual(winner);
+    });
+
+    test(
+      'racing creates of one id from two instances: exactly one wins, the other gets CONFLICT',
+      async () => {
+        const first = await open();
+        const second = await open();
+        const name = uniqueName('create');
+        const left = first.collection(name, ComplianceRecordSchema);
+        const right = second.collection(name, ComplianceRecordSchema);
+        for (let round = 0; round < 5; round += 1) {
+          const id = `r${round}`;
+          const results = await Promise.allSettled([
+            left.create({ id, name: 'left', group: 'red', tags: [] }),
+            right.create({ id, name: 'right', group: 'blue', tags: [] }),
+          ]);
+          const won = results.filter((result) => result.status === 'fulfilled');
+          const lost = results.filter((result) => result.status === 'rejected');
+          expect(won).toHaveLength(1);
+          expect(lost).toHaveLength(1);
+          expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
+          const winner = (won[0] as PromiseFulfilledResult<ComplianceRecord>).value;
+          expect(await left.require(id)).toEqual(winner);
+          expect(await right.require(id)).toEqual(winner);
+        }
+      },
+      atomic,
+      persistent ? 'insert-if-absent is not atomic across instances' : 'storages do not share state',
+    );
 
     test(
       'a record changed by another instance during an update fails with CONFLICT',

@@ -14,8 +14,9 @@ export interface StorageComplianceOptions {
    */
   persistent: boolean;
   /**
-   * True when the backend's compare-and-set is atomic across instances (SQL `UPDATE … WHERE`,
-   * a Redis script). Stores without an atomic primitive only serialize updates in-process.
+   * True when the backend's compare-and-set and insert-if-absent are atomic across instances (SQL
+   * `UPDATE … WHERE` and `INSERT … ON CONFLICT DO NOTHING`, a Redis script and `SET NX`). Stores
+   * without an atomic primitive only serialize updates and creates in-process.
    * Defaults to `persistent`.
    */
   atomicCompareAndSet?: boolean;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { MetricPoint, Tracker, TrackerFinalStatus, TrackerRun, TrackerRunStatus } from './tracker.js';
 
 /** Options of {@link createLocalTracker}. */
@@ -82,12 +82,7 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
   const directory = options.directory;
   const runFolder = (runId: string) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `Invalid local run id "${runId}"`,
-        details: { runId },
-      });
+      throw tunekitError('VALIDATION_FAILED', `Invalid local run id "${runId}"`, { runId });
     }
     return join(directory, runId);
   };
@@ -96,12 +91,7 @@ export function createLocalTracker(options: LocalTrackerOptions): LocalTracker {
       return JSON.parse(await readFile(join(runFolder(runId), 'config.json'), 'utf8')) as LocalRunConfig;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new TunekitError({
-          code: 'NOT_FOUND',
-          status: 404,
-          message: `No local run "${runId}"`,
-          details: { runId },
-        });
+        throw tunekitError('NOT_FOUND', `No local run "${runId}"`, { runId });
       }
       throw error;
     }
@@ -287,11 +277,9 @@ function createLocalRun(folder: string, config: LocalRunConfig): TrackerRun {
       serial(async () => {
         const parts = name.split(/[\\/]/).filter((part) => part !== '' && part !== '.');
         if (parts.length === 0 || parts.includes('..')) {
-          throw new TunekitError({
-            code: 'VALIDATION_FAILED',
-            status: 400,
-            message: `Invalid artifact name "${name}"`,
-            details: { name, retryable: false },
+          throw tunekitError('VALIDATION_FAILED', `Invalid artifact name "${name}"`, {
+            name,
+            retryable: false,
           });
         }
         const target = join(folder, 'artifacts', ...parts);

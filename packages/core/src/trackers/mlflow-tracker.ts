@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { chunkLogBatch, type MlflowKeyValue, type MlflowMetric } from './mlflow-log-batch.js';
 import { type Tracker, type TrackerRun, toUpperStatus } from './tracker.js';
 import {
@@ -43,12 +43,11 @@ export function createMlflowTracker(options: MlflowTrackerOptions = {}): Tracker
   const env = options.env ?? process.env;
   const url = (options.url ?? env.MLFLOW_TRACKING_URI ?? '').replace(/\/+$/, '');
   if (!/^https?:\/\//.test(url)) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'MLflow tracker: `url` (or MLFLOW_TRACKING_URI) must be an http(s) URL',
-      details: { url },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'MLflow tracker: `url` (or MLFLOW_TRACKING_URI) must be an http(s) URL',
+      { url },
+    );
   }
   const token = options.token ?? env.MLFLOW_TRACKING_TOKEN;
   const username = options.username ?? env.MLFLOW_TRACKING_USERNAME;
@@ -96,11 +95,9 @@ export function createMlflowTracker(options: MlflowTrackerOptions = {}): Tracker
       const info = (created.body as { run?: { info?: { run_id?: string; artifact_uri?: string } } })?.run
         ?.info;
       if (!info?.run_id) {
-        throw new TunekitError({
-          code: 'TRACKER_REQUEST_FAILED',
-          status: 502,
-          message: 'mlflow: runs/create answered without run.info.run_id',
-          details: { tracker: 'mlflow', retryable: false },
+        throw tunekitError('TRACKER_REQUEST_FAILED', 'mlflow: runs/create answered without run.info.run_id', {
+          tracker: 'mlflow',
+          retryable: false,
         });
       }
       return createMlflowRun(http, experiment, info.run_id, info.artifact_uri, maxParamValueLength);
@@ -130,12 +127,11 @@ async function getOrCreateExperiment(
   }
   const raced = await getExperimentByName(http, name);
   if (raced) return raced;
-  throw new TunekitError({
-    code: 'TRACKER_REQUEST_FAILED',
-    status: 502,
-    message: `mlflow: experiment "${name}" could be neither found nor created`,
-    details: { tracker: 'mlflow', retryable: true },
-  });
+  throw tunekitError(
+    'TRACKER_REQUEST_FAILED',
+    `mlflow: experiment "${name}" could be neither found nor created`,
+    { tracker: 'mlflow', retryable: true },
+  );
 }
 
 async function getExperimentByName(http: TrackerHttpClient, name: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 
 /** Options of {@link createTrackerHttpClient}. */
 export interface TrackerHttpClientOptions {
@@ -77,13 +77,12 @@ export function createTrackerHttpClient(options: TrackerHttpClientOptions): Trac
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
-        throw new TunekitError({
-          code: 'TRACKER_REQUEST_FAILED',
-          status: 502,
-          message: `${options.tracker}: ${request.method} ${pathOf(url)} failed: ${describe(error)}`,
-          details: { tracker: options.tracker, method: request.method, path: pathOf(url), retryable: true },
-          cause: error,
-        });
+        throw tunekitError(
+          'TRACKER_REQUEST_FAILED',
+          `${options.tracker}: ${request.method} ${pathOf(url)} failed: ${describe(error)}`,
+          { tracker: options.tracker, method: request.method, path: pathOf(url), retryable: true },
+          { cause: error },
+        );
       }
       const text = await response.text();
       let parsed: unknown;
@@ -102,11 +101,10 @@ export function createTrackerHttpClient(options: TrackerHttpClientOptions): Trac
             : typeof errorBody.error === 'string'
               ? errorBody.error
               : text.slice(0, 200);
-        throw new TunekitError({
-          code: 'TRACKER_REQUEST_FAILED',
-          status: 502,
-          message: `${options.tracker}: ${request.method} ${pathOf(url)} answered ${response.status}: ${serverMessage}`,
-          details: {
+        throw tunekitError(
+          'TRACKER_REQUEST_FAILED',
+          `${options.tracker}: ${request.method} ${pathOf(url)} answered ${response.status}: ${serverMessage}`,
+          {
             tracker: options.tracker,
             method: request.method,
             path: pathOf(url),
@@ -114,7 +112,7 @@ export function createTrackerHttpClient(options: TrackerHttpClientOptions): Trac
             errorCode: typeof errorBody.error_code === 'string' ? errorBody.error_code : undefined,
             retryable: isRetryableStatus(response.status),
           },
-        });
+        );
       }
       return { status: response.status, body: parsed };
     },

@@ -1,4 +1,4 @@
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { TunekitEventMap } from '../events/tunekit-event-map.js';
 import type { Logger } from '../logger/logger.js';
@@ -336,12 +336,7 @@ export function createTrackerHub(options: TrackerHubOptions = {}): TrackerHub {
       return;
     }
     if (ownTrackers.has(name)) {
-      throw new TunekitError({
-        code: 'CONFLICT',
-        status: 409,
-        message: `A tracker named "${name}" is already registered`,
-        details: { name },
-      });
+      throw tunekitError('CONFLICT', `A tracker named "${name}" is already registered`, { name });
     }
     ownTrackers.set(name, tracker);
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import type { MetricPoint, Tracker, TrackerArtifactSource, TrackerLogEntry, TrackerRun } from './tracker.js';
 import {
   basicAuthorization,
@@ -85,12 +85,11 @@ export function createWandbTracker(options: WandbTrackerOptions = {}): Tracker {
     };
   }
   if (!apiKey) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'W&B tracker: an API key is required online (option `apiKey` or WANDB_API_KEY)',
-      details: {},
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'W&B tracker: an API key is required online (option `apiKey` or WANDB_API_KEY)',
+      {},
+    );
   }
   const http = createTrackerHttpClient({
     tracker: 'wandb',
@@ -122,12 +121,11 @@ export function createWandbTracker(options: WandbTrackerOptions = {}): Tracker {
       )?.upsertBucket?.bucket;
       const runEntity = bucket?.project?.entity?.name ?? entity;
       if (!runEntity) {
-        throw new TunekitError({
-          code: 'TRACKER_REQUEST_FAILED',
-          status: 502,
-          message: 'wandb: UpsertBucket answered without an entity and none was configured',
-          details: { tracker: 'wandb', retryable: false },
-        });
+        throw tunekitError(
+          'TRACKER_REQUEST_FAILED',
+          'wandb: UpsertBucket answered without an entity and none was configured',
+          { tracker: 'wandb', retryable: false },
+        );
       }
       const run = createOnlineRun(http, {
         id: bucket?.name ?? id,
@@ -229,11 +227,9 @@ function createOnlineRun(
       )?.model?.bucket?.files?.edges;
       const url = edges?.find((edge) => edge.node?.name === name)?.node?.url;
       if (!url) {
-        throw new TunekitError({
-          code: 'TRACKER_REQUEST_FAILED',
-          status: 502,
-          message: `wandb: no upload URL returned for "${name}"`,
-          details: { tracker: 'wandb', retryable: false },
+        throw tunekitError('TRACKER_REQUEST_FAILED', `wandb: no upload URL returned for "${name}"`, {
+          tracker: 'wandb',
+          retryable: false,
         });
       }
       await http.request({ method: 'PUT', path: url, body: bytes, anonymous: true });
@@ -328,12 +324,11 @@ async function graphql(
   const response = await http.request({ method: 'POST', path: '/graphql', json: { query, variables } });
   const body = response.body as { data?: unknown; errors?: Array<{ message?: string }> } | undefined;
   if (body?.errors && body.errors.length > 0) {
-    throw new TunekitError({
-      code: 'TRACKER_REQUEST_FAILED',
-      status: 502,
-      message: `wandb: GraphQL error: ${body.errors.map((error) => error.message).join('; ')}`,
-      details: { tracker: 'wandb', retryable: false },
-    });
+    throw tunekitError(
+      'TRACKER_REQUEST_FAILED',
+      `wandb: GraphQL error: ${body.errors.map((error) => error.message).join('; ')}`,
+      { tracker: 'wandb', retryable: false },
+    );
   }
   return body?.data;
 }

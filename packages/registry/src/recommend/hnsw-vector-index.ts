@@ -1,283 +1,18 @@
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { ErrorCodes, TunekitError } from '@tunekit/core';
-import type { HierarchicalNSW } from 'hnswlib-node';
+import { checkHnswHeader, readHnswHeader, withTemporaryFile } from './hnsw-file-header.js';
+import type { HnswParameters } from './hnsw-parameters.js';
+import { loadHnswlib } from './load-hnswlib.js';
+import { createSeededSampler } from './seeded-sampler.js';
 import { createSparsePostingLists, type SparsePostingLists } from './sparse-posting-lists.js';
-
-/** Graph and search parameters of an HNSW index. */
-export interface HnswParameters {
-  /** Links per node (hnswlib `M`, default 16). */
-  m?: number;
-  /** Candidate list size while building (default 200). */
-  efConstruction?: number;
-  /**
-   * Candidate list size while searching, raised to `k` when smaller (default 256: recall@10 ≥ 0.98 on
-   * 100,000 synthetic cards with the hashing embedder, see `bench/registry-recommend.ts`).
-   */
-  efSearch?: number;
-  /** Initial capacity; the index doubles when full (default 1024). */
-  capacity?: number;
-  /** Random seed of level assignment (default 100). */
-  seed?: number;
-  /**
-   * Filtered searches matching at most this many items are answered exactly (brute force over the
-   * matches) instead of through the graph (default 256); above it, the exact path is still taken
-   * when a cost estimate says it is cheaper (very selective filters over large catalogues, where
-   * the graph would visit most items to collect `efSearch` matches). Each match scored exactly
-   * costs one read of its vector out of hnswlib (`getPoint`, 15–100 µs at 384 dimensions), so at
-   * 2,000 matches the exact path took ~250 ms where the graph's filtered search took a few ms
-   * (`bench/registry-scale.ts`).
-   */
-  exactFilterLimit?: number;
-  /**
-   * Posting lists for exact sparse search are kept while the live items' average density (non-zero
-   * values / dimensions) is at most this. Default 0: off. With the hashing embedder (cards about
-   * 0.45 dense, queries about 38 of 256 dimensions) the sparse scan measured slower than the graph
-   * at 100,000 cards and its lists cost about 2 KB per card (docs/registry.md), so it pays only for
-   * small catalogues or truly sparse embedders: set e.g. 0.7 to enable it. Dense embedders never
-   * build the lists.
-   */
-  sparseMaximumDensity?: number;
-  /**
-   * A query takes the exact sparse path when the posting entries it would read are at most this
-   * fraction of `items × dimensions` (a brute-force scan); otherwise the graph (default 1/32:
-   * a posting entry costs about 1.5 ns in JavaScript, so at 100,000 cards the scan beats the graph
-   * at efSearch 256 only below about a million entries; the hashing embedder's 3–8 word queries read
-   * about 2.4 million there, 9.5% of a full scan, and go to the graph).
-   */
-  sparseCostFraction?: number;
-  /**
-   * Live items sampled to estimate how many match a filter (default 1024). A filtered search over
-   * more live items than this estimates the share from a sample instead of calling the filter on
-   * every item (an O(n) scan per query: ~70 ms at 1,000,000 cards); only an estimate at most
-   * `exactFilterLimit` sends the query to the exact path.
-   */
-  filterSampleSize?: number;
-}
-
-/** Which path answered searches: exact sparse scan, HNSW graph, or brute force. */
-export interface VectorSearchCounts {
-  sparse: number;
-  graph: number;
-  exact: number;
-}
-
-/** One search result: an item id and its cosine similarity to the query. */
-export interface VectorSearchHit {
-  id: string;
-  score: number;
-}
-
-/**
- * What a vector index persists: the hnswlib file (its bytes, or the path of a local file, which
- * hnswlib reads directly without a copy in memory) and the label → id table.
- */
-export type SerializedVectorIndex =
-  | {
-      /** hnswlib's index file. */
-      bytes: Uint8Array;
-      /** `labels[label]` is the item id of that label, or null for a deleted one. */
-      labels: Array<string | null>;
-    }
-  | {
-      /** Path of hnswlib's index file on the local filesystem. */
-      path: string;
-      /** `labels[label]` is the item id of that label, or null for a deleted one. */
-      labels: Array<string | null>;
-    };
-
-/**
- * Cosine nearest-neighbour index over string ids (hnswlib-node's HNSW underneath, loaded lazily).
- * Upserts replace an item's vector in place, removals mark the element deleted, the capacity doubles
- * when full, and filtered searches never return fewer than `k` hits while more items match.
- *
- * Sparse vectors (the hashing embedder's) also get posting lists per dimension, kept while the
- * average density is at most `sparseMaximumDensity`: a query whose lists hold few entries next to a
- * full scan (`sparseCostFraction`) is answered exactly from them, with the same hits and scores as
- * {@link VectorIndex.searchExact}; other queries, and every query over dense vectors, go through
- * the graph. The lists are not persisted: a loaded index rebuilds them on its first search.
- */
-export interface VectorIndex {
-  readonly dimensions: number;
-  /** Live (not deleted) items. */
-  readonly size: number;
-  /** Elements the graph can hold before it grows (live + deleted). */
-  readonly capacity: number;
-  /** Candidate list size of searches (settable: higher is slower and finds more true neighbours). */
-  efSearch: number;
-  /**
-   * Whether `search` may take the exact sparse path (settable, default true; false forces the
-   * graph, for comparisons). Posting lists are maintained either way while vectors are sparse.
-   */
-  sparseSearch: boolean;
-  /** Whether posting lists are maintained now (average density at most `sparseMaximumDensity`). */
-  readonly sparseEnabled: boolean;
-  /** Searches answered per path since creation (counts `search` calls, not `searchExact`). */
-  readonly searchCounts: Readonly<VectorSearchCounts>;
-  /** Approximate bytes held by the posting lists (0 when not maintained). */
-  sparseBytes(): number;
-  /** Whether a live item has this id. */
-  has(id: string): boolean;
-  /** Ids of the live items. */
-  ids(): string[];
-  /** Adds an item, or replaces its vector (resizing the graph when full). */
-  upsert(id: string, vector: ArrayLike<number>): void;
-  /** Marks the item deleted; false when absent. */
-  remove(id: string): boolean;
-  /** The stored (normalized) vector of an item. */
-  vector(id: string): Float32Array | undefined;
-  /** The `k` items most similar to `query` (that pass `filter`), best first. */
-  search(query: ArrayLike<number>, k: number, filter?: (id: string) => boolean): VectorSearchHit[];
-  /** Exact search by brute force (for checks and small filtered sets). */
-  searchExact(query: ArrayLike<number>, k: number, filter?: (id: string) => boolean): VectorSearchHit[];
-  /** The hnswlib file bytes and the label table, for persistence (small indexes: the bytes are in memory). */
-  serialize(): Promise<{ bytes: Uint8Array; labels: Array<string | null> }>;
-  /**
-   * Writes hnswlib's file to `path` and returns the label table: persistence without holding the
-   * file in memory (1.6 GB at 1,000,000 items of 384 dimensions).
-   */
-  writeIndexFile(path: string): Promise<Array<string | null>>;
-}
-
-type HnswConstructor = new (space: 'cosine', dimensions: number) => HierarchicalNSW;
-
-async function loadHnswlib(): Promise<HnswConstructor> {
-  try {
-    const module = (await import('hnswlib-node')) as unknown as {
-      HierarchicalNSW?: HnswConstructor;
-      default?: { HierarchicalNSW: HnswConstructor };
-    };
-    const hnsw = module.HierarchicalNSW ?? module.default?.HierarchicalNSW;
-    if (hnsw === undefined) throw new Error('hnswlib-node exports no HierarchicalNSW');
-    return hnsw;
-  } catch (error) {
-    throw new TunekitError({
-      code: 'INTERNAL',
-      status: ErrorCodes.INTERNAL.status,
-      message: `hnswlib-node could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
-  }
-}
-
-function normalize(vector: ArrayLike<number>): Float64Array {
-  const result = Float64Array.from(vector);
-  let norm = 0;
-  for (const value of result) norm += value * value;
-  if (norm > 0) {
-    const scale = 1 / Math.sqrt(norm);
-    for (let index = 0; index < result.length; index += 1) result[index] = (result[index] as number) * scale;
-  }
-  return result;
-}
-
-function countNonZero(vector: ArrayLike<number>): number {
-  let count = 0;
-  for (let index = 0; index < vector.length; index += 1) if (vector[index] !== 0) count += 1;
-  return count;
-}
-
-function dot(left: ArrayLike<number>, right: ArrayLike<number>): number {
-  let sum = 0;
-  for (let index = 0; index < left.length; index += 1)
-    sum += (left[index] as number) * (right[index] as number);
-  return sum;
-}
-
-/** Keeps the `k` best hits while scanning (a sorted insertion list; `k` is small). */
-function topK(k: number) {
-  const hits: VectorSearchHit[] = [];
-  return {
-    hits,
-    offer(id: string, score: number) {
-      if (hits.length === k && score <= (hits[k - 1] as VectorSearchHit).score) return;
-      let position = hits.length;
-      while (position > 0 && (hits[position - 1] as VectorSearchHit).score < score) position -= 1;
-      hits.splice(position, 0, { id, score });
-      if (hits.length > k) hits.pop();
-    },
-  };
-}
-
-async function withTemporaryFile<T>(work: (path: string) => Promise<T>): Promise<T> {
-  const folder = await mkdtemp(join(tmpdir(), 'tunekit-hnsw-'));
-  try {
-    return await work(join(folder, 'index.bin'));
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
-}
-
-function checkDimensions(vector: ArrayLike<number>, dimensions: number): void {
-  if (vector.length !== dimensions) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: `Expected a vector of ${dimensions} dimensions, got ${vector.length}`,
-      details: { expected: dimensions, actual: vector.length },
-    });
-  }
-}
-
-/**
- * Checks an hnswlib file header before the native reader sees it (hnswlib trusts the dimensions it is
- * given, so a file of other dimensions would be misread): `offsetLevel0, maxElements, count,
- * sizeDataPerElement, labelOffset, offsetData` are the first six 64-bit fields; the vector takes
- * `labelOffset - offsetData` bytes (4 per dimension).
- */
-function checkHeader(
-  header: Uint8Array,
-  fileSize: number,
-  labels: Array<string | null>,
-  dimensions: number,
-): void {
-  if (header.byteLength < 96) throw new Error(`index file too short (${fileSize} bytes)`);
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  const field = (position: number) => Number(view.getBigUint64(position * 8, true));
-  const [maxElements, count, sizeDataPerElement, labelOffset, offsetData] = [1, 2, 3, 4, 5].map(field) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const fileDimensions = (labelOffset - offsetData) / 4;
-  if (fileDimensions !== dimensions) {
-    throw new Error(`index file has ${fileDimensions} dimensions, expected ${dimensions}`);
-  }
-  if (count !== labels.length || count > maxElements) {
-    throw new Error(`index file holds ${count} elements but ${labels.length} labels`);
-  }
-  if (fileSize < count * sizeDataPerElement) {
-    throw new Error('index file is truncated');
-  }
-}
-
-/** The first 96 bytes of a file and its size. */
-async function readHeader(path: string): Promise<{ header: Uint8Array; size: number }> {
-  const handle = await open(path, 'r');
-  try {
-    const header = new Uint8Array(96);
-    const { bytesRead } = await handle.read(header, 0, 96, 0);
-    return { header: header.subarray(0, bytesRead), size: (await stat(path)).size };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A small seeded generator (xorshift32) for filter sampling: deterministic per index. */
-function createSampler(seed: number): () => number {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 4294967296;
-  };
-}
+import { topHits } from './top-hits.js';
+import type {
+  SerializedVectorIndex,
+  VectorIndex,
+  VectorSearchCounts,
+  VectorSearchHit,
+} from './vector-index.js';
+import { checkDimensions, countNonZero, dot, normalize } from './vector-math.js';
 
 /**
  * Creates an empty index, or loads one from {@link SerializedVectorIndex} (hnswlib reads files: a
@@ -304,7 +39,7 @@ export async function createHnswVectorIndex(
   const sparseMaximumDensity = parameters.sparseMaximumDensity ?? 0;
   const sparseCostFraction = parameters.sparseCostFraction ?? 1 / 32;
   const filterSampleSize = parameters.filterSampleSize ?? 1024;
-  const sample = createSampler((parameters.seed ?? 100) * 2654435761);
+  const sample = createSeededSampler((parameters.seed ?? 100) * 2654435761);
   let sparseSearch = true;
   const graph = new Hnsw('cosine', dimensions);
   const labelOf = new Map<string, number>();
@@ -330,8 +65,8 @@ export async function createHnswVectorIndex(
     });
   } else {
     const readFrom = async (path: string) => {
-      const { header, size } = await readHeader(path);
-      checkHeader(header, size, serialized.labels, dimensions);
+      const { header, size } = await readHnswHeader(path);
+      checkHnswHeader(header, size, serialized.labels, dimensions);
       await graph.readIndex(path, false);
     };
     if ('path' in serialized) await readFrom(serialized.path);
@@ -394,7 +129,7 @@ export async function createHnswVectorIndex(
     lists.accumulate(normalized, queryDimensions, scores);
     // Labels ascend in the order ids were first added, as `labelOf` iterates in `searchExact`, so
     // ties resolve the same way.
-    const best = topK(k);
+    const best = topHits(k);
     for (let label = 0; label < idOf.length; label += 1) {
       const score = scores[label] as number;
       if (best.hits.length === k && score <= (best.hits[k - 1] as VectorSearchHit).score) continue;
@@ -449,7 +184,7 @@ export async function createHnswVectorIndex(
   const searchExact = (query: ArrayLike<number>, k: number, filter?: (id: string) => boolean) => {
     checkDimensions(query, dimensions);
     const normalized = normalize(query);
-    const best = topK(Math.max(1, k));
+    const best = topHits(Math.max(1, k));
     // In label order, as the sparse path scans, so ties resolve the same way on both.
     for (let label = 0; label < idOf.length; label += 1) {
       const id = idOf[label];

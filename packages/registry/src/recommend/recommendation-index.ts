@@ -15,13 +15,10 @@ import {
 import { fnv1a32 } from '@tunekit/core/statistics';
 import { z } from 'zod';
 import { embeddingText } from '../model-filters.js';
-import {
-  createHnswVectorIndex,
-  type HnswParameters,
-  type VectorIndex,
-  type VectorSearchHit,
-} from './hnsw-vector-index.js';
+import type { HnswParameters } from './hnsw-parameters.js';
+import { createHnswVectorIndex } from './hnsw-vector-index.js';
 import { decodeLabelTable, encodeLabelTable } from './label-table.js';
+import type { VectorIndex, VectorSearchHit } from './vector-index.js';
 
 const metadataCommon = {
   embedder: z.string().min(1),

@@ -74,6 +74,9 @@ export const uploadDatasetRoute = defineRoute({
         rowFormat: query.row_format,
         mode: query.mode,
         description: query.description,
+        // The check above reads the record before the upload; this one is atomic where the dataset
+        // record is written, so of two uploads racing to create one name only one user owns it.
+        ownerOnly: context.principal?.roles.includes('admin') !== true,
       },
       operation,
     );

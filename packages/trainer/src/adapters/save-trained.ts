@@ -15,7 +15,7 @@ import {
   writeSafetensorsShards,
 } from '../safetensors/write-safetensors-shards.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { Trainer } from '../train/create-trainer.js';
+import type { Trainer } from '../train/trainer.js';
 import { savePeftAdapter } from './peft-adapter.js';
 import { type SaveModelOptions, SaveModelOptionsSchema } from './save-model-options.js';
 

@@ -27,12 +27,8 @@ import {
 } from '../predict/create-classifier.js';
 import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import {
-  modelPositions,
-  resolveModel,
-  resolveTokenizer,
-  type TrainerModel,
-} from '../train/create-trainer.js';
+import { modelPositions, resolveModel, resolveTokenizer } from '../train/resolve-model.js';
+import type { TrainerModel } from '../train/trainer.js';
 import { resolveModelSource } from './resolve-model-source.js';
 
 /** The serializable options of {@link openModel}, validated with zod (unknown keys are errors). */

@@ -1,12 +1,6 @@
 import { type DataType, ONNX_DATA_TYPES } from './data-type.js';
-import type {
-  AttributeValue,
-  CustomGradient,
-  Dimension,
-  GraphNode,
-  Initializer,
-  Value,
-} from './graph-types.js';
+import { GraphBase } from './graph-base.js';
+import type { AttributeValue, Dimension, Value } from './graph-types.js';
 import {
   broadcastShapes,
   clampSlice,
@@ -15,8 +9,8 @@ import {
   product,
   reducedShape,
 } from './shape-inference.js';
-import { type TensorData, tensorDataToNumbers, toTensorData } from './tensor-data.js';
 
+export { GraphBase, type GraphOptions } from './graph-base.js';
 export {
   type AttributeValue,
   type CustomGradient,
@@ -27,217 +21,15 @@ export {
   type Value,
 } from './graph-types.js';
 
-/** Options of {@link Graph}. */
-export interface GraphOptions {
-  name?: string;
-  /** Default opset of the `ai.onnx` domain (17). */
-  opset?: number;
-}
-
 /**
  * Builds an ONNX graph: inputs, initializers, nodes and outputs, with dtype and shape tracking and
  * readable unique node names (`<scope>/<OpType>_<n>`). Op helpers (`matmul`, `add`, `softmax` …)
- * infer their output shape; {@link Graph.node} adds any other operator with explicit output types.
- * Nodes are kept in insertion order, which is a topological order (autodiff relies on it).
+ * infer their output shape; {@link GraphBase.node} adds any other operator with explicit output
+ * types. The graph's structure (values, scopes, nodes, initializers) is {@link GraphBase}'s; this
+ * class adds one method per operator. Nodes are kept in insertion order, which is a topological
+ * order (autodiff relies on it).
  */
-export class Graph {
-  readonly name: string;
-  readonly opset: number;
-  readonly inputs: Value[] = [];
-  readonly outputs: Value[] = [];
-  readonly nodes: GraphNode[] = [];
-  readonly initializers = new Map<string, Initializer>();
-  readonly values = new Map<string, Value>();
-  /** Node that produces each value (inputs and initializers have none). */
-  readonly producers = new Map<string, GraphNode>();
-  /** Hand-written gradients of composite sub-graphs, by output value name (see {@link Graph.customGradient}). */
-  readonly customGradients = new Map<string, CustomGradient>();
-  /** Values of an enclosing graph that this sub-graph reads (see {@link Graph.outerValue}). */
-  readonly outerValues = new Set<string>();
-  /** Recompute segment of each node built inside {@link Graph.recomputeSegment}, by node name. */
-  readonly nodeSegments = new Map<string, string>();
-  private readonly scopes: string[] = [];
-  private readonly segments: string[] = [];
-  private counter = 0;
-  private symbolCounter = 0;
-
-  constructor(options: GraphOptions = {}) {
-    this.name = options.name ?? 'tunekit';
-    this.opset = options.opset ?? 17;
-  }
-
-  /**
-   * Declares a hand-written vector-Jacobian product for the sub-graph from `inputs` to `output`:
-   * reverse mode (`addGradients`) calls `gradient(dOutput)` for the node producing `output`, instead
-   * of that node's operator rule, and adds the returned gradients to `inputs` (in order). Nodes inside
-   * the sub-graph then receive no gradient and emit no backward nodes, so a composite such as
-   * `x·sigmoid(x)` costs one fused expression backward instead of one per forward operator. Values
-   * inside the sub-graph used elsewhere still get their own gradients through those other uses.
-   */
-  customGradient(
-    output: Value,
-    inputs: readonly Value[],
-    gradient: (outputGradient: Value, forward: (value: Value) => Value) => Value[],
-  ): void {
-    if (!this.producers.has(output.name)) {
-      throw graphError(`customGradient: ${output.name} is not produced by a node`, { output: output.name });
-    }
-    this.customGradients.set(output.name, { inputs: [...inputs], gradient });
-  }
-
-  /** Runs `build` with node names prefixed by `scope` (nested scopes join with `/`). */
-  scope<T>(scope: string, build: () => T): T {
-    this.scopes.push(scope);
-    try {
-      return build();
-    } finally {
-      this.scopes.pop();
-    }
-  }
-
-  /**
-   * Runs `build` in `scope` (as {@link Graph.scope}) and marks its nodes as one recompute segment:
-   * with gradient checkpointing (`addGradients({ recompute: true })`) the backward pass recomputes
-   * the segment's activations from its inputs instead of keeping them alive from the forward pass.
-   * Transformer layers are segments. Nested segments: the innermost wins.
-   */
-  recomputeSegment<T>(scope: string, build: () => T): T {
-    return this.scope(scope, () => {
-      this.segments.push(this.scopes.join('/'));
-      try {
-        return build();
-      } finally {
-        this.segments.pop();
-      }
-    });
-  }
-
-  /** A fresh unique name under the current scope. */
-  uniqueName(base: string): string {
-    this.counter += 1;
-    const prefix = this.scopes.length > 0 ? `${this.scopes.join('/')}/` : '';
-    return `${prefix}${base}_${this.counter}`;
-  }
-
-  /** A fresh symbolic dimension for sizes the builder cannot infer. */
-  unknownDimension(): string {
-    this.symbolCounter += 1;
-    return `unknown_${this.symbolCounter}`;
-  }
-
-  private register(value: Value): Value {
-    if (this.values.has(value.name)) {
-      throw graphError(`Value "${value.name}" is defined twice`, { name: value.name });
-    }
-    this.values.set(value.name, value);
-    return value;
-  }
-
-  /** Declares a graph input. */
-  input(name: string, dtype: DataType, shape: readonly Dimension[]): Value {
-    const value = this.register({ name, dtype, shape: [...shape] });
-    this.inputs.push(value);
-    return value;
-  }
-
-  /**
-   * Makes a value of the enclosing graph usable in this sub-graph (a `Loop` body): ONNX sub-graphs
-   * read outer-scope values by name, without copying them. Returns the same value.
-   */
-  outerValue(value: Value): Value {
-    if (this.values.get(value.name) !== value) {
-      this.register(value);
-      this.outerValues.add(value.name);
-    }
-    return value;
-  }
-
-  /** Adds an initializer (a stored weight); the array is referenced, not copied, until serialization. */
-  initializer(name: string, dtype: DataType, shape: readonly number[], data: TensorData): Value {
-    if (data.length !== product(shape)) {
-      throw graphError(`Initializer "${name}" has ${data.length} values for shape [${shape}]`, {
-        name,
-        shape,
-      });
-    }
-    const value = { name, dtype, shape: [...shape], data };
-    this.register(value);
-    this.initializers.set(name, value);
-    return value;
-  }
-
-  /** A small constant (an initializer with a generated name). */
-  constant(values: ArrayLike<number> | TensorData, dtype: DataType, shape: readonly number[]): Value {
-    const data = ArrayBuffer.isView(values) ? (values as TensorData) : toTensorData(values, dtype);
-    return this.initializer(this.uniqueName('const'), dtype, shape, data);
-  }
-
-  /** A scalar constant of a data type. */
-  scalar(value: number, dtype: DataType): Value {
-    return this.constant([value], dtype, []);
-  }
-
-  /** A 1-D int64 constant (shapes, axes, starts …). */
-  int64s(values: readonly number[]): Value {
-    return this.constant(values, 'int64', [values.length]);
-  }
-
-  /** Constant values of a value, when it is an initializer (`undefined` otherwise). */
-  constantValues(value: Value | string): number[] | undefined {
-    const initializer = this.initializers.get(typeof value === 'string' ? value : value.name);
-    return initializer ? tensorDataToNumbers(initializer.data) : undefined;
-  }
-
-  /** Marks a value as a graph output, optionally renaming it with an Identity node. */
-  output(value: Value, name?: string): Value {
-    const result = name && name !== value.name ? this.identity(value, name) : value;
-    this.outputs.push(result);
-    return result;
-  }
-
-  /** Looks up a value by name. */
-  value(name: string): Value {
-    const value = this.values.get(name);
-    if (!value) {
-      throw graphError(`Unknown value "${name}"`, { name });
-    }
-    return value;
-  }
-
-  /**
-   * Adds a node with explicit output types. Empty-string inputs stand for omitted optional inputs.
-   * Output names default to `<nodeName>:<i>`; pass `outputNames` to choose them.
-   */
-  node(
-    opType: string,
-    inputs: ReadonlyArray<Value | ''>,
-    attributes: Record<string, AttributeValue>,
-    outputTypes: ReadonlyArray<{ dtype: DataType; shape: readonly Dimension[] }>,
-    options: { domain?: string; outputNames?: string[] } = {},
-  ): Value[] {
-    const name = this.uniqueName(opType);
-    const outputs = outputTypes.map((type, index) =>
-      this.register({
-        name: options.outputNames?.[index] ?? `${name}:${index}`,
-        dtype: type.dtype,
-        shape: [...type.shape],
-      }),
-    );
-    const node: GraphNode = {
-      name,
-      opType,
-      domain: options.domain ?? '',
-      inputs: inputs.map((input) => (input === '' ? '' : input.name)),
-      outputs: outputs.map((output) => output.name),
-      attributes,
-    };
-    this.nodes.push(node);
-    for (const output of outputs) this.producers.set(output.name, node);
-    const segment = this.segments[this.segments.length - 1];
-    if (segment !== undefined) this.nodeSegments.set(name, segment);
-    return outputs;
-  }
-
+export class Graph extends GraphBase {
   private unary(opType: string, x: Value, attributes: Record<string, AttributeValue> = {}): Value {
     return this.node(opType, [x], attributes, [{ dtype: x.dtype, shape: x.shape }])[0] as Value;
   }
@@ -321,12 +113,6 @@ export class Graph {
   /** `1 / (1 + exp(-x))`. */
   sigmoid(x: Value): Value {
     return this.unary('Sigmoid', x);
-  }
-  /** Identity, optionally under a chosen output name. */
-  identity(x: Value, name?: string): Value {
-    return this.node('Identity', [x], {}, [{ dtype: x.dtype, shape: x.shape }], {
-      outputNames: name ? [name] : undefined,
-    })[0] as Value;
   }
   /** Softmax over one axis. */
   softmax(x: Value, axis = -1): Value {

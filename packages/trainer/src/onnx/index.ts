@@ -13,6 +13,7 @@ export {
   type Dimension,
   FLOAT_ATTRIBUTES,
   Graph,
+  GraphBase,
   type GraphNode,
   type GraphOptions,
   type Initializer,

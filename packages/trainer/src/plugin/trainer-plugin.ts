@@ -13,8 +13,6 @@ import {
   type TrainingJobOutput,
   type Tunekit,
   TunekitError,
-  type TunekitEventMap,
-  type TunekitEventName,
   type TunekitPlugin,
   trainingOutputUri,
 } from '@tunekit/core';
@@ -30,6 +28,7 @@ import { createTrainer } from '../train/create-trainer.js';
 import { trainInWorker } from '../train/train-in-worker.js';
 import type { TrainingOptionsInput } from '../train/training-options.js';
 import type { TrainingResult } from '../train/training-run.js';
+import { createCheckpointMirror } from './checkpoint-mirror.js';
 import { trainingOptionsFromJob } from './training-options-from-job.js';
 
 /** Options of {@link trainerPlugin}. */
@@ -153,39 +152,19 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           (pluginOptions.worker ?? true) ? await mkdtemp(join(tmpdir(), 'tunekit-checkpoints-')) : undefined;
         try {
           if (workerCheckpoints) {
-            // The worker writes checkpoints to a private folder; this thread mirrors each one into
-            // the artifact store (tensors first, manifest last) before announcing it, and restores
-            // them from the store before a resume.
+            // The worker writes checkpoints to a private folder; this thread mirrors them into the
+            // artifact store before announcing them (createCheckpointMirror keeps the newest one
+            // there at all times), and restores them from the store before a resume.
             const local = directoryCheckpointStore(workerCheckpoints);
             const remote = artifactCheckpointStore(kit.artifacts, prefix);
             if (options.resume) await copyCheckpoints(remote, local);
             const toUri = (path: string) =>
               path.startsWith(workerCheckpoints) ? remote.location(basename(path)) : path;
-            let mirrored: Promise<void> = Promise.resolve();
-            const relay = (name: TunekitEventName, payload: unknown) => {
-              const record = payload as { uri?: string };
-              if (name === 'checkpoint:saved' && record.uri) {
-                const checkpoint = basename(record.uri);
-                mirrored = mirrored.then(async () => {
-                  await copyCheckpoint(local, remote, checkpoint);
-                  kit.events.emit(name, {
-                    ...(payload as TunekitEventMap['checkpoint:saved']),
-                    uri: toUri(record.uri as string),
-                  });
-                });
-              } else if (name === 'checkpoint:deleted' && record.uri) {
-                const checkpoint = basename(record.uri);
-                mirrored = mirrored.then(async () => {
-                  await remote.delete(checkpoint);
-                  kit.events.emit(name, {
-                    ...(payload as TunekitEventMap['checkpoint:deleted']),
-                    uri: toUri(record.uri as string),
-                  });
-                });
-              } else {
-                mirrored = mirrored.then(() => kit.events.emit(name, payload as never));
-              }
-            };
+            const mirror = createCheckpointMirror({
+              local,
+              remote,
+              emit: (name, payload) => kit.events.emit(name, payload as never),
+            });
             let result: Awaited<ReturnType<typeof trainInWorker>>;
             try {
               result = await trainInWorker(
@@ -209,11 +188,11 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
                   },
                   saveTo: outputFolder,
                 },
-                { signal: job.signal, onProgress: progress, events: { emit: relay } },
+                { signal: job.signal, onProgress: progress, events: { emit: mirror.relay } },
               );
             } finally {
               // A cancelled or failed run still leaves its last checkpoint in the store.
-              await mirrored;
+              await mirror.flush();
             }
             result.lastCheckpoint &&= toUri(result.lastCheckpoint);
             result.bestCheckpoint &&= toUri(result.bestCheckpoint);

@@ -9,7 +9,7 @@ import { encodeForClassification } from '../data/prepare-classification-sequence
 import { loadModel } from '../models/load-model.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { TrainerModel } from '../train/create-trainer.js';
+import type { TrainerModel } from '../train/trainer.js';
 
 /** Options of {@link createClassifier}. */
 export interface CreateClassifierOptions {

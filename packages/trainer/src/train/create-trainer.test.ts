@@ -5,7 +5,8 @@ import { type ArtifactInfo, type ArtifactStore, TunekitError } from '@tunekit/co
 import { describe, expect, it } from 'vitest';
 import { bigramArchitecture } from '../testing/bigram-architecture.js';
 import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
-import { createTrainer, type TrainerModel } from './create-trainer.js';
+import { createTrainer } from './create-trainer.js';
+import type { TrainerModel } from './trainer.js';
 
 const text = 'the cat sat on the mat. the cat ate the rat. ';
 const rows = Array.from({ length: 40 }, (_, index) => ({ text: text.repeat(1 + (index % 3)) }));

@@ -8,7 +8,6 @@ import {
   tunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { SaveModelOptions } from '../adapters/save-model-options.js';
 import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
@@ -16,24 +15,9 @@ import { prepareClassificationSequences } from '../data/prepare-classification-s
 import { preparePreferencePairs } from '../data/prepare-preference-pairs.js';
 import { prepareSequences } from '../data/prepare-sequences.js';
 import type { ChatFormatter } from '../data/training-row.js';
-import type {
-  GenerationChunk,
-  GenerationOptionsInput,
-  GenerationResult,
-} from '../generate/generation-options.js';
 import { TextGenerator } from '../generate/text-generator.js';
-import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
-import {
-  type BaseWeightInitialization,
-  initializeFromBaseWeights,
-  isBaseWeightInitialization,
-} from '../lora/initialize-from-base-weights.js';
-import { DEFAULT_LORA_TARGET_MODULES, resolveLoraConfig } from '../lora/lora-config.js';
-import { isLoraTarget } from '../lora/lora-weights.js';
-import { type LoadedModel, loadModel } from '../models/load-model.js';
 import type { LoraAdapters, TrainingGraph } from '../models/model-architecture.js';
 import type { SerializedModel } from '../onnx/serialize-model.js';
-import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
 import { createJinjaChatFormatter } from '../tokenizers/jinja-chat-template.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import {
@@ -41,22 +25,12 @@ import {
   type CheckpointStore,
   directoryCheckpointStore,
 } from './checkpoint-store.js';
-import { type TrainingOptionsInput, TrainingOptionsSchema } from './training-options.js';
-import {
-  type EvaluationResult,
-  evaluateSequences,
-  runTraining,
-  type TrainingResult,
-} from './training-run.js';
-
-/** A model in memory (as `loadModel` returns it), with the folder it came from when it did. */
-export type TrainerModel = LoadedModel<unknown> & {
-  /** The folder it came from, when it came from one. */
-  directory?: string;
-};
-
-/** Rows of a dataset: an array or an async iterable of `{ text }`, `{ prompt, completion }` or `{ messages }`. */
-export type DatasetRows = readonly unknown[] | AsyncIterable<unknown>;
+import { collectRows, isTextOnly } from './collect-rows.js';
+import { modelPositions, resolveModel, resolveTokenizer } from './resolve-model.js';
+import { resolveTrainerAdapters } from './resolve-trainer-adapters.js';
+import type { Trainer, TrainerModel } from './trainer.js';
+import { TrainingOptionsSchema } from './training-options.js';
+import { evaluateSequences, runTraining } from './training-run.js';
 
 /** Options of {@link createTrainer}. */
 export interface CreateTrainerOptions {
@@ -104,171 +78,18 @@ export interface CreateTrainerOptions {
   chatTemplate?: ChatFormatter;
 }
 
-/** Per-run controls of {@link Trainer.train} besides the validated options. */
-export interface TrainingControls {
-  /** Validation rows (loss and perplexity every `evalEvery` steps and at the end). */
-  validation?: DatasetRows;
-  /** Cancels at the next step, leaving a checkpoint when checkpointing is on. */
-  signal?: AbortSignal;
-  /** Progress in [0, 1] with the step's metrics. */
-  onProgress?: (progress: number, metrics: Record<string, number>) => void;
-}
-
-/** A model ready to train, evaluate and generate; sessions are built once and reused. */
-export interface Trainer {
-  /** Device the sessions run on (after `auto` resolution: known after the first session). */
-  readonly device: string;
-  readonly tokenizer: Tokenizer;
-  readonly model: TrainerModel;
-  /** Current LoRA adapters (PEFT names), when training adapters. */
-  readonly adapters: LoraAdapters | undefined;
-  /** Trains on the rows; see {@link TrainingOptionsSchema} for the options. */
-  train(dataset: DatasetRows, options?: TrainingOptionsInput & TrainingControls): Promise<TrainingResult>;
-  /** Validation loss and perplexity on rows. */
-  evaluate(
-    rows: DatasetRows,
-    options?: { batchSize?: number; maxLength?: number },
-  ): Promise<EvaluationResult>;
-  /** Generates a completion with the current weights (and adapters). */
-  generate(prompt: string, options?: GenerationOptionsInput): Promise<GenerationResult>;
-  /** Streams a completion token by token. */
-  stream(prompt: string, options?: GenerationOptionsInput): AsyncGenerator<GenerationChunk>;
-  /**
-   * Saves the LoRA adapters in PEFT's format (`adapter_config.json` + `adapter_model.safetensors`),
-   * float32 as PEFT saves them unless `dtype` asks for F16/BF16.
-   */
-  saveAdapter(directory: string, options?: { dtype?: 'auto' | 'F32' | 'F16' | 'BF16' }): Promise<string>;
-  /**
-   * Merges the adapters into the base (if any) and writes a full Hugging Face model folder in the
-   * checkpoint's layout and dtypes, sharded past `maxShardSize` (default 5GB); see `SaveModelOptions`.
-   */
-  saveMerged(directory: string, options?: SaveModelOptions): Promise<string>;
-  /** Releases the onnxruntime sessions. */
-  close(): Promise<void>;
-}
-
-/** Collects an array or async iterable of rows. */
-export async function collectRows(rows: DatasetRows): Promise<unknown[]> {
-  if (Array.isArray(rows)) return rows as unknown[];
-  const collected: unknown[] = [];
-  for await (const row of rows as AsyncIterable<unknown>) collected.push(row);
-  return collected;
-}
-
-/** True when every row is a `{ text }` row (such datasets are packed by default). */
-function isTextOnly(rows: readonly unknown[]): boolean {
-  return rows.every((row) => typeof row === 'object' && row !== null && 'text' in row);
-}
-
-/** The model's positions from a Hugging Face config (`n_positions`, `max_position_embeddings`). */
-export function modelPositions(config: unknown): number {
-  const record = config as Record<string, unknown>;
-  const positions = record.n_positions ?? record.max_position_embeddings ?? record.n_ctx;
-  return typeof positions === 'number' ? positions : 1024;
-}
-
-/** A model in memory as is, or a folder loaded with `loadModel` (its `directory` kept). */
-export async function resolveModel(model: TrainerModel | string): Promise<TrainerModel> {
-  if (typeof model !== 'string') return model;
-  const loaded = await loadModel(model);
-  return { ...(loaded as TrainerModel), directory: model };
-}
-
-/** The given tokenizer, a folder's `tokenizer.json`, the model folder's, else the byte-level tokenizer. */
-export async function resolveTokenizer(
-  tokenizer: Tokenizer | string | undefined,
-  model: TrainerModel,
-): Promise<Tokenizer> {
-  if (tokenizer && typeof tokenizer !== 'string') return tokenizer;
-  const { loadTokenizer } = await import('../tokenizers/load-tokenizer.js');
-  if (typeof tokenizer === 'string') return loadTokenizer(tokenizer);
-  if (model.directory) {
-    try {
-      return await loadTokenizer(model.directory);
-    } catch (error) {
-      if (!(TunekitError.isInstance(error) && error.code === 'TOKENIZER_NOT_FOUND')) throw error;
-    }
-  }
-  return createByteLevelTokenizer();
-}
-
-/** The `model_type` of a model config (`gpt2`, `llama` …), when it has one. */
-function modelType(config: unknown): string | undefined {
-  const value = (config as { model_type?: unknown }).model_type;
-  return typeof value === 'string' ? value : undefined;
-}
-
 /**
  * Creates a trainer over a model folder or a model in memory: LoRA or full fine-tuning on CPU or
  * CUDA through onnxruntime, with the training session built once and reused across steps.
  */
 export async function createTrainer(options: CreateTrainerOptions): Promise<Trainer> {
-  let model = await resolveModel(options.model);
-  const tokenizer = await resolveTokenizer(options.tokenizer, model);
+  const resolvedModel = await resolveModel(options.model);
+  const tokenizer = await resolveTokenizer(options.tokenizer, resolvedModel);
   const ort: OnnxRuntime = await loadOnnxRuntime();
   const trainable = options.trainable ?? (options.lora ? 'lora' : 'full');
-  let adapters: LoraAdapters | undefined;
-  if (options.lora) {
-    adapters =
-      'config' in options.lora && typeof options.lora.config === 'object'
-        ? (options.lora as LoraAdapters)
-        : { config: resolveLoraConfig(options.lora as LoraConfigInput, modelType(model.config)) };
-  }
-  if (adapters && model.architecture.loraTargetModules) {
-    // Check the target names against the model now, not when the first step builds its graph.
-    const modules = model.architecture.loraTargetModules(model.config);
-    const config = adapters.config;
-    if (!modules.some((module) => isLoraTarget(config, module.modulePath))) {
-      const names = [...new Set(modules.map((module) => module.modulePath.split('.').at(-1)))];
-      const type = modelType(model.config);
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `LoRA targetModules [${String(config.targetModules)}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
-        details: { issues: [{ path: 'lora.targetModules', message: 'match no module' }], modules: names },
-      });
-    }
-  }
-  if (adapters?.weights && adapters.strict !== false && model.architecture.loraTargetModules) {
-    // Refuse an adapter that would change nothing or leave tensors unused before anything runs.
-    const modules = model.architecture.loraTargetModules(model.config);
-    const config = adapters.config;
-    checkAdapterKeys(
-      adapterKeyReport(
-        modules.map((module) => module.modulePath).filter((modulePath) => isLoraTarget(config, modulePath)),
-        adapters.weights,
-      ),
-    );
-  }
-  if (
-    adapters &&
-    !adapters.weights &&
-    isBaseWeightInitialization(adapters.config.initLoraWeights) &&
-    model.architecture.loraTargetModules
-  ) {
-    // PiSSA / OLoRA: the adapters start from each targeted weight's decomposition and the base keeps
-    // the residual (a new weights map: the caller's model is not changed).
-    const config = adapters.config;
-    const initialised = initializeFromBaseWeights(
-      { ...config, initLoraWeights: config.initLoraWeights as BaseWeightInitialization },
-      model.architecture
-        .loraTargetModules(model.config)
-        .filter((module) => isLoraTarget(config, module.modulePath)),
-      model.weights,
-      { fanInFanOut: modelType(model.config) === 'gpt2', seed: adapters.seed ?? 0 },
-    );
-    model = { ...model, weights: initialised.weights };
-    adapters = {
-      ...adapters,
-      weights: initialised.adapters,
-      initialWeights: new Map(
-        [...initialised.adapters].map(([name, tensor]) => [
-          name,
-          { shape: [...tensor.shape], data: tensor.data.slice() },
-        ]),
-      ),
-    };
-  }
+  // Checked against the model now, not when the first step builds its graph (PiSSA/OLoRA also
+  // replace the base weights by their residual).
+  const { model, adapters } = resolveTrainerAdapters(resolvedModel, options.lora);
   if (trainable === 'lora' && !adapters) {
     throw new TunekitError({
       code: 'VALIDATION_FAILED',
