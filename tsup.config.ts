@@ -72,6 +72,10 @@ export default defineConfig([
     // Loaded by trainInWorker as `new URL('./training-worker.js', import.meta.url)`.
     entriesOf('trainer', { 'training-worker': 'packages/trainer/src/train/training-worker.ts' }),
   ),
-  packageBuild('registry', entriesOf('registry')),
+  packageBuild(
+    'registry',
+    // Loaded by buildHnswIndexFile as `new URL('./hnsw-build-worker.js', import.meta.url)`.
+    entriesOf('registry', { 'hnsw-build-worker': 'packages/registry/src/recommend/hnsw-build-worker.ts' }),
+  ),
   packageBuild('server-adapter', entriesOf('server-adapter')),
 ]);

@@ -240,3 +240,41 @@ for (const [type, elementType] of [
     }),
   );
 }
+
+/**
+ * Does the CPU provider really compute a float16 MatMul in float16? `Cast(x → float16) · Cast(w →
+ * float16)` cast back to float32, with x = [1e6, 1.0001, 3, 4] and w = 1000·I: in float16, 1e6 is
+ * infinite and 1.0001 rounds to 1, so a float16 product gives [inf, 1000, 3000, 4000]. onnxruntime's
+ * CPU provider has no float16 MatMul kernel on x86: it inserts casts to float32 around the node and
+ * removes the Cast pairs that result, so the product comes out exact in float32.
+ */
+{
+  const test: Case = {
+    op: 'MatMul',
+    inputs: [
+      [2, 2],
+      [2, 2],
+    ],
+  };
+  for (const level of ['disabled', 'all'] as const) {
+    const session = await ort.InferenceSession.create(model(test, FLOAT16), {
+      graphOptimizationLevel: level,
+      executionProviders: ['cpu'],
+    });
+    const output = await session.run({
+      x0: new ort.Tensor('float32', Float32Array.of(1e6, 1.0001, 3, 4), [2, 2]),
+      x1: new ort.Tensor('float32', Float32Array.of(1000, 0, 0, 1000), [2, 2]),
+    });
+    await session.release();
+    const values = Array.from(output.z?.data as Float32Array);
+    console.log(
+      JSON.stringify({
+        figure: 'cpu-float16-matmul-rounds-to-float16',
+        optimization: level,
+        value: !Number.isFinite(values[0] as number) && values[1] === 1000,
+        values,
+        float16Expected: [null, 1000, 3000, 4000],
+      }),
+    );
+  }
+}

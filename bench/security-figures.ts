@@ -1,21 +1,27 @@
 /**
  * The figures of issue 15's attack run, re-measured on 127.0.0.1: `npx tsx bench/security-figures.ts`
- * prints one JSON line per figure for the Fastify server (`createServer`), run in a child process:
+ * prints one JSON line per figure for the Fastify server (`createServer`), run in a child process,
+ * then one `load` line (the load average before and after: the figures mean little without it):
  *
- * - `pre-auth-body`: an anonymous 250 MB `application/json` body to `POST /datasets/validate`: when
- *   the 401 arrives, how many bytes were sent by then, `/live` p95/max while it runs, server RSS.
- * - `sse-streams`: one user opens 200 event streams on a running job: how many the server accepts
- *   (the rest 429), and `/live` p95 with them open.
- * - `anonymous-flood`: 3 000 unauthenticated `POST /train` over 16 connections: audit events added,
- *   and the time of a filtered audit query afterwards.
+ * - `pre-auth-body`: an anonymous 250 MB `application/json` body to `POST /datasets` (the issue's
+ *   request): when the answer arrives, how many bytes were sent by then, `/live` p95/max while it
+ *   runs (polled every 100 ms), server RSS before and at its peak.
+ * - `sse-streams`: one user opens 200 event streams on a running job that reports progress every
+ *   20 ms (so every open stream carries events): how many the server accepts (the rest 429), and
+ *   `/live` p95 before and with them open.
+ * - `anonymous-flood`: unauthenticated `POST /train` over 16 connections for 20 s: audit events
+ *   added, and the median of five runs of a filtered audit query (`actor=admin`) before and after.
  *
- * Bounded loops throughout; `SECURITY_FIGURES_BODY_MB` and `SECURITY_FIGURES_STREAMS` scale them.
+ * The same file runs against an older checkout (copy it into that tree's `bench/`): it reads both
+ * the camelCase (`nextCursor`) and snake_case (`next_cursor`) page shapes. Environment:
+ * `SECURITY_FIGURES_BODY_MB` (250), `SECURITY_FIGURES_BODY_PATH` (`/datasets?name=bench-big`),
+ * `SECURITY_FIGURES_STREAMS` (200), `SECURITY_FIGURES_FLOOD_SECONDS` (20).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,10 +32,26 @@ async function serve(directory: string): Promise<void> {
   const { createTunekit } = await import('@tunekit/core');
   const { createServer } = await import('@tunekit/server-adapter');
   const kit = await createTunekit({ dataDirectory: join(directory, 'kit') });
-  kit.jobs.register('train', async (_input: unknown, context: { signal: AbortSignal }) => {
-    await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
-    return { output: '' };
-  });
+  kit.jobs.register(
+    'train',
+    async (
+      _input: unknown,
+      context: {
+        signal: AbortSignal;
+        progress(value: number, update?: { metrics?: Record<string, number> }): void;
+      },
+    ) => {
+      // A running job that reports progress (and a loss) every 20 ms until it is stopped.
+      let step = 0;
+      const timer = setInterval(() => {
+        step += 1;
+        context.progress((step % 1000) / 1000, { metrics: { step, loss: 1 / step } });
+      }, 20);
+      await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+      clearInterval(timer);
+      return { output: '' };
+    },
+  );
   await mkdir(join(directory, 'tiny'), { recursive: true });
   const server = await createServer(kit, {
     auth: {
@@ -101,6 +123,7 @@ async function liveLatencies(url: string, stop: Promise<unknown>): Promise<numbe
 async function preAuthBody(url: string, pid: number) {
   const megabytes = Number(process.env.SECURITY_FIGURES_BODY_MB ?? 250);
   const declared = megabytes * 1_000_000;
+  const target = process.env.SECURITY_FIGURES_BODY_PATH ?? '/datasets?name=bench-big';
   const { hostname, port, pathname } = new URL(url);
   const rssBefore = await rss(pid);
   let rssPeak = rssBefore;
@@ -140,7 +163,7 @@ async function preAuthBody(url: string, pid: number) {
       }
     };
     socket.write(
-      `POST ${pathname === '/' ? '' : pathname}/datasets/validate HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
+      `POST ${pathname === '/' ? '' : pathname}${target} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`,
       pump,
     );
   });
@@ -149,6 +172,7 @@ async function preAuthBody(url: string, pid: number) {
   clearInterval(sampler);
   return {
     figure: 'pre-auth-body',
+    request: `POST ${target}`,
     declaredBytes: declared,
     answer: result.status,
     answeredAfterMs: Math.round(result.ms),
@@ -157,6 +181,7 @@ async function preAuthBody(url: string, pid: number) {
     liveMaxMs: Math.round(Math.max(...latencies)),
     rssBeforeMB: Math.round(rssBefore / 1e6),
     rssPeakMB: Math.round(rssPeak / 1e6),
+    rssGrowthMB: Math.round((rssPeak - rssBefore) / 1e6),
   };
 }
 
@@ -219,34 +244,47 @@ async function countAudit(url: string): Promise<number> {
       'GET',
       { 'x-api-key': ADMIN_KEY },
     );
-    const parsed = JSON.parse(page.body) as { items: unknown[]; nextCursor?: string };
+    const parsed = JSON.parse(page.body) as { items: unknown[]; nextCursor?: string; next_cursor?: string };
     total += parsed.items.length;
-    cursor = parsed.nextCursor;
+    cursor = parsed.next_cursor ?? parsed.nextCursor;
   } while (cursor);
   return total;
 }
 
+/** Median time of five runs of a filtered audit query (the admin's own events, one page). */
+async function auditQueryMs(url: string): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < 5; run++) {
+    times.push((await call(`${url}/audit/logs?actor=admin&limit=50`, 'GET', { 'x-api-key': ADMIN_KEY })).ms);
+  }
+  return Math.round(percentile(times, 50));
+}
+
 async function anonymousFlood(url: string) {
-  const requests = 3000;
+  const seconds = Number(process.env.SECURITY_FIGURES_FLOOD_SECONDS ?? 20);
   const before = await countAudit(url);
+  const queryBefore = await auditQueryMs(url);
   const started = performance.now();
-  let next = 0;
+  const deadline = started + seconds * 1000;
+  let requests = 0;
   const worker = async () => {
-    while (next < requests) {
-      next += 1;
+    while (performance.now() < deadline) {
+      requests += 1;
       await call(`${url}/train`, 'POST', { 'content-type': 'application/json' }, '{}');
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
-  const seconds = (performance.now() - started) / 1000;
+  const elapsed = (performance.now() - started) / 1000;
+  // Writes of the last responses may still be in flight; let them land before counting.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   const after = await countAudit(url);
-  const query = await call(`${url}/audit/logs?actor=admin&limit=50`, 'GET', { 'x-api-key': ADMIN_KEY });
   return {
     figure: 'anonymous-flood',
     requests,
-    seconds: Math.round(seconds * 10) / 10,
+    seconds: Math.round(elapsed * 10) / 10,
     auditEventsAdded: after - before,
-    filteredAuditQueryMs: Math.round(query.ms),
+    filteredAuditQueryMsBefore: queryBefore,
+    filteredAuditQueryMsAfter: await auditQueryMs(url),
   };
 }
 
@@ -270,9 +308,14 @@ async function main() {
       });
       child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
+    const loadBefore = loadavg().map((value) => Math.round(value * 100) / 100);
     console.log(JSON.stringify(await preAuthBody(url, pid)));
     console.log(JSON.stringify(await sseStreams(url)));
     console.log(JSON.stringify(await anonymousFlood(url)));
+    const loadAfter = loadavg().map((value) => Math.round(value * 100) / 100);
+    console.log(
+      JSON.stringify({ figure: 'load', loadAverageBefore: loadBefore, loadAverageAfter: loadAfter }),
+    );
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));

@@ -11,6 +11,7 @@
  *   BENCH_PRESETS=smollm2-135m BENCH_LARGE=1 …                # one preset
  *   BENCH_MICRO_BATCHES=4 (default 2: the first, then 1 timed)  BENCH_TORCH=0 (skip PyTorch)
  *   BENCH_CHECKPOINTING=1 (gradient checkpointing on) or `both` (Tunekit measured without, then with)
+ *   BENCH_PRECISION=float16 | bfloat16 (CUDA only) | both (float32, then float16; default float32)
  *
  * Without BENCH_LARGE=1 it prints nothing (these presets take minutes each on 2 cores).
  */
@@ -148,6 +149,7 @@ async function measure(directory: string): Promise<void> {
       trainable: 'lora',
       dropout: false,
       gradientCheckpointing: process.env.BENCH_CHECKPOINTING === '1',
+      precision: (process.env.BENCH_PRECISION ?? 'float32') as 'float32' | 'float16' | 'bfloat16',
       externalDataThreshold: trainer.TRAINING_EXTERNAL_DATA_THRESHOLD,
     });
   const built = performance.now();
@@ -209,6 +211,7 @@ async function measure(directory: string): Promise<void> {
       impl: 'tunekit-onnxruntime',
       prepacking: process.env.BENCH_PREPACK === '1',
       gradient_checkpointing: process.env.BENCH_CHECKPOINTING === '1',
+      precision: process.env.BENCH_PRECISION ?? 'float32',
       load_s: round((loaded - started) / 1000),
       graph_build_s: round((built - loaded) / 1000),
       session_create_s: round((opened - built) / 1000),
@@ -304,8 +307,17 @@ if (mode === 'setup') {
       child('setup', name, directory);
       const modes =
         process.env.BENCH_CHECKPOINTING === 'both' ? ['0', '1'] : [process.env.BENCH_CHECKPOINTING ?? '0'];
-      const [ours, ...others] = modes.map((checkpointing) =>
-        child('measure', name, directory, { BENCH_CHECKPOINTING: checkpointing }),
+      const precisions =
+        process.env.BENCH_PRECISION === 'both'
+          ? ['float32', 'float16']
+          : [process.env.BENCH_PRECISION ?? 'float32'];
+      const [ours, ...others] = precisions.flatMap((precision) =>
+        modes.map((checkpointing) =>
+          child('measure', name, directory, {
+            BENCH_CHECKPOINTING: checkpointing,
+            BENCH_PRECISION: precision,
+          }),
+        ),
       ) as [Record<string, unknown>, ...Array<Record<string, unknown>>];
       for (const other of others) {
         console.log(JSON.stringify({ figure: 'trainer-presets-variant', preset: name, threads, ...other }));

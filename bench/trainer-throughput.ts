@@ -7,6 +7,7 @@
  *   npx tsx bench/trainer-throughput.ts                 # cpu-small (+ torch reference)
  *   BENCH_GPT2S=1 npx tsx bench/trainer-throughput.ts   # also cpu-gpt2s (GPT-2 small, slow)
  *   BENCH_PRESETS=gpu-gpt2s BENCH_DEVICE=cuda …         # on a CUDA machine
+ *   BENCH_PRECISION=float16 (or bfloat16, CUDA only)     # mixed precision (default float32)
  *
  * Presets mirror the reference script: random init, fixed seed, random token batches, LoRA on
  * `c_attn` with alpha = 2r, AdamW lr 1e-3. Like the reference, CPU runs try 1 thread and every core
@@ -41,6 +42,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const steps = Number(process.env.BENCH_STEPS ?? 20);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const device = (process.env.BENCH_DEVICE ?? 'cpu') as Device;
+const precision = (process.env.BENCH_PRECISION ?? 'float32') as 'float32' | 'float16' | 'bfloat16';
 
 /** Tokens per second of `steps` optimizer steps after `warmup` steps, on `threads` threads. */
 async function measure(name: PresetName, threads: number | undefined) {
@@ -61,6 +63,7 @@ async function measure(name: PresetName, threads: number | undefined) {
     lora: { config: lora, seed: 0 },
     trainable: 'lora',
     dropout: false,
+    precision,
   });
   const buildSeconds = (performance.now() - buildStarted) / 1000;
   const ort = await loadOnnxRuntime();
@@ -160,6 +163,7 @@ for (const name of presets) {
       preset: name,
       impl: 'tunekit-onnxruntime',
       device: best.device,
+      precision,
       threads: best.threads,
       trainable: best.trainable,
       tokens_per_s: Math.round(best.tokensPerSecond * 10) / 10,
@@ -167,6 +171,8 @@ for (const name of presets) {
       final_loss: Math.round(best.finalLoss * 1e4) / 1e4,
       graph_build_s: Math.round(best.buildSeconds * 100) / 100,
       session_create_s: Math.round(best.sessionSeconds * 100) / 100,
+      // This process's peak (every round and thread count): run one precision per process to compare.
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       torch_impl: reference?.impl,
       torch_threads: reference?.threads,
       torch_tokens_per_s: reference?.tokens_per_s,

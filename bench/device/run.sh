@@ -9,6 +9,9 @@
 # `run` does, in one call: Tunekit CUDA training of gpu-gpt2s (beside torch_lora_reference.py and
 # peft_lora_reference.py) and of qwen2.5-0.5b (beside the plain-torch reference), then trains a
 # Tunekit adapter and loads it in the real PEFT library. One JSON line per figure.
+# Mixed precision: BENCH_PRECISIONS (default "float32 float16 bfloat16" for `run`, "float32 float16"
+# for `dry-run`: the CPU has no bfloat16 kernels) lists the precisions gpu-gpt2s is trained in, and
+# qwen2.5-0.5b runs in float32 then float16 (BENCH_PRECISION=both); each line carries `precision`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode="${1:-dry-run}"
@@ -25,13 +28,16 @@ stage() {
 
 figures() {
   local device="$1" presets_steps="$2" micro_batches="$3"
-  BENCH_DEVICE="$device" BENCH_PRESETS=gpu-gpt2s BENCH_STEPS="$presets_steps" BENCH_WARMUP=1 BENCH_ROUNDS=1 \
-    BENCH_TORCH_REFERENCE="$bundle/torch_lora_reference.py" node "$bundle/trainer-throughput.js"
+  for precision in ${BENCH_PRECISIONS:-float32 float16 bfloat16}; do
+    BENCH_DEVICE="$device" BENCH_PRESETS=gpu-gpt2s BENCH_STEPS="$presets_steps" BENCH_WARMUP=1 BENCH_ROUNDS=1 \
+      BENCH_PRECISION="$precision" BENCH_TORCH_REFERENCE="$bundle/torch_lora_reference.py" \
+      node "$bundle/trainer-throughput.js"
+  done
   if [ -f "$bundle/peft_lora_reference.py" ] && python3 -c 'import peft' 2>/dev/null; then
     python3 "$bundle/peft_lora_reference.py" --preset gpu-gpt2s --steps "$presets_steps" --device "$device" || true
   fi
   BENCH_LARGE=1 BENCH_DEVICE="$device" BENCH_PRESETS=qwen2.5-0.5b BENCH_MICRO_BATCHES="$micro_batches" \
-    node "$bundle/trainer-presets.js"
+    BENCH_PRECISION=both node "$bundle/trainer-presets.js"
   BENCH_DEVICE="$device" node "$bundle/train-adapter.js" .device/adapter-check
   if python3 -c 'import peft, transformers' 2>/dev/null; then
     python3 "$bundle/load_in_peft.py" .device/adapter-check
@@ -47,10 +53,13 @@ case "$mode" in
     # CPU, small: checks that every entry point of the bundle runs (cpu-small for 1 step, one
     # qwen2.5-0.5b micro-batch pair is still minutes on 2 cores: BENCH_DRY_QWEN=0 skips it).
     stage
-    BENCH_DEVICE=cpu BENCH_PRESETS=cpu-small BENCH_STEPS=1 BENCH_WARMUP=1 BENCH_ROUNDS=1 BENCH_TORCH_REFERENCE=/nonexistent \
-      node "$bundle/trainer-throughput.js"
+    for precision in ${BENCH_PRECISIONS:-float32 float16}; do
+      BENCH_DEVICE=cpu BENCH_PRESETS=cpu-small BENCH_STEPS=1 BENCH_WARMUP=1 BENCH_ROUNDS=1 BENCH_TORCH_REFERENCE=/nonexistent \
+        BENCH_PRECISION="$precision" node "$bundle/trainer-throughput.js"
+    done
     if [ "${BENCH_DRY_QWEN:-0}" = "1" ]; then
-      BENCH_LARGE=1 BENCH_DEVICE=cpu BENCH_PRESETS=qwen2.5-0.5b BENCH_MICRO_BATCHES=2 node "$bundle/trainer-presets.js"
+      BENCH_LARGE=1 BENCH_DEVICE=cpu BENCH_PRESETS=qwen2.5-0.5b BENCH_MICRO_BATCHES=2 BENCH_PRECISION=both \
+        node "$bundle/trainer-presets.js"
     fi
     BENCH_DEVICE=cpu node "$bundle/train-adapter.js" .device/adapter-check
     if /usr/bin/python3 -c 'import peft, transformers' 2>/dev/null; then

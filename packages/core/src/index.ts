@@ -69,6 +69,13 @@ export {
   SignedAuditHeadSchema,
 } from './audit/audit-log.js';
 export type { AuditEntryInput, AuditSink } from './audit/audit-sink.js';
+export {
+  type AuditedOperation,
+  type AuditRecorder,
+  type AuditRecorderOptions,
+  auditErrorDetails,
+  createAuditRecorder,
+} from './audit/create-audit-recorder.js';
 export { assignSplits, SplitIndex, type SplitRatios } from './datasets/assign-splits.js';
 export { canonicalRow } from './datasets/canonical-row.js';
 export { type ComparedVersion, compareDatasets } from './datasets/compare-datasets.js';
@@ -411,6 +418,7 @@ export {
   TrainingJobSchema,
   trainingOutputUri,
 } from './schemas/training-job.js';
+export { type TrainingPrecision, TrainingPrecisionSchema } from './schemas/training-precision.js';
 export { type User, UserSchema } from './schemas/user.js';
 export type {
   Collection,

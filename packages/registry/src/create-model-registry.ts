@@ -1,6 +1,7 @@
 import {
   type ArtifactStore,
   type AuditSink,
+  createAuditRecorder,
   createKeyMutex,
   type DatasetService,
   type Embedder,
@@ -36,7 +37,6 @@ import {
 } from './recommend/recommendation-index.js';
 import {
   allVersionsOf,
-  audited,
   coded,
   collectAll,
   indexed,
@@ -124,7 +124,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     cards: storage.collection(MODEL_CARDS_COLLECTION, ModelCardSchema),
     artifacts,
     events,
-    audit,
+    audit: createAuditRecorder({ sink: audit, source: 'registry', logger, events }),
     logger,
     cardsFolder: (options.cardsFolderUri ?? 'artifact://registry/models').replace(/\/+$/, ''),
     nameLock: createKeyMutex(),
@@ -160,10 +160,13 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
   const registry: ModelRegistry = {
     async register(input, context) {
       const parsed = parseOrThrow(RegisterModelInputSchema, input, 'model registration');
-      return audited(
-        store,
-        'model.register',
-        parsed.name,
+      return store.audit.run(
+        {
+          action: 'model.register',
+          resourceType: 'model',
+          resourceId: parsed.name,
+          details: (version) => ({ versionId: version.id, versionNumber: version.versionNumber }),
+        },
         context,
         async () => {
           if (
@@ -230,7 +233,6 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
           });
           return version;
         },
-        (version) => ({ versionId: version.id, versionNumber: version.versionNumber }),
       );
     },
 
@@ -241,77 +243,93 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
 
     async transition(reference, stage, transitionOptions, context) {
       const to = parseOrThrow(ModelStageSchema, stage, 'target stage');
-      return audited(
-        store,
-        'model.transition',
-        reference,
+      return store.audit.run(
+        {
+          action: 'model.transition',
+          resourceType: 'model',
+          resourceId: reference,
+          details: (version) => ({ to: version.stage, reason: transitionOptions?.reason }),
+        },
         context,
         async () => {
           if (to === 'production')
             return promoteVersion(store, reference, 'transition', transitionOptions, context);
           return moveVersionStage(store, reference, to, transitionOptions, context);
         },
-        (version) => ({ to: version.stage, reason: transitionOptions?.reason }),
       );
     },
 
     async deploy(reference, transitionOptions, context) {
-      return audited(store, 'model.deploy', reference, context, () =>
-        promoteVersion(store, reference, 'deploy', transitionOptions, context),
+      return store.audit.run(
+        { action: 'model.deploy', resourceType: 'model', resourceId: reference },
+        context,
+        () => promoteVersion(store, reference, 'deploy', transitionOptions, context),
       );
     },
 
     async rollback(name, transitionOptions, context) {
-      return audited(
-        store,
-        'model.rollback',
-        name,
+      return store.audit.run(
+        {
+          action: 'model.rollback',
+          resourceType: 'model',
+          resourceId: name,
+          details: (version) => ({ toVersionId: version.id }),
+        },
         context,
         () => rollbackProduction(store, name, transitionOptions, context),
-        (version) => ({ toVersionId: version.id }),
       );
     },
 
     async setAlias(reference, alias, context) {
-      return audited(store, 'model.alias', reference, context, async () => {
-        const name = parseOrThrow(ModelAliasSchema, alias, 'alias');
-        if (RESERVED_ALIASES.includes(name) || /^v\d+$/.test(name)) {
-          throw coded('VALIDATION_FAILED', `"${name}" is reserved and cannot be an alias`, { alias: name });
-        }
-        const target = await requireVersion(store, reference);
-        return store.nameLock.run(target.name, async () => {
-          const updated = await store.models.update(target.name, (model) => ({
-            ...model,
-            aliases: { ...model.aliases, [name]: target.id },
-            updatedAt: new Date().toISOString(),
-          }));
-          store.events?.emit('model:aliased', { name: target.name, alias: name, versionId: target.id });
-          return updated;
-        });
-      });
+      return store.audit.run(
+        { action: 'model.alias', resourceType: 'model', resourceId: reference },
+        context,
+        async () => {
+          const name = parseOrThrow(ModelAliasSchema, alias, 'alias');
+          if (RESERVED_ALIASES.includes(name) || /^v\d+$/.test(name)) {
+            throw coded('VALIDATION_FAILED', `"${name}" is reserved and cannot be an alias`, { alias: name });
+          }
+          const target = await requireVersion(store, reference);
+          return store.nameLock.run(target.name, async () => {
+            const updated = await store.models.update(target.name, (model) => ({
+              ...model,
+              aliases: { ...model.aliases, [name]: target.id },
+              updatedAt: new Date().toISOString(),
+            }));
+            store.events?.emit('model:aliased', { name: target.name, alias: name, versionId: target.id });
+            return updated;
+          });
+        },
+      );
     },
 
     async removeAlias(name, alias, context) {
-      return audited(store, 'model.alias', `${name}@${alias}`, context, () =>
-        store.nameLock.run(name, async () => {
-          const model = await store.models.get(name);
-          if (model === undefined || model.aliases[alias] === undefined) return false;
-          await store.models.update(name, (current) => {
-            const { [alias]: _removed, ...aliases } = current.aliases;
-            return { ...current, aliases, updatedAt: new Date().toISOString() };
-          });
-          store.events?.emit('model:aliased', { name, alias, versionId: null });
-          return true;
-        }),
+      return store.audit.run(
+        { action: 'model.alias', resourceType: 'model', resourceId: `${name}@${alias}` },
+        context,
+        () =>
+          store.nameLock.run(name, async () => {
+            const model = await store.models.get(name);
+            if (model === undefined || model.aliases[alias] === undefined) return false;
+            await store.models.update(name, (current) => {
+              const { [alias]: _removed, ...aliases } = current.aliases;
+              return { ...current, aliases, updatedAt: new Date().toISOString() };
+            });
+            store.events?.emit('model:aliased', { name, alias, versionId: null });
+            return true;
+          }),
       );
     },
 
     async update(reference, input, context) {
       const changes = parseOrThrow(UpdateModelInputSchema, input, 'model update');
-      return audited(
-        store,
-        'model.update',
-        reference,
+      return store.audit.run(
+        {
+          action: 'model.update',
+          resourceType: 'model',
+          resourceId: reference,
+          details: () => ({ fields: Object.keys(changes) }),
+        },
         context,
         async () => {
           const target = await requireVersion(store, reference);
@@ -333,42 +351,47 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
           });
           return updated;
         },
-        () => ({ fields: Object.keys(changes) }),
       );
     },
 
     async delete(reference, context) {
-      return audited(store, 'model.delete', reference, context, async () => {
-        const target = await resolveVersion(store, reference);
-        if (target === undefined) return false;
-        return withStageLease(store, target.name, context, async () => {
-          const current = await store.versions.get(target.id);
-          if (current === undefined) return false;
-          if (current.stage === 'production') {
-            throw coded(
-              'MODEL_IN_PRODUCTION',
-              `Model version "${current.id}" is in production; archive it or deploy another version first`,
-              { versionId: current.id },
-            );
-          }
-          await store.versions.delete(current.id);
-          await store.cards.delete(current.id);
-          if (current.cardUri !== undefined) {
-            const folder = current.cardUri.replace(/\/README\.md$/, '');
-            await store.artifacts.delete(`${folder}/README.md`).catch(() => false);
-            await store.artifacts.delete(`${folder}/model-card.json`).catch(() => false);
-          }
-          await store.models.update(current.name, (model) => ({
-            ...model,
-            aliases: Object.fromEntries(Object.entries(model.aliases).filter(([, id]) => id !== current.id)),
-            productionHistory: model.productionHistory.filter((id) => id !== current.id),
-            updatedAt: new Date().toISOString(),
-          }));
-          await indexed(store, () => store.index.remove(current.id));
-          store.events?.emit('model:deleted', { versionId: current.id, name: current.name });
-          return true;
-        });
-      });
+      return store.audit.run(
+        { action: 'model.delete', resourceType: 'model', resourceId: reference },
+        context,
+        async () => {
+          const target = await resolveVersion(store, reference);
+          if (target === undefined) return false;
+          return withStageLease(store, target.name, context, async () => {
+            const current = await store.versions.get(target.id);
+            if (current === undefined) return false;
+            if (current.stage === 'production') {
+              throw coded(
+                'MODEL_IN_PRODUCTION',
+                `Model version "${current.id}" is in production; archive it or deploy another version first`,
+                { versionId: current.id },
+              );
+            }
+            await store.versions.delete(current.id);
+            await store.cards.delete(current.id);
+            if (current.cardUri !== undefined) {
+              const folder = current.cardUri.replace(/\/README\.md$/, '');
+              await store.artifacts.delete(`${folder}/README.md`).catch(() => false);
+              await store.artifacts.delete(`${folder}/model-card.json`).catch(() => false);
+            }
+            await store.models.update(current.name, (model) => ({
+              ...model,
+              aliases: Object.fromEntries(
+                Object.entries(model.aliases).filter(([, id]) => id !== current.id),
+              ),
+              productionHistory: model.productionHistory.filter((id) => id !== current.id),
+              updatedAt: new Date().toISOString(),
+            }));
+            await indexed(store, () => store.index.remove(current.id));
+            store.events?.emit('model:deleted', { versionId: current.id, name: current.name });
+            return true;
+          });
+        },
+      );
     },
 
     async history(name) {

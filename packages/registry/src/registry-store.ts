@@ -1,6 +1,6 @@
 import {
   type ArtifactStore,
-  type AuditSink,
+  type AuditRecorder,
   type Collection,
   ErrorCodes,
   type EventBus,
@@ -10,7 +10,6 @@ import {
   ModelStageSchema,
   type ModelTransition,
   type ModelVersion,
-  type OperationContext,
   type RegisteredModel,
   TunekitError,
 } from '@tunekit/core';
@@ -27,7 +26,8 @@ export interface RegistryStore {
   readonly cards: Collection<ModelCard>;
   readonly artifacts: ArtifactStore;
   readonly events: EventBus | undefined;
-  readonly audit: AuditSink | undefined;
+  /** Records every mutating operation (success or failure) in the kit's audit log. */
+  readonly audit: AuditRecorder;
   readonly logger: Logger | undefined;
   /** Folder of the cards of versions stored outside the artifact store (no trailing slash). */
   readonly cardsFolder: string;
@@ -78,43 +78,6 @@ export async function indexed(store: RegistryStore, work: () => Promise<void>): 
       'Updating the recommendation index failed; it will be reconciled on next use',
     );
     await store.index.unload().catch(() => undefined);
-  }
-}
-
-async function auditEntry(
-  store: RegistryStore,
-  action: string,
-  resourceId: string | undefined,
-  outcome: 'success' | 'failure',
-  context: OperationContext | undefined,
-  details?: Record<string, unknown>,
-): Promise<void> {
-  try {
-    await store.audit?.record({ action, resourceType: 'model', resourceId, outcome, details }, context);
-  } catch (error) {
-    store.logger?.error({ err: error, action, resourceId }, 'Writing a registry audit entry failed');
-  }
-}
-
-/** Runs a mutating operation: audit on success and failure. */
-export async function audited<T>(
-  store: RegistryStore,
-  action: string,
-  resourceId: string | undefined,
-  context: OperationContext | undefined,
-  work: () => Promise<T>,
-  details?: (result: T) => Record<string, unknown>,
-): Promise<T> {
-  try {
-    const result = await work();
-    await auditEntry(store, action, resourceId, 'success', context, details?.(result));
-    return result;
-  } catch (error) {
-    await auditEntry(store, action, resourceId, 'failure', context, {
-      code: TunekitError.isInstance(error) ? error.code : 'INTERNAL',
-      message: error instanceof Error ? error.message : String(error),
-    });
-    throw error;
   }
 }
 

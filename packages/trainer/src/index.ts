@@ -20,6 +20,7 @@ export {
 } from './adapters/peft-adapter.js';
 export { type SaveModelOptions, SaveModelOptionsSchema } from './adapters/save-model-options.js';
 export { mergeAndSave, saveModelFolder, saveTrained } from './adapters/save-trained.js';
+export { checkTrainingPrecision } from './backends/check-training-precision.js';
 export {
   createDeviceSession,
   type DeviceSession,
@@ -117,11 +118,15 @@ export {
   isBaseWeightInitialization,
   isLoraTarget,
   type LoraInitialization,
+  type LoraMatrix,
   type LoraTargetModule,
+  type LoraTensorName,
   loraScaling,
   loraTensorNames,
   mergeLora,
   PEFT_PREFIX,
+  parseLoraTensorName,
+  peftTensorName,
   type ResolvedLoraConfig,
   reducedQr,
   resolveLoraConfig,
@@ -208,7 +213,6 @@ export {
   llamaWeightShapes,
   loadModel,
   type ModelArchitecture,
-  moduleToSaveName,
   normalizeEncoderWeights,
   normalizeGpt2Weights,
   normalizeLlamaWeights,
@@ -329,6 +333,14 @@ export {
 export { collectRows } from './train/collect-rows.js';
 export { type CreateTrainerOptions, createTrainer } from './train/create-trainer.js';
 export { DropoutMaskFeeds, type DropoutMaskKey, fillDropoutMask } from './train/dropout-mask-feeds.js';
+export {
+  DynamicLossScaler,
+  type DynamicLossScalerState,
+  DynamicLossScalerStateSchema,
+  type LossScalingOptions,
+  type LossScalingOptionsInput,
+  LossScalingOptionsSchema,
+} from './train/dynamic-loss-scaler.js';
 export { modelPositions, resolveModel, resolveTokenizer } from './train/resolve-model.js';
 export { type TrainInWorkerControls, trainInWorker } from './train/train-in-worker.js';
 export type { DatasetRows, Trainer, TrainerModel, TrainingControls } from './train/trainer.js';

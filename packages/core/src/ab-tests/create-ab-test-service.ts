@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
+import { createAuditRecorder } from '../audit/create-audit-recorder.js';
+import { tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { OperationContext } from '../kit/operation-context.js';
@@ -91,7 +92,8 @@ interface CachedTest {
  * ```
  */
 export function createABTestService(options: ABTestServiceOptions): ABTestService {
-  const { storage, events, audit } = options;
+  const { storage, events } = options;
+  const audit = createAuditRecorder({ sink: options.audit, source: 'ab-tests', events });
   const ttl = options.cacheTtlMs ?? 5000;
   const tests = storage.collection('ab-tests', ABTestSchema);
   const aggregates = createABTestAggregateStore({
@@ -146,37 +148,31 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
     };
   };
 
-  const auditRecord = async (
+  const auditSuccess = (
     action: string,
     testId: string,
-    outcome: 'success' | 'failure',
     context: OperationContext | undefined,
     details?: Record<string, unknown>,
-  ) => {
-    await audit?.record({ action, resourceType: 'ab-test', resourceId: testId, outcome, details }, context);
-  };
+  ) =>
+    audit.record(
+      { action, resourceType: 'ab-test', resourceId: testId, outcome: 'success', details },
+      context,
+    );
 
   const mutate = async (
     testId: string,
     action: string,
     context: OperationContext | undefined,
     change: (test: ABTest) => ABTest,
-  ): Promise<ABTest> => {
-    try {
+  ): Promise<ABTest> =>
+    audit.run({ action, resourceType: 'ab-test', resourceId: testId }, context, async () => {
       const updated = await tests.update(testId, (current) => ({
         ...change(current),
         updatedAt: new Date().toISOString(),
       }));
       cacheTest(updated);
-      await auditRecord(action, testId, 'success', context);
       return updated;
-    } catch (error) {
-      await auditRecord(action, testId, 'failure', context, {
-        code: TunekitError.isInstance(error) ? error.code : 'INTERNAL',
-      });
-      throw error;
-    }
-  };
+    });
 
   const withUnitLock = async <T>(key: string, work: () => Promise<T>): Promise<T> => {
     const previous = unitLocks.get(key) ?? Promise.resolve();
@@ -235,7 +231,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
         name: test.name,
         variants: variants.map((variant) => variant.name),
       });
-      await auditRecord('abtest.create', id, 'success', context, {
+      await auditSuccess('abtest.create', id, context, {
         variants: variants.map((variant) => variant.name),
       });
       return test;
@@ -403,7 +399,7 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
         });
       });
       if (options.auditRecords) {
-        await auditRecord('abtest.record', testId, 'success', context, {
+        await auditSuccess('abtest.record', testId, context, {
           unitId,
           kind: value === undefined ? 'exposure' : 'outcome',
         });
@@ -420,19 +416,16 @@ export function createABTestService(options: ABTestServiceOptions): ABTestServic
     async recompute(testId, context) {
       const test = await tests.get(testId);
       if (test === undefined) throw tunekitError('NOT_FOUND', `No A/B test "${testId}"`, { testId });
-      try {
-        const report = await aggregates.rebuild(test);
-        await auditRecord('abtest.recompute', testId, 'success', context, {
-          units: report.units,
-          changed: report.changed,
-        });
-        return report;
-      } catch (error) {
-        await auditRecord('abtest.recompute', testId, 'failure', context, {
-          code: TunekitError.isInstance(error) ? error.code : 'INTERNAL',
-        });
-        throw error;
-      }
+      return audit.run(
+        {
+          action: 'abtest.recompute',
+          resourceType: 'ab-test',
+          resourceId: testId,
+          details: (report) => ({ units: report.units, changed: report.changed }),
+        },
+        context,
+        () => aggregates.rebuild(test),
+      );
     },
 
     async pause(testId, context) {

@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import type { AuditEntryInput, AuditSink } from '../audit/audit-sink.js';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { createAuditRecorder } from '../audit/create-audit-recorder.js';
 import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { OperationContext } from '../kit/operation-context.js';
 import { createSilentLogger, type Logger } from '../logger/logger.js';
 import { type Dataset, DatasetNameSchema, DatasetSchema } from '../schemas/dataset.js';
 import type { DatasetRow, RowFormat } from '../schemas/dataset-row.js';
@@ -16,6 +16,7 @@ import type { Storage } from '../storage/collection.js';
 import { assignSplits, SplitIndex } from './assign-splits.js';
 import { compareDatasets } from './compare-datasets.js';
 import { computeDatasetStats } from './compute-dataset-stats.js';
+import { createDatasetRecords } from './dataset-records.js';
 import type { DatasetService, DatasetSplit } from './dataset-service.js';
 import {
   RegisterInputSchema,
@@ -66,20 +67,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     indexes: ['datasetId'],
   });
 
-  const audit = async (entry: AuditEntryInput, context: OperationContext | undefined) => {
-    if (options.audit === undefined) {
-      return;
-    }
-    try {
-      await options.audit.record(entry, context);
-    } catch (error) {
-      logger.warn({ err: error, action: entry.action }, 'audit record failed');
-      events.emit('warning:raised', {
-        source: 'datasets',
-        message: `audit record of ${entry.action} failed: ${(error as Error).message}`,
-      });
-    }
-  };
+  const audit = createAuditRecorder({ sink: options.audit, source: 'datasets', logger, events });
 
   const requireVersion = async (versionId: string): Promise<DatasetVersion> => {
     const version = await versions.get(versionId);
@@ -116,124 +104,13 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     }
   }
 
-  /** Upserts the dataset record after a version was added or removed. */
-  const refreshDataset = async (
-    name: string,
-    kind: Dataset['kind'],
-    description?: string,
-    createdBy?: string,
-  ) => {
-    const all = await listVersions(name);
-    const latest = all.reduce<DatasetVersion | undefined>(
-      (newest, version) => (newest === undefined || version.createdAt >= newest.createdAt ? version : newest),
-      undefined,
-    );
-    const now = new Date().toISOString();
-    const existing = await datasets.get(name);
-    if (existing === undefined) {
-      try {
-        await datasets.create({
-          id: name,
-          name,
-          kind,
-          description,
-          ...(createdBy === undefined ? {} : { createdBy }),
-          latestVersionId: latest?.id,
-          versionCount: all.length,
-          createdAt: now,
-          updatedAt: now,
-        });
-        return;
-      } catch (error) {
-        // Created by a concurrent registration since the read: update it like an existing one.
-        if (!TunekitError.isInstance(error) || error.code !== 'CONFLICT') {
-          throw error;
-        }
-      }
-    }
-    await datasets.update(name, (current) => ({
-      ...current,
-      description: current.description ?? description,
-      latestVersionId: latest?.id,
-      versionCount: all.length,
-      updatedAt: now,
-    }));
-  };
-
-  /** The owner of a dataset: its `createdBy`, else that of its first version that records one. */
-  const ownerOf = async (dataset: Dataset): Promise<string | undefined> =>
-    dataset.createdBy ??
-    (await listVersions(dataset.name)).find((version) => version.createdBy !== undefined)?.createdBy;
-
-  /**
-   * Checks that `request` may add a version to the existing `dataset`: same kind, and, with
-   * `ownerOnly`, the same owner (`DATASET_NAME_TAKEN` otherwise).
-   */
-  const assertMayJoin = async (dataset: Dataset, request: StoreRequest): Promise<void> => {
-    if (dataset.kind !== request.kind) {
-      throw tunekitError(
-        'CONFLICT',
-        `Dataset "${request.name}" is a ${dataset.kind} dataset, not ${request.kind}`,
-        {
-          name: request.name,
-          kind: dataset.kind,
-        },
-      );
-    }
-    if (request.ownerOnly !== true) {
-      return;
-    }
-    const owner = await ownerOf(dataset);
-    if (owner === undefined || owner !== request.createdBy) {
-      throw tunekitError(
-        'DATASET_NAME_TAKEN',
-        owner === undefined
-          ? `Dataset "${request.name}" has no recorded owner; only an admin adds versions to it`
-          : `Dataset "${request.name}" belongs to another user; only its owner or an admin adds versions`,
-        { name: request.name },
-      );
-    }
-  };
-
-  /**
-   * Makes sure the dataset record exists before a version is written: an existing one is checked
-   * with {@link assertMayJoin}; a new name is claimed with an atomic insert-if-absent, so of two
-   * registrations racing to create it exactly one creates it (and owns it) and the other is checked
-   * against the winner. Returns whether this call created the record.
-   */
-  const claimDataset = async (request: StoreRequest): Promise<boolean> => {
-    const existing = await datasets.get(request.name);
-    if (existing !== undefined) {
-      await assertMayJoin(existing, request);
-      return false;
-    }
-    const now = new Date().toISOString();
-    try {
-      await datasets.create({
-        id: request.name,
-        name: request.name,
-        kind: request.kind,
-        description: request.description,
-        ...(request.createdBy === undefined ? {} : { createdBy: request.createdBy }),
-        versionCount: 0,
-        createdAt: now,
-        updatedAt: now,
-      });
-      return true;
-    } catch (error) {
-      if (!TunekitError.isInstance(error) || error.code !== 'CONFLICT') {
-        throw error;
-      }
-    }
-    await assertMayJoin(await datasets.require(request.name), request);
-    return false;
-  };
+  const records = createDatasetRecords({ datasets, listVersions });
 
   const store = async (request: StoreRequest): Promise<{ version: DatasetVersion; reused: boolean }> => {
     const existingDataset = await datasets.get(request.name);
     if (existingDataset !== undefined) {
       // Checked before the source is read, and again (atomically for a new name) before writing.
-      await assertMayJoin(existingDataset, request);
+      await records.assertMayJoin(existingDataset, request);
     }
     if (request.parentVersionId !== undefined) {
       await requireVersion(request.parentVersionId);
@@ -257,12 +134,12 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
         await opened.close();
       }
       const id = versionIdFor(request.name, ingested.sha256);
-      const created = await claimDataset(request);
+      const created = await records.claim(request);
       try {
         const existing = await versions.get(id);
         if (existing !== undefined) {
           if (created) {
-            await refreshDataset(request.name, request.kind, request.description, request.createdBy);
+            await records.refresh(request.name, request.kind, request.description, request.createdBy);
           }
           return { version: existing, reused: true };
         }
@@ -300,7 +177,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           }
           return { version: raced, reused: true };
         }
-        await refreshDataset(request.name, request.kind, request.description, request.createdBy);
+        await records.refresh(request.name, request.kind, request.description, request.createdBy);
         return { version, reused: false };
       } catch (error) {
         // A name this call claimed keeps no empty record behind when its first version failed.
@@ -340,48 +217,42 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
   const service: DatasetService = {
     async register(input, context) {
       const parsed = parseOrThrow(RegisterInputSchema, input, 'dataset registration');
-      try {
-        const { version, reused } = await store({ ...parsed, createdBy: context?.actor });
-        announce(version, reused);
-        await audit(
-          {
-            action: 'dataset.register',
-            resourceType: 'dataset-version',
-            resourceId: version.id,
-            outcome: 'success',
-            details: {
-              name: version.name,
-              rowCount: version.rowCount,
-              droppedRowCount: version.droppedRowCount,
-              reused,
-            },
-          },
-          context,
-        );
-        return version;
-      } catch (error) {
-        const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
-        const report = TunekitError.isInstance(error)
-          ? (error.details.report as { invalidRows?: number } | undefined)
-          : undefined;
-        events.emit('dataset:rejected', {
-          name: parsed.name,
-          code,
-          message: (error as Error).message,
-          invalidRows: report?.invalidRows,
-        });
-        await audit(
-          {
-            action: 'dataset.register',
-            resourceType: 'dataset',
-            resourceId: parsed.name,
-            outcome: 'failure',
-            details: { code, message: (error as Error).message },
-          },
-          context,
-        );
-        throw error;
-      }
+      const { version } = await audit.run(
+        {
+          action: 'dataset.register',
+          resourceType: 'dataset-version',
+          resultResourceId: (stored) => stored.version.id,
+          details: ({ version, reused }) => ({
+            name: version.name,
+            rowCount: version.rowCount,
+            droppedRowCount: version.droppedRowCount,
+            reused,
+          }),
+          // No version exists when registration fails: the entry names the dataset.
+          failure: { resourceType: 'dataset', resourceId: parsed.name },
+        },
+        context,
+        async () => {
+          try {
+            const stored = await store({ ...parsed, createdBy: context?.actor });
+            announce(stored.version, stored.reused);
+            return stored;
+          } catch (error) {
+            const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
+            const report = TunekitError.isInstance(error)
+              ? (error.details.report as { invalidRows?: number } | undefined)
+              : undefined;
+            events.emit('dataset:rejected', {
+              name: parsed.name,
+              code,
+              message: (error as Error).message,
+              invalidRows: report?.invalidRows,
+            });
+            throw error;
+          }
+        },
+      );
+      return version;
     },
 
     async validate(input) {
@@ -454,97 +325,85 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
     async split(versionId, splitOptions, context) {
       const parsed = parseOrThrow(SplitOptionsSchema, splitOptions, 'split options');
       const parent = await requireVersion(versionId);
-      try {
-        const stratify = parsed.stratify ?? parent.rowFormat === 'classification';
-        let assignment: Uint8Array;
-        if (stratify) {
-          const labels: (string | undefined)[] = [];
-          for await (const row of readVersionRows(parent)) {
-            labels.push(rowLabel(row, parent.rowFormat));
-          }
-          assignment = assignSplits(labels, parsed, parsed.seed);
-        } else {
-          assignment = assignSplits(parent.rowCount, parsed, parsed.seed);
-        }
-        const targets: { split: keyof DatasetSplit; index: number; kind: Dataset['kind'] }[] = [
-          { split: 'train', index: SplitIndex.train, kind: 'training' },
-          { split: 'validation', index: SplitIndex.validation, kind: 'validation' },
-        ];
-        if (parsed.test > 0) {
-          targets.push({ split: 'test', index: SplitIndex.test, kind: 'test' });
-        }
-        for (const target of targets) {
-          const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
-          if (count === 0) {
-            throw tunekitError(
-              'VALIDATION_FAILED',
-              `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
-              { split: target.split, rowCount: parent.rowCount },
-            );
-          }
-        }
-        const result: Partial<DatasetSplit> = {};
-        for (const target of targets) {
-          async function* selected(): AsyncGenerator<DatasetRow> {
-            let index = 0;
+      const { split } = await audit.run(
+        {
+          action: 'dataset.split',
+          resourceType: 'dataset-version',
+          resourceId: parent.id,
+          details: ({ split, stratify }) => ({
+            seed: parsed.seed,
+            stratified: stratify,
+            train: split.train.id,
+            validation: split.validation.id,
+            test: split.test?.id,
+          }),
+        },
+        context,
+        async () => {
+          const stratify = parsed.stratify ?? parent.rowFormat === 'classification';
+          let assignment: Uint8Array;
+          if (stratify) {
+            const labels: (string | undefined)[] = [];
             for await (const row of readVersionRows(parent)) {
-              if (assignment[index] === target.index) {
-                yield row;
-              }
-              index += 1;
+              labels.push(rowLabel(row, parent.rowFormat));
+            }
+            assignment = assignSplits(labels, parsed, parsed.seed);
+          } else {
+            assignment = assignSplits(parent.rowCount, parsed, parsed.seed);
+          }
+          const targets: { split: keyof DatasetSplit; index: number; kind: Dataset['kind'] }[] = [
+            { split: 'train', index: SplitIndex.train, kind: 'training' },
+            { split: 'validation', index: SplitIndex.validation, kind: 'validation' },
+          ];
+          if (parsed.test > 0) {
+            targets.push({ split: 'test', index: SplitIndex.test, kind: 'test' });
+          }
+          for (const target of targets) {
+            const count = assignment.reduce((sum, value) => sum + (value === target.index ? 1 : 0), 0);
+            if (count === 0) {
+              throw tunekitError(
+                'VALIDATION_FAILED',
+                `The ${target.split} split of ${parent.rowCount} rows would be empty; change the ratios`,
+                { split: target.split, rowCount: parent.rowCount },
+              );
             }
           }
-          const { version, reused } = await store({
-            name: parsed.names[target.split] ?? `${parent.name}-${target.split}`,
-            kind: target.kind,
-            source: { rows: selected() },
-            rowFormat: parent.rowFormat,
-            mode: 'strict',
-            parentVersionId: parent.id,
-            description: `${target.split} split (seed ${parsed.seed}) of ${parent.name} ${parent.id}`,
-            origin: 'split',
-            createdBy: context?.actor,
+          const result: Partial<DatasetSplit> = {};
+          for (const target of targets) {
+            async function* selected(): AsyncGenerator<DatasetRow> {
+              let index = 0;
+              for await (const row of readVersionRows(parent)) {
+                if (assignment[index] === target.index) {
+                  yield row;
+                }
+                index += 1;
+              }
+            }
+            const { version, reused } = await store({
+              name: parsed.names[target.split] ?? `${parent.name}-${target.split}`,
+              kind: target.kind,
+              source: { rows: selected() },
+              rowFormat: parent.rowFormat,
+              mode: 'strict',
+              parentVersionId: parent.id,
+              description: `${target.split} split (seed ${parsed.seed}) of ${parent.name} ${parent.id}`,
+              origin: 'split',
+              createdBy: context?.actor,
+            });
+            announce(version, reused);
+            result[target.split] = version;
+          }
+          const split = result as DatasetSplit;
+          events.emit('dataset:split', {
+            versionId: parent.id,
+            trainVersionId: split.train.id,
+            validationVersionId: split.validation.id,
+            testVersionId: split.test?.id,
           });
-          announce(version, reused);
-          result[target.split] = version;
-        }
-        const split = result as DatasetSplit;
-        events.emit('dataset:split', {
-          versionId: parent.id,
-          trainVersionId: split.train.id,
-          validationVersionId: split.validation.id,
-          testVersionId: split.test?.id,
-        });
-        await audit(
-          {
-            action: 'dataset.split',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'success',
-            details: {
-              seed: parsed.seed,
-              stratified: stratify,
-              train: split.train.id,
-              validation: split.validation.id,
-              test: split.test?.id,
-            },
-          },
-          context,
-        );
-        return split;
-      } catch (error) {
-        await audit(
-          {
-            action: 'dataset.split',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'failure',
-            details: { message: (error as Error).message },
-          },
-          context,
-        );
-        throw error;
-      }
+          return { split, stratify };
+        },
+      );
+      return split;
     },
 
     async filter(versionId, predicate, filterOptions = {}, context) {
@@ -565,58 +424,45 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
           index += 1;
         }
       }
-      try {
-        const { version, reused } = await store({
-          name,
-          kind: parent.kind,
-          source: { rows: keptRows() },
-          rowFormat: parent.rowFormat,
-          mode: 'strict',
-          parentVersionId: parent.id,
-          description: filterOptions.description ?? `filtered from ${parent.name} ${parent.id}`,
-          origin: 'filter',
-          createdBy: context?.actor,
-        }).catch((error: unknown) => {
-          if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
-            throw tunekitError(
-              'DATASET_EMPTY',
-              `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
-              { versionId: parent.id },
-            );
-          }
-          throw error;
-        });
-        announce(version, reused);
-        events.emit('dataset:filtered', {
-          versionId: parent.id,
-          childVersionId: version.id,
-          keptRows: kept,
-          removedRows: removed,
-        });
-        await audit(
-          {
-            action: 'dataset.filter',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'success',
-            details: { childVersionId: version.id, keptRows: kept, removedRows: removed },
-          },
-          context,
-        );
-        return version;
-      } catch (error) {
-        await audit(
-          {
-            action: 'dataset.filter',
-            resourceType: 'dataset-version',
-            resourceId: parent.id,
-            outcome: 'failure',
-            details: { message: (error as Error).message },
-          },
-          context,
-        );
-        throw error;
-      }
+      return audit.run(
+        {
+          action: 'dataset.filter',
+          resourceType: 'dataset-version',
+          resourceId: parent.id,
+          details: (version) => ({ childVersionId: version.id, keptRows: kept, removedRows: removed }),
+        },
+        context,
+        async () => {
+          const { version, reused } = await store({
+            name,
+            kind: parent.kind,
+            source: { rows: keptRows() },
+            rowFormat: parent.rowFormat,
+            mode: 'strict',
+            parentVersionId: parent.id,
+            description: filterOptions.description ?? `filtered from ${parent.name} ${parent.id}`,
+            origin: 'filter',
+            createdBy: context?.actor,
+          }).catch((error: unknown) => {
+            if (TunekitError.isInstance(error) && error.code === 'DATASET_EMPTY') {
+              throw tunekitError(
+                'DATASET_EMPTY',
+                `The filter kept none of the ${parent.rowCount} rows of ${parent.id}`,
+                { versionId: parent.id },
+              );
+            }
+            throw error;
+          });
+          announce(version, reused);
+          events.emit('dataset:filtered', {
+            versionId: parent.id,
+            childVersionId: version.id,
+            keptRows: kept,
+            removedRows: removed,
+          });
+          return version;
+        },
+      );
     },
 
     async delete(name, context) {
@@ -632,7 +478,7 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
       await datasets.delete(name);
       const versionIds = all.map((version) => version.id);
       events.emit('dataset:deleted', { name, versionIds });
-      await audit(
+      await audit.record(
         {
           action: 'dataset.delete',
           resourceType: 'dataset',
@@ -653,10 +499,10 @@ export function createDatasetService(options: DatasetServiceOptions): DatasetSer
       await artifacts.delete(version.uri);
       await versions.delete(version.id);
       if ((await datasets.get(version.name)) !== undefined) {
-        await refreshDataset(version.name, version.kind);
+        await records.refresh(version.name, version.kind);
       }
       events.emit('dataset:deleted', { name: version.name, versionIds: [version.id] });
-      await audit(
+      await audit.record(
         {
           action: 'dataset.version.delete',
           resourceType: 'dataset-version',

@@ -118,6 +118,11 @@ export const ErrorCodes = {
     status: 500,
     description: 'The requested trainer backend (device) cannot create a session.',
   },
+  PRECISION_UNSUPPORTED: {
+    status: 422,
+    description:
+      'The device has no kernels for the requested training precision (bfloat16 on the CPU execution provider, which has no bfloat16 MatMul or Gemm): use float16 or float32 there, or a CUDA device.',
+  },
   TRAINING_NON_FINITE: {
     status: 422,
     description: 'A training step produced a NaN or infinite loss or gradient.',
@@ -208,6 +213,11 @@ export const ErrorCodes = {
   EMBEDDER_UNAVAILABLE: {
     status: 500,
     description: 'The embedder cannot load (model folder missing, runtime failed to start).',
+  },
+  REGISTRY_INDEX_BUILD_FAILED: {
+    status: 500,
+    description:
+      'Building the recommendation index in its worker thread failed (the current index stays in use).',
   },
   USER_EXISTS: { status: 409, description: 'A user with that username already exists.' },
   LAST_ADMIN: {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { createAuditRecorder } from '../audit/create-audit-recorder.js';
 import type { DatasetService } from '../datasets/dataset-service.js';
 import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -107,7 +108,8 @@ function prepareRow(raw: unknown, fields: EvaluationFieldMap | undefined, index:
  * ```
  */
 export function createEvaluationService(options: EvaluationServiceOptions): EvaluationService {
-  const { storage, artifacts, events, extensions, datasets, audit } = options;
+  const { storage, artifacts, events, extensions, datasets } = options;
+  const audit = createAuditRecorder({ sink: options.audit, source: 'evaluators', events });
   const evaluations = storage.collection('evaluations', EvaluationSchema);
   const comparisons = storage.collection('evaluation-comparisons', EvaluationComparisonSchema);
   for (const evaluator of BUILT_IN_EVALUATORS) {
@@ -259,109 +261,113 @@ export function createEvaluationService(options: EvaluationServiceOptions): Eval
       version: 0,
     });
     events.emit('evaluation:started', { evaluationId: evaluation.id, modelId: model.id, total: rows.length });
-    try {
-      const { samples, durationMs } = await predictAll(model, rows, concurrency, evaluation.id, run.signal);
-      const aggregateContext: AggregateContext = { durationMs, concurrency, resample: false };
-      const scores = new Map<string, unknown[]>();
-      for (const evaluator of evaluators)
-        scores.set(
-          evaluator.name,
-          samples.map((sample) => evaluator.score(sample)),
-        );
-      const metrics: Record<string, MetricValue> = {};
-      const details: Record<string, unknown> = {};
-      for (const evaluator of evaluators) {
-        const result = evaluator.aggregate(scores.get(evaluator.name) as unknown[], aggregateContext);
-        for (const [name, value] of Object.entries(result.metrics))
-          metrics[name] = { value: finiteOrNull(value) };
-        if (result.details !== undefined) details[evaluator.name] = result.details;
-      }
-      const bootstrapped = evaluators.filter((evaluator) => evaluator.bootstrap !== false);
-      if (resamples > 0 && samples.length > 1 && bootstrapped.length > 0) {
-        const replicates = new Map<string, number[]>();
-        const resampleContext = { ...aggregateContext, resample: true };
-        bootstrapIndices(samples.length, { resamples, seed }, (indices) => {
-          for (const evaluator of bootstrapped) {
-            const all = scores.get(evaluator.name) as unknown[];
-            const picked = Array.from(indices, (index) => all[index]);
-            for (const [name, value] of Object.entries(
-              evaluator.aggregate(picked, resampleContext).metrics,
-            )) {
-              pushReplicate(replicates, name, value);
+    return audit.run(
+      {
+        action: 'evaluation.run',
+        resourceType: 'evaluation',
+        resourceId: evaluation.id,
+        details: () => ({ modelId: model.id, datasetVersionId, samples: rows.length }),
+        failure: { details: { modelId: model.id } },
+      },
+      context,
+      async () => {
+        try {
+          const { samples, durationMs } = await predictAll(
+            model,
+            rows,
+            concurrency,
+            evaluation.id,
+            run.signal,
+          );
+          const aggregateContext: AggregateContext = { durationMs, concurrency, resample: false };
+          const scores = new Map<string, unknown[]>();
+          for (const evaluator of evaluators)
+            scores.set(
+              evaluator.name,
+              samples.map((sample) => evaluator.score(sample)),
+            );
+          const metrics: Record<string, MetricValue> = {};
+          const details: Record<string, unknown> = {};
+          for (const evaluator of evaluators) {
+            const result = evaluator.aggregate(scores.get(evaluator.name) as unknown[], aggregateContext);
+            for (const [name, value] of Object.entries(result.metrics))
+              metrics[name] = { value: finiteOrNull(value) };
+            if (result.details !== undefined) details[evaluator.name] = result.details;
+          }
+          const bootstrapped = evaluators.filter((evaluator) => evaluator.bootstrap !== false);
+          if (resamples > 0 && samples.length > 1 && bootstrapped.length > 0) {
+            const replicates = new Map<string, number[]>();
+            const resampleContext = { ...aggregateContext, resample: true };
+            bootstrapIndices(samples.length, { resamples, seed }, (indices) => {
+              for (const evaluator of bootstrapped) {
+                const all = scores.get(evaluator.name) as unknown[];
+                const picked = Array.from(indices, (index) => all[index]);
+                for (const [name, value] of Object.entries(
+                  evaluator.aggregate(picked, resampleContext).metrics,
+                )) {
+                  pushReplicate(replicates, name, value);
+                }
+              }
+            });
+            for (const [name, values] of replicates) {
+              const interval = percentileInterval(values, alpha);
+              const metric = metrics[name];
+              if (
+                metric !== undefined &&
+                Number.isFinite(interval.lower) &&
+                Number.isFinite(interval.upper)
+              ) {
+                metric.lower = interval.lower;
+                metric.upper = interval.upper;
+              }
             }
           }
-        });
-        for (const [name, values] of replicates) {
-          const interval = percentileInterval(values, alpha);
-          const metric = metrics[name];
-          if (metric !== undefined && Number.isFinite(interval.lower) && Number.isFinite(interval.upper)) {
-            metric.lower = interval.lower;
-            metric.upper = interval.upper;
-          }
+          const samplesUri = `artifact://evaluations/${evaluation.id}/samples.jsonl`;
+          const lines = samples.map((sample) =>
+            JSON.stringify({
+              ...sample,
+              scores: Object.fromEntries(
+                evaluators.map((evaluator) => [evaluator.name, scores.get(evaluator.name)?.[sample.index]]),
+              ),
+            }),
+          );
+          await artifacts.put(samplesUri, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+          evaluation = await evaluations.set({
+            ...evaluation,
+            status: 'succeeded',
+            metrics,
+            details,
+            samplesUri,
+            durationMs,
+            finishedAt: new Date().toISOString(),
+          });
+          events.emit('evaluation:completed', {
+            evaluationId: evaluation.id,
+            modelId: model.id,
+            metrics: Object.fromEntries(
+              Object.entries(metrics).map(([name, metric]) => [name, metric.value]),
+            ),
+          });
+          return { evaluation, evaluators, scores, context: aggregateContext };
+        } catch (error) {
+          const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
+          const message = error instanceof Error ? error.message : String(error);
+          await evaluations.set({
+            ...evaluation,
+            status: 'failed',
+            error: { code, message },
+            finishedAt: new Date().toISOString(),
+          });
+          events.emit('evaluation:failed', {
+            evaluationId: evaluation.id,
+            modelId: model.id,
+            error: message,
+            code,
+          });
+          throw error;
         }
-      }
-      const samplesUri = `artifact://evaluations/${evaluation.id}/samples.jsonl`;
-      const lines = samples.map((sample) =>
-        JSON.stringify({
-          ...sample,
-          scores: Object.fromEntries(
-            evaluators.map((evaluator) => [evaluator.name, scores.get(evaluator.name)?.[sample.index]]),
-          ),
-        }),
-      );
-      await artifacts.put(samplesUri, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
-      evaluation = await evaluations.set({
-        ...evaluation,
-        status: 'succeeded',
-        metrics,
-        details,
-        samplesUri,
-        durationMs,
-        finishedAt: new Date().toISOString(),
-      });
-      events.emit('evaluation:completed', {
-        evaluationId: evaluation.id,
-        modelId: model.id,
-        metrics: Object.fromEntries(Object.entries(metrics).map(([name, metric]) => [name, metric.value])),
-      });
-      await audit?.record(
-        {
-          action: 'evaluation.run',
-          resourceType: 'evaluation',
-          resourceId: evaluation.id,
-          outcome: 'success',
-          details: { modelId: model.id, datasetVersionId, samples: rows.length },
-        },
-        context,
-      );
-      return { evaluation, evaluators, scores, context: aggregateContext };
-    } catch (error) {
-      const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
-      const message = error instanceof Error ? error.message : String(error);
-      await evaluations.set({
-        ...evaluation,
-        status: 'failed',
-        error: { code, message },
-        finishedAt: new Date().toISOString(),
-      });
-      events.emit('evaluation:failed', {
-        evaluationId: evaluation.id,
-        modelId: model.id,
-        error: message,
-        code,
-      });
-      await audit?.record(
-        {
-          action: 'evaluation.run',
-          resourceType: 'evaluation',
-          resourceId: evaluation.id,
-          outcome: 'failure',
-          details: { modelId: model.id, code, message },
-        },
-        context,
-      );
-      throw error;
-    }
+      },
+    );
   };
 
   return {
@@ -489,7 +495,7 @@ export function createEvaluationService(options: EvaluationServiceOptions): Eval
         verdict,
         primaryMetric,
       });
-      await audit?.record(
+      await audit.record(
         {
           action: 'evaluation.compare',
           resourceType: 'evaluation-comparison',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ABTestService } from '../ab-tests/ab-test-service.js';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { createAuditRecorder } from '../audit/create-audit-recorder.js';
 import type { DatasetService } from '../datasets/dataset-service.js';
 import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { parseOrThrow } from '../errors/validation-error.js';
@@ -156,7 +157,8 @@ function summarize(items: readonly Feedback[]): FeedbackSummary {
  * ```
  */
 export function createFeedbackService(options: FeedbackServiceOptions): FeedbackService {
-  const { storage, events, datasets, abTests, audit } = options;
+  const { storage, events, datasets, abTests } = options;
+  const audit = createAuditRecorder({ sink: options.audit, source: 'feedback', events });
   const limits = {
     input: options.limits?.maxInputLength ?? 100_000,
     output: options.limits?.maxOutputLength ?? 100_000,
@@ -393,7 +395,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         abTestId: stored.abTestId,
         variant: stored.variant,
       });
-      await audit?.record(
+      await audit.record(
         {
           action: 'feedback.record',
           resourceType: 'feedback',
@@ -445,7 +447,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
 
     async recomputeStats(context) {
       const report = await rebuildRollups();
-      await audit?.record(
+      await audit.record(
         {
           action: 'feedback.recompute-stats',
           resourceType: 'feedback',
@@ -545,7 +547,7 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         as: exportOptions.as,
         rows: rows.length,
       });
-      await audit?.record(
+      await audit.record(
         {
           action: 'feedback.export',
           resourceType: 'dataset-version',

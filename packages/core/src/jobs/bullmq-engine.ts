@@ -121,7 +121,7 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
         job.kind,
         { jobId: job.id },
         {
-          jobId: job.id,
+          jobId: job.engineJobId,
           priority: toBullmqPriority(job.priority),
           attempts: job.maxAttempts,
           backoff: { type: 'exponential', delay: job.backoffMs },
@@ -132,7 +132,7 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
     },
 
     async remove(job) {
-      const found = await queueOf(job.kind).getJob(job.id);
+      const found = await queueOf(job.kind).getJob(job.engineJobId);
       if (found === undefined) return;
       const state = await found.getState();
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
@@ -146,7 +146,8 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
         kind,
         async (job, token) => {
           const delivery: QueueDelivery = {
-            jobId: job.id as string,
+            jobId: (job.data as { jobId?: string } | undefined)?.jobId ?? (job.id as string),
+            engineJobId: job.id as string,
             kind,
             publishProgress: (progress) => job.updateProgress({ ...progress }),
           };
@@ -180,11 +181,17 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
       events.on('error', (error) => logger.warn({ err: error, kind }, 'BullMQ queue events error'));
       queueEvents.push(events);
       events.on('progress', ({ jobId, data }) => {
-        const progress = data as { progress?: unknown; message?: string; metrics?: Record<string, number> };
+        const progress = data as {
+          jobId?: string;
+          progress?: unknown;
+          message?: string;
+          metrics?: Record<string, number>;
+        };
         if (typeof progress?.progress !== 'number') return;
         listener({
           type: 'progress',
-          jobId,
+          // Tunekit's id, published with the progress (a resumed run's engine id differs).
+          jobId: typeof progress.jobId === 'string' ? progress.jobId : jobId,
           kind,
           progress: progress.progress,
           message: progress.message,

@@ -247,6 +247,92 @@ for (const { engine, skipReason, options } of engines) {
     }, 40_000);
 
     it(title(
+      'resumes a cancelled running job and a failed one as new engine jobs: attempt 2 continues from the checkpoint',
+    ), async () => {
+      const { api, worker, close } = await pair();
+      try {
+        // The handler's "checkpoint store", shared by both kits of this process (a training keeps it in S3).
+        const checkpoints = new Map<string, number>();
+        const runs: Array<{ jobId: string; attempt: number; steps: number[]; ended: boolean }> = [];
+        const handler = async (
+          input: { steps: number },
+          job: { jobId: string; attempt: number; signal: AbortSignal },
+        ) => {
+          const run = { jobId: job.jobId, attempt: job.attempt, steps: [] as number[], ended: false };
+          runs.push(run);
+          try {
+            const from = job.attempt > 1 ? (checkpoints.get(job.jobId) ?? 0) : 0;
+            for (let step = from + 1; step <= input.steps; step++) {
+              await sleep(100);
+              if (job.signal.aborted) throw job.signal.reason;
+              run.steps.push(step);
+              checkpoints.set(job.jobId, step);
+            }
+            return { last: input.steps };
+          } finally {
+            run.ended = true;
+          }
+        };
+        worker.jobs.register('steps', handler);
+        api.jobs.register('steps', async () => undefined);
+        const job = await api.jobs.submit('steps', { steps: 8 });
+        while ((checkpoints.get(job.id) ?? 0) < 3) await sleep(20);
+        expect((await api.jobs.cancel(job.id)).status).toBe('cancelled');
+        // The worker sees the cancel at its next read and its handler stops at its next step.
+        while (!runs[0]?.ended) await sleep(20);
+        const stoppedAt = checkpoints.get(job.id) as number;
+        expect(stoppedAt).toBeLessThan(8);
+
+        const resumed = await api.jobs.resume(job.id);
+        expect(resumed).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 2 });
+        expect(resumed.engineJobId).toBeDefined();
+        expect(resumed.engineJobId).not.toBe(job.id);
+        expect(await api.jobs.wait(job.id, { timeoutMs: 20_000 })).toMatchObject({
+          status: 'succeeded',
+          attempt: 2,
+          output: { last: 8 },
+        });
+        const second = runs.filter((run) => run.jobId === job.id);
+        expect(second.map((run) => run.attempt)).toEqual([1, 2]);
+        // Attempt 2 continued after the checkpoint attempt 1 left, to the end.
+        expect(second[1]?.steps[0]).toBe(stoppedAt + 1);
+        expect(second[1]?.steps.at(-1)).toBe(8);
+        await expect(api.jobs.resume(job.id)).rejects.toMatchObject({ code: 'JOB_NOT_RESUMABLE' });
+
+        // A job that failed for good resumes too.
+        let failFirst = true;
+        worker.jobs.register('flaky', async (_input, context) => {
+          if (failFirst) {
+            failFirst = false;
+            throw new TunekitError({
+              code: 'INTERNAL',
+              message: 'the disk was full',
+              details: { retryable: false },
+            });
+          }
+          return { attempt: context.attempt };
+        });
+        api.jobs.register('flaky', async () => undefined);
+        const flaky = await api.jobs.submit('flaky', {});
+        expect(await api.jobs.wait(flaky.id, { timeoutMs: 20_000 })).toMatchObject({ status: 'failed' });
+        await api.jobs.resume(flaky.id);
+        expect(await api.jobs.wait(flaky.id, { timeoutMs: 20_000 })).toMatchObject({
+          status: 'succeeded',
+          attempt: 2,
+          output: { attempt: 2 },
+        });
+        // A queued job is not resumable (it will run), nor an unknown one.
+        api.jobs.register('unworked', async () => undefined);
+        const waiting = await api.jobs.submit('unworked', {});
+        await expect(api.jobs.resume(waiting.id)).rejects.toMatchObject({ code: 'JOB_NOT_RESUMABLE' });
+        await api.jobs.cancel(waiting.id);
+        await expect(api.jobs.resume('no-such-job')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+      } finally {
+        await close();
+      }
+    }, 60_000);
+
+    it(title(
       'a worker that shuts down gives its running job back; another worker resumes it as attempt 2',
     ), async () => {
       const { api, worker, close } = await pair();

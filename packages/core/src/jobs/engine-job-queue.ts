@@ -13,6 +13,7 @@ import { listJobRecords, withLiveProgress } from './job-record-queries.js';
 import { describeJobError } from './job-retry-policy.js';
 import { createJobSlots } from './job-slots.js';
 import type { QueueEngine } from './queue-engine.js';
+import { resumeEngineJob } from './resume-engine-job.js';
 import { waitForJob } from './wait-for-job.js';
 
 /** Default of {@link EngineJobQueueOptions.shutdownGraceMs}: 30 seconds. */
@@ -81,7 +82,9 @@ export interface EngineJobQueue extends JobQueue {
  * checkpoint. `cancel` marks the record `cancelled` at once; the process running it notices at its
  * next record read (`pollIntervalMs`) and aborts the handler's signal. `close` aborts running
  * handlers, waits up to `shutdownGraceMs` for them to return (a training checkpoints its step) and
- * gives their jobs back to the engine without counting an attempt.
+ * gives their jobs back to the engine without counting an attempt. `resume` re-queues a cancelled or
+ * failed job as a new engine job ({@link resumeEngineJob}); its next attempt continues from the
+ * last checkpoint.
  *
  * Events: `job:queued` where the job was submitted; `job:started`, `job:progress`, `job:retrying`,
  * `job:succeeded`, `job:failed` where it runs; `job:cancelled` where it was cancelled; and in every
@@ -210,6 +213,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       try {
         await engine.enqueue({
           id: job.id,
+          engineJobId: job.id,
           kind,
           priority: job.priority,
           maxAttempts: job.maxAttempts,
@@ -266,25 +270,18 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
       }
       // Running here: stop now. Running elsewhere: that process sees the record at its next read.
       local.get(id)?.settle({ type: 'lost', current: updated });
-      await engine.remove({ id, kind: updated.kind }).catch((error: unknown) => {
-        logger.debug({ err: error, jobId: id }, 'Removing a cancelled job from the engine failed');
-      });
+      await engine
+        .remove({ engineJobId: updated.engineJobId ?? id, kind: updated.kind })
+        .catch((error: unknown) => {
+          logger.debug({ err: error, jobId: id }, 'Removing a cancelled job from the engine failed');
+        });
       events.emit('job:cancelled', { jobId: id, kind: updated.kind });
       return updated;
     },
 
     async resume(id) {
       assertOpen();
-      const job = await records.get(id);
-      if (job === undefined) throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
-      // The engine re-delivers the jobs of a worker that died by itself; a cancelled or failed job
-      // keeps its engine id (BullMQ and pg-boss ignore a second job with the same id), so it is not
-      // re-queued here.
-      throw tunekitError(
-        'JOB_NOT_RESUMABLE',
-        `Job ${id} is ${job.status}: ${engine.name} re-runs interrupted jobs itself and cannot re-queue a finished one`,
-        { jobId: id, status: job.status, engine: engine.name },
-      );
+      return resumeEngineJob(runtime, id);
     },
 
     wait(id, waitOptions = {}) {

@@ -21,6 +21,8 @@ export interface EngineRun {
   controller: AbortController;
   /** Ends the run with its first outcome (later ones are ignored). */
   settle(outcome: EngineRunOutcome): void;
+  /** Settles when the run is over here: its handler returned (or its grace ran out) and its outcome is written. */
+  done: Promise<void>;
 }
 
 /**

@@ -34,6 +34,7 @@ export async function executeEngineRun(
   const outcome = new Promise<EngineRunOutcome>((resolve) => {
     settleOutcome = resolve;
   });
+  let markDone = () => {};
   const run: EngineRun = {
     job: claimed,
     controller: new AbortController(),
@@ -43,6 +44,9 @@ export async function executeEngineRun(
         settleOutcome(value);
       }
     },
+    done: new Promise<void>((resolve) => {
+      markDone = resolve;
+    }),
   };
   runtime.local.set(id, run);
   let lastProgressWrite = 0;
@@ -150,7 +154,8 @@ export async function executeEngineRun(
     clearTimeout(timeoutTimer);
     clearInterval(watchTimer);
     clearTimeout(progressTimer);
-    runtime.local.delete(id);
+    if (runtime.local.get(id) === run) runtime.local.delete(id);
+    markDone();
   }
 }
 

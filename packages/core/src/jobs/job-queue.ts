@@ -95,7 +95,9 @@ export interface JobQueue {
    * next attempt starts with `attempt > 1`, so a resumable handler (the trainer) continues from its
    * last checkpoint. Only this job is re-queued (unlike a queue started with `recover`, which takes
    * every interrupted job of the store). Throws `JOB_NOT_FOUND`, or `JOB_NOT_RESUMABLE` for a job
-   * that is queued, succeeded or running on a live runner.
+   * that is queued, succeeded or running on a live runner. On a queue engine (BullMQ, pg-boss) a
+   * `cancelled` or `failed` job resumes as a new engine job (its `engineJobId`); a running one is
+   * not resumable there, since the engine redelivers the job of a worker that stopped by itself.
    */
   resume(id: string): Promise<Job>;
   /** Resolves with the job once it reaches a final status, whichever runner ran it. */

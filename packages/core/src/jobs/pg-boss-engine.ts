@@ -170,7 +170,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
         job.kind,
         { jobId: job.id },
         {
-          id: job.id,
+          id: job.engineJobId,
           priority: job.priority,
           retryLimit: job.maxAttempts - 1 + maxStalledCount,
           retryDelay: Math.max(1, Math.round(job.backoffMs / 1000)),
@@ -182,7 +182,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
 
     async remove(job) {
       await ensureQueue(job.kind);
-      await started().cancel(job.kind, job.id);
+      await started().cancel(job.kind, job.engineJobId);
     },
 
     async work(kind, workOptions, process) {
@@ -190,11 +190,13 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
       await ensureQueue(kind);
       const loop: WorkLoop = { stopped: false, wake: undefined, done: [] };
       loops.set(kind, loop);
-      const handle = async (jobId: string) => {
+      /** Handles engine job `engineJobId` of Tunekit's job `jobId` (equal for a job's first run). */
+      const handle = async (engineJobId: string, jobId: string) => {
         // One NOTIFY after the other: sent at once over the pool's connections they arrive out of order.
         let published: Promise<void> = Promise.resolve();
         const delivery: QueueDelivery = {
           jobId,
+          engineJobId,
           kind,
           publishProgress: (progress) => {
             published = published
@@ -209,7 +211,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
             void sql(
               `UPDATE ${schema}.job SET expire_in = (now() - started_on) + make_interval(secs => $3)
                WHERE name = $1 AND id = $2 AND state = 'active'`,
-              [kind, jobId, leaseSeconds],
+              [kind, engineJobId, leaseSeconds],
             ).catch((error: unknown) => logger.warn({ err: error, jobId }, 'Renewing a pg-boss job failed'));
           },
           (leaseSeconds * 1000) / 3,
@@ -221,21 +223,22 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
               reason: error instanceof Error ? error.message : String(error),
             }),
           );
-          if (outcome.type === 'done') await instance.complete(kind, jobId);
-          else if (outcome.type === 'retry') await instance.fail(kind, jobId, { message: outcome.reason });
+          if (outcome.type === 'done') await instance.complete(kind, engineJobId);
+          else if (outcome.type === 'retry')
+            await instance.fail(kind, engineJobId, { message: outcome.reason });
           else if (outcome.type === 'failed') {
             // No retry left: pg-boss fails a job whose retry count reached its limit (no API sets it).
             await sql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [
               kind,
-              jobId,
+              engineJobId,
             ]);
-            await instance.fail(kind, jobId, { message: outcome.reason });
+            await instance.fail(kind, engineJobId, { message: outcome.reason });
           } else {
             // Back to the queue at once, without using up a retry (no API: pg-boss's fail waits a retry delay).
             await sql(
               `UPDATE ${schema}.job SET state = 'retry', start_after = now(), retry_limit = retry_limit + 1
                  WHERE name = $1 AND id = $2 AND state = 'active'`,
-              [kind, jobId],
+              [kind, engineJobId],
             );
           }
         } catch (error) {
@@ -250,7 +253,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
       // expiry and fails the job when it runs longer, while a training runs far longer than a lease.
       const next = async () => {
         while (!loop.stopped) {
-          let jobs: Array<{ id: string }> = [];
+          let jobs: Array<{ id: string; data?: { jobId?: string } }> = [];
           try {
             jobs = await instance.fetch(kind, { batchSize: 1 });
           } catch (error) {
@@ -268,7 +271,7 @@ export function createPgBossEngine(options: PgBossEngineOptions): QueueEngine {
             continue;
           }
           for (const job of jobs) {
-            const handling = handle(job.id);
+            const handling = handle(job.id, job.data?.jobId ?? job.id);
             inFlight.add(handling);
             try {
               await handling;

@@ -8,7 +8,8 @@ import type { DeliveryOutcome, QueueDelivery } from './queue-engine.js';
  * Claims the record of a delivered job for this process: `running`, the next attempt, this
  * runner, as one compare-and-set. A `running` record means the engine redelivered the job (its
  * previous worker died or stalled) and is taken over. Returns undefined when the job is over
- * (finished, cancelled or deleted): the delivery then has nothing to run.
+ * (finished, cancelled or deleted) or the delivery is a stale engine job of the record (not its
+ * current run, see `engineJobId`): the delivery then has nothing to run.
  */
 export async function claimEngineDelivery(
   runtime: EngineQueueRuntime,
@@ -18,6 +19,8 @@ export async function claimEngineDelivery(
     return await updateEngineRecord(runtime, delivery.jobId, (current) => {
       // `running` here means the engine redelivered it: its previous worker died or stalled.
       if (current.status !== 'queued' && current.status !== 'running') throw new Unchanged(current);
+      // An engine job of an earlier run (before a resume queued a new one) runs nothing.
+      if ((current.engineJobId ?? current.id) !== delivery.engineJobId) throw new Unchanged(current);
       return {
         ...current,
         status: 'running',
@@ -38,7 +41,9 @@ export async function claimEngineDelivery(
 /**
  * Handles one delivery from the engine: waits for a free slot of this process, claims the job and
  * runs it ({@link executeEngineRun}). A delivery that arrives while the queue closes is released to
- * the engine untouched; one whose job is already over is acknowledged as `done`.
+ * the engine untouched; one whose job is already over is acknowledged as `done`. When an earlier run
+ * of the same job is still stopping here (cancelled, then resumed), the delivery waits for it first:
+ * its handler may still be saving the checkpoint the new run resumes from.
  */
 export async function processEngineDelivery(
   runtime: EngineQueueRuntime,
@@ -47,6 +52,8 @@ export async function processEngineDelivery(
 ): Promise<DeliveryOutcome> {
   await runtime.slots.acquire();
   try {
+    if (runtime.closed) return { type: 'release' };
+    await runtime.local.get(delivery.jobId)?.done;
     if (runtime.closed) return { type: 'release' };
     const previous = await runtime.records.get(delivery.jobId);
     const job = await claimEngineDelivery(runtime, delivery);

@@ -3,8 +3,13 @@
  * engine holds (locked) until the processor returns.
  */
 export interface QueueDelivery {
-  /** Tunekit's job id (the engine's job id too, so one job is never two engine jobs). */
+  /** Tunekit's job id. */
   jobId: string;
+  /**
+   * The engine's id of this engine job: Tunekit's job id for the job's first run, another id for a
+   * run that `resume` queued (the record's `engineJobId`).
+   */
+  engineJobId: string;
   kind: string;
   /** Publishes progress to the other processes that follow this job (best effort). */
   publishProgress(progress: RemoteJobProgress): Promise<void>;
@@ -32,7 +37,13 @@ export interface RemoteJobProgress {
 
 /** A job as an engine enqueues it (everything else stays in Tunekit's store). */
 export interface EngineJob {
+  /** Tunekit's job id (carried in the engine job's data, back in {@link QueueDelivery.jobId}). */
   id: string;
+  /**
+   * The engine's id for this engine job: Tunekit's job id for the first run, a new UUID for each run
+   * `resume` queues. Enqueueing is idempotent per engine id.
+   */
+  engineJobId: string;
   kind: string;
   /** Tunekit priority: higher runs first. */
   priority: number;
@@ -57,10 +68,10 @@ export interface QueueEngine {
   readonly name: string;
   /** Connects (and creates what the engine needs, such as pg-boss's schema). */
   start(): Promise<void>;
-  /** Queues a job; idempotent per job id. */
+  /** Queues a job; idempotent per engine job id. */
   enqueue(job: EngineJob): Promise<void>;
-  /** Removes a job that has not started (a cancel); a no-op when it runs or is gone. */
-  remove(job: { id: string; kind: string }): Promise<void>;
+  /** Removes an engine job that has not started (a cancel); a no-op when it runs or is gone. */
+  remove(job: { engineJobId: string; kind: string }): Promise<void>;
   /** Starts taking jobs of `kind` in this process. */
   work(
     kind: string,
@@ -81,4 +92,8 @@ export interface QueueEngine {
 /** An event another process published through the engine. */
 export type EngineEvent =
   | ({ type: 'progress' } & RemoteJobProgress)
+  /**
+   * An engine job finished. `jobId` is Tunekit's job id, except for a resumed run on BullMQ, whose
+   * `QueueEvents` only name the engine job: those are seen by `wait`'s polling of the record.
+   */
   | { type: 'finished'; jobId: string; kind: string };

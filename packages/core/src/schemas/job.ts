@@ -51,6 +51,12 @@ export const JobSchema = z.object({
    * can tell that it died without waiting for the lease to lapse. Absent where unknown (not Linux).
    */
   runnerProcess: z.object({ namespace: z.string(), pid: z.number().int() }).optional(),
+  /**
+   * On a queue engine (BullMQ, pg-boss): the engine's id of the job's current run when it is not the
+   * job's own id, i.e. after `resume` queued a new engine job for it (engines keep a finished job's
+   * id). Deliveries of any other engine job for this record are stale and run nothing.
+   */
+  engineJobId: z.string().optional(),
   version: z.number().int().min(0).default(0),
 });
 

@@ -4,6 +4,7 @@ import { LoraConfigSchema } from './lora-config.js';
 import { ModelNameSchema } from './model-name.js';
 import { ModelTagSchema } from './model-version.js';
 import { QuantizationConfigSchema } from './quantization-config.js';
+import { TrainingPrecisionSchema } from './training-precision.js';
 
 /**
  * Job kind of fine-tuning jobs: `kit.jobs.submit(TRAINING_JOB_KIND, input)`. The trainer registers
@@ -79,6 +80,12 @@ export const HyperparametersSchema = z
      * pass of compute per step. Same gradients. Default false.
      */
     gradientCheckpointing: z.boolean().optional(),
+    /**
+     * Compute precision of the training graph: `float32` (default), `float16` (half-precision
+     * matrix products with float32 master weights and dynamic loss scaling) or `bfloat16` (CUDA
+     * only). See `TrainingPrecisionSchema` and docs/training.md ("Mixed precision").
+     */
+    precision: TrainingPrecisionSchema.optional(),
   })
   .strict();
 

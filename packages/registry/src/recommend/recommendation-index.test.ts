@@ -122,3 +122,91 @@ describe('createRecommendationIndex persistence', () => {
     expect(await open(artifacts, versions).ensureLoaded()).toEqual({ kind: 'rebuilt', reason: 'corrupt' });
   });
 });
+
+describe('createRecommendationIndex background rebuild', () => {
+  it('keeps answering queries while a worker rebuilds, and replays changes made meanwhile', async () => {
+    const dimensions = 96;
+    const cards = 4000;
+    // A table embedder: card `n` (description `#n`) has a fixed random vector.
+    let seed = 12345;
+    const random = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2147483648 - 1;
+    };
+    const table = new Map<number, Float32Array>();
+    const vectorOf = (card: number) => {
+      let vector = table.get(card);
+      if (vector === undefined) {
+        vector = Float32Array.from({ length: dimensions }, random);
+        table.set(card, vector);
+      }
+      return vector;
+    };
+    const embedder = {
+      name: 'test-table',
+      dimensions,
+      embed: async (texts: string[]) =>
+        texts.map((text) => vectorOf(Number(text.slice(text.lastIndexOf('#') + 1)))),
+    };
+    const versions = Array.from({ length: cards }, (_, card) => version(`card-${card}`, `#${card}`));
+    const rebuilt: string[] = [];
+    const index = createRecommendationIndex({
+      artifacts: createMemoryArtifactStore(),
+      resolveEmbedder: () => embedder,
+      loadVersions: async () => [...versions],
+      // efConstruction 400 makes the build take seconds of a core: long enough to query during it.
+      hnsw: { efConstruction: 400 },
+      workerBuildThreshold: 1000,
+      events: { emit: (_name: string, payload: { reason: string }) => rebuilt.push(payload.reason) } as never,
+    });
+    expect(await index.ensureLoaded()).toEqual({ kind: 'rebuilt', reason: 'missing' });
+    await index.flush();
+
+    const rebuildStarted = performance.now();
+    let done = false;
+    const rebuilding = index.rebuild().then(() => {
+      done = true;
+    });
+    // Changes after the rebuild read storage: one new card, one removed card; both visible at once.
+    const added = version('card-new', `#${cards}`);
+    await index.upsert(added);
+    versions.push(added);
+    await index.remove('card-7@1');
+    versions.splice(
+      versions.findIndex((item) => item.id === 'card-7@1'),
+      1,
+    );
+    expect((await index.search(vectorOf(cards), 1))[0]?.version.id).toBe('card-new@1');
+
+    // Queries back to back, yielding to the event loop between them: the gap between two answers
+    // bounds how long a query arriving in between waits.
+    const gaps: number[] = [];
+    let previous = performance.now();
+    let query = 0;
+    while (!done) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const hits = await index.search(vectorOf(query % cards), 3);
+      const answered = performance.now();
+      gaps.push(answered - previous);
+      previous = answered;
+      expect(hits.map((hit) => hit.version.id)).not.toContain('card-7@1');
+      query += 1;
+    }
+    await rebuilding;
+    const rebuildMs = performance.now() - rebuildStarted;
+    // The old rebuild added every point on this thread: one query waited for all of them.
+    expect(rebuildMs).toBeGreaterThan(1000);
+    expect(gaps.length).toBeGreaterThan(20);
+    expect(Math.max(...gaps)).toBeLessThan(Math.min(500, rebuildMs / 2));
+    expect(rebuilt).toEqual(['missing', 'requested']);
+
+    // After the swap: the replayed changes are there, and every card finds itself first.
+    expect((await index.stats()).items).toBe(cards);
+    expect((await index.search(vectorOf(cards), 1))[0]?.version.id).toBe('card-new@1');
+    expect(await index.vectorOf('card-7@1')).toBeUndefined();
+    for (const card of [0, 1, 2, 999, 3999]) {
+      expect((await index.search(vectorOf(card), 1))[0]?.version.id).toBe(`card-${card}@1`);
+    }
+    await index.unload();
+  }, 120_000);
+});

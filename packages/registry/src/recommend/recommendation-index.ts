@@ -15,6 +15,7 @@ import {
 import { fnv1a32 } from '@tunekit/core/statistics';
 import { z } from 'zod';
 import { embeddingText } from '../model-filters.js';
+import { buildVectorIndex } from './build-vector-index.js';
 import type { HnswParameters } from './hnsw-parameters.js';
 import { createHnswVectorIndex } from './hnsw-vector-index.js';
 import { decodeLabelTable, encodeLabelTable } from './label-table.js';
@@ -70,6 +71,11 @@ export interface RecommendationIndexOptions {
   /** Texts embedded per call while rebuilding (default 256). */
   batchSize?: number;
   /**
+   * Catalogues of at least this many versions build their graph in a worker thread (default 1,000;
+   * see {@link buildVectorIndex}), so that a build never blocks this thread's event loop.
+   */
+  workerBuildThreshold?: number;
+  /**
    * When changes are written back. Each save rewrites the whole hnswlib file (~1.7 KB per card at
    * 384 dimensions: 1.7 GB at 1,000,000 cards), so a save follows at once only when the unsaved
    * changes reach `changeFraction` of the items (default 0.01, at least 1: small catalogues save
@@ -116,7 +122,13 @@ export interface RecommendationIndex {
   embed(text: string): Promise<Float32Array>;
   /** The stored vector of a version (undefined when not indexed). */
   vectorOf(versionId: string): Promise<Float32Array | undefined>;
-  /** Rebuilds from storage now. */
+  /**
+   * Rebuilds from storage now and saves the result. While an index is loaded, the new one is built in
+   * the background (its graph in a worker thread at `workerBuildThreshold` versions or more):
+   * searches keep answering from the current index, changes made meanwhile apply to it at once and
+   * are replayed on the new one, which then replaces it in one step. A call during a rebuild waits
+   * for that one.
+   */
   rebuild(): Promise<void>;
   /** Waits for pending saves. */
   flush(): Promise<void>;
@@ -238,33 +250,96 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     });
   };
 
-  const build = async (
-    embedder: Embedder,
-    versions: ModelVersion[],
-    reason: 'missing' | 'corrupt' | 'embedder-changed' | 'requested',
-  ): Promise<LoadedState> => {
-    const index = await createHnswVectorIndex(embedder.dimensions, {
-      ...options.hnsw,
-      capacity: Math.max(options.hnsw?.capacity ?? 1024, Math.ceil(versions.length * 1.25)),
+  const build = async (embedder: Embedder, versions: ModelVersion[]): Promise<LoadedState> => {
+    const index = await buildVectorIndex({
+      embedder,
+      versions,
+      hnsw: options.hnsw,
+      batchSize,
+      workerThreshold: options.workerBuildThreshold,
     });
-    const vectors = await embedAll(embedder, versions);
-    for (const [position, version] of versions.entries()) {
-      index.upsert(version.id, vectors[position] as Float32Array);
-    }
-    const built: LoadedState = {
+    return {
       embedder,
       index,
       records: new Map(versions.map((version) => [version.id, version])),
       fingerprints: new Map(versions.map((version) => [version.id, fingerprint(version)])),
     };
-    options.logger?.info({ reason, items: versions.length }, 'Rebuilt the registry recommendation index');
+  };
+
+  const announce = (built: LoadedState, reason: 'missing' | 'corrupt' | 'embedder-changed' | 'requested') => {
+    options.logger?.info({ reason, items: built.index.size }, 'Rebuilt the registry recommendation index');
     options.events?.emit('registry:index-rebuilt', {
       reason,
-      items: versions.length,
-      embedder: embedder.name,
-      dimensions: embedder.dimensions,
+      items: built.index.size,
+      embedder: built.embedder.name,
+      dimensions: built.embedder.dimensions,
     });
-    return built;
+  };
+
+  /**
+   * Brings a freshly built state up to date with the current one for the ids changed while it was
+   * built (`touched`), then makes it current. Synchronous from the first change to the swap, so no
+   * search or refresh sees a half-replayed index; vectors are copied from the current index (the
+   * same embedder) or, when the embedder changed, re-embedded afterwards.
+   */
+  const replayAndSwap = async (current: LoadedState, built: LoadedState, touched: Set<string>) => {
+    const sameEmbedder =
+      current.embedder.name === built.embedder.name &&
+      current.embedder.dimensions === built.embedder.dimensions;
+    const reembed: ModelVersion[] = [];
+    for (const id of touched) {
+      const record = current.records.get(id);
+      if (record === undefined || !current.index.has(id)) {
+        built.index.remove(id);
+        built.fingerprints.delete(id);
+        if (record === undefined) built.records.delete(id);
+        else built.records.set(id, record);
+        continue;
+      }
+      built.records.set(id, record);
+      const print = current.fingerprints.get(id) as number;
+      if (built.index.has(id) && built.fingerprints.get(id) === print) continue;
+      const vector = sameEmbedder ? current.index.vector(id) : undefined;
+      if (vector === undefined) {
+        reembed.push(record);
+        continue;
+      }
+      built.index.upsert(id, vector);
+      built.fingerprints.set(id, print);
+    }
+    state = built;
+    if (reembed.length === 0) return;
+    const vectors = await built.embedder.embed(reembed.map(embeddingText));
+    reembed.forEach((version, position) => {
+      built.index.upsert(version.id, vectors[position] as Float32Array);
+      built.fingerprints.set(version.id, fingerprint(version));
+    });
+  };
+
+  // Ids changed while a background rebuild runs (replayed on the new index), and that rebuild.
+  let journal: Set<string> | undefined;
+  let rebuilding: Promise<void> | undefined;
+
+  const rebuildInBackground = async (): Promise<void> => {
+    const touched = new Set<string>();
+    // Taken in the mutation queue: every change after this snapshot is journaled and replayed.
+    const { embedder, versions } = await exclusive(async () => {
+      journal = touched;
+      return { embedder: options.resolveEmbedder(), versions: await options.loadVersions() };
+    });
+    try {
+      const built = await build(embedder, versions);
+      await exclusive(async () => {
+        const current = state;
+        // Unloaded meanwhile: the next use loads from the store (and reconciles) instead.
+        if (current === undefined) return;
+        journal = undefined;
+        await replayAndSwap(current, built, touched);
+        announce(built, 'requested');
+      });
+    } finally {
+      if (journal === touched) journal = undefined;
+    }
   };
 
   /**
@@ -358,7 +433,8 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     const versions = await options.loadVersions();
     const persisted = await readPersisted(embedder);
     if (typeof persisted === 'string') {
-      state = await build(embedder, versions, persisted);
+      state = await build(embedder, versions);
+      announce(state, persisted);
       scheduleSave();
       return { kind: 'rebuilt', reason: persisted };
     }
@@ -385,9 +461,12 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     return { kind: 'loaded', added, removed, reembedded: stale.length - added };
   };
 
+  // A rebuild queued before this load may have made the index current already.
+  const loadUnlessLoaded = async () => (state === undefined ? load() : undefined);
+
   const ensure = async (): Promise<LoadedState> => {
     if (state === undefined) {
-      loading ??= exclusive(load).finally(() => {
+      loading ??= exclusive(loadUnlessLoaded).finally(() => {
         loading = undefined;
       });
       await loading;
@@ -398,7 +477,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
   return {
     async ensureLoaded() {
       if (state !== undefined) return undefined;
-      loading ??= exclusive(load).finally(() => {
+      loading ??= exclusive(loadUnlessLoaded).finally(() => {
         loading = undefined;
       });
       return loading;
@@ -409,6 +488,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
         const current = state as LoadedState;
         const print = fingerprint(version);
         current.records.set(version.id, version);
+        journal?.add(version.id);
         if (current.fingerprints.get(version.id) === print && current.index.has(version.id)) return;
         const [vector] = await current.embedder.embed([embeddingText(version)]);
         current.index.upsert(version.id, vector as Float32Array);
@@ -419,6 +499,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     async refresh(version) {
       if (state === undefined) return;
       state.records.set(version.id, version);
+      journal?.add(version.id);
     },
     async remove(versionId) {
       await ensure();
@@ -426,6 +507,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
         const current = state as LoadedState;
         current.records.delete(versionId);
         current.fingerprints.delete(versionId);
+        journal?.add(versionId);
         if (current.index.remove(versionId)) changed();
       });
     },
@@ -450,9 +532,19 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
       return current.index.vector(versionId);
     },
     async rebuild() {
-      await exclusive(async () => {
-        state = await build(options.resolveEmbedder(), await options.loadVersions(), 'requested');
-      });
+      if (state === undefined && rebuilding === undefined) {
+        // Nothing loaded to answer from meanwhile: build in the mutation queue, as a first load does.
+        await exclusive(async () => {
+          const built = await build(options.resolveEmbedder(), await options.loadVersions());
+          state = built;
+          announce(built, 'requested');
+        });
+      } else {
+        rebuilding ??= rebuildInBackground().finally(() => {
+          rebuilding = undefined;
+        });
+        await rebuilding;
+      }
       scheduleSave();
       await this.flush();
     },

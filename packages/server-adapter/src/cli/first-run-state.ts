@@ -8,10 +8,13 @@ import type { UserStore } from '../auth/user-store.js';
 /** File under the data directory that holds the generated JWT signing secret (mode 0600). */
 export const JWT_SECRET_FILE = 'jwt-secret';
 
+/** File under the data directory that holds the generated audit-chain key (mode 0600). */
+export const AUDIT_KEY_FILE = 'audit-key';
+
 /** Username of the admin `tunekit serve` creates on first run. */
 export const FIRST_ADMIN_USERNAME = 'admin';
 
-/** The JWT secret of a data directory, and whether this call generated it. */
+/** A secret stored in a data directory (JWT secret, audit key), and whether this call generated it. */
 export interface StoredSecret {
   secret: string;
   created: boolean;
@@ -24,7 +27,36 @@ export interface StoredSecret {
  * with mode 0600 so that only the owner can read it. A looser mode found later is tightened back.
  */
 export async function ensureJwtSecret(dataDirectory: string): Promise<StoredSecret> {
-  const file = join(dataDirectory, JWT_SECRET_FILE);
+  return ensureStoredSecret(join(dataDirectory, JWT_SECRET_FILE));
+}
+
+/**
+ * Reads `<dataDirectory>/audit-key`, generating it on first use like the JWT secret (32 random bytes,
+ * base64url, mode 0600): the HMAC key of the audit chain, kept in a file of its own outside the
+ * database, so that someone who can write the database cannot re-key the chain.
+ */
+export async function ensureAuditKey(dataDirectory: string): Promise<StoredSecret> {
+  return ensureStoredSecret(join(dataDirectory, AUDIT_KEY_FILE));
+}
+
+/**
+ * Reads `<dataDirectory>/audit-key` without generating it: undefined when there is none (or it is
+ * shorter than 32 characters). A looser mode than 0600 is tightened back.
+ */
+export async function readAuditKey(dataDirectory: string): Promise<string | undefined> {
+  const file = join(dataDirectory, AUDIT_KEY_FILE);
+  try {
+    const key = (await readFile(file, 'utf8')).trim();
+    if ((await stat(file)).mode & 0o077) await chmod(file, 0o600);
+    return key.length >= 32 ? key : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Reads the secret in `file`, generating it (32 random bytes, base64url, mode 0600) when missing or short. */
+async function ensureStoredSecret(file: string): Promise<StoredSecret> {
   try {
     const secret = (await readFile(file, 'utf8')).trim();
     if ((await stat(file)).mode & 0o077) await chmod(file, 0o600);

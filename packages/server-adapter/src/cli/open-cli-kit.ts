@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { createTunekit, type Logger, type Tunekit, type TunekitPlugin } from '@tunekit/core';
-import { auditOptionsFromEnvironment } from './audit-options.js';
+import { resolveAuditKey } from './audit-options.js';
 import type { CliContext } from './cli-command.js';
 import { CliUsageError } from './cli-command.js';
 import { createCliLogger, type LogLevel, LogLevelSchema } from './cli-logger.js';
@@ -51,11 +51,14 @@ export async function openCliKit(context: CliContext, options: OpenCliKitOptions
   if (options.plugins.includes('trainer')) plugins.push((await import('@tunekit/trainer')).trainerPlugin());
   if (options.plugins.includes('registry'))
     plugins.push((await import('@tunekit/registry')).registryPlugin());
+  const dataDirectory = dataDirectoryOf(context, options.data);
+  // TUNEKIT_AUDIT_KEY, else the key `tunekit serve` stored in the data directory (never generated here).
+  const auditKey = await resolveAuditKey(context.env, dataDirectory, { generate: false });
   return createTunekit({
-    dataDirectory: dataDirectoryOf(context, options.data),
+    dataDirectory,
     plugins,
     logger: options.logger,
     jobs: { recover: options.recover ?? false },
-    ...auditOptionsFromEnvironment(context.env),
+    ...auditKey.options,
   });
 }

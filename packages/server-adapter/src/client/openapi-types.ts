@@ -2327,6 +2327,8 @@ export interface operations {
                         /** @default 42 */
                         seed?: number;
                         gradient_checkpointing?: boolean;
+                        /** @enum {string} */
+                        precision?: "float32" | "float16" | "bfloat16";
                     };
                     register_as?: {
                         name: string;
@@ -3114,6 +3116,8 @@ export interface operations {
                         /** @default 42 */
                         seed?: number;
                         gradient_checkpointing?: boolean;
+                        /** @enum {string} */
+                        precision?: "float32" | "float16" | "bfloat16";
                     };
                     register_as?: {
                         name: string;

@@ -1,5 +1,6 @@
 import { TunekitError } from '@tunekit/core';
 import { isBaseWeightInitialization } from '../lora/initialize-from-base-weights.js';
+import { parseLoraTensorName } from '../lora/peft-names.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 
@@ -57,9 +58,9 @@ export function convertBaseWeightAdapter(adapters: LoraAdapters): LoraAdapters {
   const converted: TensorMap = new Map();
   for (const [name, tensor] of weights) {
     const initial = initialWeights.get(name);
-    if (initial && name.endsWith('.lora_A.weight')) converted.set(name, stackRows(tensor, initial));
-    else if (initial && name.endsWith('.lora_B.weight'))
-      converted.set(name, stackColumnsNegated(tensor, initial));
+    const matrix = parseLoraTensorName(name)?.matrix;
+    if (initial && matrix === 'A') converted.set(name, stackRows(tensor, initial));
+    else if (initial && matrix === 'B') converted.set(name, stackColumnsNegated(tensor, initial));
     else converted.set(name, tensor);
   }
   return {

@@ -4,7 +4,16 @@ import { LoraConfigSchema, TunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
 import { loraModuleSettings } from '../lora/lora-module-settings.js';
-import { isLoraTarget, PEFT_PREFIX } from '../lora/lora-weights.js';
+import { isLoraTarget } from '../lora/lora-weights.js';
+import {
+  baseTensorName,
+  isLoraTensorName,
+  isTensorOfModule,
+  loraPartnerName,
+  loraTensorName,
+  parseLoraTensorName,
+  withoutAdapterName,
+} from '../lora/peft-names.js';
 import type { LoadedModel } from '../models/load-model.js';
 import type { LoadReport } from '../models/load-report.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
@@ -18,15 +27,10 @@ export const PEFT_CONFIG_FILE = 'adapter_config.json';
 /** File names of a PEFT adapter folder. */
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 
-const PEFT_KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.([^.]+))?\.weight$/;
-
 /** The adapter's tensors with PEFT's in-memory adapter name dropped (`lora_A.default.weight` → `lora_A.weight`). */
 function normalizeAdapterKeys(weights: TensorMap): TensorMap {
   const normalized: TensorMap = new Map();
-  for (const [key, tensor] of weights) {
-    const match = PEFT_KEY.exec(key);
-    normalized.set(match ? `base_model.model.${match[1]}.lora_${match[2]}.weight` : key, tensor);
-  }
+  for (const [key, tensor] of weights) normalized.set(withoutAdapterName(key), tensor);
   return normalized;
 }
 
@@ -35,11 +39,7 @@ function pairAdapterKeys(weights: TensorMap): string[] {
   const normalized = normalizeAdapterKeys(weights);
   const missing: string[] = [];
   for (const key of normalized.keys()) {
-    const partner = key.endsWith('.lora_A.weight')
-      ? key.replace(/\.lora_A\.weight$/, '.lora_B.weight')
-      : key.endsWith('.lora_B.weight')
-        ? key.replace(/\.lora_B\.weight$/, '.lora_A.weight')
-        : undefined;
+    const partner = loraPartnerName(key);
     if (partner && !normalized.has(partner)) missing.push(partner);
   }
   return missing;
@@ -49,8 +49,8 @@ function pairAdapterKeys(weights: TensorMap): string[] {
 function untargetedKeys(weights: TensorMap, config: ResolvedLoraConfig): string[] {
   const unexpected: string[] = [];
   for (const key of normalizeAdapterKeys(weights).keys()) {
-    const match = PEFT_KEY.exec(key);
-    if (match?.[1] && !isLoraTarget(config, match[1])) unexpected.push(key);
+    const parsed = parseLoraTensorName(key);
+    if (parsed && !isLoraTarget(config, parsed.modulePath)) unexpected.push(key);
   }
   return unexpected;
 }
@@ -82,9 +82,9 @@ export function peftAdapterConfig(
 
 /** Whether a non-LoRA adapter tensor (`base_model.model.<name>`) is one the settings train in full. */
 function isSavedTensor(key: string, config: ResolvedLoraConfig, modulesToSave: readonly string[]): boolean {
-  if (!key.startsWith(PEFT_PREFIX)) return false;
-  const name = key.slice(PEFT_PREFIX.length);
-  const ofModule = modulesToSave.some((module) => new RegExp(`^(.*\\.)?${module}\\..+$`).test(name));
+  const name = baseTensorName(key);
+  if (name === undefined) return false;
+  const ofModule = modulesToSave.some((module) => isTensorOfModule(name, module));
   const bias =
     (config.bias === 'all' && name.includes('bias')) ||
     (config.bias === 'lora_only' &&
@@ -107,22 +107,22 @@ export function validatePeftWeights(
   const saved = [...new Set([...(config.modulesToSave ?? []), ...modulesToSave])];
   const normalized: TensorMap = new Map();
   for (const [key, tensor] of weights) {
-    if (!key.includes('.lora_') && isSavedTensor(key, config, saved)) {
+    if (!isLoraTensorName(key) && isSavedTensor(key, config, saved)) {
       normalized.set(key, tensor);
       continue;
     }
-    const match = PEFT_KEY.exec(key);
-    if (!match) {
+    const parsed = parseLoraTensorName(key);
+    if (!parsed) {
       throw new TunekitError({
         code: 'ADAPTER_INVALID',
         status: 422,
         message: `"${key}" is not a PEFT LoRA key (base_model.model.<module>.lora_A|lora_B.weight) nor a tensor the config trains in full (modules_to_save, bias)`,
       });
     }
-    const [, module, which] = match;
-    const targeted = module !== undefined && isLoraTarget(config, module);
-    const rank = loraModuleSettings(config, module ?? '').r;
-    const rankAxis = which === 'A' ? 0 : 1;
+    const { modulePath, matrix } = parsed;
+    const targeted = isLoraTarget(config, modulePath);
+    const rank = loraModuleSettings(config, modulePath).r;
+    const rankAxis = matrix === 'A' ? 0 : 1;
     if (!targeted || tensor.shape.length !== 2 || tensor.shape[rankAxis] !== rank) {
       throw new TunekitError({
         code: 'ADAPTER_INVALID',
@@ -130,7 +130,7 @@ export function validatePeftWeights(
         message: `${key} has shape [${tensor.shape.join(', ')}]; expected rank ${rank} on axis ${rankAxis} of a targeted module (${String(config.targetModules)})`,
       });
     }
-    normalized.set(`base_model.model.${module}.lora_${which}.weight`, tensor);
+    normalized.set(loraTensorName(modulePath, matrix), tensor);
   }
   return normalized;
 }

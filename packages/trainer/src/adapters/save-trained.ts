@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseOrThrow } from '@tunekit/core';
 import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
-import { mergeLora, PEFT_PREFIX } from '../lora/lora-weights.js';
+import { mergeLora } from '../lora/lora-weights.js';
+import { peftTensorName } from '../lora/peft-names.js';
 import {
   type CheckpointDtype,
   type CheckpointLayout,
@@ -102,7 +103,7 @@ export async function saveTrained(
       const weights = new Map(adapters.weights);
       for (const [name, tensor] of trainer.model.weights) {
         if (initialised.some((module) => name.startsWith(`${module}.`)))
-          weights.set(`${PEFT_PREFIX}${name}`, tensor);
+          weights.set(peftTensorName(name), tensor);
       }
       adapters = { ...adapters, weights };
     }

@@ -8,7 +8,8 @@ import type { BuildTrainingGraphOptions } from '../models/model-architecture.js'
 
 /**
  * Every operator and input/output type of every training and inference graph the trainer builds
- * (all families; LoRA, full fine-tuning, DPO; 4-bit quantized bases with both backwards), checked
+ * (all families; LoRA, full fine-tuning, DPO; 4-bit quantized bases with both backwards; float16
+ * and bfloat16 mixed precision), checked
  * against onnxruntime's CUDA execution provider kernel table (`fixtures/onnxruntime-cuda-kernels.json`,
  * an excerpt of docs/OperatorKernels.md with its source commit): a node without a CUDA kernel for
  * its types would run on the CPU with copies across the bus every step.
@@ -206,8 +207,12 @@ function graphsOf(
     training('lora', { lora }),
     training('lora+dropout', { lora, dropout: true }),
     training('full', { trainable: 'full' }),
+    training('lora-float16', { lora, precision: 'float16' }),
+    training('lora-bfloat16', { lora, precision: 'bfloat16' }),
   ];
   if (decoder) {
+    graphs.push(training('full-float16', { trainable: 'full', precision: 'float16' }));
+    graphs.push(training('dpo-lora-float16', { lora, preference: { beta: 0.1 }, precision: 'float16' }));
     graphs.push(training('lora+checkpointing', { lora, dropout: true, gradientCheckpointing: true }));
     graphs.push(training('dpo-lora', { lora, preference: { beta: 0.1 } }));
     graphs.push(training('dpo-full', { trainable: 'full', preference: { beta: 0.1 } }));
@@ -242,7 +247,7 @@ function graphsOf(
 }
 
 describe('CUDA readiness: every node of every graph has an onnxruntime CUDA kernel for its types', () => {
-  it(`all families, LoRA/full/DPO/quantized, training and inference (table: ${table.source.split('/blob/')[1]})`, () => {
+  it(`all families, LoRA/full/DPO/quantized/float16/bfloat16, training and inference (table: ${table.source.split('/blob/')[1]})`, () => {
     const uncovered: Uncovered[] = [];
     const seen = new Set<string>();
     const all = [
@@ -258,7 +263,7 @@ describe('CUDA readiness: every node of every graph has an onnxruntime CUDA kern
         seen,
       );
     }
-    expect(all.length).toBe(3 * 11 + 3 * 4);
+    expect(all.length).toBe(3 * 15 + 3 * 6);
     // The check sees the operators it should (a walk that found nothing would pass vacuously).
     for (const operator of [
       'Loop',
@@ -272,6 +277,16 @@ describe('CUDA readiness: every node of every graph has an onnxruntime CUDA kern
         [...seen].some((signature) => signature.includes(`:${operator}(`)),
         operator,
       ).toBe(true);
+    }
+    // Mixed precision: the half-precision products are in the walk.
+    for (const signature of [
+      'ai.onnx:Gemm(float16,float16)',
+      'ai.onnx:MatMul(float16,float16)',
+      'ai.onnx:Gemm(bfloat16,bfloat16)',
+      'ai.onnx:MatMul(bfloat16,bfloat16)',
+      'ai.onnx:Gather(float16,int64)',
+    ]) {
+      expect(seen.has(signature), signature).toBe(true);
     }
     expect(uncovered.some((node) => node.types.includes('unknown'))).toBe(false);
     expect(uncovered).toEqual([]);

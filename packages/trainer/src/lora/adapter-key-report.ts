@@ -1,7 +1,7 @@
 import { TunekitError } from '@tunekit/core';
 import type { LoadReport } from '../models/load-report.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
-import { loraTensorNames } from './lora-weights.js';
+import { isLoraTensorName, loraTensorNames } from './peft-names.js';
 
 /**
  * Matches an adapter's LoRA tensors against the modules it targets in a model, as PEFT's
@@ -18,7 +18,7 @@ export function adapterKeyReport(targetedModules: readonly string[], weights: Te
     expected.add(names.a);
     expected.add(names.b);
   }
-  const present = [...weights.keys()].filter((name) => name.includes('.lora_'));
+  const present = [...weights.keys()].filter(isLoraTensorName);
   return {
     missingKeys: [...expected].filter((name) => !weights.has(name)),
     unexpectedKeys: present.filter((name) => !expected.has(name)),

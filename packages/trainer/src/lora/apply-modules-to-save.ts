@@ -1,5 +1,5 @@
 import type { TensorMap } from '../safetensors/tensor-map.js';
-import { PEFT_PREFIX } from './lora-weights.js';
+import { baseTensorName } from './peft-names.js';
 
 /**
  * Copies an adapter's fully trained modules (PEFT `modules_to_save`, saved as
@@ -9,8 +9,9 @@ import { PEFT_PREFIX } from './lora-weights.js';
 export function applyModulesToSave(weights: TensorMap, adapters: TensorMap): TensorMap {
   const merged: TensorMap = new Map(weights);
   for (const [name, tensor] of adapters) {
-    if (name.includes('.lora_') || !name.startsWith(PEFT_PREFIX)) continue;
-    merged.set(name.slice(PEFT_PREFIX.length), { shape: [...tensor.shape], data: tensor.data.slice() });
+    const baseName = baseTensorName(name);
+    if (baseName === undefined) continue;
+    merged.set(baseName, { shape: [...tensor.shape], data: tensor.data.slice() });
   }
   return merged;
 }

@@ -3,7 +3,8 @@ import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { createNormalSampler } from '../models/create-normal-sampler.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 import { type LoraTargeting, loraModuleSettings } from './lora-module-settings.js';
-import { type LoraTargetModule, loraTensorNames } from './lora-weights.js';
+import type { LoraTargetModule } from './lora-weights.js';
+import { loraTensorNames } from './peft-names.js';
 
 /** The initialisations that start from the base weights (PEFT `init_lora_weights`). */
 export type BaseWeightInitialization = 'pissa' | 'olora' | `pissa_niter_${number}`;

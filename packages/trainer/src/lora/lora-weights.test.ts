@@ -2,7 +2,8 @@ import { LoraConfigSchema } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { loraScaling, resolveLoraConfig } from './lora-config.js';
-import { initializeLoraWeights, isLoraTarget, loraTensorNames, mergeLora } from './lora-weights.js';
+import { initializeLoraWeights, isLoraTarget, mergeLora } from './lora-weights.js';
+import { loraTensorNames } from './peft-names.js';
 
 describe('LoRA weights', () => {
   const config = resolveLoraConfig({ r: 2, alpha: 4, targetModules: ['c_attn'] });

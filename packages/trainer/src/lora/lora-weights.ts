@@ -2,14 +2,7 @@ import { TunekitError } from '@tunekit/core';
 import { SeededRandom } from '@tunekit/core/statistics';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 import { isPeftTarget, type LoraTargeting, loraModuleSettings } from './lora-module-settings.js';
-
-/** PEFT's prefix for tensors of a wrapped model (`base_model.model.`). */
-export const PEFT_PREFIX = 'base_model.model.';
-
-/** PEFT tensor names of the adapter on the module whose weight is `<module>.weight`. */
-export function loraTensorNames(modulePath: string): { a: string; b: string } {
-  return { a: `${PEFT_PREFIX}${modulePath}.lora_A.weight`, b: `${PEFT_PREFIX}${modulePath}.lora_B.weight` };
-}
+import { loraTensorNames, parseLoraTensorName } from './peft-names.js';
 
 /**
  * Whether a module path (`transformer.h.0.attn.c_attn`) is adapted, by PEFT's rules (names, dotted
@@ -91,8 +84,9 @@ export function mergeLora(
 ): TensorMap {
   const merged: TensorMap = new Map(weights);
   for (const [name, tensor] of adapters) {
-    if (!name.endsWith('.lora_A.weight')) continue;
-    const modulePath = name.slice(PEFT_PREFIX.length, -'.lora_A.weight'.length);
+    const parsed = parseLoraTensorName(name);
+    if (parsed?.matrix !== 'A' || parsed.adapterName !== undefined) continue;
+    const { modulePath } = parsed;
     const b = adapters.get(loraTensorNames(modulePath).b);
     const base = weights.get(`${modulePath}.weight`);
     if (!b || !base) {

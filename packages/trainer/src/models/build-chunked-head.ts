@@ -1,4 +1,5 @@
 import { Graph, type Value } from '../onnx/graph.js';
+import { halfPrecisionOperand } from '../onnx/half-precision-operand.js';
 
 /** Options of {@link buildChunkedHead}. */
 export interface ChunkedHeadOptions {
@@ -36,7 +37,10 @@ export interface ChunkedHead {
  * `Gemm(h, W, transB=1)`, `LogSoftmax`, the labels' log probabilities, `G = exp(logSoftmax) − onehot`
  * (`ScatterElements` add), `G·W` and, when asked, accumulates `Gᵀ·(w ⊙ h)` into the head gradient.
  * Peak memory of the head is O(chunkTokens × vocab) instead of several `[tokens, vocab]` tensors.
- * The loop body reads `hidden` and `W` from the outer scope (no copies).
+ * The loop body reads `hidden` and `W` from the outer scope (no copies). Under mixed precision
+ * (`graph.matrixPrecision`) `W` is cast to half precision once, outside the loop (a frozen half
+ * weight is read as it is stored), the chunk's two products run in half precision and the
+ * log-softmax, `G` and the log probabilities stay float32 (as autocast runs `cross_entropy`).
  */
 export function buildChunkedHead(graph: Graph, options: ChunkedHeadOptions): ChunkedHead {
   const { hidden, headWeight, labels, chunkTokens } = options;
@@ -67,7 +71,13 @@ export function buildChunkedHead(graph: Graph, options: ChunkedHeadOptions): Chu
     const paddedWeights = options.headGradientWeights ? pad(options.headGradientWeights) : undefined;
     const accumulate = paddedWeights !== undefined;
 
-    const body = new Graph({ name: graph.uniqueName('chunked_head_body'), opset: graph.opset });
+    // Under mixed precision: W in half precision once per step, not once per chunk.
+    const productWeight = halfPrecisionOperand(graph, headWeight);
+    const body = new Graph({
+      name: graph.uniqueName('chunked_head_body'),
+      opset: graph.opset,
+      matrixPrecision: graph.matrixPrecision,
+    });
     const scope = graph.uniqueName('chunked_head_body');
     const bodyOutputs = body.scope(scope, () => {
       const iteration = body.input(body.uniqueName('iteration'), 'int64', []);
@@ -85,7 +95,7 @@ export function buildChunkedHead(graph: Graph, options: ChunkedHeadOptions): Chu
         ])[0] as Value;
       const h = take(paddedHidden);
       const y = take(paddedLabels);
-      const weight = body.outerValue(headWeight);
+      const weight = body.outerValue(productWeight);
       const logits = body.gemm(h, weight, undefined, { transB: true });
       const logSoftmax = body.logSoftmax(logits, -1);
       const centered = body.node(

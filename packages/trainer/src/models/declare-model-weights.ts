@@ -1,5 +1,5 @@
 import type { ResolvedLoraConfig } from '../lora/lora-config.js';
-import { loraTensorNames, PEFT_PREFIX } from '../lora/lora-weights.js';
+import { baseTensorName, loraTensorNames, peftTensorName } from '../lora/peft-names.js';
 import type { Graph, Value } from '../onnx/graph.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { declareWeights } from './declare-weights.js';
@@ -38,8 +38,8 @@ export function declareModelWeights(graph: Graph, options: DeclareModelWeightsOp
   // tensors under their PEFT names, and the forward finds them under their base names.
   const saved = options.adapters
     ? [...options.adapters.resolved.tensors.keys()]
-        .filter((name) => !name.includes('.lora_') && name.startsWith(PEFT_PREFIX))
-        .map((name) => name.slice(PEFT_PREFIX.length))
+        .map(baseTensorName)
+        .filter((name): name is string => name !== undefined)
     : [];
   const savedNames = new Set(saved);
   const base =
@@ -57,7 +57,7 @@ export function declareModelWeights(graph: Graph, options: DeclareModelWeightsOp
   )) {
     values.set(name, value);
   }
-  for (const name of saved) values.set(name, values.get(`${PEFT_PREFIX}${name}`) as Value);
+  for (const name of saved) values.set(name, values.get(peftTensorName(name)) as Value);
   const modules = new Map<string, LoraModuleValues>(
     resolved.modules.map((modulePath) => {
       const names = loraTensorNames(modulePath);

@@ -21,7 +21,8 @@ export interface FinishTrainingGraphOptions {
 /**
  * Ends a training graph: outputs `loss`, appends the gradients of every trainable parameter (unless
  * `gradients` is false) as outputs, optionally the `logits`, serializes the graph (external data
- * above `externalDataThreshold`) and returns the {@link TrainingGraph}.
+ * above `externalDataThreshold`) and returns the {@link TrainingGraph}. A `float16` graph with
+ * gradients gets the `loss_scale` input (see `BuildTrainingGraphOptions.precision`).
  */
 export function finishTrainingGraph(
   graph: Graph,
@@ -29,17 +30,27 @@ export function finishTrainingGraph(
   ending: FinishTrainingGraphOptions,
 ): TrainingGraph {
   const { parameters } = ending;
+  const precision = options.precision ?? 'float32';
   graph.output(ending.loss, 'loss');
+  const scaled = options.gradients !== false && precision === 'float16';
   if (options.gradients !== false) {
     const wrt = parameters.map((parameter) => graph.value(parameter.inputName));
+    // Loss scaling: reverse mode starts from loss_scale · d(loss); the float32 gradients are unscaled.
+    const lossScale = scaled ? graph.input('loss_scale', 'float32', []) : undefined;
+    const seeds = lossScale
+      ? (ending.seeds ?? [{ value: ending.loss, gradient: graph.scalar(1, ending.loss.dtype) }]).map(
+          (seed) => ({ value: seed.value, gradient: scaleBy(graph, seed.gradient, lossScale) }),
+        )
+      : ending.seeds;
     const gradients = addGradients(
       graph,
-      ending.seeds
-        ? { seeds: ending.seeds, wrt, recompute: options.gradientCheckpointing }
+      seeds
+        ? { seeds, wrt, recompute: options.gradientCheckpointing }
         : { loss: ending.loss, wrt, recompute: options.gradientCheckpointing },
     );
     for (const parameter of parameters) {
-      graph.output(gradients.get(parameter.inputName) as Value, parameter.gradientName);
+      const gradient = gradients.get(parameter.inputName) as Value;
+      graph.output(lossScale ? graph.div(gradient, lossScale) : gradient, parameter.gradientName);
     }
   }
   if (options.outputLogits) graph.output(ending.logits(), 'logits');
@@ -52,5 +63,12 @@ export function finishTrainingGraph(
     lossName: 'loss',
     logitsName: options.outputLogits ? 'logits' : undefined,
     dropout: ending.dropout && ending.dropout.masks.length > 0 ? ending.dropout : undefined,
+    precision,
+    lossScale: scaled ? { input: 'loss_scale' } : undefined,
   };
+}
+
+/** `gradient · scale` in the gradient's type (the scale is a float32 scalar). */
+function scaleBy(graph: Graph, gradient: Value, scale: Value): Value {
+  return graph.mul(gradient, gradient.dtype === scale.dtype ? scale : graph.cast(scale, gradient.dtype));
 }

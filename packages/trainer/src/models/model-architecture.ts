@@ -1,4 +1,4 @@
-import type { QuantizationOptions } from '@tunekit/core';
+import type { QuantizationOptions, TrainingPrecision } from '@tunekit/core';
 import type { z } from 'zod';
 import type { ResolvedLoraConfig } from '../lora/lora-config.js';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
@@ -72,6 +72,17 @@ export interface BuildTrainingGraphOptions<Config> {
    */
   gradientCheckpointing?: boolean;
   /**
+   * Compute precision (default `float32`). `float16`/`bfloat16`: every matrix product (linear
+   * layers, LoRA, attention, the chunked LM head, and their gradients) runs in half precision on
+   * operands cast inside the graph (`GraphOptions.matrixPrecision`); trainable tensors stay float32
+   * inputs (the master weights) with float32 gradient outputs, frozen matrices are stored in half
+   * precision, and norms, softmax, the loss and residual sums stay float32. `float16` graphs with
+   * gradients take a float32 scalar input `loss_scale` ({@link TrainingGraph.lossScale}): the
+   * backward pass starts from `loss_scale · d(loss)` and the gradient outputs are divided by it
+   * again in float32, so only the half-precision intermediates see scaled values.
+   */
+  precision?: TrainingPrecision;
+  /**
    * Train on preference pairs with DPO instead of cross-entropy (causal language models only): the
    * graph takes B chosen rows then their B rejected rows and an input `reference_logps` (see
    * {@link TrainingGraph.preference}).
@@ -130,6 +141,13 @@ export interface TrainingGraph {
    * the fed parameters (how the trainer computes the reference values before training).
    */
   preference?: { beta: number; referenceInput: 'reference_logps'; sequenceOutput: 'sequence_logps' };
+  /** The compute precision it was built with (see {@link BuildTrainingGraphOptions.precision}); absent: float32. */
+  precision?: TrainingPrecision;
+  /**
+   * Set for a `float16` graph with gradients: feed the current loss scale (float32 scalar) to
+   * `input` on every run (see `DynamicLossScaler`); the gradient outputs are already unscaled.
+   */
+  lossScale?: { input: 'loss_scale' };
 }
 
 /** Options of {@link ModelArchitecture.buildInferenceGraph}. */

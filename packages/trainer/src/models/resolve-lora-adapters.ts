@@ -1,12 +1,7 @@
 import { TunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
-import {
-  initializeLoraWeights,
-  isLoraTarget,
-  type LoraTargetModule,
-  loraTensorNames,
-  PEFT_PREFIX,
-} from '../lora/lora-weights.js';
+import { initializeLoraWeights, isLoraTarget, type LoraTargetModule } from '../lora/lora-weights.js';
+import { isLoraTensorName, isTensorOfModule, loraTensorNames, peftTensorName } from '../lora/peft-names.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 import type { LoraAdapters } from './model-architecture.js';
 
@@ -48,7 +43,7 @@ export function resolveLoraAdapters(
       details: { targetModules: lora.config.targetModules },
     });
   }
-  if (lora.weights && [...lora.weights.keys()].some((name) => name.includes('.lora_'))) {
+  if (lora.weights && [...lora.weights.keys()].some(isLoraTensorName)) {
     checkAdapterKeys(
       adapterKeyReport(
         targets.map((module) => module.modulePath),
@@ -74,7 +69,7 @@ export function resolveLoraAdapters(
   const modules = targets.map((module) => module.modulePath);
   if (baseWeights) {
     for (const name of savedTensorNames(lora.config, modules, baseWeights.keys())) {
-      const peftName = `${PEFT_PREFIX}${name}`;
+      const peftName = peftTensorName(name);
       const base = baseWeights.get(name) as FloatTensor;
       tensors.set(
         peftName,
@@ -101,7 +96,7 @@ export function savedTensorNames(
   const adaptedBiases = new Set(adaptedModules.map((module) => `${module}.bias`));
   const saved: string[] = [];
   for (const name of baseNames) {
-    const ofSavedModule = modulesToSave.some((module) => new RegExp(`^(.*\\.)?${module}\\..+$`).test(name));
+    const ofSavedModule = modulesToSave.some((module) => isTensorOfModule(name, module));
     const savedBias =
       (bias === 'all' && name.includes('bias')) || (bias === 'lora_only' && adaptedBiases.has(name));
     if (ofSavedModule || savedBias) saved.push(name);

@@ -36,7 +36,7 @@ export interface StartedTrainingGraph {
  * Checks that `trainable: 'lora'` comes with LoRA settings and that `quantization` comes with
  * `trainable: 'lora'` (`VALIDATION_FAILED` otherwise) on a model that supports it
  * (`MODEL_UNSUPPORTED`), then creates a training graph and declares its inputs `input_ids`,
- * `attention_mask` and `labels`.
+ * `attention_mask` and `labels`. A half `precision` becomes the graph's `matrixPrecision`.
  */
 export function startTrainingGraph(
   options: BuildTrainingGraphOptions<unknown>,
@@ -67,7 +67,11 @@ export function startTrainingGraph(
       details: { graph: settings.name },
     });
   }
-  const graph = new Graph({ name: settings.name });
+  const precision = options.precision ?? 'float32';
+  const graph = new Graph({
+    name: settings.name,
+    matrixPrecision: precision === 'float32' ? undefined : precision,
+  });
   const batch = options.batchSize ?? 'batch';
   const sequence = options.sequenceLength ?? 'sequence';
   const inputIds = graph.input('input_ids', 'int64', [batch, sequence]);

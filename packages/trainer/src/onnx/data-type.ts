@@ -1,5 +1,5 @@
 /** Element types the graph builder handles, named as onnxruntime-node names tensor types. */
-export type DataType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+export type DataType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'bool' | 'uint8';
 
 /** ONNX `TensorProto.DataType` numbers of each {@link DataType}. */
 export const ONNX_DATA_TYPES: Readonly<Record<DataType, number>> = {
@@ -10,6 +10,7 @@ export const ONNX_DATA_TYPES: Readonly<Record<DataType, number>> = {
   bool: 9,
   float16: 10,
   float64: 11,
+  bfloat16: 16,
 };
 
 /** Bytes per element of each {@link DataType}. */
@@ -21,9 +22,10 @@ export const DATA_TYPE_SIZES: Readonly<Record<DataType, number>> = {
   bool: 1,
   float16: 2,
   float64: 8,
+  bfloat16: 2,
 };
 
 /** Whether gradients can flow through values of this type. */
 export function isFloatingType(dtype: DataType): boolean {
-  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
 }

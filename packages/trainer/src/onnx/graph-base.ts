@@ -7,6 +7,7 @@ import type {
   Initializer,
   Value,
 } from './graph-types.js';
+import type { HalfPrecision } from './half-precision-operand.js';
 import { graphError, product } from './shape-inference.js';
 import { type TensorData, tensorDataToNumbers, toTensorData } from './tensor-data.js';
 
@@ -15,6 +16,12 @@ export interface GraphOptions {
   name?: string;
   /** Default opset of the `ai.onnx` domain (17). */
   opset?: number;
+  /**
+   * Mixed precision: `Graph.gemm` and `Graph.matmul` with a float32 operand cast their operands to
+   * this type, multiply in it and cast the product back to float32 (see `halfPrecisionProduct`);
+   * everything else stays float32. Default: none (every op in the type of its inputs).
+   */
+  matrixPrecision?: HalfPrecision;
 }
 
 /**
@@ -40,6 +47,12 @@ export class GraphBase {
   readonly outerValues = new Set<string>();
   /** Recompute segment of each node built inside {@link GraphBase.recomputeSegment}, by node name. */
   readonly nodeSegments = new Map<string, string>();
+  /** See {@link GraphOptions.matrixPrecision}. */
+  readonly matrixPrecision: HalfPrecision | undefined;
+  /** Half-precision value of float32 values, by float32 name (see `halfPrecisionOperand`). */
+  readonly halfPrecisionValues = new Map<string, Value>();
+  /** Float32 values that are casts of half-precision initializers (see `registerHalfPrecisionView`). */
+  readonly halfPrecisionInitializerViews = new Set<string>();
   private readonly scopes: string[] = [];
   private readonly segments: string[] = [];
   private counter = 0;
@@ -48,6 +61,7 @@ export class GraphBase {
   constructor(options: GraphOptions = {}) {
     this.name = options.name ?? 'tunekit';
     this.opset = options.opset ?? 17;
+    this.matrixPrecision = options.matrixPrecision;
   }
 
   /**
@@ -169,7 +183,7 @@ export class GraphBase {
   /** Constant values of a value, when it is an initializer (`undefined` otherwise). */
   constantValues(value: Value | string): number[] | undefined {
     const initializer = this.initializers.get(typeof value === 'string' ? value : value.name);
-    return initializer ? tensorDataToNumbers(initializer.data) : undefined;
+    return initializer ? tensorDataToNumbers(initializer.data, initializer.dtype) : undefined;
   }
 
   /** Marks a value as a graph output, optionally renaming it with an Identity node. */

@@ -1,6 +1,7 @@
 import { type DataType, ONNX_DATA_TYPES } from './data-type.js';
 import { GraphBase } from './graph-base.js';
 import type { AttributeValue, Dimension, Value } from './graph-types.js';
+import { halfPrecisionProduct } from './half-precision-operand.js';
 import {
   broadcastShapes,
   clampSlice,
@@ -30,6 +31,11 @@ export {
  * order (autodiff relies on it).
  */
 export class Graph extends GraphBase {
+  /** Whether a matrix product of these operands runs under `GraphOptions.matrixPrecision`. */
+  private mixedPrecision(operands: ReadonlyArray<Value | undefined>): boolean {
+    return this.matrixPrecision !== undefined && operands.some((operand) => operand?.dtype === 'float32');
+  }
+
   private unary(opType: string, x: Value, attributes: Record<string, AttributeValue> = {}): Value {
     return this.node(opType, [x], attributes, [{ dtype: x.dtype, shape: x.shape }])[0] as Value;
   }
@@ -125,6 +131,9 @@ export class Graph extends GraphBase {
 
   /** Matrix product with NumPy batch broadcasting (both operands rank ≥ 2). */
   matmul(a: Value, b: Value): Value {
+    if (this.mixedPrecision([a, b])) {
+      return halfPrecisionProduct(this, [a, b], ([x, y]) => this.matmul(x as Value, y as Value));
+    }
     if (a.shape.length < 2 || b.shape.length < 2) {
       throw graphError('MatMul operands must have rank ≥ 2', { a: a.shape, b: b.shape });
     }
@@ -144,6 +153,15 @@ export class Graph extends GraphBase {
     c?: Value,
     options: { alpha?: number; beta?: number; transA?: boolean; transB?: boolean } = {},
   ): Value {
+    if (this.mixedPrecision([a, b, c])) {
+      const { beta, ...product } = options;
+      return halfPrecisionProduct(
+        this,
+        [a, b],
+        ([x, y]) => this.gemm(x as Value, y as Value, undefined, product),
+        c ? { value: c, beta: beta ?? 1 } : undefined,
+      );
+    }
     const rows = options.transA ? a.shape[1] : a.shape[0];
     const columns = options.transB ? b.shape[0] : b.shape[1];
     const attributes: Record<string, AttributeValue> = {};
@@ -293,6 +311,13 @@ export class Graph extends GraphBase {
 
   /** Gathers slices of `data` along `axis` by integer `indices` (embedding lookup with axis 0). */
   gather(data: Value, indices: Value, axis = 0): Value {
+    const halfSource = this.halfPrecisionInitializerViews.has(data.name)
+      ? this.halfPrecisionValues.get(data.name)
+      : undefined;
+    if (halfSource) {
+      // A frozen half-precision table: gather its rows, then cast only them to float32.
+      return this.cast(this.gather(halfSource, indices, axis), data.dtype);
+    }
     const normalized = axis < 0 ? axis + data.shape.length : axis;
     const shape = [...data.shape.slice(0, normalized), ...indices.shape, ...data.shape.slice(normalized + 1)];
     return this.node('Gather', [data, indices], { axis: normalized }, [

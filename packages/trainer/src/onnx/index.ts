@@ -21,6 +21,12 @@ export {
   type Value,
 } from './graph.js';
 export {
+  type HalfPrecision,
+  halfPrecisionOperand,
+  halfPrecisionProduct,
+  registerHalfPrecisionView,
+} from './half-precision-operand.js';
+export {
   initializerBytes,
   liveNodes,
   type SerializedModel,

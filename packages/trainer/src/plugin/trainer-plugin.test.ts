@@ -231,6 +231,26 @@ describe('trainerPlugin', () => {
     expect(steps.at(-1)?.learningRate).toBeGreaterThanOrEqual(0.5e-2);
   });
 
+  it.each([false, true])(
+    'the precision hyper-parameter reaches the trainer (worker: %s): bfloat16 on the CPU fails the job with PRECISION_UNSUPPORTED (in process: float16 trains)',
+    async (worker) => {
+      const { run } = await setUp(memoryArtifactStore(), worker);
+      const refused = await run({
+        ...input,
+        baseModel: model,
+        hyperparameters: { ...input.hyperparameters, maxSteps: 1, precision: 'bfloat16' },
+      }).result.catch((caught: unknown) => caught);
+      expect(TunekitError.isInstance(refused) && refused.code).toBe('PRECISION_UNSUPPORTED');
+      if (worker) return; // One worker start is enough to show the routing there.
+      const trained = await run({
+        ...input,
+        baseModel: model,
+        hyperparameters: { ...input.hyperparameters, maxSteps: 2, precision: 'float16' },
+      }).result;
+      expect(trained.steps).toBe(2);
+    },
+  );
+
   it('fails the job with a coded reason on bad input or a missing model', async () => {
     const { run } = await setUp(memoryArtifactStore(), false);
     const invalid = await run({ dataset: { rows } }).result.catch((caught: unknown) => caught);

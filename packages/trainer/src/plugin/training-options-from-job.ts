@@ -14,7 +14,7 @@ function defined<T extends Record<string, unknown>>(value: T): Partial<T> {
  * others as they are, and `dpo`. Every hyper-parameter of the contract reaches the trainer.
  */
 export function trainingOptionsFromJob(input: TrainingJobInput): TrainingOptionsInput {
-  // `gradientCheckpointing` shapes the graph: it goes to `createTrainer`, not to `train`.
+  // `gradientCheckpointing` and `precision` shape the graph: they go to `createTrainer`, not to `train`.
   const {
     schedule,
     warmupSteps,
@@ -26,6 +26,7 @@ export function trainingOptionsFromJob(input: TrainingJobInput): TrainingOptions
     biasCorrection,
     checkpointEvery,
     gradientCheckpointing: _graph,
+    precision: _precision,
     ...rest
   } = input.hyperparameters;
   const scheduleOptions = defined({ kind: schedule, warmupSteps, minimumRatio: minimumLearningRateRatio });

@@ -2,6 +2,7 @@ import { TunekitError } from '@tunekit/core';
 import type { DataPosition } from '../data/batch-sampler.js';
 import type { AdamWState } from '../optim/adamw.js';
 import type { CheckpointStore } from './checkpoint-store.js';
+import type { DynamicLossScalerState } from './dynamic-loss-scaler.js';
 
 /** The manifest of a checkpoint: written last, so its presence means the checkpoint is complete. */
 export const CHECKPOINT_MANIFEST = 'trainer_state.json';
@@ -26,6 +27,8 @@ export interface TrainerCheckpointState {
   evaluationsWithoutImprovement: number;
   /** AdamW's update count. */
   optimizerStep: number;
+  /** The loss scaler of a float16 run (see `DynamicLossScaler`). */
+  lossScaler?: DynamicLossScalerState;
   /** Tensor index into `tensors.bin`. */
   tensors: Array<{ name: string; role: 'parameter' | 'first-moment' | 'second-moment'; length: number }>;
   createdAt: string;

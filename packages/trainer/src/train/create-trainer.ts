@@ -3,11 +3,15 @@ import {
   type EventBus,
   type Logger,
   type LoraConfigInput,
+  parseOrThrow,
   type QuantizationOptions,
+  type TrainingPrecision,
+  TrainingPrecisionSchema,
   TunekitError,
   tunekitError,
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
+import { checkTrainingPrecision } from '../backends/check-training-precision.js';
 import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
@@ -62,6 +66,14 @@ export interface CreateTrainerOptions {
    * `BuildTrainingGraphOptions.gradientCheckpointing`.
    */
   gradientCheckpointing?: boolean;
+  /**
+   * Compute precision of the training graphs (default `float32`): `float16` runs the matrix
+   * products in float16 with float32 master weights and dynamic loss scaling (`lossScaling` of
+   * `train`), `bfloat16` likewise without loss scaling on devices with bfloat16 kernels (CUDA;
+   * `PRECISION_UNSUPPORTED` on the CPU). Generation stays float32. See
+   * `BuildTrainingGraphOptions.precision` and docs/training.md ("Mixed precision").
+   */
+  precision?: TrainingPrecision;
   /** Event bus for `training:*`, `checkpoint:*` and `warning:raised`. */
   events?: Pick<EventBus, 'emit'>;
   /** Job id carried on the events. */
@@ -176,6 +188,8 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     const key = preference ? `dpo:${preference.beta}` : 'sft';
     const cached = trainingByObjective.get(key);
     if (cached) return cached;
+    const precision = parseOrThrow(TrainingPrecisionSchema, options.precision ?? 'float32', 'precision');
+    checkTrainingPrecision(precision, sessionOptions.device);
     const build = (dropout: boolean, gradients: boolean) =>
       model.architecture.buildTrainingGraph({
         config: model.config,
@@ -187,10 +201,18 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         preference,
         quantization: options.quantization,
         gradientCheckpointing: gradients ? options.gradientCheckpointing : undefined,
+        precision,
         externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
     const session = await openSession(graph);
+    try {
+      // `auto` is known only now: CUDA did not load and the session runs on the CPU.
+      checkTrainingPrecision(precision, device);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
     const evaluation = options.dropout ? await openSession(build(false, false)) : undefined;
     const training = { graph, session, evaluation };
     trainingByObjective.set(key, training);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AdamWOptionsSchema } from '../optim/adamw.js';
 import { LearningRateScheduleSchema } from '../optim/learning-rate-schedule.js';
+import { LossScalingOptionsSchema } from './dynamic-loss-scaler.js';
 
 /** Where checkpoints go: a local directory, or an artifact store under a URI prefix. */
 export const CheckpointOptionsSchema = z.object({
@@ -70,6 +71,12 @@ export const TrainingOptionsSchema = z
       .object({ beta: z.number().positive().default(0.1) })
       .strict()
       .optional(),
+    /**
+     * Dynamic loss scaling of `float16` graphs (`createTrainer({ precision: 'float16' })`; ignored
+     * otherwise): GradScaler's defaults (start 2^16, ×2 every 2,000 finite steps, ×0.5 and the step
+     * skipped when a gradient is inf or NaN). See `DynamicLossScaler`.
+     */
+    lossScaling: LossScalingOptionsSchema.optional(),
   })
   .strict();
 

@@ -3,15 +3,18 @@ import { SeededRandom } from '@tunekit/core/statistics';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import { BatchSampler, type DataPosition } from '../data/batch-sampler.js';
-import { type Batch, collateBatch } from '../data/collate-batch.js';
+import { collateBatch } from '../data/collate-batch.js';
 import type { TokenSequence } from '../data/prepare-sequences.js';
+import { parseLoraTensorName } from '../lora/peft-names.js';
 import type { TrainingGraph } from '../models/model-architecture.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradientNorm, globalGradientNorm } from '../optim/clip-gradient-norm.js';
 import { learningRateFactor } from '../optim/learning-rate-schedule.js';
 import { checkpointName, listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint-manager.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { DropoutMaskFeeds, type DropoutMaskKey } from './dropout-mask-feeds.js';
+import { DropoutMaskFeeds } from './dropout-mask-feeds.js';
+import { DynamicLossScaler } from './dynamic-loss-scaler.js';
+import { runBatch } from './run-batch.js';
 import { trainingStepError } from './training-errors.js';
 import type { TrainingOptions } from './training-options.js';
 
@@ -45,6 +48,13 @@ export interface TrainingResult {
   bestCheckpoint?: string;
   /** Steps skipped for a non-finite loss or gradient (`onNonFinite: 'skip'`). */
   skippedSteps: number[];
+  /**
+   * float16 graphs: steps the loss scaler skipped because a gradient overflowed (inf or NaN) at the
+   * scale of that step, which then halved (see `DynamicLossScaler`); empty otherwise.
+   */
+  overflowSteps: number[];
+  /** float16 graphs: the loss scale at the end of the run. */
+  lossScale?: number;
   /** Training tokens per second (forward + backward + optimizer) over this run. */
   tokensPerSecond: number;
   /** Seconds this run took. */
@@ -73,53 +83,6 @@ export interface TrainingRunContext {
 }
 
 /**
- * Runs the session on one batch; returns the loss and (when asked) copies of the gradients. On the
- * training session of a graph with dropout, `dropout` supplies the masks (a key draws training
- * masks; no key feeds ones).
- */
-function runBatch(
-  context: TrainingRunContext,
-  session: InferenceSession,
-  batch: Batch,
-  withGradients: boolean,
-  dropout?: { feeds: DropoutMaskFeeds; key: DropoutMaskKey | undefined },
-  options: { reference?: Float32Array; parameters?: Float32Array[]; fetchSequences?: boolean } = {},
-): Promise<InferenceSession.OnnxValueMapType> {
-  const { ort, graph } = context;
-  const parameters = options.parameters ?? context.parameters;
-  const dims = [batch.batchSize, batch.length];
-  const masks =
-    dropout && session === context.session
-      ? dropout.feeds.feeds({ batch: batch.batchSize, sequence: batch.length }, dropout.key)
-      : {};
-  const feeds: Record<string, Tensor> = {
-    ...masks,
-    [graph.inputNames.inputIds]: new ort.Tensor('int64', batch.inputIds, dims),
-    [graph.inputNames.attentionMask]: new ort.Tensor('int64', batch.attentionMask, dims),
-    [graph.inputNames.labels]: batch.classLabels
-      ? new ort.Tensor('int64', batch.classLabels, [batch.batchSize])
-      : new ort.Tensor('int64', batch.labels, dims),
-  };
-  graph.parameters.forEach((parameter, index) => {
-    feeds[parameter.inputName] = new ort.Tensor('float32', parameters[index] as Float32Array, [
-      ...parameter.shape,
-    ]);
-  });
-  if (graph.preference) {
-    feeds[graph.preference.referenceInput] = new ort.Tensor(
-      'float32',
-      options.reference ?? new Float32Array(batch.batchSize),
-      [batch.batchSize],
-    );
-  }
-  const fetches = withGradients
-    ? [graph.lossName, ...graph.parameters.map((parameter) => parameter.gradientName)]
-    : [graph.lossName];
-  if (graph.preference && options.fetchSequences) fetches.push(graph.preference.sequenceOutput);
-  return session.run(feeds, fetches);
-}
-
-/**
  * DPO's reference values: every pair's summed completion log probabilities (chosen, rejected)
  * under the reference model, which is the graph with its parameters at their starting values and
  * every LoRA `lora_B` at zero (the base model, as PEFT's disabled adapter; for full fine-tuning the
@@ -140,7 +103,9 @@ export async function computeReferenceLogProbabilities(
     });
   }
   const referenceParameters = graph.parameters.map((parameter) =>
-    parameter.name.endsWith('lora_B.weight') ? new Float32Array(parameter.initial.length) : parameter.initial,
+    parseLoraTensorName(parameter.name)?.matrix === 'B'
+      ? new Float32Array(parameter.initial.length)
+      : parameter.initial,
   );
   const session = context.evaluationSession ?? context.session;
   const dropout = context.graph.dropout
@@ -270,6 +235,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
   const optimizer = new AdamW(parameters, { learningRate: options.learningRate, ...options.adamW });
   const random = new SeededRandom(options.seed);
   const dropoutMasks = graph.dropout ? new DropoutMaskFeeds(context.ort, graph.dropout) : undefined;
+  const scaler = graph.lossScale ? new DynamicLossScaler(options.lossScaling) : undefined;
 
   let step = 0;
   let position: DataPosition = { epoch: 0, batch: 0 };
@@ -280,6 +246,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
   let lastCheckpoint: string | undefined;
   const evaluations: TrainingResult['evaluations'] = [];
   const skippedSteps: number[] = [];
+  const overflowSteps: number[] = [];
 
   const store = context.checkpoints;
   if (options.resume !== false) {
@@ -306,6 +273,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         (parameters[index] as Float32Array).set(saved);
       });
       optimizer.loadState(restored.optimizer);
+      if (scaler && restored.state.lossScaler) scaler.loadState(restored.state.lossScaler);
       step = restored.state.step;
       position = restored.state.dataPosition;
       random.state = restored.state.randomState;
@@ -357,6 +325,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         validationLoss,
         bestValidationLoss,
         evaluationsWithoutImprovement,
+        lossScaler: scaler?.state(),
       },
     );
     lastCheckpoint = store.location(name);
@@ -460,7 +429,10 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
             feeds: dropoutMasks,
             key: { seed: options.seed, step: stepNumber, microBatch: micro },
           },
-          { reference: references ? batchReference(references, indices) : undefined },
+          {
+            reference: references ? batchReference(references, indices) : undefined,
+            lossScale: scaler?.scale,
+          },
         );
       } catch (error) {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
@@ -484,7 +456,11 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
         ? clipGradientNorm(gradientSums, options.maxGradientNorm)
         : globalGradientNorm(gradientSums);
     const learningRate = options.learningRate * learningRateFactor(options.schedule, step, totalSteps);
-    if (!Number.isFinite(loss) || !Number.isFinite(rawNorm)) {
+    if (scaler && Number.isFinite(loss) && !Number.isFinite(rawNorm)) {
+      // float16 overflow at this loss scale: skip the step and back the scale off (GradScaler).
+      scaler.update(false);
+      overflowSteps.push(stepNumber);
+    } else if (!Number.isFinite(loss) || !Number.isFinite(rawNorm)) {
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${rawNorm}`;
       if (options.onNonFinite === 'error') {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
@@ -503,6 +479,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
       });
     } else {
       optimizer.update(gradientSums, learningRate);
+      scaler?.update(true);
     }
     step = stepNumber;
     lossHistory.push(loss);
@@ -555,6 +532,8 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     lastCheckpoint,
     bestCheckpoint: bestCheckpoint && store ? store.location(bestCheckpoint.name) : undefined,
     skippedSteps,
+    overflowSteps,
+    lossScale: scaler?.scale,
     tokensPerSecond: trainedTokens / durationSeconds,
     durationSeconds,
   };

@@ -32,6 +32,7 @@ port.on('message', (message: MainToWorkerMessage) => {
         threads: request.threads,
         dropout: request.dropout,
         gradientCheckpointing: request.gradientCheckpointing,
+        precision: request.precision,
         quantization: request.quantization,
         jobId: request.jobId,
         events: { emit: (name, payload) => send({ type: 'event', name, payload }) },

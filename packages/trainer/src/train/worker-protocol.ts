@@ -1,4 +1,10 @@
-import type { LoraConfigInput, QuantizationOptions, TunekitEventMap, TunekitEventName } from '@tunekit/core';
+import type {
+  LoraConfigInput,
+  QuantizationOptions,
+  TrainingPrecision,
+  TunekitEventMap,
+  TunekitEventName,
+} from '@tunekit/core';
 import type { Device } from '../backends/trainer-backend.js';
 import type { TrainingOptionsInput } from './training-options.js';
 import type { TrainingResult } from './training-run.js';
@@ -18,6 +24,8 @@ export interface WorkerTrainingRequest {
   dropout?: boolean;
   /** Recompute layer activations in the backward pass (see `CreateTrainerOptions.gradientCheckpointing`). */
   gradientCheckpointing?: boolean;
+  /** Compute precision of the training graph (see `CreateTrainerOptions.precision`). */
+  precision?: TrainingPrecision;
   /** A 4-bit frozen base (see `CreateTrainerOptions.quantization`). */
   quantization?: QuantizationOptions;
   jobId?: string;

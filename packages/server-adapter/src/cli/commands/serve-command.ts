@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createTunekit, parseOrThrow, type TunekitPlugin } from '@tunekit/core';
 import { z } from 'zod';
 import { type CreateServerOptions, createServer } from '../../server/create-server.js';
-import { auditOptionsFromEnvironment } from '../audit-options.js';
+import { type AuditKeySource, resolveAuditKey } from '../audit-options.js';
 import { type CliCommand, type CliContext, ExitCode } from '../cli-command.js';
 import { createFirstAdmin, ensureJwtSecret, type FirstAdmin } from '../first-run-state.js';
 import { cliLoggerOf, DEFAULT_DATA_DIRECTORY } from '../open-cli-kit.js';
@@ -39,7 +39,9 @@ Starts the Tunekit HTTP API and its web UI. State (SQLite, artifacts) persists i
 directory (default ./.tunekit). On first run it generates a JWT secret (<data>/jwt-secret, mode
 0600; TUNEKIT_JWT_SECRET overrides it) and, when no user exists, creates the user "admin" with a
 one-time password printed once. TUNEKIT_SIGNING_SECRET (32+ characters) signs A/B exposure tokens
-(default: derived from the JWT secret). TUNEKIT_AUDIT_KEY (32+ characters) keys the audit chain. A model name without a version (e.g. "tone") serves the registry's
+(default: derived from the JWT secret). The audit chain is keyed (HMAC) with <data>/audit-key,
+generated on first run (mode 0600, outside the database); TUNEKIT_AUDIT_KEY (32+ characters)
+overrides it. A model name without a version (e.g. "tone") serves the registry's
 production version. SIGINT/SIGTERM shut down gracefully: in-flight requests finish, running jobs
 stay recoverable.
 
@@ -98,13 +100,18 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
   if (config.registry) plugins.push((await import('@tunekit/registry')).registryPlugin());
   // pino on stderr: the kit's logs (jobs, datasets …), training steps at debug, one line per request.
   const logger = cliLoggerOf(context, values['log-level'], 'info');
+  // The audit chain is keyed by default: TUNEKIT_AUDIT_KEY, else <data>/audit-key (generated once,
+  // mode 0600, a file of its own outside the database).
+  await mkdir(dataDirectory, { recursive: true });
+  const auditKey = await resolveAuditKey(context.env, dataDirectory, { generate: true });
   // In a deployment (TUNEKIT_STORAGE_URL …) the API submits jobs that `tunekit worker` processes run.
+  const scaleOut = scaleOutOptionsFromEnvironment(context.env, { work: false });
   const kit = await createTunekit({
     dataDirectory,
     plugins,
     logger,
-    ...scaleOutOptionsFromEnvironment(context.env, { work: false }),
-    ...auditOptionsFromEnvironment(context.env),
+    ...scaleOut,
+    ...auditKey.options,
   });
   kit.events.on('training:step', (event) =>
     logger.debug(
@@ -156,6 +163,7 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
     const uiUrl = serverOptions.ui === false ? undefined : `${url}/ui/`;
     const lines = [`Tunekit ${packageVersion()} listening on ${url} (state in ${dataDirectory})`];
     if (uiUrl) lines.push(`Web UI: ${uiUrl}`);
+    lines.push(...auditKeyLines(auditKey, scaleOut.storage !== undefined));
     if (firstAdmin) {
       lines.push(
         '',
@@ -172,6 +180,22 @@ export async function startServe(argv: string[], context: CliContext): Promise<R
     await server.close();
     throw error;
   }
+}
+
+/** What `tunekit serve` prints about the audit key: where it lives, and what workers need. */
+function auditKeyLines(auditKey: AuditKeySource, sharedStorage: boolean): string[] {
+  const lines =
+    auditKey.source === 'environment'
+      ? ['Audit chain keyed with TUNEKIT_AUDIT_KEY.']
+      : [
+          `Audit chain keyed with the key in ${auditKey.file}${auditKey.created ? ' (generated now, mode 0600)' : ''}; keep it outside backups of the database, TUNEKIT_AUDIT_KEY overrides it.`,
+        ];
+  if (sharedStorage && auditKey.source === 'file') {
+    lines.push(
+      `Run every tunekit worker with TUNEKIT_AUDIT_KEY set to the contents of ${auditKey.file}: events written without it break the keyed chain.`,
+    );
+  }
+  return lines;
 }
 
 /** `tunekit serve`: runs the server until Ctrl-C (SIGINT) or SIGTERM. */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTunekit, type Tunekit, type TunekitPlugin } from '@tunekit/core';
-import { auditOptionsFromEnvironment } from '../audit-options.js';
+import { resolveAuditKey } from '../audit-options.js';
 import { type CliCommand, type CliContext, CliUsageError, ExitCode } from '../cli-command.js';
 import { cliLoggerOf, dataDirectoryOf } from '../open-cli-kit.js';
 import { packageVersion } from '../package-version.js';
@@ -95,10 +95,19 @@ export async function startWorker(argv: string[], context: CliContext): Promise<
     ...(kinds === undefined ? {} : { kinds }),
   });
   let ready = false;
+  const dataDirectory = shared.storage === undefined ? dataDirectoryOf(context, values.data) : undefined;
+  // TUNEKIT_AUDIT_KEY, else (embedded store) the key `tunekit serve` stored in the data directory.
+  const auditKey = await resolveAuditKey(context.env, dataDirectory, { generate: false });
+  if (auditKey.source === 'none' && dataDirectory === undefined) {
+    // Shared storage: `tunekit serve` keys the chain by default, so this worker's events would not link.
+    logger.warn(
+      'no audit key (TUNEKIT_AUDIT_KEY): audit events this worker writes are unkeyed, and a keyed chain reports them as a broken link',
+    );
+  }
   const kit = await createTunekit({
-    ...(shared.storage === undefined ? { dataDirectory: dataDirectoryOf(context, values.data) } : {}),
+    ...(dataDirectory === undefined ? {} : { dataDirectory }),
     ...shared,
-    ...auditOptionsFromEnvironment(context.env),
+    ...auditKey.options,
     plugins,
     logger,
   });

@@ -1,6 +1,6 @@
 import { TunekitError } from '@tunekit/core';
 import type { z } from 'zod';
-import { PEFT_PREFIX } from '../../lora/lora-weights.js';
+import { peftTensorName } from '../../lora/peft-names.js';
 import { Graph, type Value } from '../../onnx/graph.js';
 import type { FloatTensor, TensorMap } from '../../safetensors/tensor-map.js';
 import { buildClassificationLoss } from '../build-classification-loss.js';
@@ -40,11 +40,6 @@ import {
 } from './bert-weights.js';
 import { buildBertForward } from './build-bert-forward.js';
 
-/** PEFT name of a `modules_to_save` tensor (`base_model.model.classifier.weight`). */
-export function moduleToSaveName(tensorName: string): string {
-  return `${PEFT_PREFIX}${tensorName}`;
-}
-
 /**
  * The trained head tensors of a LoRA classifier (PEFT's `modules_to_save`): their Hugging Face names
  * (`classifier.weight` …) and PEFT names (`base_model.model.classifier.weight` …).
@@ -53,7 +48,7 @@ export function trainableHeadTensors(settings: EncoderSettings): Array<{ name: s
   return encoderNames(settings).trainableHead.flatMap((module) =>
     ['weight', 'bias'].map((kind) => ({
       name: `${module}.${kind}`,
-      peftName: moduleToSaveName(`${module}.${kind}`),
+      peftName: peftTensorName(`${module}.${kind}`),
     })),
   );
 }
