@@ -135,6 +135,7 @@ const hyperparametersCoveredElsewhere: Record<
   checkpointEvery: "this file's first test (checkpoints every 3 steps)",
   earlyStopping: 'passed as is; train/training-run.test.ts (early stopping)',
   gradientCheckpointing: "this file's resume test (a graph option: createTrainer, not train)",
+  precision: "this file's precision test (a graph option: createTrainer, not train)",
 };
 
 describe('trainerPlugin', () => {
