@@ -22,7 +22,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createFileArtifactStore } from '../packages/core/src/artifacts/file-artifact-store.js';
-import type { Embedder, ModelVersion } from '../packages/core/src/index.js';
+import type { ModelVersion } from '../packages/core/src/index.js';
+import type { Embedder } from '../packages/registry/src/index.js';
 import { createRecommendationIndex } from '../packages/registry/src/recommend/recommendation-index.js';
 
 const sizes = (process.env.REGISTRY_SCALE_SIZES ?? '100000').split(',').filter(Boolean).map(Number);

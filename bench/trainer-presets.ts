@@ -11,6 +11,8 @@
  *   BENCH_PRESETS=smollm2-135m BENCH_LARGE=1 …                # one preset
  *   BENCH_MICRO_BATCHES=4 (default 2: the first, then 1 timed)  BENCH_TORCH=0 (skip PyTorch)
  *   BENCH_CHECKPOINTING=1 (gradient checkpointing on) or `both` (Tunekit measured without, then with)
+ *   BENCH_LAZY=0 (read every weight into JavaScript at load, as before lazy weights)
+ *   BENCH_MEMORY_PATTERN=1 (onnxruntime's memory pattern on, as before it was turned off)
  *   BENCH_PRECISION=float16 | bfloat16 (CUDA only) | both (float32, then float16; default float32)
  *
  * Without BENCH_LARGE=1 it prints nothing (these presets take minutes each on 2 cores).
@@ -132,7 +134,10 @@ async function measure(directory: string): Promise<void> {
   };
   const started = performance.now();
   const ort = await trainer.loadOnnxRuntime();
-  let model: Awaited<ReturnType<typeof trainer.loadModel>> | undefined = await trainer.loadModel(directory);
+  // BENCH_LAZY=0 reads every weight into JavaScript first (the loader's behaviour before lazy weights).
+  let model: Awaited<ReturnType<typeof trainer.loadModel>> | undefined = await trainer.loadModel(directory, {
+    lazy: process.env.BENCH_LAZY !== '0',
+  });
   const loaded = performance.now();
   cpuPhase('load');
   marks.rss_loaded_mb = rss();
@@ -159,6 +164,8 @@ async function measure(directory: string): Promise<void> {
     threads,
     device: (process.env.BENCH_DEVICE ?? 'cpu') as 'cpu',
     extra: process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {},
+    // BENCH_MEMORY_PATTERN=1: onnxruntime's memory pattern on (createGraphSession turns it off).
+    ...(process.env.BENCH_MEMORY_PATTERN === '1' ? { memoryPattern: true } : {}),
   });
   const opened = performance.now();
   cpuPhase('session_create');
@@ -204,12 +211,17 @@ async function measure(directory: string): Promise<void> {
   const timedStarted = performance.now();
   if (microBatches > 1) await run(microBatches - 1, 1);
   const timed = (performance.now() - timedStarted) / 1000;
+  // CPU seconds of one later micro-batch, to compare with the first one's.
+  if (microBatches > 1) marks.later_micro_batch_cpu_s = round((cpu() - cpuMark) / (microBatches - 1));
   await session.release();
   const tokensPerSecond = microBatches > 1 ? ((microBatches - 1) * SEQUENCE) / timed : Number.NaN;
   console.log(
     JSON.stringify({
       impl: 'tunekit-onnxruntime',
       prepacking: process.env.BENCH_PREPACK === '1',
+      lazy_weights: process.env.BENCH_LAZY !== '0',
+      memory_pattern: process.env.BENCH_MEMORY_PATTERN === '1',
+      weights_referenced_in_place: trainingGraph.externalFolder !== undefined,
       gradient_checkpointing: process.env.BENCH_CHECKPOINTING === '1',
       precision: process.env.BENCH_PRECISION ?? 'float32',
       load_s: round((loaded - started) / 1000),

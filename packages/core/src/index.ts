@@ -268,7 +268,6 @@ export {
   type TunekitPlugin,
 } from './plugins/define-plugin.js';
 export type {
-  Embedder,
   ExtensionPointName,
   ExtensionPoints,
   Extensions,

@@ -4,7 +4,6 @@ import {
   createAuditRecorder,
   createKeyMutex,
   type DatasetService,
-  type Embedder,
   type EventBus,
   type JobQueue,
   type Logger,
@@ -20,6 +19,7 @@ import {
 } from '@tunekit/core';
 import { renderModelCard } from './cards/render-model-card.js';
 import { cardFolderOf, writeModelCard } from './cards/write-model-card.js';
+import type { Embedder } from './embedders/embedder.js';
 import { createHashingEmbedder } from './embedders/hashing-embedder.js';
 import { embeddingText, modelFilterPredicate, textQueryPredicate } from './model-filters.js';
 import {

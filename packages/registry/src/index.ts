@@ -17,6 +17,7 @@ export {
   REGISTERED_MODELS_COLLECTION,
   RESERVED_ALIASES,
 } from './create-model-registry.js';
+export type { Embedder } from './embedders/embedder.js';
 export { hashingEmbedderPlugin, transformersEmbedderPlugin } from './embedders/embedder-plugins.js';
 export {
   createHashingEmbedder,
@@ -72,6 +73,7 @@ export {
   registrationFromTrainingJob,
   type TrainingJobLike,
 } from './register-from-training-job.js';
+export type { RegistryEventMap } from './registry-events.js';
 export { RegistryKey, type RegistryPluginOptions, registryPlugin } from './registry-plugin.js';
 export {
   ALLOWED_TRANSITIONS,

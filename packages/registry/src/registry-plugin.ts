@@ -1,7 +1,6 @@
 import {
   createServiceKey,
   definePlugin,
-  type Embedder,
   ErrorCodes,
   type RegisteredOutput,
   TRAINING_JOB_KIND,
@@ -9,6 +8,7 @@ import {
   type TunekitPlugin,
 } from '@tunekit/core';
 import { createModelRegistry } from './create-model-registry.js';
+import type { Embedder } from './embedders/embedder.js';
 import { createHashingEmbedder, type HashingEmbedderOptions } from './embedders/hashing-embedder.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { HnswParameters } from './recommend/hnsw-parameters.js';

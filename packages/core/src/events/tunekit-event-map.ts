@@ -1,7 +1,7 @@
 /**
- * Every event on the kit's bus, by `noun:verb` name, with its payload type.
- *
- * Packages add their own events by declaration merging:
+ * Every event on the kit's bus, by `noun:verb` name, with its payload type. Core declares the
+ * events of its own services; a package declares the events it emits by declaration merging
+ * (@tunekit/registry adds `model:*` and `registry:*` with its `RegistryEventMap`):
  * ```ts
  * declare module '@tunekit/core' {
  *   interface TunekitEventMap { 'index:rebuilt': { items: number } }
@@ -109,28 +109,6 @@ export interface TunekitEventMap {
   };
   /** Feedback was exported as a dataset version. */
   'feedback:exported': { versionId: string; datasetName: string; as: 'sft' | 'preference'; rows: number };
-  /** A model version was registered (stage `draft`). */
-  'model:registered': { versionId: string; name: string; versionNumber: number; trainingJobId?: string };
-  /** A model version changed stage (`action`: transition, deploy, auto-archive, rollback). */
-  'model:transitioned': {
-    versionId: string;
-    name: string;
-    from: 'draft' | 'staging' | 'production' | 'archived';
-    to: 'draft' | 'staging' | 'production' | 'archived';
-    action: 'transition' | 'deploy' | 'auto-archive' | 'rollback';
-  };
-  /** A version became production (`previousVersionId` was archived by the same operation). */
-  'model:deployed': { versionId: string; name: string; previousVersionId?: string };
-  /** Production went back from `fromVersionId` to the earlier production version `toVersionId`. */
-  'model:rolled-back': { name: string; fromVersionId: string; toVersionId: string };
-  /** Description or tags of a version were edited (its card was regenerated). */
-  'model:updated': { versionId: string; name: string; fields: string[] };
-  /** A version was deleted. */
-  'model:deleted': { versionId: string; name: string };
-  /** An alias was set (`versionId`) or removed (`versionId` null). */
-  'model:aliased': { name: string; alias: string; versionId: string | null };
-  /** The registry's recommendation index was rebuilt from storage. */
-  'registry:index-rebuilt': { reason: string; items: number; embedder: string; dimensions: number };
 }
 
 /** Name of an event on the kit's bus. */

@@ -8,8 +8,8 @@ import type { ExtensionPointName, ExtensionPoints, Extensions } from './extensio
  * @example
  * ```ts
  * const extensions = createExtensions();
- * extensions.add('embedder', 'hashing', hashingEmbedder);
- * extensions.get('embedder', 'hashing');
+ * extensions.add('tracker', 'local', localTracker);
+ * extensions.get('tracker', 'local');
  * ```
  */
 export function createExtensions(): Extensions {

@@ -3,24 +3,21 @@ import type { JobCompletionStep } from '../jobs/with-job-contracts.js';
 import type { Tracker } from '../trackers/tracker.js';
 
 /**
- * Named things plugins register with the kit, by extension point. Each package declares the
- * value type of its points by declaration merging, e.g. in @tunekit/trainer:
+ * Named things plugins register with the kit, by extension point. The package that consumes a
+ * point declares it, by declaration merging: @tunekit/trainer declares `trainerBackend`,
+ * @tunekit/registry `embedder`, @tunekit/server-adapter `route`, e.g.
  * ```ts
  * declare module '@tunekit/core' {
  *   interface ExtensionPoints { trainerBackend: TrainerBackend }
  * }
  * ```
- * Core declares the points it consumes itself.
+ * Core declares the points it consumes itself (trackers, evaluators, job completion steps).
  */
 export interface ExtensionPoints {
-  /** An embedder turns texts into vectors (used by the registry's recommendation). */
-  embedder: Embedder;
   /** An experiment tracker (local, MLflow, W&B or a plugin's own); runs started afterwards use it. */
   tracker: Tracker;
   /** A metric family for `kit.evaluators` (built-ins: accuracy, classification, bleu, rouge-l …). */
   evaluator: Evaluator;
-  /** A route served by the server adapter (method, path, handler …); the adapter defines the shape. */
-  route: { method: string; path: string; [key: string]: unknown };
   /**
    * Work done before a job of some kinds counts as `succeeded` (the registry registers a training
    * job's output this way, so `jobs.wait` resolves with the registered version in the output).
@@ -30,13 +27,6 @@ export interface ExtensionPoints {
 
 /** Name of an extension point. */
 export type ExtensionPointName = keyof ExtensionPoints;
-
-/** Turns texts into fixed-size vectors. */
-export interface Embedder {
-  readonly name: string;
-  readonly dimensions: number;
-  embed(texts: string[]): Promise<Float32Array[]>;
-}
 
 /** Named registrations per extension point. */
 export interface Extensions {

@@ -8,6 +8,14 @@ import { definePlugin, type TunekitPlugin } from './define-plugin.js';
 import { createPluginHost, orderPlugins } from './plugin-host.js';
 import { createServiceKey } from './service-key.js';
 
+// Points of this test only, declared the way a package declares the points it consumes.
+declare module './extension-points.js' {
+  interface ExtensionPoints {
+    testGreeter: { greet(name: string): string };
+    testRoute: { method: string; path: string };
+  }
+}
+
 const kit = {} as Tunekit;
 
 function host(plugins: TunekitPlugin[]) {
@@ -197,11 +205,7 @@ describe('createPluginHost', () => {
         definePlugin({
           name: 'listener',
           setup(context) {
-            context.extensions.add('embedder', 'fake', {
-              name: 'fake',
-              dimensions: 1,
-              embed: async (texts) => texts.map(() => new Float32Array(1)),
-            });
+            context.extensions.add('testGreeter', 'fake', { greet: (name) => `hello ${name}` });
             context.logger.info({}, 'hello');
             return context.events.on('job:queued', ({ jobId }) => received.push(jobId));
           },
@@ -213,7 +217,7 @@ describe('createPluginHost', () => {
     });
     await pluginHost.start(kit);
     events.emit('job:queued', { jobId: 'j1', kind: 'k' });
-    expect(extensions.get('embedder', 'fake')?.dimensions).toBe(1);
+    expect(extensions.get('testGreeter', 'fake')?.greet('ada')).toBe('hello ada');
     await pluginHost.stop();
     events.emit('job:queued', { jobId: 'j2', kind: 'k' });
     expect(received).toEqual(['j1']);
@@ -224,14 +228,14 @@ describe('createExtensions', () => {
   it('adds, lists in order, removes, and rejects a taken name with CONFLICT', async () => {
     const extensions = createExtensions();
     const route = (path: string) => ({ method: 'GET', path });
-    extensions.add('route', 'b', route('/b'));
-    extensions.add('route', 'a', route('/a'));
-    expect(extensions.list('route').map((entry) => entry.name)).toEqual(['b', 'a']);
+    extensions.add('testRoute', 'b', route('/b'));
+    extensions.add('testRoute', 'a', route('/a'));
+    expect(extensions.list('testRoute').map((entry) => entry.name)).toEqual(['b', 'a']);
     expect(extensions.list('tracker')).toEqual([]);
-    const conflict = await caught(() => extensions.add('route', 'a', route('/other')));
+    const conflict = await caught(() => extensions.add('testRoute', 'a', route('/other')));
     expect(conflict.code).toBe('CONFLICT');
-    expect(extensions.remove('route', 'a')).toBe(true);
-    expect(extensions.remove('route', 'a')).toBe(false);
-    expect(extensions.get('route', 'a')).toBeUndefined();
+    expect(extensions.remove('testRoute', 'a')).toBe(true);
+    expect(extensions.remove('testRoute', 'a')).toBe(false);
+    expect(extensions.get('testRoute', 'a')).toBeUndefined();
   });
 });

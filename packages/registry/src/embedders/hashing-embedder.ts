@@ -1,5 +1,6 @@
-import { type Embedder, TunekitError } from '@tunekit/core';
+import { TunekitError } from '@tunekit/core';
 import { fnv1a32 } from '@tunekit/core/statistics';
+import type { Embedder } from './embedder.js';
 
 /** Options of {@link createHashingEmbedder}. */
 export interface HashingEmbedderOptions {

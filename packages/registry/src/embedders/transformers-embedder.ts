@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type Embedder, ErrorCodes, TunekitError } from '@tunekit/core';
+import { ErrorCodes, TunekitError } from '@tunekit/core';
+import type { Embedder } from './embedder.js';
 
 /** Options of {@link createTransformersEmbedder}. */
 export interface TransformersEmbedderOptions {

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Embedder, ModelVersion } from '@tunekit/core';
+import type { ModelVersion } from '@tunekit/core';
+import type { Embedder } from '../embedders/embedder.js';
 import { embeddingText } from '../model-filters.js';
 import { buildHnswIndexFile } from './build-hnsw-index-file.js';
 import type { HnswParameters } from './hnsw-parameters.js';

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   type ArtifactStore,
-  type Embedder,
   type EventBus,
   type Logger,
   type ModelVersion,
@@ -14,6 +13,7 @@ import {
 } from '@tunekit/core';
 import { fnv1a32 } from '@tunekit/core/statistics';
 import { z } from 'zod';
+import type { Embedder } from '../embedders/embedder.js';
 import { embeddingText } from '../model-filters.js';
 import { buildVectorIndex } from './build-vector-index.js';
 import type { HnswParameters } from './hnsw-parameters.js';

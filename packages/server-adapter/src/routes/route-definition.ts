@@ -112,6 +112,17 @@ export interface RouteDefinition<
 // biome-ignore lint/suspicious/noExplicitAny: the table holds routes of different schemas.
 export type AnyRouteDefinition = RouteDefinition<any, any, any, any>;
 
+declare module '@tunekit/core' {
+  interface ExtensionPoints {
+    /**
+     * A route a plugin adds to the HTTP API (a {@link RouteDefinition}, e.g. built with
+     * `defineRoute`): the Fastify plugin, the Express router and the OpenAPI document serve it
+     * beside the built-in table. Checked again when mounted, for plugins written in JavaScript.
+     */
+    route: AnyRouteDefinition;
+  }
+}
+
 /** Declares a route with its schema types inferred (identity at run time). */
 export function defineRoute<
   Params extends z.ZodType = z.ZodObject<Record<string, never>>,

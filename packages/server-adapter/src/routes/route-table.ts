@@ -38,9 +38,8 @@ export const routeTable: readonly AnyRouteDefinition[] = [
 ] as AnyRouteDefinition[];
 
 /** Whether a plugin's `route` extension is a full route definition this adapter can serve. */
-function isRouteDefinition(value: {
-  [key: string]: unknown;
-}): value is AnyRouteDefinition & { [key: string]: unknown } {
+function isRouteDefinition(candidate: AnyRouteDefinition): boolean {
+  const value = candidate as unknown as Record<string, unknown>;
   return (
     typeof value.operationId === 'string' &&
     typeof value.handler === 'function' &&

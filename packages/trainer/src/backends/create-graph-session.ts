@@ -10,17 +10,32 @@ import {
 
 /**
  * Opens a session on a serialized graph. Without external data the bytes are given to onnxruntime
- * directly; with external data (graphs whose weights exceed `serializeModelAuto`'s threshold, e.g.
+ * directly. A model that references checkpoint files (`externalFolder`, lazily loaded weights) is
+ * opened from its bytes with onnxruntime's external-initializers folder set to that folder: the
+ * checkpoint is mapped where it lies, nothing is written. With external data (graphs whose weights exceed `serializeModelAuto`'s threshold, e.g.
  * {@link TRAINING_EXTERNAL_DATA_THRESHOLD}; onnxruntime refuses embedded models over 2 GB) the model
  * and its data file are written to a temporary folder and opened from its path: onnxruntime maps the
  * data file rather than copying the weights, and the folder is removed once the session exists. Such
- * large graphs also get {@link TRAINING_SESSION_EXTRA} (no pre-packed weight copies) unless
- * `options.extra` says otherwise.
+ * large graphs also get {@link TRAINING_SESSION_EXTRA} (no pre-packed weight copies) and no memory
+ * pattern (`memoryPattern: false`) unless `options` say otherwise: onnxruntime's pattern block
+ * comes on top of the arena that the first run grew (measured on smollm2-135m training: peak RSS
+ * 2,823 MB with it, 1,980 MB without, micro-batches no slower).
  */
 export async function createGraphSession(
-  serialized: Pick<SerializedModel, 'model' | 'externalData'>,
+  serialized: Pick<SerializedModel, 'model' | 'externalData' | 'externalFolder'>,
   options: DeviceSessionOptions = {},
 ): Promise<DeviceSession> {
+  if (serialized.externalFolder && !serialized.externalData) {
+    return createDeviceSession(serialized.model, {
+      memoryPattern: false,
+      ...options,
+      extra: {
+        ...TRAINING_SESSION_EXTRA,
+        [EXTERNAL_INITIALIZERS_FOLDER]: serialized.externalFolder,
+        ...options.extra,
+      },
+    });
+  }
   if (!serialized.externalData) return createDeviceSession(serialized.model, options);
   const directory = await mkdtemp(join(tmpdir(), 'tunekit-graph-'));
   try {
@@ -29,6 +44,7 @@ export async function createGraphSession(
       directory,
     );
     return await createDeviceSession(path, {
+      memoryPattern: false,
       ...options,
       extra: { ...TRAINING_SESSION_EXTRA, ...options.extra },
     });
@@ -52,3 +68,9 @@ export const TRAINING_EXTERNAL_DATA_THRESHOLD = 64 * 2 ** 20;
 export const TRAINING_SESSION_EXTRA: Readonly<Record<string, string>> = {
   'session.disable_prepacking': '1',
 };
+
+/**
+ * onnxruntime's session configuration key naming the folder that external data locations are
+ * relative to when a model is loaded from bytes (locations may not leave that folder).
+ */
+const EXTERNAL_INITIALIZERS_FOLDER = 'session.model_external_initializers_file_folder_path';

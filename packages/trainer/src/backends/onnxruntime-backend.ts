@@ -30,6 +30,7 @@ export function createOnnxRuntimeBackend(
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
+        ...(options.memoryPattern === undefined ? {} : { enableMemPattern: options.memoryPattern }),
       };
       return typeof model === 'string'
         ? ort.InferenceSession.create(model, sessionOptions)

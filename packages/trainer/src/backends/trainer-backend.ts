@@ -11,6 +11,13 @@ export interface BackendSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Extra onnxruntime session configuration entries (`session.*`, `optimization.*` keys). */
   extra?: Record<string, string>;
+  /**
+   * onnxruntime's memory pattern (default on): after the first run it plans one block for all
+   * intermediate tensors and allocates it on later runs, in addition to the arena chunks the first
+   * run left. `createGraphSession` turns it off for large training graphs (see
+   * `TRAINING_SESSION_EXTRA`).
+   */
+  memoryPattern?: boolean;
 }
 
 /**

@@ -41,7 +41,8 @@ export function declareWeights(
       registerHalfPrecisionView(graph, view, half);
       values.set(name, view);
     } else {
-      values.set(name, graph.initializer(name, 'float32', tensor.shape, tensor.data));
+      // The tensor itself, not its data: a lazily loaded weight stays in its file (see Graph.initializer).
+      values.set(name, graph.initializer(name, 'float32', tensor.shape, tensor));
     }
   }
   return values;

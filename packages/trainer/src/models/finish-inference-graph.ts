@@ -16,6 +16,7 @@ export function finishInferenceGraph(
   return {
     model: serialized.model,
     externalData: serialized.externalData,
+    externalFolder: serialized.externalFolder,
     inputNames: graph.inputs.map((input) => input.name),
     outputNames: graph.outputs.map((output) => output.name),
     layers: dimensions.layers,

@@ -58,6 +58,7 @@ export function finishTrainingGraph(
   return {
     model: serialized.model,
     externalData: serialized.externalData,
+    externalFolder: serialized.externalFolder,
     inputNames: { inputIds: 'input_ids', attentionMask: 'attention_mask', labels: 'labels' },
     parameters,
     lossName: 'loss',

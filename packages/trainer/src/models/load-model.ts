@@ -30,6 +30,13 @@ export const LoadModelOptionsSchema = z.object({
   strict: z.boolean().default(true),
   /** Seed of the weights a checkpoint may lack (a new classification head). Default 0. */
   seed: z.number().int().default(0),
+  /**
+   * Leave F32 weights in the file until they are used (default true): each is a `fileBackedTensor`,
+   * read on first access to its `data`, and a training graph built from it lets onnxruntime map the
+   * checkpoint itself instead of a copy (measured on qwen2.5-0.5b: see docs/performance.md). With
+   * false every weight is read into memory now. F16/BF16 weights are always read (converted).
+   */
+  lazy: z.boolean().default(true),
 });
 
 /** Options of {@link loadModel} as callers pass them. */
@@ -110,7 +117,7 @@ export async function findWeightFiles(directory: string): Promise<string[]> {
 /**
  * Loads a Hugging Face model folder: `config.json` (parsed with the architecture's schema, chosen by
  * `model_type`) and `model.safetensors` or the shards of `model.safetensors.index.json` (F32/F16/BF16,
- * read tensor by tensor into float32, one shard open at a time). The architecture classifies each
+ * as float32, one shard open at a time; F32 weights stay in the file until used unless `lazy: false`). The architecture classifies each
  * tensor name (see `CheckpointTensorRole`): weights are stored under the builders' names, buffers and
  * unused heads are kept so that saving writes the layout that was read, tensors the model needs but
  * the file lacks are initialised where the architecture allows it (a classification head) and
@@ -119,7 +126,7 @@ export async function findWeightFiles(directory: string): Promise<string[]> {
  * for a folder with only `pytorch_model.bin`.
  */
 export async function loadModel(directory: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { strict, seed } = LoadModelOptionsSchema.parse(options);
+  const { strict, seed, lazy } = LoadModelOptionsSchema.parse(options);
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -160,7 +167,8 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
         const entry: CheckpointTensor = { name, role, dtype };
         layout.tensors.push(entry);
         if (role.kind === 'tied') continue;
-        const tensor = await reader.read(name);
+        const tensor =
+          role.kind === 'weight' && lazy ? await reader.readLazily(name) : await reader.read(name);
         if (role.kind === 'weight') weights.set(role.name, tensor);
         else layout.kept.set(name, tensor);
         if (role.kind === 'head' || role.kind === 'unexpected') unexpectedKeys.push(name);

@@ -90,8 +90,9 @@ export interface BuildTrainingGraphOptions<Config> {
   preference?: { beta: number };
   /**
    * Initializer bytes above which frozen weights go to `externalData` instead of `model` (default
-   * 1.5 GiB; onnxruntime refuses embedded models over 2 GB). Save both with `saveSerializedModel`
-   * and open the session from the path.
+   * 1.5 GiB; onnxruntime refuses embedded models over 2 GB), or, when they are lazily loaded
+   * checkpoint tensors, stay in the checkpoint files (`externalFolder`). Open the session with
+   * `createGraphSession` (or save with `saveSerializedModel` and open from the path).
    */
   externalDataThreshold?: number;
   /**
@@ -128,6 +129,11 @@ export interface TrainingGraph {
   model: Uint8Array;
   /** Frozen weights stored outside `model` (only for very large models), see `saveSerializedModel`. */
   externalData?: SerializedModel['externalData'];
+  /**
+   * The checkpoint folder whose files `model` references for lazily loaded frozen weights (large
+   * models loaded with `loadModel`'s default `lazy`): open with `createGraphSession`.
+   */
+  externalFolder?: string;
   inputNames: { inputIds: 'input_ids'; attentionMask: 'attention_mask'; labels: 'labels' };
   parameters: TrainableParameter[];
   lossName: 'loss';
@@ -186,6 +192,8 @@ export interface InferenceGraph {
   model: Uint8Array;
   /** Weights stored outside `model` (only for very large models), see `saveSerializedModel`. */
   externalData?: SerializedModel['externalData'];
+  /** As in {@link TrainingGraph.externalFolder}. */
+  externalFolder?: string;
   inputNames: string[];
   outputNames: string[];
   layers: number;

@@ -1,3 +1,4 @@
+import type { FloatTensor } from '../safetensors/tensor-map.js';
 import type { DataType } from './data-type.js';
 import type {
   AttributeValue,
@@ -150,15 +151,38 @@ export class GraphBase {
     return value;
   }
 
-  /** Adds an initializer (a stored weight); the array is referenced, not copied, until serialization. */
-  initializer(name: string, dtype: DataType, shape: readonly number[], data: TensorData): Value {
-    if (data.length !== product(shape)) {
-      throw graphError(`Initializer "${name}" has ${data.length} values for shape [${shape}]`, {
+  /**
+   * Adds an initializer (a stored weight); the array is referenced, not copied, until serialization.
+   * Given a float32 tensor instead of an array, the initializer reads the tensor's `data` and `file`
+   * when asked: a lazily loaded tensor stays unread and serialization can reference its file region.
+   */
+  initializer(
+    name: string,
+    dtype: DataType,
+    shape: readonly number[],
+    data: TensorData | FloatTensor,
+  ): Value {
+    const length = ArrayBuffer.isView(data) ? data.length : product(data.shape);
+    if (length !== product(shape) || (!ArrayBuffer.isView(data) && dtype !== 'float32')) {
+      throw graphError(`Initializer "${name}" has ${length} ${dtype} values for shape [${shape}]`, {
         name,
         shape,
       });
     }
-    const value = { name, dtype, shape: [...shape], data };
+    const tensor = data;
+    const value: Initializer = ArrayBuffer.isView(tensor)
+      ? { name, dtype, shape: [...shape], data: tensor }
+      : {
+          name,
+          dtype,
+          shape: [...shape],
+          get data() {
+            return tensor.data;
+          },
+          get file() {
+            return tensor.file;
+          },
+        };
     this.register(value);
     this.initializers.set(name, value);
     return value;

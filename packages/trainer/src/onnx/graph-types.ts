@@ -1,3 +1,4 @@
+import type { TensorFileRegion } from '../safetensors/tensor-map.js';
 import type { DataType } from './data-type.js';
 import type { Graph } from './graph.js';
 import type { TensorData } from './tensor-data.js';
@@ -35,6 +36,11 @@ export interface GraphNode {
 /** An initializer: a named constant tensor stored in the model (or its external data). */
 export interface Initializer extends Value {
   data: TensorData;
+  /**
+   * Where the (float32) values already lie in a file, for an initializer made from a lazily loaded
+   * tensor whose values were not read: serialization may reference the region instead of copying.
+   */
+  readonly file?: TensorFileRegion;
 }
 
 /** A hand-written gradient of a composite sub-graph, as {@link Graph.customGradient} records it. */

@@ -1,7 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
+import { assertSameFile } from '../safetensors/file-backed-tensor.js';
 import { DATA_TYPE_SIZES, ONNX_DATA_TYPES } from './data-type.js';
 import { type AttributeValue, FLOAT_ATTRIBUTES, type Graph, type GraphNode, type Value } from './graph.js';
 import { toTensorData } from './tensor-data.js';
@@ -20,6 +22,14 @@ export interface SerializeModelOptions {
    * `location` (relative to the model file), as onnxruntime expects for models above 2 GB.
    */
   externalData?: { location: string; threshold?: number };
+  /**
+   * Reference the files that hold lazily loaded float32 weights (initializers with a `file` region,
+   * all in the folder of the first one) as ONNX external data: `location` is the file's name, with
+   * the region's offset and length, so onnxruntime maps the checkpoint itself and nothing is copied.
+   * The result names that folder in `externalFolder`. Other initializers are embedded. Not with
+   * `externalData`.
+   */
+  referenceFiles?: boolean;
   producerName?: string;
 }
 
@@ -28,6 +38,12 @@ export interface SerializedModel {
   model: Uint8Array;
   /** Chunks of the external data file, in order (absent without external data). */
   externalData?: { location: string; chunks: Uint8Array[]; byteLength: number };
+  /**
+   * The folder whose files the model references as external data (`referenceFiles`): open the
+   * model bytes with onnxruntime's `session.model_external_initializers_file_folder_path` set to
+   * it (as `createGraphSession` does), or save it with `saveSerializedModel`.
+   */
+  externalFolder?: string;
 }
 
 /** Serializes a {@link Graph} into ONNX ModelProto bytes (IR version 8, opset of the graph). */
@@ -39,8 +55,32 @@ export function serializeModel(graph: Graph, options: SerializeModelOptions = {}
   const initializers: OnnxNamespace.ITensorProto[] = [];
   const nodes = liveNodes(graph);
   const used = usedNames(graph, nodes);
+  if (options.referenceFiles && options.externalData) {
+    throw new TypeError('serializeModel: referenceFiles and externalData cannot be combined');
+  }
+  let externalFolder: string | undefined;
+  const checked = new Set<string>();
   for (const initializer of graph.initializers.values()) {
     if (!used.has(initializer.name)) continue;
+    const file = options.referenceFiles && initializer.dtype === 'float32' ? initializer.file : undefined;
+    if (file && (externalFolder ?? dirname(file.path)) === dirname(file.path)) {
+      externalFolder = dirname(file.path);
+      // onnxruntime opens the path: it must still be the file the region was recorded from.
+      if (!checked.has(file.path)) assertSameFile(file, statSync(file.path));
+      checked.add(file.path);
+      initializers.push({
+        name: initializer.name,
+        dims: [...initializer.shape],
+        dataType: ONNX_DATA_TYPES.float32,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: basename(file.path) },
+          { key: 'offset', value: String(file.offset) },
+          { key: 'length', value: String(file.length) },
+        ],
+      });
+      continue;
+    }
     const bytes = new Uint8Array(
       initializer.data.buffer,
       initializer.data.byteOffset,
@@ -84,6 +124,7 @@ export function serializeModel(graph: Graph, options: SerializeModelOptions = {}
     externalData: options.externalData
       ? { location: options.externalData.location, chunks, byteLength: offset }
       : undefined,
+    ...(externalFolder ? { externalFolder } : {}),
   };
 }
 
@@ -211,39 +252,60 @@ function encodeAttribute(
   };
 }
 
-/** Total bytes of a graph's initializers. */
+/** Total bytes of a graph's initializers (without reading lazily loaded ones). */
 export function initializerBytes(graph: Graph): number {
   let total = 0;
-  for (const initializer of graph.initializers.values()) total += initializer.data.byteLength;
+  for (const initializer of graph.initializers.values()) {
+    total += initializer.file?.length ?? initializer.data.byteLength;
+  }
   return total;
 }
 
 /**
- * Serializes with embedded weights, or, when the initializers exceed `threshold` bytes (default
- * 1.5 GiB, under onnxruntime's 2 GB limit for embedded models), with every initializer of
- * min(1 MiB, max(threshold, 1 KiB)) bytes or more in external data named `model.onnx.data` (small
- * constants stay embedded: shape inference reads them).
+ * Serializes with embedded weights when the initializers stay within `threshold` bytes (default
+ * 1.5 GiB, under onnxruntime's 2 GB limit for embedded models). Above it: when the initializers that
+ * are not lazily loaded file regions (see `fileBackedTensor`) fit within `threshold`, the file
+ * regions are referenced where they lie (`referenceFiles`: no copy, `externalFolder` is set) and
+ * the rest is embedded; otherwise every initializer of min(1 MiB, max(threshold, 1 KiB)) bytes or
+ * more goes to external data named `model.onnx.data` (small constants stay embedded: shape
+ * inference reads them).
  */
 export function serializeModelAuto(graph: Graph, threshold = 1.5 * 2 ** 30): SerializedModel {
-  return initializerBytes(graph) > threshold
-    ? serializeModel(graph, {
-        externalData: {
-          location: 'model.onnx.data',
-          threshold: Math.min(1 << 20, Math.max(threshold, 1024)),
-        },
-      })
-    : serializeModel(graph);
+  const total = initializerBytes(graph);
+  if (total <= threshold) return serializeModel(graph);
+  let folder: string | undefined;
+  let referenced = 0;
+  for (const initializer of graph.initializers.values()) {
+    const file = initializer.dtype === 'float32' ? initializer.file : undefined;
+    if (!file || (folder ?? dirname(file.path)) !== dirname(file.path)) continue;
+    folder = dirname(file.path);
+    referenced += file.length;
+  }
+  if (referenced > 0 && total - referenced <= threshold)
+    return serializeModel(graph, { referenceFiles: true });
+  return serializeModel(graph, {
+    externalData: {
+      location: 'model.onnx.data',
+      threshold: Math.min(1 << 20, Math.max(threshold, 1024)),
+    },
+  });
 }
 
 /**
  * Writes serialized model bytes (and their external data, chunk by chunk) to `directory/model.onnx`
- * and returns the path, from which onnxruntime opens the session in milliseconds.
+ * and returns the path, from which onnxruntime opens the session in milliseconds. A model that
+ * references files of an `externalFolder` gets copies of those files beside it.
  */
 export async function saveSerializedModel(serialized: SerializedModel, directory: string): Promise<string> {
   const { open, mkdir } = await import('node:fs/promises');
   await mkdir(directory, { recursive: true });
   const modelPath = join(directory, 'model.onnx');
   await writeFile(modelPath, serialized.model);
+  if (serialized.externalFolder) {
+    for (const location of referencedLocations(serialized.model)) {
+      await copyFile(join(serialized.externalFolder, location), join(directory, location));
+    }
+  }
   if (serialized.externalData) {
     const handle = await open(join(directory, serialized.externalData.location), 'w');
     try {
@@ -277,4 +339,16 @@ export async function saveModel(
     await handle.close();
   }
   return modelPath;
+}
+
+/** The external data file names a serialized model's initializers reference. */
+function referencedLocations(model: Uint8Array): Set<string> {
+  const decoded = onnxProto().ModelProto.decode(model);
+  const locations = new Set<string>();
+  for (const initializer of decoded.graph?.initializer ?? []) {
+    for (const entry of initializer.externalData ?? []) {
+      if (entry.key === 'location' && entry.value) locations.add(entry.value);
+    }
+  }
+  return locations;
 }

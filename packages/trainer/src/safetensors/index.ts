@@ -1,3 +1,4 @@
+export * from './file-backed-tensor.js';
 export * from './float-conversion.js';
 export * from './parse-shard-size.js';
 export * from './plan-safetensors-shards.js';

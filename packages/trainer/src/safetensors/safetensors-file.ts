@@ -1,12 +1,14 @@
-import { open } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { TunekitError } from '@tunekit/core';
+import { fileBackedTensor } from './file-backed-tensor.js';
 import {
   bfloat16ToFloat32,
   float16ToFloat32,
   float32ToBfloat16,
   float32ToFloat16,
 } from './float-conversion.js';
-import { type FloatTensor, shapeSize, type TensorMap } from './tensor-map.js';
+import { type FloatTensor, shapeSize, type TensorFileRegion, type TensorMap } from './tensor-map.js';
 
 /** Storage types read and written (all loaded as float32). */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
@@ -44,6 +46,7 @@ export class SafetensorsReader {
     private readonly handle: Awaited<ReturnType<typeof open>>,
     readonly path: string,
     readonly header: SafetensorsHeader,
+    private readonly identity: TensorFileRegion['identity'],
   ) {}
 
   /** Opens a file and parses its header. Close it with {@link SafetensorsReader.close}. */
@@ -53,7 +56,7 @@ export class SafetensorsReader {
       const lengthBytes = Buffer.alloc(8);
       await handle.read(lengthBytes, 0, 8, 0);
       const headerLength = Number(lengthBytes.readBigUInt64LE(0));
-      const { size } = await handle.stat();
+      const { size, mtimeMs, ino } = await handle.stat();
       if (headerLength <= 0 || 8 + headerLength > size)
         throw invalid(`${path}: bad header length ${headerLength}`);
       const headerBytes = Buffer.alloc(headerLength);
@@ -77,7 +80,12 @@ export class SafetensorsReader {
         }
         entries.set(name, candidate);
       }
-      return new SafetensorsReader(handle, path, { entries, metadata, dataStart: 8 + headerLength });
+      return new SafetensorsReader(
+        handle,
+        resolve(path),
+        { entries, metadata, dataStart: 8 + headerLength },
+        { size, mtimeMs, ino },
+      );
     } catch (error) {
       await handle.close();
       throw error;
@@ -91,17 +99,8 @@ export class SafetensorsReader {
 
   /** Reads one tensor as float32. */
   async read(name: string): Promise<FloatTensor> {
-    const entry = this.header.entries.get(name);
-    if (!entry) throw invalid(`${this.path}: no tensor "${name}"`, { name });
-    const dtype = entry.dtype as SafetensorsDtype;
-    if (!(dtype in BYTES))
-      throw invalid(`${this.path}: unsupported dtype ${entry.dtype} for "${name}"`, { name });
-    const count = shapeSize(entry.shape);
-    const [begin, end] = entry.data_offsets;
-    if (end - begin !== count * BYTES[dtype])
-      throw invalid(`${this.path}: "${name}" has a wrong byte length`);
+    const { entry, dtype, count, position } = this.locate(name);
     const data = new Float32Array(count);
-    const position = this.header.dataStart + begin;
     if (dtype === 'F32') {
       await this.readFully(new Uint8Array(data.buffer), position);
     } else {
@@ -114,6 +113,43 @@ export class SafetensorsReader {
       }
     }
     return { shape: [...entry.shape], data };
+  }
+
+  /**
+   * One tensor without reading its values when it is stored as F32 and 4-byte aligned: a
+   * {@link fileBackedTensor} over its bytes in this file (read on first use of `data`, or mapped
+   * by onnxruntime when a graph references it). F16/BF16 tensors are read and converted.
+   */
+  async readLazily(name: string): Promise<FloatTensor> {
+    const { entry, dtype, count, position } = this.locate(name);
+    if (dtype !== 'F32' || position % 4 !== 0) return this.read(name);
+    return fileBackedTensor(entry.shape, {
+      path: this.path,
+      offset: position,
+      length: count * 4,
+      identity: this.identity,
+    });
+  }
+
+  /** A tensor's header entry, storage type, element count and absolute byte position, checked. */
+  private locate(name: string): {
+    entry: SafetensorsEntry;
+    dtype: SafetensorsDtype;
+    count: number;
+    position: number;
+  } {
+    const entry = this.header.entries.get(name);
+    if (!entry) throw invalid(`${this.path}: no tensor "${name}"`, { name });
+    const dtype = entry.dtype as SafetensorsDtype;
+    if (!(dtype in BYTES))
+      throw invalid(`${this.path}: unsupported dtype ${entry.dtype} for "${name}"`, { name });
+    const count = shapeSize(entry.shape);
+    const [begin, end] = entry.data_offsets;
+    if (end - begin !== count * BYTES[dtype])
+      throw invalid(`${this.path}: "${name}" has a wrong byte length`);
+    if (this.header.dataStart + end > this.identity.size)
+      throw invalid(`${this.path}: "${name}" lies beyond the end of the file`, { name });
+    return { entry, dtype, count, position: this.header.dataStart + begin };
   }
 
   /** Reads every tensor (or the named ones). */
@@ -166,7 +202,9 @@ export function safetensorsDtypeBytes(dtype: SafetensorsDtype): number {
 /**
  * Writes tensors to a safetensors file in the given order, streaming them chunk by chunk (F32 data is
  * written from the tensors' own memory; F16/BF16 through a bounded conversion buffer, rounded to
- * nearest even as torch's `.to(torch.float16 | torch.bfloat16)` does).
+ * nearest even as torch's `.to(torch.float16 | torch.bfloat16)` does). The file is written under a
+ * temporary name and renamed over `path`, so a file being replaced is never truncated under a
+ * session that maps it (see {@link SafetensorsReader.readLazily}).
  */
 export async function writeSafetensors(
   path: string,
@@ -195,7 +233,10 @@ export async function writeSafetensors(
   const headerBytes = Buffer.from(headerText, 'utf8');
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
-  const handle = await open(path, 'w');
+  // Written under a temporary name and renamed over `path`: a session or a lazily loaded tensor that
+  // maps or reads the previous file keeps its (unchanged) inode, and a crash leaves no half-written file.
+  const temporary = `${path}.${process.pid}-${Date.now().toString(36)}.tmp`;
+  const handle = await open(temporary, 'w');
   try {
     await handle.write(prefix);
     await handle.write(headerBytes);
@@ -217,7 +258,11 @@ export async function writeSafetensors(
         }
       }
     }
-  } finally {
+  } catch (error) {
     await handle.close();
+    await rm(temporary, { force: true });
+    throw error;
   }
+  await handle.close();
+  await rename(temporary, path);
 }

@@ -166,7 +166,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
   // Graphs whose frozen weights exceed 64 MiB keep them in external data, which onnxruntime maps
   // from a file instead of copying them out of the model bytes (see `createGraphSession`).
   const openSession = async (
-    serialized: Pick<SerializedModel, 'model' | 'externalData'>,
+    serialized: Pick<SerializedModel, 'model' | 'externalData' | 'externalFolder'>,
   ): Promise<InferenceSession> => {
     const opened = await createGraphSession(serialized, sessionOptions);
     device = opened.device;

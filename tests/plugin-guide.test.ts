@@ -1,6 +1,7 @@
 // The worked example of docs/plugins.md, verbatim apart from the assertions (keep them in sync).
 
-import { createServiceKey, createTunekit, definePlugin, type Embedder } from '@tunekit/core';
+import { createServiceKey, createTunekit, definePlugin } from '@tunekit/core';
+import type { Embedder } from '@tunekit/registry';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
