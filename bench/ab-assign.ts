@@ -1,7 +1,5 @@
 // A/B assignment throughput on one core: `npx tsx bench/ab-assign.ts` prints one JSON line.
-import { createABTestService } from '../packages/core/src/ab-tests/create-ab-test-service.js';
-import { createEventBus } from '../packages/core/src/events/create-event-bus.js';
-import { createStorage } from '../packages/core/src/storage/create-storage.js';
+import { createABTestService, createEventBus, createStorage } from '@tunekit/core';
 
 const UNITS = 1_000_000;
 const PASSES = 5;

@@ -5,9 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createABTestService } from '../packages/core/src/ab-tests/create-ab-test-service.js';
-import { createEventBus } from '../packages/core/src/events/create-event-bus.js';
-import { createStorage } from '../packages/core/src/storage/create-storage.js';
+import { createABTestService, createEventBus, createStorage } from '@tunekit/core';
 
 const OUTCOMES = Number(process.env.AB_RESULTS_OUTCOMES ?? 100_000);
 const RESULTS_RUNS = 7;

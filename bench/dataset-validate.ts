@@ -11,24 +11,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatasetService } from '../packages/core/src/datasets/create-dataset-service.js';
-import {
-  createTestArtifactStore,
-  createTestEvents,
-  createTestStorage,
-} from '../packages/core/src/datasets/dataset-test-harness.js';
-import { generateJsonlFile } from '../packages/core/src/datasets/generate-jsonl-file.js';
+import { createDatasetService, createEventBus, createFileArtifactStore, createStorage } from '@tunekit/core';
+import { generateJsonlFile } from '@tunekit/core/testing';
 
 const megabytes = Number(process.env.DATASET_BENCH_MB ?? 300);
 const directory = await mkdtemp(join(tmpdir(), 'tunekit-bench-dataset-'));
-const artifacts = await createTestArtifactStore();
 try {
   const path = join(directory, 'bench.jsonl');
   const generated = await generateJsonlFile(path, megabytes * 1024 * 1024, { invalidEvery: 1000 });
   const datasets = createDatasetService({
-    storage: await createTestStorage(),
-    artifacts,
-    events: createTestEvents(),
+    storage: await createStorage({ driver: 'memory' }),
+    artifacts: createFileArtifactStore({ directory: join(directory, 'artifacts') }),
+    events: createEventBus(),
   });
 
   const baseline = process.memoryUsage().rss;
@@ -80,6 +74,5 @@ try {
     }),
   );
 } finally {
-  await artifacts.dispose();
   await rm(directory, { recursive: true, force: true });
 }

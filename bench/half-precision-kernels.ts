@@ -7,8 +7,8 @@
  * ("Mixed precision"). Also reports the float16 MatMul speed next to float32 where both run.
  */
 import { createRequire } from 'node:module';
+import { loadOnnxRuntime } from '@tunekit/trainer';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
-import { loadOnnxRuntime } from '../packages/trainer/src/backends/onnxruntime-backend.js';
 
 const onnx = (createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace }).onnx;
 const ort = await loadOnnxRuntime();

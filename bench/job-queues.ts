@@ -20,19 +20,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTunekit } from '../packages/core/src/kit/create-tunekit.js';
-import type { Tunekit } from '../packages/core/src/kit/tunekit.js';
-import type { TunekitOptions } from '../packages/core/src/kit/tunekit-options.js';
+import { createTunekit, type Tunekit, type TunekitOptions } from '@tunekit/core';
 import {
   POSTGRES_SERVER_MISSING_REASON,
   type PostgresTestServer,
-  startPostgresServer,
-} from '../packages/core/src/testing/start-postgres-server.js';
-import {
   REDIS_SERVER_MISSING_REASON,
   type RedisTestServer,
+  startPostgresServer,
   startRedisServer,
-} from '../packages/core/src/testing/start-redis-server.js';
+} from '@tunekit/core/testing';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 300);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 40);

@@ -13,8 +13,7 @@
 // a full scan and the default `sparseCostFraction` (1/32) sends them to the graph; see docs/registry.md.
 import { performance } from 'node:perf_hooks';
 import { createSeededRandom } from '@tunekit/core/statistics';
-import { createHashingEmbedder } from '../packages/registry/src/embedders/hashing-embedder.js';
-import { createHnswVectorIndex } from '../packages/registry/src/recommend/hnsw-vector-index.js';
+import { createHashingEmbedder, createHnswVectorIndex } from '@tunekit/registry';
 
 const sizes = (process.env.REGISTRY_BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number);
 const stressSizes = (process.env.REGISTRY_BENCH_STRESS_SIZES ?? '10000')

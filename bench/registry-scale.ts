@@ -21,10 +21,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createFileArtifactStore } from '../packages/core/src/artifacts/file-artifact-store.js';
-import type { ModelVersion } from '../packages/core/src/index.js';
-import type { Embedder } from '../packages/registry/src/index.js';
-import { createRecommendationIndex } from '../packages/registry/src/recommend/recommendation-index.js';
+import { createFileArtifactStore, type ModelVersion } from '@tunekit/core';
+import { createRecommendationIndex, type Embedder } from '@tunekit/registry';
 
 const sizes = (process.env.REGISTRY_SCALE_SIZES ?? '100000').split(',').filter(Boolean).map(Number);
 const efValues = (process.env.REGISTRY_SCALE_EF ?? '64,128,256').split(',').map(Number);

@@ -12,16 +12,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import type { Collection, CollectionQuery } from '../packages/core/src/storage/collection.js';
-import { createKeyMutex } from '../packages/core/src/storage/key-mutex.js';
-import { createKeyvCollection } from '../packages/core/src/storage/keyv-collection.js';
-import { createSqlBackend, type SqlBackendOptions } from '../packages/core/src/storage/sql-backend.js';
-import type { StorageBackend } from '../packages/core/src/storage/storage-backend.js';
 import {
-  findPostgresBinaries,
-  startPostgresServer,
-} from '../packages/core/src/testing/start-postgres-server.js';
+  type Collection,
+  type CollectionQuery,
+  createKeyMutex,
+  createKeyvCollection,
+  createSqlBackend,
+  type SqlBackendOptions,
+  type StorageBackend,
+} from '@tunekit/core';
+import { findPostgresBinaries, startPostgresServer } from '@tunekit/core/testing';
+import { z } from 'zod';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
 const directory = await mkdtemp(join(tmpdir(), 'tunekit-bench-queries-'));

@@ -7,9 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createStorage, createTunekit } from '@tunekit/core';
 import { z } from 'zod';
-import { createTunekit } from '../packages/core/src/kit/create-tunekit.js';
-import { createStorage } from '../packages/core/src/storage/create-storage.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = 16;

@@ -4,10 +4,7 @@
 // Prints one JSON line per figure. Usage: npx tsx bench/trainer-step.ts [--steps 10] [--rounds 3] [--no-torch]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolveLoraConfig } from '../packages/trainer/src/lora/lora-config.js';
-import { gpt2Architecture } from '../packages/trainer/src/models/gpt2/gpt2-architecture.js';
-import { Gpt2ConfigSchema } from '../packages/trainer/src/models/gpt2/gpt2-config.js';
-import { createGpt2Weights } from '../packages/trainer/src/models/gpt2/gpt2-weights.js';
+import { createGpt2Weights, Gpt2ConfigSchema, gpt2Architecture, resolveLoraConfig } from '@tunekit/trainer';
 
 const argument = (name: string, fallback: string) => {
   const index = process.argv.indexOf(`--${name}`);

@@ -1,70 +1,84 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes } from '@tunekit/core';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Every non-test TypeScript source file of the packages. */
-function packageSources(): string[] {
+/** The folder that holds the error class and its factories: the one place allowed to construct it. */
+const errorsFolder = join('packages', 'core', 'src', 'errors');
+
+/** Every TypeScript file of the packages' sources, tests, bench and examples (tests included). */
+function sourceFiles(): string[] {
   const files: string[] = [];
   const walk = (directory: string): void => {
     for (const entry of readdirSync(directory, { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name.startsWith('.')) continue;
       const path = join(directory, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) files.push(path);
+      else if (/\.(ts|mts|cts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) files.push(path);
     }
   };
   for (const name of readdirSync(join(root, 'packages'))) walk(join(root, 'packages', name, 'src'));
+  for (const folder of ['tests', 'bench', 'examples']) walk(join(root, folder));
   return files;
 }
 
 /**
- * `new TunekitError({ code: 'X', status: N })` sites whose literal status is not the catalogue's
- * status of X: the catalogue is the single source of a code's status (build errors with
- * `tunekitError(code, message, details)`).
+ * Sites in `text` that build an error by hand: `new TunekitError(…)` (build it with
+ * `tunekitError(code, message, details)`, which takes the status from the catalogue), and
+ * `relayedTunekitError({ status: <number literal> })` (a relay passes on the status another side
+ * reported, never one typed here). Each as `file:line what`.
  */
-function statusMismatches(): string[] {
+function handBuiltErrors(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
   const found: string[] = [];
-  for (const file of packageSources()) {
-    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
-    const visit = (node: ts.Node): void => {
-      if (
-        ts.isNewExpression(node) &&
-        node.expression.getText(source) === 'TunekitError' &&
-        node.arguments?.[0] !== undefined &&
-        ts.isObjectLiteralExpression(node.arguments[0])
-      ) {
-        const property = (name: string) =>
-          node.arguments?.[0] !== undefined && ts.isObjectLiteralExpression(node.arguments[0])
-            ? node.arguments[0].properties.find(
-                (candidate): candidate is ts.PropertyAssignment =>
-                  ts.isPropertyAssignment(candidate) && candidate.name.getText(source) === name,
-              )?.initializer
-            : undefined;
-        const code = property('code');
-        const status = property('status');
-        if (code && status && ts.isStringLiteral(code) && ts.isNumericLiteral(status)) {
-          const entry = (ErrorCodes as Record<string, { status: number }>)[code.text];
-          if (entry !== undefined && entry.status !== Number(status.text)) {
-            const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
-            found.push(
-              `${relative(root, file)}:${line + 1} ${code.text} typed ${status.text}, catalogue ${entry.status}`,
-            );
-          }
-        }
+  const at = (node: ts.Node) =>
+    `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
+  const visit = (node: ts.Node): void => {
+    if (ts.isNewExpression(node) && node.expression.getText(source) === 'TunekitError') {
+      found.push(`${at(node)} new TunekitError(…): use tunekitError(code, message, details)`);
+    }
+    if (ts.isCallExpression(node) && node.expression.getText(source) === 'relayedTunekitError') {
+      const [relayed] = node.arguments;
+      const status =
+        relayed !== undefined && ts.isObjectLiteralExpression(relayed)
+          ? relayed.properties.find(
+              (property): property is ts.PropertyAssignment =>
+                ts.isPropertyAssignment(property) && property.name.getText(source) === 'status',
+            )?.initializer
+          : undefined;
+      if (status !== undefined && ts.isNumericLiteral(status)) {
+        found.push(`${at(node)} relayedTunekitError with a typed status ${status.text}: use tunekitError`);
       }
-      ts.forEachChild(node, visit);
-    };
-    visit(source);
-  }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
   return found;
 }
 
 describe('error catalogue usage', () => {
-  it('no throw site types a status other than its code has in the catalogue', () => {
-    expect(statusMismatches()).toEqual([]);
+  it('no error is built by hand outside packages/core/src/errors (status always from the catalogue)', () => {
+    const found = sourceFiles()
+      .filter((file) => !relative(root, file).startsWith(errorsFolder))
+      .flatMap((file) => handBuiltErrors(relative(root, file), readFileSync(file, 'utf8')));
+    expect(found).toEqual([]);
+  });
+
+  it('names the file and line of a hand-built error, and leaves factory calls alone', () => {
+    const text = [
+      "import { relayedTunekitError, TunekitError, tunekitError } from '@tunekit/core';",
+      "throw tunekitError('NOT_FOUND', 'No model');",
+      "throw new TunekitError({ code: 'VALIDATION_FAILED', status: 500, message: 'bad' });",
+      "throw relayedTunekitError({ code: problem.code, status: response.status, message: 'remote' });",
+      "throw relayedTunekitError({ code: 'NOT_FOUND', status: 410, message: 'gone' });",
+      '// new TunekitError( in a comment is not a site',
+    ].join('\n');
+    expect(handBuiltErrors('route-table.ts', text)).toEqual([
+      'route-table.ts:3 new TunekitError(…): use tunekitError(code, message, details)',
+      'route-table.ts:5 relayedTunekitError with a typed status 410: use tunekitError',
+    ]);
   });
 });

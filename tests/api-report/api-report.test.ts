@@ -35,4 +35,21 @@ describe('API report', () => {
     }
     expect(unknown).toEqual([]);
   });
+
+  it('bench, tests and examples import packages through their entry points, never by source path', () => {
+    const files = execFileSync('git', ['ls-files', 'bench', 'tests', 'examples'], {
+      cwd: root,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((file) => /\.(ts|mts|cts)$/.test(file));
+    const bySourcePath: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(`${root}/${file}`, 'utf8');
+      for (const match of text.matchAll(/(?:from\s+|import\s*\(\s*)['"]((?:\.\.\/)+packages\/[^'"]+)['"]/g)) {
+        bySourcePath.push(`${file}: ${match[1]}`);
+      }
+    }
+    expect(bySourcePath).toEqual([]);
+  });
 });

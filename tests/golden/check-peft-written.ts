@@ -7,9 +7,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadModel, loadPeftAdapter } from '@tunekit/trainer';
 import type { Tensor } from 'onnxruntime-node';
-import { loadPeftAdapter } from '../../packages/trainer/src/adapters/peft-adapter.js';
-import { loadModel } from '../../packages/trainer/src/models/load-model.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = process.argv[2];

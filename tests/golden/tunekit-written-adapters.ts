@@ -11,12 +11,14 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  createTrainer,
+  type LoraAdapters,
+  loadModel,
+  loadPeftAdapter,
+  type Tokenizer,
+} from '@tunekit/trainer';
 import type { Tensor } from 'onnxruntime-node';
-import { loadPeftAdapter } from '../../packages/trainer/src/adapters/peft-adapter.js';
-import { loadModel } from '../../packages/trainer/src/models/load-model.js';
-import type { LoraAdapters } from '../../packages/trainer/src/models/model-architecture.js';
-import type { Tokenizer } from '../../packages/trainer/src/tokenizers/tokenizer.js';
-import { createTrainer } from '../../packages/trainer/src/train/create-trainer.js';
 
 const layouts = fileURLToPath(
   new URL('../../packages/trainer/src/models/fixtures/layouts/', import.meta.url),

@@ -1,7 +1,6 @@
 import { createAccessPolicy, type Principal, type Role } from '@tunekit/core';
+import { type RouteAccess, routeTable } from '@tunekit/server-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteAccess } from '../../packages/server-adapter/src/routes/route-definition.js';
-import { routeTable } from '../../packages/server-adapter/src/routes/route-table.js';
 import { adapters, type SecurityFixture, startSecurityFixture } from './security-fixture.js';
 
 type Caller = 'anonymous' | 'viewer' | 'alice' | 'admin';

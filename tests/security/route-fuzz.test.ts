@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { openApiDocument } from '@tunekit/server-adapter';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApiDocument } from '../../packages/server-adapter/src/openapi/openapi-document.js';
 import { arbitraryOf, bodyTextOf, type JsonSchemaNode } from './json-schema-arbitrary.js';
 import { adapters, type SecurityFixture, startSecurityFixture } from './security-fixture.js';
 

@@ -119,6 +119,8 @@ export {
 } from './datasets/validation-report.js';
 export { type ErrorCode, ErrorCodes } from './errors/error-codes.js';
 export {
+  type RelayedError,
+  relayedTunekitError,
   TunekitError,
   type TunekitErrorExtras,
   type TunekitErrorOptions,
@@ -438,6 +440,7 @@ export {
   MAX_ID_LENGTH,
   MAX_PAGE_SIZE,
 } from './storage/keyv-collection.js';
+export { createSqlBackend, type SqlBackendOptions } from './storage/sql-backend.js';
 export { createGenericBackend, type StorageBackend } from './storage/storage-backend.js';
 export {
   KeyvStorageOptionsSchema,

@@ -16,6 +16,7 @@ import {
   parseOrThrow,
   RegisteredModelSchema,
   type Storage,
+  tunekitError,
 } from '@tunekit/core';
 import { renderModelCard } from './cards/render-model-card.js';
 import { cardFolderOf, writeModelCard } from './cards/write-model-card.js';
@@ -37,7 +38,6 @@ import {
 } from './recommend/recommendation-index.js';
 import {
   allVersionsOf,
-  coded,
   collectAll,
   indexed,
   type RegistryStore,
@@ -173,9 +173,13 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
             parsed.parentVersionId !== undefined &&
             (await store.versions.get(parsed.parentVersionId)) === undefined
           ) {
-            throw coded('NOT_FOUND', `Parent model version "${parsed.parentVersionId}" does not exist`, {
-              parentVersionId: parsed.parentVersionId,
-            });
+            throw tunekitError(
+              'NOT_FOUND',
+              `Parent model version "${parsed.parentVersionId}" does not exist`,
+              {
+                parentVersionId: parsed.parentVersionId,
+              },
+            );
           }
           const version = await store.nameLock.run(parsed.name, async () => {
             await ensureModelRecord(parsed.name);
@@ -287,7 +291,9 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         async () => {
           const name = parseOrThrow(ModelAliasSchema, alias, 'alias');
           if (RESERVED_ALIASES.includes(name) || /^v\d+$/.test(name)) {
-            throw coded('VALIDATION_FAILED', `"${name}" is reserved and cannot be an alias`, { alias: name });
+            throw tunekitError('VALIDATION_FAILED', `"${name}" is reserved and cannot be an alias`, {
+              alias: name,
+            });
           }
           const target = await requireVersion(store, reference);
           return store.nameLock.run(target.name, async () => {
@@ -365,7 +371,7 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
             const current = await store.versions.get(target.id);
             if (current === undefined) return false;
             if (current.stage === 'production') {
-              throw coded(
+              throw tunekitError(
                 'MODEL_IN_PRODUCTION',
                 `Model version "${current.id}" is in production; archive it or deploy another version first`,
                 { versionId: current.id },

@@ -1,11 +1,10 @@
 import {
   createServiceKey,
   definePlugin,
-  ErrorCodes,
   type RegisteredOutput,
   TRAINING_JOB_KIND,
-  TunekitError,
   type TunekitPlugin,
+  tunekitError,
 } from '@tunekit/core';
 import { createModelRegistry } from './create-model-registry.js';
 import type { Embedder } from './embedders/embedder.js';
@@ -78,12 +77,11 @@ export function registryPlugin(options: RegistryPluginOptions = {}): TunekitPlug
         embedder = () => {
           const found = context.extensions.get('embedder', name);
           if (found === undefined) {
-            throw new TunekitError({
-              code: 'EMBEDDER_NOT_FOUND',
-              status: ErrorCodes.EMBEDDER_NOT_FOUND.status,
-              message: `No embedder "${name}" is registered (add the plugin that provides it)`,
-              details: { embedder: name },
-            });
+            throw tunekitError(
+              'EMBEDDER_NOT_FOUND',
+              `No embedder "${name}" is registered (add the plugin that provides it)`,
+              { embedder: name },
+            );
           }
           return found;
         };

@@ -2,7 +2,6 @@ import {
   type ArtifactStore,
   type AuditRecorder,
   type Collection,
-  ErrorCodes,
   type EventBus,
   type KeyMutex,
   type Logger,
@@ -11,7 +10,7 @@ import {
   type ModelTransition,
   type ModelVersion,
   type RegisteredModel,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import type { RecommendationIndex } from './recommend/recommendation-index.js';
 
@@ -40,15 +39,6 @@ export interface RegistryStore {
   readonly leaseWaitMs: number;
   /** Orders transitions recorded in the same millisecond. */
   transitionSequence: number;
-}
-
-/** Builds a {@link TunekitError} whose status comes from the error catalogue. */
-export function coded(
-  code: keyof typeof ErrorCodes,
-  message: string,
-  details?: Record<string, unknown>,
-): TunekitError {
-  return new TunekitError({ code, status: ErrorCodes[code].status, message, details });
 }
 
 /** The id of version `versionNumber` of `name`: `name@versionNumber`. */
@@ -84,7 +74,7 @@ export async function indexed(store: RegistryStore, work: () => Promise<void>): 
 /** The registered-model record of `name`; `NOT_FOUND` when there is none. */
 export async function requireModel(store: RegistryStore, name: string): Promise<RegisteredModel> {
   const model = await store.models.get(name);
-  if (model === undefined) throw coded('NOT_FOUND', `No registered model "${name}"`, { name });
+  if (model === undefined) throw tunekitError('NOT_FOUND', `No registered model "${name}"`, { name });
   return model;
 }
 
@@ -127,7 +117,7 @@ export async function resolveVersion(
 export async function requireVersion(store: RegistryStore, reference: string): Promise<ModelVersion> {
   const version = await resolveVersion(store, reference);
   if (version === undefined) {
-    throw coded('NOT_FOUND', `No model version "${reference}"`, { reference });
+    throw tunekitError('NOT_FOUND', `No model version "${reference}"`, { reference });
   }
   return version;
 }

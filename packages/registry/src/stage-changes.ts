@@ -5,16 +5,10 @@ import {
   type ModelVersion,
   type OperationContext,
   TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import { writeModelCard } from './cards/write-model-card.js';
-import {
-  allVersionsOf,
-  coded,
-  collectAll,
-  indexed,
-  type RegistryStore,
-  requireModel,
-} from './registry-store.js';
+import { allVersionsOf, collectAll, indexed, type RegistryStore, requireModel } from './registry-store.js';
 
 /** Appends a transition to the history and emits `model:transitioned` (not for registrations). */
 export async function recordTransition(
@@ -62,7 +56,7 @@ export async function setStage(
 ): Promise<ModelVersion> {
   return store.versions.update(id, (current) => {
     if (current.stage !== expected) {
-      throw coded('CONFLICT', `Model version "${id}" changed stage to ${current.stage} concurrently`, {
+      throw tunekitError('CONFLICT', `Model version "${id}" changed stage to ${current.stage} concurrently`, {
         versionId: id,
         expected,
         actual: current.stage,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type OperationContext, TunekitError } from '@tunekit/core';
-import { coded, type RegistryStore, requireModel } from './registry-store.js';
+import { type OperationContext, TunekitError, tunekitError } from '@tunekit/core';
+import { type RegistryStore, requireModel } from './registry-store.js';
 import { repairProduction } from './stage-changes.js';
 
 /** Takes the stage-change lease of `name` (compare-and-set on its record), waiting while another holds it. */
@@ -11,7 +11,7 @@ async function acquireLease(store: RegistryStore, name: string): Promise<string>
     try {
       await store.models.update(name, (model) => {
         if (model.lease !== undefined && model.lease.expiresAt > Date.now()) {
-          throw coded('CONFLICT', `The stage-change lease of "${name}" is held`, { name, held: true });
+          throw tunekitError('CONFLICT', `The stage-change lease of "${name}" is held`, { name, held: true });
         }
         return { ...model, lease: { owner: token, expiresAt: Date.now() + store.leaseMs } };
       });
@@ -19,7 +19,7 @@ async function acquireLease(store: RegistryStore, name: string): Promise<string>
     } catch (error) {
       if (!(TunekitError.isInstance(error) && error.code === 'CONFLICT')) throw error;
       if (Date.now() > deadline) {
-        throw coded('CONFLICT', `Another process keeps changing the stages of "${name}"; try again`, {
+        throw tunekitError('CONFLICT', `Another process keeps changing the stages of "${name}"; try again`, {
           name,
         });
       }

@@ -1,6 +1,6 @@
-import type { ModelStage, ModelVersion, OperationContext } from '@tunekit/core';
+import { type ModelStage, type ModelVersion, type OperationContext, tunekitError } from '@tunekit/core';
 import type { TransitionOptions } from './model-registry.js';
-import { coded, type RegistryStore, requireModel, requireVersion } from './registry-store.js';
+import { type RegistryStore, requireModel, requireVersion } from './registry-store.js';
 import { afterStageChange, archiveOtherProduction, recordTransition, setStage } from './stage-changes.js';
 import { withStageLease } from './stage-lease.js';
 import { assertTransition } from './stage-transitions.js';
@@ -126,7 +126,7 @@ export async function rollbackProduction(
     const model = await requireModel(store, name);
     const currentId = model.productionVersionId;
     if (currentId === undefined) {
-      throw coded('ROLLBACK_UNAVAILABLE', `"${name}" has no production version to roll back from`, {
+      throw tunekitError('ROLLBACK_UNAVAILABLE', `"${name}" has no production version to roll back from`, {
         name,
       });
     }
@@ -140,15 +140,19 @@ export async function rollbackProduction(
       }
     }
     if (target === undefined) {
-      throw coded('ROLLBACK_UNAVAILABLE', `"${name}" has no earlier production version to roll back to`, {
-        name,
-        productionVersionId: currentId,
-      });
+      throw tunekitError(
+        'ROLLBACK_UNAVAILABLE',
+        `"${name}" has no earlier production version to roll back to`,
+        {
+          name,
+          productionVersionId: currentId,
+        },
+      );
     }
     const restoring = target;
     await store.models.update(name, (current) => {
       if (current.productionVersionId !== currentId) {
-        throw coded('CONFLICT', `The production version of "${name}" changed during rollback`, {
+        throw tunekitError('CONFLICT', `The production version of "${name}" changed during rollback`, {
           name,
         });
       }

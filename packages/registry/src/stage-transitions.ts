@@ -1,4 +1,4 @@
-import { ErrorCodes, type ModelStage, TunekitError } from '@tunekit/core';
+import { type ModelStage, type TunekitError, tunekitError } from '@tunekit/core';
 
 /**
  * Stages a version may move to with `registry.transition`, by current stage:
@@ -34,14 +34,13 @@ export function invalidTransition(
   hint?: string,
 ): TunekitError {
   const allowed = ALLOWED_TRANSITIONS[from];
-  return new TunekitError({
-    code: 'INVALID_TRANSITION',
-    status: ErrorCodes.INVALID_TRANSITION.status,
-    message: `Model version "${versionId}" cannot move from ${from} to ${to}${
+  return tunekitError(
+    'INVALID_TRANSITION',
+    `Model version "${versionId}" cannot move from ${from} to ${to}${
       from === to ? ' (it is already there)' : ''
     }; from ${from} it can move to ${allowed.join(', ')}${hint ? `. ${hint}` : ''}`,
-    details: { versionId, from, to, allowed: [...allowed] },
-  });
+    { versionId, from, to, allowed: [...allowed] },
+  );
 }
 
 /** Throws `INVALID_TRANSITION` unless `from → to` is allowed. */

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateJsonlFile } from '../testing/generate-jsonl-file.js';
 import { createDatasetService } from './create-dataset-service.js';
 import { createTestArtifactStore, createTestEvents, createTestStorage } from './dataset-test-harness.js';
-import { generateJsonlFile } from './generate-jsonl-file.js';
 
 const TARGET_BYTES = 128 * 1024 * 1024;
 const GROWTH_LIMIT_BYTES = 100 * 1024 * 1024;

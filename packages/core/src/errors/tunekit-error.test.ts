@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from './error-codes.js';
-import { TunekitError, tunekitError } from './tunekit-error.js';
+import { relayedTunekitError, TunekitError, tunekitError } from './tunekit-error.js';
 
 describe('tunekitError', () => {
   it('takes the HTTP status from the catalogue', () => {
@@ -33,5 +33,22 @@ describe('TunekitError', () => {
     expect(new TunekitError({ code: 'REMOTE_FAILED', status: 502, message: 'm' }).status).toBe(502);
     expect(new TunekitError({ code: 'REMOTE_FAILED', message: 'm' }).status).toBe(500);
     expect(new TunekitError({ code: 'toString', message: 'm' }).status).toBe(500);
+  });
+
+  it('relays the code, status and details another side reported, even outside the catalogue', () => {
+    const cause = new Error('socket');
+    const relayed = relayedTunekitError(
+      { code: 'NOT_FOUND', status: 410, message: 'gone', details: { id: 'a' } },
+      { cause },
+    );
+    expect(relayed.toJSON()).toEqual({
+      name: 'TunekitError',
+      code: 'NOT_FOUND',
+      status: 410,
+      message: 'gone',
+      details: { id: 'a' },
+    });
+    expect(relayed.cause).toBe(cause);
+    expect(relayedTunekitError({ code: 'REMOTE_FAILED', status: 502, message: 'm' }).details).toEqual({});
   });
 });

@@ -98,3 +98,34 @@ export function tunekitError(
 ): TunekitError {
   return new TunekitError({ code, message, details, cause: extras.cause });
 }
+
+/**
+ * An error as another thread, process or server reported it (a worker's message, a problem+json
+ * answer): its own code and HTTP status, which need not be in this copy's catalogue.
+ */
+export interface RelayedError {
+  /** The code the other side reported (e.g. `NOT_FOUND`, or one only the remote server knows). */
+  code: string;
+  /** The HTTP status the other side reported. */
+  status: number;
+  /** What went wrong, as the other side said it. */
+  message: string;
+  /** Structured details the other side sent, if any. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Rebuilds an error that another thread, process or server raised, keeping the code and status it
+ * reported. The one way to give a {@link TunekitError} a status the catalogue did not pick: errors
+ * raised here are built with {@link tunekitError}.
+ *
+ * @param relayed - the code, status, message and details the other side reported.
+ * @example
+ * ```ts
+ * const problem = await response.json();
+ * throw relayedTunekitError({ code: problem.code ?? 'REMOTE_FAILED', status: response.status, message: problem.detail });
+ * ```
+ */
+export function relayedTunekitError(relayed: RelayedError, extras: TunekitErrorExtras = {}): TunekitError {
+  return new TunekitError({ ...relayed, cause: extras.cause });
+}

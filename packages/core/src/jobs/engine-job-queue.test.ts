@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TunekitError } from '../errors/tunekit-error.js';
+import { TunekitError, tunekitError } from '../errors/tunekit-error.js';
 import { createTunekit } from '../kit/create-tunekit.js';
 import type { Tunekit } from '../kit/tunekit.js';
 import type { TunekitOptions } from '../kit/tunekit-options.js';
@@ -304,11 +304,7 @@ for (const { engine, skipReason, options } of engines) {
         worker.jobs.register('flaky', async (_input, context) => {
           if (failFirst) {
             failFirst = false;
-            throw new TunekitError({
-              code: 'INTERNAL',
-              message: 'the disk was full',
-              details: { retryable: false },
-            });
+            throw tunekitError('INTERNAL', 'the disk was full', { retryable: false });
           }
           return { attempt: context.attempt };
         });

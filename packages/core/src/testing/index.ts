@@ -1,11 +1,16 @@
 /**
  * `@tunekit/core/testing`: Compliance suites and helpers for third-party storage, artifact-store and
- * queue adapters (vitest is an optional peer dependency).
+ * queue adapters, throwaway PostgreSQL/Redis/S3 servers, in-memory MLflow and W&B servers for
+ * tracker tests, and a large synthetic JSONL dataset
+ * generator for memory tests and benchmarks (vitest is an optional peer dependency).
  *
  * Guides: [storage](../../../../docs/storage.md).
  *
  * @module @tunekit/core/testing
  */
+
+export { type MlflowTestRun, MlflowTestServer } from '../trackers/test-servers/mlflow-test-server.js';
+export { type WandbTestRun, WandbTestServer } from '../trackers/test-servers/wandb-test-server.js';
 export {
   type ArtifactStoreComplianceOptions,
   describeArtifactStoreCompliance,
@@ -18,6 +23,7 @@ export {
 } from './describe-storage-compliance.js';
 export { findExecutable } from './find-executable.js';
 export { findFreePort } from './find-free-port.js';
+export { generateJsonlFile } from './generate-jsonl-file.js';
 export {
   findPostgresBinaries,
   POSTGRES_BINARY_DIRECTORIES,

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { fnv1a32 } from '@tunekit/core/statistics';
 import type { Embedder } from './embedder.js';
 
@@ -45,12 +45,11 @@ export function createHashingEmbedder(options: HashingEmbedderOptions = {}): Emb
 } {
   const dimensions = options.dimensions ?? 256;
   if (!Number.isInteger(dimensions) || dimensions < 2 || dimensions > 65_536) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Invalid hashing embedder dimensions ${String(dimensions)}: expected an integer from 2 to 65536`,
-      details: { dimensions },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Invalid hashing embedder dimensions ${String(dimensions)}: expected an integer from 2 to 65536`,
+      { dimensions },
+    );
   }
   const wordBigrams = options.wordBigrams ?? true;
   const characterNgram = options.characterNgram ?? 3;

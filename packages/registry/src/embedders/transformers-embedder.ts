@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import type { Embedder } from './embedder.js';
 
 /** Options of {@link createTransformersEmbedder}. */
@@ -21,13 +21,7 @@ export interface TransformersEmbedderOptions {
 }
 
 function unavailable(message: string, details: Record<string, unknown>, cause?: unknown): TunekitError {
-  return new TunekitError({
-    code: 'EMBEDDER_UNAVAILABLE',
-    status: ErrorCodes.EMBEDDER_UNAVAILABLE.status,
-    message,
-    details,
-    cause,
-  });
+  return tunekitError('EMBEDDER_UNAVAILABLE', message, details, { cause });
 }
 
 type FeatureExtractor = (

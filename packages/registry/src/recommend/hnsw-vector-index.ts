@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { checkHnswHeader, readHnswHeader, withTemporaryFile } from './hnsw-file-header.js';
 import type { HnswParameters } from './hnsw-parameters.js';
 import { loadHnswlib } from './load-hnswlib.js';
@@ -236,11 +236,10 @@ export async function createHnswVectorIndex(
     sparseBytes: () => postings?.bytes() ?? 0,
     set efSearch(value: number) {
       if (!Number.isInteger(value) || value < 1) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: ErrorCodes.VALIDATION_FAILED.status,
-          message: `Invalid efSearch ${String(value)}: expected a positive integer`,
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `Invalid efSearch ${String(value)}: expected a positive integer`,
+        );
       }
       efSearch = value;
     },

@@ -1,4 +1,4 @@
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 
 /** One label of the recommendation index: its version id (null when deleted) and text fingerprint. */
 export interface LabelTable {
@@ -23,11 +23,10 @@ const HEADER_BYTES = 12;
 export function encodeLabelTable(table: LabelTable): Uint8Array {
   const count = table.labels.length;
   if (table.fingerprints.length !== count) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: `Label table has ${count} labels but ${table.fingerprints.length} fingerprints`,
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Label table has ${count} labels but ${table.fingerprints.length} fingerprints`,
+    );
   }
   const lengths = new Int32Array(count);
   const parts: string[] = [];
@@ -51,11 +50,7 @@ export function encodeLabelTable(table: LabelTable): Uint8Array {
 }
 
 function corrupt(message: string): TunekitError {
-  return new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: ErrorCodes.VALIDATION_FAILED.status,
-    message: `Invalid label table: ${message}`,
-  });
+  return tunekitError('VALIDATION_FAILED', `Invalid label table: ${message}`);
 }
 
 /** Decodes {@link encodeLabelTable}'s bytes; throws `VALIDATION_FAILED` when they are not a label table. */

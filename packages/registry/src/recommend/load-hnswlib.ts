@@ -1,4 +1,4 @@
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { HierarchicalNSW } from 'hnswlib-node';
 
 /** hnswlib-node's index class (cosine space). */
@@ -15,11 +15,11 @@ export async function loadHnswlib(): Promise<HnswConstructor> {
     if (hnsw === undefined) throw new Error('hnswlib-node exports no HierarchicalNSW');
     return hnsw;
   } catch (error) {
-    throw new TunekitError({
-      code: 'INTERNAL',
-      status: ErrorCodes.INTERNAL.status,
-      message: `hnswlib-node could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
-      cause: error,
-    });
+    throw tunekitError(
+      'INTERNAL',
+      `hnswlib-node could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      { cause: error },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /** The vector scaled to unit length, in float64 (a zero vector stays zero). */
 export function normalize(vector: ArrayLike<number>): Float64Array {
@@ -30,11 +30,10 @@ export function dot(left: ArrayLike<number>, right: ArrayLike<number>): number {
 /** Throws a coded `VALIDATION_FAILED` error unless the vector has `dimensions` components. */
 export function checkDimensions(vector: ArrayLike<number>, dimensions: number): void {
   if (vector.length !== dimensions) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: ErrorCodes.VALIDATION_FAILED.status,
-      message: `Expected a vector of ${dimensions} dimensions, got ${vector.length}`,
-      details: { expected: dimensions, actual: vector.length },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Expected a vector of ${dimensions} dimensions, got ${vector.length}`,
+      { expected: dimensions, actual: vector.length },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { relayedTunekitError, type TunekitError } from '@tunekit/core';
 import { parseServerSentEvents } from '../client/create-tunekit-client.js';
 import type { ChatBackend, ChatBackendOptions } from './chat-backend.js';
 
@@ -41,7 +41,7 @@ function body(modelId: string, messages: unknown, options: ChatBackendOptions, s
 /** A coded error from a non-2xx answer (the server's problem+json `code` and `detail`). */
 async function failure(response: Response): Promise<TunekitError> {
   const problem = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
-  return new TunekitError({
+  return relayedTunekitError({
     code: problem.code ?? 'REMOTE_FAILED',
     status: response.status,
     message: problem.detail ?? `The Tunekit server answered ${response.status}`,
@@ -93,7 +93,7 @@ export function remoteChatBackend(options: RemoteChatBackendOptions): ChatBacken
         if (event.data === '[DONE]') break;
         if (event.event === 'error') {
           const problem = event.data as { code?: string; detail?: string; status?: number };
-          throw new TunekitError({
+          throw relayedTunekitError({
             code: problem.code ?? 'REMOTE_FAILED',
             status: problem.status ?? 500,
             message: problem.detail ?? 'The stream failed on the server',

@@ -5,6 +5,7 @@ import {
   type Role,
   RoleSchema,
   TunekitError,
+  tunekitError,
   type User,
 } from '@tunekit/core';
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
@@ -91,12 +92,7 @@ export interface Authenticator {
 const roleRank: Readonly<Record<Role, number>> = { viewer: 0, user: 1, admin: 2 };
 
 function unauthenticated(message: string, reason?: string): TunekitError {
-  return new TunekitError({
-    code: 'UNAUTHENTICATED',
-    status: 401,
-    message,
-    ...(reason ? { details: { reason } } : {}),
-  });
+  return tunekitError('UNAUTHENTICATED', message, reason ? { reason } : undefined);
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
@@ -203,11 +199,8 @@ export function createAuthenticator(raw: AuthOptions = {}, users?: UserLookup): 
       }
     }
     const expired = failures.includes('ERR_JWT_EXPIRED');
-    throw new TunekitError({
-      code: 'UNAUTHENTICATED',
-      status: 401,
-      message: expired ? 'The token has expired' : 'The token is invalid',
-      details: { reason: expired ? 'expired' : 'invalid' },
+    throw tunekitError('UNAUTHENTICATED', expired ? 'The token has expired' : 'The token is invalid', {
+      reason: expired ? 'expired' : 'invalid',
     });
   };
 

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /** Options of {@link createLoginRateLimiter}. */
 export interface LoginRateLimitOptions {
@@ -28,11 +28,8 @@ export function createLoginRateLimiter(
   const windows = new Map<string, { start: number; count: number }>();
   const limited = (start: number, time: number) => {
     const retryAfterSeconds = Math.ceil((start + windowMs - time) / 1000);
-    return new TunekitError({
-      code: 'RATE_LIMITED',
-      status: 429,
-      message: `Too many login attempts; retry in ${retryAfterSeconds} s`,
-      details: { retryAfterSeconds },
+    return tunekitError('RATE_LIMITED', `Too many login attempts; retry in ${retryAfterSeconds} s`, {
+      retryAfterSeconds,
     });
   };
   /** Counts one attempt of `key` and returns its window. */

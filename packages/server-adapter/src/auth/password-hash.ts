@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /** scrypt cost parameters of new hashes (N = 2^14, r = 8, p = 1: about 16 MiB and 30–60 ms). */
 export const SCRYPT_PARAMETERS = { logN: 14, blockSize: 8, parallelization: 1, keyLength: 32 } as const;
@@ -15,11 +15,8 @@ function scryptAsync(password: string, salt: Buffer, keyLength: number, logN: nu
 /** Hashes a password with scrypt into a PHC string: `$scrypt$ln=14,r=8,p=1$<salt b64>$<hash b64>`. */
 export async function hashPassword(password: string): Promise<string> {
   if (password.length < 8 || password.length > 1024) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'A password must have 8 to 1024 characters',
-      details: { issues: [{ path: 'password', message: 'must have 8 to 1024 characters' }] },
+    throw tunekitError('VALIDATION_FAILED', 'A password must have 8 to 1024 characters', {
+      issues: [{ path: 'password', message: 'must have 8 to 1024 characters' }],
     });
   }
   const { logN, blockSize, parallelization, keyLength } = SCRYPT_PARAMETERS;

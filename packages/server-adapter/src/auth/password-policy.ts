@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 
 /** Fewest characters of a password chosen through the API. */
@@ -33,10 +33,7 @@ export function passwordIssues(password: string, username: string): string[] {
 export function assertStrongPassword(password: string, username: string, field = 'password'): void {
   const issues = passwordIssues(password, username);
   if (issues.length === 0) return;
-  throw new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: 400,
-    message: `Invalid ${field}: ${issues.join('; ')}`,
-    details: { issues: issues.map((message) => ({ path: field, message })) },
+  throw tunekitError('VALIDATION_FAILED', `Invalid ${field}: ${issues.join('; ')}`, {
+    issues: issues.map((message) => ({ path: field, message })),
   });
 }

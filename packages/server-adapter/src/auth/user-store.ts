@@ -6,6 +6,7 @@ import {
   RoleSchema,
   type Tunekit,
   TunekitError,
+  tunekitError,
   type User,
   UserSchema,
 } from '@tunekit/core';
@@ -96,12 +97,7 @@ function isEnabledAdmin(user: Pick<User, 'roles' | 'disabled'> | undefined): boo
 }
 
 function notFound(username: string): TunekitError {
-  return new TunekitError({
-    code: 'NOT_FOUND',
-    status: 404,
-    message: `No user "${username}"`,
-    details: { username },
-  });
+  return tunekitError('NOT_FOUND', `No user "${username}"`, { username });
 }
 
 /** Creates the user store on the kit's storage; its audit events go to `kit.audit`. */
@@ -161,12 +157,11 @@ export function createUserStore(kit: Tunekit): UserStore {
     if (!isEnabledAdmin(user) || isEnabledAdmin(after)) return;
     const others = await users.count((candidate) => candidate.id !== user.id && isEnabledAdmin(candidate));
     if (others === 0) {
-      throw new TunekitError({
-        code: 'LAST_ADMIN',
-        status: 409,
-        message: `Refusing to ${change} "${user.username}": it is the last enabled admin`,
-        details: { username: user.username },
-      });
+      throw tunekitError(
+        'LAST_ADMIN',
+        `Refusing to ${change} "${user.username}": it is the last enabled admin`,
+        { username: user.username },
+      );
     }
   };
 
@@ -180,11 +175,8 @@ export function createUserStore(kit: Tunekit): UserStore {
         async () => {
           const input = parseOrThrow(CreateUserInputSchema, raw, 'user');
           if (await users.get(input.username)) {
-            throw new TunekitError({
-              code: 'USER_EXISTS',
-              status: 409,
-              message: `User "${input.username}" already exists`,
-              details: { username: input.username },
+            throw tunekitError('USER_EXISTS', `User "${input.username}" already exists`, {
+              username: input.username,
             });
           }
           const user: User = UserSchema.parse({
@@ -256,20 +248,15 @@ export function createUserStore(kit: Tunekit): UserStore {
           !current.passwordHash ||
           !(await verifyPassword(currentPassword, current.passwordHash))
         ) {
-          throw new TunekitError({
-            code: 'CURRENT_PASSWORD_INCORRECT',
-            status: 403,
-            message: 'The current password is wrong',
-          });
+          throw tunekitError('CURRENT_PASSWORD_INCORRECT', 'The current password is wrong');
         }
         assertStrongPassword(newPassword, username, 'newPassword');
         if (await verifyPassword(newPassword, current.passwordHash)) {
-          throw new TunekitError({
-            code: 'VALIDATION_FAILED',
-            status: 400,
-            message: 'Invalid newPassword: must differ from the current password',
-            details: { issues: [{ path: 'newPassword', message: 'must differ from the current password' }] },
-          });
+          throw tunekitError(
+            'VALIDATION_FAILED',
+            'Invalid newPassword: must differ from the current password',
+            { issues: [{ path: 'newPassword', message: 'must differ from the current password' }] },
+          );
         }
         const passwordHash = await hashPassword(newPassword);
         return users.update(username, (stored) => ({

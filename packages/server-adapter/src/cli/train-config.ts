@@ -8,7 +8,7 @@ import {
   type TrainingJobInputInput,
   TrainingJobInputSchema,
   type Tunekit,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import { parse as parseYaml } from 'yaml';
 import { CliUsageError } from './cli-command.js';
@@ -42,28 +42,19 @@ export async function readTrainConfig(file: string, overrides: string[] = []): P
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new TunekitError({
-      code: 'NOT_FOUND',
-      status: 404,
-      message: `Cannot read the training config ${file}: ${(error as Error).message}`,
-    });
+    throw tunekitError('NOT_FOUND', `Cannot read the training config ${file}: ${(error as Error).message}`);
   }
   let config: unknown;
   try {
     config = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `${file} must hold one object (the training job input)`,
-    });
+    throw tunekitError('VALIDATION_FAILED', `${file} must hold one object (the training job input)`);
   }
   const copy = structuredClone(config) as Record<string, unknown>;
   for (const assignment of overrides) applySetOverride(copy, assignment);
@@ -179,11 +170,10 @@ export async function resolveTrainingInput(
     const registry = (kit as Tunekit & { registry?: { require(reference: string): Promise<unknown> } })
       .registry;
     if (!registry) {
-      throw new TunekitError({
-        code: 'SERVICE_MISSING',
-        status: 500,
-        message: `baseModel "${baseModel}" names a registry version, but the registry plugin is not loaded`,
-      });
+      throw tunekitError(
+        'SERVICE_MISSING',
+        `baseModel "${baseModel}" names a registry version, but the registry plugin is not loaded`,
+      );
     }
     const version = (await registry.require(baseModel)) as {
       id: string;

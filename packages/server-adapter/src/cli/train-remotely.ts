@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { relayedTunekitError, type TunekitError } from '@tunekit/core';
 import { type ClientServerSentEvent, createTunekitClient, type TunekitClient } from '../client/index.js';
 import { TrainRequestSchema } from '../routes/training-routes.js';
 import { toWire } from '../wire/wire-case.js';
@@ -46,7 +46,7 @@ export interface TrainRemotelyOptions {
 /** A problem+json answer of the server as a coded error (its code, status and detail). */
 function remoteError(status: number, problem: unknown, what: string): TunekitError {
   const document = (problem ?? {}) as { code?: string; detail?: string; issues?: unknown };
-  return new TunekitError({
+  return relayedTunekitError({
     code: document.code ?? 'INTERNAL',
     status,
     message: `${what}: ${document.detail ?? `the server answered ${status}`}`,

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { type Tunekit, TunekitError } from '@tunekit/core';
+import { type Tunekit, TunekitError, tunekitError } from '@tunekit/core';
 import type { NextFunction, Request, Response, Router } from 'express';
 import { openApiDocument } from '../openapi/openapi-document.js';
 import type { AnyRouteDefinition } from '../routes/route-definition.js';
@@ -26,13 +26,11 @@ function loadExpress(): typeof import('express') {
   try {
     return createRequire(import.meta.url)('express') as typeof import('express');
   } catch (error) {
-    throw new TunekitError({
-      code: 'NOT_IMPLEMENTED',
-      status: 501,
-      message:
-        'tunekitExpress needs the "express" package (an optional peer dependency): npm install express',
-      details: { cause: error instanceof Error ? error.message : String(error) },
-    });
+    throw tunekitError(
+      'NOT_IMPLEMENTED',
+      'tunekitExpress needs the "express" package (an optional peer dependency): npm install express',
+      { cause: error instanceof Error ? error.message : String(error) },
+    );
   }
 }
 
@@ -67,24 +65,16 @@ export function fromBodyParserError(error: {
 }): TunekitError {
   if (TunekitError.isInstance(error)) return error;
   if (error.type === 'entity.too.large' || error.status === 413) {
-    return new TunekitError({
-      code: 'PAYLOAD_TOO_LARGE',
-      status: 413,
-      message: 'The request body is too large',
-    });
+    return tunekitError('PAYLOAD_TOO_LARGE', 'The request body is too large');
   }
   if (error.type === 'entity.parse.failed' || (error.status !== undefined && error.status < 500)) {
-    return new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message:
-        error.type === 'entity.parse.failed'
-          ? 'The body is not valid JSON'
-          : (error.message ?? 'Bad request'),
-      details: { issues: [{ path: '(body)', message: error.message ?? 'invalid' }] },
-    });
+    return tunekitError(
+      'VALIDATION_FAILED',
+      error.type === 'entity.parse.failed' ? 'The body is not valid JSON' : (error.message ?? 'Bad request'),
+      { issues: [{ path: '(body)', message: error.message ?? 'invalid' }] },
+    );
   }
-  return new TunekitError({ code: 'INTERNAL', status: 500, message: 'Internal server error', cause: error });
+  return tunekitError('INTERNAL', 'Internal server error', undefined, { cause: error });
 }
 
 async function send(
@@ -217,11 +207,7 @@ export function tunekitExpress(kit: Tunekit, options: TunekitExpressOptions = {}
     if (!notFound) return next();
     writeProblem(
       response,
-      new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `No route ${request.method} ${request.path}`,
-      }),
+      tunekitError('NOT_FOUND', `No route ${request.method} ${request.path}`),
       requestIdOf(request.headers),
     );
   });

@@ -46,25 +46,18 @@ const rawContentTypes = [
 export function fromFastifyError(error: FastifyError): TunekitError {
   if (TunekitError.isInstance(error)) return error;
   const status = error.statusCode ?? 500;
-  if (status === 413)
-    return new TunekitError({
-      code: 'PAYLOAD_TOO_LARGE',
-      status: 413,
-      message: 'The request body is too large',
-    });
+  if (status === 413) return tunekitError('PAYLOAD_TOO_LARGE', 'The request body is too large');
   if (status === 415) return tunekitError('UNSUPPORTED_MEDIA_TYPE', error.message);
   if (status >= 400 && status < 500) {
-    return new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message:
-        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
-          ? 'The body is not valid JSON'
-          : error.message,
-      details: { issues: [{ path: '(body)', message: error.message }] },
-    });
+    return tunekitError(
+      'VALIDATION_FAILED',
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+        ? 'The body is not valid JSON'
+        : error.message,
+      { issues: [{ path: '(body)', message: error.message }] },
+    );
   }
-  return new TunekitError({ code: 'INTERNAL', status: 500, message: 'Internal server error', cause: error });
+  return tunekitError('INTERNAL', 'Internal server error', undefined, { cause: error });
 }
 
 async function send(
@@ -176,11 +169,7 @@ function routesPlugin(server: ServerContext, routes: readonly AnyRouteDefinition
     });
     fastify.setNotFoundHandler((request, reply) => {
       const response = problemResponse(
-        new TunekitError({
-          code: 'NOT_FOUND',
-          status: 404,
-          message: `No route ${request.method} ${request.url.split('?')[0]}`,
-        }),
+        tunekitError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
         String(request.id),
       ) as { status: number; headers: Record<string, string>; body: string };
       reply.code(404).headers(response.headers).send(response.body);

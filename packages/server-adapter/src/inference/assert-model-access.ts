@@ -1,4 +1,4 @@
-import { type Principal, type Tunekit, TunekitError } from '@tunekit/core';
+import { type Principal, type Tunekit, tunekitError } from '@tunekit/core';
 import { JOB_MODEL_PREFIX } from './model-cache.js';
 
 /**
@@ -13,6 +13,6 @@ export async function assertModelAccess(
   if (!modelId.startsWith(JOB_MODEL_PREFIX)) return;
   const job = await kit.jobs.get(modelId.slice(JOB_MODEL_PREFIX.length));
   if (!job || !kit.policy.can(principal, 'jobs:read', { owner: job.owner, id: job.id })) {
-    throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${modelId}" is served` });
+    throw tunekitError('NOT_FOUND', `No model "${modelId}" is served`);
   }
 }

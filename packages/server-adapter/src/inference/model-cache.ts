@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Predictor, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
+import {
+  type Predictor,
+  TrainingJobInputSchema,
+  type Tunekit,
+  type TunekitError,
+  tunekitError,
+} from '@tunekit/core';
 import type {
   ChatMessage,
   ClassificationPrediction,
@@ -125,7 +131,7 @@ export async function modelNotServed(kit: Tunekit, id: string, configured: strin
   if (hint === '') {
     hint = `: served are ${configured.length > 0 ? `${configured.join(', ')}, ` : ''}the outputs of finished train jobs (job:<id>) and the registry versions they registered (name@<n>, name@stage, or a bare name for its production version)`;
   }
-  return new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served${hint}` });
+  return tunekitError('NOT_FOUND', `No model "${id}" is served${hint}`);
 }
 
 /** Creates the model cache over configured models and `job:<id>` outputs of finished `train` jobs. */
@@ -229,15 +235,13 @@ export function createModelCache(
     const architecture = getArchitecture(String(config.model_type ?? ''));
     const task = architecture.task ?? 'causal-language-modeling';
     if (task === expected) return;
-    throw new TunekitError({
-      code: 'MODEL_TASK_MISMATCH',
-      status: 400,
-      message:
-        expected === 'sequence-classification'
-          ? `Model "${id}" (${architecture.name}) is generative, not a classifier: use /generate`
-          : `Model "${id}" (${architecture.name}) is a sequence classifier, not generative: use /predict`,
-      details: { model: id, architecture: architecture.name, task, expected },
-    });
+    throw tunekitError(
+      'MODEL_TASK_MISMATCH',
+      expected === 'sequence-classification'
+        ? `Model "${id}" (${architecture.name}) is generative, not a classifier: use /generate`
+        : `Model "${id}" (${architecture.name}) is a sequence classifier, not generative: use /predict`,
+      { model: id, architecture: architecture.name, task, expected },
+    );
   };
 
   const loadClassifier = (id: string) => {
@@ -311,8 +315,7 @@ export function createModelCache(
         predict: async (input, predictOptions) => {
           await load(id);
           const loaded = await loading.get(id);
-          if (!loaded)
-            throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${id}" is served` });
+          if (!loaded) throw tunekitError('NOT_FOUND', `No model "${id}" is served`);
           const { modelPredictor } = await import('@tunekit/trainer');
           return modelPredictor(loaded.opened, { id, generation: options }).predict(input, predictOptions);
         },

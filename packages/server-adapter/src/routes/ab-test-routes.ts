@@ -4,7 +4,7 @@ import {
   ABTestUnitSchema,
   type Principal,
   SuccessMetricSchema,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import { z } from 'zod';
 import type { ServerContext } from '../server/server-context.js';
@@ -37,7 +37,7 @@ const UnitSchema = z.object({ unit_id: z.string().min(1).max(200) });
 
 async function requireTest(kit: import('@tunekit/core').Tunekit, id: string) {
   const test = await kit.abTests.get(id);
-  if (!test) throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No A/B test "${id}"` });
+  if (!test) throw tunekitError('NOT_FOUND', `No A/B test "${id}"`);
   return test;
 }
 
@@ -56,15 +56,13 @@ export function assertAssignedUnit(
 ): void {
   if (server.kit.policy.can(principal, 'abtests:record')) return;
   if (token === undefined) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message:
-        'Invalid request body: exposure_token: required (the token POST /ab-tests/{id}/assign returned for this unit)',
-      details: {
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'Invalid request body: exposure_token: required (the token POST /ab-tests/{id}/assign returned for this unit)',
+      {
         issues: [{ path: 'exposure_token', message: 'required without the abtests:record permission' }],
       },
-    });
+    );
   }
   server.exposureTokens.verify(token, { testId, unitId, principal: principal?.id ?? 'anonymous' });
 }

@@ -4,8 +4,9 @@ import {
   parseArtifactUri,
   TrainingJobInputSchema,
   type Tunekit,
-  TunekitError,
+  type TunekitError,
   trainingOutputUri,
+  tunekitError,
 } from '@tunekit/core';
 
 /** How many of the caller's jobs {@link assertOwnsArtifact} looks through at most (newest pages first). */
@@ -45,11 +46,9 @@ function isInside(folder: readonly string[], path: readonly string[]): boolean {
 }
 
 function notYours(artifactUri: string, reason: string): TunekitError {
-  return new TunekitError({
-    code: 'FORBIDDEN',
-    status: 403,
-    message: `"${artifactUri}" is not one of your artifacts: ${reason}`,
-    details: { artifactUri, reason },
+  return tunekitError('FORBIDDEN', `"${artifactUri}" is not one of your artifacts: ${reason}`, {
+    artifactUri,
+    reason,
   });
 }
 

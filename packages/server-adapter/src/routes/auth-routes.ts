@@ -1,4 +1,4 @@
-import { type Permission, RoleSchema, TunekitError } from '@tunekit/core';
+import { type Permission, RoleSchema, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { defineRoute } from './route-definition.js';
 
@@ -38,7 +38,7 @@ export const loginRoute = defineRoute({
       server.loginLimiter.record(address);
       server.accountLoginLimiter.record(account);
       operation.actor = body.username.slice(0, 64);
-      throw new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Wrong username or password' });
+      throw tunekitError('UNAUTHENTICATED', 'Wrong username or password');
     }
     operation.actor = user.id;
     const { token, expiresIn } = await server.authenticator.issueUserToken(user);

@@ -1,4 +1,4 @@
-import { type Principal, type Tunekit, TunekitError } from '@tunekit/core';
+import { type Principal, type Tunekit, tunekitError } from '@tunekit/core';
 
 /**
  * The owner of a dataset: `createdBy` of its record, else of its first version (datasets created
@@ -26,13 +26,11 @@ export async function assertMayAddDatasetVersion(
   if ((await kit.datasets.get(name)) === undefined) return;
   const owner = await datasetOwnerOf(kit, name);
   if (owner !== undefined && owner === principal?.id) return;
-  throw new TunekitError({
-    code: 'FORBIDDEN',
-    status: 403,
-    message:
-      owner === undefined
-        ? `Dataset "${name}" has no recorded owner; only an admin adds versions to it`
-        : `Dataset "${name}" belongs to another user; only its owner or an admin adds versions`,
-    details: { name },
-  });
+  throw tunekitError(
+    'FORBIDDEN',
+    owner === undefined
+      ? `Dataset "${name}" has no recorded owner; only an admin adds versions to it`
+      : `Dataset "${name}" belongs to another user; only its owner or an admin adds versions`,
+    { name },
+  );
 }

@@ -5,7 +5,7 @@ import {
   DatasetSchema,
   DatasetVersionSchema,
   RowFormatSchema,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import { z } from 'zod';
 import { uploadedFile } from '../server/upload-stream.js';
@@ -35,7 +35,7 @@ export const UploadDatasetQuerySchema = z.object({
 
 async function requireFile(context: RouteContext<unknown, { file_name?: string }, unknown>) {
   if (!context.bodyStream) {
-    throw new TunekitError({ code: 'VALIDATION_FAILED', status: 400, message: 'The request has no body' });
+    throw tunekitError('VALIDATION_FAILED', 'The request has no body');
   }
   return uploadedFile(
     context.bodyStream,
@@ -128,12 +128,7 @@ const NameParamsSchema = z.object({ name: DatasetNameSchema });
 
 async function requireDataset(context: RouteContext<{ name: string }, unknown, unknown>) {
   const dataset = await context.kit.datasets.get(context.params.name);
-  if (!dataset)
-    throw new TunekitError({
-      code: 'NOT_FOUND',
-      status: 404,
-      message: `No dataset "${context.params.name}"`,
-    });
+  if (!dataset) throw tunekitError('NOT_FOUND', `No dataset "${context.params.name}"`);
   return dataset;
 }
 
@@ -178,11 +173,7 @@ export const datasetStatsRoute = defineRoute({
   response: JsonObjectSchema,
   handler: async ({ kit, params }) => {
     if (!(await kit.datasets.getVersion(params.id))) {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `No dataset version "${params.id}"`,
-      });
+      throw tunekitError('NOT_FOUND', `No dataset version "${params.id}"`);
     }
     return (await kit.datasets.stats(params.id)) as unknown as Record<string, unknown>;
   },

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
 import { modelNotServed } from '../inference/model-cache.js';
@@ -35,11 +35,8 @@ export const GenerateResponseSchema = z.object({
 function modelId(server: ServerContext, requested: string | undefined): string {
   const id = requested ?? server.options.defaultModel;
   if (!id) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'No model given and the server has no default model',
-      details: { issues: [{ path: 'model', message: 'required' }] },
+    throw tunekitError('VALIDATION_FAILED', 'No model given and the server has no default model', {
+      issues: [{ path: 'model', message: 'required' }],
     });
   }
   return id;
@@ -167,11 +164,8 @@ export const predictRoute = defineRoute({
   handler: async ({ kit, server, principal, body }) => {
     const id = body.model ?? [...server.predictors.keys()][0] ?? server.options.defaultModel;
     if (id === undefined) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: 'No model given and the server has no classifier',
-        details: { issues: [{ path: 'model', message: 'required' }] },
+      throw tunekitError('VALIDATION_FAILED', 'No model given and the server has no classifier', {
+        issues: [{ path: 'model', message: 'required' }],
       });
     }
     const topK = body.top_k ?? 1;
@@ -199,11 +193,7 @@ export const predictRoute = defineRoute({
     const best = ranked[0];
     const label = prediction.label ?? best?.[0];
     if (label === undefined) {
-      throw new TunekitError({
-        code: 'INTERNAL',
-        status: 500,
-        message: `Classifier "${id}" returned no label`,
-      });
+      throw tunekitError('INTERNAL', `Classifier "${id}" returned no label`);
     }
     const described = predictor as { baseModel?: string; language?: string };
     return {

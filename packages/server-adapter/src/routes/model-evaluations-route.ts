@@ -1,4 +1,4 @@
-import { type Evaluation, EvaluationSchema, ModelStageSchema, TunekitError } from '@tunekit/core';
+import { type Evaluation, EvaluationSchema, ModelStageSchema, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { registryOf } from './model-routes.js';
 import { defineRoute } from './route-definition.js';
@@ -42,7 +42,7 @@ export const modelEvaluationsRoute = defineRoute({
     const registry = registryOf(server);
     const versions = await registry.versions(params.id);
     if (versions.length === 0) {
-      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model "${params.id}"` });
+      throw tunekitError('NOT_FOUND', `No model "${params.id}"`);
     }
     const versionIds = new Set(versions.map((version) => version.id));
     const resolved = new Map<string, string | undefined>();

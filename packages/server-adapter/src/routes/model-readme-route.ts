@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { renderModelCard } from '@tunekit/registry';
 import { z } from 'zod';
 import { registryOf } from './model-routes.js';
@@ -30,7 +30,7 @@ export const modelReadmeRoute = defineRoute({
     const registry = registryOf(server);
     const version = await registry.get(params.id);
     if (!version) {
-      throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model version "${params.id}"` });
+      throw tunekitError('NOT_FOUND', `No model version "${params.id}"`);
     }
     return { id: version.id, markdown: renderModelCard(await registry.card(version.id)) };
   },

@@ -4,7 +4,7 @@ import {
   ModelStageSchema,
   ModelVersionSchema,
   type Tunekit,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import type { ModelRegistry } from '@tunekit/registry';
 import { z } from 'zod';
@@ -22,11 +22,10 @@ export function registryOf(server: ServerContext): ModelRegistry {
   const id = server.options.registryService ?? REGISTRY_SERVICE_ID;
   const registry = kit.has({ id }) ? kit.get<ModelRegistry>({ id }) : undefined;
   if (!registry) {
-    throw new TunekitError({
-      code: 'NOT_IMPLEMENTED',
-      status: 501,
-      message: 'No model registry is installed (add registryPlugin() from @tunekit/registry to the kit)',
-    });
+    throw tunekitError(
+      'NOT_IMPLEMENTED',
+      'No model registry is installed (add registryPlugin() from @tunekit/registry to the kit)',
+    );
   }
   return registry;
 }
@@ -60,8 +59,7 @@ const TransitionBodySchema = z.object({ reason: z.string().max(1000).optional() 
 
 async function requireVersion(registry: ModelRegistry, reference: string) {
   const version = await registry.get(reference);
-  if (!version)
-    throw new TunekitError({ code: 'NOT_FOUND', status: 404, message: `No model version "${reference}"` });
+  if (!version) throw tunekitError('NOT_FOUND', `No model version "${reference}"`);
   return version;
 }
 
@@ -124,11 +122,7 @@ export const modelRoutes = [
       if (body.trainingJobId) {
         const job = await kit.jobs.get(body.trainingJobId);
         if (!job || !kit.policy.can(principal, 'jobs:read', { owner: job.owner, id: job.id })) {
-          throw new TunekitError({
-            code: 'JOB_NOT_FOUND',
-            status: 404,
-            message: `No job "${body.trainingJobId}"`,
-          });
+          throw tunekitError('JOB_NOT_FOUND', `No job "${body.trainingJobId}"`);
         }
       }
       // A registered name belongs to whoever registered its first version: only they and admins
@@ -136,12 +130,11 @@ export const modelRoutes = [
       const registry = registryOf(server);
       const first = (await registry.versions(body.name))[0];
       if (first && first.createdBy !== principal?.id && !principal?.roles.includes('admin')) {
-        throw new TunekitError({
-          code: 'FORBIDDEN',
-          status: 403,
-          message: `Model "${body.name}" belongs to another user; only its owner or an admin adds versions`,
-          details: { name: body.name },
-        });
+        throw tunekitError(
+          'FORBIDDEN',
+          `Model "${body.name}" belongs to another user; only its owner or an admin adds versions`,
+          { name: body.name },
+        );
       }
       // The artifact must be the caller's (inside an output of their job) unless they are an admin:
       // registering writes README.md and model-card.json into the artifact's folder.

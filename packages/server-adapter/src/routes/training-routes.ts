@@ -7,7 +7,7 @@ import {
   TRAINING_JOB_KIND,
   TrainingJobInputSchema,
   type Tunekit,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
@@ -116,12 +116,12 @@ export async function ownedJob(
 ) {
   const job = await kit.jobs.get(id);
   if (!job || job.kind !== TRAINING_JOB_KIND) {
-    throw new TunekitError({ code: 'JOB_NOT_FOUND', status: 404, message: `No training job "${id}"` });
+    throw tunekitError('JOB_NOT_FOUND', `No training job "${id}"`);
   }
   if (!kit.policy.can(principal, action, { owner: job.owner, id })) {
     if (kit.policy.can(principal, 'jobs:read', { owner: job.owner, id }))
       kit.policy.assertCan(principal, action, { owner: job.owner, id });
-    throw new TunekitError({ code: 'JOB_NOT_FOUND', status: 404, message: `No training job "${id}"` });
+    throw tunekitError('JOB_NOT_FOUND', `No training job "${id}"`);
   }
   return job;
 }
@@ -161,21 +161,15 @@ export async function submitTrainingJob(
   );
   const base = readable ? await server.models.describe(body.base_model) : undefined;
   if (!base) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Unknown base_model "${body.base_model}"`,
-      details: { issues: [{ path: 'base_model', message: 'is not a model this server serves' }] },
+    throw tunekitError('VALIDATION_FAILED', `Unknown base_model "${body.base_model}"`, {
+      issues: [{ path: 'base_model', message: 'is not a model this server serves' }],
     });
   }
   const versionOf = async (id: string, path: string) => {
     const version = await kit.datasets.getVersion(id);
     if (!version) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `Unknown dataset version "${id}"`,
-        details: { issues: [{ path, message: 'no such dataset version' }] },
+      throw tunekitError('VALIDATION_FAILED', `Unknown dataset version "${id}"`, {
+        issues: [{ path, message: 'no such dataset version' }],
       });
     }
     return version;
@@ -223,12 +217,11 @@ function assertTrainingBounds(limits: ServerLimits['training'], body: TrainReque
     .filter(([, value, limit]) => value !== undefined && value > limit)
     .map(([path, , limit]) => ({ path, message: `must be at most ${limit} (server limit)` }));
   if (issues.length > 0) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `The training request exceeds the server's limits: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`,
-      details: { issues },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `The training request exceeds the server's limits: ${issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`,
+      { issues },
+    );
   }
 }
 
@@ -257,15 +250,13 @@ async function assertJobQuota(
     mine >= perUser ? 0 : (await countJobs(kit, 'queued', total)) + (await countJobs(kit, 'running', total));
   if (mine < perUser && all < total) return;
   const scope = mine >= perUser ? 'user' : 'server';
-  throw new TunekitError({
-    code: 'RATE_LIMITED',
-    status: 429,
-    message:
-      scope === 'user'
-        ? `At most ${perUser} training jobs queued or running per user; wait for one to finish or stop one`
-        : `The server has its maximum of ${total} training jobs queued or running; retry later`,
-    details: { retryAfterSeconds: 30, limit: scope === 'user' ? perUser : total, scope },
-  });
+  throw tunekitError(
+    'RATE_LIMITED',
+    scope === 'user'
+      ? `At most ${perUser} training jobs queued or running per user; wait for one to finish or stop one`
+      : `The server has its maximum of ${total} training jobs queued or running; retry later`,
+    { retryAfterSeconds: 30, limit: scope === 'user' ? perUser : total, scope },
+  );
 }
 
 /** `GET /train`: the caller's training jobs (admins: everyone's). */

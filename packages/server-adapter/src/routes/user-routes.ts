@@ -1,4 +1,4 @@
-import { RoleSchema, TunekitError, UserSchema } from '@tunekit/core';
+import { RoleSchema, tunekitError, UserSchema } from '@tunekit/core';
 import { z } from 'zod';
 import { PasswordSchema, passwordIssues } from '../auth/password-policy.js';
 import { PublicUserSchema, toPublicUser } from '../auth/public-user.js';
@@ -132,11 +132,10 @@ export const changeOwnPasswordRoute = defineRoute({
   handler: async ({ server, principal, body, operation, serviceAudited }) => {
     const username = principal?.id ?? '';
     if (!(await server.users.get(username))) {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `"${username}" is not a local user (API keys and identity-provider users have no password here)`,
-      });
+      throw tunekitError(
+        'NOT_FOUND',
+        `"${username}" is not a local user (API keys and identity-provider users have no password here)`,
+      );
     }
     server.loginLimiter.hit(`password:${username}`);
     const user = await serviceAudited(

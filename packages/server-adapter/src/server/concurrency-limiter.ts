@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /** Counts what runs at once per principal and in all (streams, generations); one per server context. */
 export interface ConcurrencyLimiter {
@@ -31,19 +31,17 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
       const mine = held.get(principal) ?? 0;
       if (mine >= options.perUser || total >= options.total) {
         const scope = mine >= options.perUser ? 'user' : 'server';
-        throw new TunekitError({
-          code: 'RATE_LIMITED',
-          status: 429,
-          message:
-            scope === 'user'
-              ? `At most ${options.perUser} ${options.what} at once per user; retry when one ends`
-              : `The server runs its maximum of ${options.total} ${options.what}; retry shortly`,
-          details: {
+        throw tunekitError(
+          'RATE_LIMITED',
+          scope === 'user'
+            ? `At most ${options.perUser} ${options.what} at once per user; retry when one ends`
+            : `The server runs its maximum of ${options.total} ${options.what}; retry shortly`,
+          {
             retryAfterSeconds,
             limit: scope === 'user' ? options.perUser : options.total,
             scope,
           },
-        });
+        );
       }
       held.set(principal, mine + 1);
       total += 1;

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 
 /** What an exposure token vouches for: the server assigned `unitId` of `testId` to `variant`, for `principal`. */
@@ -46,11 +46,9 @@ export interface ExposureTokens {
 const PREFIX = 'v1';
 
 function invalid(reason: string, details: Record<string, unknown> = {}): TunekitError {
-  return new TunekitError({
-    code: 'ABTEST_EXPOSURE_INVALID',
-    status: 403,
-    message: `Invalid A/B exposure token: ${reason}`,
-    details: { reason, ...details },
+  return tunekitError('ABTEST_EXPOSURE_INVALID', `Invalid A/B exposure token: ${reason}`, {
+    reason,
+    ...details,
   });
 }
 

@@ -1,4 +1,4 @@
-import { createTunekit, TunekitError } from '@tunekit/core';
+import { createTunekit, TunekitError, tunekitError } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
 import { problemResponse } from './handle-route.js';
 
@@ -36,12 +36,11 @@ describe('problemResponse', () => {
   });
 
   it('leaves words that are not field names alone', () => {
-    const error = new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'Invalid options: topK: use topK with JavaScript, not maxSteps',
-      details: { issues: [{ path: 'topK', message: 'must be at most 50 (see maxSteps)' }] },
-    });
+    const error = tunekitError(
+      'VALIDATION_FAILED',
+      'Invalid options: topK: use topK with JavaScript, not maxSteps',
+      { issues: [{ path: 'topK', message: 'must be at most 50 (see maxSteps)' }] },
+    );
     const problem = JSON.parse((problemResponse(error, 'request-2') as { body: string }).body) as {
       detail: string;
       issues: Array<{ path: string; message: string }>;

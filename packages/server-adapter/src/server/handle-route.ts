@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
-import { type OperationContext, type Principal, TunekitError, validationFailed } from '@tunekit/core';
+import {
+  type OperationContext,
+  type Principal,
+  type TunekitError,
+  tunekitError,
+  validationFailed,
+} from '@tunekit/core';
 import { z } from 'zod';
 import {
   type AnyRouteDefinition,
@@ -179,11 +185,9 @@ export function jsonDepth(value: unknown, stopAt = Number.POSITIVE_INFINITY): nu
 /** Throws `VALIDATION_FAILED` (400) when a JSON body nests deeper than the server allows. */
 function assertJsonDepth(body: unknown, limit: number): void {
   if (jsonDepth(body, limit) > limit) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `The JSON body nests deeper than ${limit} levels`,
-      details: { issues: [{ path: '(body)', message: `nested deeper than ${limit}` }], limit },
+    throw tunekitError('VALIDATION_FAILED', `The JSON body nests deeper than ${limit} levels`, {
+      issues: [{ path: '(body)', message: `nested deeper than ${limit}` }],
+      limit,
     });
   }
 }
@@ -204,7 +208,7 @@ export async function authenticateBeforeBody(
     await server.ready;
     const principal = await server.authenticator.authenticate(headers);
     if (principal) return undefined;
-    return new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Credentials are required' });
+    return tunekitError('UNAUTHENTICATED', 'Credentials are required');
   } catch (error) {
     return toTunekitError(error);
   }
@@ -226,11 +230,8 @@ function assertAccess(server: ServerContext, principal: Principal, access: Route
   if (access === 'authenticated' || access === 'public') return;
   if (access === 'admin') {
     if (principal.roles.includes('admin')) return;
-    throw new TunekitError({
-      code: 'FORBIDDEN',
-      status: 403,
-      message: `"${principal.id}" lacks the admin role this route needs`,
-      details: { role: 'admin' },
+    throw tunekitError('FORBIDDEN', `"${principal.id}" lacks the admin role this route needs`, {
+      role: 'admin',
     });
   }
   server.kit.policy.assertCan(principal, access);
@@ -277,7 +278,7 @@ export async function handleRoute(
     if (principal) operation.actor = principal.id;
     if (route.access !== 'public') {
       if (!principal) {
-        throw new TunekitError({ code: 'UNAUTHENTICATED', status: 401, message: 'Credentials are required' });
+        throw tunekitError('UNAUTHENTICATED', 'Credentials are required');
       }
       assertAccess(server, principal, route.access);
     }

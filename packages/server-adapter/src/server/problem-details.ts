@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { TunekitError, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 
 /** Content type of error responses (RFC 9457). */
@@ -39,7 +39,7 @@ const titles: Record<number, string> = {
 /** The TunekitError for any thrown value (unknown errors become `INTERNAL` 500 without leaking their message). */
 export function toTunekitError(error: unknown): TunekitError {
   if (TunekitError.isInstance(error)) return error;
-  return new TunekitError({ code: 'INTERNAL', status: 500, message: 'Internal server error', cause: error });
+  return tunekitError('INTERNAL', 'Internal server error', undefined, { cause: error });
 }
 
 /** Problem details of an error. */

@@ -1,5 +1,5 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { type Predictor, type Tunekit, TunekitError } from '@tunekit/core';
+import { type Predictor, type Tunekit, tunekitError } from '@tunekit/core';
 import { type Authenticator, createAuthenticator } from '../auth/authenticator.js';
 import { createLoginRateLimiter, type LoginRateLimiter } from '../auth/login-rate-limiter.js';
 import { createUserStore, type UserStore } from '../auth/user-store.js';
@@ -64,12 +64,11 @@ export interface ServerContext {
  */
 export function derivedServerKey(options: TunekitServerOptions, purpose: string): Uint8Array {
   if (options.signingSecret !== undefined && options.signingSecret.length < 32) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'Invalid server options: signingSecret: needs at least 32 characters',
-      details: { issues: [{ path: 'signingSecret', message: 'needs at least 32 characters' }] },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'Invalid server options: signingSecret: needs at least 32 characters',
+      { issues: [{ path: 'signingSecret', message: 'needs at least 32 characters' }] },
+    );
   }
   const secret = options.signingSecret ?? options.auth?.jwtSecret;
   if (secret === undefined) return randomBytes(32);

@@ -1,5 +1,5 @@
 import { PassThrough, type Readable, Transform } from 'node:stream';
-import { TunekitError } from '@tunekit/core';
+import { TunekitError, tunekitError } from '@tunekit/core';
 import busboy from 'busboy';
 
 /** The file of an upload: its bytes as a stream and the name the client gave. */
@@ -9,23 +9,17 @@ export interface UploadedFile {
 }
 
 function tooLarge(limit: number): TunekitError {
-  return new TunekitError({
-    code: 'PAYLOAD_TOO_LARGE',
-    status: 413,
-    message: `The upload exceeds the limit of ${limit} bytes`,
-    details: { limit },
-  });
+  return tunekitError('PAYLOAD_TOO_LARGE', `The upload exceeds the limit of ${limit} bytes`, { limit });
 }
 
 /** A body the client cut short or a multipart body that does not parse: a 400, never a 500 or a crash. */
 function malformedBody(error: unknown): TunekitError {
   if (TunekitError.isInstance(error)) return error;
-  return new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: 400,
-    message: `The request body is malformed or incomplete: ${(error as Error)?.message ?? String(error)}`,
-    details: { issues: [{ path: '(body)', message: (error as Error)?.message ?? 'incomplete' }] },
-  });
+  return tunekitError(
+    'VALIDATION_FAILED',
+    `The request body is malformed or incomplete: ${(error as Error)?.message ?? String(error)}`,
+    { issues: [{ path: '(body)', message: (error as Error)?.message ?? 'incomplete' }] },
+  );
 }
 
 /**
@@ -89,7 +83,7 @@ export function uploadedFile(
     try {
       parser = busboy({ headers: headers as Record<string, string>, limits: { files: 1, fileSize: limit } });
     } catch (error) {
-      reject(new TunekitError({ code: 'VALIDATION_FAILED', status: 400, message: (error as Error).message }));
+      reject(tunekitError('VALIDATION_FAILED', (error as Error).message));
       return;
     }
     let output: PassThrough | undefined;
@@ -127,11 +121,8 @@ export function uploadedFile(
       if (!output && !settled) {
         settled = true;
         reject(
-          new TunekitError({
-            code: 'VALIDATION_FAILED',
-            status: 400,
-            message: 'The multipart body has no file part',
-            details: { issues: [{ path: 'file', message: 'required' }] },
+          tunekitError('VALIDATION_FAILED', 'The multipart body has no file part', {
+            issues: [{ path: 'file', message: 'required' }],
           }),
         );
       }

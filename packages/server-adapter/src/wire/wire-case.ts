@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import type { z } from 'zod';
 
 /**
@@ -45,12 +45,11 @@ function inner(definition: Definition): z.ZodType | undefined {
 /** A field sent in the wrong casing: named with the spelling to use. */
 function wrongCasing(path: readonly (string | number)[], key: string): TunekitError {
   const where = [...path.map(String), key].join('.');
-  return new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: 400,
-    message: `Invalid request: ${where}: the HTTP API is snake_case, send "${toSnakeCase(key)}"`,
-    details: { issues: [{ path: where, message: `use ${toSnakeCase(key)}` }] },
-  });
+  return tunekitError(
+    'VALIDATION_FAILED',
+    `Invalid request: ${where}: the HTTP API is snake_case, send "${toSnakeCase(key)}"`,
+    { issues: [{ path: where, message: `use ${toSnakeCase(key)}` }] },
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { isBaseWeightInitialization } from '../lora/initialize-from-base-weights.js';
 import { parseLoraTensorName } from '../lora/peft-names.js';
 import type { LoraAdapters } from '../models/model-architecture.js';
@@ -47,13 +47,11 @@ export function convertBaseWeightAdapter(adapters: LoraAdapters): LoraAdapters {
     config.rsLora &&
     (Object.keys(config.rankPattern ?? {}).length > 0 || Object.keys(config.alphaPattern ?? {}).length > 0)
   ) {
-    throw new TunekitError({
-      code: 'LORA_CONFIG_UNSUPPORTED',
-      status: 422,
-      message:
-        'A PiSSA/OLoRA adapter cannot be converted to LoRA with rsLora and rankPattern/alphaPattern together (PEFT refuses this conversion too)',
-      details: { field: 'init_lora_weights', value: config.initLoraWeights },
-    });
+    throw tunekitError(
+      'LORA_CONFIG_UNSUPPORTED',
+      'A PiSSA/OLoRA adapter cannot be converted to LoRA with rsLora and rankPattern/alphaPattern together (PEFT refuses this conversion too)',
+      { field: 'init_lora_weights', value: config.initLoraWeights },
+    );
   }
   const converted: TensorMap = new Map();
   for (const [name, tensor] of weights) {

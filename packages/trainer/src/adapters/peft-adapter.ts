@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LoraConfigSchema, TunekitError } from '@tunekit/core';
+import { LoraConfigSchema, tunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import { type ResolvedLoraConfig, resolveLoraConfig } from '../lora/lora-config.js';
 import { loraModuleSettings } from '../lora/lora-module-settings.js';
@@ -113,22 +113,20 @@ export function validatePeftWeights(
     }
     const parsed = parseLoraTensorName(key);
     if (!parsed) {
-      throw new TunekitError({
-        code: 'ADAPTER_INVALID',
-        status: 422,
-        message: `"${key}" is not a PEFT LoRA key (base_model.model.<module>.lora_A|lora_B.weight) nor a tensor the config trains in full (modules_to_save, bias)`,
-      });
+      throw tunekitError(
+        'ADAPTER_INVALID',
+        `"${key}" is not a PEFT LoRA key (base_model.model.<module>.lora_A|lora_B.weight) nor a tensor the config trains in full (modules_to_save, bias)`,
+      );
     }
     const { modulePath, matrix } = parsed;
     const targeted = isLoraTarget(config, modulePath);
     const rank = loraModuleSettings(config, modulePath).r;
     const rankAxis = matrix === 'A' ? 0 : 1;
     if (!targeted || tensor.shape.length !== 2 || tensor.shape[rankAxis] !== rank) {
-      throw new TunekitError({
-        code: 'ADAPTER_INVALID',
-        status: 422,
-        message: `${key} has shape [${tensor.shape.join(', ')}]; expected rank ${rank} on axis ${rankAxis} of a targeted module (${String(config.targetModules)})`,
-      });
+      throw tunekitError(
+        'ADAPTER_INVALID',
+        `${key} has shape [${tensor.shape.join(', ')}]; expected rank ${rank} on axis ${rankAxis} of a targeted module (${String(config.targetModules)})`,
+      );
     }
     normalized.set(loraTensorName(modulePath, matrix), tensor);
   }
@@ -142,11 +140,7 @@ export async function savePeftAdapter(
   options: SavePeftAdapterOptions = {},
 ): Promise<void> {
   if (!adapters.weights || adapters.weights.size === 0) {
-    throw new TunekitError({
-      code: 'ADAPTER_INVALID',
-      status: 422,
-      message: 'The adapters have no weights yet (train first)',
-    });
+    throw tunekitError('ADAPTER_INVALID', 'The adapters have no weights yet (train first)');
   }
   // A PiSSA/OLoRA adapter is saved converted to LoRA for the original base (rank 2r), as PEFT's
   // path_initial_model_for_weight_conversion does.
@@ -194,29 +188,27 @@ export async function loadPeftAdapter(
   try {
     raw = JSON.parse(await readFile(join(directory, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new TunekitError({
-      code: 'ADAPTER_INVALID',
-      status: 422,
-      message: `Cannot read ${join(directory, PEFT_CONFIG_FILE)}: ${(error as Error).message}`,
-      cause: error,
-    });
+    throw tunekitError(
+      'ADAPTER_INVALID',
+      `Cannot read ${join(directory, PEFT_CONFIG_FILE)}: ${(error as Error).message}`,
+      undefined,
+      { cause: error },
+    );
   }
   if (raw.peft_type !== 'LORA') {
-    throw new TunekitError({
-      code: 'ADAPTER_INVALID',
-      status: 422,
-      message: `Only LoRA adapters are supported, got peft_type ${String(raw.peft_type)}`,
-    });
+    throw tunekitError(
+      'ADAPTER_INVALID',
+      `Only LoRA adapters are supported, got peft_type ${String(raw.peft_type)}`,
+    );
   }
   const parsed = LoraConfigSchema.safeParse(peftConfigToLoraConfig(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new TunekitError({
-      code: 'ADAPTER_INVALID',
-      status: 422,
-      message: `${join(directory, PEFT_CONFIG_FILE)}: ${parsed.error.issues.map((item) => `${item.path.join('.')}: ${item.message}`).join('; ')}`,
-      details: { field: issue?.path.join('.'), issues: parsed.error.issues },
-    });
+    throw tunekitError(
+      'ADAPTER_INVALID',
+      `${join(directory, PEFT_CONFIG_FILE)}: ${parsed.error.issues.map((item) => `${item.path.join('.')}: ${item.message}`).join('; ')}`,
+      { field: issue?.path.join('.'), issues: parsed.error.issues },
+    );
   }
   const modelType = (options.model?.config as { model_type?: unknown } | undefined)?.model_type;
   const config = resolveLoraConfig(parsed.data, typeof modelType === 'string' ? modelType : undefined);

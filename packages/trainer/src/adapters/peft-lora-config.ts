@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 
 /**
  * Fields of PEFT's `adapter_config.json` that describe the file or the runtime rather than the
@@ -45,12 +45,11 @@ function isOff(value: unknown): boolean {
 }
 
 function unsupported(field: string, value: unknown, reason: string): TunekitError {
-  return new TunekitError({
-    code: 'LORA_CONFIG_UNSUPPORTED',
-    status: 422,
-    message: `adapter_config.json field "${field}" = ${JSON.stringify(value)} is not supported: ${reason}`,
-    details: { field, value },
-  });
+  return tunekitError(
+    'LORA_CONFIG_UNSUPPORTED',
+    `adapter_config.json field "${field}" = ${JSON.stringify(value)} is not supported: ${reason}`,
+    { field, value },
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { isFloatingType } from '../onnx/data-type.js';
 import type { AttributeValue, Graph, GraphNode, Value } from '../onnx/graph.js';
 import type { GradientContext, GradientRuleTable } from './gradient-rule.js';
@@ -99,12 +99,11 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     }
     const rule = rules[node.opType];
     if (!rule) {
-      throw new TunekitError({
-        code: 'AUTODIFF_UNSUPPORTED',
-        status: 500,
-        message: `No gradient rule for operator ${node.opType} (node "${node.name}")`,
-        details: { node: node.name, opType: node.opType },
-      });
+      throw tunekitError(
+        'AUTODIFF_UNSUPPORTED',
+        `No gradient rule for operator ${node.opType} (node "${node.name}")`,
+        { node: node.name, opType: node.opType },
+      );
     }
     const context: GradientContext = {
       graph,
@@ -213,12 +212,11 @@ function resolveSeeds(graph: Graph, options: AddGradientsOptions): Array<{ value
   if (options.seeds) return [...options.seeds];
   const loss = options.loss;
   if (!loss || (!options.seed && loss.shape.some((size) => size !== 1))) {
-    throw new TunekitError({
-      code: 'AUTODIFF_UNSUPPORTED',
-      status: 500,
-      message: loss ? `The loss "${loss.name}" must be a scalar` : 'addGradients needs a loss or seeds',
-      details: { shape: loss?.shape },
-    });
+    throw tunekitError(
+      'AUTODIFF_UNSUPPORTED',
+      loss ? `The loss "${loss.name}" must be a scalar` : 'addGradients needs a loss or seeds',
+      { shape: loss?.shape },
+    );
   }
   const gradient =
     options.seed ??

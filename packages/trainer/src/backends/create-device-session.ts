@@ -49,13 +49,12 @@ export async function createDeviceSession(
       return await open(device);
     } catch (error) {
       if (TunekitError.isInstance(error)) throw error;
-      throw new TunekitError({
-        code: 'BACKEND_UNAVAILABLE',
-        status: 500,
-        message: `Cannot create an onnxruntime session on ${device}: ${(error as Error).message}`,
-        details: { device },
-        cause: error,
-      });
+      throw tunekitError(
+        'BACKEND_UNAVAILABLE',
+        `Cannot create an onnxruntime session on ${device}: ${(error as Error).message}`,
+        { device },
+        { cause: error },
+      );
     }
   }
   try {

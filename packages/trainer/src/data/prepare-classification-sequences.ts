@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { TokenSequence } from './prepare-sequences.js';
@@ -57,22 +57,20 @@ export function prepareClassificationSequences(
   const sequences = rows.map((raw, index): TokenSequence => {
     const parsed = ClassificationRowSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `Row ${index} is not a classification row: expected { text, label }`,
-        details: { row: index, issues: parsed.error.issues.map((issue) => issue.message) },
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `Row ${index} is not a classification row: expected { text, label }`,
+        { row: index, issues: parsed.error.issues.map((issue) => issue.message) },
+      );
     }
     const { text, label } = parsed.data;
     const classLabel = typeof label === 'number' ? label : options.label2id[label];
     if (classLabel === undefined || classLabel >= count) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `Row ${index}: unknown label ${JSON.stringify(label)} (labels: ${known})`,
-        details: { row: index, label, labels: Object.keys(options.label2id) },
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `Row ${index}: unknown label ${JSON.stringify(label)} (labels: ${known})`,
+        { row: index, label, labels: Object.keys(options.label2id) },
+      );
     }
     const encoded = encodeForClassification(options.tokenizer, text, options.maxLength);
     if (encoded.truncated) truncated += 1;

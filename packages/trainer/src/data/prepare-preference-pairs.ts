@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { IGNORE_INDEX, type TokenSequence, tokenizeRow } from './prepare-sequences.js';
@@ -49,12 +49,11 @@ export function preparePreferencePairs(
   rows.forEach((raw, index) => {
     const parsed = PreferenceRowSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `Row ${index} is not a preference row: expected { prompt, chosen, rejected }`,
-        details: { row: index, issues: parsed.error.issues.map((issue) => issue.message) },
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `Row ${index} is not a preference row: expected { prompt, chosen, rejected }`,
+        { row: index, issues: parsed.error.issues.map((issue) => issue.message) },
+      );
     }
     const { prompt, chosen, rejected: dispreferred } = parsed.data;
     const sequences = [chosen, dispreferred].map((completion) =>

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { parseRow } from './parse-row.js';
 import {
@@ -106,11 +106,7 @@ export function prepareSequences(
 ): PreparedSequences {
   const { tokenizer, maxLength, packing = false, overflow = 'truncate', chatTemplate } = options;
   if (!Number.isInteger(maxLength) || maxLength < 2) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `maxLength must be an integer ≥ 2, got ${maxLength}`,
-    });
+    throw tunekitError('VALIDATION_FAILED', `maxLength must be an integer ≥ 2, got ${maxLength}`);
   }
   const sequences: TokenSequence[] = [];
   const rejected: number[] = [];

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunekitError, tunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
 import { applyModulesToSave } from '../lora/apply-modules-to-save.js';
@@ -59,12 +59,11 @@ export async function exportModel(
 ): Promise<ExportedModel> {
   const parsed = ExportModelOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Invalid export options: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
-      details: { issues: parsed.error.issues },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Invalid export options: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+      { issues: parsed.error.issues },
+    );
   }
   const { outputDirectory, maxEmbeddedBytes } = parsed.data;
   const model = await loadModel(modelDirectory);

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import {
-  ErrorCodes,
   parseOrThrow,
   QuantizationConfigSchema,
   type Tunekit,
-  TunekitError,
+  type TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 import { z } from 'zod';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
@@ -106,15 +106,13 @@ export interface OpenedModel {
 }
 
 function taskMismatch(method: string, task: OpenedModel['task']): TunekitError {
-  return new TunekitError({
-    code: 'MODEL_TASK_MISMATCH',
-    status: ErrorCodes.MODEL_TASK_MISMATCH.status,
-    message:
-      task === 'text-classification'
-        ? `${method} needs a generative model; this one is a sequence classifier: use predict`
-        : `${method} needs a sequence classifier; this model generates text: use generate`,
-    details: { method, task },
-  });
+  return tunekitError(
+    'MODEL_TASK_MISMATCH',
+    task === 'text-classification'
+      ? `${method} needs a generative model; this one is a sequence classifier: use predict`
+      : `${method} needs a sequence classifier; this model generates text: use generate`,
+    { method, task },
+  );
 }
 
 /** `log softmax(row)[token]` in float64. */
@@ -227,12 +225,11 @@ export async function openModel(
     const generator = new TextGenerator({ ort, session: opened.session, graph, tokenizer, maxPositions });
     const logProbabilities = async (tokenIds: readonly number[]): Promise<number[]> => {
       if (tokenIds.length > maxPositions) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: `logProbabilities takes at most the model's ${maxPositions} positions; got ${tokenIds.length} tokens (use perplexity for longer texts)`,
-          details: { issues: [{ path: 'tokenIds', message: 'longer than the model positions' }] },
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `logProbabilities takes at most the model's ${maxPositions} positions; got ${tokenIds.length} tokens (use perplexity for longer texts)`,
+          { issues: [{ path: 'tokenIds', message: 'longer than the model positions' }] },
+        );
       }
       if (tokenIds.length < 2) return [];
       const { logits, vocab } = await generator.logits(tokenIds);

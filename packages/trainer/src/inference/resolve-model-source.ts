@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { type ArtifactStore, TrainingJobInputSchema, type Tunekit, TunekitError } from '@tunekit/core';
+import { type ArtifactStore, TrainingJobInputSchema, type Tunekit, tunekitError } from '@tunekit/core';
 
 /** What {@link resolveModelSource} found: local folders for the model, its adapter and tokenizer. */
 export interface ResolvedModelSource {
@@ -27,12 +27,11 @@ interface RegistryVersionLike {
 const REGISTRY_SERVICE = { id: 'registry' } as const;
 
 function needsKit(source: string, what: string): never {
-  throw new TunekitError({
-    code: 'VALIDATION_FAILED',
-    status: 400,
-    message: `openModel("${source}") reads ${what}: pass the kit (openModel("${source}", { kit }))`,
-    details: { issues: [{ path: 'kit', message: 'required for this source' }] },
-  });
+  throw tunekitError(
+    'VALIDATION_FAILED',
+    `openModel("${source}") reads ${what}: pass the kit (openModel("${source}", { kit }))`,
+    { issues: [{ path: 'kit', message: 'required for this source' }] },
+  );
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -56,12 +55,7 @@ async function materialize(
   if (local && (await isDirectory(local))) return local;
   const files = await artifacts.list(`${uri.replace(/\/+$/, '')}/`);
   if (files.length === 0) {
-    throw new TunekitError({
-      code: 'ARTIFACT_NOT_FOUND',
-      status: 404,
-      message: `No files under ${uri} (source "${source}")`,
-      details: { uri },
-    });
+    throw tunekitError('ARTIFACT_NOT_FOUND', `No files under ${uri} (source "${source}")`, { uri });
   }
   // The process id in the name lets a restarted server remove copies a killed process left behind.
   const folder = await mkdtemp(join(tmpdir(), `tunekit-open-model-${process.pid}-`));
@@ -82,17 +76,16 @@ async function fromJob(jobId: string, kit: Tunekit | undefined, source: string, 
   if (!kit) needsKit(source, `job ${jobId}`);
   const job = await kit.jobs.get(jobId);
   if (!job) {
-    throw new TunekitError({ code: 'JOB_NOT_FOUND', status: 404, message: `No job "${jobId}"` });
+    throw tunekitError('JOB_NOT_FOUND', `No job "${jobId}"`);
   }
   const output = (job.output ?? {}) as { output?: unknown };
   const parsed = TrainingJobInputSchema.safeParse(job.input);
   if (job.status !== 'succeeded' || !parsed.success || typeof output.output !== 'string') {
-    throw new TunekitError({
-      code: 'NOT_FOUND',
-      status: 404,
-      message: `Job "${jobId}" has no model to open (status ${job.status}; a succeeded train job with an outputName or registerAs has one)`,
-      details: { jobId, status: job.status },
-    });
+    throw tunekitError(
+      'NOT_FOUND',
+      `Job "${jobId}" has no model to open (status ${job.status}; a succeeded train job with an outputName or registerAs has one)`,
+      { jobId, status: job.status },
+    );
   }
   const input = parsed.data;
   const trained = await materialize(output.output, kit.artifacts, temporary, source);
@@ -130,12 +123,7 @@ export async function resolveModelSource(source: string, kit?: Tunekit): Promise
     const reference = source.includes('@') ? source : `${source}@production`;
     const version = await registry.get(reference);
     if (!version) {
-      throw new TunekitError({
-        code: 'NOT_FOUND',
-        status: 404,
-        message: `No model version "${reference}" in the registry`,
-        details: { reference },
-      });
+      throw tunekitError('NOT_FOUND', `No model version "${reference}" in the registry`, { reference });
     }
     if (version.trainingJobId && (await kit.jobs.get(version.trainingJobId))) {
       const job = await fromJob(version.trainingJobId, kit, source, temporary);

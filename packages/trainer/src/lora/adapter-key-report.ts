@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { LoadReport } from '../models/load-report.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import { isLoraTensorName, loraTensorNames } from './peft-names.js';
@@ -54,12 +54,7 @@ export function checkAdapterKeys(report: LoadReport, options: CheckAdapterKeysOp
   const message = `Adapter${options.source ? ` ${options.source}` : ''} does not match the model: ${parts.join('; ')}`;
   const details = { missingKeys: report.missingKeys, unexpectedKeys: report.unexpectedKeys };
   if (options.strict ?? true) {
-    throw new TunekitError({
-      code: 'ADAPTER_KEYS_MISMATCH',
-      status: 422,
-      message: `${message} (pass strict: false to load it anyway)`,
-      details,
-    });
+    throw tunekitError('ADAPTER_KEYS_MISMATCH', `${message} (pass strict: false to load it anyway)`, details);
   }
   options.onWarning?.(message, details);
   return report;

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { createNormalSampler } from '../models/create-normal-sampler.js';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
@@ -123,13 +123,11 @@ export function initializeFromBaseWeights(
 ): BaseWeightAdapters {
   const mode = config.initLoraWeights;
   if (mode === 'olora' && options.fanInFanOut) {
-    throw new TunekitError({
-      code: 'LORA_CONFIG_UNSUPPORTED',
-      status: 422,
-      message:
-        'init_lora_weights "olora" is not supported for Conv1D weights (GPT-2): PEFT\'s olora_init decomposes the stored [in, out] matrix and gives lora_A the wrong shape',
-      details: { field: 'init_lora_weights', value: mode },
-    });
+    throw tunekitError(
+      'LORA_CONFIG_UNSUPPORTED',
+      'init_lora_weights "olora" is not supported for Conv1D weights (GPT-2): PEFT\'s olora_init decomposes the stored [in, out] matrix and gives lora_A the wrong shape',
+      { field: 'init_lora_weights', value: mode },
+    );
   }
   const iterations = mode.startsWith('pissa_niter_') ? Number(mode.slice('pissa_niter_'.length)) : undefined;
   const normal = createNormalSampler(options.seed ?? 0);
@@ -139,25 +137,19 @@ export function initializeFromBaseWeights(
     const name = `${module.modulePath}.weight`;
     const base = weights.get(name);
     if (!base) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: `${mode} initialisation needs the base weight "${name}"`,
-        details: { name },
-      });
+      throw tunekitError('MODEL_INVALID', `${mode} initialisation needs the base weight "${name}"`, { name });
     }
     const { r, scaling } = loraModuleSettings(config, module.modulePath);
     const out = module.outFeatures;
     const inputs = module.inFeatures;
     if (r > Math.min(out, inputs)) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `${mode}: rank ${r} of ${module.modulePath} is above min(out, in) = ${Math.min(out, inputs)}`,
-        details: {
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `${mode}: rank ${r} of ${module.modulePath} is above min(out, in) = ${Math.min(out, inputs)}`,
+        {
           issues: [{ path: 'lora.r', message: `above ${Math.min(out, inputs)} for ${module.modulePath}` }],
         },
-      });
+      );
     }
     const stored = toMatrix(base.data, base.shape[0] as number, base.shape[1] as number);
     const weight = options.fanInFanOut ? stored.transpose() : stored;

@@ -3,7 +3,7 @@ import {
   type LoraConfigInput,
   LoraConfigSchema,
   parseOrThrow,
-  TunekitError,
+  tunekitError,
 } from '@tunekit/core';
 
 /**
@@ -40,12 +40,11 @@ export function resolveLoraConfig(
   if (parsed.targetModules !== undefined) return { ...parsed, targetModules: parsed.targetModules };
   const defaults = modelType === undefined ? undefined : DEFAULT_LORA_TARGET_MODULES[modelType];
   if (defaults === undefined) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `LoRA settings need targetModules: no default for model type "${modelType ?? 'unknown'}" (defaults exist for ${Object.keys(DEFAULT_LORA_TARGET_MODULES).join(', ')})`,
-      details: { modelType },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `LoRA settings need targetModules: no default for model type "${modelType ?? 'unknown'}" (defaults exist for ${Object.keys(DEFAULT_LORA_TARGET_MODULES).join(', ')})`,
+      { modelType },
+    );
   }
   return { ...parsed, targetModules: [...defaults] };
 }

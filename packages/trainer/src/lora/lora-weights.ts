@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { SeededRandom } from '@tunekit/core/statistics';
 import type { FloatTensor, TensorMap } from '../safetensors/tensor-map.js';
 import { isPeftTarget, type LoraTargeting, loraModuleSettings } from './lora-module-settings.js';
@@ -46,12 +46,11 @@ export function initializeLoraWeights(
   };
   const mode = config.initLoraWeights ?? true;
   if (typeof mode === 'string' && mode !== 'gaussian') {
-    throw new TunekitError({
-      code: 'LORA_CONFIG_UNSUPPORTED',
-      status: 422,
-      message: `init_lora_weights "${mode}" starts from the base weights: create the adapters with initializeFromBaseWeights (createTrainer does), not from a seed`,
-      details: { field: 'init_lora_weights', value: mode },
-    });
+    throw tunekitError(
+      'LORA_CONFIG_UNSUPPORTED',
+      `init_lora_weights "${mode}" starts from the base weights: create the adapters with initializeFromBaseWeights (createTrainer does), not from a seed`,
+      { field: 'init_lora_weights', value: mode },
+    );
   }
   const tensors: TensorMap = new Map();
   for (const module of modules) {
@@ -90,12 +89,11 @@ export function mergeLora(
     const b = adapters.get(loraTensorNames(modulePath).b);
     const base = weights.get(`${modulePath}.weight`);
     if (!b || !base) {
-      throw new TunekitError({
-        code: 'ADAPTER_KEYS_MISMATCH',
-        status: 422,
-        message: `Adapter "${modulePath}" has no lora_B or the model has no ${modulePath}.weight`,
-        details: { modulePath },
-      });
+      throw tunekitError(
+        'ADAPTER_KEYS_MISMATCH',
+        `Adapter "${modulePath}" has no lora_B or the model has no ${modulePath}.weight`,
+        { modulePath },
+      );
     }
     const { scaling } = loraModuleSettings(config, modulePath);
     const [r, inFeatures] = tensor.shape as [number, number];

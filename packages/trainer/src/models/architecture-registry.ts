@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { bertArchitecture, distilBertArchitecture, robertaArchitecture } from './bert/bert-architecture.js';
 import { gpt2Architecture } from './gpt2/gpt2-architecture.js';
 import { llamaArchitecture, qwen2Architecture } from './llama/llama-architecture.js';
@@ -25,14 +25,9 @@ export function getArchitecture(
 ): ModelArchitecture<any> {
   const architecture = extra[name] ?? BUILT_IN_ARCHITECTURES[name];
   if (!architecture) {
-    throw new TunekitError({
-      code: 'MODEL_UNKNOWN_ARCHITECTURE',
-      status: 400,
-      message: `Unknown model architecture "${name}"`,
-      details: {
-        architecture: name,
-        available: [...Object.keys(extra), ...Object.keys(BUILT_IN_ARCHITECTURES)],
-      },
+    throw tunekitError('MODEL_UNKNOWN_ARCHITECTURE', `Unknown model architecture "${name}"`, {
+      architecture: name,
+      available: [...Object.keys(extra), ...Object.keys(BUILT_IN_ARCHITECTURES)],
     });
   }
   return architecture;

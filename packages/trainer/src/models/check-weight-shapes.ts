@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 
 /** How {@link checkWeightShapes} names the model in its errors. */
@@ -21,14 +21,13 @@ export function checkWeightShapes(
   for (const [name, shape] of expected) {
     const tensor = weights.get(name);
     if (!tensor || tensor.shape.join(',') !== shape.join(',')) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: tensor
+      throw tunekitError(
+        'MODEL_INVALID',
+        tensor
           ? `${description.modelName} weight "${name}" has shape [${tensor.shape}], expected [${shape}]`
           : `${description.modelName} weight "${name}" is missing${description.missingHint ?? ''}`,
-        details: { name, expected: shape, actual: tensor?.shape },
-      });
+        { name, expected: shape, actual: tensor?.shape },
+      );
     }
   }
 }

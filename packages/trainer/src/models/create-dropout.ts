@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { Dimension, Graph, Value } from '../onnx/graph.js';
 
 /** Applies dropout with a ratio to a value, as {@link createDropout} returns it. */
@@ -41,12 +41,11 @@ export function createDropout(graph: Graph, collector: DropoutMaskCollector | un
     if (!collector || ratio <= 0) return x;
     const unknown = unsizedFactors(x.shape, collector.dimensions);
     if (unknown.length > 0) {
-      throw new TunekitError({
-        code: 'GRAPH_INVALID',
-        status: 500,
-        message: `Dropout on ${x.name}: its shape [${x.shape.join(', ')}] has dimensions (${unknown.join(', ')}) the trainer cannot size`,
-        details: { value: x.name, shape: [...x.shape] },
-      });
+      throw tunekitError(
+        'GRAPH_INVALID',
+        `Dropout on ${x.name}: its shape [${x.shape.join(', ')}] has dimensions (${unknown.join(', ')}) the trainer cannot size`,
+        { value: x.name, shape: [...x.shape] },
+      );
     }
     const inputName = `dropout_mask.${collector.masks.length + 1}`;
     const mask = graph.input(inputName, x.dtype, [`${inputName}.elements`]);
@@ -66,11 +65,8 @@ export function dropoutMaskSize(
 ): number {
   const unknown = unsizedFactors(shape, dimensions);
   if (unknown.length > 0) {
-    throw new TunekitError({
-      code: 'GRAPH_INVALID',
-      status: 500,
-      message: `Cannot size a dropout mask: unknown dimension ${unknown[0]}`,
-      details: { shape: [...shape] },
+    throw tunekitError('GRAPH_INVALID', `Cannot size a dropout mask: unknown dimension ${unknown[0]}`, {
+      shape: [...shape],
     });
   }
   const values = new Map<string, number>();

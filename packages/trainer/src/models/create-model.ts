@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseOrThrow, TunekitError } from '@tunekit/core';
+import { parseOrThrow, tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { writeSafetensors } from '../safetensors/safetensors-file.js';
 import { createByteLevelTokenizer } from '../tokenizers/byte-level-tokenizer.js';
@@ -65,15 +65,14 @@ export async function createModel(options: CreateModelOptions): Promise<Record<s
   const known = declaredKeys(architecture.configSchema);
   const unknown = known.length === 0 ? [] : Object.keys(rest).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Unknown createModel option${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} for ${name}: use ${[...settingsKeys, ...known.filter((key) => key !== 'model_type')].join(', ')}`,
-      details: {
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Unknown createModel option${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} for ${name}: use ${[...settingsKeys, ...known.filter((key) => key !== 'model_type')].join(', ')}`,
+      {
         what: 'createModel options',
         issues: unknown.map((key) => ({ path: key, message: 'unknown option' })),
       },
-    });
+    );
   }
   const causal = CAUSAL_LANGUAGE_MODELS.has(name);
   const tokenizerKind =
@@ -86,12 +85,11 @@ export async function createModel(options: CreateModelOptions): Promise<Record<s
       : { vocab_size: tokenizer.vocabSize, bos_token_id: endOfText, eos_token_id: endOfText };
   const parsed = architecture.configSchema.safeParse({ model_type: name, ...defaults, ...rest });
   if (!parsed.success) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Invalid ${name} config: ${parsed.error.issues.map((issue: z.core.$ZodIssue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      details: { issues: parsed.error.issues },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Invalid ${name} config: ${parsed.error.issues.map((issue: z.core.$ZodIssue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      { issues: parsed.error.issues },
+    );
   }
   const config = parsed.data as Record<string, unknown>;
   if (
@@ -99,12 +97,11 @@ export async function createModel(options: CreateModelOptions): Promise<Record<s
     typeof config.vocab_size === 'number' &&
     config.vocab_size < tokenizer.vocabSize
   ) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `vocab_size ${config.vocab_size} is smaller than the byte-level tokenizer's ${tokenizer.vocabSize} ids (pass tokenizer: 'none' and write your own)`,
-      details: { issues: [{ path: 'vocab_size', message: 'smaller than the tokenizer' }] },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `vocab_size ${config.vocab_size} is smaller than the byte-level tokenizer's ${tokenizer.vocabSize} ids (pass tokenizer: 'none' and write your own)`,
+      { issues: [{ path: 'vocab_size', message: 'smaller than the tokenizer' }] },
+    );
   }
   await mkdir(settings.directory, { recursive: true });
   await writeFile(join(settings.directory, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);

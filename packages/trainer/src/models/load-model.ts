@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { z } from 'zod';
 import { SafetensorsReader } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
@@ -75,43 +75,39 @@ export async function findWeightFiles(directory: string): Promise<string[]> {
     try {
       parsed = ShardIndexSchema.parse(JSON.parse(await readFile(indexPath, 'utf8')));
     } catch (error) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: `Cannot read ${indexPath}: ${(error as Error).message}`,
-        details: { directory },
-        cause: error,
-      });
+      throw tunekitError(
+        'MODEL_INVALID',
+        `Cannot read ${indexPath}: ${(error as Error).message}`,
+        { directory },
+        { cause: error },
+      );
     }
     const files = [...new Set(Object.values(parsed.weight_map))].sort();
     for (const file of files) {
       if (file.includes('/') || file.includes('\\') || !(await exists(join(directory, file)))) {
-        throw new TunekitError({
-          code: 'MODEL_INVALID',
-          status: 422,
-          message: `${indexPath} names the shard "${file}", which is not in the folder`,
-          details: { directory, file },
-        });
+        throw tunekitError(
+          'MODEL_INVALID',
+          `${indexPath} names the shard "${file}", which is not in the folder`,
+          { directory, file },
+        );
       }
     }
     return files.map((file) => join(directory, file));
   }
   for (const pickle of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) {
     if (await exists(join(directory, pickle))) {
-      throw new TunekitError({
-        code: 'MODEL_WEIGHTS_UNSUPPORTED',
-        status: 422,
-        message: `${directory} has PyTorch pickle weights (${pickle}) and no model.safetensors: convert them to safetensors first (e.g. transformers' save_pretrained(..., safe_serialization=True), or the Hub's convert-to-safetensors Space)`,
-        details: { directory, file: pickle },
-      });
+      throw tunekitError(
+        'MODEL_WEIGHTS_UNSUPPORTED',
+        `${directory} has PyTorch pickle weights (${pickle}) and no model.safetensors: convert them to safetensors first (e.g. transformers' save_pretrained(..., safe_serialization=True), or the Hub's convert-to-safetensors Space)`,
+        { directory, file: pickle },
+      );
     }
   }
-  throw new TunekitError({
-    code: 'MODEL_INVALID',
-    status: 422,
-    message: `${join(directory, 'model.safetensors')} does not exist (nor model.safetensors.index.json)`,
-    details: { directory },
-  });
+  throw tunekitError(
+    'MODEL_INVALID',
+    `${join(directory, 'model.safetensors')} does not exist (nor model.safetensors.index.json)`,
+    { directory },
+  );
 }
 
 /**
@@ -131,23 +127,21 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
   try {
     raw = JSON.parse(await readFile(join(directory, 'config.json'), 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new TunekitError({
-      code: 'MODEL_INVALID',
-      status: 422,
-      message: `Cannot read ${join(directory, 'config.json')}: ${(error as Error).message}`,
-      details: { directory },
-      cause: error,
-    });
+    throw tunekitError(
+      'MODEL_INVALID',
+      `Cannot read ${join(directory, 'config.json')}: ${(error as Error).message}`,
+      { directory },
+      { cause: error },
+    );
   }
   const architecture = getArchitecture(String(raw.model_type ?? ''));
   const parsed = architecture.configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Invalid config.json: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      details: { issues: parsed.error.issues },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Invalid config.json: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      { issues: parsed.error.issues },
+    );
   }
   const config = parsed.data as Record<string, unknown>;
   const files = await findWeightFiles(directory);
@@ -181,12 +175,11 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
   if (unknown.length > 0) {
     const message = `${directory}: ${unknown.length} tensor(s) that a ${architecture.name} model does not have: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ' …' : ''}`;
     if (strict) {
-      throw new TunekitError({
-        code: 'MODEL_KEYS_MISMATCH',
-        status: 422,
-        message: `${message} (pass strict: false to load anyway; they are kept and saved back)`,
-        details: { directory, unexpectedKeys: unknown },
-      });
+      throw tunekitError(
+        'MODEL_KEYS_MISMATCH',
+        `${message} (pass strict: false to load anyway; they are kept and saved back)`,
+        { directory, unexpectedKeys: unknown },
+      );
     }
     options.onWarning?.(message, { directory, unexpectedKeys: unknown });
   }
@@ -197,23 +190,21 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
       const tensor = weights.get(name);
       if (!tensor) missingKeys.push(name);
       else if (tensor.shape.join(',') !== shape.join(',')) {
-        throw new TunekitError({
-          code: 'MODEL_INVALID',
-          status: 422,
-          message: `${architecture.name} weight "${name}" has shape [${tensor.shape}], expected [${shape}]`,
-          details: { name, expected: shape, actual: tensor.shape },
-        });
+        throw tunekitError(
+          'MODEL_INVALID',
+          `${architecture.name} weight "${name}" has shape [${tensor.shape}], expected [${shape}]`,
+          { name, expected: shape, actual: tensor.shape },
+        );
       }
     }
   }
   if (missingKeys.length > 0) {
     if (!architecture.initializeMissingWeights) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: `${architecture.name} weight "${missingKeys[0]}" is missing${missingKeys.length > 1 ? ` (and ${missingKeys.length - 1} more)` : ''}`,
-        details: { missingKeys },
-      });
+      throw tunekitError(
+        'MODEL_INVALID',
+        `${architecture.name} weight "${missingKeys[0]}" is missing${missingKeys.length > 1 ? ` (and ${missingKeys.length - 1} more)` : ''}`,
+        { missingKeys },
+      );
     }
     const initialised = architecture.initializeMissingWeights(config, missingKeys, seed);
     // Insert in the builders' order so a newly initialised head sits where a saved one would.

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import { initializeLoraWeights, isLoraTarget, type LoraTargetModule } from '../lora/lora-weights.js';
 import { isLoraTensorName, isTensorOfModule, loraTensorNames, peftTensorName } from '../lora/peft-names.js';
@@ -36,12 +36,11 @@ export function resolveLoraAdapters(
 ): ResolvedLoraAdapters {
   const targets = linearModules.filter((module) => isLoraTarget(lora.config, module.modulePath));
   if (targets.length === 0) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `LoRA targetModules [${lora.config.targetModules}] match no ${description.modelName} module (${description.moduleNames})`,
-      details: { targetModules: lora.config.targetModules },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `LoRA targetModules [${lora.config.targetModules}] match no ${description.modelName} module (${description.moduleNames})`,
+      { targetModules: lora.config.targetModules },
+    );
   }
   if (lora.weights && [...lora.weights.keys()].some(isLoraTensorName)) {
     checkAdapterKeys(

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import { type Dimension, Graph, type Value } from '../onnx/graph.js';
 import type { DropoutMaskCollector } from './create-dropout.js';
 import type { BuildTrainingGraphOptions, TrainableParameter } from './model-architecture.js';
@@ -43,29 +43,21 @@ export function startTrainingGraph(
   settings: StartTrainingGraphOptions,
 ): StartedTrainingGraph {
   if (options.trainable === 'lora' && !options.lora) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'trainable "lora" needs LoRA settings',
-      details: {},
-    });
+    throw tunekitError('VALIDATION_FAILED', 'trainable "lora" needs LoRA settings', {});
   }
   if (options.quantization && options.trainable !== 'lora') {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message:
-        'quantization (a 4-bit frozen base) needs trainable "lora": quantized weights cannot be trained',
-      details: { trainable: options.trainable },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'quantization (a 4-bit frozen base) needs trainable "lora": quantized weights cannot be trained',
+      { trainable: options.trainable },
+    );
   }
   if (options.quantization && !settings.quantizable) {
-    throw new TunekitError({
-      code: 'MODEL_UNSUPPORTED',
-      status: 422,
-      message: `quantization is not supported for ${settings.name} graphs (GPT-2, Llama and Qwen2 only)`,
-      details: { graph: settings.name },
-    });
+    throw tunekitError(
+      'MODEL_UNSUPPORTED',
+      `quantization is not supported for ${settings.name} graphs (GPT-2, Llama and Qwen2 only)`,
+      { graph: settings.name },
+    );
   }
   const precision = options.precision ?? 'float32';
   const graph = new Graph({

@@ -1,14 +1,9 @@
-import { ErrorCodes, TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import type { Dimension } from './graph-types.js';
 
 /** A `GRAPH_INVALID` error (a bug in the code that built the graph). */
 export function graphError(message: string, details: Record<string, unknown>): TunekitError {
-  return new TunekitError({
-    code: 'GRAPH_INVALID',
-    status: ErrorCodes.GRAPH_INVALID.status,
-    message,
-    details,
-  });
+  return tunekitError('GRAPH_INVALID', message, details);
 }
 
 /** Product (or another fold) of a list of sizes. */

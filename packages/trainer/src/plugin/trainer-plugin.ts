@@ -12,9 +12,9 @@ import {
   TrainingJobInputSchema,
   type TrainingJobOutput,
   type Tunekit,
-  TunekitError,
   type TunekitPlugin,
   trainingOutputUri,
+  tunekitError,
 } from '@tunekit/core';
 import { cpuBackend, cudaBackend } from '../backends/onnxruntime-backend.js';
 import type { TrainerBackend } from '../backends/trainer-backend.js';
@@ -63,11 +63,7 @@ async function readRows(source: TrainingDataSource, kit: Tunekit): Promise<unkno
       try {
         return JSON.parse(line) as unknown;
       } catch {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: `Line ${index + 1} of ${source.uri} is not JSON`,
-        });
+        throw tunekitError('VALIDATION_FAILED', `Line ${index + 1} of ${source.uri} is not JSON`);
       }
     });
 }

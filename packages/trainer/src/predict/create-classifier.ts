@@ -1,4 +1,4 @@
-import { TunekitError, tunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { z } from 'zod';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
@@ -94,11 +94,10 @@ export async function createClassifier(options: CreateClassifierOptions): Promis
   else {
     const folder = options.tokenizer ?? model.directory;
     if (!folder) {
-      throw new TunekitError({
-        code: 'TOKENIZER_NOT_FOUND',
-        status: 404,
-        message: 'createClassifier needs a tokenizer (the model is in memory and has no folder)',
-      });
+      throw tunekitError(
+        'TOKENIZER_NOT_FOUND',
+        'createClassifier needs a tokenizer (the model is in memory and has no folder)',
+      );
     }
     const { loadTokenizer } = await import('../tokenizers/load-tokenizer.js');
     tokenizer = await loadTokenizer(folder);
@@ -133,11 +132,10 @@ export async function createClassifier(options: CreateClassifierOptions): Promis
   async function predictMany(texts: readonly string[], input: PredictOptions = {}) {
     const parsed = PredictOptionsSchema.safeParse(input);
     if (!parsed.success) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `Invalid predict options: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `Invalid predict options: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
     }
     const { topK, batchSize } = parsed.data;
     const results: ClassificationPrediction[] = [];

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /**
  * A matrix `W` `[rows, columns]` stored as signed 4-bit codes per block of `blockSize` consecutive
@@ -41,12 +41,11 @@ export function quantizeInt4Blocks(
   blockSize: number,
 ): Int4BlockMatrix {
   if (values.length !== rows * columns || columns % blockSize !== 0 || blockSize % 2 !== 0) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Cannot quantize a [${rows}, ${columns}] matrix in blocks of ${blockSize}: the block size must divide the ${columns} columns`,
-      details: { rows, columns, blockSize, length: values.length },
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `Cannot quantize a [${rows}, ${columns}] matrix in blocks of ${blockSize}: the block size must divide the ${columns} columns`,
+      { rows, columns, blockSize, length: values.length },
+    );
   }
   const blocksPerRow = columns / blockSize;
   const data = new Uint8Array((rows * columns) / 2);

@@ -1,5 +1,5 @@
 import type { QuantizationConfig } from '@tunekit/core';
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { LoraTargetModule } from '../lora/lora-weights.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import {
@@ -60,12 +60,11 @@ export function quantizeLinearWeights(
     const { inFeatures, outFeatures } = module;
     const blocked = [inFeatures, ...(config.backward === 'transposed-copy' ? [outFeatures] : [])];
     if (blocked.some((size) => size % config.blockSize !== 0)) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `quantization.blockSize ${config.blockSize} does not divide the sizes of ${module.modulePath} ([${outFeatures}, ${inFeatures}]); choose a smaller power of two`,
-        details: { modulePath: module.modulePath, inFeatures, outFeatures, blockSize: config.blockSize },
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `quantization.blockSize ${config.blockSize} does not divide the sizes of ${module.modulePath} ([${outFeatures}, ${inFeatures}]); choose a smaller power of two`,
+        { modulePath: module.modulePath, inFeatures, outFeatures, blockSize: config.blockSize },
+      );
     }
     const outIn = layout === 'in-out' ? transposeMatrix(tensor.data, inFeatures, outFeatures) : tensor.data;
     const weight = quantizeInt4Blocks(outIn, outFeatures, inFeatures, config.blockSize);

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /** Decimal units of a shard size, as huggingface_hub's `parse_size_to_int` reads them. */
 const SIZE_UNITS: Record<string, number> = { TB: 10 ** 12, GB: 10 ** 9, MB: 10 ** 6, KB: 10 ** 3 };
@@ -11,11 +11,9 @@ const SIZE_UNITS: Record<string, number> = { TB: 10 ** 12, GB: 10 ** 9, MB: 10 *
  */
 export function parseShardSize(size: number | string): number {
   const refuse = (reason: string) =>
-    new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `Invalid maxShardSize ${JSON.stringify(size)}: ${reason}`,
-      details: { what: 'maxShardSize', issues: [{ path: 'maxShardSize', message: reason }] },
+    tunekitError('VALIDATION_FAILED', `Invalid maxShardSize ${JSON.stringify(size)}: ${reason}`, {
+      what: 'maxShardSize',
+      issues: [{ path: 'maxShardSize', message: reason }],
     });
   if (typeof size === 'number') {
     if (!Number.isSafeInteger(size) || size <= 0) throw refuse('expected a positive whole number of bytes');

@@ -1,6 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import { fileBackedTensor } from './file-backed-tensor.js';
 import {
   bfloat16ToFloat32,
@@ -34,7 +34,7 @@ const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 const CHUNK_ELEMENTS = 1 << 20;
 
 function invalid(message: string, details: Record<string, unknown> = {}): TunekitError {
-  return new TunekitError({ code: 'SAFETENSORS_INVALID', status: 422, message, details });
+  return tunekitError('SAFETENSORS_INVALID', message, details);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Template } from '@huggingface/jinja';
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { ChatFormatter, ChatMessage, TextSegment } from '../data/training-row.js';
 
 /** Options of {@link createJinjaChatFormatter}: the template and the variables it may read. */
@@ -23,7 +23,7 @@ export interface JinjaChatTemplate {
 }
 
 const templateError = (message: string, details: Record<string, unknown> = {}, cause?: unknown) =>
-  new TunekitError({ code: 'CHAT_TEMPLATE_INVALID', status: 400, message, details, cause });
+  tunekitError('CHAT_TEMPLATE_INVALID', message, details, { cause });
 
 /**
  * Compiles a Hugging Face chat template with `@huggingface/jinja`. The training formatter renders

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { DecodeOptions, EncodeOptions, SpecialTokenIds, Tokenizer } from './tokenizer.js';
 
 type TokenConfigValue = string | { content?: string } | null | undefined;
@@ -13,10 +13,7 @@ async function readJson(path: string): Promise<Record<string, unknown> | undefin
     return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new TunekitError({
-      code: 'TOKENIZER_INVALID',
-      status: 400,
-      message: `Cannot read ${path}: ${(error as Error).message}`,
+    throw tunekitError('TOKENIZER_INVALID', `Cannot read ${path}: ${(error as Error).message}`, undefined, {
       cause: error,
     });
   }
@@ -32,12 +29,7 @@ export async function loadTokenizer(directory: string): Promise<Tokenizer> {
   const tokenizerPath = join(folder, 'tokenizer.json');
   const tokenizerJson = await readJson(tokenizerPath);
   if (!tokenizerJson) {
-    throw new TunekitError({
-      code: 'TOKENIZER_NOT_FOUND',
-      status: 404,
-      message: `No tokenizer.json in ${folder}`,
-      details: { directory: folder },
-    });
+    throw tunekitError('TOKENIZER_NOT_FOUND', `No tokenizer.json in ${folder}`, { directory: folder });
   }
   // @huggingface/tokenizers matches added tokens anywhere; Hugging Face's own library matches a
   // single_word token only between word boundaries ("zebra" not inside "zebras"): refuse rather
@@ -48,12 +40,11 @@ export async function loadTokenizer(directory: string): Promise<Tokenizer> {
     .filter((token) => token.single_word === true)
     .map((token) => token.content);
   if (singleWord.length > 0) {
-    throw new TunekitError({
-      code: 'TOKENIZER_UNSUPPORTED',
-      status: 422,
-      message: `${tokenizerPath}: added token(s) ${singleWord.map((content) => JSON.stringify(content)).join(', ')} set single_word, which Tunekit's tokenizer does not implement (they would also match inside words and give other ids than Hugging Face tokenizers)`,
-      details: { field: 'added_tokens.single_word', tokens: singleWord },
-    });
+    throw tunekitError(
+      'TOKENIZER_UNSUPPORTED',
+      `${tokenizerPath}: added token(s) ${singleWord.map((content) => JSON.stringify(content)).join(', ')} set single_word, which Tunekit's tokenizer does not implement (they would also match inside words and give other ids than Hugging Face tokenizers)`,
+      { field: 'added_tokens.single_word', tokens: singleWord },
+    );
   }
   const config = (await readJson(join(folder, 'tokenizer_config.json'))) ?? {};
   const { Tokenizer: HuggingFaceTokenizer } = await import('@huggingface/tokenizers');
@@ -61,12 +52,12 @@ export async function loadTokenizer(directory: string): Promise<Tokenizer> {
   try {
     tokenizer = new HuggingFaceTokenizer(tokenizerJson, config);
   } catch (error) {
-    throw new TunekitError({
-      code: 'TOKENIZER_INVALID',
-      status: 400,
-      message: `Invalid tokenizer.json in ${folder}: ${(error as Error).message}`,
-      cause: error,
-    });
+    throw tunekitError(
+      'TOKENIZER_INVALID',
+      `Invalid tokenizer.json in ${folder}: ${(error as Error).message}`,
+      undefined,
+      { cause: error },
+    );
   }
   const vocabulary = tokenizer.get_vocab(true);
   let vocabSize = 0;

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 
 /** Options of {@link writeWordPieceTokenizer}. */
 export interface WordPieceTokenizerOptions {
@@ -51,11 +51,10 @@ export async function writeWordPieceTokenizer(
   const sortedCharacters = [...characters].sort();
   vocabulary.push(...sortedCharacters, ...sortedCharacters.map((character) => `##${character}`));
   if (vocabulary.length > vocabSize) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `vocabSize ${vocabSize} is below the ${vocabulary.length} special tokens and characters of the texts`,
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `vocabSize ${vocabSize} is below the ${vocabulary.length} special tokens and characters of the texts`,
+    );
   }
   const seen = new Set(vocabulary);
   const words = [...counts]

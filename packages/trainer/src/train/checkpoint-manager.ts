@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { DataPosition } from '../data/batch-sampler.js';
 import type { AdamWState } from '../optim/adamw.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -95,23 +95,19 @@ export async function saveCheckpoint(
 export async function loadCheckpoint(store: CheckpointStore, name: string): Promise<CheckpointContents> {
   const manifestBytes = await store.read(name, CHECKPOINT_MANIFEST);
   if (!manifestBytes) {
-    throw new TunekitError({
-      code: 'CHECKPOINT_NOT_FOUND',
-      status: 404,
-      message: `No complete checkpoint at ${store.location(name)}`,
-      details: { checkpoint: store.location(name) },
+    throw tunekitError('CHECKPOINT_NOT_FOUND', `No complete checkpoint at ${store.location(name)}`, {
+      checkpoint: store.location(name),
     });
   }
   const state = JSON.parse(new TextDecoder().decode(manifestBytes)) as TrainerCheckpointState;
   const bytes = await store.read(name, CHECKPOINT_TENSORS);
   const expected = state.tensors.reduce((sum, tensor) => sum + tensor.length, 0) * 4;
   if (state.format !== 'tunekit-checkpoint/1' || !bytes || bytes.byteLength !== expected) {
-    throw new TunekitError({
-      code: 'CHECKPOINT_INVALID',
-      status: 500,
-      message: `Checkpoint ${store.location(name)} is damaged (tensor file missing or of the wrong size)`,
-      details: { checkpoint: store.location(name) },
-    });
+    throw tunekitError(
+      'CHECKPOINT_INVALID',
+      `Checkpoint ${store.location(name)} is damaged (tensor file missing or of the wrong size)`,
+      { checkpoint: store.location(name) },
+    );
   }
   const aligned = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(aligned.buffer).set(bytes);

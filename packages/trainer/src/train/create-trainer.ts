@@ -103,28 +103,24 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
   // replace the base weights by their residual).
   const { model, adapters } = resolveTrainerAdapters(resolvedModel, options.lora);
   if (trainable === 'lora' && !adapters) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'trainable "lora" needs lora options (r, alpha, targetModules …)',
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'trainable "lora" needs lora options (r, alpha, targetModules …)',
+    );
   }
   if (options.quantization && trainable !== 'lora') {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message:
-        'quantization (a 4-bit frozen base) needs trainable "lora": quantized weights cannot be trained',
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'quantization (a 4-bit frozen base) needs trainable "lora": quantized weights cannot be trained',
+    );
   }
   const positions = modelPositions(model.config);
   const vocabSize = (model.config as Record<string, unknown>).vocab_size;
   if (typeof vocabSize === 'number' && tokenizer.vocabSize > vocabSize) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary only ${vocabSize}`,
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary only ${vocabSize}`,
+    );
   }
   const padId = tokenizer.specialTokens.pad ?? tokenizer.specialTokens.eos ?? 0;
   // Sequence classifiers train on { text, label } rows (labels by name from config.label2id, or ids).
@@ -275,11 +271,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
     if (checkpoint.directory) return directoryCheckpointStore(checkpoint.directory);
     if (checkpoint.prefix) {
       if (!options.artifacts) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: 'checkpoint.prefix needs an artifact store (createTrainer({ artifacts }))',
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          'checkpoint.prefix needs an artifact store (createTrainer({ artifacts }))',
+        );
       }
       return artifactCheckpointStore(options.artifacts, checkpoint.prefix);
     }
@@ -299,23 +294,21 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       const { validation, signal, onProgress, ...rest } = input;
       const parsed = TrainingOptionsSchema.safeParse(rest);
       if (!parsed.success) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: `Invalid training options: ${parsed.error.issues
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `Invalid training options: ${parsed.error.issues
             .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
             .join('; ')}`,
-          details: { issues: parsed.error.issues },
-        });
+          { issues: parsed.error.issues },
+        );
       }
       const trainingOptions = parsed.data;
       const maxLength = trainingOptions.maxLength ?? Math.min(positions, 1024);
       if (maxLength > positions) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: `maxLength ${maxLength} exceeds the model's ${positions} positions`,
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          `maxLength ${maxLength} exceeds the model's ${positions} positions`,
+        );
       }
       const rows = await collectRows(dataset);
       const packing = trainingOptions.packing ?? isTextOnly(rows);
@@ -346,11 +339,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       };
       const preference = trainingOptions.dpo;
       if (preference && classification) {
-        throw new TunekitError({
-          code: 'VALIDATION_FAILED',
-          status: 400,
-          message: 'dpo trains causal language models; this model is a sequence classifier',
-        });
+        throw tunekitError(
+          'VALIDATION_FAILED',
+          'dpo trains causal language models; this model is a sequence classifier',
+        );
       }
       const preparePairs = (items: unknown[], what: string) => {
         const prepared = preparePreferencePairs(items, {

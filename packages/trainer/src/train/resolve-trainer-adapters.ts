@@ -1,4 +1,4 @@
-import { type LoraConfigInput, TunekitError } from '@tunekit/core';
+import { type LoraConfigInput, tunekitError } from '@tunekit/core';
 import { adapterKeyReport, checkAdapterKeys } from '../lora/adapter-key-report.js';
 import {
   type BaseWeightInitialization,
@@ -45,12 +45,11 @@ export function resolveTrainerAdapters(
     if (!modules.some((module) => isLoraTarget(config, module.modulePath))) {
       const names = [...new Set(modules.map((module) => module.modulePath.split('.').at(-1)))];
       const type = modelType(model.config);
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: `LoRA targetModules [${String(config.targetModules)}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
-        details: { issues: [{ path: 'lora.targetModules', message: 'match no module' }], modules: names },
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        `LoRA targetModules [${String(config.targetModules)}] match no module of this ${type ?? model.architecture.name} model; its linear modules are ${names.join(', ')} (leave targetModules out for the default${type && DEFAULT_LORA_TARGET_MODULES[type] ? `, ${DEFAULT_LORA_TARGET_MODULES[type]?.join(', ')}` : ''})`,
+        { issues: [{ path: 'lora.targetModules', message: 'match no module' }], modules: names },
+      );
     }
   }
   if (adapters?.weights && adapters.strict !== false && model.architecture.loraTargetModules) {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type EventBus, TunekitError } from '@tunekit/core';
+import { type EventBus, relayedTunekitError, tunekitError } from '@tunekit/core';
 import type { TrainingResult } from './training-run.js';
 import type { MainToWorkerMessage, WorkerToMainMessage, WorkerTrainingRequest } from './worker-protocol.js';
 
@@ -55,15 +55,12 @@ export function trainInWorker(
       else if (message.type === 'progress') controls.onProgress?.(message.progress, message.metrics);
       else if (message.type === 'result')
         finish(() => resolve({ ...message.result, savedTo: message.savedTo }));
-      else finish(() => reject(new TunekitError(message.error)));
+      else finish(() => reject(relayedTunekitError(message.error)));
     });
     worker.on('error', (error) =>
       finish(() =>
         reject(
-          new TunekitError({
-            code: 'TRAINING_FAILED',
-            status: 500,
-            message: `The training worker crashed: ${error.message}`,
+          tunekitError('TRAINING_FAILED', `The training worker crashed: ${error.message}`, undefined, {
             cause: error,
           }),
         ),
@@ -72,11 +69,7 @@ export function trainInWorker(
     worker.on('exit', (code) =>
       finish(() =>
         reject(
-          new TunekitError({
-            code: 'TRAINING_FAILED',
-            status: 500,
-            message: `The training worker exited with code ${code} before finishing`,
-          }),
+          tunekitError('TRAINING_FAILED', `The training worker exited with code ${code} before finishing`),
         ),
       ),
     );

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { TunekitError, tunekitError } from '@tunekit/core';
 
 const MEMORY_PATTERN =
   /bad_alloc|out of memory|failed to allocate|allocat(e|ion) failed|cudaErrorMemoryAllocation|OOM/i;
@@ -20,21 +20,18 @@ export function trainingStepError(
   if (TunekitError.isInstance(error)) return error;
   const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
   if (isOutOfMemoryError(error)) {
-    return new TunekitError({
-      code: 'TRAINING_OUT_OF_MEMORY',
-      status: 507,
-      message:
-        `Step ${step}: a batch of ${batch.batchSize} × ${batch.length} tokens does not fit in memory. ` +
+    return tunekitError(
+      'TRAINING_OUT_OF_MEMORY',
+      `Step ${step}: a batch of ${batch.batchSize} × ${batch.length} tokens does not fit in memory. ` +
         'Lower batchSize (and raise gradientAccumulationSteps to keep the effective batch) or lower maxLength.',
-      details: { step, batchSize: batch.batchSize, length: batch.length, reason },
-      cause: error,
-    });
+      { step, batchSize: batch.batchSize, length: batch.length, reason },
+      { cause: error },
+    );
   }
-  return new TunekitError({
-    code: 'TRAINING_STEP_FAILED',
-    status: 500,
-    message: `Step ${step} failed: ${reason}`,
-    details: { step, reason },
-    cause: error,
-  });
+  return tunekitError(
+    'TRAINING_STEP_FAILED',
+    `Step ${step} failed: ${reason}`,
+    { step, reason },
+    { cause: error },
+  );
 }

@@ -1,4 +1,4 @@
-import { type EventBus, TunekitError, tunekitError } from '@tunekit/core';
+import { type EventBus, tunekitError } from '@tunekit/core';
 import { SeededRandom } from '@tunekit/core/statistics';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OnnxRuntime } from '../backends/onnxruntime-backend.js';
@@ -96,11 +96,10 @@ export async function computeReferenceLogProbabilities(
   const { graph } = context;
   const preference = graph.preference;
   if (!preference) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'Reference log probabilities need a DPO graph (built with preference)',
-    });
+    throw tunekitError(
+      'VALIDATION_FAILED',
+      'Reference log probabilities need a DPO graph (built with preference)',
+    );
   }
   const referenceParameters = graph.parameters.map((parameter) =>
     parseLoraTensorName(parameter.name)?.matrix === 'B'
@@ -222,11 +221,7 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
   const started = performance.now();
   const sampler = new BatchSampler(context.train.length, options.batchSize, options.seed, options.shuffle);
   if (context.train.length === 0) {
-    throw new TunekitError({
-      code: 'VALIDATION_FAILED',
-      status: 400,
-      message: 'The training dataset has no usable sequences',
-    });
+    throw tunekitError('VALIDATION_FAILED', 'The training dataset has no usable sequences');
   }
   const microBatchesPerEpoch = sampler.batchesPerEpoch;
   const totalSteps =
@@ -251,11 +246,10 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
   const store = context.checkpoints;
   if (options.resume !== false) {
     if (!store) {
-      throw new TunekitError({
-        code: 'VALIDATION_FAILED',
-        status: 400,
-        message: 'resume needs checkpoint options (a directory or an artifact prefix)',
-      });
+      throw tunekitError(
+        'VALIDATION_FAILED',
+        'resume needs checkpoint options (a directory or an artifact prefix)',
+      );
     }
     const available = await listCheckpoints(store);
     const name = typeof options.resume === 'string' ? options.resume : available.at(-1)?.name;
@@ -399,12 +393,11 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
     if (context.signal?.aborted) {
       await checkpoint(undefined);
       events?.emit('training:finished', { jobId, status: 'cancelled', summary: { step } });
-      throw new TunekitError({
-        code: 'TRAINING_CANCELLED',
-        status: 409,
-        message: `Training cancelled at step ${step}${lastCheckpoint ? `; checkpoint ${lastCheckpoint}` : ''}`,
-        details: { step, checkpoint: lastCheckpoint },
-      });
+      throw tunekitError(
+        'TRAINING_CANCELLED',
+        `Training cancelled at step ${step}${lastCheckpoint ? `; checkpoint ${lastCheckpoint}` : ''}`,
+        { step, checkpoint: lastCheckpoint },
+      );
     }
     const stepStarted = performance.now();
     const stepNumber = step + 1;
@@ -464,12 +457,11 @@ export async function runTraining(context: TrainingRunContext): Promise<Training
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${rawNorm}`;
       if (options.onNonFinite === 'error') {
         events?.emit('training:finished', { jobId, status: 'failed', summary: { step: stepNumber } });
-        throw new TunekitError({
-          code: 'TRAINING_NON_FINITE',
-          status: 422,
-          message: `Step ${stepNumber}: the ${what}. Lower the learning rate, check the data, or pass onNonFinite: 'skip'.`,
-          details: { step: stepNumber, loss, gradientNorm: rawNorm },
-        });
+        throw tunekitError(
+          'TRAINING_NON_FINITE',
+          `Step ${stepNumber}: the ${what}. Lower the learning rate, check the data, or pass onNonFinite: 'skip'.`,
+          { step: stepNumber, loss, gradientNorm: rawNorm },
+        );
       }
       skippedSteps.push(stepNumber);
       events?.emit('warning:raised', {

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { type Job, TRAINING_JOB_KIND, type Tunekit, TunekitError } from '@tunekit/core';
+import { type Job, TRAINING_JOB_KIND, type Tunekit, tunekitError } from '@tunekit/core';
 import { type CliCommand, type CliContext, CliUsageError, ExitCode } from '../cli-command.js';
 import { cliLoggerOf, dataDirectoryOf, openCliKit } from '../open-cli-kit.js';
 import { onePositional, parseCommandLine } from '../parse-command-line.js';
@@ -206,11 +206,10 @@ async function trainLocally(
     if (options.resume) {
       const job = await kit.jobs.get(options.resume);
       if (!job || job.kind !== TRAINING_JOB_KIND) {
-        throw new TunekitError({
-          code: 'JOB_NOT_FOUND',
-          status: 404,
-          message: `No training job ${options.resume} in ${dataDirectoryOf(context, options.data)}`,
-        });
+        throw tunekitError(
+          'JOB_NOT_FOUND',
+          `No training job ${options.resume} in ${dataDirectoryOf(context, options.data)}`,
+        );
       }
       // Re-queues this job only (the kit opens with recovery off, so other interrupted jobs of the
       // store stay as they are); a cancelled or failed run resumes too, from its last checkpoint.

@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { Value } from '../../onnx/graph.js';
 import type { GradientRuleTable } from '../gradient-rule.js';
 
@@ -10,12 +10,11 @@ export const LOSS_RULES: GradientRuleTable = {
     const dy = context.outputGradients[0] as Value;
     const reduction = context.attribute('reduction', 'mean');
     if (weights || scores.shape.length !== 2 || reduction === 'none') {
-      throw new TunekitError({
-        code: 'AUTODIFF_UNSUPPORTED',
-        status: 500,
-        message: `No gradient for ${context.node.name}: only [N, C] scores without weights, mean or sum`,
-        details: { node: context.node.name },
-      });
+      throw tunekitError(
+        'AUTODIFF_UNSUPPORTED',
+        `No gradient for ${context.node.name}: only [N, C] scores without weights, mean or sum`,
+        { node: context.node.name },
+      );
     }
     const logProbabilities = context.outputs[1] as Value;
     const probabilities = g.exp(logProbabilities);

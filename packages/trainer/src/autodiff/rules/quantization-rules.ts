@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { Value } from '../../onnx/graph.js';
 import { dequantizeInt4BlockValues } from '../../quantization/build-quantized-linear.js';
 import type { GradientRuleTable } from '../gradient-rule.js';
@@ -19,12 +19,11 @@ export const QUANTIZATION_RULES: GradientRuleTable = {
     const [a, data, scales] = context.inputs as [Value, Value, Value];
     const bits = context.attribute('bits', 4);
     if (bits !== 4 || context.inputs.slice(3).some((input) => input !== undefined)) {
-      throw new TunekitError({
-        code: 'AUTODIFF_UNSUPPORTED',
-        status: 500,
-        message: `MatMulNBits gradient needs bits 4 without zero points, g_idx or bias (node "${context.node.name}")`,
-        details: { node: context.node.name, bits },
-      });
+      throw tunekitError(
+        'AUTODIFF_UNSUPPORTED',
+        `MatMulNBits gradient needs bits 4 without zero points, g_idx or bias (node "${context.node.name}")`,
+        { node: context.node.name, bits },
+      );
     }
     if (!context.needsGradient(0)) return [undefined];
     const dy = context.outputGradients[0] as Value;

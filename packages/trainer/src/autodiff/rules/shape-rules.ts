@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { type TunekitError, tunekitError } from '@tunekit/core';
 import type { Value } from '../../onnx/graph.js';
 import type { GradientContext, GradientRuleTable } from '../gradient-rule.js';
 import { reduceToShape, reshapeTo } from '../reduce-to-shape.js';
@@ -12,12 +12,11 @@ function constantInput(context: GradientContext, index: number, what: string): n
 }
 
 function unsupported(context: GradientContext, reason: string): TunekitError {
-  return new TunekitError({
-    code: 'AUTODIFF_UNSUPPORTED',
-    status: 500,
-    message: `No gradient for ${context.node.opType} node "${context.node.name}": ${reason}`,
-    details: { node: context.node.name, opType: context.node.opType },
-  });
+  return tunekitError(
+    'AUTODIFF_UNSUPPORTED',
+    `No gradient for ${context.node.opType} node "${context.node.name}": ${reason}`,
+    { node: context.node.name, opType: context.node.opType },
+  );
 }
 
 function reshapeBack(context: GradientContext): Array<Value | undefined> {

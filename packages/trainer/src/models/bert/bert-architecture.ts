@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { z } from 'zod';
 import { peftTensorName } from '../../lora/peft-names.js';
 import { Graph, type Value } from '../../onnx/graph.js';
@@ -149,12 +149,11 @@ function makeArchitecture<Config extends BertFamilyConfig>(
 
   const buildInferenceGraph = (options: BuildInferenceGraphOptions<Config>): InferenceGraph => {
     if (options.quantization) {
-      throw new TunekitError({
-        code: 'MODEL_UNSUPPORTED',
-        status: 422,
-        message: `quantization is not supported for ${name} graphs (GPT-2, Llama and Qwen2 only)`,
-        details: { graph: `${name}-classification` },
-      });
+      throw tunekitError(
+        'MODEL_UNSUPPORTED',
+        `quantization is not supported for ${name} graphs (GPT-2, Llama and Qwen2 only)`,
+        { graph: `${name}-classification` },
+      );
     }
     const { settings } = parse(options.config);
     const weights = normalizeEncoderWeights(settings, options.weights);

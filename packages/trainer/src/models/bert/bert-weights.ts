@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { LoraTargetModule } from '../../lora/lora-weights.js';
 import type { TensorMap } from '../../safetensors/tensor-map.js';
 import { checkWeightShapes } from '../check-weight-shapes.js';
@@ -177,12 +177,11 @@ export function initializeEncoderHead(
   for (const name of names) {
     const shape = shapes.get(name);
     if (!shape || !head.has(name)) {
-      throw new TunekitError({
-        code: 'MODEL_INVALID',
-        status: 422,
-        message: `${settings.variant} weight "${name}" is missing (only the classification head can be initialised)`,
-        details: { name },
-      });
+      throw tunekitError(
+        'MODEL_INVALID',
+        `${settings.variant} weight "${name}" is missing (only the classification head can be initialised)`,
+        { name },
+      );
     }
     const data = new Float32Array(shape.reduce((p, q) => p * q, 1));
     if (name.endsWith('.weight')) {

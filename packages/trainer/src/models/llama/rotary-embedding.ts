@@ -1,4 +1,4 @@
-import { TunekitError } from '@tunekit/core';
+import { tunekitError } from '@tunekit/core';
 import type { Graph, Value } from '../../onnx/graph.js';
 import type { RopeScaling } from './llama-config.js';
 
@@ -39,15 +39,13 @@ export function rotaryInverseFrequencies(
       return (1 - smooth) * (frequency / factor) + smooth * frequency;
     });
   }
-  throw new TunekitError({
-    code: 'MODEL_UNSUPPORTED',
-    status: 422,
-    message:
-      kind === 'linear' || kind === 'llama3'
-        ? `rope_scaling "${kind}" lacks its parameters (factor${kind === 'llama3' ? ', low_freq_factor, high_freq_factor, original_max_position_embeddings' : ''})`
-        : `rope_scaling kind "${kind}" is not supported (supported: default, linear, llama3)`,
-    details: { ropeScaling: scaling },
-  });
+  throw tunekitError(
+    'MODEL_UNSUPPORTED',
+    kind === 'linear' || kind === 'llama3'
+      ? `rope_scaling "${kind}" lacks its parameters (factor${kind === 'llama3' ? ', low_freq_factor, high_freq_factor, original_max_position_embeddings' : ''})`
+      : `rope_scaling kind "${kind}" is not supported (supported: default, linear, llama3)`,
+    { ropeScaling: scaling },
+  );
 }
 
 /**

@@ -5,7 +5,15 @@ import { createWriteStream } from 'node:fs';
  * Writes a synthetic classification dataset as JSONL of about `targetBytes` bytes, streaming (for
  * memory tests and benchmarks). Every `invalidEvery`-th row (when given) has a wrong-typed label.
  *
+ * @param path - the file to write (replaced if it exists).
+ * @param targetBytes - the size to reach; the file ends at the first row past it.
+ * @param options - `invalidEvery`: every n-th row gets a label of the wrong type.
  * @returns the number of rows and bytes written.
+ * @example
+ * ```ts
+ * import { generateJsonlFile } from '@tunekit/core/testing';
+ * const { rows } = await generateJsonlFile('/tmp/big.jsonl', 300 * 1024 * 1024, { invalidEvery: 1000 });
+ * ```
  */
 export async function generateJsonlFile(
   path: string,
