@@ -140,7 +140,7 @@ const stepsOf = (events: ClientServerSentEvent[]) =>
 
 for (const { engine, missing } of engines) {
   describe.skipIf(missing !== undefined)(`scale-out on ${engine}`, () => {
-    it(`${JOBS} trainings over a tunekit serve API and 2 workers, one SIGKILLed after its checkpoint is in S3: the other resumes it, SSE follows it, each job succeeds once${missing ? ` (skipped: ${missing})` : ''}`, async () => {
+    it(`${JOBS} trainings over a tunekit serve API and 2 workers, one SIGKILLed after its checkpoint is in S3: the other resumes it, SSE follows it, one more is stopped and resumed over HTTP, each job succeeds once${missing ? ` (skipped: ${missing})` : ''}`, async () => {
       const began = Date.now();
       const tag = `${engine.replace('-', '_')}_${process.pid}`;
       const storageUrl =
@@ -156,7 +156,8 @@ for (const { engine, missing } of engines) {
         AWS_SECRET_ACCESS_KEY: bucket.credentials.secretAccessKey,
         TUNEKIT_JWT_SECRET: JWT_SECRET,
         TUNEKIT_LEASE_MS: '12000',
-        TUNEKIT_POLL_INTERVAL_MS: '500',
+        // Workers read a running job's record this often: a stop reaches the training within it.
+        TUNEKIT_POLL_INTERVAL_MS: '200',
       };
       // The test reads the shared bucket directly only to see when a checkpoint is published.
       const artifacts = createS3ArtifactStore({
@@ -237,6 +238,12 @@ for (const { engine, missing } of engines) {
         });
         for (const following of followed) following.catch(() => undefined);
 
+        /** The steps of a job's complete checkpoints in S3 (the manifest, trainer_state.json, is published last). */
+        const publishedSteps = async (jobId: string) =>
+          (await artifacts.list(`artifact://jobs/${jobId}/checkpoints/`))
+            .map((info) => /step-(\d+)\/trainer_state\.json$/.exec(info.uri)?.[1])
+            .filter((step): step is string => step !== undefined)
+            .map(Number);
         // Kill -9 the worker of a running job once a complete checkpoint of it is in S3 (its
         // manifest, trainer_state.json, is published last) and the job is past that step.
         let victim: { jobId: string; worker: WorkerProcess; checkpointStep: number; eventsBefore: number };
@@ -261,10 +268,7 @@ for (const { engine, missing } of engines) {
             const health = (await (await fetch(`${worker.health}/health`)).json()) as WorkerHealth;
             looked.push(`${Date.now() - began} ${worker.runnerId.slice(0, 4)} ${JSON.stringify(health)}`);
             for (const jobId of health.jobs) {
-              const saved = (await artifacts.list(`artifact://jobs/${jobId}/checkpoints/`))
-                .map((info) => /step-(\d+)\/trainer_state\.json$/.exec(info.uri)?.[1])
-                .filter((step): step is string => step !== undefined)
-                .map(Number);
+              const saved = await publishedSteps(jobId);
               const last = stepsOf(events.get(jobId) ?? []).at(-1) ?? 0;
               looked.push(`${Date.now() - began} ${jobId.slice(0, 4)} saved ${saved} last ${last}`);
               // Past a published checkpoint with steps left to run after it: at least two checkpoint
@@ -299,6 +303,50 @@ for (const { engine, missing } of engines) {
           return `killed at checkpoint step ${victim.checkpointStep} (${seconds(killedAt)} s), ${seconds(Date.now() - began)} s; processes up ${seconds(upAt)} s; jobs ${timeline.join(', ')}`;
         };
 
+        // Resume over HTTP on the engine: stop a job that the survivor runs as soon as its first steps
+        // show (POST /train/{id}/stop: the trainer saves a checkpoint where it stops), then
+        // POST /train/{id}/resume: a new engine job for the same job, which continues from there.
+        let stoppedRun: { jobId: string; checkpointStep: number; eventsBefore: number } | undefined;
+        const stopDeadline = Date.now() + 90_000;
+        stopping: while (Date.now() < stopDeadline) {
+          const health = (await (await fetch(`${survivor.health}/health`)).json()) as WorkerHealth;
+          for (const jobId of health.jobs) {
+            if (jobId === victim.jobId) continue;
+            const last = stepsOf(events.get(jobId) ?? []).at(-1) ?? 0;
+            if (last < 1 || last > STEPS - 2 * CHECKPOINT_EVERY) continue;
+            const saved = await publishedSteps(jobId);
+            const { response } = await client.POST('/train/{id}/stop', { params: { path: { id: jobId } } });
+            expect(response.status).toBe(200);
+            stoppedRun = { jobId, checkpointStep: Math.max(0, ...saved), eventsBefore: 0 };
+            break stopping;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        if (stoppedRun === undefined)
+          throw new Error(`no job of the survivor was seen running to stop it\n${timing()}`);
+        const stoppedId = stoppedRun.jobId;
+        // Its stream ends on `cancelled`; then it resumes, followed by a new stream.
+        await followed[jobIds.indexOf(stoppedId)];
+        expect(events.get(stoppedId)?.at(-1)?.data).toMatchObject({ status: 'cancelled' });
+        stoppedRun.eventsBefore = events.get(stoppedId)?.length ?? 0;
+        const { data: resumed, response: resumedResponse } = await client.POST('/train/{id}/resume', {
+          params: { path: { id: stoppedId } },
+        });
+        expect(resumedResponse.status, JSON.stringify(resumed)).toBe(200);
+        expect(resumed).toMatchObject({ status: 'queued' });
+        const refollowed = (async () => {
+          try {
+            for await (const event of client.trainingEvents(stoppedId, { signal: streams.signal })) {
+              events.get(stoppedId)?.push(event);
+              arrivals.get(stoppedId)?.push(Date.now() - began);
+            }
+          } catch (error) {
+            if (!streams.signal.aborted) throw error;
+          }
+        })();
+        refollowed.catch(() => undefined);
+        followed.push(refollowed);
+
         // Every SSE stream ends on its job's final status; each job succeeded, once.
         await Promise.race([
           Promise.all(followed),
@@ -326,7 +374,9 @@ for (const { engine, missing } of engines) {
           `killed ${victim.jobId} at ${victim.eventsBefore} events\n${jobIds.map((id) => `${id}: ${history(id)}`).join('\n')}\n${processes
             .map((process) => process.output().slice(-4000))
             .join('\n---\n')}`;
-        for (const job of finals) expect(job.attempt, logs()).toBe(job.id === victim.jobId ? 2 : 1);
+        for (const job of finals) {
+          expect(job.attempt, logs()).toBe(job.id === victim.jobId || job.id === stoppedId ? 2 : 1);
+        }
 
         // The killed job's stream followed it across workers: steps from the first worker, a status
         // event for the second attempt, then steps from the survivor starting after the checkpoint.
@@ -353,11 +403,28 @@ for (const { engine, missing } of engines) {
           return (JSON.parse(Buffer.from(await artifacts.get(uri)).toString()) as { lossHistory: number[] })
             .lossHistory;
         };
-        const reference = await lossCurve(jobIds.find((id) => id !== victim.jobId) as string);
-        const recovered = await lossCurve(victim.jobId);
-        expect(recovered).toHaveLength(STEPS);
-        for (const [index, loss] of recovered.entries())
-          expect(loss).toBeCloseTo(reference[index] as number, 5);
+        const reference = await lossCurve(
+          jobIds.find((id) => id !== victim.jobId && id !== stoppedId) as string,
+        );
+        for (const jobId of [victim.jobId, stoppedId]) {
+          const recovered = await lossCurve(jobId);
+          expect(recovered).toHaveLength(STEPS);
+          for (const [index, loss] of recovered.entries())
+            expect(loss).toBeCloseTo(reference[index] as number, 5);
+        }
+        // The stopped job's resumed run continued where the first run stopped (the trainer saves a
+        // checkpoint when it is stopped, at a step its SSE stream, closed by the `cancelled` status,
+        // may not have shown): after the checkpoint seen before the stop, up to the end. A first run
+        // that finished every step before it saw the stop leaves its final checkpoint, and the
+        // resumed run has no step left (its loss curve was checked above either way).
+        const firstSteps = stepsOf((events.get(stoppedId) ?? []).slice(0, stoppedRun.eventsBefore));
+        const resumedSteps = stepsOf((events.get(stoppedId) ?? []).slice(stoppedRun.eventsBefore));
+        const stopDiagnosis = `${JSON.stringify({ ...stoppedRun, firstSteps, resumedSteps })}\n${history(stoppedId)}`;
+        if (resumedSteps.length > 0) {
+          expect(resumedSteps[0], stopDiagnosis).toBeGreaterThan(1);
+          expect(resumedSteps[0], stopDiagnosis).toBeGreaterThanOrEqual(stoppedRun.checkpointStep + 1);
+          expect(resumedSteps.at(-1), stopDiagnosis).toBe(STEPS);
+        }
         // Nothing lost or duplicated in the artifact store: each job's last checkpoint, once.
         for (const jobId of jobIds) {
           const files = (await artifacts.list(`artifact://jobs/${jobId}/`)).map((info) => info.uri);
@@ -365,7 +432,7 @@ for (const { engine, missing } of engines) {
           expect(files.filter((uri) => uri.includes(`${lastCheckpoint}/trainer_state.json`))).toHaveLength(1);
         }
         console.info(
-          `scale-out on ${engine}: ${JOBS} jobs of ${STEPS} steps, resumed at step ${after[0]}, ${timing()}`,
+          `scale-out on ${engine}: ${JOBS} jobs of ${STEPS} steps, resumed at step ${after[0]}; ${stoppedId.slice(0, 4)} stopped after step ${firstSteps.at(-1)} and resumed over HTTP at step ${resumedSteps[0] ?? 'none (it had finished)'}; ${timing()}`,
         );
       } finally {
         streams.abort();

@@ -278,6 +278,8 @@ export {
   DEFAULT_MAX_SHARD_SIZE,
   type FloatTensor,
   float16ToFloat32,
+  float32ArrayToBfloat16,
+  float32ArrayToFloat16,
   float32ToBfloat16,
   float32ToFloat16,
   parseShardSize,

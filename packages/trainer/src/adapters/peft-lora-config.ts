@@ -1,4 +1,5 @@
 import { type TunekitError, tunekitError } from '@tunekit/core';
+import type { LoraTargeting } from '../lora/lora-module-settings.js';
 
 /**
  * Fields of PEFT's `adapter_config.json` that describe the file or the runtime rather than the
@@ -87,19 +88,12 @@ export function peftConfigToLoraConfig(raw: Record<string, unknown>): Record<str
   return config;
 }
 
-/** The LoRA settings {@link loraConfigToPeftConfig} writes (Tunekit's camelCase names). */
-export interface PeftWritableLoraConfig {
-  r: number;
-  alpha: number;
+/**
+ * The LoRA settings {@link loraConfigToPeftConfig} writes (Tunekit's camelCase names): the targeting
+ * settings ({@link LoraTargeting}) plus dropout, bias and initialisation.
+ */
+export interface PeftWritableLoraConfig extends LoraTargeting {
   dropout?: number;
-  targetModules?: readonly string[] | string;
-  excludeModules?: readonly string[] | string | null;
-  layersToTransform?: readonly number[] | number | null;
-  layersPattern?: readonly string[] | string | null;
-  rankPattern?: Readonly<Record<string, number>>;
-  alphaPattern?: Readonly<Record<string, number>>;
-  rsLora?: boolean;
-  modulesToSave?: readonly string[] | null;
   bias?: 'none' | 'all' | 'lora_only';
   initLoraWeights?: boolean | string;
 }

@@ -1,8 +1,8 @@
 import {
   bfloat16ToFloat32,
   float16ToFloat32,
-  float32ToBfloat16,
-  float32ToFloat16,
+  float32ArrayToBfloat16,
+  float32ArrayToFloat16,
 } from '../safetensors/float-conversion.js';
 import type { DataType } from './data-type.js';
 
@@ -27,9 +27,9 @@ export function toTensorData(values: ArrayLike<number>, dtype: DataType): Tensor
     case 'uint8':
       return Uint8Array.from(values);
     case 'float16':
-      return Uint16Array.from(values, float32ToFloat16);
+      return float32ArrayToFloat16(values instanceof Float32Array ? values : Float32Array.from(values));
     case 'bfloat16':
-      return Uint16Array.from(values, float32ToBfloat16);
+      return float32ArrayToBfloat16(values instanceof Float32Array ? values : Float32Array.from(values));
   }
 }
 

@@ -209,6 +209,14 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       await session.release();
       throw error;
     }
+    if (precision === 'float16' && device === 'cpu') {
+      options.events?.emit('warning:raised', {
+        source: 'trainer',
+        message:
+          "precision 'float16' on the CPU: onnxruntime has no float16 MatMul/Gemm kernel on x86 CPUs and computes the products in float32 (no speed-up; frozen weights are only stored in float16). Mixed precision pays off on CUDA; see docs/performance.md.",
+        details: { precision, device },
+      });
+    }
     const evaluation = options.dropout ? await openSession(build(false, false)) : undefined;
     const training = { graph, session, evaluation };
     trainingByObjective.set(key, training);

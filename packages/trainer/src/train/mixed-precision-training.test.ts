@@ -133,7 +133,20 @@ describe('mixed precision training (createTrainer({ precision }))', () => {
     expect(resumed.result.lossScale).toBe(2 ** 7);
   });
 
-  it('refuses bfloat16 on the CPU with PRECISION_UNSUPPORTED, and an unknown precision with VALIDATION_FAILED', async () => {
+  it('warns that float16 on the CPU computes in float32, refuses bfloat16 there with PRECISION_UNSUPPORTED and an unknown precision with VALIDATION_FAILED', async () => {
+    const warnings: string[] = [];
+    const float16 = await createTrainer({
+      model: models.gpt2,
+      lora: { r: 4 },
+      precision: 'float16',
+      events: {
+        emit: (name, payload) =>
+          void (name === 'warning:raised' && warnings.push(String((payload as { message: string }).message))),
+      },
+    });
+    await float16.train(rows, { ...options, maxSteps: 1 });
+    await float16.close();
+    expect(warnings.some((message) => /computes the products in float32/.test(message))).toBe(true);
     const bfloat16 = await createTrainer({ model: models.gpt2, lora: { r: 4 }, precision: 'bfloat16' });
     const error = await bfloat16.train(rows, options).catch((caught: unknown) => caught);
     expect(TunekitError.isInstance(error) && error.code).toBe('PRECISION_UNSUPPORTED');
