@@ -4,10 +4,10 @@
  * `1000000` for the million-card run: ~25 CPU minutes of HNSW build and ~4 GB of memory).
  *
  * Cards get synthetic 384-dimensional embeddings (the size of all-MiniLM-L6-v2, the transformers
- * embedder's default) shaped like sentence embeddings: a shared mean direction (real embeddings are
- * anisotropic, cosine similarities of unrelated texts sit around 0.2–0.4), one of `cards / 100`
- * topic centres (families of models), and per-card noise; queries are drawn the same way and are
- * never card vectors. A table embedder hands the registry these vectors, so everything else is the
+ * embedder's default) from `bench/lib/synthetic-card-embeddings.ts`: `hard` by default (nested,
+ * anisotropic topics, near-duplicates, "more like this" queries), `easy` as the first runs had
+ * (`REGISTRY_SCALE_DATA=easy`); queries are never card vectors. A table embedder hands the
+ * registry these vectors, so everything else is the
  * registry's own code: {@link createRecommendationIndex} builds the index from the versions, saves it
  * to a file artifact store, loads it back and reconciles it, and answers searches.
  *
@@ -15,7 +15,9 @@
  * and bytes (hnsw.bin, labels.bin, index.json), load seconds, recall@10 against exact search (brute
  * force over the same vectors) with query p50/p99 for efSearch 64/128/256 (`REGISTRY_SCALE_EF`),
  * filtered query p50/p99 (a 20% filter through the graph, a 0.1% filter exactly), and the latency
- * of incremental upserts and removals at that size. Every line carries the load average.
+ * of incremental upserts and removals at that size, and query latency while `rebuild()` builds a new
+ * index in the background (its graph in a worker thread; queries keep answering from the current
+ * one). Every line carries the load average.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createFileArtifactStore, type ModelVersion } from '@tunekit/core';
 import { createRecommendationIndex, type Embedder } from '@tunekit/registry';
+import { createCardEmbeddings } from './lib/synthetic-card-embeddings.js';
 
 const sizes = (process.env.REGISTRY_SCALE_SIZES ?? '100000').split(',').filter(Boolean).map(Number);
 const efValues = (process.env.REGISTRY_SCALE_EF ?? '64,128,256').split(',').map(Number);
@@ -30,13 +33,17 @@ const efValues = (process.env.REGISTRY_SCALE_EF ?? '64,128,256').split(',').map(
 const efConstruction = Number(process.env.REGISTRY_SCALE_EFC ?? 200);
 const DIMENSIONS = 384;
 const K = 10;
+/** HNSW links per node (`REGISTRY_SCALE_M`, default: the registry's). */
+const m = process.env.REGISTRY_SCALE_M === undefined ? undefined : Number(process.env.REGISTRY_SCALE_M);
 /**
- * Norm of each card's noise vector (`REGISTRY_SCALE_NOISE`, default 0.8: same-topic cards at cosine
- * ~0.68, others ~0.18). Larger values blur the topics (1.5: same-topic cosine ~0.38), which makes
- * the nearest neighbours harder for the graph to find.
+ * The synthetic data (`REGISTRY_SCALE_DATA`: `hard`, the default, or `easy`, the first runs' data;
+ * `REGISTRY_SCALE_NOISE` overrides the noise norm): see `bench/lib/synthetic-card-embeddings.ts`.
  */
-const noiseNorm = Number(process.env.REGISTRY_SCALE_NOISE ?? 0.8);
-const NOISE = noiseNorm / Math.sqrt(384);
+const shape = {
+  kind: process.env.REGISTRY_SCALE_DATA === 'easy' ? 'easy' : 'hard',
+  noise:
+    process.env.REGISTRY_SCALE_NOISE === undefined ? undefined : Number(process.env.REGISTRY_SCALE_NOISE),
+} as const;
 const TASKS = [
   'text-generation',
   'text-classification',
@@ -44,49 +51,6 @@ const TASKS = [
   'translation',
   'question-answering',
 ];
-
-/** Deterministic normal samples (Box–Muller over a 32-bit LCG). */
-function createNormal(seed: number) {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-function normalizeInPlace(vector: Float32Array): void {
-  let norm = 0;
-  for (const value of vector) norm += value * value;
-  const scale = 1 / Math.sqrt(norm);
-  for (let index = 0; index < vector.length; index += 1) vector[index] = (vector[index] as number) * scale;
-}
-
-/** Synthetic embeddings: mean direction + topic centre + noise, L2-normalized. */
-function createEmbeddingSource(cards: number, seed: number) {
-  const normal = createNormal(seed);
-  const mean = Float32Array.from({ length: DIMENSIONS }, normal);
-  normalizeInPlace(mean);
-  const topics = Math.max(1, Math.round(cards / 100));
-  const centres = new Float32Array(topics * DIMENSIONS);
-  for (let topic = 0; topic < topics; topic += 1) {
-    const centre = centres.subarray(topic * DIMENSIONS, (topic + 1) * DIMENSIONS);
-    for (let index = 0; index < DIMENSIONS; index += 1) centre[index] = normal();
-    normalizeInPlace(centre);
-  }
-  let pick = seed;
-  const draw = (into: Float32Array) => {
-    pick = (Math.imul(pick, 22695477) + 1) >>> 0;
-    const topic = pick % topics;
-    for (let index = 0; index < DIMENSIONS; index += 1) {
-      into[index] =
-        0.6 * (mean[index] as number) + (centres[topic * DIMENSIONS + index] as number) + NOISE * normal();
-    }
-    normalizeInPlace(into);
-    return topic;
-  };
-  return { draw };
-}
 
 const percentile = (sorted: number[], fraction: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number;
@@ -98,14 +62,14 @@ const emit = (figure: Record<string, unknown>) =>
       bench: 'registry-scale',
       ...figure,
       dimensions: DIMENSIONS,
-      noise: noiseNorm,
+      data: shape,
       load: load(),
     }),
   );
 
 for (const cards of sizes) {
   const queryCount = cards >= 1_000_000 ? 100 : 200;
-  const source = createEmbeddingSource(cards, 11);
+  const source = createCardEmbeddings(cards, 11, shape);
   const vectors = new Float32Array(cards * DIMENSIONS);
   const now = new Date().toISOString();
   const shared = { language: ['en'], tags: [], metrics: {}, datasets: [], trainingParameters: {} };
@@ -155,7 +119,7 @@ for (const cards of sizes) {
       artifacts,
       resolveEmbedder: () => embedder,
       loadVersions: async () => versions,
-      hnsw: { efSearch, efConstruction },
+      hnsw: { efSearch, efConstruction, ...(m === undefined ? {} : { m }) },
     });
   try {
     const rssBefore = process.memoryUsage().rss;
@@ -169,7 +133,7 @@ for (const cards of sizes) {
       cards,
       value: Number(((performance.now() - started) / 1000).toFixed(1)),
       cpu_seconds: Number((process.cpuUsage(cpu).user / 1e6).toFixed(1)),
-      m: 16,
+      m: m ?? 'default',
       efConstruction,
     });
     emit({
@@ -230,13 +194,54 @@ for (const cards of sizes) {
         count: values.length,
       });
     }
+
+    // A rebuild in the background (the graph built in a worker thread) while queries keep coming:
+    // each query's latency, and the longest gap between two answers (what a query arriving in
+    // between would wait at most).
+    {
+      const probes = Array.from({ length: 64 }, () => {
+        const query = new Float32Array(DIMENSIONS);
+        source.query(query);
+        return query;
+      });
+      const during: number[] = [];
+      let longestGap = 0;
+      let done = false;
+      cpu = process.cpuUsage();
+      started = performance.now();
+      const rebuilding = builder.rebuild().then(() => {
+        done = true;
+      });
+      let previous = performance.now();
+      for (let position = 0; !done; position += 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const begun = performance.now();
+        await builder.search(probes[position % probes.length] as Float32Array, K);
+        const answered = performance.now();
+        during.push(answered - begun);
+        longestGap = Math.max(longestGap, answered - previous);
+        previous = answered;
+      }
+      await rebuilding;
+      during.sort((left, right) => left - right);
+      emit({
+        figure: 'query-latency-during-background-build-ms',
+        cards,
+        rebuild_seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+        rebuild_cpu_seconds: Number((process.cpuUsage(cpu).user / 1e6).toFixed(1)),
+        queries: during.length,
+        p50: Number(percentile(during, 0.5).toFixed(3)),
+        p99: Number(percentile(during, 0.99).toFixed(3)),
+        longest_gap_ms: Number(longestGap.toFixed(1)),
+      });
+    }
     await builder.unload();
 
     // Queries and their exact answers (brute force over live cards; vectors are normalized).
     const live = versions.map((version) => Number(version.name.slice(5)));
     const queries = Array.from({ length: queryCount }, () => {
       const query = new Float32Array(DIMENSIONS);
-      source.draw(query);
+      source.query(query);
       return query;
     });
     cpu = process.cpuUsage();
