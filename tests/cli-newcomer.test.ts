@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForOutput } from './fixtures/wait-for-output.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -23,28 +24,6 @@ afterAll(async () => {
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
-/** Reads a child's stdout until `pattern` matches (or the child exits). */
-function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    let errors = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      errors += chunk.toString();
-    });
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (pattern.test(output)) {
-        child.stdout?.off('data', onData);
-        resolve(output);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`tunekit exited with ${code} before printing ${pattern}:\n${output}\n${errors}`)),
-    );
-  });
-}
-
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
@@ -54,6 +33,19 @@ describe('tunekit as a newcomer runs it after npm ci and npm run build', () => {
     expect(realpathSync(binLink)).toBe(join(root, 'packages', 'server-adapter', 'bin', 'tunekit.js'));
     const { stdout } = await run('npx', ['--no-install', 'tunekit', '--version'], { cwd: root });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("npm commands in the repository print no warning; onnxruntime-node's CUDA download is denied through allowScripts", async () => {
+    // `onnxruntime-node-install=skip` in .npmrc made npm 11 print `Unknown project config` on every
+    // npm and npx command; package.json's allowScripts denies the install script instead.
+    const { stdout, stderr } = await run('npm', ['pkg', 'get', 'allowScripts'], { cwd: root });
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toMatchObject({ 'onnxruntime-node': false });
+    const version = await run('npx', ['--no-install', 'tunekit', '--version'], { cwd: root });
+    expect(version.stderr).toBe('');
+    // Every package with an install script is reviewed (npm plans to block unreviewed ones).
+    const scripts = await run('npm', ['install-scripts', 'ls'], { cwd: root });
+    expect(scripts.stdout).toContain('No packages with unreviewed install scripts');
   });
 
   it('answers a wrong command line with a message and a non-zero exit status', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTinyGpt2 } from '@tunekit/trainer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForOutput } from './fixtures/wait-for-output.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -18,28 +19,6 @@ let directory: string;
 let serve: ChildProcess | undefined;
 let url: string;
 let credentials: Record<string, string>;
-
-/** Reads a child's stdout until `pattern` matches (rejects if it exits first). */
-function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    let errors = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      errors += chunk.toString();
-    });
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (pattern.test(output)) {
-        child.stdout?.off('data', onData);
-        resolve(output);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`tunekit serve exited with ${code}:\n${output}\n${errors}`)),
-    );
-  });
-}
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'tunekit-cli-train-server-'));

@@ -1,26 +1,22 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTunekit, TRAINING_JOB_KIND, type Tunekit } from '@tunekit/core';
-import { registryPlugin } from '@tunekit/registry';
-import { createServer, type TunekitServer } from '@tunekit/server-adapter';
-import { trainerPlugin } from '@tunekit/trainer';
-import { createTinyGpt2 } from '@tunekit/trainer/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { TRAINING_JOB_KIND, type Tunekit } from '@tunekit/core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hasChromium,
+  openLoggedIn as openLoggedInAs,
+  skippedWithoutChromium as skipped,
+  startWebUi,
+  type WebUiSession,
+} from './fixtures/web-ui-browser.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-const skipped = hasChromium ? '' : ` (skipped: ${chromiumPath} not installed)`;
 /** Screenshots for review and for docs/dashboard.md. */
 const screenshots = join(import.meta.dirname, '..', 'docs', 'images');
 
-let directory: string;
+let session: WebUiSession;
 let model: string;
 let kit: Tunekit;
-let server: TunekitServer;
-let browser: Browser;
 let pageUrl: string;
 
 /** What a hostile model description tries: script tags, event handlers, javascript: links. */
@@ -38,20 +34,12 @@ const hostileDescription = [
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  directory = await mkdtemp(join(tmpdir(), 'tunekit-dashboard-pages-'));
   await mkdir(screenshots, { recursive: true });
-  model = await createTinyGpt2(join(directory, 'tiny-gpt2'));
-  kit = await createTunekit({
-    dataDirectory: join(directory, 'kit'),
-    plugins: [trainerPlugin(), registryPlugin()],
+  session = await startWebUi({
+    prefix: 'tunekit-dashboard-pages-',
+    user: { username: 'ada', password: 'ada-password', roles: ['admin'] },
   });
-  server = await createServer(kit, {
-    auth: { jwtSecret: 'dashboard-pages-secret-of-at-least-32-chars' },
-    users: [{ username: 'ada', password: 'ada-password', roles: ['admin'] }],
-    models: { 'tiny-gpt2': { path: model, threads: 1 } },
-  });
-  pageUrl = `${await server.listen({ host: '127.0.0.1', port: 0 })}/ui/`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  ({ model, kit, pageUrl } = session);
 
   // A classification dataset: lengths from 10 to ~200 characters, three labels.
   const rows = Array.from({ length: 60 }, (_, index) => ({
@@ -114,30 +102,9 @@ beforeAll(async () => {
   }
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await kit?.close();
-  if (directory) await rm(directory, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
-async function openLoggedIn(): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to|error/i.test(message.text())) problems.push(message.text());
-  });
-  await page.goto(pageUrl);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill('ada-password');
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await expect
-    .poll(() => page.locator('#who').textContent(), { timeout: 30_000, message: problems.join('\n') })
-    .toBe('Signed in as ada');
-  return { page, problems };
-}
+const openLoggedIn = () => openLoggedInAs(session);
 
 /** The part of the browser's globals these checks use (this file is type-checked without the DOM library). */
 interface BrowserGlobals {

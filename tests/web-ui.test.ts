@@ -1,68 +1,35 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTunekit, type TrainingJobInput, type Tunekit } from '@tunekit/core';
-import { registryPlugin } from '@tunekit/registry';
-import { createServer, type TunekitServer } from '@tunekit/server-adapter';
-import { trainerPlugin } from '@tunekit/trainer';
-import { createTinyGpt2 } from '@tunekit/trainer/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { TrainingJobInput, Tunekit } from '@tunekit/core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hasChromium,
+  logIn as logInAs,
+  openPage as openPageOf,
+  skippedWithoutChromium as skipped,
+  startWebUi,
+  type WebUiSession,
+} from './fixtures/web-ui-browser.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-const skipped = hasChromium ? '' : ` (skipped: ${chromiumPath} not installed)`;
-
-let directory: string;
+let session: WebUiSession;
 let kit: Tunekit;
-let server: TunekitServer;
-let browser: Browser;
-let pageUrl: string;
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  directory = await mkdtemp(join(tmpdir(), 'tunekit-web-ui-'));
-  const model = await createTinyGpt2(join(directory, 'tiny-gpt2'));
-  kit = await createTunekit({
-    dataDirectory: join(directory, 'kit'),
-    plugins: [trainerPlugin(), registryPlugin()],
-  });
-  server = await createServer(kit, {
-    auth: { jwtSecret: 'web-ui-secret-of-at-least-thirty-two-chars' },
-    users: [{ username: 'alice', password: 'alice-password', roles: ['user'] }],
-    models: { 'tiny-gpt2': { path: model, baseModel: 'tiny-gpt2', language: 'en', threads: 1 } },
+  session = await startWebUi({
+    prefix: 'tunekit-web-ui-',
+    user: { username: 'alice', password: 'alice-password', roles: ['user'] },
+    models: (model) => ({ 'tiny-gpt2': { path: model, baseModel: 'tiny-gpt2', language: 'en', threads: 1 } }),
     defaultModel: 'tiny-gpt2',
   });
-  pageUrl = `${await server.listen({ host: '127.0.0.1', port: 0 })}/ui/`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  ({ kit } = session);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await kit?.close();
-  if (directory) await rm(directory, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 /** A fresh page (own sessionStorage) that records script errors and Content-Security-Policy violations. */
-async function openPage(): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  await page.goto(pageUrl);
-  return { page, problems };
-}
+const openPage = () => openPageOf(session, { problems: /Content Security Policy|Refused to/i });
 
-async function logIn(page: Page, password: string) {
-  await page.getByLabel('Username').fill('alice');
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
+const logIn = (page: Page, password: string) => logInAs(page, session.user, password);
 
 describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () => {
   it.skipIf(!hasChromium)(`shows the server's error on a wrong password${skipped}`, async () => {
@@ -81,7 +48,10 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
     async () => {
       const { page, problems } = await openPage();
       await logIn(page, 'alice-password');
-      await expect.poll(() => page.locator('#who').textContent()).toBe('Signed in as alice');
+      // Generous timeouts: on a loaded 2-core machine the first page actions take seconds.
+      await expect
+        .poll(() => page.locator('#who').textContent(), { timeout: 30_000 })
+        .toBe('Signed in as alice');
 
       // Upload a small JSON-lines dataset through the file input.
       await page.getByRole('link', { name: 'Datasets' }).click();
@@ -95,8 +65,12 @@ describe('web UI in Chromium against createServer (Fastify) on 127.0.0.1', () =>
         buffer: Buffer.from(`${lines.join('\n')}\n`),
       });
       await page.getByRole('button', { name: 'Upload' }).click();
-      await expect.poll(() => page.getByRole('status').textContent()).toContain('Uploaded cats: 24 rows');
-      await expect.poll(() => page.getByRole('table', { name: 'Datasets' }).textContent()).toContain('cats');
+      await expect
+        .poll(() => page.getByRole('status').textContent(), { timeout: 30_000 })
+        .toContain('Uploaded cats: 24 rows');
+      await expect
+        .poll(() => page.getByRole('table', { name: 'Datasets' }).textContent(), { timeout: 30_000 })
+        .toContain('cats');
 
       // Submit a short LoRA training run on the uploaded version.
       await page.getByRole('link', { name: 'Train on it' }).click();

@@ -42,13 +42,39 @@ function inner(definition: Definition): z.ZodType | undefined {
   return (definition.innerType ?? definition.schema) as z.ZodType | undefined;
 }
 
+/** A field sent in the wrong casing: named with the spelling to use. */
+function wrongCasing(path: readonly (string | number)[], key: string): TunekitError {
+  const where = [...path.map(String), key].join('.');
+  return tunekitError(
+    'VALIDATION_FAILED',
+    `Invalid request: ${where}: the HTTP API is snake_case, send "${toSnakeCase(key)}"`,
+    { issues: [{ path: where, message: `use ${toSnakeCase(key)}` }] },
+  );
+}
+
 /**
- * A response value in the wire's casing: the keys of every object the schema declares become
- * snake_case; values the schema leaves open (`unknown`, `any`: job outputs, event payloads) are
- * converted deeply; records keep their keys.
+ * Which way {@link convertWire} converts: `toWire` a response (schema casing → snake_case),
+ * `fromWire` a request (snake_case → the schema's casing).
  */
-export function toWire(schema: z.ZodType | undefined, value: unknown): unknown {
-  if (schema === undefined) return deepToWire(value);
+export type WireDirection = 'toWire' | 'fromWire';
+
+/**
+ * The one walk over a schema and a value behind {@link toWire} and {@link fromWire}: wrappers,
+ * pipes (their output side going out, their input side coming in), lazy schemas, arrays, tuples,
+ * records (keys are data and stay), objects (keys converted), unions (the option the value matches)
+ * and intersections. Values the schema leaves open (`unknown`, `any`) are converted deeply going out
+ * and kept coming in.
+ */
+export function convertWire(
+  direction: WireDirection,
+  schema: z.ZodType | undefined,
+  value: unknown,
+  path: (string | number)[] = [],
+): unknown {
+  const outgoing = direction === 'toWire';
+  if (schema === undefined) return outgoing ? deepToWire(value) : value;
+  const walk = (child: z.ZodType | undefined, item: unknown, at: (string | number)[] = path) =>
+    convertWire(direction, child, item, at);
   const definition = definitionOf(schema);
   switch (definition.type) {
     case 'optional':
@@ -58,58 +84,76 @@ export function toWire(schema: z.ZodType | undefined, value: unknown): unknown {
     case 'catch':
     case 'readonly':
     case 'nonoptional':
-      return value === undefined || value === null ? value : toWire(inner(definition), value);
+      return value === undefined || value === null ? value : walk(inner(definition), value);
     case 'pipe':
-      return toWire(definition.out as z.ZodType, value);
+      return walk((outgoing ? definition.out : definition.in) as z.ZodType, value);
     case 'lazy':
-      return toWire((definition.getter as () => z.ZodType)(), value);
+      return walk((definition.getter as () => z.ZodType)(), value);
     case 'array':
       return Array.isArray(value)
-        ? value.map((item) => toWire(definition.element as z.ZodType, item))
+        ? value.map((item, index) => walk(definition.element as z.ZodType, item, [...path, index]))
         : value;
     case 'tuple':
       return Array.isArray(value)
-        ? value.map((item, index) => toWire((definition.items as z.ZodType[])[index], item))
+        ? value.map((item, index) => walk((definition.items as z.ZodType[])[index], item, [...path, index]))
         : value;
     case 'record':
       return isPlainObject(value)
         ? Object.fromEntries(
             Object.entries(value).map(([key, item]) => [
               key,
-              toWire(definition.valueType as z.ZodType, item),
+              walk(definition.valueType as z.ZodType, item, [...path, key]),
             ]),
           )
         : value;
     case 'object': {
       if (!isPlainObject(value)) return value;
       const shape = definition.shape as Record<string, z.ZodType>;
-      return Object.fromEntries(
-        Object.entries(value).map(([key, item]) => [toSnakeCase(key), toWire(shape[key], item)]),
-      );
+      if (outgoing) {
+        return Object.fromEntries(
+          Object.entries(value).map(([key, item]) => [
+            toSnakeCase(key),
+            walk(shape[key], item, [...path, key]),
+          ]),
+        );
+      }
+      const byWireKey = new Map(Object.keys(shape).map((key) => [toSnakeCase(key), key]));
+      const converted: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        if (!isWireKey(key)) throw wrongCasing(path, key);
+        const field = byWireKey.get(key) ?? key;
+        converted[field] = walk(shape[field], item, [...path, key]);
+      }
+      return converted;
     }
     case 'union': {
+      // The option the value matches: before converting going out (the value is in the schema's
+      // casing), after converting coming in. None matches: the first option's conversion.
       const options = definition.options as z.ZodType[];
-      const matching = options.find((option) => option.safeParse(value).success) ?? options[0];
-      return matching === undefined ? value : toWire(matching, value);
+      for (const option of options) {
+        if (outgoing && !option.safeParse(value).success) continue;
+        const candidate = walk(option, value);
+        if (outgoing || option.safeParse(candidate).success) return candidate;
+      }
+      return options[0] === undefined ? value : walk(options[0], value);
     }
     case 'intersection':
-      return toWire(definition.right as z.ZodType, toWire(definition.left as z.ZodType, value));
+      return walk(definition.right as z.ZodType, walk(definition.left as z.ZodType, value));
     case 'unknown':
     case 'any':
-      return deepToWire(value);
+      return outgoing ? deepToWire(value) : value;
     default:
       return value;
   }
 }
 
-/** A field sent in the wrong casing: named with the spelling to use. */
-function wrongCasing(path: readonly (string | number)[], key: string): TunekitError {
-  const where = [...path.map(String), key].join('.');
-  return tunekitError(
-    'VALIDATION_FAILED',
-    `Invalid request: ${where}: the HTTP API is snake_case, send "${toSnakeCase(key)}"`,
-    { issues: [{ path: where, message: `use ${toSnakeCase(key)}` }] },
-  );
+/**
+ * A response value in the wire's casing: the keys of every object the schema declares become
+ * snake_case; values the schema leaves open (`unknown`, `any`: job outputs, event payloads) are
+ * converted deeply; records keep their keys.
+ */
+export function toWire(schema: z.ZodType | undefined, value: unknown): unknown {
+  return convertWire('toWire', schema, value);
 }
 
 /**
@@ -123,65 +167,7 @@ export function fromWire(
   value: unknown,
   path: (string | number)[] = [],
 ): unknown {
-  if (schema === undefined) return value;
-  const definition = definitionOf(schema);
-  switch (definition.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'catch':
-    case 'readonly':
-    case 'nonoptional':
-      return value === undefined || value === null ? value : fromWire(inner(definition), value, path);
-    case 'pipe':
-      return fromWire(definition.in as z.ZodType, value, path);
-    case 'lazy':
-      return fromWire((definition.getter as () => z.ZodType)(), value, path);
-    case 'array':
-      return Array.isArray(value)
-        ? value.map((item, index) => fromWire(definition.element as z.ZodType, item, [...path, index]))
-        : value;
-    case 'record':
-      return isPlainObject(value)
-        ? Object.fromEntries(
-            Object.entries(value).map(([key, item]) => [
-              key,
-              fromWire(definition.valueType as z.ZodType, item, [...path, key]),
-            ]),
-          )
-        : value;
-    case 'object': {
-      if (!isPlainObject(value)) return value;
-      const shape = definition.shape as Record<string, z.ZodType>;
-      const byWireKey = new Map(Object.keys(shape).map((key) => [toSnakeCase(key), key]));
-      const converted: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) {
-        if (!isWireKey(key)) throw wrongCasing(path, key);
-        const field = byWireKey.get(key) ?? key;
-        converted[field] = fromWire(shape[field], item, [...path, key]);
-      }
-      return converted;
-    }
-    case 'union': {
-      const options = definition.options as z.ZodType[];
-      let first: unknown;
-      for (const [index, option] of options.entries()) {
-        const candidate = fromWire(option, value, path);
-        if (index === 0) first = candidate;
-        if (option.safeParse(candidate).success) return candidate;
-      }
-      return first;
-    }
-    case 'intersection':
-      return fromWire(
-        definition.right as z.ZodType,
-        fromWire(definition.left as z.ZodType, value, path),
-        path,
-      );
-    default:
-      return value;
-  }
+  return convertWire('fromWire', schema, value, path);
 }
 
 /** A JSON Schema (from `z.toJSONSchema`) with every `properties` key and `required` entry in snake_case. */

@@ -7,6 +7,7 @@ import {
   createExtensions,
   createSilentLogger,
   type EventEnvelope,
+  HyperparametersSchema,
   type JobContext,
   type JobHandler,
   type PluginContext,
@@ -88,7 +89,64 @@ const input = {
   outputName: 'adapters',
 };
 
+/** A hyper-parameter of core's job contract. */
+type HyperparameterField = keyof typeof HyperparametersSchema.shape;
+
+/** A hyper-parameter sent, and where the trainer reports it in `training:started` params. */
+interface HyperparameterMappingRow {
+  field: HyperparameterField;
+  value: unknown;
+  /** `adamW.betas` …; none: checked by its effect. */
+  trainer?: string;
+}
+
+/** Every hyper-parameter the contract test sends (one list: the job input and the expected params). */
+const hyperparameterMapping = [
+  { field: 'maxSteps', value: 4 },
+  { field: 'batchSize', value: 4 },
+  { field: 'maxLength', value: 32 },
+  { field: 'learningRate', value: 1e-2, trainer: 'learningRate' },
+  { field: 'weightDecay', value: 0.05, trainer: 'adamW.weightDecay' },
+  { field: 'adamBetas', value: [0.8, 0.95], trainer: 'adamW.betas' },
+  { field: 'adamEpsilon', value: 1e-6, trainer: 'adamW.epsilon' },
+  { field: 'decoupledWeightDecay', value: false, trainer: 'adamW.decoupledWeightDecay' },
+  { field: 'biasCorrection', value: false, trainer: 'adamW.biasCorrection' },
+  { field: 'schedule', value: 'linear', trainer: 'schedule.kind' },
+  { field: 'warmupSteps', value: 1, trainer: 'schedule.warmupSteps' },
+  { field: 'minimumLearningRateRatio', value: 0.5, trainer: 'schedule.minimumRatio' },
+  { field: 'maxGradientNorm', value: 0.5, trainer: 'maxGradientNorm' },
+  { field: 'packing', value: true, trainer: 'packing' },
+  { field: 'overflow', value: 'reject', trainer: 'overflow' },
+  { field: 'shuffle', value: false, trainer: 'shuffle' },
+  { field: 'onNonFinite', value: 'skip', trainer: 'onNonFinite' },
+  { field: 'logEvery', value: 2, trainer: 'logEvery' },
+  { field: 'evalBatches', value: 1, trainer: 'evalBatches' },
+  { field: 'seed', value: 7, trainer: 'seed' },
+] as const satisfies readonly HyperparameterMappingRow[];
+
+/** Hyper-parameters the table above leaves out, and the test that covers each. */
+const hyperparametersCoveredElsewhere: Record<
+  Exclude<HyperparameterField, (typeof hyperparameterMapping)[number]['field']>,
+  string
+> = {
+  epochs: 'passed as is; train/create-trainer.test.ts (epochs)',
+  gradientAccumulationSteps: 'passed as is; train/training-run.test.ts (accumulation)',
+  evalEvery: "this file's first test (evaluation every 3 steps)",
+  checkpointEvery: "this file's first test (checkpoints every 3 steps)",
+  earlyStopping: 'passed as is; train/training-run.test.ts (early stopping)',
+  gradientCheckpointing: "this file's resume test (a graph option: createTrainer, not train)",
+  precision: "this file's precision test (a graph option: createTrainer, not train)",
+};
+
 describe('trainerPlugin', () => {
+  it("lists every hyper-parameter of the job's contract once: in the mapping test or where else it is covered", () => {
+    const listed = [
+      ...hyperparameterMapping.map(({ field }) => field),
+      ...Object.keys(hyperparametersCoveredElsewhere),
+    ].sort();
+    expect(listed).toEqual(Object.keys(HyperparametersSchema.shape).sort());
+  });
+
   it('registers the cpu and cuda backends and trains a train job in-thread with events and checkpoints', async () => {
     const artifacts = memoryArtifactStore();
     const { run, seen, extensions } = await setUp(artifacts, false);
@@ -148,52 +206,24 @@ describe('trainerPlugin', () => {
 
   it("passes every hyper-parameter of the job's contract to the trainer (optimizer, schedule floor, evaluation, logging)", async () => {
     const { run, seen } = await setUp(memoryArtifactStore(), false);
-    const hyperparameters = {
-      maxSteps: 4,
-      batchSize: 4,
-      maxLength: 32,
-      learningRate: 1e-2,
-      weightDecay: 0.05,
-      adamBetas: [0.8, 0.95],
-      adamEpsilon: 1e-6,
-      decoupledWeightDecay: false,
-      biasCorrection: false,
-      schedule: 'linear',
-      warmupSteps: 1,
-      minimumLearningRateRatio: 0.5,
-      maxGradientNorm: 0.5,
-      packing: true,
-      overflow: 'reject',
-      shuffle: false,
-      onNonFinite: 'skip',
-      logEvery: 2,
-      evalBatches: 1,
-      seed: 7,
-    };
+    const hyperparameters = Object.fromEntries(
+      hyperparameterMapping.map(({ field, value }) => [field, value]),
+    ) as Record<HyperparameterField, unknown>;
     const output = await run({ ...input, baseModel: model, hyperparameters }).result;
     expect(output.steps).toBe(4);
     const started = seen.find((envelope) => envelope.name === 'training:started')?.payload as {
       params: Record<string, unknown>;
     };
-    expect(started.params).toMatchObject({
-      learningRate: 1e-2,
-      adamW: {
-        weightDecay: 0.05,
-        betas: [0.8, 0.95],
-        epsilon: 1e-6,
-        decoupledWeightDecay: false,
-        biasCorrection: false,
-      },
-      schedule: { kind: 'linear', warmupSteps: 1, minimumRatio: 0.5 },
-      maxGradientNorm: 0.5,
-      packing: true,
-      overflow: 'reject',
-      shuffle: false,
-      onNonFinite: 'skip',
-      logEvery: 2,
-      evalBatches: 1,
-      seed: 7,
-    });
+    // What the trainer reports under its own names, built from the same table.
+    const expected: Record<string, unknown> = {};
+    const rows: readonly HyperparameterMappingRow[] = hyperparameterMapping;
+    for (const { value, trainer } of rows) {
+      if (trainer === undefined) continue;
+      const [head, leaf] = trainer.split('.') as [string, string | undefined];
+      if (leaf === undefined) expected[head] = value;
+      else expected[head] = { ...(expected[head] as object | undefined), [leaf]: value };
+    }
+    expect(started.params).toMatchObject(expected);
     // The trainer acts on them: a step event every 2 steps, and the linear decay stops at half the peak.
     const steps = seen
       .filter((envelope) => envelope.name === 'training:step')
