@@ -274,6 +274,10 @@ for (const { engine, missing } of engines) {
               // Past a published checkpoint with steps left to run after it: at least two checkpoint
               // intervals, so that the run cannot publish its final checkpoint before the kill lands.
               if (saved.length === 0 || Math.max(...saved) > STEPS - 2 * CHECKPOINT_EVERY) continue;
+              // ... and the API's event stream has shown the run up to that checkpoint: progress is
+              // relayed through the engine (PostgreSQL NOTIFY, Redis) and can trail the S3 upload, so a
+              // kill before it arrives would leave nothing "before" to compare (seen under load on CI).
+              if (last < Math.max(...saved)) continue;
               worker.child.kill('SIGKILL');
               await stopped(worker.child);
               killedAt = Date.now() - began;
