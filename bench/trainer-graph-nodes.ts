@@ -55,7 +55,11 @@ type OnnxNode = { opType?: string | null; output?: string[] | null; attribute?: 
 type OnnxAttribute = { g?: { node?: OnnxNode[] | null } | null };
 
 /** Nodes by operator type and the number of node outputs (sub-graphs included). */
-function countNodes(modelBytes: Uint8Array): { nodes: number; outputs: number; byOp: Record<string, number> } {
+function countNodes(modelBytes: Uint8Array): {
+  nodes: number;
+  outputs: number;
+  byOp: Record<string, number>;
+} {
   const require = createRequire(import.meta.url);
   const { onnx } = require('onnx-proto') as {
     onnx: { ModelProto: { decode(bytes: Uint8Array): { graph?: { node?: OnnxNode[] | null } | null } } };
@@ -80,8 +84,9 @@ function countNodes(modelBytes: Uint8Array): { nodes: number; outputs: number; b
 
 async function measure(variant: string): Promise<void> {
   const trainer = await import('@tunekit/trainer');
-  const presetName = (variant === 'gpt2' ? 'gpt2' : (process.env.BENCH_PRESET ?? 'smollm2-135m')) as
-    | keyof typeof PRESETS;
+  const presetName = (
+    variant === 'gpt2' ? 'gpt2' : (process.env.BENCH_PRESET ?? 'smollm2-135m')
+  ) as keyof typeof PRESETS;
   const { architecture: architectureName, ...preset } = PRESETS[presetName];
   const layers = Number(process.env.BENCH_LAYERS ?? 2);
   const config = {
@@ -89,7 +94,8 @@ async function measure(variant: string): Promise<void> {
     ...(architectureName === 'gpt2' ? { n_layer: layers } : { num_hidden_layers: layers }),
   };
   const architecture = trainer.getArchitecture(architectureName);
-  const weights = architecture.createRandomWeights(config as never, 0);
+  const parsed = architecture.configSchema.parse(config);
+  const weights = architecture.createRandomWeights(parsed, 0);
   const cpu = () => {
     const usage = process.cpuUsage();
     return (usage.user + usage.system) / 1e6;
@@ -104,9 +110,11 @@ async function measure(variant: string): Promise<void> {
   });
   let started = cpu();
   const graph = architecture.buildTrainingGraph({
-    config: config as never,
+    config: parsed,
     weights,
-    ...(variant === 'full' ? { trainable: 'full' as const } : { lora: { config: lora, seed: 0 }, trainable: 'lora' as const }),
+    ...(variant === 'full'
+      ? { trainable: 'full' as const }
+      : { lora: { config: lora, seed: 0 }, trainable: 'lora' as const }),
     dropout: false,
     gradientCheckpointing: variant === 'checkpointing',
     precision: variant === 'float16' ? 'float16' : 'float32',
@@ -174,7 +182,12 @@ if (mode === 'measure') {
   for (const name of (process.env.BENCH_VARIANTS ?? 'lora').split(',')) {
     const output = execFileSync(
       process.execPath,
-      [...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []), fileURLToPath(import.meta.url), 'measure', name],
+      [
+        ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
+        fileURLToPath(import.meta.url),
+        'measure',
+        name,
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 },
     );
     process.stdout.write(output);
