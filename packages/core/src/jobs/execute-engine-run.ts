@@ -102,6 +102,7 @@ export async function executeEngineRun(
       const published = {
         jobId: id,
         kind: claimed.kind,
+        attempt: claimed.attempt,
         progress,
         message: update?.message,
         metrics: update?.metrics,

@@ -99,6 +99,7 @@ export async function executeRun(
         runtime.events.emit('job:progress', {
           jobId: id,
           kind: current.kind,
+          attempt: current.attempt,
           progress,
           message: update?.message,
           metrics: update?.metrics,
