@@ -410,8 +410,10 @@ for (const { engine, missing } of engines) {
         const before = stepsOf(killed, 1);
         const after = stepsOf(killed, 2);
         const diagnosis = `${JSON.stringify({ checkpointStep: victim.checkpointStep, eventsBeforeKill: victim.eventsBefore, before, after })}\n${timing()}\n${history(victim.jobId)}`;
+        // (Attempt 1 may have run further than the checkpoint, even to its last step: the trainer runs
+        // ahead of the uploads, and the kill lands while the worker still publishes; the resumed run
+        // redoes those steps from the checkpoint the store held.)
         expect(before.length, diagnosis).toBeGreaterThan(0);
-        expect(Math.max(...before), diagnosis).toBeLessThan(STEPS);
         expect(after[0], diagnosis).toBeGreaterThan(1);
         expect(after[0], diagnosis).toBeGreaterThanOrEqual(victim.checkpointStep + 1);
         expect(after.at(-1), diagnosis).toBe(STEPS);
