@@ -48,6 +48,18 @@ describe('tunekit as a newcomer runs it after npm ci and npm run build', () => {
     expect(scripts.stdout).toContain('No packages with unreviewed install scripts');
   });
 
+  it('`npm ci` prints no warning: a dry run resolves the lockfile and checks every engine, installing nothing', async () => {
+    // `npm ci` compares each locked package's `engines` with this Node and only warns (EBADENGINE):
+    // cookie 2.0.2 (fastify → light-my-request) wanted Node >= 22 on the Node 20 CI until package.json
+    // overrode it to cookie 1.1 there. `--dry-run` stops before node_modules is touched.
+    const install = await run(
+      'npm',
+      ['ci', '--dry-run', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'],
+      { cwd: root },
+    );
+    expect(install.stderr).not.toMatch(/npm warn/i);
+  }, 120_000);
+
   it('answers a wrong command line with a message and a non-zero exit status', async () => {
     const unknown = await run(binLink, ['train-me'], { cwd: directory }).catch((error: unknown) => error);
     expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "train-me"') });

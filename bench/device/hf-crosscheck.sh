@@ -5,9 +5,14 @@
 #
 #   device:  bash bench/device/hf-crosscheck.sh "$OUT"        (parts A and B, writes C's adapters)
 #   here:    npx tsx tests/golden/check-peft-written.ts <files_at>/peft-written   (part C in Tunekit)
+#   dry run: PYTHON=/usr/bin/python3 bash bench/device/hf-crosscheck.sh --dry-run   (torch only: are the
+#            inputs staged and consistent? any machine; PYTHON defaults to python3)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = "--dry-run" ]; then
+  exec "${PYTHON:-python3}" tests/golden/real_peft_crosscheck.py --dry-run
+fi
 out="${1:-${OUT:-.device/hf-crosscheck}}"
 mkdir -p "$out"
-python3 -c 'import torch, transformers, peft; print({"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__})'
-python3 tests/golden/real_peft_crosscheck.py "$out" | tee "$out/crosscheck.jsonl"
+"${PYTHON:-python3}" -c 'import torch, transformers, peft; print({"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__})'
+"${PYTHON:-python3}" tests/golden/real_peft_crosscheck.py "$out" | tee "$out/crosscheck.jsonl"

@@ -20,27 +20,26 @@ DistilBertModel/DistilBertForSequenceClassification (eager attention, finfo.min 
 GELU, post-LayerNorm blocks, RoBERTa's padding-offset positions), written out as in bert_lora.py (no
 transformers or PEFT on this machine).
 
-Sources of the layouts (recalled from the public files, not re-read through the search tool in the
-session that wrote this; the search corpus confirmed that bert-base-uncased stores
-`bert.embeddings.LayerNorm.gamma`/`beta`, which transformers reports as unexpected when they are not
-renamed):
-- bert-base-uncased (BertForMaskedLM config, model_type bert, layer_norm_eps 1e-12, pad 0,
-  type_vocab_size 2): `bert.*` with LayerNorm `gamma`/`beta`, `bert.pooler.dense.*`,
-  `cls.predictions.bias`, `cls.predictions.transform.{dense,LayerNorm}.*`, `cls.seq_relationship.*`
-  (the decoder weight, tied to the word embeddings, is not stored).
-- distilbert-base-uncased (DistilBertForMaskedLM, dim/n_layers/n_heads/hidden_dim, sinusoidal_pos_embds
-  false, tie_weights_): `distilbert.*`, `vocab_transform.*`, `vocab_layer_norm.*`, `vocab_projector.bias`
-  (its weight tied).
-- roberta-base (RobertaForMaskedLM, pad 1, bos 0, eos 2, max_position_embeddings = positions + 2,
-  type_vocab_size 1, layer_norm_eps 1e-5): `roberta.*` with `roberta.pooler.dense.*`, `lm_head.bias`,
-  `lm_head.dense.*`, `lm_head.layer_norm.*` (decoder tied).
+Sources (what was copied, from where, and each deliberate difference) are recorded in
+packages/trainer/src/models/fixtures/layouts/SOURCES.md. In short, as the Hub's model.safetensors
+files hold them (key names, dtypes; safetensors orders keys by dtype, descending, then name):
+- bert-base-uncased (config.json field set of google-bert/bert-base-uncased, transformers 4.6.0.dev0):
+  `bert.*` with LayerNorm `gamma`/`beta` (also in `cls.predictions.transform.LayerNorm`),
+  `bert.pooler.dense.*`, `cls.predictions.bias`, `cls.predictions.transform.*`, `cls.seq_relationship.*`;
+  no `cls.predictions.decoder.weight` (tied, dropped when the file was converted) and no position_ids:
+  F32 110,106,428 elements, exactly those tensors at full size.
+- distilbert-base-uncased (config.json field set, transformers 4.10.0.dev0): `distilbert.*`,
+  `vocab_transform.*`, `vocab_layer_norm.*`, `vocab_projector.bias` (its weight tied, not stored).
+- roberta-base (config.json field set): `roberta.*` WITHOUT a pooler, `lm_head.bias`, `lm_head.dense.*`,
+  `lm_head.layer_norm.*` (decoder tied, not stored), and the I64 buffer `roberta.embeddings.position_ids`
+  [1, max_position_embeddings] (F32 124,697,433 + I64 514 elements).
 """
-import json, math, os, shutil, sys
+import json, math, os, shutil, struct, sys
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpt2_lora import save_safetensors  # noqa: E402
+import gpt2_lora  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "packages", "trainer", "src", "models", "fixtures", "layouts")
@@ -70,6 +69,22 @@ CONFIGS = {
 CLASSIFIER_ARCHITECTURE = {"bert-base-uncased": "BertForSequenceClassification",
                            "distilbert-base-uncased": "DistilBertForSequenceClassification",
                            "roberta-base": "RobertaForSequenceClassification"}
+
+
+def save_safetensors(path, tensors):
+    """gpt2_lora.save_safetensors, with I64 tensors (RoBERTa's position_ids buffer) as well."""
+    header, offset, blobs = {"__metadata__": {"format": "pt"}}, 0, []
+    for name, t in tensors.items():
+        t = t.contiguous()
+        b = t.numpy().tobytes() if t.dtype == torch.int64 else gpt2_lora.tensor_bytes(t)
+        dtype = "I64" if t.dtype == torch.int64 else gpt2_lora.DT[t.dtype]
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def family(name):
@@ -124,7 +139,7 @@ def pretraining_heads(kind, g):
                 "cls.predictions.transform.LayerNorm.bias": r(D), "cls.seq_relationship.weight": r(2, D),
                 "cls.seq_relationship.bias": r(2)}
     if kind == "roberta":
-        return {"roberta.pooler.dense.weight": r(D, D), "roberta.pooler.dense.bias": r(D), "lm_head.bias": r(V),
+        return {"lm_head.bias": r(V),
                 "lm_head.dense.weight": r(D, D), "lm_head.dense.bias": r(D), "lm_head.layer_norm.weight": 1 + r(D),
                 "lm_head.layer_norm.bias": r(D)}
     return {"vocab_transform.weight": r(D, D), "vocab_transform.bias": r(D), "vocab_layer_norm.weight": 1 + r(D),
@@ -237,8 +252,14 @@ def main():
         encoder = encoder_weights(kind, c, g)
         stored = to_checkpoint_names(kind, {**encoder, **pretraining_heads(kind, g)})
         stored = dict(sorted(stored.items()))
+        if kind == "roberta":
+            # roberta-base's file keeps the position_ids buffer (I64), first: safetensors writes
+            # tensors by dtype (descending), then by name.
+            positions = torch.arange(c["max_position_embeddings"], dtype=torch.int64).view(1, -1)
+            stored = {"roberta.embeddings.position_ids": positions, **stored}
         save_safetensors(os.path.join(out, "model.safetensors"), stored)
-        json.dump(c, open(os.path.join(out, "config.json"), "w"), indent=2)
+        with open(os.path.join(out, "config.json"), "w") as f:
+            f.write(json.dumps(c, indent=2, sort_keys=True) + "\n")
         head = classification_head(kind, g)
         adapter, targets = lora_adapter(kind, g, head)
         save_safetensors(os.path.join(out, "adapter", "adapter_model.safetensors"), adapter)
@@ -280,7 +301,8 @@ def main():
         save_safetensors(os.path.join(out, "expected.safetensors"), {k: v.contiguous() for k, v in expected.items()})
         manifest["fixtures"][name] = {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "keys": list(stored),
                                       "classifier_keys": list(fine), "target_modules": targets,
-                                      "heads": [k for k in stored if k not in to_checkpoint_names(kind, encoder)]}
+                                      "heads": [k for k in stored if k not in to_checkpoint_names(kind, encoder)
+                                                and not k.endswith("position_ids")]}
         print(name, len(stored), "tensors;", {k: tuple(v.shape) for k, v in expected.items()})
     with open(os.path.join(OUT, "encoders.json"), "w") as f:
         json.dump(manifest, f, indent=1)

@@ -6,6 +6,7 @@ does not, so this has not run yet: see docs/hugging-face-compatibility.md). CPU 
 well under a minute.
 
     python3 tests/golden/real_peft_crosscheck.py OUT_DIR
+    python3 tests/golden/real_peft_crosscheck.py --dry-run   (torch only: checks what is staged)
 
 Prints one JSON line per check ({"check", "case", "max_abs_diff", "ok"}) and a summary line, and
 exits 1 if any check fails. Three parts:
@@ -25,17 +26,29 @@ C. PEFT-written adapters for Tunekit: writes OUT_DIR/peft-written/<case>/ (adapt
    SEQ_CLS adapter; bring OUT_DIR back and run
        npx tsx tests/golden/check-peft-written.ts OUT_DIR/peft-written
    on the development machine to load them in Tunekit and compare.
+
+--dry-run (also taken when transformers or peft cannot be imported) runs no library: it checks that
+every input of parts A and B is staged and consistent (fixture folders, adapters, expected outputs of
+the right shapes; each Tunekit-written case's base logits equal to its fixture's PyTorch golden, so a
+fixture regenerated without regenerating tests/golden/fixtures/hf-crosscheck is caught) and lists the
+checks a real run makes. Exit 0 when all is staged, 1 when not, 3 when libraries were missing and no
+dry run was asked for.
 """
 import json, os, shutil, struct, sys
 import torch
-from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
-from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+
+try:
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
+    from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+    LIBRARIES = True
+except ImportError:
+    LIBRARIES = False
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAYOUTS = os.path.join(ROOT, "packages", "trainer", "src", "models", "fixtures", "layouts")
 TUNEKIT = os.path.join(ROOT, "tests", "golden", "fixtures", "hf-crosscheck")
 TOLERANCE = 1e-4
-DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
 results = []
 
 
@@ -198,7 +211,82 @@ def part_c(out):
         guarded("C.write", case, run)
 
 
+def staged(check, case, problems):
+    line = {"check": check, "case": case, "staged": not problems}
+    if problems:
+        line["problems"] = problems
+    results.append(line)
+    print(json.dumps(line), flush=True)
+
+
+def dry_run():
+    """Checks the inputs of parts A and B without transformers or PEFT (see the module docstring)."""
+    manifest = json.load(open(os.path.join(LAYOUTS, "manifest.json")))
+    ids = manifest["input_ids"]
+    goldens = {}
+    for name in manifest["fixtures"]:
+        folder, problems = os.path.join(LAYOUTS, name), []
+        for file in ("config.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors",
+                     "expected.safetensors"):
+            if not os.path.exists(os.path.join(folder, file)):
+                problems.append(f"missing {file}")
+        if not any(os.path.exists(os.path.join(folder, f)) for f in ("model.safetensors", "model.safetensors.index.json")):
+            problems.append("no model.safetensors or index")
+        if not problems:
+            vocab = json.load(open(os.path.join(folder, "config.json")))["vocab_size"]
+            expected = read_safetensors(os.path.join(folder, "expected.safetensors"))
+            goldens[os.path.relpath(folder, ROOT)] = expected["base.logits"]
+            for key in ("base.logits", "adapter.logits"):
+                if list(expected[key].shape) != [len(ids), len(ids[0]), vocab]:
+                    problems.append(f"{key} shape {list(expected[key].shape)}")
+        staged("A.causal (transformers base, PEFT adapter)", name, problems)
+    encoders = json.load(open(os.path.join(LAYOUTS, "encoders.json")))
+    for name in encoders["fixtures"]:
+        folder, problems = os.path.join(LAYOUTS, name), []
+        for file in ("config.json", "model.safetensors", "adapter/adapter_config.json", "expected.safetensors",
+                     "classifier/config.json", "classifier/model.safetensors"):
+            if not os.path.exists(os.path.join(folder, file)):
+                problems.append(f"missing {file}")
+        if not problems:
+            expected = read_safetensors(os.path.join(folder, "expected.safetensors"))
+            for key in ("base.last_hidden_state", "adapter.logits", "classifier.logits"):
+                if key not in expected:
+                    problems.append(f"no {key}")
+        staged("A.encoder (AutoModel, PEFT SEQ_CLS, fine-tuned classifier)", name, problems)
+    for case in sorted(os.listdir(TUNEKIT)):
+        directory, problems = os.path.join(TUNEKIT, case), []
+        spec = json.load(open(os.path.join(directory, "logits.json")))
+        for path in (os.path.join(ROOT, spec["base"], "config.json"), os.path.join(directory, "adapter", "adapter_config.json"),
+                     os.path.join(directory, "merged", "config.json")):
+            if not os.path.exists(path):
+                problems.append(f"missing {os.path.relpath(path, ROOT)}")
+        size = 1
+        for d in spec["shape"]:
+            size *= d
+        for key in ("base_logits", "adapter_logits", "merged_logits"):
+            if len(spec[key]) != size:
+                problems.append(f"{key} has {len(spec[key])} values for shape {spec['shape']}")
+        golden = goldens.get(spec["base"])
+        if golden is not None and spec["input_ids"] == ids and not problems:
+            diff = float((torch.tensor(spec["base_logits"]) - golden.reshape(-1)).abs().max())
+            if diff > 1e-5:
+                problems.append(f"base_logits differ from the fixture's golden by {diff:.3g}: regenerate with "
+                                "npx tsx tests/golden/tunekit-written-adapters.ts")
+        staged("B (PEFT loads Tunekit's adapter, transformers its merged folder)", case, problems)
+    print(json.dumps({"check": "C (PEFT writes adapters for Tunekit)", "staged": True,
+                      "note": "needs peft; nothing to stage"}), flush=True)
+    missing = [r for r in results if not r["staged"]]
+    print(json.dumps({"summary": True, "dry_run": True, "staged": len(results) - len(missing),
+                      "not_staged": len(missing), "libraries": LIBRARIES, "torch": torch.__version__}))
+    return 1 if missing else 0
+
+
 def main():
+    if "--dry-run" in sys.argv or not LIBRARIES:
+        if not LIBRARIES:
+            print(json.dumps({"note": "transformers/peft not importable: checking the staged inputs only"}))
+        code = dry_run()
+        sys.exit(code if "--dry-run" in sys.argv or code else 3)
     out = sys.argv[1] if len(sys.argv) > 1 else "crosscheck-out"
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)

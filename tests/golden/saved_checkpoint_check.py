@@ -20,8 +20,8 @@ Prints {"ok": bool, "files": [...], "tensors": n, "dtypes": {dtype: count}, "err
 import json, os, re, struct, sys
 import torch
 
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
-SIZE = {"F32": 4, "F16": 2, "BF16": 2}
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
+SIZE = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}
 
 
 def read_file(path, errors):
@@ -110,9 +110,9 @@ def main():
         ref_dtype, r = ref.get(name, (None, None))
         if r is None:
             continue
-        converted = r.float().to(DTYPES[dtype])
-        if not torch.equal(converted.view(torch.int16 if dtype != "F32" else torch.int32),
-                           t.contiguous().view(torch.int16 if dtype != "F32" else torch.int32)):
+        converted = r.to(DTYPES[dtype]) if dtype == "I64" else r.float().to(DTYPES[dtype])
+        bits = {"F32": torch.int32, "I64": torch.int64}.get(dtype, torch.int16)
+        if not torch.equal(converted.view(bits), t.contiguous().view(bits)):
             diff = (converted.float() - t.float()).abs().max().item()
             errors.append(f"{name}: {dtype} bits differ from torch's conversion of the float32 save (max {diff})")
     print(json.dumps({"ok": not errors, "files": files, "tensors": len(tensors), "dtypes": counts,

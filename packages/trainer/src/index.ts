@@ -354,9 +354,9 @@ export {
   type TrainingMemoryInput,
   TrainingMemoryInputSchema,
 } from './train/estimate-training-memory.js';
+export { MEMORY_WATCH_INTERVAL_MS } from './train/memory-watchdog.js';
 export { modelPositions, resolveModel, resolveTokenizer } from './train/resolve-model.js';
 export {
-  MEMORY_WATCH_INTERVAL_MS,
   MINIMUM_WORKER_HEAP_MB,
   type TrainInWorkerControls,
   trainInWorker,

@@ -89,6 +89,36 @@ describe('createAuditRecorder', () => {
     expect(sink.entries.at(-1)?.entry.details).toEqual({ code: 'INTERNAL', message: 'boom' });
   });
 
+  it('records a refusal as denied and, with codeOnly, the code without the message', async () => {
+    const sink = collectingSink();
+    const audit = createAuditRecorder({ sink, source: 'users' });
+    const failure = {
+      outcome: (error: unknown) =>
+        (error as { code?: string }).code === 'CURRENT_PASSWORD_INCORRECT'
+          ? ('denied' as const)
+          : ('failure' as const),
+      codeOnly: true,
+    };
+    for (const error of [
+      tunekitError('CURRENT_PASSWORD_INCORRECT', 'The current password is wrong'),
+      tunekitError('NOT_FOUND', 'No user "x"'),
+    ]) {
+      await audit
+        .run(
+          { action: 'user.password.change', resourceType: 'user', resourceId: 'x', failure },
+          undefined,
+          async () => {
+            throw error;
+          },
+        )
+        .catch(() => undefined);
+    }
+    expect(sink.entries.map(({ entry }) => [entry.outcome, entry.details])).toEqual([
+      ['denied', { code: 'CURRENT_PASSWORD_INCORRECT' }],
+      ['failure', { code: 'NOT_FOUND' }],
+    ]);
+  });
+
   it('never fails an operation because its audit entry cannot be written: it logs and warns', async () => {
     const events = createEventBus();
     const warnings: string[] = [];

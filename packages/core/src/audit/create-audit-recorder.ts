@@ -28,10 +28,18 @@ export interface AuditedOperation<T> {
   details?: (result: T) => Record<string, unknown> | undefined;
   /**
    * The failure entry, where it differs from the success one: another resource (a dataset name when
-   * no version was created) and details besides the error's `code` and `message`, which are always
-   * recorded.
+   * no version was created) and details besides the error's `code` and `message`, which are
+   * recorded unless `codeOnly` is set.
    */
-  failure?: { resourceType?: string; resourceId?: string; details?: Record<string, unknown> };
+  failure?: {
+    resourceType?: string;
+    resourceId?: string;
+    details?: Record<string, unknown>;
+    /** The entry's outcome for an error: `denied` for a refusal (a wrong current password); default `failure`. */
+    outcome?: (error: unknown) => 'failure' | 'denied';
+    /** Records the error's `code` without its `message` (the user store's entries). */
+    codeOnly?: boolean;
+  };
 }
 
 /**
@@ -82,13 +90,15 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
       try {
         result = await work();
       } catch (error) {
+        const { failure } = operation;
+        const { code, message } = auditErrorDetails(error);
         await record(
           {
             action: operation.action,
-            resourceType: operation.failure?.resourceType ?? operation.resourceType,
-            resourceId: operation.failure?.resourceId ?? operation.resourceId,
-            outcome: 'failure',
-            details: { ...operation.failure?.details, ...auditErrorDetails(error) },
+            resourceType: failure?.resourceType ?? operation.resourceType,
+            resourceId: failure?.resourceId ?? operation.resourceId,
+            outcome: failure?.outcome?.(error) ?? 'failure',
+            details: { ...failure?.details, code, ...(failure?.codeOnly ? {} : { message }) },
           },
           context,
         );

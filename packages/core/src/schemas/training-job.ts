@@ -183,7 +183,8 @@ export const TrainingJobInputSchema = z
     /**
      * Memory the job may use, in MiB (the server sets `limits.jobMemoryLimitMb`). The trainer's
      * worker gets it as its JavaScript heap limit, and a watchdog fails the job with
-     * `JOB_MEMORY_LIMIT` once the process's resident memory grew past it. Absent: no limit.
+     * `JOB_MEMORY_LIMIT` once the process's resident memory grew past it (an in-thread run,
+     * `trainerPlugin({ worker: false })`, is stopped at its next step). Absent: no limit.
      */
     memoryLimitMb: z.number().int().min(1).optional(),
   })

@@ -54,6 +54,71 @@ describe('user store', () => {
     expect(JSON.stringify(items)).not.toContain('scrypt');
   });
 
+  it('records these exact audit entries: user resource, details on success, the code alone on failure, denied for a wrong current password', async () => {
+    const context = { actor: 'root', requestId: 'req-2' };
+    const attempts: Array<() => Promise<unknown>> = [
+      () => users.create({ username: 'ivan', password: 'Ivan-Password-1', roles: ['user'] }, context),
+      () => users.create({ username: 'ivan', password: 'Ivan-Password-1', roles: ['user'] }, context),
+      () => users.create({ username: 42, password: 'x' } as never, context),
+      () => users.update('ivan', { roles: ['viewer', 'user'] }, context),
+      () => users.update('ivan', {} as never, context),
+      () => users.changePassword('ivan', 'wrong-password', 'Sunny-Beach-77', context),
+      () => users.changePassword('ivan', 'Ivan-Password-1', 'ivan', context),
+      () => users.changePassword('ivan', 'Ivan-Password-1', 'Sunny-Beach-77', context),
+      () => users.delete('ivan', context),
+      () => users.delete('ivan', context),
+    ];
+    for (const attempt of attempts) await attempt().catch(() => undefined);
+    const { items } = await kit.audit.query({ order: 'asc', actor: 'root' });
+    expect(
+      items.map(({ action, resourceType, resourceId, outcome, details, requestId }) => ({
+        action,
+        resourceType,
+        resourceId,
+        outcome,
+        details,
+        requestId,
+      })),
+    ).toEqual(
+      [
+        ['user.create', 'ivan', 'success', { roles: ['user'] }],
+        ['user.create', 'ivan', 'failure', { code: 'USER_EXISTS' }],
+        ['user.create', '(invalid)', 'failure', { code: 'VALIDATION_FAILED' }],
+        ['user.update', 'ivan', 'success', { roles: ['viewer', 'user'], disabled: false }],
+        ['user.update', 'ivan', 'failure', { code: 'VALIDATION_FAILED' }],
+        ['user.password.change', 'ivan', 'denied', { code: 'CURRENT_PASSWORD_INCORRECT' }],
+        ['user.password.change', 'ivan', 'failure', { code: 'VALIDATION_FAILED' }],
+        ['user.password.change', 'ivan', 'success', {}],
+        ['user.delete', 'ivan', 'success', {}],
+        ['user.delete', 'ivan', 'failure', { code: 'NOT_FOUND' }],
+      ].map(([action, resourceId, outcome, details]) => ({
+        action,
+        resourceType: 'user',
+        resourceId,
+        outcome,
+        details,
+        requestId: 'req-2',
+      })),
+    );
+  });
+
+  it('logs a failed audit write and raises a warning, and the operation still succeeds', async () => {
+    const warnings: Array<{ source: string; message: string }> = [];
+    kit.events.on('warning:raised', (warning) => warnings.push(warning));
+    const record = kit.audit.record.bind(kit.audit);
+    kit.audit.record = async () => {
+      throw new Error('disk full');
+    };
+    try {
+      await expect(
+        users.create({ username: 'jana', password: 'Jana-Password-1', roles: ['user'] }),
+      ).resolves.toMatchObject({ username: 'jana' });
+    } finally {
+      kit.audit.record = record;
+    }
+    expect(warnings).toEqual([{ source: 'users', message: 'audit record of user.create failed: disk full' }]);
+  });
+
   it('changes a password only with the current one, and lists users by name', async () => {
     await users.create({ username: 'hugo', password: 'Hugo-Password-1', roles: ['user'] });
     await users.create({ username: 'anna', password: 'Anna-Password-1', roles: ['viewer'] });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  createAuditRecorder,
   type OperationContext,
   parseOrThrow,
   type Role,
@@ -114,37 +115,38 @@ export function createUserStore(kit: Tunekit): UserStore {
     return next;
   };
 
-  const audited = async <T>(
+  const audit = createAuditRecorder({
+    sink: kit.audit,
+    source: 'users',
+    logger: kit.logger,
+    events: kit.events,
+  });
+  // Entries name the user; a failure records the error's code alone, a wrong current password is
+  // `denied`. Each mutation runs in the queue above.
+  const audited = <T>(
     action: string,
     username: string,
     context: OperationContext | undefined,
     work: () => Promise<T>,
     details?: (result: T) => Record<string, unknown>,
-  ): Promise<T> => {
-    const record = async (
-      outcome: 'success' | 'failure' | 'denied',
-      entryDetails?: Record<string, unknown>,
-    ) => {
-      try {
-        await kit.audit.record(
-          { action, resourceType: 'user', resourceId: username, outcome, details: entryDetails },
-          context,
-        );
-      } catch (error) {
-        kit.logger.error({ err: error, action, username }, 'Writing a user audit entry failed');
-      }
-    };
-    let result: T;
-    try {
-      result = await exclusive(work);
-    } catch (error) {
-      const code = TunekitError.isInstance(error) ? error.code : 'INTERNAL';
-      await record(code === 'CURRENT_PASSWORD_INCORRECT' ? 'denied' : 'failure', { code });
-      throw error;
-    }
-    await record('success', details?.(result));
-    return result;
-  };
+  ): Promise<T> =>
+    audit.run(
+      {
+        action,
+        resourceType: 'user',
+        resourceId: username,
+        details,
+        failure: {
+          outcome: (error) =>
+            TunekitError.isInstance(error) && error.code === 'CURRENT_PASSWORD_INCORRECT'
+              ? 'denied'
+              : 'failure',
+          codeOnly: true,
+        },
+      },
+      context,
+      () => exclusive(work),
+    );
 
   const requireUser = async (username: string): Promise<User> => {
     const user = await users.get(username);

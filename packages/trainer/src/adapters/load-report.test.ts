@@ -98,6 +98,30 @@ describe('adapter load reports', () => {
     expect(lenient.report.missingKeys).toHaveLength(2);
   });
 
+  it('an adapter that applies but leaves tensors unused (a module it does not target) is refused (unexpectedKeys)', async () => {
+    const tensors = adapterTensors('transformer.', [0, 1]);
+    const stray = 'base_model.model.transformer.h.0.mlp.c_fc';
+    tensors.set(`${stray}.lora_A.weight`, { shape: [2, 32], data: new Float32Array(64).fill(0.1) });
+    tensors.set(`${stray}.lora_B.weight`, { shape: [128, 2], data: new Float32Array(256).fill(0.2) });
+    const folder = await writeAdapter('stray', tensors);
+    const loaded = await loadModel(model);
+    await expect(loadPeftAdapter(folder, { model: loaded })).rejects.toMatchObject({
+      code: 'ADAPTER_KEYS_MISMATCH',
+      details: { missingKeys: [], unexpectedKeys: [`${stray}.lora_A.weight`, `${stray}.lora_B.weight`] },
+    });
+    const warnings: string[] = [];
+    const lenient = await loadPeftAdapter(folder, {
+      model: loaded,
+      strict: false,
+      onWarning: (message) => warnings.push(message),
+    });
+    expect(warnings).toHaveLength(1);
+    expect(lenient.report).toEqual({
+      missingKeys: [],
+      unexpectedKeys: [`${stray}.lora_A.weight`, `${stray}.lora_B.weight`],
+    });
+  });
+
   it('a lora_A without its lora_B is reported even without the model', async () => {
     const tensors = adapterTensors('transformer.', [0, 1]);
     tensors.delete('base_model.model.transformer.h.1.attn.c_attn.lora_B.weight');

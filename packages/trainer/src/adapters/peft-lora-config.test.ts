@@ -130,6 +130,14 @@ describe('adapter_config.json: the whole LoRA config of PEFT', () => {
     ['layer_replication', [[0, 1]]],
     ['loftq_config', { loftq_bits: 4 }],
     ['use_qalora', true],
+    ['init_lora_weights', 'eva'],
+    ['init_lora_weights', 'corda'],
+    ['init_lora_weights', 'orthogonal'],
+    ['megatron_config', { tensor_model_parallel_size: 2 }],
+    ['target_parameters', ['mlp.experts.gate_up_proj']],
+    ['trainable_token_indices', [0, 5]],
+    ['eva_config', { rho: 2 }],
+    ['corda_config', { corda_method: 'kpm' }],
     ['some_future_option', 3],
   ])('refuses %s = %j with LORA_CONFIG_UNSUPPORTED naming the field', async (field, value) => {
     const folder = await writeAdapter(

@@ -10,6 +10,7 @@ import {
   checkpointDtypes,
   toCheckpointLayout,
 } from '../models/checkpoint-layout.js';
+import type { SafetensorsDtype } from '../safetensors/safetensors-file.js';
 import type { TensorMap } from '../safetensors/tensor-map.js';
 import {
   type WrittenSafetensorsShards,
@@ -45,8 +46,15 @@ export async function saveModelFolder(
   const { dtype, maxShardSize } = parseOrThrow(SaveModelOptionsSchema, options, 'save options');
   await mkdir(directory, { recursive: true });
   const tensors = toCheckpointLayout(model.weights, model.layout);
+  const dtypes = new Map<string, SafetensorsDtype>(
+    dtype === 'auto' ? checkpointDtypes(tensors.keys(), model.layout) : [],
+  );
+  // Integer buffers (RoBERTa's position_ids) stay int64 whatever the floats are converted to.
+  for (const tensor of model.layout?.tensors ?? [])
+    if (tensor.dtype === 'I64') dtypes.set(tensor.name, 'I64');
   const written = await writeSafetensorsShards(directory, tensors, {
-    ...(dtype === 'auto' ? { dtypes: checkpointDtypes(tensors.keys(), model.layout) } : { dtype }),
+    dtypes,
+    ...(dtype === 'auto' ? {} : { dtype }),
     maxShardSize,
   });
   const config = { ...(model.config as Record<string, unknown>) };

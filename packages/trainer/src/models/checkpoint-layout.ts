@@ -24,7 +24,7 @@ export interface CheckpointTensor {
   /** Name in the checkpoint (`h.0.attn.c_attn.weight` in the original GPT-2 files). */
   name: string;
   role: CheckpointTensorRole;
-  /** Storage type in the file (`F32`, `F16`, `BF16`). */
+  /** Storage type in the file (`F32`, `F16`, `BF16`; `I64` for an integer buffer). */
   dtype: string;
 }
 

@@ -18,13 +18,14 @@ import { type LoadedModel, loadModel } from './load-model.js';
 import type { LoraAdapters } from './model-architecture.js';
 
 // Tiny checkpoints in the layouts of named public checkpoints, with PyTorch logits: written by
-// tests/golden/checkpoint_layouts.py (sources of each layout in its docstring and manifest.json).
+// tests/golden/checkpoint_layouts.py (where each layout comes from: fixtures/layouts/SOURCES.md).
 const root = fileURLToPath(new URL('./fixtures/layouts/', import.meta.url));
 
 interface Manifest {
   input_ids: number[][];
   lora: { r: number; alpha: number };
-  fixtures: Record<string, { keys: string[]; dtype: string; sharded: boolean }>;
+  /** `sharded_copy`: a subfolder with the same tensors as two shards + model.safetensors.index.json. */
+  fixtures: Record<string, { keys: string[]; dtype: string; sharded_copy: string | null }>;
 }
 
 /** Characters to ids below the fixtures' vocabulary of 64 (63 is end of sequence). */
@@ -107,6 +108,13 @@ const python = pythonWithTorch();
 const savedCheckpointCheck = fileURLToPath(
   new URL('../../../../tests/golden/saved_checkpoint_check.py', import.meta.url),
 );
+const layoutLogits = fileURLToPath(new URL('../../../../tests/golden/layout_logits.py', import.meta.url));
+
+/** PyTorch's logits (tests/golden/layout_logits.py) for a model folder and an optional PEFT adapter. */
+function torchLogits(folder: string, adapter?: string): Float32Array {
+  const output = execFileSync(python as string, [layoutLogits, folder, ...(adapter ? [adapter] : [])]);
+  return Float32Array.from((JSON.parse(output.toString()) as { logits: number[] }).logits);
+}
 
 async function fileKeys(folder: string): Promise<string[]> {
   const reader = await SafetensorsReader.open(join(folder, 'model.safetensors'));
@@ -136,6 +144,23 @@ describe.each(NAMES)('checkpoint layout %s', (name) => {
       expected.get('adapter.logits')?.data as Float32Array,
     );
     expect(adapted).toBeLessThan(1e-5);
+    const shardedCopy = manifest.fixtures[name]?.sharded_copy;
+    if (shardedCopy) {
+      // The same tensors split into shards with an index, as save_pretrained(max_shard_size=…) writes
+      // them: read shard by shard in the index's file order, same names, same logits.
+      const sharded = await loadModel(join(folder, shardedCopy));
+      expect(await readdir(join(folder, shardedCopy))).toEqual(
+        expect.arrayContaining([
+          'model-00001-of-00002.safetensors',
+          'model-00002-of-00002.safetensors',
+          'model.safetensors.index.json',
+        ]),
+      );
+      expect(sharded.layout?.tensors.map((tensor) => tensor.name)).toEqual(manifest.fixtures[name]?.keys);
+      expect(
+        maxDifference(await logits(sharded), expected.get('base.logits')?.data as Float32Array),
+      ).toBeLessThan(1e-5);
+    }
   });
 
   it('round-trips: LoRA train → save adapter → reload → merge → save (layout and dtypes read) → reload, logits within 1e-5', async () => {
@@ -167,6 +192,11 @@ describe.each(NAMES)('checkpoint layout %s', (name) => {
     expect(maxDifference(live, untrained)).toBeGreaterThan(1e-4);
     const mergedF32 = await loadModel(join(out, 'merged-f32'));
     expect(maxDifference(await logits(mergedF32), live)).toBeLessThan(1e-5);
+    if (python) {
+      // PyTorch on the files Tunekit wrote: the base + the trained adapter, and the merged save.
+      expect(maxDifference(torchLogits(folder, join(out, 'adapter')), live)).toBeLessThan(1e-5);
+      expect(maxDifference(torchLogits(join(out, 'merged-f32')), live)).toBeLessThan(1e-5);
+    }
     // Saved in the layout and dtypes that were read: same names, same order, same dtype per tensor
     // (a BF16 checkpoint stays BF16, its values float32's rounded to nearest even).
     const expectedDtypes = Object.fromEntries(
@@ -192,6 +222,8 @@ describe.each(NAMES)('checkpoint layout %s', (name) => {
       Object.fromEntries(reloaded.layout?.tensors.map((tensor) => [tensor.name, tensor.dtype]) ?? []),
     ).toEqual(expectedDtypes);
     expect(maxDifference(await logits(reloaded), await logits(merged))).toBe(0);
+    // PyTorch reads the re-sharded save (in the checkpoint's dtypes) to the same logits.
+    if (python) expect(maxDifference(torchLogits(sharded), await logits(merged))).toBeLessThan(1e-5);
     if (python) {
       // An independent reader (PyTorch): shard names, index, total_size, and each tensor equal to
       // torch's own conversion of the float32 save to the saved dtype, bit for bit.
@@ -204,6 +236,49 @@ describe.each(NAMES)('checkpoint layout %s', (name) => {
         if (saved === sharded) expect(check.files.length).toBeGreaterThanOrEqual(3);
       }
     }
+  });
+});
+
+describe('storage variants of the published layouts', () => {
+  it('an F16 checkpoint (gpt2 layout saved as F16) loads, and saves back F16 with the same bits', async () => {
+    const read = await loadModel(join(root, 'gpt2'));
+    const f16 = join(directory, 'gpt2-f16');
+    await saveModelFolder(f16, read, undefined, { dtype: 'F16' });
+    const model = await loadModel(f16);
+    expect(model.layout?.tensors.map((tensor) => tensor.name)).toEqual(manifest.fixtures.gpt2?.keys);
+    expect(new Set(model.layout?.tensors.map((tensor) => tensor.dtype))).toEqual(new Set(['F16']));
+    // Half precision moves the logits a little from the float32 golden, never the argmax here.
+    const expected = (await readSafetensors(join(root, 'gpt2', 'expected.safetensors'))).get('base.logits')
+      ?.data as Float32Array;
+    expect(maxDifference(await logits(model), expected)).toBeLessThan(2e-2);
+    const again = join(directory, 'gpt2-f16-again');
+    await saveModelFolder(again, model);
+    expect(await readFile(join(again, 'model.safetensors'))).toEqual(
+      await readFile(join(f16, 'model.safetensors')),
+    );
+    if (python) {
+      const reference = join(directory, 'gpt2-f16-reference');
+      await saveModelFolder(reference, model, undefined, { dtype: 'F32' });
+      const check = JSON.parse(execFileSync(python, [savedCheckpointCheck, again, reference]).toString()) as {
+        ok: boolean;
+        errors: string[];
+      };
+      expect(check.errors).toEqual([]);
+      expect(maxDifference(torchLogits(again), await logits(model))).toBeLessThan(1e-5);
+    }
+  });
+
+  it('refuses an index that names a shard the folder lacks (MODEL_INVALID)', async () => {
+    const source = join(root, 'tinyllama-1.1b', 'sharded');
+    const folder = join(directory, 'missing-shard');
+    await mkdir(folder, { recursive: true });
+    for (const file of ['config.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors']) {
+      await writeFile(join(folder, file), await readFile(join(source, file)));
+    }
+    await expect(loadModel(folder)).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(/model-00002-of-00002\.safetensors/),
+    });
   });
 });
 

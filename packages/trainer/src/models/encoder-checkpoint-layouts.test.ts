@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,25 @@ import type { LoraAdapters } from './model-architecture.js';
 // (pretraining checkpoints: no classifier, pretraining heads present), a fine-tuned classifier of each
 // and a PEFT SEQ_CLS adapter, with PyTorch outputs: tests/golden/encoder_checkpoint_layouts.py.
 const root = fileURLToPath(new URL('./fixtures/layouts/', import.meta.url));
+
+/** Debian's python3 with torch, when installed (CI has none: the PyTorch checks then do not run). */
+function pythonWithTorch(): string | undefined {
+  if (!existsSync('/usr/bin/python3')) return undefined;
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    return '/usr/bin/python3';
+  } catch {
+    return undefined;
+  }
+}
+const python = pythonWithTorch();
+const layoutLogits = fileURLToPath(new URL('../../../../tests/golden/layout_logits.py', import.meta.url));
+
+/** PyTorch's classification logits (tests/golden/layout_logits.py) for a folder and an optional adapter. */
+function torchLogits(folder: string, adapter?: string): Float32Array {
+  const output = execFileSync(python as string, [layoutLogits, folder, ...(adapter ? [adapter] : [])]);
+  return Float32Array.from((JSON.parse(output.toString()) as { logits: number[] }).logits);
+}
 
 interface EncoderFixture {
   input_ids: number[][];
@@ -168,6 +189,11 @@ describe.each(NAMES)('encoder checkpoint layout %s', (name) => {
     expect(maxDifference(live, (await run(model, fixture)).logits)).toBeGreaterThan(1e-4);
     const merged = await loadModel(join(out, 'merged'));
     expect(maxDifference((await run(merged, fixture)).logits, live)).toBeLessThan(1e-5);
+    if (python) {
+      // PyTorch on the files Tunekit wrote: the classifier + the trained adapter, and the merged save.
+      expect(maxDifference(torchLogits(folder, join(out, 'adapter')), live)).toBeLessThan(1e-5);
+      expect(maxDifference(torchLogits(join(out, 'merged')), live)).toBeLessThan(1e-5);
+    }
     expect(await fileKeys(join(out, 'merged', 'model.safetensors'))).toEqual(fixture.classifier_keys);
   });
 
@@ -203,5 +229,11 @@ describe.each(NAMES)('encoder checkpoint layout %s', (name) => {
     expect(keys.slice(fixture.keys.length).every((key) => /classifier/.test(key))).toBe(true);
     const reloaded = await loadModel(out);
     expect(reloaded.report).toEqual({ missingKeys: [], unexpectedKeys: fixture.heads });
+    if (python) {
+      // PyTorch on the pretraining checkpoint + the adapter (LoRA, new head in modules_to_save), and
+      // on the merged save in the checkpoint's layout (gamma/beta, heads, position_ids kept).
+      expect(maxDifference(torchLogits(folder, `${out}-adapter`), live)).toBeLessThan(1e-5);
+      expect(maxDifference(torchLogits(out), live)).toBeLessThan(1e-5);
+    }
   });
 });

@@ -47,6 +47,8 @@ export type LoadModelOptions = z.input<typeof LoadModelOptionsSchema> & {
 
 /** Storage types read as float32. */
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+/** Buffers kept as read and written back: floats, and int64 (RoBERTa's `position_ids`). */
+const KEPT_BUFFER_DTYPES = new Set([...FLOAT_DTYPES, 'I64']);
 
 /** `model.safetensors.index.json`: which shard file holds each tensor. */
 const ShardIndexSchema = z.object({
@@ -155,9 +157,16 @@ export async function loadModel(directory: string, options: LoadModelOptions = {
       for (const name of reader.names) {
         const role = architecture.checkpointTensorRole?.(config, name) ?? { kind: 'weight', name };
         const dtype = reader.header.entries.get(name)?.dtype ?? 'F32';
-        // A buffer stored as integers or booleans (a causal mask as BOOL/U8) is recomputed by the
-        // graphs; it is not read, and not written back.
-        if (role.kind === 'buffer' && !FLOAT_DTYPES.has(dtype)) continue;
+        // A buffer stored as booleans or bytes (a causal mask as BOOL/U8) is recomputed by the
+        // graphs; it is not read, and not written back. int64 buffers (RoBERTa's position_ids) are
+        // kept and written back as int64. A weight must be floating point.
+        if (role.kind === 'buffer' && !KEPT_BUFFER_DTYPES.has(dtype)) continue;
+        if (role.kind === 'weight' && !FLOAT_DTYPES.has(dtype)) {
+          throw tunekitError('SAFETENSORS_INVALID', `${file}: unsupported dtype ${dtype} for "${name}"`, {
+            name,
+            dtype,
+          });
+        }
         const entry: CheckpointTensor = { name, role, dtype };
         layout.tensors.push(entry);
         if (role.kind === 'tied') continue;

@@ -28,6 +28,7 @@ import { createTrainer } from '../train/create-trainer.js';
 import { trainInWorker } from '../train/train-in-worker.js';
 import type { TrainingOptionsInput } from '../train/training-options.js';
 import type { TrainingResult } from '../train/training-run.js';
+import { watchInThreadMemory } from '../train/watch-in-thread-memory.js';
 import { createCheckpointMirror } from './checkpoint-mirror.js';
 import { trainingOptionsFromJob } from './training-options-from-job.js';
 
@@ -35,7 +36,9 @@ import { trainingOptionsFromJob } from './training-options-from-job.js';
 export interface TrainerPluginOptions {
   /**
    * Run each training job in a worker thread (default true) so the kit's thread stays responsive;
-   * checkpoints are mirrored into the artifact store by this thread. `false` trains in-thread.
+   * checkpoints are mirrored into the artifact store by this thread. `false` trains in-thread: a
+   * job's `memoryLimitMb` is then enforced by the resident-memory watchdog alone, which stops the
+   * run at its next step (there is no worker heap to limit or thread to terminate).
    */
   worker?: boolean;
   /** Job kind to register (default {@link TRAINING_JOB_KIND}, `train`). */
@@ -206,39 +209,51 @@ export function trainerPlugin(pluginOptions: TrainerPluginOptions = {}): Tunekit
           }
           const { loadPeftAdapter } = await import('../adapters/peft-adapter.js');
           const { saveTrained } = await import('../adapters/save-trained.js');
-          const trainer = await createTrainer({
-            model: input.baseModel,
-            tokenizer: input.tokenizer,
-            lora: input.adapter ? await loadPeftAdapter(input.adapter) : input.lora,
-            trainable,
-            device: pluginOptions.device ?? input.device,
-            threads: input.threads,
-            dropout: input.dropout,
-            gradientCheckpointing: input.hyperparameters.gradientCheckpointing,
-            precision: input.hyperparameters.precision,
-            quantization: input.quantization,
-            jobId: job.jobId,
-            events: kit.events,
-            artifacts: kit.artifacts,
-            backends: Object.fromEntries(
-              context.extensions.list('trainerBackend').map((entry) => [entry.name, entry.value]),
-            ),
-          });
+          // In this thread nothing can be terminated: past the memory limit the run is stopped at
+          // its next step (as a cancel, leaving a checkpoint) and the job fails with JOB_MEMORY_LIMIT.
+          const memory = watchInThreadMemory(input.memoryLimitMb, job.signal);
           try {
-            const result = await trainer.train(rows, {
-              ...options,
-              validation,
-              signal: job.signal,
-              onProgress: progress,
+            const trainer = await createTrainer({
+              model: input.baseModel,
+              tokenizer: input.tokenizer,
+              lora: input.adapter ? await loadPeftAdapter(input.adapter) : input.lora,
+              trainable,
+              device: pluginOptions.device ?? input.device,
+              threads: input.threads,
+              dropout: input.dropout,
+              gradientCheckpointing: input.hyperparameters.gradientCheckpointing,
+              precision: input.hyperparameters.precision,
+              quantization: input.quantization,
+              jobId: job.jobId,
+              events: kit.events,
+              artifacts: kit.artifacts,
+              backends: Object.fromEntries(
+                context.extensions.list('trainerBackend').map((entry) => [entry.name, entry.value]),
+              ),
             });
-            let output: string | undefined;
-            if (outputFolder && outputUri) {
-              await saveTrained(trainer, outputFolder);
-              output = await uploadFolder(outputFolder, kit.artifacts, outputUri);
+            try {
+              const result = await trainer.train(rows, {
+                ...options,
+                validation,
+                signal: memory.signal,
+                onProgress: (value, metrics) => {
+                  memory.check();
+                  progress(value, metrics);
+                },
+              });
+              let output: string | undefined;
+              if (outputFolder && outputUri) {
+                await saveTrained(trainer, outputFolder);
+                output = await uploadFolder(outputFolder, kit.artifacts, outputUri);
+              }
+              return summarize(result, output);
+            } finally {
+              await trainer.close();
             }
-            return summarize(result, output);
+          } catch (error) {
+            throw memory.exceeded() ?? error;
           } finally {
-            await trainer.close();
+            memory.stop();
           }
         } finally {
           if (outputFolder) await rm(outputFolder, { recursive: true, force: true });

@@ -72,4 +72,36 @@ describe('safetensors', () => {
     await expect(reader.read('missing')).rejects.toMatchObject({ code: 'SAFETENSORS_INVALID' });
     await reader.close();
   });
+  it('writes I64 buffers as int64 and reads them back exactly; refuses values float32 cannot hold', async () => {
+    const path = join(directory, 'i64.safetensors');
+    const positions: TensorMap = new Map([
+      ['roberta.embeddings.position_ids', { shape: [1, 5], data: Float32Array.from([0, 1, 2, 3, 513]) }],
+      ['w', { shape: [2], data: Float32Array.from([0.5, -1]) }],
+    ]);
+    await writeSafetensors(path, positions, {
+      dtypes: new Map([['roberta.embeddings.position_ids', 'I64']]),
+    });
+    const reader = await SafetensorsReader.open(path);
+    expect(reader.header.entries.get('roberta.embeddings.position_ids')?.dtype).toBe('I64');
+    await reader.close();
+    const bytes = await readFile(path);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    expect(bytes.readBigInt64LE(8 + headerLength + 4 * 8)).toBe(513n);
+    expect(
+      Array.from((await readSafetensors(path)).get('roberta.embeddings.position_ids')?.data ?? []),
+    ).toEqual([0, 1, 2, 3, 513]);
+    await expect(
+      writeSafetensors(
+        join(directory, 'fraction.safetensors'),
+        new Map([['p', { shape: [1], data: Float32Array.of(0.5) }]]),
+        {
+          dtype: 'I64',
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'SAFETENSORS_INVALID' });
+    // An int64 beyond 2^24 would be rounded by float32: refused rather than changed.
+    bytes.writeBigInt64LE(2n ** 24n + 1n, 8 + headerLength);
+    await writeFile(path, bytes);
+    await expect(readSafetensors(path)).rejects.toMatchObject({ code: 'SAFETENSORS_INVALID' });
+  });
 });

@@ -10,8 +10,11 @@ import {
 } from './float-conversion.js';
 import { type FloatTensor, shapeSize, type TensorFileRegion, type TensorMap } from './tensor-map.js';
 
-/** Storage types read and written (all loaded as float32). */
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+/**
+ * Storage types read and written, all loaded as float32. `I64` is for integer buffers (RoBERTa's
+ * `position_ids`): read exactly while the values stay within ±2^24, written back as int64.
+ */
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I64';
 
 /** One entry of a safetensors header. */
 export interface SafetensorsEntry {
@@ -29,7 +32,9 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8 };
+/** The largest integer magnitude float32 holds exactly (2^24). */
+const EXACT_INTEGER = 2 ** 24;
 /** Conversion buffer size for F16/BF16 (bounded extra memory while reading or writing). */
 const CHUNK_ELEMENTS = 1 << 20;
 
@@ -103,6 +108,17 @@ export class SafetensorsReader {
     const data = new Float32Array(count);
     if (dtype === 'F32') {
       await this.readFully(new Uint8Array(data.buffer), position);
+    } else if (dtype === 'I64') {
+      const integers = new BigInt64Array(count);
+      await this.readFully(new Uint8Array(integers.buffer), position);
+      for (let index = 0; index < count; index += 1) {
+        const value = Number(integers[index]);
+        if (Math.abs(value) > EXACT_INTEGER)
+          throw invalid(`${this.path}: "${name}" holds ${value}, which float32 cannot hold exactly`, {
+            name,
+          });
+        data[index] = value;
+      }
     } else {
       const convert = dtype === 'F16' ? float16ToFloat32 : bfloat16ToFloat32;
       const chunk = new Uint16Array(Math.min(count, CHUNK_ELEMENTS));
@@ -246,6 +262,18 @@ export async function writeSafetensors(
         const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
         for (let start = 0; start < bytes.byteLength; start += CHUNK_ELEMENTS * 4) {
           await handle.write(bytes.subarray(start, Math.min(bytes.byteLength, start + CHUNK_ELEMENTS * 4)));
+        }
+      } else if (dtype === 'I64') {
+        const chunk = new BigInt64Array(Math.min(tensor.data.length, CHUNK_ELEMENTS));
+        for (let start = 0; start < tensor.data.length; start += chunk.length) {
+          const length = Math.min(chunk.length, tensor.data.length - start);
+          for (let index = 0; index < length; index += 1) {
+            const value = tensor.data[start + index] as number;
+            if (!Number.isInteger(value))
+              throw invalid(`Cannot write ${value} of "${name}" as I64`, { name });
+            chunk[index] = BigInt(value);
+          }
+          await handle.write(new Uint8Array(chunk.buffer, 0, length * 8));
         }
       } else {
         const convert = dtype === 'F16' ? float32ToFloat16 : float32ToBfloat16;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type EventBus, relayedTunekitError, tunekitError } from '@tunekit/core';
+import { jobMemoryLimitError, type MemoryWatchdog, startMemoryWatchdog } from './memory-watchdog.js';
 import type { TrainingResult } from './training-run.js';
 import type { MainToWorkerMessage, WorkerToMainMessage, WorkerTrainingRequest } from './worker-protocol.js';
 
@@ -14,7 +15,7 @@ export interface TrainInWorkerControls {
   onProgress?: (progress: number, metrics: Record<string, number>) => void;
   /**
    * Memory the job may use, in MiB. The worker's JavaScript heap is limited to it (at least
-   * {@link MINIMUM_WORKER_HEAP_MB}), and every {@link MEMORY_WATCH_INTERVAL_MS} ms the process's
+   * {@link MINIMUM_WORKER_HEAP_MB}), and every `MEMORY_WATCH_INTERVAL_MS` ms the process's
    * resident memory is compared with what it was when the job started: past the limit the worker is
    * terminated and the job fails with `JOB_MEMORY_LIMIT`. The growth is the whole process's, so
    * other work running in it at the same time counts too. Absent: no limit.
@@ -22,16 +23,11 @@ export interface TrainInWorkerControls {
   memoryLimitMb?: number;
 }
 
-/** How often the memory watchdog of {@link trainInWorker} samples the process's resident memory. */
-export const MEMORY_WATCH_INTERVAL_MS = 250;
-
 /**
  * Smallest JavaScript heap a training worker gets (MiB): below it V8 cannot even load the worker's
  * modules; a smaller job limit is still enforced, by the resident-memory watchdog.
  */
 export const MINIMUM_WORKER_HEAP_MB = 64;
-
-const MIB = 1024 * 1024;
 
 /**
  * The worker entry: the built `.js` next to this file, or, when running from TypeScript sources
@@ -57,26 +53,40 @@ export function trainInWorker(
   controls: TrainInWorkerControls = {},
 ): Promise<TrainingResult & { savedTo?: string }> {
   const limitMb = controls.memoryLimitMb;
-  const baselineRss = process.memoryUsage.rss();
-  const worker = new Worker(
-    workerEntry(),
-    limitMb === undefined
-      ? {}
-      : { resourceLimits: { maxOldGenerationSizeMb: Math.max(limitMb, MINIMUM_WORKER_HEAP_MB) } },
-  );
-  const post = (message: MainToWorkerMessage) => worker.postMessage(message);
   return new Promise((resolve, reject) => {
     let settled = false;
-    let watchdog: NodeJS.Timeout | undefined;
+    let watchdog: MemoryWatchdog | undefined;
+    let worker: Worker | undefined;
+    const post = (message: MainToWorkerMessage) => worker?.postMessage(message);
     const finish = (action: () => void) => {
       if (settled) return;
       settled = true;
-      clearInterval(watchdog);
+      watchdog?.stop();
       controls.signal?.removeEventListener('abort', onAbort);
       action();
-      void worker.terminate();
+      void worker?.terminate();
     };
     const onAbort = () => post({ type: 'cancel' });
+    const overLimit = (measuredMb: number, source: 'resident memory' | 'JavaScript heap') =>
+      jobMemoryLimitError(limitMb as number, measuredMb, source, 'the worker was stopped');
+    // Started before the worker, so the worker's own isolate and modules count against the limit.
+    if (limitMb !== undefined) {
+      watchdog = startMemoryWatchdog({
+        limitMb,
+        onExceeded: (grownMb) => finish(() => reject(overLimit(grownMb, 'resident memory'))),
+      });
+    }
+    try {
+      worker = new Worker(
+        workerEntry(),
+        limitMb === undefined
+          ? {}
+          : { resourceLimits: { maxOldGenerationSizeMb: Math.max(limitMb, MINIMUM_WORKER_HEAP_MB) } },
+      );
+    } catch (error) {
+      finish(() => reject(error));
+      return;
+    }
     controls.signal?.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (message: WorkerToMainMessage) => {
       if (message.type === 'event') controls.events?.emit(message.name, message.payload as never);
@@ -85,24 +95,11 @@ export function trainInWorker(
         finish(() => resolve({ ...message.result, savedTo: message.savedTo }));
       else finish(() => reject(relayedTunekitError(message.error)));
     });
-    const overLimit = (measuredMb: number, source: 'resident memory' | 'JavaScript heap') =>
-      tunekitError(
-        'JOB_MEMORY_LIMIT',
-        `The training job used ${measuredMb.toFixed(1)} MiB (${source}), more than its memory limit of ${limitMb} MiB: the worker was stopped`,
-        { limitMb, measuredMb: Math.round(measuredMb * 10) / 10, source },
-      );
-    if (limitMb !== undefined) {
-      watchdog = setInterval(() => {
-        const grownMb = (process.memoryUsage.rss() - baselineRss) / MIB;
-        if (grownMb > limitMb) finish(() => reject(overLimit(grownMb, 'resident memory')));
-      }, MEMORY_WATCH_INTERVAL_MS);
-      watchdog.unref();
-    }
     worker.on('error', (error) =>
       finish(() =>
         reject(
-          limitMb !== undefined && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? overLimit((process.memoryUsage.rss() - baselineRss) / MIB, 'JavaScript heap')
+          watchdog !== undefined && (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? overLimit(watchdog.grownMb(), 'JavaScript heap')
             : tunekitError('TRAINING_FAILED', `The training worker crashed: ${error.message}`, undefined, {
                 cause: error,
               }),

@@ -186,6 +186,41 @@ describe('GPT-2 in the original key layout (h.N.*, wte.weight, attn.bias buffers
     await reloaded.close();
   });
 
+  it('keeps attn.bias and attn.masked_bias buffers of transformers 3.x–4.2x saves and writes them back', async () => {
+    // Fine-tuned GPT-2 folders written by save_pretrained while both buffers were persistent carry
+    // `transformer.h.N.attn.bias` and `transformer.h.N.attn.masked_bias` (a -1e4 scalar); the Hub's
+    // gpt2/distilgpt2 files have attn.bias only (fixtures/layouts, checkpoint-layouts.test.ts).
+    const folder = join(directory, 'masked-bias');
+    await createTinyGpt2(folder);
+    const weights = await readSafetensors(join(folder, 'model.safetensors'));
+    const withBuffers: TensorMap = new Map();
+    for (const [name, tensor] of weights) {
+      withBuffers.set(name, tensor);
+      const layer = /^transformer\.h\.(\d+)\.ln_1\.bias$/.exec(name);
+      if (layer) {
+        const mask = new Float32Array(64 * 64);
+        for (let row = 0; row < 64; row += 1) mask.fill(1, row * 64, row * 64 + row + 1);
+        withBuffers.set(`transformer.h.${layer[1]}.attn.bias`, { shape: [1, 1, 64, 64], data: mask });
+        withBuffers.set(`transformer.h.${layer[1]}.attn.masked_bias`, {
+          shape: [],
+          data: Float32Array.of(-1e4),
+        });
+      }
+    }
+    await writeSafetensors(join(folder, 'model.safetensors'), withBuffers);
+    const loaded = await loadModel(folder);
+    expect(loaded.report).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(loaded.weights.has('transformer.h.0.attn.masked_bias')).toBe(false);
+    const trainer = await createTrainer({ model: folder, threads: 1 });
+    await trainer.train(rows, { maxSteps: 1, batchSize: 4, maxLength: 24, learningRate: 1e-2 });
+    await trainer.saveMerged(join(directory, 'masked-bias-saved'));
+    await trainer.close();
+    const file = join(directory, 'masked-bias-saved', 'model.safetensors');
+    expect(await headerNames(file)).toEqual([...withBuffers.keys()]);
+    const saved = await readSafetensors(file);
+    expect(saved.get('transformer.h.0.attn.masked_bias')).toEqual({ shape: [], data: Float32Array.of(-1e4) });
+  });
+
   it('refuses a pytorch_model.bin-only folder with a coded error that says to convert it', async () => {
     const folder = join(directory, 'pickle');
     await createTinyGpt2(folder);
