@@ -174,24 +174,28 @@ def llama_fixture(c, g, dtype):
     return c, stored, canonical, adapter, ["q_proj", "v_proj"], llama_forward
 
 
-# The published config.json field sets (sources in fixtures/layouts/SOURCES.md); sizes tiny: hidden 16,
-# 4 query / 2 key-value heads (head size 4), intermediate 24, 2 layers, vocabulary 64, 64 positions.
-TINY = dict(hidden_size=16, intermediate_size=24, num_attention_heads=4, num_hidden_layers=2,
-            num_key_value_heads=2, max_position_embeddings=64, vocab_size=64)
+# The published config.json field sets (sources in fixtures/layouts/SOURCES.md); sizes tiny: the
+# published query / key-value head counts with heads of size 2 (hidden = 2 x heads), intermediate 24,
+# 2 layers, vocabulary 64, 64 positions.
+def tiny(heads, key_value_heads):
+    return dict(hidden_size=2 * heads, intermediate_size=24, num_attention_heads=heads, num_hidden_layers=2,
+                num_key_value_heads=key_value_heads, max_position_embeddings=64, vocab_size=64)
+
+
 SMOLLM2_135M = dict(architectures=["LlamaForCausalLM"], attention_bias=False, attention_dropout=0.0,
                     bos_token_id=0, eos_token_id=0, hidden_act="silu", initializer_range=0.041666666666666664,
                     is_llama_config=True, model_type="llama", pretraining_tp=1, rms_norm_eps=1e-05,
                     rope_interleaved=False, rope_scaling=None, rope_theta=100000, tie_word_embeddings=True,
-                    torch_dtype="bfloat16", transformers_version="4.40.1", use_cache=True, **TINY)
+                    torch_dtype="bfloat16", transformers_version="4.40.1", use_cache=True, **tiny(9, 3))
 QWEN2_5_0_5B = dict(architectures=["Qwen2ForCausalLM"], attention_dropout=0.0, bos_token_id=63,
                     eos_token_id=63, hidden_act="silu", initializer_range=0.02, max_window_layers=2,
                     model_type="qwen2", rms_norm_eps=1e-06, rope_theta=1000000.0, sliding_window=64,
                     tie_word_embeddings=True, torch_dtype="bfloat16", transformers_version="4.40.1",
-                    use_cache=True, use_mrope=False, use_sliding_window=False, **TINY)
+                    use_cache=True, use_mrope=False, use_sliding_window=False, **tiny(14, 2))
 TINYLLAMA_1_1B = dict(architectures=["LlamaForCausalLM"], attention_bias=False, bos_token_id=1, eos_token_id=2,
                       hidden_act="silu", initializer_range=0.02, model_type="llama", pretraining_tp=1,
                       rms_norm_eps=1e-05, rope_scaling=None, rope_theta=10000.0, tie_word_embeddings=False,
-                      torch_dtype="bfloat16", transformers_version="4.35.0", use_cache=True, **TINY)
+                      torch_dtype="bfloat16", transformers_version="4.35.0", use_cache=True, **tiny(32, 4))
 
 
 def write_shards(out, stored):

@@ -152,6 +152,8 @@ export {
   buildRmsNorm,
   buildRotaryTables,
   buildSiluGate,
+  type CausalForwardInputs,
+  type CausalForwardResult,
   type CausalLanguageModelLoss,
   type CausalLanguageModelLossOptions,
   type CheckpointDtype,

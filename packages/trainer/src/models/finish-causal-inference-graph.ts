@@ -1,4 +1,5 @@
-import type { Graph, Value } from '../onnx/graph.js';
+import type { Graph } from '../onnx/graph.js';
+import type { CausalForwardResult } from './causal-forward.js';
 import { finishInferenceGraph } from './finish-inference-graph.js';
 import type { InferenceGraph } from './model-architecture.js';
 import { reshapeCausalLogits } from './reshape-causal-logits.js';
@@ -6,7 +7,7 @@ import { reshapeCausalLogits } from './reshape-causal-logits.js';
 /** Options of {@link finishCausalInferenceGraph}. */
 export interface FinishCausalInferenceGraphOptions {
   /** The forward pass: 2-D logits, run-time `[batch, sequence]` and the updated key/value cache. */
-  forward: { logits: Value; batchSequenceShape: Value; presents: Array<{ key: Value; value: Value }> };
+  forward: Pick<CausalForwardResult, 'logits' | 'batchSequenceShape' | 'presents'>;
   vocabularySize: number;
   externalDataThreshold?: number;
   /** Layers, cache heads and head size reported in the {@link InferenceGraph}. */

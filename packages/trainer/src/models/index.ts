@@ -1,6 +1,7 @@
 export * from './architecture-registry.js';
 export * from './bert/index.js';
 export * from './build-activation.js';
+export * from './causal-forward.js';
 export * from './causal-language-model-loss.js';
 export * from './checkpoint-layout.js';
 export * from './create-dropout.js';

@@ -1,51 +1,25 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { buildQuantizedLinear } from '../../quantization/build-quantized-linear.js';
-import type { QuantizedLinearValues } from '../../quantization/declare-quantized-linears.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
 import { buildActivation } from '../build-activation.js';
 import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
-import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
+import type { CausalForwardInputs, CausalForwardResult } from '../causal-forward.js';
+import { createDropout } from '../create-dropout.js';
 import { int64Range } from '../int64-range.js';
-import type { LoraGraphAdapters } from '../lora-module-values.js';
 import { measureCausalSequence } from '../measure-causal-sequence.js';
 import type { Gpt2Config } from './gpt2-config.js';
 
 export type { LoraModuleValues } from '../lora-module-values.js';
 
 /** Options of {@link buildGpt2Forward}. */
-export interface Gpt2ForwardOptions {
+export interface Gpt2ForwardOptions extends CausalForwardInputs {
   config: Gpt2Config;
   /** Value of a Hugging Face weight (an initializer or a trainable input). */
   weight: (name: string) => Value;
-  /** Adapters by module path, with their settings. */
-  lora?: LoraGraphAdapters;
-  /** Training-mode dropout: where to record the mask inputs (see `createDropout`). */
-  dropout?: DropoutMaskCollector;
-  /** int64 `[batch, sequence]`. */
-  inputIds: Value;
-  /** int64 `[batch, past + sequence]` (1 = attend, 0 = padding). */
-  attentionMask: Value;
-  /** int64 `[batch, sequence]`; default `past … past + sequence − 1`. */
-  positionIds?: Value;
-  /** Cached keys/values `[batch, heads, past, headSize]` per layer (inference with a KV cache). */
-  past?: Array<{ key: Value; value: Value }>;
-  /** Frozen 4-bit Conv1D layers by module path (their float `.weight` is then not declared). */
-  quantized?: ReadonlyMap<string, QuantizedLinearValues>;
 }
 
-/** Result of {@link buildGpt2Forward}. */
-export interface Gpt2ForwardResult {
-  /** `[batch·sequence, vocab]`. */
-  logits: Value;
-  /** Final hidden states after `ln_f`, `[batch·sequence, d]` (the LM head's input). */
-  hidden: Value;
-  /** The LM head weight `[vocab, d]`: `lm_head.weight`, or the token embeddings when tied. */
-  headWeight: Value;
-  /** Run-time `[batch, sequence]` of the input ids (int64 vector). */
-  batchSequenceShape: Value;
-  /** Keys and values including the new tokens, `[batch, heads, past + sequence, headSize]`. */
-  presents: Array<{ key: Value; value: Value }>;
-}
+/** Result of {@link buildGpt2Forward} (`past` and `presents` have one cache head per attention head). */
+export type Gpt2ForwardResult = CausalForwardResult;
 
 /**
  * Builds GPT-2's forward pass (pre-LayerNorm blocks, fused qkv Conv1D, causal + padding mask,

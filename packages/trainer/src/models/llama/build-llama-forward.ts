@@ -1,50 +1,24 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { buildQuantizedLinear } from '../../quantization/build-quantized-linear.js';
-import type { QuantizedLinearValues } from '../../quantization/declare-quantized-linears.js';
 import { addLoraAdapter } from '../add-lora-adapter.js';
 import { buildCausalMaskBias } from '../build-causal-mask-bias.js';
-import { createDropout, type DropoutMaskCollector } from '../create-dropout.js';
+import type { CausalForwardInputs, CausalForwardResult } from '../causal-forward.js';
+import { createDropout } from '../create-dropout.js';
 import { int64Range } from '../int64-range.js';
-import type { LoraGraphAdapters } from '../lora-module-values.js';
 import { measureCausalSequence } from '../measure-causal-sequence.js';
 import { type LlamaConfig, llamaDimensions } from './llama-config.js';
 import { buildRmsNorm, buildSiluGate } from './rms-norm.js';
 import { applyRotaryEmbedding, buildRotaryTables, rotaryInverseFrequencies } from './rotary-embedding.js';
 
 /** Options of {@link buildLlamaForward}. */
-export interface LlamaForwardOptions {
+export interface LlamaForwardOptions extends CausalForwardInputs {
   config: LlamaConfig;
   /** Value of a Hugging Face weight (an initializer or a trainable input); undefined when absent. */
   weight: (name: string) => Value | undefined;
-  /** Adapters by module path, with their settings. */
-  lora?: LoraGraphAdapters;
-  /** Training-mode dropout: where to record the mask inputs (see `createDropout`). */
-  dropout?: DropoutMaskCollector;
-  /** int64 `[batch, sequence]`. */
-  inputIds: Value;
-  /** int64 `[batch, past + sequence]` (1 = attend, 0 = padding). */
-  attentionMask: Value;
-  /** int64 `[batch, sequence]`; default `past … past + sequence − 1`. */
-  positionIds?: Value;
-  /** Cached keys/values `[batch, keyValueHeads, past, headSize]` per layer (after rotary). */
-  past?: Array<{ key: Value; value: Value }>;
-  /** Frozen 4-bit Linear layers by module path (their float `.weight` is then not declared). */
-  quantized?: ReadonlyMap<string, QuantizedLinearValues>;
 }
 
-/** Result of {@link buildLlamaForward}. */
-export interface LlamaForwardResult {
-  /** `[batch·sequence, vocab]`. */
-  logits: Value;
-  /** Final hidden states after `model.norm`, `[batch·sequence, hidden]` (the LM head's input). */
-  hidden: Value;
-  /** The LM head weight `[vocab, hidden]` (`lm_head.weight`, or the embeddings when tied). */
-  headWeight: Value;
-  /** Run-time `[batch, sequence]` of the input ids (int64 vector). */
-  batchSequenceShape: Value;
-  /** Keys and values including the new tokens, `[batch, keyValueHeads, past + sequence, headSize]`. */
-  presents: Array<{ key: Value; value: Value }>;
-}
+/** Result of {@link buildLlamaForward} (`past` and `presents` have one cache head per key/value head). */
+export type LlamaForwardResult = CausalForwardResult;
 
 /**
  * Builds the forward pass of Hugging Face's `LlamaForCausalLM` / `Qwen2ForCausalLM`: RMSNorm
