@@ -75,9 +75,11 @@ export function createCardEmbeddings(cards: number, seed: number, options: Synth
   const pool = kind === 'hard' ? Array.from({ length: 512 }, unit) : [];
   const scales = [1, 0.8, 0.6, 0.5, 0.4, 0.3];
   let pick = seed >>> 0;
+  // The high 24 bits of a 32-bit LCG: its low bits are short cycles (the lowest alternates), which
+  // made every hard query the same kind and skewed the near-duplicate share before this was fixed.
   const next = () => {
     pick = (Math.imul(pick, 22695477) + 1) >>> 0;
-    return pick;
+    return pick >>> 8;
   };
   // Cards drawn so far (hard): near-duplicates copy one of them.
   const drawn: Float32Array[] = [];
@@ -122,15 +124,20 @@ export function createCardEmbeddings(cards: number, seed: number, options: Synth
       if (kind === 'hard' && drawn.length < 200_000) drawn.push(into);
       return topic;
     },
-    /** Draws a query (never a card itself) into `into`. */
-    query(into: Float32Array): void {
+    /**
+     * Draws a query (never a card itself) into `into`; returns its kind: `more-like-this` (a card plus
+     * noise of norm 0.15) or `card-like` (drawn as a fresh card is, as held-out queries of public
+     * benchmarks are).
+     */
+    query(into: Float32Array): 'more-like-this' | 'card-like' {
       if (kind === 'hard' && drawn.length > 0 && next() % 2 === 0) {
         into.set(drawn[next() % drawn.length] as Float32Array);
         addNoise(into, 0.15);
         normalizeInPlace(into);
-        return;
+        return 'more-like-this';
       }
       fresh(into);
+      return 'card-like';
     },
   };
 }

@@ -463,7 +463,6 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
 
     async recommend(query) {
       const parsed = parseOrThrow(RecommendQuerySchema, query, 'recommendation query');
-      const filter = parsed.filters === undefined ? undefined : modelFilterPredicate(parsed.filters);
       let vector: ArrayLike<number>;
       let exclude: string | undefined;
       if (parsed.text !== undefined) {
@@ -475,7 +474,8 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
         exclude = source.id;
         vector = (await store.index.vectorOf(source.id)) ?? (await store.index.embed(embeddingText(source)));
       }
-      const results = await store.index.search(vector, parsed.k, filter, exclude);
+      // Structured filters go to the index's attribute index (exact matches, no scan of every version).
+      const results = await store.index.search(vector, parsed.k, parsed.filters, exclude);
       return results.map((result) => ({ model: result.version, score: result.score }));
     },
 

@@ -50,6 +50,7 @@ export {
   type UpdateModelInput,
   UpdateModelInputSchema,
 } from './model-registry.js';
+export { type AttributeIndex, createAttributeIndex } from './recommend/attribute-index.js';
 export type { HnswParameters } from './recommend/hnsw-parameters.js';
 export { createHnswVectorIndex } from './recommend/hnsw-vector-index.js';
 export { decodeLabelTable, encodeLabelTable, type LabelTable } from './recommend/label-table.js';

@@ -175,6 +175,33 @@ describe('createHnswVectorIndex', () => {
     expect(rareHits).toEqual(index.searchExact(vectors[10] as Float32Array, 50, rare));
     expect(index.searchCounts.exact).toBe(1);
   });
+
+  it('searches among known matches: few scored exactly without looking at other items, many through the graph', async () => {
+    const vectors = randomVectors(6000, 8, 9);
+    const index = await createHnswVectorIndex(8, { capacity: 6000, efSearch: 32, exactFilterLimit: 100 });
+    vectors.forEach((vector, position) => {
+      index.upsert(`item-${position}`, vector);
+    });
+    index.remove('item-400');
+    const query = vectors[10] as Float32Array;
+    // 30 matches (one removed, one unknown): exact, equal to brute force over the same set.
+    const rare = new Set(Array.from({ length: 30 }, (_, position) => `item-${position * 200}`));
+    rare.add('not-indexed');
+    const rareHits = index.searchAmong(query, 50, rare);
+    expect(rareHits).toEqual(index.searchExact(query, 50, (id) => rare.has(id)));
+    expect(rareHits).toHaveLength(29);
+    expect(index.searchCounts).toEqual({ sparse: 0, graph: 0, exact: 1 });
+    // Half the items: the graph, with only members returned and the nearest member first.
+    const half = new Set(index.ids().filter((id) => Number(id.slice(5)) % 2 === 0));
+    const hits = index.searchAmong(query, 10, half);
+    expect(index.searchCounts).toEqual({ sparse: 0, graph: 1, exact: 1 });
+    expect(hits).toHaveLength(10);
+    expect(hits.every((hit) => half.has(hit.id))).toBe(true);
+    expect(hits[0]?.id).toBe('item-10');
+    const exact = new Set(index.searchExact(query, 10, (id) => half.has(id)).map((hit) => hit.id));
+    expect(hits.filter((hit) => exact.has(hit.id)).length).toBeGreaterThanOrEqual(9);
+    expect(index.searchAmong(query, 10, new Set())).toEqual([]);
+  });
 });
 
 /** Vectors with `nonZero` random signed values in random dimensions (ties made likely by rounding). */

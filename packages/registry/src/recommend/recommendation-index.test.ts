@@ -210,3 +210,55 @@ describe('createRecommendationIndex background rebuild', () => {
     await index.unload();
   }, 120_000);
 });
+
+describe('createRecommendationIndex structured filters', () => {
+  it('answers structured filters from the attribute index, as the predicate would, through changes and reloads', async () => {
+    const { modelFilterPredicate } = await import('../model-filters.js');
+    const artifacts = createMemoryArtifactStore();
+    const versions = catalogue(400).map((item, position) =>
+      ModelVersionSchema.parse({
+        ...item,
+        task: position % 2 === 0 ? 'translation' : 'summarization',
+        tags: position % 50 === 0 ? ['Rare'] : [],
+        stage: position % 3 === 0 ? 'production' : 'draft',
+      }),
+    );
+    const index = open(artifacts, versions);
+    await index.ensureLoaded();
+    const check = async (filters: Parameters<typeof modelFilterPredicate>[0], exclude?: string) => {
+      const query = await index.embed('poetry number 7');
+      const structured = await index.search(query, 5, filters, exclude);
+      const predicate = await index.search(query, 5, modelFilterPredicate(filters), exclude);
+      expect(structured.map((hit) => hit.version.id)).toEqual(predicate.map((hit) => hit.version.id));
+      expect(structured.every((hit) => modelFilterPredicate(filters)(hit.version))).toBe(true);
+      return structured;
+    };
+    expect(await check({ tags: ['rare'] })).toHaveLength(5);
+    expect(await check({ tags: ['RARE'], stage: 'production' })).toHaveLength(3);
+    await check({ task: 'translation', stage: ['draft'] }, 'model-2@1');
+    // A stage change (refresh), a removal and an upsert are seen by the next filtered search.
+    const promoted = ModelVersionSchema.parse({ ...versions[50], stage: 'production' });
+    await index.refresh(promoted);
+    expect((await check({ tags: ['rare'], stage: 'production' })).map((hit) => hit.version.id)).toContain(
+      'model-50@1',
+    );
+    await index.remove('model-0@1');
+    const added = ModelVersionSchema.parse({ ...version('model-new', 'poetry number 7'), tags: ['rare'] });
+    versions.push(added);
+    await index.upsert(added);
+    const after = await check({ tags: ['rare'] });
+    expect(after[0]?.version.id).toBe('model-new@1');
+    expect(after.map((hit) => hit.version.id)).not.toContain('model-0@1');
+    expect(await check({ name: 'absent' })).toEqual([]);
+    // Loaded from the store (records rebuilt from storage): the same answers.
+    await index.flush();
+    const reader = open(
+      artifacts,
+      versions.filter((item) => item.id !== 'model-0@1'),
+    );
+    const query = await reader.embed('poetry number 7');
+    expect((await reader.search(query, 5, { tags: ['rare'] })).map((hit) => hit.version.id)).toEqual(
+      after.map((hit) => hit.version.id),
+    );
+  });
+});

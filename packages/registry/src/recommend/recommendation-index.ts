@@ -14,12 +14,13 @@ import {
 import { fnv1a32 } from '@tunekit/core/statistics';
 import { z } from 'zod';
 import type { Embedder } from '../embedders/embedder.js';
-import { embeddingText } from '../model-filters.js';
+import { embeddingText, type ModelFilters } from '../model-filters.js';
 import { buildVectorIndex } from './build-vector-index.js';
 import type { HnswParameters } from './hnsw-parameters.js';
 import { createHnswVectorIndex } from './hnsw-vector-index.js';
 import { decodeLabelTable, encodeLabelTable } from './label-table.js';
 import type { VectorIndex, VectorSearchHit } from './vector-index.js';
+import { VersionRecords } from './version-records.js';
 
 const metadataCommon = {
   embedder: z.string().min(1),
@@ -111,11 +112,16 @@ export interface RecommendationIndex {
   refresh(version: ModelVersion): Promise<void>;
   /** Marks a version deleted in the index. */
   remove(versionId: string): Promise<void>;
-  /** Nearest versions to a vector, best first; `exclude` drops one id (the query model itself). */
+  /**
+   * Nearest versions to a vector, best first; `exclude` drops one id (the query model itself). A
+   * structured filter ({@link ModelFilters}) is answered from an attribute index of the records
+   * (its matches searched among exactly when few, through the graph when many); a predicate is
+   * tested on the versions the search meets.
+   */
   search(
     vector: ArrayLike<number>,
     k: number,
-    filter?: (version: ModelVersion) => boolean,
+    filter?: ModelFilters | ((version: ModelVersion) => boolean),
     exclude?: string,
   ): Promise<Array<{ version: ModelVersion; score: number }>>;
   /** Embeds a query text with the index's embedder. */
@@ -141,7 +147,7 @@ export interface RecommendationIndex {
 interface LoadedState {
   embedder: Embedder;
   index: VectorIndex;
-  records: Map<string, ModelVersion>;
+  records: VersionRecords;
   fingerprints: Map<string, number>;
 }
 
@@ -258,12 +264,11 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
       batchSize,
       workerThreshold: options.workerBuildThreshold,
     });
-    return {
-      embedder,
-      index,
-      records: new Map(versions.map((version) => [version.id, version])),
-      fingerprints: new Map(versions.map((version) => [version.id, fingerprint(version)])),
-    };
+    const fingerprints = new Map<string, number>();
+    const records = await VersionRecords.collect(versions, (version) =>
+      fingerprints.set(version.id, fingerprint(version)),
+    );
+    return { embedder, index, records, fingerprints };
   };
 
   const announce = (built: LoadedState, reason: 'missing' | 'corrupt' | 'embedder-changed' | 'requested') => {
@@ -440,7 +445,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     }
     // Reconcile with storage: other processes (or a crash before a save) may have changed versions.
     const { index, fingerprints } = persisted;
-    const records = new Map(versions.map((version) => [version.id, version]));
+    const records = await VersionRecords.collect(versions);
     let removed = 0;
     for (const id of index.ids()) {
       if (!records.has(id)) {
@@ -513,14 +518,25 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     },
     async search(vector, k, filter, exclude) {
       const current = await ensure();
+      const found = (hits: VectorSearchHit[]) =>
+        hits
+          .filter((hit) => hit.id !== exclude)
+          .slice(0, k)
+          .map((hit) => ({ version: current.records.get(hit.id) as ModelVersion, score: hit.score }));
+      // Structured filters: the attribute index names the matches, searched among exactly.
+      const matches = typeof filter === 'object' ? current.records.attributes.matching(filter) : undefined;
+      if (matches !== undefined) {
+        const extra = exclude !== undefined && matches.has(exclude) ? 1 : 0;
+        return found(current.index.searchAmong(vector, k + extra, matches));
+      }
+      const predicate = typeof filter === 'function' ? filter : undefined;
       const accept = (id: string) => {
         if (id === exclude) return false;
         const record = current.records.get(id);
-        return record !== undefined && (filter === undefined || filter(record));
+        return record !== undefined && (predicate === undefined || predicate(record));
       };
-      const needsFilter = filter !== undefined || exclude !== undefined;
-      const hits: VectorSearchHit[] = current.index.search(vector, k, needsFilter ? accept : undefined);
-      return hits.map((hit) => ({ version: current.records.get(hit.id) as ModelVersion, score: hit.score }));
+      const needsFilter = predicate !== undefined || exclude !== undefined;
+      return found(current.index.search(vector, k, needsFilter ? accept : undefined));
     },
     async embed(text) {
       const current = await ensure();

@@ -71,6 +71,12 @@ export interface VectorIndex {
   vector(id: string): Float32Array | undefined;
   /** The `k` items most similar to `query` (that pass `filter`), best first. */
   search(query: ArrayLike<number>, k: number, filter?: (id: string) => boolean): VectorSearchHit[];
+  /**
+   * The `k` items among `ids` most similar to `query`, best first: for filters whose matches are
+   * known (an attribute index's). Few matches are scored exactly (no item outside `ids` is looked
+   * at); many go through the graph with a set-membership filter. Ids not in the index are ignored.
+   */
+  searchAmong(query: ArrayLike<number>, k: number, ids: ReadonlySet<string>): VectorSearchHit[];
   /** Exact search by brute force (for checks and small filtered sets). */
   searchExact(query: ArrayLike<number>, k: number, filter?: (id: string) => boolean): VectorSearchHit[];
   /** The hnswlib file bytes and the label table, for persistence (small indexes: the bytes are in memory). */
