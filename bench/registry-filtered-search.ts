@@ -160,6 +160,8 @@ try {
       });
     }
   }
+  // The build's snapshot is saved in the background: wait for it, or it recreates the folder.
+  await index.unload();
 } finally {
   rmSync(directory, { recursive: true, force: true });
 }
