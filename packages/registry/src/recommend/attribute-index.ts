@@ -16,68 +16,76 @@ import type { ModelFilters } from '../model-filters.js';
  * ```
  */
 export interface AttributeIndex {
-  /** Indexes a version (replacing what was indexed under its id). */
+  /** Indexes a version (one not indexed yet: to replace a version, remove the old one first). */
   add(version: ModelVersion): void;
-  /** Forgets a version id. */
-  remove(versionId: string): void;
+  /** Forgets a version, as it was added. */
+  remove(version: ModelVersion): void;
   /** Ids of the versions matching every given filter; undefined when no filter is given (all match). */
   matching(filters: ModelFilters): ReadonlySet<string> | undefined;
-  /** Versions indexed. */
-  readonly size: number;
 }
 
 type Field = 'name' | 'baseModel' | 'task' | 'stage' | 'language' | 'tag';
 
-/** The (field, value) keys a version is listed under. */
-function keysOf(version: ModelVersion): string[] {
-  const keys = [`name\u0000${version.name}`, `stage\u0000${version.stage}`];
-  if (version.baseModel !== undefined) keys.push(`baseModel\u0000${version.baseModel}`);
-  if (version.task !== undefined) keys.push(`task\u0000${version.task}`);
-  for (const code of version.language) keys.push(`language\u0000${code.toLowerCase()}`);
-  for (const tag of version.tags) keys.push(`tag\u0000${tag.toLowerCase()}`);
-  // A repeated language or tag repeats its key: adding to a set twice is harmless.
-  return keys;
+/** The (field, value) pairs a version is listed under (a repeated language or tag repeats its pair). */
+function valuesOf(version: ModelVersion): Array<[Field, string]> {
+  const values: Array<[Field, string]> = [
+    ['name', version.name],
+    ['stage', version.stage],
+  ];
+  if (version.baseModel !== undefined) values.push(['baseModel', version.baseModel]);
+  if (version.task !== undefined) values.push(['task', version.task]);
+  for (const code of version.language) values.push(['language', code.toLowerCase()]);
+  for (const tag of version.tags) values.push(['tag', tag.toLowerCase()]);
+  return values;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
 
-/** Creates an empty {@link AttributeIndex}. */
+/**
+ * Creates an empty {@link AttributeIndex}. Memory: nothing is kept per version but its id in the
+ * entries of its values, and a value held by one version keeps the id itself instead of a set
+ * (most names, at 1,000,000 versions of distinct models).
+ */
 export function createAttributeIndex(): AttributeIndex {
-  const idsOf = new Map<string, Set<string>>();
-  const keysById = new Map<string, string[]>();
-  const key = (field: Field, value: string) => `${field}\u0000${value}`;
-
-  const remove = (versionId: string) => {
-    const keys = keysById.get(versionId);
-    if (keys === undefined) return;
-    keysById.delete(versionId);
-    for (const entry of keys) {
-      const ids = idsOf.get(entry);
-      ids?.delete(versionId);
-      if (ids?.size === 0) idsOf.delete(entry);
-    }
+  // Per field: value → the one id holding it, or the set of ids.
+  const fields = new Map<Field, Map<string, string | Set<string>>>(
+    (['name', 'baseModel', 'task', 'stage', 'language', 'tag'] as const).map((field) => [field, new Map()]),
+  );
+  const entryOf = (field: Field) => fields.get(field) as Map<string, string | Set<string>>;
+  const idsOf = (field: Field, value: string): ReadonlySet<string> => {
+    const entry = entryOf(field).get(value);
+    if (entry === undefined) return EMPTY;
+    return typeof entry === 'string' ? new Set([entry]) : entry;
   };
 
   return {
     add(version) {
-      remove(version.id);
-      const keys = keysOf(version);
-      keysById.set(version.id, keys);
-      for (const entry of keys) {
-        let ids = idsOf.get(entry);
-        if (ids === undefined) {
-          ids = new Set();
-          idsOf.set(entry, ids);
-        }
-        ids.add(version.id);
+      for (const [field, value] of valuesOf(version)) {
+        const values = entryOf(field);
+        const entry = values.get(value);
+        if (entry === undefined) values.set(value, version.id);
+        else if (typeof entry === 'string') {
+          if (entry !== version.id) values.set(value, new Set([entry, version.id]));
+        } else entry.add(version.id);
       }
     },
-    remove,
+    remove(version) {
+      for (const [field, value] of valuesOf(version)) {
+        const values = entryOf(field);
+        const entry = values.get(value);
+        if (entry === version.id) values.delete(value);
+        else if (typeof entry === 'object') {
+          entry.delete(version.id);
+          if (entry.size === 1) values.set(value, entry.values().next().value as string);
+          else if (entry.size === 0) values.delete(value);
+        }
+      }
+    },
     matching(filters) {
       // Each condition is one set of ids (a stage list: the union of its stages' sets).
       const conditions: Array<ReadonlySet<string>> = [];
       const exact = (field: Field, value: string | undefined) => {
-        if (value !== undefined) conditions.push(idsOf.get(key(field, value)) ?? EMPTY);
+        if (value !== undefined) conditions.push(idsOf(field, value));
       };
       exact('name', filters.name);
       exact('baseModel', filters.baseModel);
@@ -89,7 +97,7 @@ export function createAttributeIndex(): AttributeIndex {
         if (stages.length === 1) exact('stage', stages[0]);
         else {
           const union = new Set<string>();
-          for (const stage of stages) for (const id of idsOf.get(key('stage', stage)) ?? []) union.add(id);
+          for (const stage of stages) for (const id of idsOf('stage', stage)) union.add(id);
           conditions.push(union);
         }
       }
@@ -100,9 +108,6 @@ export function createAttributeIndex(): AttributeIndex {
       const result = new Set<string>();
       for (const id of smallest) if (others.every((ids) => ids.has(id))) result.add(id);
       return result;
-    },
-    get size() {
-      return keysById.size;
     },
   };
 }

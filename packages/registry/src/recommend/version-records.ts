@@ -41,19 +41,23 @@ export class VersionRecords extends Map<string, ModelVersion> {
   }
 
   override set(id: string, version: ModelVersion): this {
-    super.set(id, version);
     // Undefined only while Map's constructor runs (before the field exists); `of` adds after it.
-    this.attributes?.add(version);
-    return this;
+    if (this.attributes !== undefined) {
+      const previous = super.get(id);
+      if (previous !== undefined) this.attributes.remove(previous);
+      this.attributes.add(version);
+    }
+    return super.set(id, version);
   }
 
   override delete(id: string): boolean {
-    this.attributes.remove(id);
+    const previous = super.get(id);
+    if (previous !== undefined) this.attributes.remove(previous);
     return super.delete(id);
   }
 
   override clear(): void {
-    for (const id of this.keys()) this.attributes.remove(id);
+    for (const version of this.values()) this.attributes.remove(version);
     super.clear();
   }
 }
