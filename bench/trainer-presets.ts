@@ -120,6 +120,7 @@ async function setup(name: PresetName, directory: string): Promise<void> {
 async function measure(directory: string): Promise<void> {
   const trainer = await import('@tunekit/trainer');
   const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+  const peakRss = () => Math.round(process.resourceUsage().maxRSS / 1024);
   const marks: Record<string, number> = {};
   // CPU seconds of this process per phase: on a loaded machine wall time stretches, CPU time much less.
   const cpu = () => {
@@ -155,7 +156,12 @@ async function measure(directory: string): Promise<void> {
       dropout: false,
       gradientCheckpointing: process.env.BENCH_CHECKPOINTING === '1',
       precision: (process.env.BENCH_PRECISION ?? 'float32') as 'float32' | 'float16' | 'bfloat16',
-      externalDataThreshold: trainer.TRAINING_EXTERNAL_DATA_THRESHOLD,
+      // BENCH_EXTERNAL_THRESHOLD: initializer bytes above which weights leave the model bytes.
+      externalDataThreshold: Number(
+        process.env.BENCH_EXTERNAL_THRESHOLD ?? trainer.TRAINING_EXTERNAL_DATA_THRESHOLD,
+      ),
+      // BENCH_HEAD_CHUNK: tokens per chunk of the fused LM head (default `defaultChunkTokens`).
+      ...(process.env.BENCH_HEAD_CHUNK ? { headChunkTokens: Number(process.env.BENCH_HEAD_CHUNK) } : {}),
     });
   const built = performance.now();
   cpuPhase('graph_build');
@@ -163,13 +169,20 @@ async function measure(directory: string): Promise<void> {
   const { session } = await trainer.createGraphSession(graph, {
     threads,
     device: (process.env.BENCH_DEVICE ?? 'cpu') as 'cpu',
-    extra: process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {},
-    // BENCH_MEMORY_PATTERN=1: onnxruntime's memory pattern on (createGraphSession turns it off).
-    ...(process.env.BENCH_MEMORY_PATTERN === '1' ? { memoryPattern: true } : {}),
+    // BENCH_PREPACK=1 / 0: onnxruntime's pre-packing of constant weights forced on / off.
+    extra:
+      process.env.BENCH_PREPACK === undefined
+        ? {}
+        : { 'session.disable_prepacking': process.env.BENCH_PREPACK === '1' ? '0' : '1' },
+    // BENCH_MEMORY_PATTERN=1 / 0: onnxruntime's memory pattern forced on / off.
+    ...(process.env.BENCH_MEMORY_PATTERN === undefined
+      ? {}
+      : { memoryPattern: process.env.BENCH_MEMORY_PATTERN === '1' }),
   });
   const opened = performance.now();
   cpuPhase('session_create');
   marks.rss_session_mb = rss();
+  marks.peak_session_mb = peakRss();
   // The session holds the frozen weights: drop the JavaScript copies (the model and serialized bytes).
   const parameters = graph.parameters.map((parameter) => parameter.initial.slice());
   // What crosses between host and device per micro-batch on CUDA: the trainable tensors fed, their
@@ -208,6 +221,7 @@ async function measure(directory: string): Promise<void> {
   const firstDone = performance.now();
   cpuPhase('first_micro_batch');
   marks.rss_first_step_mb = rss();
+  marks.peak_first_step_mb = peakRss();
   const timedStarted = performance.now();
   if (microBatches > 1) await run(microBatches - 1, 1);
   const timed = (performance.now() - timedStarted) / 1000;
@@ -218,9 +232,10 @@ async function measure(directory: string): Promise<void> {
   console.log(
     JSON.stringify({
       impl: 'tunekit-onnxruntime',
-      prepacking: process.env.BENCH_PREPACK === '1',
+      prepacking: process.env.BENCH_PREPACK ?? 'session default',
+      head_chunk_tokens: process.env.BENCH_HEAD_CHUNK ?? 'default',
       lazy_weights: process.env.BENCH_LAZY !== '0',
-      memory_pattern: process.env.BENCH_MEMORY_PATTERN === '1',
+      memory_pattern: process.env.BENCH_MEMORY_PATTERN ?? 'session default',
       weights_referenced_in_place: trainingGraph.externalFolder !== undefined,
       gradient_checkpointing: process.env.BENCH_CHECKPOINTING === '1',
       precision: process.env.BENCH_PRECISION ?? 'float32',
