@@ -169,15 +169,13 @@ async function measure(directory: string): Promise<void> {
   const { session } = await trainer.createGraphSession(graph, {
     threads,
     device: (process.env.BENCH_DEVICE ?? 'cpu') as 'cpu',
-    // BENCH_PREPACK=1 / 0: onnxruntime's pre-packing of constant weights forced on / off.
-    extra:
-      process.env.BENCH_PREPACK === undefined
-        ? {}
-        : { 'session.disable_prepacking': process.env.BENCH_PREPACK === '1' ? '0' : '1' },
-    // BENCH_MEMORY_PATTERN=1 / 0: onnxruntime's memory pattern forced on / off.
-    ...(process.env.BENCH_MEMORY_PATTERN === undefined
-      ? {}
-      : { memoryPattern: process.env.BENCH_MEMORY_PATTERN === '1' }),
+    // The training session settings of createTrainer (no memory pattern, no pre-packing);
+    // BENCH_PREPACK=1 / BENCH_MEMORY_PATTERN=1 turn onnxruntime's pre-packing / memory pattern on.
+    memoryPattern: process.env.BENCH_MEMORY_PATTERN === '1',
+    extra: {
+      ...trainer.TRAINING_SESSION_OPTIONS.extra,
+      ...(process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {}),
+    },
   });
   const opened = performance.now();
   cpuPhase('session_create');
@@ -232,10 +230,10 @@ async function measure(directory: string): Promise<void> {
   console.log(
     JSON.stringify({
       impl: 'tunekit-onnxruntime',
-      prepacking: process.env.BENCH_PREPACK ?? 'session default',
+      prepacking: process.env.BENCH_PREPACK === '1',
       head_chunk_tokens: process.env.BENCH_HEAD_CHUNK ?? 'default',
       lazy_weights: process.env.BENCH_LAZY !== '0',
-      memory_pattern: process.env.BENCH_MEMORY_PATTERN ?? 'session default',
+      memory_pattern: process.env.BENCH_MEMORY_PATTERN === '1',
       weights_referenced_in_place: trainingGraph.externalFolder !== undefined,
       gradient_checkpointing: process.env.BENCH_CHECKPOINTING === '1',
       precision: process.env.BENCH_PRECISION ?? 'float32',
