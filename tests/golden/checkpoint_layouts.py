@@ -99,7 +99,7 @@ def gpt2_fixture(name, g, n_layer, untied=False):
     # openai-community/gpt2's config.json field set (sizes tiny; bos/eos = the last id, as 50256 is).
     c = dict(activation_function="gelu_new", architectures=["GPT2LMHeadModel"], attn_pdrop=0.1,
              bos_token_id=63, embd_pdrop=0.1, eos_token_id=63, initializer_range=0.02,
-             layer_norm_epsilon=1e-5, model_type="gpt2", n_ctx=32, n_embd=16, n_head=2, n_layer=n_layer,
+             layer_norm_epsilon=1e-5, model_type="gpt2", n_ctx=32, n_embd=24, n_head=12, n_layer=n_layer,
              n_positions=32, resid_pdrop=0.1, summary_activation=None, summary_first_dropout=0.1,
              summary_proj_to_labels=True, summary_type="cls_index", summary_use_proj=True,
              task_specific_params={"text-generation": {"do_sample": True, "max_length": 50}}, vocab_size=64)

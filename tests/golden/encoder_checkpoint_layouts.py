@@ -43,7 +43,7 @@ import gpt2_lora  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "packages", "trainer", "src", "models", "fixtures", "layouts")
-V, D, L, H, I, LABELS = 40, 16, 2, 2, 24, 2
+V, D, L, H, I, LABELS = 40, 24, 2, 12, 24, 2  # 12 heads of size 2, as the published 12 of 64
 LORA_R, LORA_ALPHA = 2, 4
 LENGTHS, SEQ = [7, 5], 7
 ID2LABEL = {"0": "NEGATIVE", "1": "POSITIVE"}

@@ -16,6 +16,11 @@ export interface TunekitEventMap {
   'job:progress': {
     jobId: string;
     kind: string;
+    /**
+     * The attempt of the run that reported it (1 for a job's first run): after a worker died and
+     * another resumed the job, late progress of the dead run is told apart from the new run's.
+     */
+    attempt?: number;
     progress: number;
     message?: string;
     metrics?: Record<string, number>;

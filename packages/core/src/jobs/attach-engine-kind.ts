@@ -18,6 +18,7 @@ export function relayEngineEvent(runtime: EngineQueueRuntime, event: EngineEvent
   runtime.events.emit('job:progress', {
     jobId: event.jobId,
     kind: event.kind,
+    ...(event.attempt === undefined ? {} : { attempt: event.attempt }),
     progress: event.progress,
     message: event.message,
     metrics: event.metrics,

@@ -183,6 +183,7 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
       events.on('progress', ({ jobId, data }) => {
         const progress = data as {
           jobId?: string;
+          attempt?: unknown;
           progress?: unknown;
           message?: string;
           metrics?: Record<string, number>;
@@ -193,6 +194,7 @@ export function createBullmqEngine(options: BullmqEngineOptions): QueueEngine {
           // Tunekit's id, published with the progress (a resumed run's engine id differs).
           jobId: typeof progress.jobId === 'string' ? progress.jobId : jobId,
           kind,
+          ...(typeof progress.attempt === 'number' ? { attempt: progress.attempt } : {}),
           progress: progress.progress,
           message: progress.message,
           metrics: progress.metrics,

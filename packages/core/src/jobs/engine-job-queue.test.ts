@@ -247,7 +247,7 @@ for (const { engine, skipReason, options } of engines) {
     }, 40_000);
 
     it(title(
-      'resumes a cancelled running job and a failed one as new engine jobs: attempt 2 continues from the checkpoint',
+      'resumes a cancelled running job and a failed one as new engine jobs: attempt 2 continues from the checkpoint, its relayed progress tagged attempt 2',
     ), async () => {
       const { api, worker, close } = await pair();
       try {
@@ -256,7 +256,12 @@ for (const { engine, skipReason, options } of engines) {
         const runs: Array<{ jobId: string; attempt: number; steps: number[]; ended: boolean }> = [];
         const handler = async (
           input: { steps: number },
-          job: { jobId: string; attempt: number; signal: AbortSignal },
+          job: {
+            jobId: string;
+            attempt: number;
+            signal: AbortSignal;
+            progress(value: number, update?: { metrics?: Record<string, number> }): void;
+          },
         ) => {
           const run = { jobId: job.jobId, attempt: job.attempt, steps: [] as number[], ended: false };
           runs.push(run);
@@ -267,6 +272,7 @@ for (const { engine, skipReason, options } of engines) {
               if (job.signal.aborted) throw job.signal.reason;
               run.steps.push(step);
               checkpoints.set(job.jobId, step);
+              job.progress(step / input.steps, { metrics: { step } });
             }
             return { last: input.steps };
           } finally {
@@ -275,6 +281,11 @@ for (const { engine, skipReason, options } of engines) {
         };
         worker.jobs.register('steps', handler);
         api.jobs.register('steps', async () => undefined);
+        // Progress relayed to the API kit, with the attempt of the run that reported it.
+        const relayed: Array<{ step?: number; attempt?: number }> = [];
+        api.events.on('job:progress', (payload) =>
+          relayed.push({ step: payload.metrics?.step, attempt: payload.attempt }),
+        );
         const job = await api.jobs.submit('steps', { steps: 8 });
         while ((checkpoints.get(job.id) ?? 0) < 3) await sleep(20);
         expect((await api.jobs.cancel(job.id)).status).toBe('cancelled');
@@ -297,6 +308,14 @@ for (const { engine, skipReason, options } of engines) {
         // Attempt 2 continued after the checkpoint attempt 1 left, to the end.
         expect(second[1]?.steps[0]).toBe(stoppedAt + 1);
         expect(second[1]?.steps.at(-1)).toBe(8);
+        // An API that follows the job tells the two runs' progress apart by its attempt.
+        const stepsOf = (attempt: number) =>
+          relayed.filter((event) => event.attempt === attempt).map((event) => event.step);
+        expect(relayed.every((event) => event.attempt === 1 || event.attempt === 2)).toBe(true);
+        expect(stepsOf(1).length).toBeGreaterThan(0);
+        expect(Math.max(...(stepsOf(1) as number[]))).toBeLessThanOrEqual(stoppedAt);
+        expect(stepsOf(2)[0]).toBe(stoppedAt + 1);
+        await expect.poll(() => stepsOf(2).at(-1), { timeout: 5_000 }).toBe(8);
         await expect(api.jobs.resume(job.id)).rejects.toMatchObject({ code: 'JOB_NOT_RESUMABLE' });
 
         // A job that failed for good resumes too.

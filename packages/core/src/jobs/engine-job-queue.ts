@@ -5,10 +5,10 @@ import { createSilentLogger, type Logger } from '../logger/logger.js';
 import { type Job, JobSchema } from '../schemas/job.js';
 import type { Storage } from '../storage/collection.js';
 import { attachEngineKind } from './attach-engine-kind.js';
-import { type EngineQueueRuntime, updateEngineRecord } from './engine-queue-runtime.js';
+import type { EngineQueueRuntime } from './engine-queue-runtime.js';
 import { JOBS_COLLECTION } from './in-process-job-queue.js';
 import type { JobHandler, JobKindOptions, JobListQuery, JobQueue, SubmitOptions } from './job-queue.js';
-import { FINAL_JOB_STATUSES, hasCode, Unchanged } from './job-queue-runtime.js';
+import { FINAL_JOB_STATUSES, hasCode, Unchanged, updateRecord } from './job-queue-runtime.js';
 import { listJobRecords, withLiveProgress } from './job-record-queries.js';
 import { describeJobError } from './job-retry-policy.js';
 import { createJobSlots } from './job-slots.js';
@@ -248,7 +248,7 @@ export function createEngineJobQueue(options: EngineJobQueueOptions): EngineJobQ
     async cancel(id, reason = 'cancelled by request') {
       let updated: Job;
       try {
-        updated = await updateEngineRecord(runtime, id, (latest) => {
+        updated = await updateRecord(runtime, id, (latest) => {
           if (FINAL_JOB_STATUSES.has(latest.status)) throw new Unchanged(latest);
           return {
             ...latest,

@@ -2,7 +2,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger/logger.js';
 import type { Job } from '../schemas/job.js';
 import type { Collection } from '../storage/collection.js';
-import { hasCode, type RegisteredKind, Unchanged } from './job-queue-runtime.js';
+import type { RegisteredKind } from './job-queue-runtime.js';
 import type { JobSlots } from './job-slots.js';
 import type { QueueEngine } from './queue-engine.js';
 
@@ -61,51 +61,4 @@ export interface EngineQueueRuntime {
   readonly waiters: Set<(error: unknown) => void>;
   started: boolean;
   closed: boolean;
-}
-
-/** Attempts of an update that loses compare-and-set races to other processes before giving up. */
-const MAX_UPDATE_ATTEMPTS = 10;
-
-/** `records.update`, retried when a concurrent write wins the compare-and-set. */
-export async function updateEngineRecord(
-  runtime: EngineQueueRuntime,
-  id: string,
-  updater: (current: Job) => Job,
-): Promise<Job> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await runtime.records.update(id, updater);
-    } catch (error) {
-      if (!hasCode(error, 'CONFLICT') || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 5 * attempt)));
-    }
-  }
-}
-
-/**
- * Updates a job this process holds: the record must still be `running` with this runner and this
- * run's attempt. Returns the stored record, or {@link Unchanged} with the current record when the job
- * is no longer this run's (cancelled, deleted, or redelivered to another process).
- */
-export async function writeHeldEngineRecord(
-  runtime: EngineQueueRuntime,
-  run: EngineRun,
-  change: (current: Job) => Job,
-): Promise<Job | Unchanged> {
-  try {
-    return await updateEngineRecord(runtime, run.job.id, (current) => {
-      if (
-        current.status !== 'running' ||
-        current.runnerId !== runtime.runnerId ||
-        current.attempt !== run.job.attempt
-      ) {
-        throw new Unchanged(current);
-      }
-      return change(current);
-    });
-  } catch (error) {
-    if (error instanceof Unchanged) return error;
-    if (hasCode(error, 'NOT_FOUND')) return new Unchanged({ ...run.job, status: 'cancelled' });
-    throw error;
-  }
 }

@@ -1,14 +1,9 @@
 import { tunekitError } from '../errors/tunekit-error.js';
 import type { Job } from '../schemas/job.js';
-import {
-  type EngineQueueRuntime,
-  type EngineRun,
-  type EngineRunOutcome,
-  writeHeldEngineRecord,
-} from './engine-queue-runtime.js';
+import type { EngineQueueRuntime, EngineRun, EngineRunOutcome } from './engine-queue-runtime.js';
 import { finishEngineRun } from './finish-engine-run.js';
 import type { JobContext } from './job-queue.js';
-import { type RegisteredKind, Unchanged } from './job-queue-runtime.js';
+import { isHeldBy, type RegisteredKind, Unchanged, updateHeldRecord } from './job-queue-runtime.js';
 import type { DeliveryOutcome, QueueDelivery } from './queue-engine.js';
 
 /**
@@ -59,12 +54,7 @@ export async function executeEngineRun(
   const watchTimer = setInterval(() => {
     void records.get(id).then(
       (current) => {
-        if (
-          current === undefined ||
-          current.status !== 'running' ||
-          current.runnerId !== runtime.runnerId ||
-          current.attempt !== run.job.attempt
-        ) {
+        if (current === undefined || !isHeldBy(current, runtime.runnerId, run.job.attempt)) {
           run.settle({ type: 'lost', current: current ?? { ...run.job, status: 'cancelled' } });
         }
       },
@@ -77,7 +67,7 @@ export async function executeEngineRun(
     writingProgress = true;
     lastProgressWrite = Date.now();
     const { progress, progressMessage, metrics } = run.job;
-    void writeHeldEngineRecord(runtime, run, (current) => ({
+    void updateHeldRecord(runtime, run.job, (current) => ({
       ...current,
       progress,
       progressMessage,
@@ -112,6 +102,7 @@ export async function executeEngineRun(
       const published = {
         jobId: id,
         kind: claimed.kind,
+        attempt: claimed.attempt,
         progress,
         message: update?.message,
         metrics: update?.metrics,

@@ -14,6 +14,7 @@ import {
   writeHeld,
 } from './job-queue-runtime.js';
 import { describeJobError, retryDelayMs, shouldRetryJob } from './job-retry-policy.js';
+import { settledJobRecord } from './settled-job-record.js';
 
 /**
  * Runs one job on this runner: claims it, calls its handler with a {@link JobContext} (progress,
@@ -98,6 +99,7 @@ export async function executeRun(
         runtime.events.emit('job:progress', {
           jobId: id,
           kind: current.kind,
+          attempt: current.attempt,
           progress,
           message: update?.message,
           metrics: update?.metrics,
@@ -226,11 +228,6 @@ async function finish(
   const job = run.job;
   const durationMs = Date.now() - startedAt;
   const finishedAt = new Date().toISOString();
-  const progressFields = {
-    progress: job.progress,
-    progressMessage: job.progressMessage,
-    metrics: job.metrics,
-  };
   /** Writes the final state; false when the job was taken meanwhile (then reported, not written). */
   const write = async (change: (current: Job) => Job): Promise<Job | undefined | false> => {
     const written = await writeHeld(runtime, run, (current) => ({
@@ -244,15 +241,9 @@ async function finish(
     return written;
   };
   if (result.type === 'succeeded') {
-    const written = await write((current) => ({
-      ...current,
-      ...progressFields,
-      status: 'succeeded',
-      output: result.output,
-      progress: 1,
-      error: undefined,
-      finishedAt,
-    }));
+    const written = await write((current) =>
+      settledJobRecord(current, job, { status: 'succeeded', output: result.output }, finishedAt),
+    );
     if (written !== false) {
       runtime.events.emit('job:succeeded', {
         jobId: job.id,
@@ -264,13 +255,14 @@ async function finish(
     return;
   }
   if (result.type === 'cancelled') {
-    const written = await write((current) => ({
-      ...current,
-      ...progressFields,
-      status: 'cancelled',
-      error: { code: 'JOB_CANCELLED', message: result.reason },
-      finishedAt,
-    }));
+    const written = await write((current) =>
+      settledJobRecord(
+        current,
+        job,
+        { status: 'cancelled', error: { code: 'JOB_CANCELLED', message: result.reason } },
+        finishedAt,
+      ),
+    );
     if (written !== false) {
       runtime.events.emit('job:cancelled', { jobId: job.id, kind: job.kind });
     }
@@ -283,13 +275,9 @@ async function finish(
   const described = describeJobError(error);
   if (shouldRetryJob(job, error, runtime.closed)) {
     const delayMs = retryDelayMs(job);
-    const updated = await write((current) => ({
-      ...current,
-      ...progressFields,
-      status: 'queued',
-      error: described,
-      notBefore: Date.now() + delayMs,
-    }));
+    const updated = await write((current) =>
+      settledJobRecord(current, job, { status: 'queued', error: described, notBefore: Date.now() + delayMs }),
+    );
     if (updated === false) {
       return;
     }
@@ -306,13 +294,9 @@ async function finish(
     }
     return;
   }
-  const written = await write((current) => ({
-    ...current,
-    ...progressFields,
-    status: 'failed',
-    error: described,
-    finishedAt,
-  }));
+  const written = await write((current) =>
+    settledJobRecord(current, job, { status: 'failed', error: described }, finishedAt),
+  );
   if (written !== false) {
     runtime.events.emit('job:failed', {
       jobId: job.id,

@@ -1,14 +1,10 @@
 import { tunekitError } from '../errors/tunekit-error.js';
 import type { Job } from '../schemas/job.js';
-import {
-  type EngineQueueRuntime,
-  type EngineRun,
-  type EngineRunOutcome,
-  writeHeldEngineRecord,
-} from './engine-queue-runtime.js';
-import { Unchanged } from './job-queue-runtime.js';
+import type { EngineQueueRuntime, EngineRun, EngineRunOutcome } from './engine-queue-runtime.js';
+import { Unchanged, updateHeldRecord } from './job-queue-runtime.js';
 import { describeJobError, retryDelayMs, shouldRetryJob } from './job-retry-policy.js';
 import type { DeliveryOutcome } from './queue-engine.js';
+import { settledJobRecord } from './settled-job-record.js';
 
 /** What {@link finishEngineRun} needs to know about the run beyond its outcome. */
 export interface FinishedEngineRun {
@@ -39,33 +35,20 @@ export async function finishEngineRun(
 ): Promise<DeliveryOutcome> {
   const { events, logger } = runtime;
   const id = claimed.id;
-  const progressFields = {
-    progress: run.job.progress,
-    progressMessage: run.job.progressMessage,
-    metrics: run.job.metrics,
-  };
   if (result.type === 'lost') {
     logger.info({ jobId: id, status: result.current.status }, 'A running job was cancelled or taken over');
     return { type: 'done' };
   }
   if (result.type === 'closing') {
-    const released = await writeHeldEngineRecord(runtime, run, (current) => ({
-      ...current,
-      ...progressFields,
-      status: 'queued',
-    }));
+    const released = await updateHeldRecord(runtime, run.job, (current) =>
+      settledJobRecord(current, run.job, { status: 'queued' }),
+    );
     return released instanceof Unchanged ? { type: 'done' } : { type: 'release' };
   }
   if (result.type === 'succeeded') {
-    const written = await writeHeldEngineRecord(runtime, run, (current) => ({
-      ...current,
-      ...progressFields,
-      status: 'succeeded',
-      output: result.output,
-      progress: 1,
-      error: undefined,
-      finishedAt: new Date().toISOString(),
-    }));
+    const written = await updateHeldRecord(runtime, run.job, (current) =>
+      settledJobRecord(current, run.job, { status: 'succeeded', output: result.output }),
+    );
     if (!(written instanceof Unchanged)) {
       events.emit('job:succeeded', { jobId: id, kind: claimed.kind, durationMs, output: result.output });
     }
@@ -78,13 +61,13 @@ export async function finishEngineRun(
   const described = describeJobError(error);
   if (shouldRetryJob(claimed, error, false)) {
     const delayMs = retryDelayMs(claimed);
-    const written = await writeHeldEngineRecord(runtime, run, (current) => ({
-      ...current,
-      ...progressFields,
-      status: 'queued',
-      error: described,
-      notBefore: Date.now() + delayMs,
-    }));
+    const written = await updateHeldRecord(runtime, run.job, (current) =>
+      settledJobRecord(current, run.job, {
+        status: 'queued',
+        error: described,
+        notBefore: Date.now() + delayMs,
+      }),
+    );
     if (written instanceof Unchanged) return { type: 'done' };
     events.emit('job:retrying', {
       jobId: id,
@@ -95,13 +78,9 @@ export async function finishEngineRun(
     });
     return { type: 'retry', reason: described.message };
   }
-  const written = await writeHeldEngineRecord(runtime, run, (current) => ({
-    ...current,
-    ...progressFields,
-    status: 'failed',
-    error: described,
-    finishedAt: new Date().toISOString(),
-  }));
+  const written = await updateHeldRecord(runtime, run.job, (current) =>
+    settledJobRecord(current, run.job, { status: 'failed', error: described }),
+  );
   if (written instanceof Unchanged) return { type: 'done' };
   events.emit('job:failed', {
     jobId: id,

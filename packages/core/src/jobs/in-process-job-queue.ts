@@ -22,6 +22,7 @@ import {
 } from './job-queue-runtime.js';
 import { listJobRecords, withLiveProgress } from './job-record-queries.js';
 import { pollJobQueue, recoverLapsedJobs, sweepJobs } from './recover-lapsed-jobs.js';
+import { writeResumedJobRecord } from './resumed-job-record.js';
 import { type JobWaiting, waitForJob } from './wait-for-job.js';
 
 /** How long `resume` waits for a stopped handler of the same job to return (it saves its checkpoint). */
@@ -352,43 +353,17 @@ export function createInProcessJobQueue(options: InProcessJobQueueOptions): InPr
         ]);
         clearTimeout(timer);
       }
-      let updated: Job;
-      try {
-        updated = await updateRecord(runtime, id, (current) => {
-          const interrupted =
-            current.status === 'cancelled' ||
+      const updated = await writeResumedJobRecord(runtime, id, {
+        resumable: (current) =>
+          (current.status === 'cancelled' ||
             current.status === 'failed' ||
-            (current.status === 'running' && isLapsed(runtime, current));
-          if (!interrupted || runtime.held.has(id) || runtime.active.has(id)) {
-            throw new Unchanged(current);
-          }
-          return {
-            ...current,
-            status: 'queued',
-            // One more attempt than it used: the handler sees `attempt > 1` and resumes.
-            maxAttempts: Math.max(current.maxAttempts, current.attempt + 1),
-            error: undefined,
-            finishedAt: undefined,
-            notBefore: undefined,
-            leaseExpiresAt: undefined,
-          };
-        });
-      } catch (error) {
-        if (hasCode(error, 'NOT_FOUND')) {
-          throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
-        }
-        if (error instanceof Unchanged) {
-          const status = error.current.status;
-          throw tunekitError(
-            'JOB_NOT_RESUMABLE',
-            status === 'running'
-              ? `Job ${id} is still running on a live runner`
-              : `Job ${id} ${status === 'succeeded' ? 'already succeeded' : `is ${status}`}; only a cancelled, failed or interrupted job resumes`,
-            { jobId: id, status },
-          );
-        }
-        throw error;
-      }
+            (current.status === 'running' && isLapsed(runtime, current))) &&
+          !runtime.held.has(id) &&
+          !runtime.active.has(id),
+        fields: { leaseExpiresAt: undefined },
+        running: 'its runner is alive and still holds it',
+        resumes: 'a cancelled, failed or interrupted job',
+      });
       runtime.logger.info({ jobId: id, kind: updated.kind, attempt: updated.attempt }, 'Resuming a job');
       enqueue(runtime, updated);
       events.emit('job:queued', { jobId: id, kind: updated.kind, owner: updated.owner });

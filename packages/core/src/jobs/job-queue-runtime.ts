@@ -151,9 +151,12 @@ export function isLapsed(runtime: JobQueueRuntime, job: Job, now = Date.now()): 
   );
 }
 
-/** `records.update`, retried when another runner's write wins the compare-and-set. */
+/**
+ * `records.update`, retried when another process's write wins the compare-and-set. Takes any
+ * runtime with job records (the in-process runner's and the engine-backed queue's).
+ */
 export async function updateRecord(
-  runtime: JobQueueRuntime,
+  runtime: { readonly records: Collection<Job> },
   id: string,
   updater: (current: Job) => Job,
 ): Promise<Job> {
@@ -170,22 +173,28 @@ export async function updateRecord(
 }
 
 /**
- * Updates a job this runner holds. Returns the stored record, {@link Unchanged} with the current
- * record when the job is no longer this runner's (cancelled or recovered elsewhere), or undefined
- * when storage failed (logged).
+ * Whether `current` is still the run that `runnerId` claimed as `attempt`: `running`, held by that
+ * runner, same attempt. Anything else means the job was cancelled, finished, or redelivered to
+ * (recovered by) another process.
  */
-export async function writeHeld(
-  runtime: JobQueueRuntime,
-  run: ActiveRun,
+export function isHeldBy(current: Job, runnerId: string, attempt: number): boolean {
+  return current.status === 'running' && current.runnerId === runnerId && current.attempt === attempt;
+}
+
+/**
+ * Updates a job that `runtime` holds as `held` (the record as its run claimed it): the stored
+ * record must still be that run ({@link isHeldBy}). Returns the stored record, or
+ * {@link Unchanged} with the current record when the job is no longer this run's (a deleted record
+ * counts as cancelled). Storage failures are thrown.
+ */
+export async function updateHeldRecord(
+  runtime: { readonly records: Collection<Job>; readonly runnerId: string },
+  held: Job,
   change: (current: Job) => Job,
-): Promise<Job | Unchanged | undefined> {
+): Promise<Job | Unchanged> {
   try {
-    return await updateRecord(runtime, run.id, (current) => {
-      if (
-        current.status !== 'running' ||
-        current.runnerId !== runtime.runnerId ||
-        current.attempt !== run.job.attempt
-      ) {
+    return await updateRecord(runtime, held.id, (current) => {
+      if (!isHeldBy(current, runtime.runnerId, held.attempt)) {
         throw new Unchanged(current);
       }
       return change(current);
@@ -195,8 +204,25 @@ export async function writeHeld(
       return error;
     }
     if (hasCode(error, 'NOT_FOUND')) {
-      return new Unchanged({ ...run.job, status: 'cancelled' });
+      return new Unchanged({ ...held, status: 'cancelled' });
     }
+    throw error;
+  }
+}
+
+/**
+ * Updates a job this runner holds ({@link updateHeldRecord}). Returns the stored record,
+ * {@link Unchanged} with the current record when the job is no longer this runner's (cancelled or
+ * recovered elsewhere), or undefined when storage failed (logged).
+ */
+export async function writeHeld(
+  runtime: JobQueueRuntime,
+  run: ActiveRun,
+  change: (current: Job) => Job,
+): Promise<Job | Unchanged | undefined> {
+  try {
+    return await updateHeldRecord(runtime, run.job, change);
+  } catch (error) {
     if (!runtime.closed) {
       runtime.logger.error({ err: error, jobId: run.id }, 'Writing a job record failed');
     }

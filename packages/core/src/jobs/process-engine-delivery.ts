@@ -1,7 +1,7 @@
 import type { Job } from '../schemas/job.js';
-import { type EngineQueueRuntime, updateEngineRecord } from './engine-queue-runtime.js';
+import type { EngineQueueRuntime } from './engine-queue-runtime.js';
 import { executeEngineRun } from './execute-engine-run.js';
-import { hasCode, type RegisteredKind, Unchanged } from './job-queue-runtime.js';
+import { hasCode, type RegisteredKind, Unchanged, updateRecord } from './job-queue-runtime.js';
 import type { DeliveryOutcome, QueueDelivery } from './queue-engine.js';
 
 /**
@@ -16,7 +16,7 @@ export async function claimEngineDelivery(
   delivery: QueueDelivery,
 ): Promise<Job | undefined> {
   try {
-    return await updateEngineRecord(runtime, delivery.jobId, (current) => {
+    return await updateRecord(runtime, delivery.jobId, (current) => {
       // `running` here means the engine redelivered it: its previous worker died or stalled.
       if (current.status !== 'queued' && current.status !== 'running') throw new Unchanged(current);
       // An engine job of an earlier run (before a resume queued a new one) runs nothing.

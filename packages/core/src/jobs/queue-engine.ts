@@ -30,6 +30,8 @@ export type DeliveryOutcome =
 export interface RemoteJobProgress {
   jobId: string;
   kind: string;
+  /** The attempt of the run that reported it (absent from processes of older versions). */
+  attempt?: number;
   progress: number;
   message?: string;
   metrics?: Record<string, number>;

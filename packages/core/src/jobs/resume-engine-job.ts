@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { tunekitError } from '../errors/tunekit-error.js';
 import type { Job } from '../schemas/job.js';
-import { type EngineQueueRuntime, updateEngineRecord } from './engine-queue-runtime.js';
-import { hasCode, Unchanged } from './job-queue-runtime.js';
+import type { EngineQueueRuntime } from './engine-queue-runtime.js';
+import { Unchanged, updateRecord } from './job-queue-runtime.js';
 import { describeJobError } from './job-retry-policy.js';
+import { writeResumedJobRecord } from './resumed-job-record.js';
 
 /**
  * Resumes a `cancelled` or `failed` job on a queue engine: the record goes back to `queued` with one
@@ -20,36 +21,13 @@ import { describeJobError } from './job-retry-policy.js';
 export async function resumeEngineJob(runtime: EngineQueueRuntime, id: string): Promise<Job> {
   const { engine, events, logger } = runtime;
   const engineJobId = randomUUID();
-  let updated: Job;
-  try {
-    updated = await updateEngineRecord(runtime, id, (current) => {
-      if (current.status !== 'cancelled' && current.status !== 'failed') throw new Unchanged(current);
-      return {
-        ...current,
-        status: 'queued',
-        // One more attempt than it used: the handler sees `attempt > 1` and resumes.
-        maxAttempts: Math.max(current.maxAttempts, current.attempt + 1),
-        error: undefined,
-        finishedAt: undefined,
-        notBefore: undefined,
-        engineJobId,
-      };
-    });
-  } catch (error) {
-    if (hasCode(error, 'NOT_FOUND'))
-      throw tunekitError('JOB_NOT_FOUND', `No job with id ${id}`, { jobId: id });
-    if (error instanceof Unchanged) {
-      const status = error.current.status;
-      throw tunekitError(
-        'JOB_NOT_RESUMABLE',
-        status === 'running'
-          ? `Job ${id} is running; ${engine.name} gives the job of a worker that stopped to another worker by itself`
-          : `Job ${id} ${status === 'succeeded' ? 'already succeeded' : `is ${status}`}; only a cancelled or failed job resumes`,
-        { jobId: id, status, engine: engine.name },
-      );
-    }
-    throw error;
-  }
+  const updated = await writeResumedJobRecord(runtime, id, {
+    resumable: (current) => current.status === 'cancelled' || current.status === 'failed',
+    fields: { engineJobId },
+    running: `${engine.name} gives the job of a worker that stopped to another worker by itself`,
+    resumes: 'a cancelled or failed job',
+    details: { engine: engine.name },
+  });
   try {
     await engine.enqueue({
       id,
@@ -62,7 +40,7 @@ export async function resumeEngineJob(runtime: EngineQueueRuntime, id: string): 
     });
   } catch (error) {
     const described = describeJobError(error);
-    await updateEngineRecord(runtime, id, (current) => {
+    await updateRecord(runtime, id, (current) => {
       if (current.status !== 'queued' || current.engineJobId !== engineJobId) throw new Unchanged(current);
       return { ...current, status: 'failed', error: described, finishedAt: new Date().toISOString() };
     }).catch((reverting: unknown) => {

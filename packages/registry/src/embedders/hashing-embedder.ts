@@ -95,6 +95,9 @@ export function createHashingEmbedder(options: HashingEmbedderOptions = {}): Emb
   return {
     name,
     dimensions,
+    // Hashed words, bigrams and trigrams are a hard case for a graph index (high intrinsic
+    // dimension, near-ties within a family; docs/registry.md "Benchmark"): keep the wide search.
+    efSearch: 256,
     embedOne,
     async embed(texts: string[]) {
       return texts.map(embedOne);

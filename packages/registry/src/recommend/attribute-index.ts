@@ -35,7 +35,8 @@ function keysOf(version: ModelVersion): string[] {
   if (version.task !== undefined) keys.push(`task\u0000${version.task}`);
   for (const code of version.language) keys.push(`language\u0000${code.toLowerCase()}`);
   for (const tag of version.tags) keys.push(`tag\u0000${tag.toLowerCase()}`);
-  return [...new Set(keys)];
+  // A repeated language or tag repeats its key: adding to a set twice is harmless.
+  return keys;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

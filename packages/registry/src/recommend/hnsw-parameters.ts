@@ -1,3 +1,5 @@
+import type { Embedder } from '../embedders/embedder.js';
+
 /** Graph and search parameters of an HNSW index. */
 export interface HnswParameters {
   /** Links per node (hnswlib `M`, default 16). */
@@ -5,8 +7,10 @@ export interface HnswParameters {
   /** Candidate list size while building (default 200). */
   efConstruction?: number;
   /**
-   * Candidate list size while searching, raised to `k` when smaller (default 256: recall@10 ≥ 0.98 on
-   * 100,000 synthetic cards with the hashing embedder, see `bench/registry-recommend.ts`).
+   * Candidate list size while searching, raised to `k` when smaller. Default: the embedder's own
+   * `efSearch` (the hashing embedder: 256), else {@link DEFAULT_EF_SEARCH} (64: recall@10 1.000 on
+   * 100,000 calibrated synthetic sentence embeddings and 0.993 on the harder stress data, M 16,
+   * efConstruction 200; `bench/registry-recall-sweep.ts`, docs/performance.md).
    */
   efSearch?: number;
   /** Initial capacity; the index doubles when full (default 1024). */
@@ -47,4 +51,24 @@ export interface HnswParameters {
    * `exactFilterLimit` sends the query to the exact path.
    */
   filterSampleSize?: number;
+}
+
+/**
+ * The index's `efSearch` when neither the parameters nor the embedder set one. Chosen from the
+ * 100,000-card sweep on calibrated data (docs/performance.md): 48 is the cheapest setting with
+ * recall@10 ≥ 0.98 on both the calibrated and the stress data; 64 (+28% CPU per query) leaves room
+ * for larger catalogues, since one default serves every size.
+ */
+export const DEFAULT_EF_SEARCH = 64;
+
+/**
+ * The parameters an index over an embedder's vectors uses: `parameters` as given, with `efSearch`
+ * taken from the embedder's own `efSearch` when the parameters leave it unset.
+ */
+export function hnswParametersFor(
+  parameters: HnswParameters | undefined,
+  embedder: Embedder,
+): HnswParameters {
+  const efSearch = parameters?.efSearch ?? embedder.efSearch;
+  return efSearch === undefined ? { ...parameters } : { ...parameters, efSearch };
 }

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { tunekitError } from '@tunekit/core';
 import { checkHnswHeader, readHnswHeader, withTemporaryFile } from './hnsw-file-header.js';
-import type { HnswParameters } from './hnsw-parameters.js';
+import { DEFAULT_EF_SEARCH, type HnswParameters } from './hnsw-parameters.js';
 import { loadHnswlib } from './load-hnswlib.js';
 import { createSeededSampler } from './seeded-sampler.js';
 import { createSparsePostingLists, type SparsePostingLists } from './sparse-posting-lists.js';
@@ -34,7 +34,7 @@ export async function createHnswVectorIndex(
   const Hnsw = await loadHnswlib();
   const m = parameters.m ?? 16;
   const efConstruction = parameters.efConstruction ?? 200;
-  let efSearch = parameters.efSearch ?? 256;
+  let efSearch = parameters.efSearch ?? DEFAULT_EF_SEARCH;
   const exactFilterLimit = parameters.exactFilterLimit ?? 256;
   const sparseMaximumDensity = parameters.sparseMaximumDensity ?? 0;
   const sparseCostFraction = parameters.sparseCostFraction ?? 1 / 32;

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Embedder } from '../embedders/embedder.js';
 import { embeddingText, type ModelFilters } from '../model-filters.js';
 import { buildVectorIndex } from './build-vector-index.js';
-import type { HnswParameters } from './hnsw-parameters.js';
+import { type HnswParameters, hnswParametersFor } from './hnsw-parameters.js';
 import { createHnswVectorIndex } from './hnsw-vector-index.js';
 import { decodeLabelTable, encodeLabelTable } from './label-table.js';
 import type { VectorIndex, VectorSearchHit } from './vector-index.js';
@@ -260,7 +260,7 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
     const index = await buildVectorIndex({
       embedder,
       versions,
-      hnsw: options.hnsw,
+      hnsw: hnswParametersFor(options.hnsw, embedder),
       batchSize,
       workerThreshold: options.workerBuildThreshold,
     });
@@ -415,10 +415,14 @@ export function createRecommendationIndex(options: RecommendationIndexOptions): 
       if (table === undefined) return 'corrupt';
       const path = await localBinary(metadata.sha256, scratch);
       if (path === undefined) return 'corrupt';
-      const index = await createHnswVectorIndex(embedder.dimensions, options.hnsw, {
-        path,
-        labels: table.labels,
-      });
+      const index = await createHnswVectorIndex(
+        embedder.dimensions,
+        hnswParametersFor(options.hnsw, embedder),
+        {
+          path,
+          labels: table.labels,
+        },
+      );
       return { index, fingerprints: table.fingerprints };
     } catch (error) {
       if (

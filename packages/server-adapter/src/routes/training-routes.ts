@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { assertModelAccess } from '../inference/assert-model-access.js';
 import type { ServerLimits } from '../server/server-limits.js';
 import { IdParamsSchema, PageQuerySchema, pageOf } from './common-schemas.js';
+import { countActiveJobs } from './count-active-jobs.js';
 import {
   defineRoute,
   eventStreamReply,
@@ -273,18 +274,6 @@ function assertTrainingBounds(limits: ServerLimits['training'], body: TrainReque
   }
 }
 
-/** Counts jobs of `status` (up to `stopAt`), optionally of one owner. */
-async function countJobs(kit: Tunekit, status: 'queued' | 'running', stopAt: number, owner?: string) {
-  let count = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await kit.jobs.list({ kind: TRAINING_JOB_KIND, status, owner, limit: 100, cursor });
-    count += page.items.length;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && count < stopAt);
-  return count;
-}
-
 /** Throws `RATE_LIMITED` (429, Retry-After) when the owner or the server has its maximum of queued and running jobs. */
 async function assertJobQuota(
   kit: Tunekit,
@@ -292,10 +281,9 @@ async function assertJobQuota(
   owner: string,
 ): Promise<void> {
   const { perUser, total } = server.limits.activeJobs;
-  const mine =
-    (await countJobs(kit, 'queued', perUser, owner)) + (await countJobs(kit, 'running', perUser, owner));
+  const mine = await countActiveJobs(kit.jobs, { kind: TRAINING_JOB_KIND, owner, stopAt: perUser });
   const all =
-    mine >= perUser ? 0 : (await countJobs(kit, 'queued', total)) + (await countJobs(kit, 'running', total));
+    mine >= perUser ? 0 : await countActiveJobs(kit.jobs, { kind: TRAINING_JOB_KIND, stopAt: total });
   if (mine < perUser && all < total) return;
   const scope = mine >= perUser ? 'user' : 'server';
   throw tunekitError(

@@ -1,9 +1,9 @@
 import { tunekitError } from '@tunekit/core';
 import { isFloatingType } from '../onnx/data-type.js';
 import type { AttributeValue, Graph, GraphNode, Value } from '../onnx/graph.js';
+import { accumulateGradients } from './accumulate-gradients.js';
 import type { GradientContext, GradientRuleTable } from './gradient-rule.js';
 import { GRADIENT_RULES } from './gradient-rules.js';
-import { sumValues } from './reduce-to-shape.js';
 
 /** Options of {@link addGradients}. */
 export interface AddGradientsOptions {
@@ -63,17 +63,27 @@ export function addGradients(graph: Graph, options: AddGradientsOptions): Map<st
     relevantNodes.push(node);
     for (const input of node.inputs) if (dependsOnWrt.has(input)) needed.add(input);
   }
+  // Gradient nodes only ever fold sums into gradient Gemms built here (see accumulateGradients).
+  const forwardValues = new Set(forwardNodes.flatMap((node) => node.outputs));
   const contributions = new Map<string, Value[]>();
+  // How many times each value was contributed (to any value): a value given twice must not be folded.
+  const contributed = new Map<string, number>();
   const contribute = (name: string, gradient: Value) => {
     const list = contributions.get(name) ?? [];
     list.push(gradient);
     contributions.set(name, list);
+    contributed.set(gradient.name, (contributed.get(gradient.name) ?? 0) + 1);
   };
   const gradientOf = (name: string): Value | undefined => {
     const list = contributions.get(name);
     if (!list || list.length === 0) return undefined;
-    const total = sumValues(graph, list);
+    const total = accumulateGradients(
+      graph,
+      list,
+      (value) => contributed.get(value.name) === 1 && !forwardValues.has(value.name),
+    );
     contributions.set(name, [total]);
+    contributed.set(total.name, (contributed.get(total.name) ?? 0) + 1);
     return total;
   };
   for (const seed of seeds) contribute(seed.value.name, seed.gradient);

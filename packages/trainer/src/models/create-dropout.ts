@@ -1,4 +1,5 @@
 import { tunekitError } from '@tunekit/core';
+import { constantReshape } from '../autodiff/reduce-to-shape.js';
 import type { Dimension, Graph, Value } from '../onnx/graph.js';
 
 /** Applies dropout with a ratio to a value, as {@link createDropout} returns it. */
@@ -28,7 +29,8 @@ export interface DropoutMaskCollector {
 
 /**
  * Training-mode dropout whose masks come from the caller: each call with a positive ratio adds a
- * graph input `dropout_mask.<n>` (one dimension) and returns `x · Reshape(mask, Shape(x))`. The
+ * graph input `dropout_mask.<n>` (one dimension) and returns `x · Reshape(mask, shape of x)` (a
+ * constant shape when `x` has at most one symbolic size, else `Shape(x)`). The
  * trainer fills the masks from a counter-based hash of (seed, step, micro-batch, site), so a resumed
  * run draws exactly the masks the uninterrupted run would have drawn, with no generator state to
  * save. Without a collector (inference, evaluation) or with a ratio ≤ 0 it returns `x` unchanged.
@@ -50,7 +52,10 @@ export function createDropout(graph: Graph, collector: DropoutMaskCollector | un
     const inputName = `dropout_mask.${collector.masks.length + 1}`;
     const mask = graph.input(inputName, x.dtype, [`${inputName}.elements`]);
     collector.masks.push({ inputName, ratio, shape: [...x.shape] });
-    return graph.mul(x, graph.reshapeLike(mask, graph.shapeOf(x), x.shape));
+    // A constant target shape where x's shape has at most one symbolic size, else Shape(x).
+    const constant = constantReshape(mask.shape, x.shape);
+    const shape = constant ? graph.int64s(constant) : graph.shapeOf(x);
+    return graph.mul(x, graph.reshapeLike(mask, shape, x.shape));
   };
 }
 

@@ -54,6 +54,13 @@ export class GraphBase {
   readonly halfPrecisionValues = new Map<string, Value>();
   /** Float32 values that are casts of half-precision initializers (see `registerHalfPrecisionView`). */
   readonly halfPrecisionInitializerViews = new Set<string>();
+  /**
+   * Run-time shape values (int64 vectors computed from the inputs, e.g. `[batch, sequence, heads,
+   * headSize]`) by the static shape they describe (`shapeKey`), as `Graph.reshapeLike` records
+   * them: a gradient that must reshape back to such a shape reuses the value instead of adding a
+   * `Shape` node.
+   */
+  readonly runtimeShapes = new Map<string, Value>();
   private readonly scopes: string[] = [];
   private readonly segments: string[] = [];
   private counter = 0;
@@ -266,4 +273,9 @@ export class GraphBase {
       outputNames: name ? [name] : undefined,
     })[0] as Value;
   }
+}
+
+/** The key of a static shape in {@link GraphBase.runtimeShapes}. */
+export function shapeKey(shape: readonly Dimension[]): string {
+  return shape.map(String).join(',');
 }

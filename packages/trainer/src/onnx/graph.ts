@@ -1,5 +1,5 @@
 import { type DataType, ONNX_DATA_TYPES } from './data-type.js';
-import { GraphBase } from './graph-base.js';
+import { GraphBase, shapeKey } from './graph-base.js';
 import type { AttributeValue, Dimension, Value } from './graph-types.js';
 import { halfPrecisionProduct } from './half-precision-operand.js';
 import {
@@ -11,7 +11,7 @@ import {
   reducedShape,
 } from './shape-inference.js';
 
-export { GraphBase, type GraphOptions } from './graph-base.js';
+export { GraphBase, type GraphOptions, shapeKey } from './graph-base.js';
 export {
   type AttributeValue,
   type CustomGradient,
@@ -204,8 +204,23 @@ export class Graph extends GraphBase {
     ])[0] as Value;
   }
 
-  /** Reshape to a shape computed at run time (e.g. `Shape(other)`). */
+  /**
+   * Reshape to a shape computed at run time (e.g. `Shape(other)`). A shape computed by nodes other
+   * than `Shape` (e.g. `Concat(Shape(input_ids), [heads, headSize])`, sizes, not a Reshape pattern
+   * with `0`/`-1`) is recorded in `runtimeShapes` for its static shape, so gradients that reshape
+   * back to it need no `Shape` node.
+   */
   reshapeLike(x: Value, shape: Value, staticShape: readonly Dimension[]): Value {
+    const key = shapeKey(staticShape);
+    const producer = this.producers.get(shape.name);
+    if (
+      staticShape.some((size) => typeof size === 'string') &&
+      !this.runtimeShapes.has(key) &&
+      producer !== undefined &&
+      producer.opType !== 'Shape'
+    ) {
+      this.runtimeShapes.set(key, shape);
+    }
     return this.node('Reshape', [x, shape], {}, [{ dtype: x.dtype, shape: staticShape }])[0] as Value;
   }
 

@@ -53,7 +53,7 @@ export function serializeModel(graph: Graph, options: SerializeModelOptions = {}
   let offset = 0;
   const threshold = options.externalData?.threshold ?? 1 << 20;
   const initializers: OnnxNamespace.ITensorProto[] = [];
-  const nodes = liveNodes(graph);
+  const nodes = elideOutputIdentities(graph, liveNodes(graph));
   const used = usedNames(graph, nodes);
   if (options.referenceFiles && options.externalData) {
     throw new TypeError('serializeModel: referenceFiles and externalData cannot be combined');
@@ -199,6 +199,42 @@ export function liveNodes(graph: Graph): GraphNode[] {
     for (const body of subgraphs(node)) for (const outer of body.outerValues) needed.add(outer);
   }
   return live.reverse();
+}
+
+/**
+ * Drops the `Identity` nodes that only rename a value to a graph output name (`graph.output(value,
+ * name)`, e.g. every `grad.<parameter>`): the producing node writes the output name itself. Only
+ * where the renamed value is produced by a node of this graph, is no other output and is read by
+ * nothing else (nodes or sub-graphs), so no other name changes. Each dropped node is one node and
+ * one value less for onnxruntime's session creation.
+ */
+function elideOutputIdentities(graph: Graph, nodes: readonly GraphNode[]): GraphNode[] {
+  const outputs = new Set(graph.outputs.map((output) => output.name));
+  const reads = new Map<string, number>();
+  const read = (name: string) => reads.set(name, (reads.get(name) ?? 0) + 1);
+  for (const node of nodes) {
+    for (const input of node.inputs) if (input !== '') read(input);
+    for (const body of subgraphs(node)) for (const outer of body.outerValues) read(outer);
+  }
+  const renamed = new Map<string, string>();
+  const dropped = new Set<GraphNode>();
+  for (const node of nodes) {
+    const source = node.inputs[0];
+    const target = node.outputs[0];
+    if (node.opType !== 'Identity' || node.domain !== '' || !source || !target || !outputs.has(target))
+      continue;
+    if (!graph.producers.has(source) || outputs.has(source) || reads.get(source) !== 1) continue;
+    renamed.set(source, target);
+    dropped.add(node);
+  }
+  if (dropped.size === 0) return [...nodes];
+  return nodes
+    .filter((node) => !dropped.has(node))
+    .map((node) =>
+      node.outputs.some((output) => renamed.has(output))
+        ? { ...node, outputs: node.outputs.map((output) => renamed.get(output) ?? output) }
+        : node,
+    );
 }
 
 /** Names read by the nodes (and their sub-graphs) or output by the graph. */

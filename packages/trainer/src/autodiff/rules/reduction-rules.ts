@@ -1,5 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import type { GradientContext, GradientRuleTable } from '../gradient-rule.js';
+import { expandTo } from '../reduce-to-shape.js';
 
 /** Axes of a Reduce* node (input at opset ≥ 18 or for ReduceSum, attribute otherwise), normalized. */
 function reductionAxes(context: GradientContext, x: Value): number[] {
@@ -19,7 +20,7 @@ function expandReduced(context: GradientContext, x: Value, axes: number[]): Valu
   const g = context.graph;
   let dy = context.outputGradients[0] as Value;
   if (context.attribute('keepdims', 1) === 0) dy = g.unsqueeze(dy, axes);
-  return g.expandLike(dy, x);
+  return expandTo(g, dy, x);
 }
 
 /** Number of elements a mean divides by, as a scalar of `dtype`. */

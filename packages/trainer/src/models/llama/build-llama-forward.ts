@@ -49,16 +49,27 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
   let hidden = graph.scope('embed_tokens', () =>
     graph.reshape(graph.gather(weight('model.embed_tokens.weight'), options.inputIds), [-1, d]),
   );
-  const { cos, sin } = graph.scope('rotary', () =>
+  const { cos, sin, signedSin } = graph.scope('rotary', () =>
     buildRotaryTables(
       graph,
       positions,
       rotaryInverseFrequencies(headSize, config.rope_theta, config.rope_scaling),
     ),
   );
-  // Queries carry one more head axis (kvHeads, groups) than keys: broadcast the tables to both.
-  const queryCos = graph.unsqueeze(cos, [1]);
-  const querySin = graph.unsqueeze(sin, [1]);
+  // Queries and keys are rotated in token-major layout `[batch, sequence, kvHeads, groups or 1,
+  // headSize]`, before their heads move forward: the tables broadcast as `[batch, sequence, 1, 1,
+  // headSize]`. The query's tables carry the attention scale `1/√headSize` (folded once per graph
+  // instead of a Mul and its gradient per layer); the cache path keeps `[batch, 1, sequence, headSize]`.
+  const scale = 1 / Math.sqrt(headSize);
+  const tokenMajor = (table: Value) => graph.unsqueeze(graph.transpose(table, [0, 2, 1, 3]), [3]);
+  const key = { cos: tokenMajor(cos), sin: tokenMajor(sin), signedSin: tokenMajor(signedSin) };
+  const query = {
+    cos: graph.mul(key.cos, graph.scalar(scale, 'float32')),
+    sin: graph.mul(key.sin, graph.scalar(scale, 'float32')),
+    signedSin: graph.mul(key.signedSin, graph.scalar(scale, 'float32')),
+  };
+  const rotate = (x: Value, tables: typeof key) =>
+    applyRotaryEmbedding(graph, x, tables.cos, tables.sin, tables.signedSin);
 
   // Additive attention mask [batch, 1, 1, sequence, past + sequence]: causal and padding.
   const maskBias = buildCausalMaskBias(graph, { pastLength, totalLength }, options.attentionMask, [1, 2, 3]);
@@ -74,9 +85,8 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
   const rmsNorm = (x: Value, name: string) => buildRmsNorm(graph, x, weight(name), config.rms_norm_eps);
   const shapeWith = (middle: number[]) => graph.concat([batchSequenceShape, graph.int64s(middle)], 0);
   const queryShape = shapeWith([keyValueHeads, groups, headSize]);
-  const keyShape = shapeWith([keyValueHeads, headSize]);
+  const keyShape = shapeWith([keyValueHeads, 1, headSize]);
   const presents: Array<{ key: Value; value: Value }> = [];
-  const scale = 1 / Math.sqrt(headSize);
 
   for (let layer = 0; layer < config.num_hidden_layers; layer += 1) {
     const prefix = `model.layers.${layer}`;
@@ -86,43 +96,38 @@ export function buildLlamaForward(graph: Graph, options: LlamaForwardOptions): L
         const q = linear(normalized, `${prefix}.self_attn.q_proj`);
         const k = linear(normalized, `${prefix}.self_attn.k_proj`);
         const v = linear(normalized, `${prefix}.self_attn.v_proj`);
-        // [batch, kvHeads, groups, sequence, headSize]
-        const query = applyRotaryEmbedding(
-          graph,
-          graph.transpose(
-            graph.reshapeLike(q, queryShape, [batch, sequence, keyValueHeads, groups, headSize]),
-            [0, 2, 3, 1, 4],
-          ),
-          queryCos,
-          querySin,
+        // Scaled queries [batch, kvHeads, groups, sequence, headSize].
+        const queries = graph.transpose(
+          rotate(graph.reshapeLike(q, queryShape, [batch, sequence, keyValueHeads, groups, headSize]), query),
+          [0, 2, 3, 1, 4],
         );
-        // [batch, kvHeads, sequence, headSize]
-        let key = applyRotaryEmbedding(
-          graph,
-          graph.transpose(
-            graph.reshapeLike(k, keyShape, [batch, sequence, keyValueHeads, headSize]),
-            [0, 2, 1, 3],
-          ),
-          cos,
-          sin,
+        // [batch, sequence, kvHeads, 1, headSize]
+        const keys = rotate(
+          graph.reshapeLike(k, keyShape, [batch, sequence, keyValueHeads, 1, headSize]),
+          key,
         );
-        let value = graph.transpose(
-          graph.reshapeLike(v, keyShape, [batch, sequence, keyValueHeads, headSize]),
-          [0, 2, 1, 3],
-        );
+        const values = graph.reshapeLike(v, keyShape, [batch, sequence, keyValueHeads, 1, headSize]);
+        // Keys as [batch, kvHeads, 1, headSize, keys] and values as [batch, kvHeads, 1, keys, headSize].
+        let keyTransposed: Value;
+        let valueHeads: Value;
         const past = options.past?.[layer];
         if (past) {
-          key = graph.concat([past.key, key], 2);
-          value = graph.concat([past.value, value], 2);
-          presents.push({ key, value });
+          // The cache is [batch, kvHeads, past, headSize]: append the new tokens in that layout.
+          const headsFirst = (x: Value) => graph.squeeze(graph.transpose(x, [0, 2, 3, 1, 4]), [2]);
+          const present = {
+            key: graph.concat([past.key, headsFirst(keys)], 2),
+            value: graph.concat([past.value, headsFirst(values)], 2),
+          };
+          presents.push(present);
+          keyTransposed = graph.unsqueeze(graph.transpose(present.key, [0, 1, 3, 2]), [2]);
+          valueHeads = graph.unsqueeze(present.value, [2]);
+        } else {
+          keyTransposed = graph.transpose(keys, [0, 2, 3, 4, 1]);
+          valueHeads = graph.transpose(values, [0, 2, 3, 1, 4]);
         }
-        const keyTransposed = graph.unsqueeze(graph.transpose(key, [0, 1, 3, 2]), [2]);
-        const scores = graph.add(
-          graph.mul(graph.matmul(query, keyTransposed), graph.scalar(scale, 'float32')),
-          maskBias,
-        );
+        const scores = graph.add(graph.matmul(queries, keyTransposed), maskBias);
         const probabilities = dropout(graph.softmax(scores, -1), config.attention_dropout);
-        const context = graph.matmul(probabilities, graph.unsqueeze(value, [2]));
+        const context = graph.matmul(probabilities, valueHeads);
         const merged = graph.reshape(graph.transpose(context, [0, 3, 1, 2, 4]), [-1, heads * headSize]);
         return linear(merged, `${prefix}.self_attn.o_proj`);
       });
