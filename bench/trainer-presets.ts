@@ -13,6 +13,9 @@
  *   BENCH_CHECKPOINTING=1 (gradient checkpointing on) or `both` (Tunekit measured without, then with)
  *   BENCH_LAZY=0 (read every weight into JavaScript at load, as before lazy weights)
  *   BENCH_MEMORY_PATTERN=1 (onnxruntime's memory pattern on, as before it was turned off)
+ *   BENCH_PREPACK=1 (onnxruntime's pre-packing on; training sessions run without it)
+ *   BENCH_HEAD_CHUNK=128 (tokens per chunk of the fused LM head; default `defaultChunkTokens`)
+ *   BENCH_EXTERNAL_THRESHOLD=<bytes> (initializer bytes above which weights leave the model bytes)
  *   BENCH_PRECISION=float16 | bfloat16 (CUDA only) | both (float32, then float16; default float32)
  *
  * Without BENCH_LARGE=1 it prints nothing (these presets take minutes each on 2 cores).
