@@ -69,7 +69,9 @@ describe('createGraphSession', () => {
         return graph;
       };
       // Far within the default threshold, referenced anyway when asked (training graphs do).
-      const anySize = serializeModelAuto(build(lazyWeight, lazyBias), undefined, { referenceFilesAtAnySize: true });
+      const anySize = serializeModelAuto(build(lazyWeight, lazyBias), undefined, {
+        referenceFilesAtAnySize: true,
+      });
       expect(anySize.externalFolder).toBe(directory);
       expect(anySize.model.byteLength).toBeLessThan(4096);
       const serialized = serializeModelAuto(build(lazyWeight, lazyBias), 1024);

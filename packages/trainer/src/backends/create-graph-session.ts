@@ -76,8 +76,10 @@ export const TRAINING_SESSION_EXTRA: Readonly<Record<string, string>> = {
  * vocabulary 32,000 with embedded weights: peak RSS 855 MB with onnxruntime's defaults, 585 MB
  * with these, later micro-batches no slower.
  */
-export const TRAINING_SESSION_OPTIONS: Readonly<{ memoryPattern: false; extra: Readonly<Record<string, string>> }> =
-  { memoryPattern: false, extra: TRAINING_SESSION_EXTRA };
+export const TRAINING_SESSION_OPTIONS: Readonly<{
+  memoryPattern: false;
+  extra: Readonly<Record<string, string>>;
+}> = { memoryPattern: false, extra: TRAINING_SESSION_EXTRA };
 
 /**
  * onnxruntime's session configuration key naming the folder that external data locations are
