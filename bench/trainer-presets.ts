@@ -13,6 +13,9 @@
  *   BENCH_CHECKPOINTING=1 (gradient checkpointing on) or `both` (Tunekit measured without, then with)
  *   BENCH_LAZY=0 (read every weight into JavaScript at load, as before lazy weights)
  *   BENCH_MEMORY_PATTERN=1 (onnxruntime's memory pattern on, as before it was turned off)
+ *   BENCH_PREPACK=1 (onnxruntime's pre-packing on; training sessions run without it)
+ *   BENCH_HEAD_CHUNK=128 (tokens per chunk of the fused LM head; default `defaultChunkTokens`)
+ *   BENCH_EXTERNAL_THRESHOLD=<bytes> (initializer bytes above which weights leave the model bytes)
  *   BENCH_PRECISION=float16 | bfloat16 (CUDA only) | both (float32, then float16; default float32)
  *
  * Without BENCH_LARGE=1 it prints nothing (these presets take minutes each on 2 cores).
@@ -120,6 +123,7 @@ async function setup(name: PresetName, directory: string): Promise<void> {
 async function measure(directory: string): Promise<void> {
   const trainer = await import('@tunekit/trainer');
   const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+  const peakRss = () => Math.round(process.resourceUsage().maxRSS / 1024);
   const marks: Record<string, number> = {};
   // CPU seconds of this process per phase: on a loaded machine wall time stretches, CPU time much less.
   const cpu = () => {
@@ -155,7 +159,12 @@ async function measure(directory: string): Promise<void> {
       dropout: false,
       gradientCheckpointing: process.env.BENCH_CHECKPOINTING === '1',
       precision: (process.env.BENCH_PRECISION ?? 'float32') as 'float32' | 'float16' | 'bfloat16',
-      externalDataThreshold: trainer.TRAINING_EXTERNAL_DATA_THRESHOLD,
+      // BENCH_EXTERNAL_THRESHOLD: initializer bytes above which weights leave the model bytes.
+      externalDataThreshold: Number(
+        process.env.BENCH_EXTERNAL_THRESHOLD ?? trainer.TRAINING_EXTERNAL_DATA_THRESHOLD,
+      ),
+      // BENCH_HEAD_CHUNK: tokens per chunk of the fused LM head (default `defaultChunkTokens`).
+      ...(process.env.BENCH_HEAD_CHUNK ? { headChunkTokens: Number(process.env.BENCH_HEAD_CHUNK) } : {}),
     });
   const built = performance.now();
   cpuPhase('graph_build');
@@ -163,13 +172,18 @@ async function measure(directory: string): Promise<void> {
   const { session } = await trainer.createGraphSession(graph, {
     threads,
     device: (process.env.BENCH_DEVICE ?? 'cpu') as 'cpu',
-    extra: process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {},
-    // BENCH_MEMORY_PATTERN=1: onnxruntime's memory pattern on (createGraphSession turns it off).
-    ...(process.env.BENCH_MEMORY_PATTERN === '1' ? { memoryPattern: true } : {}),
+    // The training session settings of createTrainer (no memory pattern, no pre-packing);
+    // BENCH_PREPACK=1 / BENCH_MEMORY_PATTERN=1 turn onnxruntime's pre-packing / memory pattern on.
+    memoryPattern: process.env.BENCH_MEMORY_PATTERN === '1',
+    extra: {
+      ...trainer.TRAINING_SESSION_OPTIONS.extra,
+      ...(process.env.BENCH_PREPACK === '1' ? { 'session.disable_prepacking': '0' } : {}),
+    },
   });
   const opened = performance.now();
   cpuPhase('session_create');
   marks.rss_session_mb = rss();
+  marks.peak_session_mb = peakRss();
   // The session holds the frozen weights: drop the JavaScript copies (the model and serialized bytes).
   const parameters = graph.parameters.map((parameter) => parameter.initial.slice());
   // What crosses between host and device per micro-batch on CUDA: the trainable tensors fed, their
@@ -208,6 +222,7 @@ async function measure(directory: string): Promise<void> {
   const firstDone = performance.now();
   cpuPhase('first_micro_batch');
   marks.rss_first_step_mb = rss();
+  marks.peak_first_step_mb = peakRss();
   const timedStarted = performance.now();
   if (microBatches > 1) await run(microBatches - 1, 1);
   const timed = (performance.now() - timedStarted) / 1000;
@@ -219,6 +234,7 @@ async function measure(directory: string): Promise<void> {
     JSON.stringify({
       impl: 'tunekit-onnxruntime',
       prepacking: process.env.BENCH_PREPACK === '1',
+      head_chunk_tokens: process.env.BENCH_HEAD_CHUNK ?? 'default',
       lazy_weights: process.env.BENCH_LAZY !== '0',
       memory_pattern: process.env.BENCH_MEMORY_PATTERN === '1',
       weights_referenced_in_place: trainingGraph.externalFolder !== undefined,

@@ -30,6 +30,7 @@ export {
   createGraphSession,
   TRAINING_EXTERNAL_DATA_THRESHOLD,
   TRAINING_SESSION_EXTRA,
+  TRAINING_SESSION_OPTIONS,
 } from './backends/create-graph-session.js';
 export {
   cpuBackend,

@@ -68,6 +68,12 @@ describe('createGraphSession', () => {
         graph.output(y, 'y');
         return graph;
       };
+      // Far within the default threshold, referenced anyway when asked (training graphs do).
+      const anySize = serializeModelAuto(build(lazyWeight, lazyBias), undefined, {
+        referenceFilesAtAnySize: true,
+      });
+      expect(anySize.externalFolder).toBe(directory);
+      expect(anySize.model.byteLength).toBeLessThan(4096);
       const serialized = serializeModelAuto(build(lazyWeight, lazyBias), 1024);
       // The weights stay unread: the model references the checkpoint's bytes.
       expect(lazyWeight.file).toBeDefined();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPeftAdapter } from '../adapters/peft-adapter.js';
+import { createGraphSession } from '../backends/create-graph-session.js';
 import { loadOnnxRuntime } from '../backends/onnxruntime-backend.js';
 import { createModel } from '../models/create-model.js';
 import { loadModel } from '../models/load-model.js';
@@ -43,7 +44,8 @@ async function trainingGraphLoss(ids: number[]): Promise<number> {
     gradients: false,
   });
   const ort = await loadOnnxRuntime();
-  const session = await ort.InferenceSession.create(graph.model);
+  // The graph references the checkpoint's weights in place (`externalFolder`).
+  const { session } = await createGraphSession(graph);
   const row = (values: number[]) =>
     new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [1, values.length]);
   const feeds: Record<string, Tensor> = {

@@ -54,7 +54,11 @@ export function finishTrainingGraph(
     }
   }
   if (options.outputLogits) graph.output(ending.logits(), 'logits');
-  const serialized = serializeModelAuto(graph, options.externalDataThreshold);
+  // Lazily loaded weights stay in their files at any size: embedded, onnxruntime copies them and
+  // the session would get the pre-packing and memory pattern of small graphs (see createGraphSession).
+  const serialized = serializeModelAuto(graph, options.externalDataThreshold, {
+    referenceFilesAtAnySize: true,
+  });
   return {
     model: serialized.model,
     externalData: serialized.externalData,

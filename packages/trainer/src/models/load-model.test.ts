@@ -54,6 +54,16 @@ describe('loadModel (lazy weights)', () => {
     const referenced = build(lazy);
     const copied = build(eager);
     expect(referenced.externalFolder).toBe(directory);
+    // Training graphs reference lazily loaded weights whatever their size (here far below the
+    // default threshold): embedded, onnxruntime would copy them.
+    const small = lazy.architecture.buildTrainingGraph({
+      config: lazy.config,
+      weights: lazy.weights,
+      lora,
+      trainable: 'lora',
+      dropout: false,
+    });
+    expect(small.externalFolder).toBe(directory);
     expect(referenced.externalData).toBeUndefined();
     expect(copied.externalData?.byteLength).toBeGreaterThan(0);
     // Building and serializing did not read a single weight.

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ArtifactInfo, type ArtifactStore, TunekitError } from '@tunekit/core';
 import { describe, expect, it } from 'vitest';
+import { cpuBackend } from '../backends/onnxruntime-backend.js';
+import type { BackendSessionOptions, TrainerBackend } from '../backends/trainer-backend.js';
 import { bigramArchitecture } from '../testing/bigram-architecture.js';
 import { createTinyGpt2 } from '../testing/create-tiny-gpt2.js';
 import { createTrainer } from './create-trainer.js';
@@ -94,6 +96,30 @@ describe('createTrainer', () => {
       expect(events.some((event) => event.name === 'warning:raised')).toBe(true);
     }
     await trainer.close();
+  });
+
+  it('opens training sessions of any size without memory pattern and pre-packing, the generation session with the defaults', async () => {
+    const seen: Array<BackendSessionOptions | undefined> = [];
+    const cpu = cpuBackend();
+    const recording: TrainerBackend = {
+      ...cpu,
+      createSession: (model, options) => {
+        seen.push(options);
+        return cpu.createSession(model, options);
+      },
+    };
+    const trainer = await createTrainer({ model: bigramModel(), threads: 1, backends: { cpu: recording } });
+    await trainer.train(rows.slice(0, 4), { maxSteps: 1, batchSize: 2 });
+    await trainer.generate('the', { temperature: 0, maxTokens: 1 });
+    await trainer.close();
+    // The bigram graphs are tiny (embedded): before, the training session got onnxruntime's memory
+    // pattern and pre-packed copies (scaling-small at vocabulary 32,000: peak RSS 855 MB, not 492).
+    expect(
+      seen.map((options) => [options?.memoryPattern, options?.extra?.['session.disable_prepacking']]),
+    ).toEqual([
+      [false, '1'],
+      [undefined, undefined],
+    ]);
   });
 
   it('takes an async iterable of prompt/completion rows (loss on completions only)', async () => {

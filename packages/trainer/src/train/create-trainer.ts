@@ -12,7 +12,11 @@ import {
 } from '@tunekit/core';
 import type { InferenceSession } from 'onnxruntime-node';
 import { checkTrainingPrecision } from '../backends/check-training-precision.js';
-import { createGraphSession, TRAINING_EXTERNAL_DATA_THRESHOLD } from '../backends/create-graph-session.js';
+import {
+  createGraphSession,
+  TRAINING_EXTERNAL_DATA_THRESHOLD,
+  TRAINING_SESSION_OPTIONS,
+} from '../backends/create-graph-session.js';
 import { loadOnnxRuntime, type OnnxRuntime } from '../backends/onnxruntime-backend.js';
 import type { Device, TrainerBackend } from '../backends/trainer-backend.js';
 import { prepareClassificationSequences } from '../data/prepare-classification-sequences.js';
@@ -160,11 +164,16 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
       options.events?.emit('warning:raised', { source: 'trainer', message, details }),
   };
   // Graphs whose frozen weights exceed 64 MiB keep them in external data, which onnxruntime maps
-  // from a file instead of copying them out of the model bytes (see `createGraphSession`).
+  // from a file instead of copying them out of the model bytes (see `createGraphSession`). Training
+  // sessions of any size get no memory pattern and no pre-packed copies (TRAINING_SESSION_OPTIONS).
   const openSession = async (
     serialized: Pick<SerializedModel, 'model' | 'externalData' | 'externalFolder'>,
+    training = false,
   ): Promise<InferenceSession> => {
-    const opened = await createGraphSession(serialized, sessionOptions);
+    const opened = await createGraphSession(
+      serialized,
+      training ? { ...sessionOptions, ...TRAINING_SESSION_OPTIONS } : sessionOptions,
+    );
     device = opened.device;
     // Once `auto` has resolved, later sessions go straight to the same device.
     sessionOptions.device = opened.device as Device;
@@ -201,7 +210,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         externalDataThreshold: TRAINING_EXTERNAL_DATA_THRESHOLD,
       });
     const graph = build(options.dropout ?? false, true);
-    const session = await openSession(graph);
+    const session = await openSession(graph, true);
     try {
       // `auto` is known only now: CUDA did not load and the session runs on the CPU.
       checkTrainingPrecision(precision, device);
@@ -217,7 +226,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Trai
         details: { precision, device },
       });
     }
-    const evaluation = options.dropout ? await openSession(build(false, false)) : undefined;
+    const evaluation = options.dropout ? await openSession(build(false, false), true) : undefined;
     const training = { graph, session, evaluation };
     trainingByObjective.set(key, training);
     return training;
