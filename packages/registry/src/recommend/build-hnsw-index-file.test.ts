@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TunekitError } from '@tunekit/core';
@@ -73,13 +73,25 @@ describe('buildHnswIndexFile', () => {
     expect(TunekitError.isInstance(error) && error.code).toBe('REGISTRY_INDEX_BUILD_FAILED');
   });
 
-  it('rejects with the abort reason and stops the worker when aborted', async () => {
-    const controller = new AbortController();
-    const building = buildHnswIndexFile(randomVectors(20_000, 4), DIMENSIONS, join(tmpdir(), 'unused.bin'), {
-      signal: controller.signal,
-      onProgress: () => controller.abort(new Error('stop')),
-      progressEvery: 100,
-    });
-    await expect(building).rejects.toThrow('stop');
+  it('rejects with the abort reason and stops the worker when aborted, without ever crashing the process', async () => {
+    // Terminating the worker inside hnswlib's native addPoint aborted the whole process
+    // (`FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw`, about 1 run in 6): the worker
+    // now stops itself between two points. Thirty aborts make that crash likely on the old code (not certain: it needs the termination to land inside a native call).
+    const folder = await mkdtemp(join(tmpdir(), 'tunekit-hnsw-abort-test-'));
+    folders.push(folder);
+    for (let attempt = 0; attempt < 30; attempt += 1) {
+      const controller = new AbortController();
+      const path = join(folder, `aborted-${attempt}.bin`);
+      const building = buildHnswIndexFile(randomVectors(20_000, 4 + attempt), DIMENSIONS, path, {
+        signal: controller.signal,
+        onProgress: () => controller.abort(new Error('stop')),
+        progressEvery: 100 + attempt * 37,
+      });
+      await expect(building).rejects.toThrow('stop');
+    }
+    // The cancelled workers stopped before writing their files (a whole build of 20,000 points
+    // would have written them by now).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await expect(readdir(folder)).resolves.toEqual([]);
   });
 });

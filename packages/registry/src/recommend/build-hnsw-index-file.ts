@@ -21,7 +21,11 @@ export interface HnswIndexFileOptions {
   /** Called with the points added so far, every `progressEvery` points (default 10,000). */
   onProgress?: (added: number) => void;
   progressEvery?: number;
-  /** Aborting terminates the worker; the promise rejects with the signal's reason. */
+  /**
+   * Aborting rejects the promise with the signal's reason at once and tells the worker to stop
+   * before its next point (it is not terminated inside hnswlib's native code, which would abort the
+   * process).
+   */
   signal?: AbortSignal;
 }
 
@@ -75,19 +79,27 @@ export function buildHnswIndexFile(
     vectors,
     path,
     progressEvery: options.onProgress === undefined ? 0 : (options.progressEvery ?? 10_000),
+    cancel: new Int32Array(new SharedArrayBuffer(4)),
   };
   if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   const worker = new Worker(workerEntry());
   return new Promise((resolve, reject) => {
     let settled = false;
-    const finish = (action: () => void) => {
+    const finish = (action: () => void, stopWorker: 'terminate' | 'cancel' = 'terminate') => {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
       action();
-      void worker.terminate();
+      if (stopWorker === 'terminate') {
+        // The worker has answered or died: it is not inside native code any more.
+        void worker.terminate();
+      } else {
+        // It may be inside `addPoint`: ask it to stop before the next point and let it exit by itself.
+        Atomics.store(request.cancel, 0, 1);
+        worker.unref();
+      }
     };
-    const onAbort = () => finish(() => reject(options.signal?.reason));
+    const onAbort = () => finish(() => reject(options.signal?.reason), 'cancel');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (raw: unknown) => {
       const parsed = HnswBuildMessageSchema.safeParse(raw);

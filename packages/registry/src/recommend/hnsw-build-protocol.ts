@@ -17,6 +17,15 @@ export const HnswBuildRequestSchema = z.object({
   path: z.string().min(1),
   /** A progress message is posted after every this many points (0: none). */
   progressEvery: z.number().int().min(0),
+  /**
+   * One 32-bit flag over a `SharedArrayBuffer`: the caller stores 1 to cancel. The worker checks it
+   * before each point and stops by itself; it is never terminated inside hnswlib's native code
+   * (terminating a thread there aborts the whole process: `FATAL ERROR … napi_throw`).
+   */
+  cancel: z.custom<Int32Array<SharedArrayBuffer>>(
+    (value) => value instanceof Int32Array && value.buffer instanceof SharedArrayBuffer,
+    'an Int32Array over a SharedArrayBuffer',
+  ),
 });
 
 /** A request to the HNSW build worker. */

@@ -41,12 +41,16 @@ port.once('message', (message: unknown) => {
         efConstruction: request.efConstruction,
         randomSeed: request.seed,
       });
+      const cancelled = () => Atomics.load(request.cancel, 0) !== 0;
       for (let label = 0; label < count; label += 1) {
+        // Cancelled: stop here, between two native calls; the caller has already rejected.
+        if (cancelled()) return;
         graph.addPoint(Array.from(vectors.subarray(label * dimensions, (label + 1) * dimensions)), label);
         if (request.progressEvery > 0 && (label + 1) % request.progressEvery === 0) {
           send({ type: 'progress', added: label + 1 });
         }
       }
+      if (cancelled()) return;
       // hnswlib-node resolves even when it could not open the file (a missing folder): check it exists.
       if ((await graph.writeIndex(request.path)) === false)
         throw new Error(`could not write ${request.path}`);
